@@ -1,0 +1,6 @@
+//! (placeholder) effective-configuration dump.
+use super::model::Config;
+
+pub fn dump(config: &Config) -> String {
+    format!("{config:#?}\n")
+}

@@ -1,0 +1,85 @@
+//! The keepalived.conf front end.
+//!
+//! bytes -> `preprocess` (lexing, `include`, `$PARAM`, `@id` lines) -> tokens
+//! -> `parse` (keyword tables in `keywords`) -> `model::Config`
+//! -> `check` (semantic rules) -> diagnostics.
+//!
+//! Loading is lenient like keepalived: every finding becomes a diagnostic and
+//! the model holds keepalived's defaults for anything skipped, so the daemon
+//! can run; `vigil -t` prints the diagnostics and fails on any error.
+
+pub mod check;
+pub mod diag;
+pub mod dump;
+pub mod keywords;
+pub mod lexer;
+pub mod model;
+pub mod parse;
+pub mod preprocess;
+pub mod suggest;
+pub mod token;
+
+use std::path::Path;
+
+pub use diag::{Diagnostic, Loc, Severity};
+pub use model::Config;
+
+#[derive(Clone, Debug)]
+pub struct LoadOptions {
+    /// Matched against `@id` lines (`-i/--config-id`; default: short hostname).
+    pub config_id: String,
+    /// Also check facts of this host (interfaces, users, script files).
+    /// Such findings are always warnings, so a config can be checked on
+    /// another machine than the router it is for.
+    pub host_checks: bool,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions { config_id: short_hostname(), host_checks: false }
+    }
+}
+
+#[derive(Debug)]
+pub struct Loaded {
+    pub config: Config,
+    pub diags: Vec<Diagnostic>,
+}
+
+impl Loaded {
+    pub fn has_errors(&self) -> bool {
+        self.diags.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Load a configuration file and everything it includes.
+pub fn load_file(path: &Path, opts: &LoadOptions) -> Loaded {
+    let (tokens, mut diags) = preprocess::preprocess_file(path, &opts.config_id);
+    finish(tokens, &mut diags, opts)
+}
+
+/// Load a configuration from memory; `name` is used in diagnostics and
+/// `base_dir` resolves relative `include`s.
+pub fn load_bytes(name: &str, bytes: &[u8], base_dir: &Path, opts: &LoadOptions) -> Loaded {
+    let (tokens, mut diags) = preprocess::preprocess_bytes(name, bytes, base_dir, &opts.config_id);
+    finish(tokens, &mut diags, opts)
+}
+
+fn finish(tokens: Vec<token::Token>, diags: &mut Vec<Diagnostic>, opts: &LoadOptions) -> Loaded {
+    let mut config = parse::parse(&tokens, diags);
+    check::check(&mut config, diags, opts);
+    Loaded { config, diags: std::mem::take(diags) }
+}
+
+/// The host name up to the first dot, as keepalived uses for `@id` and `router_id`.
+pub fn short_hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: buf is valid for its length; gethostname NUL-terminates or truncates.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return String::from("localhost");
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    let name = String::from_utf8_lossy(&buf[..end]);
+    name.split('.').next().unwrap_or("localhost").to_string()
+}

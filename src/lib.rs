@@ -1,0 +1,12 @@
+//! vigil: a keepalived-compatible high-availability daemon.
+//!
+//! Layering (see README): `config` turns keepalived.conf into a typed model;
+//! `vrrp` holds the pure protocol core (codecs and state machines that take
+//! bytes and time and return actions); `sys` is the I/O edge (raw sockets,
+//! rtnetlink, ARP/ND); `daemon` wires them into processes and poll loops.
+
+pub mod cli;
+pub mod config;
+pub mod script;
+pub mod sys;
+pub mod vrrp;

@@ -1,0 +1,1 @@
+//! Running notify scripts, vrrp_scripts and MISC_CHECKs.

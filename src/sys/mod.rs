@@ -1,0 +1,1 @@
+//! The I/O edge: raw sockets, rtnetlink, ARP and neighbour discovery.
