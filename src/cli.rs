@@ -182,6 +182,8 @@ pub fn main(argv: Vec<OsString>) -> i32 {
     match rest.first().map(String::as_str) {
         Some("genhash") => return genhash_main(&rest[1..]),
         Some("-T") | Some("--genhash") => return genhash_main(&rest[1..]),
+        Some("status") => return crate::daemon::control::status_main(&rest[1..]),
+        Some(a) if a.starts_with("--signum=") => return crate::daemon::signum_main(&a["--signum=".len()..]),
         _ => {}
     }
     match parse_args(rest) {
@@ -194,10 +196,7 @@ pub fn main(argv: Vec<OsString>) -> i32 {
             EXIT_OK
         }
         Ok(Command::Run(o)) if o.config_test => config_test(&o),
-        Ok(Command::Run(_)) => {
-            eprintln!("vigil: the daemon is not built yet; use -t to check a configuration");
-            1
-        }
+        Ok(Command::Run(o)) => crate::daemon::run(o),
         Err(e) => {
             eprintln!("vigil: {e}\nTry 'vigil --help'.");
             2

@@ -7,6 +7,8 @@
 
 pub mod cli;
 pub mod config;
+pub mod daemon;
+pub mod engine;
 pub mod script;
 pub mod sys;
 pub mod vrrp;

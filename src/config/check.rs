@@ -1,5 +1,573 @@
-use super::diag::Diagnostic;
-use super::model::Config;
+//! Semantic rules over the whole model: ranges that depend on other
+//! settings, references between blocks, address families, strict mode.
+//! Like keepalived, a finding corrects the model (drops or defaults the bad
+//! part) so the daemon can still run; `vigil -t` fails on errors.
+//!
+//! Host facts (interfaces, users, script files) are checked only with
+//! `LoadOptions::host_checks`, and only ever as warnings.
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use super::diag::{Diagnostic, Loc};
+use super::model::{Config, InitialState, LvsMethod, VipSpec, VrrpInstance, VsAddr};
+use super::suggest;
 use super::LoadOptions;
 
-pub fn check(_config: &mut Config, _diags: &mut Vec<Diagnostic>, _opts: &LoadOptions) {}
+pub fn check(cfg: &mut Config, diags: &mut Vec<Diagnostic>, opts: &LoadOptions) {
+    let mut c = Checker { diags };
+    c.duplicate_names(cfg);
+    for i in 0..cfg.instances.len() {
+        let (global, scripts) = (&cfg.global, &cfg.vrrp_scripts);
+        let names: Vec<&str> = scripts.iter().map(|s| s.name.as_str()).collect();
+        let vi = &mut cfg.instances[i];
+        c.instance(vi, global);
+        c.track_scripts(&vi.name.clone(), &mut vi.track_scripts, &names);
+    }
+    c.duplicate_vrids(cfg);
+    c.sync_groups(cfg);
+    c.virtual_servers(cfg);
+    if opts.host_checks {
+        host::check(cfg, c.diags);
+    }
+}
+
+struct Checker<'d> {
+    diags: &'d mut Vec<Diagnostic>,
+}
+
+impl Checker<'_> {
+    fn error(&mut self, loc: &Loc, msg: String, hint: Option<String>) {
+        let d = Diagnostic::error(Some(loc.clone()), msg);
+        self.diags.push(if let Some(h) = hint { d.with_hint(h) } else { d });
+    }
+
+    fn warn(&mut self, loc: &Loc, msg: String, hint: Option<String>) {
+        let d = Diagnostic::warning(Some(loc.clone()), msg);
+        self.diags.push(if let Some(h) = hint { d.with_hint(h) } else { d });
+    }
+
+    fn duplicate_names(&mut self, cfg: &mut Config) {
+        let mut seen = HashSet::new();
+        for s in &cfg.vrrp_scripts {
+            if !seen.insert(s.name.clone()) {
+                self.error(&s.loc, format!("vrrp_script '{}' is defined twice", s.name), None);
+            }
+        }
+        let mut seen = HashSet::new();
+        let before = cfg.instances.len();
+        let mut dups = Vec::new();
+        cfg.instances.retain(|vi| {
+            let fresh = seen.insert(vi.name.clone());
+            if !fresh {
+                dups.push((vi.loc.clone(), vi.name.clone()));
+            }
+            fresh
+        });
+        for (loc, name) in dups {
+            self.error(
+                &loc,
+                format!("vrrp_instance '{name}' is defined twice; the second one is ignored"),
+                None,
+            );
+        }
+        debug_assert!(cfg.instances.len() <= before);
+    }
+
+    fn instance(&mut self, vi: &mut VrrpInstance, g: &super::model::GlobalDefs) {
+        let name = vi.name.clone();
+        let strict = vi.effective_strict(g);
+
+        if vi.vrid == 0 && vi.locs.of("virtual_router_id").is_none() {
+            self.error(
+                &vi.loc,
+                format!("instance '{name}' has no virtual_router_id"),
+                Some("add 'virtual_router_id 1..255'".into()),
+            );
+        }
+        if vi.interface.is_none() && !vi.is_unicast() {
+            self.error(
+                &vi.loc,
+                format!("instance '{name}' has no interface"),
+                Some("add 'interface IF' (only unicast instances may omit it)".into()),
+            );
+        }
+
+        self.families(vi);
+        let v6 = vi.is_ipv6();
+        let version = vi.effective_version(g);
+        if v6 && version == 2 {
+            if strict {
+                self.error(
+                    &at(vi, "version"),
+                    format!("instance '{name}': VRRPv2 cannot carry IPv6 in strict mode; using version 3"),
+                    None,
+                );
+                vi.version = Some(3);
+            } else {
+                self.warn(
+                    &at(vi, "version"),
+                    format!("instance '{name}': VRRPv2 with IPv6 addresses is not standard"),
+                    None,
+                );
+            }
+        }
+        let version = vi.effective_version(g);
+        vi.version = Some(version);
+        self.advert_int(vi, version);
+
+        if vi.auth.is_some() && (version == 3 || strict) {
+            let why = if strict { "strict mode" } else { "VRRPv3" };
+            self.warn(
+                &at(vi, "auth_type"),
+                format!("instance '{name}': {why} has no authentication; it is turned off"),
+                None,
+            );
+            vi.auth = None;
+        }
+
+        let prio = vi.effective_priority();
+        if vi.nopreempt {
+            if vi.state == Some(InitialState::Master) {
+                self.warn(
+                    &at(vi, "nopreempt"),
+                    format!("instance '{name}': nopreempt has no effect with state MASTER"),
+                    Some("use state BACKUP on every node with nopreempt".into()),
+                );
+            } else if prio == 255 {
+                self.warn(
+                    &at(vi, "nopreempt"),
+                    format!("instance '{name}': nopreempt has no effect with priority 255"),
+                    None,
+                );
+            }
+            if vi.preempt_delay > Duration::ZERO {
+                self.warn(
+                    &at(vi, "preempt_delay"),
+                    format!("instance '{name}': preempt_delay has no effect with nopreempt"),
+                    None,
+                );
+            }
+        }
+
+        if vi.vips.is_empty() {
+            let msg = format!("instance '{name}' has no virtual_ipaddress");
+            if strict {
+                self.error(&vi.loc, msg, None);
+            } else {
+                self.warn(&vi.loc, msg, Some("at least one VIP is sensible".into()));
+            }
+        }
+
+        self.unicast(vi, v6);
+        if strict {
+            self.strict(vi);
+        }
+        if let Some(own) = &vi.interface {
+            for t in vi.track_interfaces.iter().filter(|t| &t.name == own) {
+                let msg = format!("instance '{name}': track_interface {own} is the instance's own interface, tracked anyway");
+                self.warn(&t.loc.clone(), msg, None);
+            }
+        }
+    }
+
+    /// The first VIP sets the family; other-family VIPs go to the excluded list.
+    fn families(&mut self, vi: &mut VrrpInstance) {
+        let Some(first) = vi.vips.first() else { return };
+        let v6 = first.addr.is_ipv6();
+        let (keep, other): (Vec<VipSpec>, Vec<VipSpec>) =
+            vi.vips.drain(..).partition(|v| v.addr.is_ipv6() == v6);
+        for v in &other {
+            let msg = format!("instance '{}': {} is not of the instance's address family; moved to virtual_ipaddress_excluded", vi.name, v.addr);
+            self.warn(&v.loc, msg, None);
+        }
+        vi.vips = keep;
+        vi.vips_excluded.extend(other);
+    }
+
+    fn advert_int(&mut self, vi: &mut VrrpInstance, version: u8) {
+        let loc = vi.locs.of("advert_int").unwrap_or(&vi.loc).clone();
+        let us = vi.advert_int.as_micros();
+        if version == 2 {
+            let secs = ((us + 500_000) / 1_000_000).clamp(1, 255) as u64;
+            if us != u128::from(secs) * 1_000_000 {
+                let msg =
+                    format!("instance '{}': VRRPv2 advert_int must be whole seconds; using {secs}", vi.name);
+                self.warn(&loc, msg, None);
+                vi.advert_int = Duration::from_secs(secs);
+            }
+        } else {
+            let cs = ((us + 5_000) / 10_000).clamp(1, 4095) as u64;
+            if us > 40_950_000 {
+                let msg = format!("instance '{}': VRRPv3 advert_int is at most 40.95 seconds", vi.name);
+                self.error(&loc, msg, None);
+            } else if us != u128::from(cs) * 10_000 {
+                let msg = format!(
+                    "instance '{}': VRRPv3 advert_int is in hundredths of a second; using {}.{:02}",
+                    vi.name,
+                    cs / 100,
+                    cs % 100
+                );
+                self.warn(&loc, msg, None);
+            }
+            vi.advert_int = Duration::from_millis(cs * 10);
+        }
+    }
+
+    fn unicast(&mut self, vi: &mut VrrpInstance, v6: bool) {
+        let name = vi.name.clone();
+        let family_ok = |a: &IpAddr| a.is_ipv6() == v6;
+        let mut bad = Vec::new();
+        vi.unicast_peers.retain(|p| {
+            let ok = family_ok(&p.addr);
+            if !ok {
+                bad.push((p.loc.clone(), p.addr));
+            }
+            ok
+        });
+        for (loc, a) in bad {
+            self.error(
+                &loc,
+                format!(
+                    "instance '{name}': unicast peer {a} is not of the instance's address family; ignored"
+                ),
+                None,
+            );
+        }
+        for (kw, ip) in [("unicast_src_ip", vi.unicast_src_ip), ("mcast_src_ip", vi.mcast_src_ip)] {
+            if let Some(ip) = ip.filter(|ip| !vi.vips.is_empty() && !family_ok(ip)) {
+                let loc = vi.locs.of(kw).unwrap_or(&vi.loc).clone();
+                self.error(
+                    &loc,
+                    format!("instance '{name}': {kw} {ip} is not of the instance's address family"),
+                    None,
+                );
+            }
+        }
+        if vi.locs.of("unicast_peer").is_some() && vi.unicast_peers.is_empty() {
+            let loc = vi.locs.of("unicast_peer").unwrap_or(&vi.loc).clone();
+            self.warn(
+                &loc,
+                format!("instance '{name}': unicast_peer is empty, so adverts go to multicast"),
+                None,
+            );
+        }
+        if vi.is_unicast() && vi.use_vmac.is_some() && !vi.vmac_xmit_base {
+            let loc = vi.locs.of("use_vmac").unwrap_or(&vi.loc).clone();
+            self.warn(
+                &loc,
+                format!("instance '{name}': unicast with use_vmac needs vmac_xmit_base; it is turned on"),
+                None,
+            );
+            vi.vmac_xmit_base = true;
+        }
+    }
+
+    /// vrrp_strict / strict_mode: RFC rules, corrected with a warning.
+    fn strict(&mut self, vi: &mut VrrpInstance) {
+        let name = vi.name.clone();
+        if vi.is_unicast() {
+            self.error(
+                &at(vi, "unicast_peer"),
+                format!("instance '{name}': unicast peers are not allowed in strict mode"),
+                None,
+            );
+        }
+        if vi.preempt_delay > Duration::ZERO {
+            self.warn(
+                &at(vi, "preempt_delay"),
+                format!("instance '{name}': preempt_delay is not allowed in strict mode; ignored"),
+                None,
+            );
+            vi.preempt_delay = Duration::ZERO;
+        }
+        let prio = vi.effective_priority();
+        if vi.state == Some(InitialState::Master) && prio != 255 {
+            self.warn(
+                &at(vi, "state"),
+                format!("instance '{name}': strict mode starts a non-owner (priority {prio}) as BACKUP"),
+                None,
+            );
+            vi.state = Some(InitialState::Backup);
+        }
+        if vi.accept.is_none() && prio != 255 {
+            let msg = format!("instance '{name}': strict mode implies no_accept, so this node drops traffic to its VIPs while master");
+            self.warn(&vi.loc, msg, Some("add 'accept' to the instance if the VIPs must answer".into()));
+        }
+        if vi.accept == Some(true) && vi.version == Some(2) {
+            self.warn(
+                &at(vi, "accept"),
+                format!("instance '{name}': accept is not allowed with VRRPv2 in strict mode"),
+                None,
+            );
+        }
+        if vi.down_timer_adverts.is_some_and(|n| n != 3) {
+            self.warn(
+                &at(vi, "down_timer_adverts"),
+                format!("instance '{name}': down_timer_adverts must be 3 in strict mode"),
+                None,
+            );
+            vi.down_timer_adverts = Some(3);
+        }
+    }
+
+    fn track_scripts(&mut self, owner: &str, tracks: &mut Vec<super::model::TrackScript>, names: &[&str]) {
+        let mut missing = Vec::new();
+        tracks.retain(|t| {
+            let ok = names.contains(&t.name.as_str());
+            if !ok {
+                missing.push((t.loc.clone(), t.name.clone()));
+            }
+            ok
+        });
+        for (loc, n) in missing {
+            let hint = suggest::name_hint(&n, "vrrp_script", names)
+                .or_else(|| Some("no vrrp_script is defined".to_string()));
+            self.error(&loc, format!("'{owner}' tracks script '{n}', which no vrrp_script defines"), hint);
+        }
+    }
+
+    fn duplicate_vrids(&mut self, cfg: &Config) {
+        for (i, a) in cfg.instances.iter().enumerate() {
+            for b in &cfg.instances[..i] {
+                let same_if = a.interface == b.interface;
+                let peers_disjoint = a.is_unicast()
+                    && b.is_unicast()
+                    && !a.unicast_peers.iter().any(|p| b.unicast_peers.iter().any(|q| q.addr == p.addr));
+                if a.vrid != 0 && a.vrid == b.vrid && same_if && a.is_ipv6() == b.is_ipv6() && !peers_disjoint
+                {
+                    let msg = format!(
+                        "instances '{}' and '{}' both use virtual_router_id {} on {}",
+                        b.name,
+                        a.name,
+                        a.vrid,
+                        a.interface.as_deref().unwrap_or("the same interface")
+                    );
+                    let loc = a.locs.of("virtual_router_id").unwrap_or(&a.loc).clone();
+                    self.error(
+                        &loc,
+                        msg,
+                        Some("a VRID must be unique per interface and address family".into()),
+                    );
+                }
+            }
+        }
+    }
+
+    fn sync_groups(&mut self, cfg: &mut Config) {
+        let instances: Vec<&str> = cfg.instances.iter().map(|i| i.name.as_str()).collect();
+        let scripts: Vec<&str> = cfg.vrrp_scripts.iter().map(|s| s.name.as_str()).collect();
+        let mut member_of: Vec<(String, String)> = Vec::new();
+        for g in &mut cfg.sync_groups {
+            let mut bad = Vec::new();
+            g.members.retain(|(m, loc)| {
+                let ok = instances.contains(&m.as_str());
+                if !ok {
+                    bad.push((loc.clone(), m.clone()));
+                }
+                ok
+            });
+            for (loc, m) in bad {
+                let hint = suggest::name_hint(&m, "vrrp_instance", &instances);
+                self.error(
+                    &loc,
+                    format!("sync group '{}' names instance '{m}', which is not defined", g.name),
+                    hint,
+                );
+            }
+            for (m, loc) in &g.members {
+                if let Some((_, other)) = member_of.iter().find(|(n, _)| n == m) {
+                    self.error(loc, format!("instance '{m}' is already in sync group '{other}'"), None);
+                } else {
+                    member_of.push((m.clone(), g.name.clone()));
+                }
+            }
+            if g.members.len() < 2 {
+                self.warn(
+                    &g.loc,
+                    format!("sync group '{}' has fewer than two members; it has no effect", g.name),
+                    None,
+                );
+            }
+            let name = g.name.clone();
+            self.track_scripts(&name, &mut g.track_scripts, &scripts);
+        }
+    }
+
+    fn virtual_servers(&mut self, cfg: &mut Config) {
+        let groups: Vec<String> = cfg.vs_groups.iter().map(|g| g.name.clone()).collect();
+        for vs in &mut cfg.virtual_servers {
+            let what = match &vs.addr {
+                VsAddr::Addr(ip, port) => format!("virtual_server {ip} {port}"),
+                VsAddr::Fwmark(m) => format!("virtual_server fwmark {m}"),
+                VsAddr::Group(g) => format!("virtual_server group {g}"),
+            };
+            if let VsAddr::Group(g) = &vs.addr {
+                if !groups.contains(g) {
+                    let refs: Vec<&str> = groups.iter().map(String::as_str).collect();
+                    let hint = suggest::name_hint(g, "virtual_server_group", &refs);
+                    self.error(&vs.loc, format!("{what}: no virtual_server_group '{g}' is defined"), hint);
+                }
+            }
+            if vs.protocol.is_none() {
+                self.warn(
+                    &vs.loc,
+                    format!("{what}: no protocol set, defaulting to UDP"),
+                    Some("add 'protocol TCP'".into()),
+                );
+            }
+            if vs.lvs_sched.is_none() {
+                self.warn(&vs.loc, format!("{what}: no scheduler set, defaulting to wlc"), None);
+            }
+            if vs.lvs_method.is_none() {
+                self.warn(&vs.loc, format!("{what}: no forwarding method set, defaulting to NAT"), None);
+            }
+            let fwmark = matches!(vs.addr, VsAddr::Fwmark(_));
+            let vs_port = vs.port();
+            let method = vs.effective_method();
+            let mut fixes = Vec::new();
+            for (i, rs) in vs.real_servers.iter().enumerate() {
+                let m = rs.lvs_method.unwrap_or(method);
+                if fwmark && rs.port.is_some_and(|p| p != 0) && m != LvsMethod::Nat {
+                    fixes.push((i, None, rs.loc.clone()));
+                } else if let (Some(vp), Some(rp)) = (vs_port, rs.port) {
+                    if m != LvsMethod::Nat && vp != rp && vp != 0 {
+                        fixes.push((i, Some(vp), rs.loc.clone()));
+                    }
+                }
+            }
+            for (i, port, loc) in fixes {
+                let rs = &mut vs.real_servers[i];
+                let msg = format!(
+                    "{what}: real_server {} port {} does not match; {} forwarding keeps the virtual port",
+                    rs.addr,
+                    rs.port.unwrap_or(0),
+                    method.name()
+                );
+                self.warn(&loc, msg, None);
+                rs.port = port;
+            }
+            let total: i64 = vs.real_servers.iter().map(|r| i64::from(r.weight)).sum();
+            if !vs.real_servers.is_empty() && i64::from(vs.quorum) > total {
+                let loc = vs.locs.of("quorum").unwrap_or(&vs.loc).clone();
+                self.warn(
+                    &loc,
+                    format!("{what}: quorum {} is above the total real server weight {total}", vs.quorum),
+                    None,
+                );
+            }
+            if vs.hysteresis >= vs.quorum && vs.hysteresis > 0 {
+                let loc = vs.locs.of("hysteresis").unwrap_or(&vs.loc).clone();
+                self.warn(
+                    &loc,
+                    format!("{what}: hysteresis must be below quorum; using {}", vs.quorum - 1),
+                    None,
+                );
+                vs.hysteresis = vs.quorum - 1;
+            }
+        }
+    }
+}
+
+/// Where `kw` was written in the instance, else the instance itself.
+fn at(vi: &VrrpInstance, kw: &str) -> Loc {
+    vi.locs.of(kw).unwrap_or(&vi.loc).clone()
+}
+
+/// Facts of this host. Always warnings: the config may be meant for another machine.
+mod host {
+    use super::*;
+    use crate::config::model::Command;
+
+    pub fn check(cfg: &Config, diags: &mut Vec<Diagnostic>) {
+        let mut warn = |loc: &Loc, msg: String| diags.push(Diagnostic::warning(Some(loc.clone()), msg));
+        let dynamic = cfg.global.dynamic_interfaces;
+        for vi in &cfg.instances {
+            if let Some(i) = &vi.interface {
+                if !dynamic && !interface_exists(i) {
+                    warn(
+                        vi.locs.of("interface").unwrap_or(&vi.loc),
+                        format!("interface {i} does not exist on this host"),
+                    );
+                }
+            }
+            for t in &vi.track_interfaces {
+                if !interface_exists(&t.name) {
+                    warn(&t.loc, format!("tracked interface {} does not exist on this host", t.name));
+                }
+            }
+            for v in vi.vips.iter().chain(&vi.vips_excluded) {
+                if let Some(d) = v.dev.as_deref().filter(|d| !interface_exists(d)) {
+                    warn(&v.loc, format!("interface {d} for address {} does not exist on this host", v.addr));
+                }
+            }
+        }
+        let default_user = cfg.global.script_user.as_ref().map(|(u, _)| u.as_str());
+        if let (Some(u), Some(loc)) = (default_user, cfg.global.locs.of("script_user")) {
+            if !user_exists(u) {
+                warn(loc, format!("script_user {u} does not exist on this host"));
+            }
+        }
+        let mut cmds: Vec<&Command> = Vec::new();
+        for s in &cfg.vrrp_scripts {
+            cmds.extend(&s.script);
+            if let Some((u, _)) = &s.user {
+                if !user_exists(u) {
+                    warn(&s.loc, format!("user {u} of vrrp_script '{}' does not exist on this host", s.name));
+                }
+            }
+        }
+        for vi in &cfg.instances {
+            let n = &vi.notify;
+            cmds.extend([&n.master, &n.backup, &n.fault, &n.stop, &n.any].into_iter().flatten());
+        }
+        for g in &cfg.sync_groups {
+            let n = &g.notify;
+            cmds.extend([&n.master, &n.backup, &n.fault, &n.stop, &n.any].into_iter().flatten());
+        }
+        for vs in &cfg.virtual_servers {
+            cmds.extend(vs.quorum_up.iter().chain(&vs.quorum_down));
+            for rs in &vs.real_servers {
+                cmds.extend(rs.notify_up.iter().chain(&rs.notify_down));
+                for ck in &rs.checkers {
+                    if let crate::config::model::CheckerKind::Misc(m) = &ck.kind {
+                        cmds.extend(&m.path);
+                    }
+                }
+            }
+        }
+        for c in cmds {
+            if let Some(u) = c.user.as_deref().filter(|u| !user_exists(u)) {
+                warn(&c.loc, format!("user {u} for '{}' does not exist on this host", c.program()));
+            }
+            match find_program(c.program()) {
+                None => warn(&c.loc, format!("script '{}' not found on this host", c.program())),
+                Some(false) => warn(&c.loc, format!("script '{}' is not executable", c.program())),
+                Some(true) => {}
+            }
+        }
+    }
+
+    fn interface_exists(name: &str) -> bool {
+        !name.is_empty() && !name.contains('/') && Path::new("/sys/class/net").join(name).exists()
+    }
+
+    fn user_exists(name: &str) -> bool {
+        let Ok(text) = std::fs::read_to_string("/etc/passwd") else { return true };
+        text.lines().any(|l| l.split(':').next() == Some(name))
+    }
+
+    /// `Some(executable)` if found; bare names are searched in PATH.
+    fn find_program(prog: &str) -> Option<bool> {
+        use std::os::unix::fs::PermissionsExt;
+        let exec =
+            |p: &Path| std::fs::metadata(p).ok().map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
+        if prog.contains('/') {
+            return exec(Path::new(prog));
+        }
+        let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/sbin:/usr/bin:/sbin:/bin".into());
+        path.split(':').filter_map(|d| exec(&Path::new(d).join(prog))).find(|x| *x).or(None)
+    }
+}

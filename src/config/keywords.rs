@@ -1,1 +1,565 @@
-//! (placeholder)
+//! Every keyword vigil knows, per block, in one table.
+//!
+//! The parser asks it whether a keyword exists where it was written and
+//! whether it opens a block; the did-you-mean hints search it. Keywords that
+//! keepalived knows but vigil does not act on are `Ignored`: accepted with a
+//! warning rather than rejected, so a working keepalived.conf keeps loading.
+
+/// The kind of block a keyword sits in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Ctx {
+    Top,
+    GlobalDefs,
+    SyncGroup,
+    VrrpScript,
+    Instance,
+    Authentication,
+    VirtualServer,
+    RealServer,
+    TcpCheck,
+    HttpCheck,
+    SmtpCheck,
+    SmtpHost,
+    MiscCheck,
+    DnsCheck,
+    Url,
+    /// Options shared by all checkers (not a block of its own).
+    CheckerCommon,
+    /// Connection options of every checker but MISC_CHECK.
+    ConnCommon,
+}
+
+impl Ctx {
+    /// How the block is written in a configuration, for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Ctx::Top => "top level",
+            Ctx::GlobalDefs => "global_defs",
+            Ctx::SyncGroup => "vrrp_sync_group",
+            Ctx::VrrpScript => "vrrp_script",
+            Ctx::Instance => "vrrp_instance",
+            Ctx::Authentication => "authentication",
+            Ctx::VirtualServer => "virtual_server",
+            Ctx::RealServer => "real_server",
+            Ctx::TcpCheck => "TCP_CHECK",
+            Ctx::HttpCheck => "HTTP_GET/SSL_GET",
+            Ctx::SmtpCheck => "SMTP_CHECK",
+            Ctx::SmtpHost => "SMTP_CHECK host",
+            Ctx::MiscCheck => "MISC_CHECK",
+            Ctx::DnsCheck => "DNS_CHECK",
+            Ctx::Url => "url",
+            Ctx::CheckerCommon | Ctx::ConnCommon => "checker",
+        }
+    }
+
+    /// The shared tables a block also draws from.
+    fn shared(self) -> &'static [Ctx] {
+        match self {
+            Ctx::TcpCheck | Ctx::HttpCheck | Ctx::SmtpCheck | Ctx::DnsCheck => {
+                &[Ctx::CheckerCommon, Ctx::ConnCommon]
+            }
+            Ctx::MiscCheck => &[Ctx::CheckerCommon],
+            Ctx::SmtpHost => &[Ctx::ConnCommon],
+            _ => &[],
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Takes its arguments from the rest of the line.
+    Value,
+    /// Opens a block of keywords.
+    Block(Ctx),
+    /// Opens a block whose lines are items (addresses, names, routes).
+    List,
+    /// Known to keepalived, not acted on by vigil: a warning. May open a block.
+    Ignored,
+}
+
+/// How common a keyword is in real configurations (research section 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tag {
+    Core,
+    Common,
+    Rare,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Keyword {
+    pub ctx: Ctx,
+    pub name: &'static str,
+    pub kind: Kind,
+    pub tag: Tag,
+}
+
+/// Finds `name` in the block `ctx` (case-sensitive, like keepalived).
+pub fn lookup(ctx: Ctx, name: &str) -> Option<&'static Keyword> {
+    KEYWORDS.iter().find(|k| k.name == name && (k.ctx == ctx || ctx.shared().contains(&k.ctx)))
+}
+
+/// Every keyword accepted in `ctx`.
+pub fn names_in(ctx: Ctx) -> impl Iterator<Item = &'static str> {
+    KEYWORDS.iter().filter(move |k| k.ctx == ctx || ctx.shared().contains(&k.ctx)).map(|k| k.name)
+}
+
+/// The blocks other than `ctx` where `name` is a keyword.
+pub fn blocks_with(name: &str, ctx: Ctx) -> Vec<Ctx> {
+    let mut out: Vec<Ctx> = Vec::new();
+    for k in KEYWORDS.iter().filter(|k| k.name == name && k.ctx != ctx) {
+        let c = match k.ctx {
+            Ctx::CheckerCommon | Ctx::ConnCommon => Ctx::TcpCheck,
+            c => c,
+        };
+        if !out.contains(&c) && !ctx.shared().contains(&k.ctx) {
+            out.push(c);
+        }
+    }
+    out
+}
+
+macro_rules! table {
+    ($( $ctx:ident { $( $name:literal $kind:ident $(($arg:ident))? $tag:ident ),* $(,)? } )*) => {
+        pub static KEYWORDS: &[Keyword] = &[
+            $($( Keyword {
+                ctx: Ctx::$ctx,
+                name: $name,
+                kind: table!(@kind $kind $(($arg))?),
+                tag: Tag::$tag,
+            }, )*)*
+        ];
+    };
+    (@kind Block($c:ident)) => { Kind::Block(Ctx::$c) };
+    (@kind $k:ident) => { Kind::$k };
+}
+
+table! {
+    Top {
+        "global_defs" Block(GlobalDefs) Core,
+        "static_ipaddress" List Common,
+        "static_routes" List Common,
+        "static_rules" List Rare,
+        "vrrp_sync_group" Block(SyncGroup) Common,
+        "vrrp_script" Block(VrrpScript) Core,
+        "vrrp_instance" Block(Instance) Core,
+        "virtual_server_group" List Common,
+        "virtual_server" Block(VirtualServer) Core,
+        "vrrp_track_process" Ignored Common,
+        "track_file" Ignored Rare,
+        "vrrp_track_file" Ignored Rare,
+        "bfd_instance" Ignored Rare,
+        "SSL" Ignored Common,
+        "track_group" Ignored Rare,
+        "linkbeat_interfaces" Ignored Rare,
+        "interface_up_down_delays" Ignored Rare,
+        "garp_group" Ignored Rare,
+    }
+    GlobalDefs {
+        "router_id" Value Core,
+        "notification_email" List Core,
+        "notification_email_from" Value Core,
+        "smtp_server" Value Core,
+        "smtp_connect_timeout" Value Core,
+        "smtp_helo_name" Value Common,
+        "smtp_alert" Value Common,
+        "smtp_alert_vrrp" Value Common,
+        "smtp_alert_checker" Value Common,
+        "no_email_faults" Value Common,
+        "no_checker_emails" Ignored Common,
+        "checker_log_all_failures" Value Common,
+        "script_user" Value Common,
+        "enable_script_security" Value Common,
+        "vrrp_strict" Value Common,
+        "vrrp_version" Value Common,
+        "vrrp_mcast_group4" Value Rare,
+        "vrrp_mcast_group6" Value Rare,
+        "vrrp_garp_master_delay" Value Common,
+        "vrrp_garp_master_repeat" Value Common,
+        "vrrp_garp_master_refresh" Value Common,
+        "vrrp_garp_master_refresh_repeat" Value Common,
+        "vrrp_garp_lower_prio_delay" Value Common,
+        "vrrp_garp_lower_prio_repeat" Value Common,
+        "vrrp_garp_interval" Value Common,
+        "vrrp_gna_interval" Value Common,
+        "vrrp_min_garp" Value Common,
+        "vrrp_lower_prio_no_advert" Value Common,
+        "vrrp_higher_prio_send_advert" Value Common,
+        "vrrp_skip_check_adv_addr" Value Common,
+        "vrrp_check_unicast_src" Value Common,
+        "vrrp_startup_delay" Value Common,
+        "vrrp_delay_after_boot" Value Common,
+        "vrrp_down_timer_adverts" Value Rare,
+        "vrrp_owner_ignore_adverts" Value Rare,
+        "dynamic_interfaces" Value Common,
+        "default_interface" Value Rare,
+        "lvs_sync_daemon" Value Common,
+        "lvs_timeouts" Value Common,
+        "lvs_flush" Value Common,
+        "lvs_flush_on_stop" Value Common,
+        "notify_fifo" Value Common,
+        "notify_fifo_script" Value Common,
+        "vrrp_notify_fifo" Value Common,
+        "vrrp_notify_fifo_script" Value Common,
+        "lvs_notify_fifo" Value Common,
+        "lvs_notify_fifo_script" Value Common,
+        "vrrp_garp_extra_if" Ignored Rare,
+        "vrrp_notify_priority_changes" Ignored Rare,
+        "fifo_write_vrrp_states_on_reload" Ignored Rare,
+        "startup_script" Ignored Rare,
+        "startup_script_timeout" Ignored Rare,
+        "shutdown_script" Ignored Rare,
+        "shutdown_script_timeout" Ignored Rare,
+        "max_auto_priority" Ignored Rare,
+        "min_auto_priority_delay" Ignored Rare,
+        "vrrp_rt_priority" Ignored Rare,
+        "vrrp_priority" Ignored Rare,
+        "vrrp_no_swap" Ignored Rare,
+        "vrrp_cpu_affinity" Ignored Rare,
+        "vrrp_rlimit_rttime" Ignored Rare,
+        "checker_rt_priority" Ignored Rare,
+        "checker_priority" Ignored Rare,
+        "checker_no_swap" Ignored Rare,
+        "checker_cpu_affinity" Ignored Rare,
+        "checker_rlimit_rttime" Ignored Rare,
+        "bfd_rt_priority" Ignored Rare,
+        "bfd_priority" Ignored Rare,
+        "bfd_no_swap" Ignored Rare,
+        "bfd_cpu_affinity" Ignored Rare,
+        "bfd_rlimit_rttime" Ignored Rare,
+        "net_namespace" Ignored Rare,
+        "net_namespace_ipvs" Ignored Rare,
+        "instance" Ignored Rare,
+        "use_pid_dir" Ignored Rare,
+        "namespace_with_ipsets" Ignored Rare,
+        "nftables" Ignored Rare,
+        "nftables_priority" Ignored Rare,
+        "nftables_counters" Ignored Rare,
+        "nftables_ifindex" Ignored Rare,
+        "nftables_ipvs" Ignored Rare,
+        "vrrp_iptables" Ignored Rare,
+        "vrrp_ipsets" Ignored Rare,
+        "disable_local_igmp" Ignored Rare,
+        "enable_snmp_vrrp" Ignored Rare,
+        "enable_snmp_checker" Ignored Rare,
+        "enable_snmp_rfc" Ignored Rare,
+        "enable_snmp_rfcv2" Ignored Rare,
+        "enable_snmp_rfcv3" Ignored Rare,
+        "enable_traps" Ignored Rare,
+        "snmp_socket" Ignored Rare,
+        "enable_dbus" Ignored Rare,
+        "dbus_service_name" Ignored Rare,
+        "reload_check_config" Ignored Rare,
+        "reload_time_file" Ignored Rare,
+        "reload_repeat" Ignored Rare,
+        "reload_file" Ignored Rare,
+        "include_check" Ignored Rare,
+        "config_save_dir" Ignored Rare,
+        "tmp_config_directory" Ignored Rare,
+        "vrrp_netlink_cmd_rcv_bufs" Ignored Rare,
+        "vrrp_netlink_cmd_rcv_bufs_force" Ignored Rare,
+        "vrrp_netlink_monitor_rcv_bufs" Ignored Rare,
+        "vrrp_netlink_monitor_rcv_bufs_force" Ignored Rare,
+        "lvs_netlink_cmd_rcv_bufs" Ignored Rare,
+        "lvs_netlink_cmd_rcv_bufs_force" Ignored Rare,
+        "lvs_netlink_monitor_rcv_bufs" Ignored Rare,
+        "lvs_netlink_monitor_rcv_bufs_force" Ignored Rare,
+        "process_monitor_rcv_bufs" Ignored Rare,
+        "process_monitor_rcv_bufs_force" Ignored Rare,
+        "vrrp_rx_bufs_policy" Ignored Rare,
+        "vrrp_rx_bufs_multiplier" Ignored Rare,
+        "process_names" Ignored Rare,
+        "process_name" Ignored Rare,
+        "vrrp_process_name" Ignored Rare,
+        "checker_process_name" Ignored Rare,
+        "bfd_process_name" Ignored Rare,
+        "umask" Ignored Rare,
+        "random_seed" Ignored Rare,
+        "data_use_instance" Ignored Rare,
+        "child_wait_time" Ignored Rare,
+        "linkbeat_use_polling" Ignored Rare,
+        "log_unknown_vrids" Ignored Rare,
+        "vmac_prefix" Ignored Rare,
+        "vmac_addr_prefix" Ignored Rare,
+        "rs_init_notifies" Ignored Rare,
+        "state_dump_file" Ignored Rare,
+        "stats_dump_file" Ignored Rare,
+        "json_dump_file" Ignored Rare,
+        "json_version" Ignored Rare,
+        "set_supplementary_groups" Ignored Rare,
+        "lvs_sync_daemon_interface" Ignored Rare,
+        "lvs_id" Ignored Rare,
+    }
+    SyncGroup {
+        "group" List Common,
+        "notify_master" Value Common,
+        "notify_backup" Value Common,
+        "notify_fault" Value Common,
+        "notify_stop" Value Common,
+        "notify" Value Common,
+        "notify_deleted" Ignored Rare,
+        "smtp_alert" Value Common,
+        "track_interface" List Common,
+        "track_script" List Common,
+        "track_file" Ignored Common,
+        "track_process" Ignored Common,
+        "track_bfd" Ignored Rare,
+        "global_tracking" Ignored Rare,
+        "sync_group_tracking_weight" Value Rare,
+    }
+    VrrpScript {
+        "script" Value Core,
+        "interval" Value Core,
+        "timeout" Value Core,
+        "weight" Value Core,
+        "rise" Value Core,
+        "fall" Value Core,
+        "user" Value Common,
+        "init_fail" Value Common,
+    }
+    Instance {
+        "state" Value Core,
+        "interface" Value Core,
+        "virtual_router_id" Value Core,
+        "priority" Value Core,
+        "advert_int" Value Core,
+        "authentication" Block(Authentication) Core,
+        "auth_hmac" Ignored Rare,
+        "virtual_ipaddress" List Core,
+        "virtual_ipaddress_excluded" List Common,
+        "no_virtual_ipaddress" Ignored Rare,
+        "virtual_routes" List Common,
+        "virtual_rules" List Rare,
+        "promote_secondaries" Ignored Rare,
+        "nopreempt" Value Core,
+        "preempt" Value Common,
+        "preempt_delay" Value Core,
+        "track_script" List Core,
+        "track_interface" List Common,
+        "track_process" Ignored Common,
+        "track_file" Ignored Rare,
+        "track_bfd" Ignored Rare,
+        "track_src_ip" Ignored Rare,
+        "dont_track_primary" Value Common,
+        "mcast_src_ip" Value Common,
+        "unicast_src_ip" Value Common,
+        "unicast_peer" List Common,
+        "unicast_ttl" Value Common,
+        "check_unicast_src" Value Common,
+        "unicast_fault_no_peer" Value Common,
+        "old_unicast_checksum" Ignored Rare,
+        "mcast_dst_ip" Ignored Rare,
+        "version" Value Common,
+        "use_vmac" Value Common,
+        "vmac_xmit_base" Value Common,
+        "use_vmac_addr" Ignored Rare,
+        "use_ipvlan" Ignored Rare,
+        "vrf" Ignored Rare,
+        "native_ipv6" Ignored Rare,
+        "accept" Value Common,
+        "no_accept" Value Common,
+        "strict_mode" Value Common,
+        "skip_check_adv_addr" Value Common,
+        "garp_master_delay" Value Common,
+        "garp_master_repeat" Value Common,
+        "garp_master_refresh" Value Common,
+        "garp_master_refresh_repeat" Value Common,
+        "garp_lower_prio_delay" Value Common,
+        "garp_lower_prio_repeat" Value Common,
+        "garp_extra_if" Ignored Rare,
+        "lower_prio_no_advert" Value Common,
+        "higher_prio_send_advert" Value Common,
+        "down_timer_adverts" Value Rare,
+        "timer_expired_backup" Ignored Rare,
+        "owner_ignore_adverts" Value Rare,
+        "v3_checksum_as_v2" Value Rare,
+        "kernel_rx_buf_size" Ignored Rare,
+        "linkbeat_use_polling" Ignored Rare,
+        "debug" Ignored Rare,
+        "notify_master" Value Core,
+        "notify_backup" Value Core,
+        "notify_fault" Value Core,
+        "notify_stop" Value Core,
+        "notify" Value Core,
+        "notify_master_rx_lower_pri" Ignored Rare,
+        "notify_deleted" Ignored Rare,
+        "notify_priority_changes" Ignored Rare,
+        "smtp_alert" Value Core,
+        "lvs_sync_daemon_interface" Ignored Rare,
+    }
+    Authentication {
+        "auth_type" Value Core,
+        "auth_pass" Value Core,
+    }
+    VirtualServer {
+        "lb_algo" Value Core,
+        "lvs_sched" Value Core,
+        "lb_kind" Value Core,
+        "lvs_method" Value Core,
+        "protocol" Value Core,
+        "persistence_timeout" Value Core,
+        "persistence_granularity" Value Rare,
+        "persistence_engine" Ignored Rare,
+        "ops" Ignored Rare,
+        "hashed" Ignored Rare,
+        "flag-1" Ignored Rare,
+        "flag-2" Ignored Rare,
+        "flag-3" Ignored Rare,
+        "sh-port" Ignored Rare,
+        "sh-fallback" Ignored Rare,
+        "mh-port" Ignored Rare,
+        "mh-fallback" Ignored Rare,
+        "delay_loop" Value Core,
+        "connect_timeout" Value Core,
+        "retry" Value Core,
+        "delay_before_retry" Value Core,
+        "warmup" Value Core,
+        "inhibit_on_failure" Value Common,
+        "alpha" Value Common,
+        "omega" Value Common,
+        "quorum" Value Common,
+        "hysteresis" Value Common,
+        "quorum_up" Value Common,
+        "quorum_down" Value Common,
+        "sorry_server" Value Core,
+        "sorry_server_inhibit" Value Core,
+        "sorry_server_lvs_method" Value Core,
+        "ha_suspend" Value Common,
+        "virtualhost" Value Common,
+        "smtp_alert" Value Common,
+        "snmp_name" Ignored Rare,
+        "ip_family" Ignored Rare,
+        "real_server" Block(RealServer) Core,
+        "nat_mask" Ignored Rare,
+    }
+    RealServer {
+        "weight" Value Core,
+        "notify_up" Value Core,
+        "notify_down" Value Core,
+        "inhibit_on_failure" Value Common,
+        "uthreshold" Value Rare,
+        "lthreshold" Value Rare,
+        "lvs_method" Value Common,
+        "alpha" Value Common,
+        "connect_timeout" Value Common,
+        "retry" Value Common,
+        "delay_before_retry" Value Common,
+        "warmup" Value Common,
+        "delay_loop" Value Common,
+        "smtp_alert" Value Common,
+        "virtualhost" Value Common,
+        "TCP_CHECK" Block(TcpCheck) Core,
+        "HTTP_GET" Block(HttpCheck) Core,
+        "SSL_GET" Block(HttpCheck) Core,
+        "SMTP_CHECK" Block(SmtpCheck) Core,
+        "MISC_CHECK" Block(MiscCheck) Core,
+        "DNS_CHECK" Block(DnsCheck) Common,
+        "UDP_CHECK" Ignored Rare,
+        "PING_CHECK" Ignored Rare,
+        "FILE_CHECK" Ignored Rare,
+        "BFD_CHECK" Ignored Rare,
+    }
+    CheckerCommon {
+        "retry" Value Core,
+        "delay_before_retry" Value Core,
+        "warmup" Value Common,
+        "delay_loop" Value Common,
+        "alpha" Value Common,
+        "log_all_failures" Value Common,
+    }
+    ConnCommon {
+        "connect_ip" Value Core,
+        "connect_port" Value Core,
+        "bindto" Value Core,
+        "bind_port" Value Common,
+        "bind_if" Value Common,
+        "fwmark" Value Common,
+        "connect_timeout" Value Core,
+    }
+    TcpCheck {
+        "nb_get_retry" Ignored Core,
+    }
+    HttpCheck {
+        "url" Block(Url) Core,
+        "http_protocol" Value Common,
+        "virtualhost" Value Common,
+        "fast_recovery" Value Common,
+        "nb_get_retry" Value Core,
+        "enable_sni" Value Rare,
+        "sni_name" Value Rare,
+        "tls_compliant" Ignored Rare,
+    }
+    Url {
+        "path" Value Core,
+        "digest" Value Core,
+        "status_code" Value Core,
+        "virtualhost" Value Common,
+        "regex" Ignored Rare,
+        "regex_no_match" Ignored Rare,
+        "regex_options" Ignored Rare,
+        "regex_min_offset" Ignored Rare,
+        "regex_max_offset" Ignored Rare,
+        "regex_stack" Ignored Rare,
+    }
+    SmtpCheck {
+        "helo_name" Value Core,
+        "host" Block(SmtpHost) Rare,
+    }
+    MiscCheck {
+        "misc_path" Value Core,
+        "misc_timeout" Value Core,
+        "misc_dynamic" Value Core,
+        "user" Value Common,
+    }
+    DnsCheck {
+        "type" Value Common,
+        "name" Value Common,
+    }
+}
+
+/// Why an `Ignored` keyword is ignored, when there is more to say.
+pub fn ignored_note(ctx: Ctx, name: &str) -> Option<&'static str> {
+    Some(match (ctx, name) {
+        (Ctx::VirtualServer, "nat_mask") => "obsolete; keepalived 2.x rejects it",
+        (Ctx::TcpCheck, "nb_get_retry") => {
+            "keepalived accepts nb_get_retry only in HTTP_GET/SSL_GET; use retry"
+        }
+        (Ctx::GlobalDefs, "lvs_id") => "obsolete since keepalived 1.x",
+        (_, "lvs_sync_daemon_interface") => "obsolete; use lvs_sync_daemon in global_defs",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_respects_context_and_case() {
+        assert!(lookup(Ctx::Instance, "priority").is_some());
+        assert!(lookup(Ctx::Instance, "Priority").is_none());
+        assert!(lookup(Ctx::GlobalDefs, "priority").is_none());
+        assert_eq!(lookup(Ctx::RealServer, "HTTP_GET").map(|k| k.kind), Some(Kind::Block(Ctx::HttpCheck)));
+        // Shared checker options.
+        assert!(lookup(Ctx::TcpCheck, "connect_port").is_some());
+        assert!(lookup(Ctx::MiscCheck, "retry").is_some());
+        assert!(lookup(Ctx::MiscCheck, "connect_port").is_none());
+    }
+
+    #[test]
+    fn no_duplicates_within_a_block() {
+        for (i, a) in KEYWORDS.iter().enumerate() {
+            for b in &KEYWORDS[i + 1..] {
+                assert!(!(a.ctx == b.ctx && a.name == b.name), "duplicate {:?} {}", a.ctx, a.name);
+            }
+        }
+    }
+
+    #[test]
+    fn blocks_with_names_other_homes() {
+        assert_eq!(
+            blocks_with("delay_loop", Ctx::Top),
+            vec![Ctx::VirtualServer, Ctx::RealServer, Ctx::TcpCheck]
+        );
+        assert!(blocks_with("connect_port", Ctx::TcpCheck).is_empty());
+    }
+}

@@ -1,2 +1,957 @@
+//! The typed configuration, holding keepalived's defaults.
+//!
+//! `Option` marks a value whose default is inherited or derived (checker ->
+//! real server -> virtual server -> built-in, or instance -> global_defs);
+//! the `effective_*` methods resolve it. Everything else already holds the
+//! built-in default after parsing.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use super::diag::Loc;
+
 #[derive(Clone, Debug, Default)]
-pub struct Config {}
+pub struct Config {
+    pub global: GlobalDefs,
+    pub static_ipaddress: Vec<VipSpec>,
+    pub static_routes: Vec<RawLine>,
+    pub static_rules: Vec<RawLine>,
+    pub vrrp_scripts: Vec<VrrpScript>,
+    pub sync_groups: Vec<VrrpSyncGroup>,
+    pub instances: Vec<VrrpInstance>,
+    pub vs_groups: Vec<VirtualServerGroup>,
+    pub virtual_servers: Vec<VirtualServer>,
+}
+
+impl Config {
+    pub fn script(&self, name: &str) -> Option<&VrrpScript> {
+        self.vrrp_scripts.iter().find(|s| s.name == name)
+    }
+
+    pub fn instance(&self, name: &str) -> Option<&VrrpInstance> {
+        self.instances.iter().find(|i| i.name == name)
+    }
+
+    pub fn vs_group(&self, name: &str) -> Option<&VirtualServerGroup> {
+        self.vs_groups.iter().find(|g| g.name == name)
+    }
+}
+
+/// Where each keyword of a block was written, for diagnostics about it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Locs(pub Vec<(String, Loc)>);
+
+impl Locs {
+    pub fn set(&mut self, keyword: &str, loc: Loc) {
+        self.0.retain(|(k, _)| k != keyword);
+        self.0.push((keyword.to_string(), loc));
+    }
+
+    pub fn of(&self, keyword: &str) -> Option<&Loc> {
+        self.0.iter().find(|(k, _)| k == keyword).map(|(_, l)| l)
+    }
+}
+
+/// One line of a block that vigil keeps as words (routes, rules), in `ip` syntax.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawLine {
+    pub words: Vec<String>,
+    pub loc: Loc,
+}
+
+/// A program to run: argv plus an optional user and group to run it as.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Command {
+    pub args: Vec<String>,
+    pub user: Option<String>,
+    pub group: Option<String>,
+    pub loc: Loc,
+}
+
+impl Command {
+    /// The program path (first word).
+    pub fn program(&self) -> &str {
+        self.args.first().map(String::as_str).unwrap_or("")
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SmtpServer {
+    /// An IP address or a host name, as written.
+    pub host: String,
+    pub port: u16,
+}
+
+#[derive(Clone, Debug)]
+pub struct GlobalDefs {
+    /// `None`: the short host name.
+    pub router_id: Option<String>,
+    pub notification_email: Vec<String>,
+    pub notification_email_from: Option<String>,
+    pub smtp_server: Option<SmtpServer>,
+    pub smtp_connect_timeout: Duration,
+    pub smtp_helo_name: Option<String>,
+    /// Global alert defaults; `None` = unset (VRRP off, real servers on).
+    pub smtp_alert: Option<bool>,
+    pub smtp_alert_vrrp: Option<bool>,
+    pub smtp_alert_checker: Option<bool>,
+    pub no_email_faults: bool,
+    pub checker_log_all_failures: bool,
+    /// `script_user USER [GROUP]`; `None`: keepalived_script if it exists, else root.
+    pub script_user: Option<(String, Option<String>)>,
+    pub enable_script_security: bool,
+    pub vrrp_strict: bool,
+    pub vrrp_version: u8,
+    pub vrrp_mcast_group4: IpAddr,
+    pub vrrp_mcast_group6: IpAddr,
+    pub vrrp_garp_master_delay: Duration,
+    pub vrrp_garp_master_repeat: u32,
+    pub vrrp_garp_master_refresh: Duration,
+    pub vrrp_garp_master_refresh_repeat: u32,
+    /// `None`: same as the master delay / repeat.
+    pub vrrp_garp_lower_prio_delay: Option<Duration>,
+    pub vrrp_garp_lower_prio_repeat: Option<u32>,
+    pub vrrp_garp_interval: Duration,
+    pub vrrp_gna_interval: Duration,
+    pub vrrp_min_garp: bool,
+    pub vrrp_lower_prio_no_advert: bool,
+    pub vrrp_higher_prio_send_advert: bool,
+    pub vrrp_skip_check_adv_addr: bool,
+    pub vrrp_check_unicast_src: bool,
+    pub vrrp_startup_delay: Duration,
+    pub vrrp_down_timer_adverts: u32,
+    pub vrrp_owner_ignore_adverts: bool,
+    pub dynamic_interfaces: bool,
+    pub default_interface: String,
+    pub lvs_flush: bool,
+    pub lvs_flush_on_stop: bool,
+    /// `lvs_sync_daemon IF [options]`, as written.
+    pub lvs_sync_daemon: Option<Vec<String>>,
+    /// `lvs_timeouts [tcp S] [tcpfin S] [udp S]`, as written.
+    pub lvs_timeouts: Option<Vec<String>>,
+    pub notify_fifo: Option<Fifo>,
+    pub vrrp_notify_fifo: Option<Fifo>,
+    pub lvs_notify_fifo: Option<Fifo>,
+    pub locs: Locs,
+}
+
+/// `notify_fifo PATH [user [group]]` plus its optional `_script`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fifo {
+    pub path: String,
+    pub user: Option<String>,
+    pub group: Option<String>,
+    pub script: Option<Command>,
+}
+
+impl Default for GlobalDefs {
+    fn default() -> Self {
+        GlobalDefs {
+            router_id: None,
+            notification_email: Vec::new(),
+            notification_email_from: None,
+            smtp_server: None,
+            smtp_connect_timeout: Duration::from_secs(30),
+            smtp_helo_name: None,
+            smtp_alert: None,
+            smtp_alert_vrrp: None,
+            smtp_alert_checker: None,
+            no_email_faults: false,
+            checker_log_all_failures: false,
+            script_user: None,
+            enable_script_security: false,
+            vrrp_strict: false,
+            vrrp_version: 2,
+            vrrp_mcast_group4: IpAddr::from([224, 0, 0, 18]),
+            vrrp_mcast_group6: IpAddr::from([0xff02, 0, 0, 0, 0, 0, 0, 0x12]),
+            vrrp_garp_master_delay: Duration::from_secs(5),
+            vrrp_garp_master_repeat: 5,
+            vrrp_garp_master_refresh: Duration::ZERO,
+            vrrp_garp_master_refresh_repeat: 1,
+            vrrp_garp_lower_prio_delay: None,
+            vrrp_garp_lower_prio_repeat: None,
+            vrrp_garp_interval: Duration::ZERO,
+            vrrp_gna_interval: Duration::ZERO,
+            vrrp_min_garp: false,
+            vrrp_lower_prio_no_advert: false,
+            vrrp_higher_prio_send_advert: false,
+            vrrp_skip_check_adv_addr: false,
+            vrrp_check_unicast_src: false,
+            vrrp_startup_delay: Duration::ZERO,
+            vrrp_down_timer_adverts: 3,
+            vrrp_owner_ignore_adverts: false,
+            dynamic_interfaces: false,
+            default_interface: String::from("eth0"),
+            lvs_flush: false,
+            lvs_flush_on_stop: false,
+            lvs_sync_daemon: None,
+            lvs_timeouts: None,
+            notify_fifo: None,
+            vrrp_notify_fifo: None,
+            lvs_notify_fifo: None,
+            locs: Locs::default(),
+        }
+    }
+}
+
+/// A `virtual_ipaddress` / `static_ipaddress` line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VipSpec {
+    pub addr: IpAddr,
+    /// /32 or /128 when not written.
+    pub prefix_len: u8,
+    pub brd: Option<Broadcast>,
+    pub dev: Option<String>,
+    /// `None`: global.
+    pub scope: Option<String>,
+    pub label: Option<String>,
+    pub peer: Option<IpAddr>,
+    pub no_track: bool,
+    pub home: bool,
+    pub nodad: bool,
+    pub mngtmpaddr: bool,
+    pub noprefixroute: bool,
+    pub autojoin: bool,
+    pub preferred_lft: Option<String>,
+    pub use_vmac: bool,
+    pub track_group: Option<String>,
+    pub loc: Loc,
+}
+
+impl VipSpec {
+    pub fn new(addr: IpAddr, loc: Loc) -> Self {
+        VipSpec {
+            addr,
+            prefix_len: if addr.is_ipv4() { 32 } else { 128 },
+            brd: None,
+            dev: None,
+            scope: None,
+            label: None,
+            peer: None,
+            no_track: false,
+            home: false,
+            nodad: false,
+            mngtmpaddr: false,
+            noprefixroute: false,
+            autojoin: false,
+            preferred_lft: None,
+            use_vmac: false,
+            track_group: None,
+            loc,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Broadcast {
+    Addr(IpAddr),
+    /// `brd +`: host bits set.
+    Plus,
+    /// `brd -`: host bits clear.
+    Minus,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InitialState {
+    Master,
+    Backup,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Auth {
+    /// Cleartext password, at most 8 bytes (zero-padded on the wire).
+    Pass(Vec<u8>),
+    /// IPsec AH (HMAC-MD5-96); the key is the password, zero-padded to 8 bytes.
+    Ah(Vec<u8>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrackScript {
+    pub name: String,
+    /// Overrides the script's weight.
+    pub weight: Option<i32>,
+    pub reverse: bool,
+    pub loc: Loc,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrackInterface {
+    pub name: String,
+    pub weight: i32,
+    pub reverse: bool,
+    pub loc: Loc,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnicastPeer {
+    pub addr: IpAddr,
+    pub min_ttl: Option<u8>,
+    pub max_ttl: Option<u8>,
+    pub loc: Loc,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Notify {
+    pub master: Option<Command>,
+    pub backup: Option<Command>,
+    pub fault: Option<Command>,
+    pub stop: Option<Command>,
+    /// Gets `INSTANCE|GROUP name STATE prio` appended.
+    pub any: Option<Command>,
+}
+
+#[derive(Clone, Debug)]
+pub struct VrrpInstance {
+    pub name: String,
+    pub state: Option<InitialState>,
+    pub interface: Option<String>,
+    /// 0 when not given (an error reported by `check`).
+    pub vrid: u8,
+    pub priority: Option<u8>,
+    pub advert_int: Duration,
+    /// `None`: the global `vrrp_version`, or 3 for IPv6 (`check` fills it in).
+    pub version: Option<u8>,
+    pub auth: Option<Auth>,
+    pub vips: Vec<VipSpec>,
+    pub vips_excluded: Vec<VipSpec>,
+    pub virtual_routes: Vec<RawLine>,
+    pub virtual_rules: Vec<RawLine>,
+    pub nopreempt: bool,
+    pub preempt_delay: Duration,
+    pub track_scripts: Vec<TrackScript>,
+    pub track_interfaces: Vec<TrackInterface>,
+    pub dont_track_primary: bool,
+    pub mcast_src_ip: Option<IpAddr>,
+    pub unicast_src_ip: Option<IpAddr>,
+    pub unicast_peers: Vec<UnicastPeer>,
+    pub unicast_ttl: u8,
+    pub check_unicast_src: Option<bool>,
+    pub unicast_fault_no_peer: bool,
+    /// `use_vmac [NAME]`: `Some(None)` uses the default name `vrrp.<vrid>`.
+    pub use_vmac: Option<Option<String>>,
+    pub vmac_xmit_base: bool,
+    /// `None`: on, except in strict mode where only the owner accepts.
+    pub accept: Option<bool>,
+    pub strict_mode: Option<bool>,
+    pub skip_check_adv_addr: Option<bool>,
+    pub garp_master_delay: Option<Duration>,
+    pub garp_master_repeat: Option<u32>,
+    pub garp_master_refresh: Option<Duration>,
+    pub garp_master_refresh_repeat: Option<u32>,
+    pub garp_lower_prio_delay: Option<Duration>,
+    pub garp_lower_prio_repeat: Option<u32>,
+    pub lower_prio_no_advert: Option<bool>,
+    pub higher_prio_send_advert: Option<bool>,
+    pub owner_ignore_adverts: Option<bool>,
+    pub v3_checksum_as_v2: bool,
+    pub down_timer_adverts: Option<u32>,
+    pub notify: Notify,
+    pub smtp_alert: Option<bool>,
+    pub loc: Loc,
+    pub locs: Locs,
+}
+
+impl VrrpInstance {
+    pub fn new(name: String, loc: Loc) -> Self {
+        VrrpInstance {
+            name,
+            state: None,
+            interface: None,
+            vrid: 0,
+            priority: None,
+            advert_int: Duration::from_secs(1),
+            version: None,
+            auth: None,
+            vips: Vec::new(),
+            vips_excluded: Vec::new(),
+            virtual_routes: Vec::new(),
+            virtual_rules: Vec::new(),
+            nopreempt: false,
+            preempt_delay: Duration::ZERO,
+            track_scripts: Vec::new(),
+            track_interfaces: Vec::new(),
+            dont_track_primary: false,
+            mcast_src_ip: None,
+            unicast_src_ip: None,
+            unicast_peers: Vec::new(),
+            unicast_ttl: 255,
+            check_unicast_src: None,
+            unicast_fault_no_peer: false,
+            use_vmac: None,
+            vmac_xmit_base: false,
+            accept: None,
+            strict_mode: None,
+            skip_check_adv_addr: None,
+            garp_master_delay: None,
+            garp_master_repeat: None,
+            garp_master_refresh: None,
+            garp_master_refresh_repeat: None,
+            garp_lower_prio_delay: None,
+            garp_lower_prio_repeat: None,
+            lower_prio_no_advert: None,
+            higher_prio_send_advert: None,
+            owner_ignore_adverts: None,
+            v3_checksum_as_v2: false,
+            down_timer_adverts: None,
+            notify: Notify::default(),
+            smtp_alert: None,
+            loc,
+            locs: Locs::default(),
+        }
+    }
+
+    /// 100, or 255 when `state MASTER` is given without a priority.
+    pub fn effective_priority(&self) -> u8 {
+        match (self.priority, self.state) {
+            (Some(p), _) => p,
+            (None, Some(InitialState::Master)) => 255,
+            (None, _) => 100,
+        }
+    }
+
+    /// The state asked for, or the one derived from the priority.
+    pub fn initial_state(&self) -> InitialState {
+        match self.state {
+            Some(s) => s,
+            None if self.effective_priority() == 255 => InitialState::Master,
+            None => InitialState::Backup,
+        }
+    }
+
+    /// True when the first VIP (the instance's address family) is IPv6.
+    pub fn is_ipv6(&self) -> bool {
+        self.vips.first().map(|v| v.addr.is_ipv6()).unwrap_or(false)
+    }
+
+    pub fn effective_version(&self, g: &GlobalDefs) -> u8 {
+        match self.version {
+            Some(v) => v,
+            None if self.is_ipv6() => 3,
+            None => g.vrrp_version,
+        }
+    }
+
+    pub fn is_unicast(&self) -> bool {
+        !self.unicast_peers.is_empty()
+    }
+
+    pub fn effective_strict(&self, g: &GlobalDefs) -> bool {
+        self.strict_mode.unwrap_or(g.vrrp_strict)
+    }
+
+    /// Accept_Mode: on by default; in strict mode only for the address owner.
+    pub fn effective_accept(&self, g: &GlobalDefs) -> bool {
+        match self.accept {
+            Some(a) => a,
+            None if self.effective_strict(g) => self.effective_priority() == 255,
+            None => true,
+        }
+    }
+
+    pub fn effective_garp_master_delay(&self, g: &GlobalDefs) -> Duration {
+        self.garp_master_delay.unwrap_or(g.vrrp_garp_master_delay)
+    }
+
+    pub fn effective_garp_master_repeat(&self, g: &GlobalDefs) -> u32 {
+        self.garp_master_repeat.unwrap_or(g.vrrp_garp_master_repeat)
+    }
+
+    pub fn effective_garp_master_refresh(&self, g: &GlobalDefs) -> Duration {
+        self.garp_master_refresh.unwrap_or(g.vrrp_garp_master_refresh)
+    }
+
+    pub fn effective_garp_master_refresh_repeat(&self, g: &GlobalDefs) -> u32 {
+        self.garp_master_refresh_repeat.unwrap_or(g.vrrp_garp_master_refresh_repeat)
+    }
+
+    pub fn effective_garp_lower_prio_delay(&self, g: &GlobalDefs) -> Duration {
+        self.garp_lower_prio_delay
+            .or(g.vrrp_garp_lower_prio_delay)
+            .unwrap_or_else(|| self.effective_garp_master_delay(g))
+    }
+
+    pub fn effective_garp_lower_prio_repeat(&self, g: &GlobalDefs) -> u32 {
+        if self.effective_strict(g) {
+            return 0;
+        }
+        self.garp_lower_prio_repeat
+            .or(g.vrrp_garp_lower_prio_repeat)
+            .unwrap_or_else(|| self.effective_garp_master_repeat(g))
+    }
+
+    /// Forced on in strict mode.
+    pub fn effective_lower_prio_no_advert(&self, g: &GlobalDefs) -> bool {
+        self.effective_strict(g) || self.lower_prio_no_advert.unwrap_or(g.vrrp_lower_prio_no_advert)
+    }
+
+    /// Forced off in strict mode.
+    pub fn effective_higher_prio_send_advert(&self, g: &GlobalDefs) -> bool {
+        !self.effective_strict(g) && self.higher_prio_send_advert.unwrap_or(g.vrrp_higher_prio_send_advert)
+    }
+
+    pub fn effective_skip_check_adv_addr(&self, g: &GlobalDefs) -> bool {
+        self.skip_check_adv_addr.unwrap_or(g.vrrp_skip_check_adv_addr)
+    }
+
+    pub fn effective_check_unicast_src(&self, g: &GlobalDefs) -> bool {
+        self.check_unicast_src.unwrap_or(g.vrrp_check_unicast_src)
+    }
+
+    pub fn effective_owner_ignore_adverts(&self, g: &GlobalDefs) -> bool {
+        self.owner_ignore_adverts.unwrap_or(g.vrrp_owner_ignore_adverts)
+    }
+
+    pub fn effective_down_timer_adverts(&self, g: &GlobalDefs) -> u32 {
+        self.down_timer_adverts.unwrap_or(g.vrrp_down_timer_adverts)
+    }
+
+    /// Instance setting, else `smtp_alert_vrrp`, else `smtp_alert`, else off.
+    pub fn effective_smtp_alert(&self, g: &GlobalDefs) -> bool {
+        self.smtp_alert.or(g.smtp_alert_vrrp).or(g.smtp_alert).unwrap_or(false)
+    }
+
+    /// The macvlan name used with `use_vmac`.
+    pub fn vmac_name(&self) -> Option<String> {
+        match &self.use_vmac {
+            Some(Some(name)) => Some(name.clone()),
+            Some(None) => Some(format!("vrrp.{}", self.vrid)),
+            None => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct VrrpSyncGroup {
+    pub name: String,
+    pub members: Vec<(String, Loc)>,
+    pub notify: Notify,
+    pub smtp_alert: Option<bool>,
+    pub track_scripts: Vec<TrackScript>,
+    pub track_interfaces: Vec<TrackInterface>,
+    pub sync_group_tracking_weight: bool,
+    pub loc: Loc,
+}
+
+#[derive(Clone, Debug)]
+pub struct VrrpScript {
+    pub name: String,
+    pub script: Option<Command>,
+    pub interval: Duration,
+    /// `None`: equal to the interval.
+    pub timeout: Option<Duration>,
+    pub weight: i32,
+    /// `weight N reverse`: the weight applies while the script fails.
+    pub weight_reverse: bool,
+    pub rise: u32,
+    pub fall: u32,
+    pub user: Option<(String, Option<String>)>,
+    pub init_fail: bool,
+    pub loc: Loc,
+}
+
+impl VrrpScript {
+    pub fn new(name: String, loc: Loc) -> Self {
+        VrrpScript {
+            name,
+            script: None,
+            interval: Duration::from_secs(1),
+            timeout: None,
+            weight: 0,
+            weight_reverse: false,
+            rise: 1,
+            fall: 1,
+            user: None,
+            init_fail: false,
+            loc,
+        }
+    }
+
+    pub fn effective_timeout(&self) -> Duration {
+        self.timeout.unwrap_or(self.interval)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    Tcp,
+    Udp,
+    Sctp,
+}
+
+impl Protocol {
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "TCP",
+            Protocol::Udp => "UDP",
+            Protocol::Sctp => "SCTP",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LvsMethod {
+    Nat,
+    Dr,
+    Tun,
+}
+
+impl LvsMethod {
+    pub fn name(self) -> &'static str {
+        match self {
+            LvsMethod::Nat => "NAT",
+            LvsMethod::Dr => "DR",
+            LvsMethod::Tun => "TUN",
+        }
+    }
+}
+
+/// `virtual_server_group` entries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VsgEntry {
+    /// `IP[-LAST_OCTET_OR_GROUP] [PORT]`: `last` is the range end (inclusive).
+    Addr {
+        first: IpAddr,
+        last: IpAddr,
+        port: Option<u16>,
+        loc: Loc,
+    },
+    Fwmark {
+        mark: u32,
+        loc: Loc,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub struct VirtualServerGroup {
+    pub name: String,
+    pub entries: Vec<VsgEntry>,
+    pub loc: Loc,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VsAddr {
+    Addr(IpAddr, u16),
+    Fwmark(u32),
+    Group(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct VirtualServer {
+    pub addr: VsAddr,
+    /// `None`: UDP (with a warning from `check`).
+    pub protocol: Option<Protocol>,
+    /// `None`: wlc (with a warning).
+    pub lvs_sched: Option<String>,
+    /// `None`: NAT (with a warning).
+    pub lvs_method: Option<LvsMethod>,
+    pub persistence_timeout: Option<Duration>,
+    pub persistence_granularity: Option<IpAddr>,
+    pub delay_loop: Duration,
+    pub connect_timeout: Option<Duration>,
+    pub retry: Option<u32>,
+    pub delay_before_retry: Option<Duration>,
+    pub warmup: Option<Duration>,
+    pub inhibit_on_failure: bool,
+    pub alpha: bool,
+    pub omega: bool,
+    pub quorum: u32,
+    pub hysteresis: u32,
+    pub quorum_up: Option<Command>,
+    pub quorum_down: Option<Command>,
+    pub sorry_server: Option<(IpAddr, Option<u16>)>,
+    pub sorry_server_inhibit: bool,
+    pub sorry_server_lvs_method: Option<LvsMethod>,
+    pub ha_suspend: bool,
+    pub virtualhost: Option<String>,
+    pub smtp_alert: Option<bool>,
+    pub real_servers: Vec<RealServer>,
+    pub loc: Loc,
+    pub locs: Locs,
+}
+
+impl VirtualServer {
+    pub fn new(addr: VsAddr, loc: Loc) -> Self {
+        VirtualServer {
+            addr,
+            protocol: None,
+            lvs_sched: None,
+            lvs_method: None,
+            persistence_timeout: None,
+            persistence_granularity: None,
+            delay_loop: Duration::from_secs(60),
+            connect_timeout: None,
+            retry: None,
+            delay_before_retry: None,
+            warmup: None,
+            inhibit_on_failure: false,
+            alpha: false,
+            omega: false,
+            quorum: 1,
+            hysteresis: 0,
+            quorum_up: None,
+            quorum_down: None,
+            sorry_server: None,
+            sorry_server_inhibit: false,
+            sorry_server_lvs_method: None,
+            ha_suspend: false,
+            virtualhost: None,
+            smtp_alert: None,
+            real_servers: Vec::new(),
+            loc,
+            locs: Locs::default(),
+        }
+    }
+
+    pub fn effective_protocol(&self) -> Protocol {
+        self.protocol.unwrap_or(Protocol::Udp)
+    }
+
+    pub fn effective_sched(&self) -> &str {
+        self.lvs_sched.as_deref().unwrap_or("wlc")
+    }
+
+    pub fn effective_method(&self) -> LvsMethod {
+        self.lvs_method.unwrap_or(LvsMethod::Nat)
+    }
+
+    /// The port of `virtual_server IP PORT`, if any.
+    pub fn port(&self) -> Option<u16> {
+        match self.addr {
+            VsAddr::Addr(_, p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct RealServer {
+    pub addr: IpAddr,
+    pub port: Option<u16>,
+    pub weight: i32,
+    pub notify_up: Option<Command>,
+    pub notify_down: Option<Command>,
+    pub inhibit_on_failure: Option<bool>,
+    pub uthreshold: u32,
+    pub lthreshold: u32,
+    pub lvs_method: Option<LvsMethod>,
+    pub alpha: Option<bool>,
+    pub connect_timeout: Option<Duration>,
+    pub retry: Option<u32>,
+    pub delay_before_retry: Option<Duration>,
+    pub warmup: Option<Duration>,
+    pub delay_loop: Option<Duration>,
+    pub smtp_alert: Option<bool>,
+    pub virtualhost: Option<String>,
+    pub checkers: Vec<Checker>,
+    pub loc: Loc,
+}
+
+impl RealServer {
+    pub fn new(addr: IpAddr, port: Option<u16>, loc: Loc) -> Self {
+        RealServer {
+            addr,
+            port,
+            weight: 1,
+            notify_up: None,
+            notify_down: None,
+            inhibit_on_failure: None,
+            uthreshold: 0,
+            lthreshold: 0,
+            lvs_method: None,
+            alpha: None,
+            connect_timeout: None,
+            retry: None,
+            delay_before_retry: None,
+            warmup: None,
+            delay_loop: None,
+            smtp_alert: None,
+            virtualhost: None,
+            checkers: Vec::new(),
+            loc,
+        }
+    }
+
+    pub fn effective_inhibit_on_failure(&self, vs: &VirtualServer) -> bool {
+        self.inhibit_on_failure.unwrap_or(vs.inhibit_on_failure)
+    }
+
+    pub fn effective_method(&self, vs: &VirtualServer) -> LvsMethod {
+        self.lvs_method.unwrap_or_else(|| vs.effective_method())
+    }
+
+    /// Real-server alerts are on unless switched off somewhere.
+    pub fn effective_smtp_alert(&self, vs: &VirtualServer, g: &GlobalDefs) -> bool {
+        self.smtp_alert.or(vs.smtp_alert).or(g.smtp_alert_checker).or(g.smtp_alert).unwrap_or(true)
+    }
+
+    /// The destination port: the VS port unless NAT gives another one.
+    pub fn effective_port(&self, vs: &VirtualServer) -> u16 {
+        self.port.or(vs.port()).unwrap_or(0)
+    }
+}
+
+/// Connection options shared by every checker (and SMTP `host` blocks).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CheckerConn {
+    pub connect_ip: Option<IpAddr>,
+    pub connect_port: Option<u16>,
+    pub bindto: Option<IpAddr>,
+    pub bind_port: Option<u16>,
+    pub bind_if: Option<String>,
+    pub fwmark: Option<u32>,
+    pub connect_timeout: Option<Duration>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Url {
+    pub path: String,
+    /// 32 lowercase hex characters.
+    pub digest: Option<String>,
+    /// Inclusive ranges; empty means 200-299.
+    pub status_codes: Vec<(u16, u16)>,
+    pub virtualhost: Option<String>,
+    pub loc: Loc,
+}
+
+impl Url {
+    pub fn status_ok(&self, code: u16) -> bool {
+        if self.status_codes.is_empty() {
+            return (200..=299).contains(&code);
+        }
+        self.status_codes.iter().any(|&(a, b)| (a..=b).contains(&code))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HttpProtocol {
+    V1_0,
+    /// 1.0 with `Connection: close`.
+    V1_0C,
+    V1_1,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpCheck {
+    pub tls: bool,
+    pub urls: Vec<Url>,
+    pub http_protocol: HttpProtocol,
+    pub virtualhost: Option<String>,
+    pub fast_recovery: bool,
+    pub enable_sni: bool,
+    pub sni_name: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MiscCheck {
+    pub path: Option<Command>,
+    /// `None`: the delay_loop.
+    pub timeout: Option<Duration>,
+    pub dynamic: bool,
+    pub user: Option<(String, Option<String>)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CheckerKind {
+    Tcp,
+    Http(HttpCheck),
+    Smtp { helo_name: Option<String>, hosts: Vec<CheckerConn> },
+    Misc(MiscCheck),
+    Dns { qtype: String, name: String },
+}
+
+impl CheckerKind {
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            CheckerKind::Tcp => "TCP_CHECK",
+            CheckerKind::Http(h) if h.tls => "SSL_GET",
+            CheckerKind::Http(_) => "HTTP_GET",
+            CheckerKind::Smtp { .. } => "SMTP_CHECK",
+            CheckerKind::Misc(_) => "MISC_CHECK",
+            CheckerKind::Dns { .. } => "DNS_CHECK",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checker {
+    pub kind: CheckerKind,
+    pub conn: CheckerConn,
+    pub retry: Option<u32>,
+    pub delay_before_retry: Option<Duration>,
+    pub warmup: Option<Duration>,
+    pub delay_loop: Option<Duration>,
+    pub alpha: Option<bool>,
+    pub log_all_failures: Option<bool>,
+    pub loc: Loc,
+}
+
+impl Checker {
+    pub fn new(kind: CheckerKind, loc: Loc) -> Self {
+        Checker {
+            kind,
+            conn: CheckerConn::default(),
+            retry: None,
+            delay_before_retry: None,
+            warmup: None,
+            delay_loop: None,
+            alpha: None,
+            log_all_failures: None,
+            loc,
+        }
+    }
+
+    pub fn effective_delay_loop(&self, rs: &RealServer, vs: &VirtualServer) -> Duration {
+        self.delay_loop.or(rs.delay_loop).unwrap_or(vs.delay_loop)
+    }
+
+    /// 5 s unless given on the checker, real server or virtual server.
+    pub fn effective_connect_timeout(&self, rs: &RealServer, vs: &VirtualServer) -> Duration {
+        self.conn
+            .connect_timeout
+            .or(rs.connect_timeout)
+            .or(vs.connect_timeout)
+            .unwrap_or(Duration::from_secs(5))
+    }
+
+    /// Built-in: MISC 0, DNS 3, others 1.
+    pub fn effective_retry(&self, rs: &RealServer, vs: &VirtualServer) -> u32 {
+        self.retry.or(rs.retry).or(vs.retry).unwrap_or(match self.kind {
+            CheckerKind::Misc(_) => 0,
+            CheckerKind::Dns { .. } => 3,
+            _ => 1,
+        })
+    }
+
+    /// Built-in: HTTP/SSL 3 s, DNS the delay_loop, others 1 s.
+    pub fn effective_delay_before_retry(&self, rs: &RealServer, vs: &VirtualServer) -> Duration {
+        let own = self.delay_before_retry.or(rs.delay_before_retry).or(vs.delay_before_retry);
+        own.unwrap_or_else(|| match self.kind {
+            CheckerKind::Http(_) => Duration::from_secs(3),
+            CheckerKind::Dns { .. } => self.effective_delay_loop(rs, vs),
+            _ => Duration::from_secs(1),
+        })
+    }
+
+    /// Built-in: the delay_loop.
+    pub fn effective_warmup(&self, rs: &RealServer, vs: &VirtualServer) -> Duration {
+        self.warmup.or(rs.warmup).or(vs.warmup).unwrap_or_else(|| self.effective_delay_loop(rs, vs))
+    }
+
+    pub fn effective_alpha(&self, rs: &RealServer, vs: &VirtualServer) -> bool {
+        self.alpha.or(rs.alpha).unwrap_or(vs.alpha)
+    }
+
+    /// Where to connect: connect_ip/connect_port, else the real server.
+    pub fn effective_target(&self, rs: &RealServer, vs: &VirtualServer) -> (IpAddr, u16) {
+        let ip = self.conn.connect_ip.unwrap_or(rs.addr);
+        (ip, self.conn.connect_port.unwrap_or_else(|| rs.effective_port(vs)))
+    }
+
+    /// For MISC_CHECK: `misc_timeout`, else the delay_loop.
+    pub fn effective_misc_timeout(&self, rs: &RealServer, vs: &VirtualServer) -> Duration {
+        match &self.kind {
+            CheckerKind::Misc(m) => m.timeout.unwrap_or_else(|| self.effective_delay_loop(rs, vs)),
+            _ => self.effective_delay_loop(rs, vs),
+        }
+    }
+}

@@ -1,7 +1,274 @@
-use super::diag::Diagnostic;
-use super::model::Config;
-use super::token::Token;
+//! Token stream -> `model::Config`.
+//!
+//! Two passes: `tree` groups tokens into statements and blocks (reporting
+//! brace errors), then each block is read against the keyword table of its
+//! context. Unknown keywords are reported with a did-you-mean hint and
+//! skipped with their block; bad values are reported and leave the default.
 
-pub fn parse(_tokens: &[Token], _diags: &mut Vec<Diagnostic>) -> Config {
-    Config::default()
+mod lvs;
+mod tree;
+mod values;
+mod vrrp;
+
+pub use values::{parse_timer, split_command};
+
+use super::diag::Diagnostic;
+use super::keywords::{self, Ctx, Kind};
+use super::model::{Config, Fifo, GlobalDefs, SmtpServer};
+use super::suggest;
+use super::token::Token;
+use tree::Stmt;
+
+pub fn parse(tokens: &[Token], diags: &mut Vec<Diagnostic>) -> Config {
+    let stmts = tree::build(tokens, diags);
+    let mut p = Parser { diags };
+    let mut cfg = Config::default();
+    for s in p.known(Ctx::Top, &stmts) {
+        match s.name() {
+            "global_defs" => p.global_defs(&mut cfg.global, s),
+            "static_ipaddress" => {
+                for item in s.stmts() {
+                    if let Some(v) = p.vip(item) {
+                        cfg.static_ipaddress.push(v);
+                    }
+                }
+            }
+            "static_routes" => cfg.static_routes.extend(p.raw_lines(s)),
+            "static_rules" => cfg.static_rules.extend(p.raw_lines(s)),
+            "vrrp_script" => cfg.vrrp_scripts.extend(p.vrrp_script(s).filter(|x| !x.name.is_empty())),
+            "vrrp_sync_group" => cfg.sync_groups.extend(p.sync_group(s).filter(|x| !x.name.is_empty())),
+            "vrrp_instance" => cfg.instances.extend(p.instance(s).filter(|x| !x.name.is_empty())),
+            "virtual_server_group" => cfg.vs_groups.extend(p.vs_group(s).filter(|x| !x.name.is_empty())),
+            "virtual_server" => {
+                if let Some(vs) = p.virtual_server(s) {
+                    cfg.virtual_servers.push(vs);
+                }
+            }
+            _ => p.unhandled(s),
+        }
+    }
+    cfg
 }
+
+pub(crate) struct Parser<'d> {
+    diags: &'d mut Vec<Diagnostic>,
+}
+
+impl Parser<'_> {
+    /// The statements of a block that are known in `ctx` and have the right
+    /// shape; everything else is reported here.
+    fn known<'s, 't>(&mut self, ctx: Ctx, stmts: &'s [Stmt<'t>]) -> Vec<&'s Stmt<'t>> {
+        let mut out = Vec::new();
+        for s in stmts {
+            let name = s.name();
+            let Some(k) = keywords::lookup(ctx, name) else {
+                self.unknown(ctx, s);
+                continue;
+            };
+            match k.kind {
+                Kind::Ignored => {
+                    let note = keywords::ignored_note(ctx, name).map(String::from);
+                    self.warn(s.loc(), format!("'{name}' is not supported by vigil and is ignored"), note);
+                    continue;
+                }
+                Kind::Value => {
+                    if let Some(b) = &s.body {
+                        let msg = format!("'{name}' does not open a block; the block is skipped");
+                        self.error(&b.open.loc, msg, None);
+                    }
+                    self.comment_like(s);
+                }
+                Kind::Block(_) | Kind::List => {
+                    if s.body.is_none() {
+                        let msg = format!("'{name}' needs a block: '{name} ... {{' is missing its '{{'");
+                        self.error(s.loc(), msg, None);
+                        continue;
+                    }
+                }
+            }
+            out.push(s);
+        }
+        out
+    }
+
+    fn unknown(&mut self, ctx: Ctx, s: &Stmt) {
+        let name = s.name();
+        let mut msg = format!("unknown keyword '{name}'");
+        if ctx != Ctx::Top {
+            msg.push_str(&format!(" in {}", ctx.name()));
+        }
+        if s.body.is_some() {
+            msg.push_str(" (its block is skipped)");
+        }
+        let hint = if let Some(c) = suggest::did_you_mean(name, keywords::names_in(ctx)) {
+            Some(format!("did you mean '{c}'?"))
+        } else if name.starts_with("//") {
+            Some("'//' does not start a comment; use '#' or '!'".to_string())
+        } else {
+            let homes = keywords::blocks_with(name, ctx);
+            (!homes.is_empty()).then(|| {
+                let names: Vec<&str> = homes.iter().map(|c| c.name()).collect();
+                format!("'{name}' belongs in {}; is a brace missing or misplaced above?", names.join(" or "))
+            })
+        };
+        self.error(s.loc(), msg, hint);
+    }
+
+    /// keepalived has no `//` comments: such words become arguments.
+    fn comment_like(&mut self, s: &Stmt) {
+        if let Some(t) = s.args.iter().find(|t| !t.quoted && t.word().is_some_and(|w| w.starts_with("//"))) {
+            let msg = format!(
+                "'//' does not start a comment: the rest of the '{}' line is read as values",
+                s.name()
+            );
+            self.warn(&t.loc, msg, Some("use '#' or '!' for comments".to_string()));
+        }
+    }
+
+    /// A keyword in the table that this parser does not read (a table/parser mismatch).
+    fn unhandled(&mut self, s: &Stmt) {
+        self.warn(s.loc(), format!("'{}' is accepted but has no effect in vigil", s.name()), None);
+    }
+
+    /// The name after a block keyword (`vrrp_instance NAME {`); an empty
+    /// name (reported here) makes the caller drop the block after reading it.
+    fn block_name(&mut self, s: &Stmt) -> Option<String> {
+        let name = s.arg(0).map(String::from);
+        if name.is_none() {
+            self.error(s.loc(), format!("'{}' needs a name", s.name()), None);
+        }
+        name
+    }
+
+    fn raw_lines(&mut self, s: &Stmt) -> Vec<super::model::RawLine> {
+        s.stmts()
+            .iter()
+            .map(|item| {
+                if let Some(b) = &item.body {
+                    self.error(&b.open.loc, "unexpected block inside a route or rule list".to_string(), None);
+                }
+                super::model::RawLine { words: item.words(), loc: item.loc().clone() }
+            })
+            .collect()
+    }
+
+    /// The words of a list block (`notification_email`, `group`), one or more per line.
+    fn list_words(&mut self, s: &Stmt) -> Vec<(String, super::diag::Loc)> {
+        let mut out = Vec::new();
+        for item in s.stmts() {
+            if let Some(b) = &item.body {
+                self.error(&b.open.loc, format!("unexpected block inside '{}'", s.name()), None);
+            }
+            for t in std::iter::once(item.key).chain(item.args.iter().copied()) {
+                if let Some(w) = t.word() {
+                    out.push((w.to_string(), t.loc.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    fn global_defs(&mut self, g: &mut GlobalDefs, s: &Stmt) {
+        for s in self.known(Ctx::GlobalDefs, s.stmts()) {
+            g.locs.set(s.name(), s.loc().clone());
+            match s.name() {
+                "router_id" => g.router_id = self.string(s).or(g.router_id.take()),
+                "notification_email" => {
+                    g.notification_email.extend(self.list_words(s).into_iter().map(|(w, _)| w))
+                }
+                "notification_email_from" => g.notification_email_from = self.string(s),
+                "smtp_server" => {
+                    if let Some(host) = self.string(s) {
+                        let port = match s.args.get(1) {
+                            Some(t) => self.port_tok("smtp_server", t).unwrap_or(25),
+                            None => 25,
+                        };
+                        g.smtp_server = Some(SmtpServer { host, port });
+                    }
+                }
+                "smtp_connect_timeout" => set(&mut g.smtp_connect_timeout, self.timer(s, 0.000_001, 86400.0)),
+                "smtp_helo_name" => g.smtp_helo_name = self.string(s),
+                "smtp_alert" => g.smtp_alert = Some(self.flag(s)),
+                "smtp_alert_vrrp" => g.smtp_alert_vrrp = Some(self.flag(s)),
+                "smtp_alert_checker" => g.smtp_alert_checker = Some(self.flag(s)),
+                "no_email_faults" => g.no_email_faults = self.flag(s),
+                "checker_log_all_failures" => g.checker_log_all_failures = self.flag(s),
+                "script_user" => g.script_user = self.user_group(s),
+                "enable_script_security" => g.enable_script_security = self.flag(s),
+                "vrrp_strict" => g.vrrp_strict = self.flag(s),
+                "vrrp_version" => set(&mut g.vrrp_version, self.int(s, 2, 3).map(|v| v as u8)),
+                "vrrp_mcast_group4" => {
+                    if let Some(ip) = self.ip(s) {
+                        g.vrrp_mcast_group4 = ip;
+                    }
+                }
+                "vrrp_mcast_group6" => {
+                    if let Some(ip) = self.ip(s) {
+                        g.vrrp_mcast_group6 = ip;
+                    }
+                }
+                "vrrp_garp_master_delay" => set(&mut g.vrrp_garp_master_delay, self.timer(s, 0.0, 86400.0)),
+                "vrrp_garp_master_repeat" => set(&mut g.vrrp_garp_master_repeat, self.u32(s, 0, 1000)),
+                "vrrp_garp_master_refresh" => {
+                    set(&mut g.vrrp_garp_master_refresh, self.timer(s, 0.0, 86400.0))
+                }
+                "vrrp_garp_master_refresh_repeat" => {
+                    set(&mut g.vrrp_garp_master_refresh_repeat, self.u32(s, 0, 1000))
+                }
+                "vrrp_garp_lower_prio_delay" => g.vrrp_garp_lower_prio_delay = self.timer(s, 0.0, 86400.0),
+                "vrrp_garp_lower_prio_repeat" => g.vrrp_garp_lower_prio_repeat = self.u32(s, 0, 1000),
+                "vrrp_garp_interval" => set(&mut g.vrrp_garp_interval, self.timer(s, 0.0, 1.0)),
+                "vrrp_gna_interval" => set(&mut g.vrrp_gna_interval, self.timer(s, 0.0, 1.0)),
+                "vrrp_min_garp" => g.vrrp_min_garp = self.flag(s),
+                "vrrp_lower_prio_no_advert" => g.vrrp_lower_prio_no_advert = self.flag(s),
+                "vrrp_higher_prio_send_advert" => g.vrrp_higher_prio_send_advert = self.flag(s),
+                "vrrp_skip_check_adv_addr" => g.vrrp_skip_check_adv_addr = self.flag(s),
+                "vrrp_check_unicast_src" => g.vrrp_check_unicast_src = self.flag(s),
+                "vrrp_startup_delay" | "vrrp_delay_after_boot" => {
+                    set(&mut g.vrrp_startup_delay, self.timer(s, 0.0, 3600.0))
+                }
+                "vrrp_down_timer_adverts" => set(&mut g.vrrp_down_timer_adverts, self.u32(s, 1, 100)),
+                "vrrp_owner_ignore_adverts" => g.vrrp_owner_ignore_adverts = self.flag(s),
+                "dynamic_interfaces" => g.dynamic_interfaces = true,
+                "default_interface" => set(&mut g.default_interface, self.string(s)),
+                "lvs_sync_daemon" => g.lvs_sync_daemon = self.value(s).map(|_| s.words()[1..].to_vec()),
+                "lvs_timeouts" => g.lvs_timeouts = Some(s.words()[1..].to_vec()),
+                "lvs_flush" => g.lvs_flush = self.flag(s),
+                "lvs_flush_on_stop" => g.lvs_flush_on_stop = true,
+                "notify_fifo" => g.notify_fifo = self.fifo(s),
+                "vrrp_notify_fifo" => g.vrrp_notify_fifo = self.fifo(s),
+                "lvs_notify_fifo" => g.lvs_notify_fifo = self.fifo(s),
+                "notify_fifo_script" => self.fifo_script(s, &mut g.notify_fifo),
+                "vrrp_notify_fifo_script" => self.fifo_script(s, &mut g.vrrp_notify_fifo),
+                "lvs_notify_fifo_script" => self.fifo_script(s, &mut g.lvs_notify_fifo),
+                _ => self.unhandled(s),
+            }
+        }
+    }
+
+    fn fifo(&mut self, s: &Stmt) -> Option<Fifo> {
+        let path = self.string(s)?;
+        Some(Fifo { path, user: s.arg(1).map(String::from), group: s.arg(2).map(String::from), script: None })
+    }
+
+    fn fifo_script(&mut self, s: &Stmt, fifo: &mut Option<Fifo>) {
+        let Some(cmd) = self.command(s) else { return };
+        match fifo {
+            Some(f) => f.script = Some(cmd),
+            None => {
+                let fifo_kw = s.name().trim_end_matches("_script");
+                self.error(s.loc(), format!("'{}' needs '{fifo_kw}' before it", s.name()), None)
+            }
+        }
+    }
+}
+
+/// Keeps `slot` unchanged when the value was invalid.
+fn set<T>(slot: &mut T, v: Option<T>) {
+    if let Some(v) = v {
+        *slot = v;
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

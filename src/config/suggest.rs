@@ -1,1 +1,115 @@
-//! (placeholder)
+//! Did-you-mean: the closest known word to a misspelt one.
+
+/// Edit distance counting insertions, deletions, substitutions and swaps of
+/// two adjacent characters as one edit each (optimal string alignment).
+pub fn distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let w = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * w];
+    for i in 0..=a.len() {
+        d[i * w] = i;
+    }
+    for (j, cell) in d.iter_mut().enumerate().take(w) {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[(i - 1) * w + j] + 1).min(d[i * w + j - 1] + 1).min(d[(i - 1) * w + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[(i - 2) * w + j - 2] + 1);
+            }
+            d[i * w + j] = v;
+        }
+    }
+    d[a.len() * w + b.len()]
+}
+
+/// The candidate closest to `word`, if it is close enough to be a typo:
+/// at most a third of the word's length in edits (and at least one), or the
+/// same word in another case, or a keyword that extends it at `_`
+/// boundaries (`garp_master_delay` -> `vrrp_garp_master_delay`).
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (word.chars().count() / 3).clamp(1, 3);
+    let mut best: Option<(usize, &'a str)> = None;
+    let mut extension: Option<&'a str> = None;
+    for c in candidates {
+        if c == word {
+            continue;
+        }
+        if c.eq_ignore_ascii_case(word) {
+            return Some(c);
+        }
+        let d = distance(word, c);
+        if d <= limit && best.map_or(true, |(bd, _)| d < bd) {
+            best = Some((d, c));
+        }
+        if word.len() >= 4 && extension.map_or(true, |e| c.len() < e.len()) && extends(c, word) {
+            extension = Some(c);
+        }
+    }
+    best.map(|(_, c)| c).or(extension)
+}
+
+/// True when `long` is `short` with `_`-joined parts added before or after.
+fn extends(long: &str, short: &str) -> bool {
+    long.strip_suffix(short).is_some_and(|p| p.ends_with('_'))
+        || long.strip_prefix(short).is_some_and(|s| s.starts_with('_'))
+}
+
+/// A hint for a name that refers to something defined elsewhere (a script,
+/// an instance): the closest defined name, else the list of defined names.
+pub fn name_hint(word: &str, what: &str, defined: &[&str]) -> Option<String> {
+    if defined.is_empty() {
+        return None;
+    }
+    if let Some(c) = did_you_mean(word, defined.iter().copied()) {
+        return Some(format!("did you mean '{c}'?"));
+    }
+    let mut list: Vec<&str> = defined.iter().take(6).copied().collect();
+    if defined.len() > 6 {
+        list.push("...");
+    }
+    Some(format!("defined {what} names: {}", list.join(", ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distances() {
+        assert_eq!(distance("", "abc"), 3);
+        assert_eq!(distance("stmp", "smtp"), 1);
+        assert_eq!(distance("preemtp_delay", "preempt_delay"), 1);
+        assert_eq!(distance("connection_timeout", "connect_timeout"), 3);
+        assert_eq!(distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn suggestions_from_the_brief() {
+        let kw = ["smtp_connect_timeout", "smtp_server", "router_id", "vrrp_garp_master_delay"];
+        assert_eq!(did_you_mean("stmp_connect_timeout", kw), Some("smtp_connect_timeout"));
+        assert_eq!(did_you_mean("garp_master_delay", kw), Some("vrrp_garp_master_delay"));
+        assert_eq!(did_you_mean("auth_pass2x", ["x"]), None);
+        assert_eq!(did_you_mean("autp_pass", ["auth_type", "auth_pass"]), Some("auth_pass"));
+        assert_eq!(
+            did_you_mean("connection_timeout", ["connect_port", "connect_timeout"]),
+            Some("connect_timeout")
+        );
+        assert_eq!(did_you_mean("Priority", ["priority"]), Some("priority"));
+        assert_eq!(did_you_mean("zzzz", ["priority"]), None);
+    }
+
+    #[test]
+    fn name_hints() {
+        assert_eq!(
+            name_hint("chk_nginz", "vrrp_script", &["chk_nginx"]).unwrap(),
+            "did you mean 'chk_nginx'?"
+        );
+        let h = name_hint("nginx_check", "vrrp_script", &["httpd_check"]).unwrap();
+        assert!(h.contains("httpd_check"), "{h}");
+        assert_eq!(name_hint("x", "vrrp_script", &[]), None);
+    }
+}

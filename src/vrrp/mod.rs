@@ -1,1 +1,54 @@
 //! Pure VRRP core: codecs and state machines. No I/O, time passed in.
+//!
+//! Nothing here reads a clock, opens a socket or touches the system: every
+//! input carries `now` (our own [`Instant`], microseconds since an epoch the
+//! caller picks) and every effect comes back as an [`Action`].
+//!
+//! * [`packet`] / [`checksum`] / [`ipv4`]: the advert codec (v2 and v3, IPv4
+//!   and IPv6), keepalived's checksum forms and the IPv4 header.
+//! * [`validate`]: keepalived's receive checks, one [`Reject`] per drop.
+//! * [`Instance`]: the per-instance state machine.
+//!
+//! # Driving an [`Instance`] from the I/O edge
+//!
+//! 1. Build [`InstanceParams`] from the configuration, `Instance::new`, then
+//!    `start(now)` once the interface is usable (or `set_fault(now, true)` first).
+//! 2. On every received VRRP packet for this VRID: `receive(now, &ctx, bytes)`
+//!    with the bytes after the IP header. For IPv4 raw sockets parse the
+//!    header with [`Ipv4Header::parse`] and use [`RxContext::from_ipv4`]; for
+//!    IPv6 fill [`RxContext`] from the hop-limit and pktinfo control messages.
+//! 3. When tracking changes: `set_fault(now, bool)` and
+//!    `set_effective_priority(now, prio)`.
+//! 4. When the clock reaches `poll_timeout()`: `handle_timeout(now)`.
+//! 5. After **every** one of the calls above: drain `poll_action()` until it
+//!    returns `None` and apply the actions in order. `SendAdvert { priority }`
+//!    is sent as `instance.advert(priority)` emitted with
+//!    `instance.tx_checksum_form(dst)` to the multicast group or each unicast
+//!    peer; then recompute the poll timeout, since any input may move it.
+//! 6. On SIGTERM: `shutdown(now)` and drain the actions (priority-0 advert,
+//!    VIP removal) before exiting.
+
+pub mod action;
+pub mod checksum;
+pub mod instance;
+pub mod ipv4;
+pub mod packet;
+pub mod params;
+pub mod ratelimit;
+pub mod time;
+pub mod timer;
+pub mod validate;
+
+#[cfg(test)]
+mod sim;
+#[cfg(test)]
+mod tests;
+
+pub use action::{Action, Reason, State};
+pub use instance::{Instance, MasterInfo};
+pub use ipv4::{Ipv4Datagram, Ipv4Header};
+pub use packet::{Advert, ChecksumForm, ChecksumMatch, Family, Packet, Version, WireError};
+pub use params::{Auth, GarpParams, InstanceParams};
+pub use ratelimit::LogLimiter;
+pub use time::Instant;
+pub use validate::{validate, Counters, Notices, Reject, RxContext, Valid};

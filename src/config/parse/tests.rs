@@ -1,0 +1,408 @@
+//! Parser tests over token streams from a tiny tokenizer (whitespace, `#`/`!`
+//! comments, braces, double quotes), independent of the real lexer.
+
+use std::net::IpAddr;
+use std::rc::Rc;
+use std::time::Duration;
+
+use crate::config::diag::{Diagnostic, Loc, Severity};
+use crate::config::model::{Auth, CheckerKind, Config, InitialState, LvsMethod, Protocol, VsAddr};
+use crate::config::token::{Token, TokenKind};
+use crate::config::{check, LoadOptions};
+
+pub(crate) fn tokens(text: &str) -> Vec<Token> {
+    let file: Rc<str> = Rc::from("t.conf");
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line_no = n as u32 + 1;
+        let loc = |c: usize| Loc { file: file.clone(), line: line_no, col: c as u32 + 1 };
+        let b = line.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            let c = b[i];
+            if c == b'#' || c == b'!' {
+                break;
+            } else if c.is_ascii_whitespace() {
+                i += 1;
+            } else if c == b'{' || c == b'}' {
+                let kind = if c == b'{' { TokenKind::Open } else { TokenKind::Close };
+                out.push(Token { kind, loc: loc(i), quoted: false });
+                i += 1;
+            } else if c == b'"' {
+                let end = line[i + 1..].find('"').map(|e| i + 1 + e).unwrap_or(b.len());
+                out.push(Token {
+                    kind: TokenKind::Word(line[i + 1..end].to_string()),
+                    loc: loc(i),
+                    quoted: true,
+                });
+                i = end + 1;
+            } else {
+                let start = i;
+                while i < b.len() && !b[i].is_ascii_whitespace() && b[i] != b'{' && b[i] != b'}' {
+                    i += 1;
+                }
+                out.push(Token {
+                    kind: TokenKind::Word(line[start..i].to_string()),
+                    loc: loc(start),
+                    quoted: false,
+                });
+            }
+        }
+        out.push(Token { kind: TokenKind::Eol, loc: loc(b.len()), quoted: false });
+    }
+    out
+}
+
+fn load(text: &str) -> (Config, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    let mut cfg = super::parse(&tokens(text), &mut diags);
+    let opts = LoadOptions { config_id: "test".into(), host_checks: false };
+    check::check(&mut cfg, &mut diags, &opts);
+    (cfg, diags)
+}
+
+/// (line, severity, message, hint) of every diagnostic, for readable asserts.
+fn found(diags: &[Diagnostic]) -> Vec<(u32, Severity, String, String)> {
+    diags
+        .iter()
+        .map(|d| {
+            (
+                d.loc.as_ref().map_or(0, |l| l.line),
+                d.severity,
+                d.message.clone(),
+                d.hint.clone().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+fn has(diags: &[Diagnostic], line: u32, sev: Severity, msg_part: &str, hint_part: &str) -> bool {
+    found(diags)
+        .iter()
+        .any(|(l, s, m, h)| *l == line && *s == sev && m.contains(msg_part) && h.contains(hint_part))
+}
+
+const BASIC: &str = "\
+global_defs {
+   router_id r1
+   vrrp_garp_master_delay 2.5
+}
+vrrp_script chk {
+   script \"/bin/check --fast\"
+   interval 2
+   weight -20 reverse
+}
+vrrp_instance VI_1 {
+   state MASTER
+   interface eth0
+   virtual_router_id 51
+   advert_int 1
+   authentication {
+      auth_type PASS
+      auth_pass secret
+   }
+   virtual_ipaddress {
+      10.0.0.1/24 dev eth1 label eth1:vip brd + scope link
+      10.0.0.2
+   }
+   track_script {
+      chk weight 10
+   }
+   unicast_peer {
+      10.0.0.9 min_ttl 250
+   }
+   notify_master \"/bin/notify master\" nobody nogroup
+}
+";
+
+#[test]
+fn basic_instance_with_defaults() {
+    let (cfg, diags) = load(BASIC);
+    assert!(diags.is_empty(), "{:#?}", found(&diags));
+    assert_eq!(cfg.global.router_id.as_deref(), Some("r1"));
+    assert_eq!(cfg.global.vrrp_garp_master_delay, Duration::from_millis(2500));
+    let s = &cfg.vrrp_scripts[0];
+    assert_eq!(s.script.as_ref().unwrap().args, vec!["/bin/check", "--fast"]);
+    assert_eq!(
+        (s.interval, s.weight, s.weight_reverse, s.rise, s.fall),
+        (Duration::from_secs(2), -20, true, 1, 1)
+    );
+    assert_eq!(s.effective_timeout(), Duration::from_secs(2));
+    let vi = &cfg.instances[0];
+    assert_eq!(vi.vrid, 51);
+    // state MASTER without a priority means 255.
+    assert_eq!(vi.effective_priority(), 255);
+    assert_eq!(vi.initial_state(), InitialState::Master);
+    assert_eq!(vi.version, Some(2));
+    assert_eq!(vi.auth, Some(Auth::Pass(b"secret".to_vec())));
+    assert_eq!(vi.vips.len(), 2);
+    assert_eq!(vi.vips[0].prefix_len, 24);
+    assert_eq!(vi.vips[0].dev.as_deref(), Some("eth1"));
+    assert_eq!(vi.vips[0].label.as_deref(), Some("eth1:vip"));
+    assert_eq!(vi.vips[0].scope.as_deref(), Some("link"));
+    assert_eq!(vi.vips[1].prefix_len, 32);
+    assert_eq!(vi.track_scripts[0].weight, Some(10));
+    assert_eq!(vi.unicast_peers[0].min_ttl, Some(250));
+    let n = vi.notify.master.as_ref().unwrap();
+    assert_eq!((n.args.len(), n.user.as_deref(), n.group.as_deref()), (2, Some("nobody"), Some("nogroup")));
+    assert_eq!(vi.effective_garp_master_delay(&cfg.global), Duration::from_millis(2500));
+    assert!(vi.effective_accept(&cfg.global));
+}
+
+#[test]
+fn unknown_keywords_get_hints_and_skip_blocks() {
+    let text = "\
+global_defs {
+   stmp_connect_timeout 30
+}
+vrrp_instance VI_1 {
+   interface eth0
+   virtual_router_id 1
+   preemtp_delay 300
+   Priority 100
+   bogus_block {
+      priority 7
+   }
+   virtual_ipaddress {
+      10.0.0.1
+   }
+}
+";
+    let (cfg, diags) = load(text);
+    assert!(has(
+        &diags,
+        2,
+        Severity::Error,
+        "unknown keyword 'stmp_connect_timeout'",
+        "smtp_connect_timeout"
+    ));
+    assert!(has(&diags, 7, Severity::Error, "unknown keyword 'preemtp_delay'", "preempt_delay"));
+    assert!(has(&diags, 8, Severity::Error, "unknown keyword 'Priority'", "'priority'"));
+    assert!(has(&diags, 9, Severity::Error, "'bogus_block' in vrrp_instance (its block is skipped)", ""));
+    // The skipped block's `priority 7` did not apply.
+    assert_eq!(cfg.instances[0].effective_priority(), 100);
+    assert_eq!(diags.len(), 4, "{:#?}", found(&diags));
+}
+
+#[test]
+fn brace_errors() {
+    let (_, diags) = load("vrrp_instance A {\n interface eth0\n}\n}\n");
+    assert!(has(&diags, 4, Severity::Error, "unmatched '}'", ""));
+    let (_, diags) = load("global_defs {\n router_id x\n\nvrrp_script s {\n script /bin/true\n}\n");
+    assert!(has(&diags, 1, Severity::Error, "the '{' of 'global_defs' is never closed", ""));
+    // `{` on the next line opens the block of the line above.
+    let (cfg, diags) = load("global_defs\n{\n router_id x\n}\n");
+    assert!(diags.is_empty(), "{:#?}", found(&diags));
+    assert_eq!(cfg.global.router_id.as_deref(), Some("x"));
+    // A block keyword without a block, then its body read at top level.
+    let (_, diags) = load("virtual_server 10.0.0.1 80\n delay_loop 10\n");
+    assert!(has(&diags, 1, Severity::Error, "'virtual_server' needs a block", ""));
+    assert!(has(&diags, 2, Severity::Error, "unknown keyword 'delay_loop'", "belongs in virtual_server"));
+    // Inline blocks.
+    let (cfg, diags) =
+        load("vrrp_instance A { interface eth0\n virtual_router_id 2\n virtual_ipaddress { 10.0.0.1 }\n}\n");
+    assert!(diags.is_empty(), "{:#?}", found(&diags));
+    assert_eq!(cfg.instances[0].vips.len(), 1);
+    // One address per line: a second one is an unknown option.
+    let (_, diags) = load("vrrp_instance A {\n virtual_ipaddress { 10.0.0.1 10.0.0.2 }\n}\n");
+    assert!(has(&diags, 2, Severity::Error, "unknown address option '10.0.0.2'", ""));
+}
+
+#[test]
+fn bad_values_name_the_range_and_keep_defaults() {
+    let text = "\
+vrrp_instance A {
+   state SLAVER
+   interface eth0
+   virtual_router_id 300
+   priority 0
+   advert_int abc
+   virtual_ipaddress {
+      10.0.0.300
+   }
+}
+";
+    let (cfg, diags) = load(text);
+    assert!(has(&diags, 2, Severity::Error, "invalid state 'SLAVER'", "MASTER or BACKUP"));
+    assert!(has(&diags, 4, Severity::Error, "'virtual_router_id': expected an integer from 1 to 255", ""));
+    assert!(has(&diags, 5, Severity::Error, "'priority': expected an integer from 1 to 255", ""));
+    assert!(has(&diags, 6, Severity::Error, "'advert_int'", ""));
+    assert!(has(&diags, 8, Severity::Error, "invalid IP address '10.0.0.300'", ""));
+    let vi = &cfg.instances[0];
+    assert_eq!(vi.state, Some(InitialState::Backup));
+    assert_eq!(vi.effective_priority(), 100);
+    assert_eq!(vi.advert_int, Duration::from_secs(1));
+}
+
+#[test]
+fn semantic_checks() {
+    let text = "\
+vrrp_instance A {
+   state MASTER
+   interface eth0
+   virtual_router_id 5
+   priority 100
+   nopreempt
+   advert_int 1.4
+   authentication {
+      auth_type PASS
+      auth_pass 123456789
+   }
+   virtual_ipaddress {
+      10.0.0.1
+      fd00::1
+   }
+   track_script {
+      chk_nginz
+   }
+}
+vrrp_instance B {
+   interface eth0
+   virtual_router_id 5
+   virtual_ipaddress {
+      10.0.0.2
+   }
+   authentication {
+      auth_type PASS
+   }
+}
+vrrp_script chk_nginx {
+   script /bin/true
+}
+";
+    let (cfg, diags) = load(text);
+    assert!(has(&diags, 6, Severity::Warning, "nopreempt has no effect with state MASTER", ""));
+    assert!(has(&diags, 7, Severity::Warning, "advert_int must be whole seconds; using 1", ""));
+    assert!(has(&diags, 10, Severity::Warning, "only '12345678' is used", ""));
+    assert!(has(&diags, 14, Severity::Warning, "moved to virtual_ipaddress_excluded", ""));
+    assert!(has(&diags, 17, Severity::Error, "tracks script 'chk_nginz'", "did you mean 'chk_nginx'?"));
+    assert!(has(&diags, 22, Severity::Error, "both use virtual_router_id 5", ""));
+    assert!(has(
+        &diags,
+        27,
+        Severity::Error,
+        "instance 'B' has PASS authentication without an auth_pass",
+        ""
+    ));
+    let a = &cfg.instances[0];
+    assert_eq!(a.auth, Some(Auth::Pass(b"12345678".to_vec())));
+    assert_eq!(a.vips_excluded.len(), 1);
+    assert!(a.track_scripts.is_empty());
+    assert_eq!(a.advert_int, Duration::from_secs(1));
+}
+
+#[test]
+fn ipv6_defaults_to_v3_and_strict_mode_rules() {
+    let text = "\
+global_defs {
+   vrrp_strict
+}
+vrrp_instance V6 {
+   interface eth0
+   virtual_router_id 9
+   advert_int 0.5
+   authentication {
+      auth_type PASS
+      auth_pass x
+   }
+   preempt_delay 10
+   virtual_ipaddress {
+      fe80::1/64
+   }
+}
+";
+    let (cfg, diags) = load(text);
+    let vi = &cfg.instances[0];
+    assert_eq!(vi.version, Some(3));
+    assert_eq!(vi.advert_int, Duration::from_millis(500));
+    assert_eq!(vi.auth, None);
+    assert_eq!(vi.preempt_delay, Duration::ZERO);
+    assert!(has(&diags, 9, Severity::Warning, "has no authentication; it is turned off", ""));
+    assert!(has(&diags, 12, Severity::Warning, "preempt_delay is not allowed in strict mode", ""));
+    assert!(has(&diags, 4, Severity::Warning, "implies no_accept", ""));
+    assert!(!vi.effective_accept(&cfg.global));
+    assert!(vi.effective_lower_prio_no_advert(&cfg.global));
+}
+
+#[test]
+fn lvs_model_and_inheritance() {
+    let text = "\
+virtual_server 192.0.2.1 80 {
+   delay_loop 10
+   lb_algo rr
+   lb_kind DR
+   protocol TCP
+   retry 4
+   real_server 192.0.2.11 8080 {
+      weight 2
+      TCP_CHECK {
+         connect_timeout 3
+         nb_get_retry 3
+      }
+      HTTP_GET {
+         url {
+            path /health
+            status_code 200-204 301
+         }
+         nb_get_retry 2
+      }
+      MISC_CHECK {
+         misc_path \"/bin/check arg\"
+      }
+   }
+}
+virtual_server 192.0.2.2 {
+   real_server 192.0.2.12 80 {
+      TCP_CHECK {
+         connection_timeout 10
+      }
+   }
+}
+virtual_server group G {
+   protocol UDP
+}
+";
+    let (cfg, diags) = load(text);
+    assert!(has(
+        &diags,
+        11,
+        Severity::Warning,
+        "'nb_get_retry' is not supported",
+        "only in HTTP_GET/SSL_GET"
+    ));
+    assert!(has(&diags, 18, Severity::Warning, "'nb_get_retry' is deprecated", "retry"));
+    assert!(has(&diags, 7, Severity::Warning, "port 8080 does not match", ""));
+    assert!(has(&diags, 25, Severity::Error, "has an address but no port", ""));
+    assert!(has(&diags, 28, Severity::Error, "unknown keyword 'connection_timeout'", "connect_timeout"));
+    assert!(has(&diags, 32, Severity::Error, "no virtual_server_group 'G'", ""));
+    assert_eq!(cfg.virtual_servers.len(), 2);
+    let vs = &cfg.virtual_servers[0];
+    assert_eq!((vs.effective_protocol(), vs.effective_method()), (Protocol::Tcp, LvsMethod::Dr));
+    let rs = &vs.real_servers[0];
+    assert_eq!(rs.effective_port(vs), 80, "DR keeps the virtual port");
+    let [tcp, http, misc] = &rs.checkers[..] else { panic!("3 checkers") };
+    assert_eq!(tcp.effective_retry(rs, vs), 4);
+    assert_eq!(tcp.effective_connect_timeout(rs, vs), Duration::from_secs(3));
+    assert_eq!(tcp.effective_delay_before_retry(rs, vs), Duration::from_secs(1));
+    assert_eq!(tcp.effective_warmup(rs, vs), Duration::from_secs(10));
+    assert_eq!(http.effective_retry(rs, vs), 2);
+    assert_eq!(http.effective_delay_before_retry(rs, vs), Duration::from_secs(3));
+    let CheckerKind::Http(h) = &http.kind else { panic!() };
+    assert!(h.urls[0].status_ok(204) && h.urls[0].status_ok(301) && !h.urls[0].status_ok(200 + 5));
+    assert_eq!(misc.effective_retry(rs, vs), 4);
+    assert_eq!(misc.effective_misc_timeout(rs, vs), Duration::from_secs(10));
+    assert!(matches!(cfg.virtual_servers[1].addr, VsAddr::Group(_)));
+    assert_eq!(rs.addr, "192.0.2.11".parse::<IpAddr>().unwrap());
+}
+
+#[test]
+fn hostile_input_does_not_panic() {
+    let deep = "a {".repeat(200);
+    let (_, diags) = load(&deep);
+    assert!(diags.iter().any(|d| d.message.contains("nested too deeply")));
+    for text in
+        ["}", "{", "{ }", "vrrp_instance", "vrrp_instance {", "virtual_server", "real_server 1 {", "\"\"\n"]
+    {
+        let _ = load(text);
+    }
+}

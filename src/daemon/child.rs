@@ -1,0 +1,117 @@
+//! A freshly forked child: shed the parent's descriptors, tie our life to
+//! the parent's, lock our pid file, build the subsystem, run the loop.
+
+use std::os::unix::io::{AsRawFd, OwnedFd};
+use std::path::Path;
+
+use super::control::ControlServer;
+use super::event_loop::{self, LoopSetup};
+use super::pidfile::PidFile;
+use super::process::{self, Pid};
+use super::{ChildKind, ChildStart, Engines, RunPaths};
+use crate::cli::Options;
+use crate::config::{self, Config};
+
+/// Exit codes keepalived's parent treats as "do not respawn, stop".
+pub const EXIT_FATAL: i32 = 1;
+pub const EXIT_CONFIG: i32 = 2;
+pub const EXIT_PERMISSION: i32 = 4;
+/// A bug (panic): respawned like a crash.
+pub const EXIT_PROGRAM: i32 = 70;
+
+pub struct ChildArgs<'a> {
+    pub kind: ChildKind,
+    pub opts: &'a Options,
+    pub engines: &'a Engines,
+    pub paths: &'a RunPaths,
+    pub pid_file: &'a Path,
+    pub channel: OwnedFd,
+    pub parent: Pid,
+}
+
+/// Runs in the child right after fork, with all signals blocked; never returns.
+pub fn main(args: ChildArgs) -> ! {
+    super::log::after_fork(args.kind.ident());
+    process::close_fds_except(&[0, 1, 2, args.channel.as_raw_fd()]);
+    // Our own process group, so a stuck child is killed with its scripts.
+    process::setpgid(process::getpid());
+    if !process::die_with_parent(args.parent) {
+        // SAFETY: leaving without running the parent's destructors.
+        unsafe { libc::_exit(0) };
+    }
+    // A panic must not unwind into the parent's frames still on our stack.
+    let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(args))).unwrap_or(EXIT_PROGRAM);
+    // SAFETY: as above.
+    unsafe { libc::_exit(code) }
+}
+
+fn run(args: ChildArgs) -> i32 {
+    let kind = args.kind;
+    let pid_file = match PidFile::create(args.pid_file) {
+        Ok(p) => p,
+        Err(e) => {
+            log::error!("{e}");
+            return EXIT_FATAL;
+        }
+    };
+    let config = match load_snapshot(args.opts, args.paths) {
+        Ok(c) => c,
+        Err(e) => {
+            log::error!("{e}");
+            return EXIT_CONFIG;
+        }
+    };
+    let start = ChildStart { kind, opts: args.opts, config: &config };
+    let mut sub = match (args.engines.factory(kind))(&start) {
+        Ok(s) => s,
+        Err(e) => {
+            log::error!("{} engine failed to start: {e}", kind.label());
+            return EXIT_FATAL;
+        }
+    };
+    drop(config);
+    let ctl_path = args.paths.control_socket(kind);
+    let control = ControlServer::bind(&ctl_path)
+        .map_err(|e| log::warn!("control socket {}: {e} - vigil status will not see us", ctl_path.display()))
+        .ok();
+    let (opts, paths) = (args.opts.clone(), args.paths.clone());
+    let setup = LoopSetup {
+        name: kind.name(),
+        parent: Some((args.channel, args.parent)),
+        control,
+        dump_files: args.paths.dump_files(kind),
+        load_config: Box::new(move || load_snapshot(&opts, &paths)),
+    };
+    let code = match event_loop::run(&mut *sub, setup) {
+        Ok(code) => code,
+        Err(e) => {
+            log::error!("event loop: {e}");
+            EXIT_FATAL
+        }
+    };
+    let _ = std::fs::remove_file(&ctl_path);
+    pid_file.remove();
+    code
+}
+
+/// Load the parent's validated snapshot, naming the real file in diagnostics.
+pub fn load_snapshot(opts: &Options, paths: &RunPaths) -> Result<Config, String> {
+    let snap = paths.snapshot();
+    let bytes = std::fs::read(&snap).map_err(|e| format!("cannot read {}: {e}", snap.display()))?;
+    let loaded = load_bytes(opts, &bytes);
+    match loaded.diags.iter().find(|d| d.is_error()) {
+        Some(d) => Err(format!("configuration has errors: {d}")),
+        None => Ok(loaded.config),
+    }
+}
+
+/// Parse configuration bytes as if read from `opts.config_file`.
+pub fn load_bytes(opts: &Options, bytes: &[u8]) -> config::Loaded {
+    let mut lo = config::LoadOptions::default();
+    if let Some(id) = &opts.config_id {
+        lo.config_id = id.clone();
+    }
+    let name = opts.config_file.display().to_string();
+    let base = opts.config_file.parent().unwrap_or(Path::new("/"));
+    config::load_bytes(&name, bytes, base, &lo)
+}

@@ -1,0 +1,295 @@
+//! The event loop every child process runs around its [`Subsystem`].
+//!
+//! One mio `Poll` holds four kinds of source: the signal pipe, the socket to
+//! the parent (watchdog hellos), the control socket, and whatever the
+//! subsystem registers. The poll timeout is the subsystem's earliest
+//! deadline; time is `std::time::Instant` (CLOCK_MONOTONIC), read once per
+//! wakeup and passed down, so subsystems never read the clock themselves.
+//!
+//! How a subsystem plugs in:
+//! - `register`: create sockets, register them with tokens from
+//!   [`TokenAlloc`] (never pick numbers: the loop reserves a few).
+//! - `handle_event`: called for readiness on its tokens. Drain until
+//!   `WouldBlock` and tolerate spurious events (mio's rules).
+//! - `poll_timeout` / `handle_timeout`: report the earliest deadline; the
+//!   loop calls `handle_timeout` once `now >= deadline`.
+//! - signals arrive as method calls: SIGHUP → `reload`, SIGTERM/SIGINT (or
+//!   the parent vanishing) → `shutdown`, then the process exits 0;
+//!   SIGUSR1/SIGUSR2/SIGRTMIN+2 write `dump_data`/`dump_stats`/`status` to
+//!   the dump files; SIGCHLD reaps and reports through `child_exited`.
+//! - `status` answers `vigil status` through the control socket.
+
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::io::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Registry, Token};
+
+use super::control::ControlServer;
+use super::json::Json;
+use super::process::{self, Exit, Pid};
+use super::signals::{self, SignalPipe};
+use crate::config::Config;
+
+const SIGNALS: Token = Token(0);
+const PARENT: Token = Token(1);
+const CONTROL: Token = Token(2);
+
+/// Hands out tokens the loop does not use.
+#[derive(Debug)]
+pub struct TokenAlloc {
+    next: usize,
+}
+
+impl TokenAlloc {
+    /// Tokens below this are the loop's own.
+    pub const FIRST: usize = 16;
+
+    pub fn new() -> TokenAlloc {
+        TokenAlloc { next: Self::FIRST }
+    }
+
+    pub fn alloc(&mut self) -> Token {
+        let t = Token(self.next);
+        self.next += 1;
+        t
+    }
+}
+
+impl Default for TokenAlloc {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// What the VRRP and checker engines implement to run inside a child.
+pub trait Subsystem {
+    fn register(&mut self, registry: &Registry, tokens: &mut TokenAlloc) -> io::Result<()>;
+
+    fn handle_event(&mut self, registry: &Registry, event: &mio::event::Event, now: Instant);
+
+    /// The earliest instant `handle_timeout` must run at, if any.
+    fn poll_timeout(&self) -> Option<Instant>;
+
+    fn handle_timeout(&mut self, registry: &Registry, now: Instant);
+
+    /// Apply a new, already validated configuration. On `Err` the subsystem
+    /// must still be running its previous configuration.
+    fn reload(
+        &mut self,
+        registry: &Registry,
+        tokens: &mut TokenAlloc,
+        new_config: &Config,
+        now: Instant,
+    ) -> Result<(), String>;
+
+    /// Leave cleanly (priority-0 adverts, drop VIPs): SIGTERM. Must be quick;
+    /// the parent SIGKILLs after 5 s.
+    fn shutdown(&mut self, registry: &Registry, now: Instant);
+
+    /// A process of ours was reaped (scripts). The loop owns waitpid.
+    fn child_exited(&mut self, _pid: Pid, _exit: Exit, _now: Instant) {}
+
+    /// SIGUSR1 text dump.
+    fn dump_data(&self) -> String;
+
+    /// SIGUSR2 counters.
+    fn dump_stats(&self) -> String;
+
+    /// SIGRTMAX-1: after the stats dump, zero the counters.
+    fn clear_stats(&mut self) {}
+
+    /// State for `vigil status` and the SIGRTMIN+2 JSON dump.
+    fn status(&self) -> Json;
+}
+
+/// Everything a child loop needs besides its subsystem.
+pub struct LoopSetup {
+    /// `vrrp` or `checker`, shown in status.
+    pub name: &'static str,
+    /// The socketpair end to the parent, and the parent's pid.
+    pub parent: Option<(OwnedFd, Pid)>,
+    pub control: Option<ControlServer>,
+    /// Where SIGUSR1/SIGUSR2/SIGRTMIN+2 write: data, stats, json.
+    pub dump_files: [PathBuf; 3],
+    /// Load the configuration to apply on SIGHUP.
+    pub load_config: Box<dyn FnMut() -> Result<Config, String>>,
+}
+
+/// Run until told to stop; returns the process exit code. Installs the
+/// signal handlers, then unblocks all signals (a forked child starts with
+/// them blocked so none is lost between fork and here).
+pub fn run(sub: &mut dyn Subsystem, mut setup: LoopSetup) -> io::Result<i32> {
+    let mut poll = Poll::new()?;
+    let signals = SignalPipe::install(&signals::handled())?;
+    signals::restore_mask(&empty_mask());
+    let registry = poll.registry().try_clone()?;
+    registry.register(&mut SourceFd(&signals.fd()), SIGNALS, Interest::READABLE)?;
+    if let Some((fd, _)) = &setup.parent {
+        registry.register(&mut SourceFd(&fd.as_raw_fd()), PARENT, Interest::READABLE)?;
+    }
+    if let Some(c) = &mut setup.control {
+        registry.register(c.source(), CONTROL, Interest::READABLE)?;
+    }
+    let mut tokens = TokenAlloc::new();
+    sub.register(&registry, &mut tokens)?;
+    let started = Instant::now();
+    let mut events = Events::with_capacity(64);
+    loop {
+        if let Some((_, ppid)) = &setup.parent {
+            if !process::parent_alive(*ppid) {
+                log::info!("Parent process gone - stopping");
+                sub.shutdown(&registry, Instant::now());
+                return Ok(0);
+            }
+        }
+        let timeout = sub.poll_timeout().map(|t| t.saturating_duration_since(Instant::now()));
+        if let Err(e) = poll.poll(&mut events, timeout) {
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        let now = Instant::now();
+        for ev in events.iter() {
+            match ev.token() {
+                SIGNALS => {
+                    for sig in signals.drain() {
+                        if on_signal(sig, sub, &registry, &mut tokens, &mut setup, now) {
+                            return Ok(0);
+                        }
+                    }
+                }
+                PARENT => {
+                    if !answer_parent(&setup) {
+                        log::info!("Parent socket closed - stopping");
+                        sub.shutdown(&registry, now);
+                        return Ok(0);
+                    }
+                }
+                CONTROL => {
+                    if let Some(c) = &setup.control {
+                        c.serve(|req| match req {
+                            "status" => status(sub, setup.name, started).to_string(),
+                            other => Json::obj([("error", Json::from(format!("unknown request '{other}'")))])
+                                .to_string(),
+                        });
+                    }
+                }
+                _ => sub.handle_event(&registry, ev, now),
+            }
+        }
+        if sub.poll_timeout().is_some_and(|t| t <= now) {
+            sub.handle_timeout(&registry, now);
+        }
+    }
+}
+
+/// React to one signal; true means stop.
+fn on_signal(
+    sig: libc::c_int,
+    sub: &mut dyn Subsystem,
+    registry: &Registry,
+    tokens: &mut TokenAlloc,
+    setup: &mut LoopSetup,
+    now: Instant,
+) -> bool {
+    let [data, stats, json] = &setup.dump_files;
+    match sig {
+        libc::SIGTERM | libc::SIGINT => {
+            log::info!("Stopping");
+            sub.shutdown(registry, now);
+            return true;
+        }
+        libc::SIGHUP => {
+            log::info!("Reloading ...");
+            match (setup.load_config)().and_then(|c| sub.reload(registry, tokens, &c, now)) {
+                Ok(()) => log::info!("Reload complete"),
+                Err(e) => log::error!("Reload failed - keeping the running configuration: {e}"),
+            }
+        }
+        libc::SIGUSR1 => write_dump(data, &sub.dump_data()),
+        libc::SIGUSR2 => write_dump(stats, &sub.dump_stats()),
+        libc::SIGCHLD => {
+            for (pid, exit) in process::reap() {
+                sub.child_exited(pid, exit, now);
+            }
+        }
+        s if s == signals::sig_json() => write_dump(json, &format!("{}\n", sub.status())),
+        s if s == signals::sig_stats_clear() => {
+            write_dump(stats, &sub.dump_stats());
+            sub.clear_stats();
+        }
+        _ => {}
+    }
+    false
+}
+
+/// Answer every pending hello; false when the parent's end is closed.
+fn answer_parent(setup: &LoopSetup) -> bool {
+    let Some((fd, _)) = &setup.parent else { return true };
+    let mut buf = [0u8; 16];
+    loop {
+        // SAFETY: buf is valid for its length; fd is our open socket.
+        let n = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+        match n {
+            0 => return false,
+            n if n < 0 => {
+                let e = io::Error::last_os_error();
+                return match e.kind() {
+                    io::ErrorKind::WouldBlock => true,
+                    io::ErrorKind::Interrupted => continue,
+                    _ => false,
+                };
+            }
+            _ if buf[0] == super::HELLO => {
+                let ack = [super::HELLO_ACK];
+                // SAFETY: ack is valid for one byte. A full buffer means the
+                // parent is not reading; it will notice the missing answer.
+                unsafe { libc::send(fd.as_raw_fd(), ack.as_ptr().cast(), 1, libc::MSG_NOSIGNAL) };
+            }
+            _ => {}
+        }
+    }
+}
+
+fn status(sub: &dyn Subsystem, name: &str, started: Instant) -> Json {
+    let mut pairs = vec![
+        ("process".to_string(), Json::from(name)),
+        ("pid".to_string(), Json::from(std::process::id())),
+        ("uptime_s".to_string(), Json::from(started.elapsed().as_secs())),
+    ];
+    match sub.status() {
+        Json::Obj(more) => pairs.extend(more),
+        other => pairs.push(("status".to_string(), other)),
+    }
+    Json::Obj(pairs)
+}
+
+/// Write a dump file, refusing to follow a symlink planted in /tmp.
+fn write_dump(path: &Path, text: &str) {
+    let res = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()));
+    match res {
+        Ok(()) => log::info!("Wrote {}", path.display()),
+        Err(e) => log::error!("Cannot write {}: {e}", path.display()),
+    }
+}
+
+fn empty_mask() -> libc::sigset_t {
+    // SAFETY: sigemptyset initialises the set.
+    unsafe {
+        let mut s: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut s);
+        s
+    }
+}

@@ -1,0 +1,522 @@
+//! The parent process: supervise, relay, validate; never run an engine.
+//!
+//! Watchdog: every [`HELLO_INTERVAL`] the parent sends a hello on each
+//! child's socketpair and the child's loop answers. A child that leaves
+//! [`MISSED_HELLOS`] hellos unanswered (stopped, or stuck in a busy loop) is
+//! SIGKILLed with its process group; SIGCHLD then reports it like any other
+//! death. A new child is forked only after the old one is reaped, so a
+//! stopped child that is continued later can never run next to its
+//! successor. Deaths are restarted with keepalived's [`Backoff`].
+//!
+//! Reload (SIGHUP): the parent reads the file once, validates it, and only
+//! if it has no errors writes the bytes to the snapshot the children load
+//! (see [`RunPaths::snapshot`]) and signals them. Included files are read
+//! by each loader on its own.
+
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::io::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+
+use super::backoff::Backoff;
+use super::child::{self, ChildArgs, EXIT_CONFIG, EXIT_FATAL, EXIT_PERMISSION};
+use super::log::LogConfig;
+use super::pidfile::{self, PidFile, PidFileError};
+use super::process::{self, Exit, Fork, Pid};
+use super::signals::{self, SignalPipe};
+use super::{ChildKind, Engines, Needs, RunPaths, HELLO, HELLO_ACK};
+use crate::cli::{Options, VERSION};
+use crate::config::{Config, Diagnostic};
+
+pub const HELLO_INTERVAL: Duration = Duration::from_secs(5);
+pub const MISSED_HELLOS: u32 = 2;
+/// keepalived's `child_wait_time`: how long stopping children may take.
+pub const CHILD_WAIT: Duration = Duration::from_secs(5);
+/// keepalived's exit code for a missing configuration.
+pub const EXIT_NO_CONFIG: i32 = 6;
+
+const SIGNALS: Token = Token(0);
+
+struct Running {
+    pid: Pid,
+    channel: OwnedFd,
+    started: Instant,
+    next_hello: Instant,
+    unanswered: u32,
+    /// Killed by the watchdog; waiting for the reap.
+    killed: bool,
+}
+
+struct Slot {
+    kind: ChildKind,
+    token: Token,
+    pid_file: PathBuf,
+    backoff: Backoff,
+    run: Option<Running>,
+    respawn_at: Option<Instant>,
+    /// No longer in the configuration: stop it and do not respawn.
+    retiring: bool,
+}
+
+struct Stopping {
+    deadline: Instant,
+    forced: bool,
+}
+
+struct Supervisor {
+    opts: Options,
+    engines: Engines,
+    paths: RunPaths,
+    me: Pid,
+    poll: Poll,
+    signals: SignalPipe,
+    slots: Vec<Slot>,
+    next_token: usize,
+    stopping: Option<Stopping>,
+    exit_code: i32,
+}
+
+/// The parent's whole life: returns the exit code.
+pub fn run(opts: Options, engines: Engines) -> i32 {
+    match LogConfig::from_options(&opts) {
+        Ok(cfg) => super::log::init(cfg),
+        Err(e) => {
+            eprintln!("vigil: {e}");
+            return EXIT_FATAL;
+        }
+    }
+    log::info!("Starting Keepalived v{VERSION} (vigil)");
+    log::info!("Command line: '{}'", std::env::args().collect::<Vec<_>>().join(" "));
+    let fatal = |msg: String| {
+        log::error!("{msg}");
+        if !opts.log_console {
+            eprintln!("vigil: {msg}");
+        }
+    };
+    log::info!("Opening file '{}'.", opts.config_file.display());
+    let bytes = match std::fs::read(&opts.config_file) {
+        Ok(b) => b,
+        Err(e) => {
+            fatal(format!("cannot read configuration {}: {e}", opts.config_file.display()));
+            return EXIT_NO_CONFIG;
+        }
+    };
+    let loaded = child::load_bytes(&opts, &bytes);
+    log_diags(&loaded.diags);
+    let paths = RunPaths::from_env();
+    if let Err(e) = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&paths.run_dir) {
+        fatal(format!("cannot create {}: {e}", paths.run_dir.display()));
+        return EXIT_FATAL;
+    }
+    let pid_path = opts.pid_file.clone().unwrap_or_else(|| PathBuf::from(pidfile::PARENT));
+    // Lock before daemonising: the error reaches the terminal, and the lock
+    // lives on in the daemon because fork shares the open file.
+    let mut pid_file = match PidFile::lock(&pid_path) {
+        Ok(p) => p,
+        Err(e @ PidFileError::AlreadyRunning(_)) => {
+            fatal(e.to_string());
+            return EXIT_FATAL;
+        }
+        Err(e) => {
+            fatal(e.to_string());
+            return EXIT_FATAL;
+        }
+    };
+    if !opts.dont_fork {
+        if let Err(e) = process::daemonize(opts.log_console) {
+            log::error!("cannot daemonise: {e}");
+            return EXIT_FATAL;
+        }
+    }
+    if let Err(e) = pid_file.write_pid(std::process::id()) {
+        log::error!("pid file {}: {e}", pid_path.display());
+        return EXIT_FATAL;
+    }
+    let code = match Supervisor::new(opts, engines, paths.clone()) {
+        Ok(mut s) => match write_snapshot(&paths.snapshot(), &bytes) {
+            Ok(()) => s.run(&loaded.config),
+            Err(e) => {
+                log::error!("cannot write {}: {e}", paths.snapshot().display());
+                EXIT_FATAL
+            }
+        },
+        Err(e) => {
+            log::error!("cannot start: {e}");
+            EXIT_FATAL
+        }
+    };
+    let _ = std::fs::remove_file(paths.snapshot());
+    pid_file.remove();
+    log::info!("Stopped Keepalived v{VERSION} (vigil)");
+    code
+}
+
+impl Supervisor {
+    fn new(opts: Options, engines: Engines, paths: RunPaths) -> io::Result<Supervisor> {
+        let poll = Poll::new()?;
+        let signals = SignalPipe::install(&signals::handled())?;
+        poll.registry().register(&mut SourceFd(&signals.fd()), SIGNALS, Interest::READABLE)?;
+        Ok(Supervisor {
+            opts,
+            engines,
+            paths,
+            me: process::getpid(),
+            poll,
+            signals,
+            slots: Vec::new(),
+            next_token: 1,
+            stopping: None,
+            exit_code: 0,
+        })
+    }
+
+    fn run(&mut self, config: &Config) -> i32 {
+        let now = Instant::now();
+        self.apply_needs(config, now);
+        if self.slots.is_empty() {
+            log::warn!("No VRRP instances or virtual servers configured for this run - nothing to start");
+        }
+        let mut events = Events::with_capacity(16);
+        loop {
+            if self.stopping.is_some() && self.slots.iter().all(|s| s.run.is_none()) {
+                break;
+            }
+            let timeout = self.next_deadline().map(|t| t.saturating_duration_since(Instant::now()));
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    log::error!("poll: {e}");
+                    return EXIT_FATAL;
+                }
+            }
+            let now = Instant::now();
+            for ev in events.iter() {
+                if ev.token() == SIGNALS {
+                    for sig in self.signals.drain() {
+                        self.on_signal(sig, now);
+                    }
+                } else if let Some(slot) = self.slots.iter_mut().find(|s| s.token == ev.token()) {
+                    read_acks(slot);
+                }
+            }
+            self.on_timers(Instant::now());
+        }
+        self.cleanup_child_pid_files();
+        self.exit_code
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let hellos = self.slots.iter().filter_map(|s| s.run.as_ref().filter(|r| !r.killed).map(|r| r.next_hello));
+        let respawns = self.slots.iter().filter_map(|s| s.respawn_at);
+        let stop = self.stopping.as_ref().filter(|s| !s.forced).map(|s| s.deadline);
+        hellos.chain(respawns).chain(stop).min()
+    }
+
+    fn on_signal(&mut self, sig: libc::c_int, now: Instant) {
+        match sig {
+            libc::SIGTERM | libc::SIGINT => self.begin_stop(now),
+            libc::SIGHUP => self.reload(now),
+            libc::SIGCHLD => {
+                for (pid, exit) in process::reap() {
+                    self.on_exit(pid, exit, now);
+                }
+            }
+            // Dump requests are the children's business.
+            _ => {
+                for r in self.slots.iter().filter_map(|s| s.run.as_ref()) {
+                    process::kill(r.pid, sig);
+                }
+            }
+        }
+    }
+
+    fn on_timers(&mut self, now: Instant) {
+        if let Some(stop) = &mut self.stopping {
+            if !stop.forced && now >= stop.deadline {
+                stop.forced = true;
+                for s in &self.slots {
+                    if let Some(r) = &s.run {
+                        log::warn!("{} child process({}) failed to die - forcing termination", s.kind.label(), r.pid);
+                        process::kill_group(r.pid, libc::SIGKILL);
+                    }
+                }
+            }
+            return;
+        }
+        for i in 0..self.slots.len() {
+            let slot = &mut self.slots[i];
+            if slot.respawn_at.is_some_and(|t| now >= t) {
+                slot.respawn_at = None;
+                self.spawn(i, now);
+                continue;
+            }
+            let Some(r) = &mut slot.run else { continue };
+            if r.killed || now < r.next_hello {
+                continue;
+            }
+            if r.unanswered >= MISSED_HELLOS {
+                log::warn!(
+                    "{} child process({}) did not answer {} hellos - killing it",
+                    slot.kind.label(),
+                    r.pid,
+                    r.unanswered
+                );
+                process::kill_group(r.pid, libc::SIGKILL);
+                r.killed = true;
+                continue;
+            }
+            let hello = [HELLO];
+            // SAFETY: hello is valid for one byte. A full socket buffer
+            // counts as a missed answer.
+            unsafe {
+                libc::send(r.channel.as_raw_fd(), hello.as_ptr().cast(), 1, libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT)
+            };
+            r.unanswered += 1;
+            r.next_hello = now + HELLO_INTERVAL;
+        }
+    }
+
+    fn on_exit(&mut self, pid: Pid, exit: Exit, now: Instant) {
+        let Some(i) = self.slots.iter().position(|s| s.run.as_ref().is_some_and(|r| r.pid == pid)) else {
+            return;
+        };
+        let slot = &mut self.slots[i];
+        let Some(run) = slot.run.take() else { return };
+        let label = slot.kind.label();
+        let _ = self.poll.registry().deregister(&mut SourceFd(&run.channel.as_raw_fd()));
+        drop(run.channel);
+        if self.stopping.is_some() || slot.retiring {
+            log::info!("{label} child process({pid}) exited ({exit})");
+            if slot.retiring {
+                self.slots.remove(i);
+            }
+            return;
+        }
+        if let Exit::Code(code @ (EXIT_FATAL | EXIT_CONFIG | EXIT_PERMISSION)) = exit {
+            log::error!("{label} child process({pid}) exited with fatal error code {code} - stopping");
+            self.exit_code = code;
+            self.begin_stop(now);
+            return;
+        }
+        if self.opts.dont_respawn {
+            log::error!("{label} child process({pid}) died ({exit}): Exiting");
+            self.exit_code = EXIT_FATAL;
+            self.begin_stop(now);
+            return;
+        }
+        log::warn!("{label} child process({pid}) died: Respawning");
+        let delay = slot.backoff.on_death(now.saturating_duration_since(run.started));
+        if delay.is_zero() {
+            self.spawn(i, now);
+        } else {
+            log::warn!("Restart of {label} process delayed {} seconds to limit respawn rate", delay.as_secs());
+            slot.respawn_at = Some(now + delay);
+        }
+    }
+
+    fn begin_stop(&mut self, now: Instant) {
+        if self.stopping.is_some() {
+            return;
+        }
+        log::info!("Stopping");
+        self.stopping = Some(Stopping { deadline: now + CHILD_WAIT, forced: false });
+        for s in &mut self.slots {
+            s.respawn_at = None;
+            if let Some(r) = &s.run {
+                process::kill(r.pid, libc::SIGTERM);
+            }
+        }
+    }
+
+    fn reload(&mut self, now: Instant) {
+        if self.stopping.is_some() {
+            return;
+        }
+        log::info!("Reloading ...");
+        let path = self.opts.config_file.clone();
+        let loaded = match std::fs::read(&path) {
+            Ok(bytes) => {
+                let loaded = child::load_bytes(&self.opts, &bytes);
+                log_diags(&loaded.diags);
+                if loaded.has_errors() {
+                    None
+                } else if let Err(e) = write_snapshot(&self.paths.snapshot(), &bytes) {
+                    log::error!("cannot write {}: {e}", self.paths.snapshot().display());
+                    None
+                } else {
+                    Some(loaded)
+                }
+            }
+            Err(e) => {
+                log::error!("cannot read configuration {}: {e}", path.display());
+                None
+            }
+        };
+        let Some(loaded) = loaded else {
+            log::error!("Reload of configuration failed - keeping the running one");
+            return;
+        };
+        for r in self.slots.iter().filter(|s| !s.retiring).filter_map(|s| s.run.as_ref()) {
+            process::kill(r.pid, libc::SIGHUP);
+        }
+        self.apply_needs(&loaded.config, now);
+        log::info!("Configuration validated - children reloading");
+    }
+
+    /// Start children the configuration needs and retire the others.
+    fn apply_needs(&mut self, config: &Config, now: Instant) {
+        let mut needs = (self.engines.needs)(config);
+        if self.opts.vrrp_only || self.opts.check_only {
+            needs = Needs { vrrp: needs.vrrp && self.opts.vrrp_only, checker: needs.checker && self.opts.check_only };
+        }
+        for (kind, wanted) in [(ChildKind::Vrrp, needs.vrrp), (ChildKind::Checker, needs.checker)] {
+            let existing = self.slots.iter().position(|s| s.kind == kind);
+            match (existing, wanted) {
+                (None, true) => {
+                    let token = Token(self.next_token);
+                    self.next_token += 1;
+                    let pid_file = self.pid_file_for(kind);
+                    self.slots.push(Slot {
+                        kind,
+                        token,
+                        pid_file,
+                        backoff: Backoff::default(),
+                        run: None,
+                        respawn_at: None,
+                        retiring: false,
+                    });
+                    self.spawn(self.slots.len() - 1, now);
+                }
+                (Some(i), true) => self.slots[i].retiring = false,
+                (Some(i), false) => {
+                    let slot = &mut self.slots[i];
+                    log::info!("{} no longer configured - stopping its child", slot.kind.label());
+                    match &slot.run {
+                        Some(r) => {
+                            slot.retiring = true;
+                            slot.respawn_at = None;
+                            process::kill(r.pid, libc::SIGTERM);
+                        }
+                        None => {
+                            self.slots.remove(i);
+                        }
+                    }
+                }
+                (None, false) => {}
+            }
+        }
+    }
+
+    fn pid_file_for(&self, kind: ChildKind) -> PathBuf {
+        let (opt, default) = match kind {
+            ChildKind::Vrrp => (&self.opts.vrrp_pid_file, pidfile::VRRP),
+            ChildKind::Checker => (&self.opts.checkers_pid_file, pidfile::CHECKERS),
+        };
+        opt.clone().unwrap_or_else(|| PathBuf::from(default))
+    }
+
+    fn spawn(&mut self, i: usize, now: Instant) {
+        if let Err(e) = self.try_spawn(i, now) {
+            let slot = &mut self.slots[i];
+            let delay = slot.backoff.on_death(Duration::ZERO).max(Duration::from_secs(1));
+            log::error!("cannot start {} child process: {e} - retrying in {} s", slot.kind.label(), delay.as_secs());
+            slot.respawn_at = Some(now + delay);
+        }
+    }
+
+    fn try_spawn(&mut self, i: usize, now: Instant) -> io::Result<()> {
+        let (ours, theirs) = process::seqpacket_pair()?;
+        let kind = self.slots[i].kind;
+        let mask = signals::block_all();
+        let forked = process::fork();
+        match forked {
+            Ok(Fork::Child) => child::main(ChildArgs {
+                kind,
+                opts: &self.opts,
+                engines: &self.engines,
+                paths: &self.paths,
+                pid_file: &self.slots[i].pid_file,
+                channel: theirs,
+                parent: self.me,
+            }),
+            Ok(Fork::Parent(pid)) => {
+                signals::restore_mask(&mask);
+                drop(theirs);
+                // Also done by the child; doing it here too closes the race
+                // with a kill of the group right after fork.
+                process::setpgid(pid);
+                let slot = &mut self.slots[i];
+                self.poll.registry().register(&mut SourceFd(&ours.as_raw_fd()), slot.token, Interest::READABLE)?;
+                log::info!("Starting {} child process, pid={pid}", kind.label());
+                slot.run = Some(Running {
+                    pid,
+                    channel: ours,
+                    started: now,
+                    next_hello: now + HELLO_INTERVAL,
+                    unanswered: 0,
+                    killed: false,
+                });
+                Ok(())
+            }
+            Err(e) => {
+                signals::restore_mask(&mask);
+                Err(e)
+            }
+        }
+    }
+
+    /// Children remove their own pid files; one that was killed cannot.
+    fn cleanup_child_pid_files(&self) {
+        for s in &self.slots {
+            if s.pid_file.exists() {
+                if let Ok(p) = PidFile::lock(&s.pid_file) {
+                    p.remove();
+                }
+            }
+        }
+    }
+}
+
+/// Every hello answer clears the missed count.
+fn read_acks(slot: &mut Slot) {
+    let Some(r) = &mut slot.run else { return };
+    let mut buf = [0u8; 16];
+    loop {
+        // SAFETY: buf is valid for its length.
+        let n = unsafe { libc::recv(r.channel.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) };
+        if n <= 0 {
+            // WouldBlock, or EOF from a dying child (SIGCHLD follows).
+            return;
+        }
+        if buf[0] == HELLO_ACK {
+            r.unanswered = 0;
+        }
+    }
+}
+
+fn log_diags(diags: &[Diagnostic]) {
+    for d in diags {
+        if d.is_error() {
+            log::error!("{d}");
+        } else {
+            log::warn!("{d}");
+        }
+    }
+}
+
+/// Replace the snapshot atomically, readable by root only.
+fn write_snapshot(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    let _ = std::fs::remove_file(&tmp);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&tmp)?;
+    io::Write::write_all(&mut f, bytes)?;
+    std::fs::rename(&tmp, path)
+}

@@ -1,0 +1,113 @@
+//! From the configuration model to the protocol core's parameters. Pure:
+//! the interface facts (source address) come in as arguments.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::config::model::{self, GlobalDefs, VrrpInstance};
+use crate::vrrp::{Auth, Family, GarpParams, InstanceParams, Version};
+
+/// The protocol parameters of `inst`, whose adverts leave from `source`.
+pub fn instance_params(inst: &VrrpInstance, g: &GlobalDefs, source: IpAddr) -> InstanceParams {
+    let mut p = InstanceParams::new(&inst.name, inst.vrid, inst.effective_priority(), source);
+    p.version = if inst.effective_version(g) == 3 { Version::V3 } else { Version::V2 };
+    p.family = Family::of(source);
+    p.advert_interval_cs = interval_cs(inst.advert_int, p.version);
+    p.vips = inst.vips.iter().map(|v| v.addr).collect();
+    p.auth = match &inst.auth {
+        // v3 has no authentication field; `check` warns about it.
+        Some(model::Auth::Pass(pw)) if p.version == Version::V2 => {
+            Auth::pass(&String::from_utf8_lossy(pw))
+        }
+        _ => Auth::None,
+    };
+    p.unicast_peers = inst.unicast_peers.iter().map(|peer| peer.addr).collect();
+    // vigil checks the source of unicast adverts unless told otherwise
+    // (keepalived's default is off, which lets any host force failovers).
+    p.check_unicast_src = inst.check_unicast_src.unwrap_or(true) || g.vrrp_check_unicast_src;
+    // nopreempt only means something for a non-owner that starts as backup.
+    p.nopreempt = inst.nopreempt && inst.effective_priority() < 255;
+    p.preempt_delay = inst.preempt_delay;
+    p.down_timer_adverts = inst.effective_down_timer_adverts(g).max(1);
+    p.owner_ignore_adverts = inst.effective_owner_ignore_adverts(g);
+    p.skip_check_adv_addr = inst.effective_skip_check_adv_addr(g);
+    p.lower_prio_no_advert = inst.effective_lower_prio_no_advert(g);
+    p.higher_prio_send_advert = inst.effective_higher_prio_send_advert(g);
+    p.v3_checksum_as_v2 = inst.v3_checksum_as_v2;
+    p.garp = GarpParams {
+        master_delay: inst.effective_garp_master_delay(g),
+        master_repeat: inst.effective_garp_master_repeat(g),
+        master_refresh: inst.effective_garp_master_refresh(g),
+        refresh_repeat: inst.effective_garp_master_refresh_repeat(g),
+        lower_prio_delay: inst.effective_garp_lower_prio_delay(g),
+        lower_prio_repeat: inst.effective_garp_lower_prio_repeat(g),
+        spacing: if source.is_ipv4() { g.vrrp_garp_interval } else { g.vrrp_gna_interval },
+    };
+    if g.vrrp_min_garp {
+        p.garp.master_repeat = 1;
+        p.garp.master_delay = Duration::ZERO;
+    }
+    p
+}
+
+/// The advert interval in centiseconds: v2 carries whole seconds, v3
+/// centiseconds up to 40.95 s.
+pub fn interval_cs(advert_int: Duration, version: Version) -> u16 {
+    let cs = (advert_int.as_millis() / 10).clamp(1, 4095) as u16;
+    match version {
+        Version::V2 => (cs.div_ceil(100).clamp(1, 255)) * 100,
+        Version::V3 => cs,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{load_bytes, LoadOptions};
+    use std::path::Path;
+
+    fn first(conf: &str) -> (VrrpInstance, GlobalDefs) {
+        let opts = LoadOptions { config_id: "n1".into(), host_checks: false };
+        let l = load_bytes("t.conf", conf.as_bytes(), Path::new("/"), &opts);
+        (l.config.instances[0].clone(), l.config.global.clone())
+    }
+
+    #[test]
+    fn maps_keepalived_defaults() {
+        let (i, g) = first(
+            "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n state MASTER\n \
+             authentication {\n auth_type PASS\n auth_pass secret1234\n }\n \
+             virtual_ipaddress {\n 198.18.0.100/24\n }\n}\n",
+        );
+        let p = instance_params(&i, &g, "198.18.0.1".parse().unwrap());
+        assert_eq!(p.priority, 255, "state MASTER without priority is the owner");
+        assert_eq!(p.version, Version::V2);
+        assert_eq!(p.advert_interval_cs, 100);
+        assert_eq!(p.auth, Auth::pass("secret12"));
+        assert_eq!(p.vips, vec!["198.18.0.100".parse::<IpAddr>().unwrap()]);
+        assert_eq!(p.garp.master_repeat, 5);
+        assert_eq!(p.garp.master_delay, Duration::from_secs(5));
+        assert!(p.check_unicast_src);
+    }
+
+    #[test]
+    fn ipv6_is_v3_and_keeps_fast_intervals() {
+        let (i, g) = first(
+            "vrrp_instance V6 {\n interface eth0\n virtual_router_id 52\n priority 90\n advert_int 0.05\n \
+             virtual_ipaddress {\n 2001:db8::100/64\n }\n}\n",
+        );
+        let p = instance_params(&i, &g, "fe80::1".parse().unwrap());
+        assert_eq!(p.version, Version::V3);
+        assert_eq!(p.family, Family::V6);
+        assert_eq!(p.advert_interval_cs, 5);
+        assert_eq!(p.priority, 90);
+    }
+
+    #[test]
+    fn interval_rounding() {
+        assert_eq!(interval_cs(Duration::from_millis(100), Version::V2), 100);
+        assert_eq!(interval_cs(Duration::from_millis(1500), Version::V2), 200);
+        assert_eq!(interval_cs(Duration::from_millis(10), Version::V3), 1);
+        assert_eq!(interval_cs(Duration::from_secs(100), Version::V3), 4095);
+    }
+}

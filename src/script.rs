@@ -1,1 +1,0 @@
-//! Running notify scripts, vrrp_scripts and MISC_CHECKs.

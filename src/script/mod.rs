@@ -1,0 +1,100 @@
+//! Running notify scripts, vrrp_scripts and MISC_CHECKs.
+//!
+//! At configuration time each script goes through:
+//! `Command::parse` (shell-like splitting, shell needed or not) →
+//! `Command::resolve(&search_path())` (PATH lookup, "not found" / "not
+//! executable") → `UserDb::script_user` / `default_script_user` →
+//! `ScriptSecurity::admit` (refuse or warn about root scripts that non-root
+//! users could replace). Everything returns errors and warnings as values.
+//!
+//! At run time each daemon child owns one `ScriptRunner`, driven by its
+//! mio poll loop. The runner registers a pidfd per child with the loop's
+//! registry, using tokens `token_base..` (one per concurrent child), and
+//! never blocks:
+//!
+//! ```text
+//! let mut runner = ScriptRunner::new(Some(poll.registry()), SCRIPT_TOKENS)?;
+//! runner.spawn(job, Instant::now())?;         // Err(Busy) only for Order::Exclusive
+//! loop {
+//!     let deadline = min(own_deadlines, runner.poll_timeout());
+//!     poll.poll(&mut events, deadline.map(|d| d.saturating_duration_since(Instant::now())))?;
+//!     let now = Instant::now();
+//!     for ev in events.iter() {
+//!         if !runner.handle_event(ev.token(), now) { /* another source's token */ }
+//!     }
+//!     runner.handle_timeout(now);               // timeouts and no-pidfd polling
+//!     while let Some(done) = runner.poll_completion() { /* done.id, done.key, done.outcome */ }
+//! }
+//! ```
+//!
+//! Call `poll_completion` after every `spawn`, `handle_event` and
+//! `handle_timeout`: a job that could not start completes at once with
+//! `Outcome::SpawnFailed`, and ending one queued notification starts the
+//! next. Every accepted job completes exactly once. Dropping the runner
+//! kills and reaps the children still running.
+
+mod command;
+mod runner;
+mod security;
+mod spawn;
+mod users;
+
+#[cfg(test)]
+mod tests;
+
+pub use command::{find_program, search_path, shell_quote, Command, CommandError, DEFAULT_PATH, SHELL};
+pub use runner::{Busy, Completion, Job, JobId, Order, Outcome, ScriptRunner, KILL_GRACE, REAP_TICK};
+pub use security::{check_path, Reason, Refused, ScriptSecurity, Unsafe};
+pub use spawn::Output;
+pub use users::{GroupEntry, PasswdEntry, ScriptUser, UserDb, UserError, DEFAULT_SCRIPT_USER};
+
+/// Whose state a `notify` script is told about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotifyScope {
+    Instance,
+    Group,
+}
+
+impl NotifyScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotifyScope::Instance => "INSTANCE",
+            NotifyScope::Group => "GROUP",
+        }
+    }
+}
+
+/// The arguments keepalived appends to a `notify` script:
+/// `INSTANCE|GROUP name MASTER|BACKUP|FAULT|STOP|DELETED priority`.
+/// The per-state scripts (`notify_master`, ...) get none.
+pub fn notify_args(scope: NotifyScope, name: &str, state: &str, priority: u8) -> Vec<String> {
+    vec![scope.as_str().to_string(), name.to_string(), state.to_string(), priority.to_string()]
+}
+
+/// The serial-queue key for an instance's or group's notifications, so
+/// `notify_master`, `notify_backup` and `notify` of one instance share it.
+pub fn notify_key(scope: NotifyScope, name: &str) -> String {
+    format!("{} {name}", scope.as_str())
+}
+
+/// A MISC_CHECK result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MiscResult {
+    Down,
+    Up,
+    /// `misc_dynamic`: up, with the real server weight set to this.
+    UpWithWeight(u32),
+}
+
+/// keepalived's MISC_CHECK rule: exit 0 is up, anything else (signals,
+/// timeouts) down; with `misc_dynamic`, 1 is down and 2..=255 is up with
+/// weight `exit - 2`.
+pub fn misc_result(outcome: &Outcome, dynamic: bool) -> MiscResult {
+    match outcome {
+        Outcome::Exited(0) => MiscResult::Up,
+        Outcome::Exited(code) if dynamic && (2..=255).contains(code) => {
+            MiscResult::UpWithWeight(*code as u32 - 2)
+        }
+        _ => MiscResult::Down,
+    }
+}

@@ -1,0 +1,137 @@
+//! Small libc wrappers shared by the socket modules.
+
+use std::ffi::CStr;
+use std::mem;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+use super::{Error, Result};
+
+/// A non-blocking, close-on-exec socket.
+pub(crate) fn socket(domain: i32, ty: i32, protocol: i32, what: &str) -> Result<OwnedFd> {
+    // SAFETY: plain syscall; the returned fd is owned by us alone.
+    let fd = unsafe { libc::socket(domain, ty | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, protocol) };
+    if fd < 0 {
+        return Err(Error::last(format!("socket({what})")));
+    }
+    // SAFETY: fd is a fresh descriptor nobody else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `setsockopt` with any plain-old-data value.
+pub(crate) fn setsockopt<T: Copy>(fd: &OwnedFd, level: i32, name: i32, value: &T, what: &str) -> Result<()> {
+    // SAFETY: value points to size_of::<T>() readable bytes for the call's duration.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            (value as *const T).cast(),
+            mem::size_of::<T>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        return Err(Error::last(format!("setsockopt({what})")));
+    }
+    Ok(())
+}
+
+pub(crate) fn setsockopt_int(fd: &OwnedFd, level: i32, name: i32, value: i32, what: &str) -> Result<()> {
+    setsockopt(fd, level, name, &value, what)
+}
+
+pub(crate) fn bind_to_device(fd: &OwnedFd, ifname: &str) -> Result<()> {
+    // SAFETY: the name pointer and length describe a valid byte slice.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_BINDTODEVICE,
+            ifname.as_ptr().cast(),
+            ifname.len() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        return Err(Error::last(format!("SO_BINDTODEVICE {ifname}")));
+    }
+    Ok(())
+}
+
+/// The name of an interface in the calling thread's network namespace.
+pub(crate) fn ifname(ifindex: u32) -> Result<String> {
+    let mut buf = [0 as libc::c_char; libc::IF_NAMESIZE];
+    // SAFETY: buf holds IF_NAMESIZE bytes as if_indextoname requires.
+    let p = unsafe { libc::if_indextoname(ifindex, buf.as_mut_ptr()) };
+    if p.is_null() {
+        return Err(Error::last(format!("no interface with index {ifindex}")));
+    }
+    // SAFETY: on success buf holds a NUL-terminated name.
+    let name = unsafe { CStr::from_ptr(buf.as_ptr()) };
+    Ok(name.to_string_lossy().into_owned())
+}
+
+/// Wait until `fd` is readable; false on timeout.
+pub(crate) fn wait_readable(fd: &OwnedFd, timeout_ms: i32) -> Result<bool> {
+    let mut pfd = libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+    loop {
+        // SAFETY: one valid pollfd.
+        let rc = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+        if rc >= 0 {
+            return Ok(rc > 0);
+        }
+        let e = Error::last("poll");
+        if e.errno() != libc::EINTR {
+            return Err(e);
+        }
+    }
+}
+
+pub(crate) fn sockaddr_in(addr: std::net::Ipv4Addr) -> libc::sockaddr_in {
+    // SAFETY: sockaddr_in is plain data; all-zero is a valid value.
+    let mut sa: libc::sockaddr_in = unsafe { mem::zeroed() };
+    sa.sin_family = libc::AF_INET as libc::sa_family_t;
+    sa.sin_addr.s_addr = u32::from_ne_bytes(addr.octets());
+    sa
+}
+
+pub(crate) fn sockaddr_in6(addr: std::net::Ipv6Addr, scope_id: u32) -> libc::sockaddr_in6 {
+    // SAFETY: sockaddr_in6 is plain data; all-zero is a valid value.
+    let mut sa: libc::sockaddr_in6 = unsafe { mem::zeroed() };
+    sa.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+    sa.sin6_addr.s6_addr = addr.octets();
+    sa.sin6_scope_id = scope_id;
+    sa
+}
+
+/// `bind` with any sockaddr type.
+pub(crate) fn bind<T>(fd: &OwnedFd, sa: &T, what: &str) -> Result<()> {
+    // SAFETY: sa points to a complete sockaddr of size_of::<T>() bytes.
+    let rc = unsafe {
+        libc::bind(fd.as_raw_fd(), (sa as *const T).cast(), mem::size_of::<T>() as libc::socklen_t)
+    };
+    if rc < 0 {
+        return Err(Error::last(format!("bind({what})")));
+    }
+    Ok(())
+}
+
+/// `sendto` with any sockaddr type.
+pub(crate) fn sendto<T>(fd: &OwnedFd, buf: &[u8], sa: &T, what: &str) -> Result<()> {
+    // SAFETY: buf and sa are valid for the lengths passed.
+    let rc = unsafe {
+        libc::sendto(
+            fd.as_raw_fd(),
+            buf.as_ptr().cast(),
+            buf.len(),
+            0,
+            (sa as *const T).cast(),
+            mem::size_of::<T>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        return Err(Error::last(format!("sendto({what})")));
+    }
+    if rc as usize != buf.len() {
+        return Err(Error::new(libc::EMSGSIZE, format!("sendto({what}): short write")));
+    }
+    Ok(())
+}

@@ -1,0 +1,216 @@
+//! A small rtnetlink (NETLINK_ROUTE) socket.
+//!
+//! `attr` and `msg` are pure codecs; [`Socket`] adds sequence numbers,
+//! request/ack and multipart dumps. The socket is non-blocking so that an
+//! event subscriber can sit in a mio loop (register `SourceFd(&sock.as_raw_fd())`);
+//! [`Socket::request`] and [`Socket::dump`] wait for their replies with
+//! `poll(2)` and a timeout, as rtnetlink answers promptly.
+
+pub mod attr;
+pub mod msg;
+pub mod rt;
+
+use std::mem;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+
+pub use attr::{Attr, AttrWriter, Attrs};
+pub use msg::{Message, Messages, Reply, Request};
+
+use super::fd;
+use super::{Error, Result};
+
+const SOL_NETLINK: i32 = 270;
+const NETLINK_EXT_ACK: i32 = 11;
+const NETLINK_CAP_ACK: i32 = 10;
+/// Large enough for any single rtnetlink datagram the kernel builds
+/// (it sizes dump skbs to about a page, events far smaller).
+const RECV_BUF: usize = 64 * 1024;
+/// How long a request waits for its answer before giving up.
+const REPLY_TIMEOUT_MS: i32 = 5_000;
+
+pub struct Socket {
+    fd: OwnedFd,
+    seq: u32,
+    buf: Vec<u8>,
+    /// Bytes of the last datagram in `buf`.
+    len: usize,
+}
+
+impl Socket {
+    /// A socket for requests and dumps (no multicast groups).
+    pub fn open() -> Result<Socket> {
+        Socket::subscribe(0)
+    }
+
+    /// A socket that also receives the multicast groups in `groups`
+    /// (an `RTMGRP_*` bitmask).
+    pub fn subscribe(groups: u32) -> Result<Socket> {
+        let fd = fd::socket(libc::AF_NETLINK, libc::SOCK_RAW, libc::NETLINK_ROUTE, "netlink")?;
+        // Best effort: error text from the kernel, and errors without the echoed request.
+        let _ = fd::setsockopt_int(&fd, SOL_NETLINK, NETLINK_EXT_ACK, 1, "NETLINK_EXT_ACK");
+        let _ = fd::setsockopt_int(&fd, SOL_NETLINK, NETLINK_CAP_ACK, 1, "NETLINK_CAP_ACK");
+        // SAFETY: sockaddr_nl is plain data; all-zero is valid.
+        let mut sa: libc::sockaddr_nl = unsafe { mem::zeroed() };
+        sa.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+        sa.nl_groups = groups;
+        fd::bind(&fd, &sa, "netlink")?;
+        // Start from a value unlikely to match stale replies of a previous socket.
+        let seq = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(1);
+        Ok(Socket { fd, seq, buf: vec![0; RECV_BUF], len: 0 })
+    }
+
+    /// Raise the kernel receive buffer (SO_RCVBUFFORCE as root, else SO_RCVBUF)
+    /// to make ENOBUFS on busy event sockets rarer.
+    pub fn set_recv_buffer(&self, bytes: usize) -> Result<()> {
+        let v = bytes.min(i32::MAX as usize) as i32;
+        fd::setsockopt_int(&self.fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, v, "SO_RCVBUFFORCE")
+            .or_else(|_| fd::setsockopt_int(&self.fd, libc::SOL_SOCKET, libc::SO_RCVBUF, v, "SO_RCVBUF"))
+    }
+
+    /// Send a request with NLM_F_ACK and wait for its acknowledgement.
+    /// A negative ack becomes an [`Error`] carrying the kernel's errno.
+    pub fn request(&mut self, mut req: Request, what: &str) -> Result<()> {
+        let seq = self.send(&mut req, msg::NLM_F_ACK, what)?;
+        loop {
+            self.recv_reply(what)?;
+            let mut done = false;
+            for m in Messages::new(self.received()) {
+                let m = m?;
+                if m.header.seq != seq {
+                    continue;
+                }
+                match m.classify()? {
+                    Reply::Ack | Reply::Done => done = true,
+                    Reply::Error { errno, text } => return Err(kernel_error(errno, text, what)),
+                    Reply::Data(_) | Reply::Noise => {}
+                }
+            }
+            if done {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Send a request with NLM_F_DUMP and hand every data message to
+    /// `each` until NLMSG_DONE.
+    pub fn dump(
+        &mut self,
+        mut req: Request,
+        what: &str,
+        mut each: impl FnMut(&Message) -> Result<()>,
+    ) -> Result<()> {
+        let seq = self.send(&mut req, msg::NLM_F_DUMP, what)?;
+        self.collect(seq, what, &mut each)
+    }
+
+    /// A non-dump GET (e.g. one link by name): the data messages of the reply.
+    pub fn get(
+        &mut self,
+        mut req: Request,
+        what: &str,
+        mut each: impl FnMut(&Message) -> Result<()>,
+    ) -> Result<()> {
+        let seq = self.send(&mut req, msg::NLM_F_ACK, what)?;
+        self.collect(seq, what, &mut each)
+    }
+
+    fn collect(&mut self, seq: u32, what: &str, each: &mut dyn FnMut(&Message) -> Result<()>) -> Result<()> {
+        loop {
+            self.recv_reply(what)?;
+            let mut done = false;
+            for m in Messages::new(self.received()) {
+                let m = m?;
+                if m.header.seq != seq {
+                    continue;
+                }
+                match m.classify()? {
+                    Reply::Data(m) => each(&m)?,
+                    Reply::Done | Reply::Ack => done = true,
+                    Reply::Error { errno, text } => return Err(kernel_error(errno, text, what)),
+                    Reply::Noise => {}
+                }
+            }
+            if done {
+                return Ok(());
+            }
+        }
+    }
+
+    fn send(&mut self, req: &mut Request, extra_flags: u16, what: &str) -> Result<u32> {
+        self.seq = self.seq.wrapping_add(1);
+        req.add_flags(extra_flags);
+        // SAFETY: sockaddr_nl is plain data; all-zero addresses the kernel.
+        let mut kernel: libc::sockaddr_nl = unsafe { mem::zeroed() };
+        kernel.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+        fd::sendto(&self.fd, req.finish(self.seq), &kernel, what)?;
+        Ok(self.seq)
+    }
+
+    /// Receive one datagram into the internal buffer, waiting up to the reply timeout.
+    fn recv_reply(&mut self, what: &str) -> Result<()> {
+        loop {
+            match self.recv() {
+                Ok(_) => return Ok(()),
+                Err(e) if e.is_would_block() => {
+                    if !fd::wait_readable(&self.fd, REPLY_TIMEOUT_MS)? {
+                        return Err(Error::new(libc::ETIMEDOUT, format!("{what}: no netlink reply")));
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Receive one datagram without waiting. Returns the message bytes;
+    /// EAGAIN means drained, ENOBUFS means the kernel dropped messages
+    /// (subscribers must resynchronise).
+    pub fn recv(&mut self) -> Result<&[u8]> {
+        loop {
+            // SAFETY: buf is valid for its whole length.
+            let n = unsafe {
+                libc::recv(self.fd.as_raw_fd(), self.buf.as_mut_ptr().cast(), self.buf.len(), libc::MSG_TRUNC)
+            };
+            if n < 0 {
+                let e = Error::last("netlink recv");
+                if e.errno() == libc::EINTR {
+                    continue;
+                }
+                self.len = 0;
+                return Err(e);
+            }
+            let n = n as usize;
+            if n > self.buf.len() {
+                self.len = 0;
+                return Err(Error::new(libc::EMSGSIZE, format!("netlink datagram of {n} bytes truncated")));
+            }
+            self.len = n;
+            return Ok(&self.buf[..n]);
+        }
+    }
+
+    fn received(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+fn kernel_error(errno: i32, text: Option<&str>, what: &str) -> Error {
+    match text {
+        Some(t) => Error::new(errno, format!("{what} ({t})")),
+        None => Error::new(errno, what),
+    }
+}
+
+impl AsRawFd for Socket {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+impl AsFd for Socket {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}

@@ -1,0 +1,343 @@
+//! Raw IPPROTO_VRRP (112) sockets for IPv4 and IPv6.
+//!
+//! The payload is opaque here: `send_to` takes the finished VRRP message
+//! and `recv` fills a caller buffer and says where the message is.
+//!
+//! IPv4: the kernel builds the IP header (no IP_HDRINCL), with TOS 0xc0,
+//! TTL 255 (or the configured unicast TTL) and its own incrementing IP ID.
+//! A raw IPv4 socket receives the whole packet, header included, so
+//! [`RxMeta`] is read from that header (the TTL check is the caller's).
+//! In multicast mode the source address is set through IP_MULTICAST_IF
+//! rather than bind(2), because a raw IPv4 socket bound to an address only
+//! receives packets addressed to it, which would drop 224.0.0.18.
+//!
+//! IPv6: IPV6_CHECKSUM at offset 6 makes the kernel fill in the VRRP
+//! checksum (pseudo-header included) on send and verify it on receive,
+//! silently dropping packets with a bad checksum; the caller may leave the
+//! field zero. Hop limit and destination come from IPV6_HOPLIMIT and
+//! IPV6_PKTINFO control messages.
+
+use std::mem;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::ops::Range;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::ptr;
+
+use super::fd;
+use super::{Error, Result};
+
+pub const IPPROTO_VRRP: i32 = 112;
+pub const VRRP_GROUP_V4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
+pub const VRRP_GROUP_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
+/// DSCP CS6 ("internetwork control"), as keepalived sends.
+const TOS_CS6: i32 = 0xc0;
+/// Offset of the checksum in the VRRP header.
+const VRRP_CHECKSUM_OFFSET: i32 = 6;
+
+/// Where a received advertisement came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RxMeta {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub ttl_or_hop_limit: u8,
+    pub ifindex: u32,
+}
+
+/// A received packet: metadata and where the VRRP message is in the buffer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Received {
+    pub meta: RxMeta,
+    pub payload: Range<usize>,
+}
+
+/// How to open a socket on one interface.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SocketConfig {
+    pub ifindex: u32,
+    /// The multicast group to join; None for unicast mode.
+    pub group: Option<IpAddr>,
+    /// `mcast_src_ip` / `unicast_src_ip`; for IPv6 a link-local address
+    /// (bound with the interface as scope id).
+    pub src: Option<IpAddr>,
+    /// TTL / hop limit of unicast packets (`unicast_ttl`); multicast always uses 255.
+    pub unicast_ttl: u8,
+}
+
+impl SocketConfig {
+    pub fn multicast_v4(ifindex: u32) -> Self {
+        SocketConfig { ifindex, group: Some(IpAddr::V4(VRRP_GROUP_V4)), src: None, unicast_ttl: 255 }
+    }
+
+    pub fn multicast_v6(ifindex: u32) -> Self {
+        SocketConfig { ifindex, group: Some(IpAddr::V6(VRRP_GROUP_V6)), src: None, unicast_ttl: 255 }
+    }
+
+    pub fn unicast(ifindex: u32) -> Self {
+        SocketConfig { ifindex, group: None, src: None, unicast_ttl: 255 }
+    }
+}
+
+/// A non-blocking raw VRRP socket bound to one interface.
+pub struct VrrpSocket {
+    fd: OwnedFd,
+    ipv6: bool,
+    ifindex: u32,
+}
+
+impl VrrpSocket {
+    pub fn open_v4(cfg: &SocketConfig) -> Result<VrrpSocket> {
+        let src = match cfg.src {
+            None => None,
+            Some(IpAddr::V4(a)) => Some(a),
+            Some(a) => return Err(Error::invalid(format!("IPv4 VRRP socket with source {a}"))),
+        };
+        let fd = fd::socket(libc::AF_INET, libc::SOCK_RAW, IPPROTO_VRRP, "IPv4 VRRP")?;
+        fd::bind_to_device(&fd, &fd::ifname(cfg.ifindex)?)?;
+        let ip = libc::IPPROTO_IP;
+        fd::setsockopt_int(&fd, ip, libc::IP_TOS, TOS_CS6, "IP_TOS")?;
+        fd::setsockopt_int(&fd, ip, libc::IP_TTL, cfg.unicast_ttl as i32, "IP_TTL")?;
+        fd::setsockopt_int(&fd, ip, libc::IP_MULTICAST_TTL, 255, "IP_MULTICAST_TTL")?;
+        fd::setsockopt_int(&fd, ip, libc::IP_MULTICAST_LOOP, 0, "IP_MULTICAST_LOOP")?;
+        fd::setsockopt_int(&fd, ip, libc::IP_MULTICAST_ALL, 0, "IP_MULTICAST_ALL")?;
+        fd::setsockopt_int(&fd, ip, libc::IP_PKTINFO, 1, "IP_PKTINFO")?;
+        let out_if = mreqn(Ipv4Addr::UNSPECIFIED, src.unwrap_or(Ipv4Addr::UNSPECIFIED), cfg.ifindex);
+        fd::setsockopt(&fd, ip, libc::IP_MULTICAST_IF, &out_if, "IP_MULTICAST_IF")?;
+        match cfg.group {
+            Some(IpAddr::V4(g)) => {
+                let join = mreqn(g, Ipv4Addr::UNSPECIFIED, cfg.ifindex);
+                fd::setsockopt(&fd, ip, libc::IP_ADD_MEMBERSHIP, &join, &format!("IP_ADD_MEMBERSHIP {g}"))?;
+            }
+            Some(g) => return Err(Error::invalid(format!("IPv4 VRRP socket with group {g}"))),
+            None => {
+                if let Some(a) = src {
+                    fd::bind(&fd, &fd::sockaddr_in(a), &a.to_string())?;
+                }
+            }
+        }
+        Ok(VrrpSocket { fd, ipv6: false, ifindex: cfg.ifindex })
+    }
+
+    pub fn open_v6(cfg: &SocketConfig) -> Result<VrrpSocket> {
+        let src = match cfg.src {
+            None => None,
+            Some(IpAddr::V6(a)) => Some(a),
+            Some(a) => return Err(Error::invalid(format!("IPv6 VRRP socket with source {a}"))),
+        };
+        let fd = fd::socket(libc::AF_INET6, libc::SOCK_RAW, IPPROTO_VRRP, "IPv6 VRRP")?;
+        fd::bind_to_device(&fd, &fd::ifname(cfg.ifindex)?)?;
+        let ip6 = libc::IPPROTO_IPV6;
+        fd::setsockopt_int(&fd, ip6, libc::IPV6_CHECKSUM, VRRP_CHECKSUM_OFFSET, "IPV6_CHECKSUM")?;
+        fd::setsockopt_int(&fd, ip6, libc::IPV6_TCLASS, TOS_CS6, "IPV6_TCLASS")?;
+        fd::setsockopt_int(&fd, ip6, libc::IPV6_UNICAST_HOPS, cfg.unicast_ttl as i32, "IPV6_UNICAST_HOPS")?;
+        fd::setsockopt_int(&fd, ip6, libc::IPV6_MULTICAST_HOPS, 255, "IPV6_MULTICAST_HOPS")?;
+        fd::setsockopt_int(&fd, ip6, libc::IPV6_MULTICAST_LOOP, 0, "IPV6_MULTICAST_LOOP")?;
+        fd::setsockopt_int(&fd, ip6, libc::IPV6_MULTICAST_IF, cfg.ifindex as i32, "IPV6_MULTICAST_IF")?;
+        fd::setsockopt_int(&fd, ip6, libc::IPV6_RECVPKTINFO, 1, "IPV6_RECVPKTINFO")?;
+        fd::setsockopt_int(&fd, ip6, libc::IPV6_RECVHOPLIMIT, 1, "IPV6_RECVHOPLIMIT")?;
+        match cfg.group {
+            Some(IpAddr::V6(g)) => {
+                let join = libc::ipv6_mreq { ipv6mr_multiaddr: in6_addr(g), ipv6mr_interface: cfg.ifindex };
+                fd::setsockopt(&fd, ip6, libc::IPV6_ADD_MEMBERSHIP, &join, &format!("IPV6_JOIN_GROUP {g}"))?;
+            }
+            Some(g) => return Err(Error::invalid(format!("IPv6 VRRP socket with group {g}"))),
+            None => {}
+        }
+        // Unlike IPv4, a bound raw IPv6 socket still receives joined groups.
+        if let Some(a) = src {
+            let scope = if is_link_scoped(a) { cfg.ifindex } else { 0 };
+            fd::bind(&fd, &fd::sockaddr_in6(a, scope), &a.to_string())?;
+        }
+        Ok(VrrpSocket { fd, ipv6: true, ifindex: cfg.ifindex })
+    }
+
+    pub fn is_ipv6(&self) -> bool {
+        self.ipv6
+    }
+
+    /// Send one VRRP message to `dst` (the group or a unicast peer).
+    pub fn send_to(&self, dst: IpAddr, payload: &[u8]) -> Result<()> {
+        let what = format!("VRRP to {dst}");
+        match (dst, self.ipv6) {
+            (IpAddr::V4(a), false) => fd::sendto(&self.fd, payload, &fd::sockaddr_in(a), &what),
+            (IpAddr::V6(a), true) => {
+                let scope = if is_link_scoped(a) { self.ifindex } else { 0 };
+                fd::sendto(&self.fd, payload, &fd::sockaddr_in6(a, scope), &what)
+            }
+            _ => Err(Error::invalid(format!("{what}: wrong address family for this socket"))),
+        }
+    }
+
+    /// Receive one packet into `buf`. EAGAIN (see [`Error::is_would_block`])
+    /// means drained; a packet larger than `buf` is an EMSGSIZE error.
+    pub fn recv(&self, buf: &mut [u8]) -> Result<Received> {
+        // Room for IP(V6)_PKTINFO and IPV6_HOPLIMIT, 8-byte aligned for cmsghdr.
+        let mut control = [0u64; 16];
+        // SAFETY: sockaddr_storage is plain data; all-zero is valid.
+        let mut from: libc::sockaddr_storage = unsafe { mem::zeroed() };
+        let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+        // SAFETY: msghdr is plain data; the pointers set below outlive the call.
+        let mut msg: libc::msghdr = unsafe { mem::zeroed() };
+        msg.msg_name = (&mut from as *mut libc::sockaddr_storage).cast();
+        msg.msg_namelen = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = mem::size_of_val(&control) as _;
+        let n = loop {
+            // SAFETY: msg describes valid, writable buffers.
+            let n = unsafe { libc::recvmsg(self.fd.as_raw_fd(), &mut msg, 0) };
+            if n >= 0 {
+                break n as usize;
+            }
+            let e = Error::last("VRRP recv");
+            if e.errno() != libc::EINTR {
+                return Err(e);
+            }
+        };
+        if msg.msg_flags & libc::MSG_TRUNC != 0 {
+            return Err(Error::new(
+                libc::EMSGSIZE,
+                format!("VRRP recv: packet larger than {} bytes", buf.len()),
+            ));
+        }
+        let cmsgs = parse_cmsgs(&msg);
+        let data = &buf[..n.min(buf.len())];
+        if self.ipv6 {
+            let src = sockaddr_v6(&from).ok_or_else(|| Error::malformed("VRRP recv: no IPv6 source"))?;
+            let (dst, ifindex) =
+                cmsgs.pktinfo6.ok_or_else(|| Error::malformed("VRRP recv: no IPV6_PKTINFO"))?;
+            let hops = cmsgs.hop_limit.ok_or_else(|| Error::malformed("VRRP recv: no IPV6_HOPLIMIT"))?;
+            let meta = RxMeta { src: IpAddr::V6(src), dst: IpAddr::V6(dst), ttl_or_hop_limit: hops, ifindex };
+            Ok(Received { meta, payload: 0..data.len() })
+        } else {
+            let (meta, payload) = parse_ipv4_header(data)?;
+            let ifindex = cmsgs.pktinfo4_ifindex.unwrap_or(self.ifindex);
+            Ok(Received { meta: RxMeta { ifindex, ..meta }, payload })
+        }
+    }
+}
+
+/// Metadata and payload range from a received IPv4 packet (header included).
+pub fn parse_ipv4_header(pkt: &[u8]) -> Result<(RxMeta, Range<usize>)> {
+    if pkt.len() < 20 || pkt[0] >> 4 != 4 {
+        return Err(Error::malformed("VRRP recv: not an IPv4 packet"));
+    }
+    let ihl = (pkt[0] & 0x0f) as usize * 4;
+    // Linux hands raw sockets the header as on the wire: total length in network order.
+    let total = u16::from_be_bytes([pkt[2], pkt[3]]) as usize;
+    if ihl < 20 || total < ihl || pkt.len() < ihl {
+        return Err(Error::malformed(format!("VRRP recv: bad IPv4 header (ihl {ihl}, total {total})")));
+    }
+    let end = total.min(pkt.len());
+    let src = Ipv4Addr::new(pkt[12], pkt[13], pkt[14], pkt[15]);
+    let dst = Ipv4Addr::new(pkt[16], pkt[17], pkt[18], pkt[19]);
+    let meta = RxMeta { src: IpAddr::V4(src), dst: IpAddr::V4(dst), ttl_or_hop_limit: pkt[8], ifindex: 0 };
+    Ok((meta, ihl..end))
+}
+
+#[derive(Default)]
+struct Cmsgs {
+    pktinfo4_ifindex: Option<u32>,
+    pktinfo6: Option<(Ipv6Addr, u32)>,
+    hop_limit: Option<u8>,
+}
+
+fn parse_cmsgs(msg: &libc::msghdr) -> Cmsgs {
+    let mut out = Cmsgs::default();
+    // SAFETY: msg was filled by recvmsg; the CMSG_* macros stay within msg_controllen.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(msg);
+        while !c.is_null() {
+            let data = libc::CMSG_DATA(c);
+            let len = ((*c).cmsg_len as usize).saturating_sub(data as usize - c as usize);
+            match ((*c).cmsg_level, (*c).cmsg_type) {
+                (libc::IPPROTO_IP, libc::IP_PKTINFO) if len >= mem::size_of::<libc::in_pktinfo>() => {
+                    let pi: libc::in_pktinfo = ptr::read_unaligned(data.cast());
+                    out.pktinfo4_ifindex = u32::try_from(pi.ipi_ifindex).ok();
+                }
+                (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) if len >= mem::size_of::<libc::in6_pktinfo>() => {
+                    let pi: libc::in6_pktinfo = ptr::read_unaligned(data.cast());
+                    out.pktinfo6 = Some((Ipv6Addr::from(pi.ipi6_addr.s6_addr), pi.ipi6_ifindex));
+                }
+                (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT) if len >= mem::size_of::<i32>() => {
+                    let hops: i32 = ptr::read_unaligned(data.cast());
+                    out.hop_limit = u8::try_from(hops).ok();
+                }
+                _ => {}
+            }
+            c = libc::CMSG_NXTHDR(msg, c);
+        }
+    }
+    out
+}
+
+fn sockaddr_v6(sa: &libc::sockaddr_storage) -> Option<Ipv6Addr> {
+    if sa.ss_family as i32 != libc::AF_INET6 {
+        return None;
+    }
+    // SAFETY: the family says the storage holds a sockaddr_in6, which fits in it.
+    let sin6: libc::sockaddr_in6 =
+        unsafe { ptr::read_unaligned((sa as *const libc::sockaddr_storage).cast()) };
+    Some(Ipv6Addr::from(sin6.sin6_addr.s6_addr))
+}
+
+fn mreqn(group: Ipv4Addr, local: Ipv4Addr, ifindex: u32) -> libc::ip_mreqn {
+    libc::ip_mreqn {
+        imr_multiaddr: libc::in_addr { s_addr: u32::from_ne_bytes(group.octets()) },
+        imr_address: libc::in_addr { s_addr: u32::from_ne_bytes(local.octets()) },
+        imr_ifindex: ifindex as i32,
+    }
+}
+
+fn in6_addr(a: Ipv6Addr) -> libc::in6_addr {
+    libc::in6_addr { s6_addr: a.octets() }
+}
+
+/// Link-local unicast and link/interface-local multicast need a scope id.
+fn is_link_scoped(a: Ipv6Addr) -> bool {
+    let s = a.segments()[0];
+    s & 0xffc0 == 0xfe80 || (s & 0xff00 == 0xff00 && matches!(s & 0x000f, 1 | 2))
+}
+
+impl AsRawFd for VrrpSocket {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+impl AsFd for VrrpSocket {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    #[test]
+    fn ipv4_header_metadata() {
+        let mut p = vec![0x45, 0xc0, 0, 28, 0, 1, 0, 0, 255, 112, 0, 0, 198, 18, 0, 1, 224, 0, 0, 18];
+        p.extend_from_slice(&[0x21, 1, 100, 1, 0, 1, 0, 0]);
+        p.extend_from_slice(&[0; 4]); // link-layer padding past the total length
+        let (meta, range) = parse_ipv4_header(&p).unwrap();
+        assert_eq!(meta.src, IpAddr::V4(Ipv4Addr::new(198, 18, 0, 1)));
+        assert_eq!(meta.dst, IpAddr::V4(VRRP_GROUP_V4));
+        assert_eq!(meta.ttl_or_hop_limit, 255);
+        assert_eq!(range, 20..28);
+        assert!(parse_ipv4_header(&p[..19]).is_err());
+        p[0] = 0x44;
+        assert!(parse_ipv4_header(&p).is_err(), "ihl below 5");
+        for n in 0..p.len() {
+            let _ = parse_ipv4_header(&p[..n]);
+        }
+    }
+
+    #[test]
+    fn link_scope() {
+        assert!(is_link_scoped("fe80::1".parse().unwrap()));
+        assert!(is_link_scoped(VRRP_GROUP_V6));
+        assert!(!is_link_scoped("2001:db8::1".parse().unwrap()));
+        assert!(!is_link_scoped("ff05::2".parse().unwrap()));
+    }
+}

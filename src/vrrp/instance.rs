@@ -1,0 +1,457 @@
+//! The per-instance VRRP state machine (RFC 5798 section 6 with keepalived's
+//! deviations, research section 2.4-2.7). Inputs are pushed with `now`;
+//! outputs are pulled with `poll_action` and `poll_timeout`.
+
+use std::collections::VecDeque;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use log::Level;
+
+use super::action::{Action, Reason, State};
+use super::packet::{Advert, ChecksumForm, ChecksumMatch, Version};
+use super::params::InstanceParams;
+use super::ratelimit::LogLimiter;
+use super::time::Instant;
+use super::timer::{Timer, TimerTable};
+use super::validate::{validate, Counters, Reject, RxContext};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LogKey {
+    Reject(Reject),
+    IntervalMismatch,
+    AddrListMismatch,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MasterInfo {
+    pub addr: IpAddr,
+    pub priority: u8,
+}
+
+#[derive(Debug)]
+pub struct Instance {
+    params: InstanceParams,
+    state: State,
+    /// Base priority plus tracker weights, 1..=254 (255 only for the owner).
+    effective_priority: u8,
+    fault: bool,
+    /// Master_Adver_Interval: ours, or (v3 backup) the master's.
+    master_adver_int: Duration,
+    /// The master whose adverts a backup last accepted.
+    master: Option<MasterInfo>,
+    /// preempt_delay: lower-priority adverts are accepted until this instant.
+    preempt_until: Option<Instant>,
+    timers: TimerTable,
+    actions: VecDeque<Action>,
+    counters: Counters,
+    limiter: LogLimiter<LogKey>,
+    last_checksum: Option<ChecksumMatch>,
+}
+
+impl Instance {
+    pub fn new(params: InstanceParams) -> Instance {
+        let limiter = LogLimiter::new(params.log_interval);
+        let master_adver_int = own_interval(&params);
+        Instance {
+            effective_priority: params.priority.max(1),
+            params,
+            state: State::Init,
+            fault: false,
+            master_adver_int,
+            master: None,
+            preempt_until: None,
+            timers: TimerTable::default(),
+            actions: VecDeque::new(),
+            counters: Counters::default(),
+            limiter,
+            last_checksum: None,
+        }
+    }
+
+    pub fn params(&self) -> &InstanceParams {
+        &self.params
+    }
+
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    pub fn effective_priority(&self) -> u8 {
+        self.effective_priority
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// The master a backup follows, if it has accepted one.
+    pub fn master(&self) -> Option<MasterInfo> {
+        self.master
+    }
+
+    /// Checksum form of the last valid advert (`PseudoHeaderMcastDst`: the
+    /// peer is a keepalived <= 1.3.6 in unicast mode).
+    pub fn last_checksum(&self) -> Option<ChecksumMatch> {
+        self.last_checksum
+    }
+
+    pub fn master_adver_interval(&self) -> Duration {
+        self.master_adver_int
+    }
+
+    /// Skew_Time: v2 (256 - prio)/256 s; v3 (256 - prio) * Master_Adver_Interval / 256.
+    pub fn skew(&self) -> Duration {
+        let weight = 256 - u64::from(self.effective_priority);
+        let base = match self.params.version {
+            Version::V2 => 1_000_000,
+            Version::V3 => micros(self.master_adver_int),
+        };
+        Duration::from_micros(weight * base / 256)
+    }
+
+    /// Master_Down_Interval = down_timer_adverts * Master_Adver_Interval + Skew_Time.
+    pub fn master_down_interval(&self) -> Duration {
+        self.master_adver_int * self.params.down_timer_adverts.max(1) + self.skew()
+    }
+
+    /// The advert this instance sends with `priority` (0 when resigning).
+    pub fn advert(&self, priority: u8) -> Advert {
+        Advert {
+            version: self.params.version,
+            vrid: self.params.vrid,
+            priority,
+            addrs: self.params.vips.clone(),
+            auth_type: self.params.auth.type_code(),
+            auth_data: self.params.auth.data(),
+            interval_cs: self.params.advert_interval_cs.max(1),
+            checksum: 0,
+        }
+    }
+
+    /// Checksum form for an advert from our source address to `dst`.
+    pub fn tx_checksum_form(&self, dst: IpAddr) -> ChecksumForm {
+        ChecksumForm::for_tx(self.params.version, self.params.source, dst, self.params.v3_checksum_as_v2)
+    }
+
+    /// Earliest instant at which `handle_timeout` must be called.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.next_timeout()
+    }
+
+    /// Next output to apply; call until `None` after every input.
+    #[must_use]
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// Begin operation: FAULT if a fault is already set, MASTER at once for
+    /// the address owner, otherwise BACKUP with a full Master_Down timer.
+    pub fn start(&mut self, now: Instant) {
+        if !matches!(self.state, State::Init | State::Stop) {
+            return;
+        }
+        self.preempt_until = (!self.params.preempt_delay.is_zero()).then(|| now + self.params.preempt_delay);
+        let to = if self.fault {
+            State::Fault
+        } else if self.is_owner() {
+            State::Master
+        } else {
+            State::Backup
+        };
+        self.set_state(now, to, Reason::Startup);
+    }
+
+    /// Stop: a master resigns with a priority-0 advert and removes its VIPs.
+    pub fn shutdown(&mut self, now: Instant) {
+        if !matches!(self.state, State::Init | State::Stop) {
+            self.set_state(now, State::Stop, Reason::Shutdown);
+        }
+    }
+
+    /// Trackers report that the instance can (false) or cannot (true) work.
+    pub fn set_fault(&mut self, now: Instant, fault: bool) {
+        self.fault = fault;
+        match (fault, self.state) {
+            (true, State::Backup | State::Master) => self.set_state(now, State::Fault, Reason::Fault),
+            (false, State::Fault) => {
+                let to = if self.is_owner() { State::Master } else { State::Backup };
+                self.set_state(now, to, Reason::FaultCleared);
+            }
+            _ => {}
+        }
+    }
+
+    /// New effective priority from the trackers. An owner keeps 255 and no
+    /// one else reaches it; 0 is raised to 1. Takes effect in the next
+    /// advert and the next Master_Down timer.
+    pub fn set_effective_priority(&mut self, _now: Instant, priority: u8) {
+        let new = if self.is_owner() { 255 } else { priority.clamp(1, 254) };
+        if new != self.effective_priority {
+            let old = self.effective_priority;
+            self.log(Level::Info, format!("Changing effective priority from {old} to {new}"));
+            self.effective_priority = new;
+        }
+    }
+
+    /// Validate a received packet (`bytes` after the IP header) and process
+    /// it. Rejects are counted and logged once per reason per `log_interval`.
+    pub fn receive(&mut self, now: Instant, ctx: &RxContext, bytes: &[u8]) -> Result<(), Reject> {
+        let valid = match validate(ctx, bytes, &self.params) {
+            Ok(v) => v,
+            Err(r) => {
+                self.counters.count_reject(r);
+                if self.limiter.allow(LogKey::Reject(r), now) {
+                    self.log(Level::Info, r.describe(ctx.src));
+                }
+                return Err(r);
+            }
+        };
+        let mut notices = valid.notices;
+        let same_master = self.master.is_some_and(|m| m.addr == ctx.src);
+        if self.params.skip_check_adv_addr && same_master {
+            notices.addr_list_mismatch = false;
+        }
+        self.counters.count_notices(notices);
+        if notices.interval_mismatch && self.limiter.allow(LogKey::IntervalMismatch, now) {
+            let (theirs, ours) = (valid.advert.interval_cs, self.params.advert_interval_cs);
+            self.log(
+                Level::Info,
+                format!("advertisement interval mismatch mine={ours} cs rcv'd={theirs} cs from {}", ctx.src),
+            );
+        }
+        if notices.addr_list_mismatch && self.limiter.allow(LogKey::AddrListMismatch, now) {
+            let (got, want) = (valid.advert.addrs.len(), self.params.vips.len());
+            let line = if got != want {
+                format!("received an unexpected ip number count {got}, expected {want}!")
+            } else {
+                format!("received an unexpected ip address list from {}", ctx.src)
+            };
+            self.log(Level::Info, line);
+        }
+        self.last_checksum = Some(valid.checksum);
+        self.handle_advert(now, ctx.src, &valid.advert);
+        Ok(())
+    }
+
+    /// Process an advert that passed `validate`, from `src`.
+    pub fn handle_advert(&mut self, now: Instant, src: IpAddr, advert: &Advert) {
+        self.counters.rx += 1;
+        if advert.priority == 0 {
+            self.counters.prio0_rx += 1;
+        }
+        match self.state {
+            State::Backup => self.backup_rx(now, src, advert),
+            State::Master => self.master_rx(now, src, advert),
+            State::Init | State::Fault | State::Stop => {}
+        }
+    }
+
+    /// Run every timer that is due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        for timer in Timer::VALUES {
+            if !self.timers.is_expired(timer, now) {
+                continue;
+            }
+            self.timers.stop(timer);
+            match timer {
+                Timer::MasterDown => {
+                    if self.state == State::Backup {
+                        self.log(Level::Info, "Receive advertisement timeout".to_string());
+                        self.set_state(now, State::Master, Reason::MasterDownTimeout);
+                    }
+                }
+                Timer::Advert => self.send_periodic_advert(now),
+                Timer::GarpDelay => self.garp_burst(self.params.garp.master_repeat),
+                Timer::GarpRefresh => {
+                    self.garp_burst(self.params.garp.refresh_repeat);
+                    self.timers.set(Timer::GarpRefresh, now + self.params.garp.master_refresh);
+                }
+                Timer::GarpLowerPrio => self.garp_burst(self.params.garp.lower_prio_repeat),
+            }
+        }
+    }
+
+    fn backup_rx(&mut self, now: Instant, src: IpAddr, advert: &Advert) {
+        let ours = self.effective_priority;
+        if advert.priority == 0 {
+            // The master resigned: take over after Skew_Time only.
+            self.timers.set(Timer::MasterDown, now + self.skew());
+            return;
+        }
+        let delay = self.params.preempt_delay;
+        let preempt_waiting = !delay.is_zero() && !self.preempt_until.is_some_and(|t| t <= now);
+        if !(self.params.nopreempt || advert.priority >= ours || preempt_waiting) {
+            let line =
+                format!("received lower priority ({}) advert from {src} - discarding", advert.priority);
+            self.log(Level::Info, line);
+            return;
+        }
+        if !delay.is_zero() {
+            if advert.priority >= ours {
+                self.preempt_until = None;
+            } else if self.preempt_until.is_none() {
+                self.log(Level::Info, format!("start preempt delay({})", delay.as_secs_f64()));
+                self.preempt_until = Some(now + delay);
+            }
+        }
+        self.follow_master(src, advert);
+        self.timers.set(Timer::MasterDown, now + self.master_down_interval());
+    }
+
+    fn master_rx(&mut self, now: Instant, src: IpAddr, advert: &Advert) {
+        let (theirs, ours) = (advert.priority, self.effective_priority);
+        if theirs == 0 {
+            // A resigning peer: assert ourselves at once (RFC 5798 6.4.3).
+            self.send_periodic_advert(now);
+        } else if theirs > ours || (theirs == ours && src > self.params.source) {
+            let line =
+                format!("Master received advert from {src} with higher priority {theirs}, ours {ours}");
+            self.log(Level::Info, line);
+            if self.params.higher_prio_send_advert {
+                self.send_advert(ours);
+            }
+            self.follow_master(src, advert);
+            self.set_state(now, State::Backup, Reason::HigherPriority);
+        } else if theirs < ours {
+            // keepalived's split-brain healing: re-assert, refresh ARP caches.
+            if self.params.lower_prio_no_advert {
+                let line = format!("Received advert from {src} with lower priority {theirs}, ours {ours}");
+                self.log(Level::Info, line);
+                return;
+            }
+            let line = format!(
+                "Received advert from {src} with lower priority {theirs}, ours {ours}, forcing new election"
+            );
+            self.log(Level::Info, line);
+            self.send_periodic_advert(now);
+            let garp = &self.params.garp;
+            if garp.lower_prio_repeat > 0 {
+                let (repeat, delay) = (garp.lower_prio_repeat, garp.lower_prio_delay);
+                self.garp_burst(repeat);
+                if !delay.is_zero() {
+                    self.timers.set(Timer::GarpLowerPrio, now + delay);
+                }
+            }
+        } else if src == self.params.source {
+            let line = format!("Received advert from {src} with same priority {theirs}, our own address - loop or duplicate address?");
+            self.log(Level::Warn, line);
+        }
+    }
+
+    /// Record the master of an accepted advert; v3 adopts its interval.
+    fn follow_master(&mut self, src: IpAddr, advert: &Advert) {
+        if self.params.version == Version::V3 {
+            self.master_adver_int = cs_to_duration(advert.interval_cs);
+        }
+        if self.master.is_some_and(|m| m.addr != src) {
+            // A new master: its problems deserve fresh log lines.
+            self.limiter.reset();
+        }
+        self.master = Some(MasterInfo { addr: src, priority: advert.priority });
+    }
+
+    /// The one place where the state changes: exit actions, the
+    /// notification, entry actions, and timers re-derived from the new state.
+    fn set_state(&mut self, now: Instant, to: State, reason: Reason) {
+        let from = self.state;
+        if from == State::Master && to != State::Master {
+            if matches!(to, State::Fault | State::Stop) {
+                self.send_advert(0);
+                self.counters.prio0_tx += 1;
+                self.log(Level::Info, "sent 0 priority".to_string());
+            }
+            self.remove_vips();
+            self.counters.released_master += 1;
+        }
+        self.state = to;
+        self.timers.stop_all();
+        self.limiter.reset();
+        self.actions.push_back(Action::StateChange { from, to, reason });
+        match to {
+            State::Master => {
+                self.master = None;
+                self.master_adver_int = own_interval(&self.params);
+                self.log(Level::Info, "Entering MASTER STATE".to_string());
+                self.send_advert(self.effective_priority);
+                self.log(Level::Info, "setting VIPs.".to_string());
+                self.actions.push_back(Action::AddVips);
+                self.garp_burst(self.params.garp.master_repeat);
+                self.counters.became_master += 1;
+                self.timers.set(Timer::Advert, now + self.master_adver_int);
+                let garp = &self.params.garp;
+                let (delay, refresh) = (garp.master_delay, garp.master_refresh);
+                if !delay.is_zero() {
+                    self.timers.set(Timer::GarpDelay, now + delay);
+                }
+                if !refresh.is_zero() {
+                    self.timers.set(Timer::GarpRefresh, now + delay + refresh);
+                }
+            }
+            State::Backup => {
+                let fresh = matches!(from, State::Init | State::Stop);
+                if from != State::Master {
+                    self.master = None;
+                    self.master_adver_int = own_interval(&self.params);
+                }
+                self.log(Level::Info, format!("Entering BACKUP STATE{}", if fresh { " (init)" } else { "" }));
+                if fresh {
+                    // Stale VIPs of a previous run may still be installed.
+                    self.remove_vips();
+                }
+                self.timers.set(Timer::MasterDown, now + self.master_down_interval());
+            }
+            State::Fault => {
+                self.master = None;
+                self.log(Level::Info, "Entering FAULT STATE".to_string());
+            }
+            State::Init | State::Stop => self.master = None,
+        }
+    }
+
+    fn send_periodic_advert(&mut self, now: Instant) {
+        if self.state == State::Master {
+            self.send_advert(self.effective_priority);
+            self.timers.set(Timer::Advert, now + self.master_adver_int);
+        }
+    }
+
+    fn send_advert(&mut self, priority: u8) {
+        self.counters.tx += 1;
+        self.actions.push_back(Action::SendAdvert { priority });
+    }
+
+    fn remove_vips(&mut self) {
+        self.log(Level::Info, "removing VIPs.".to_string());
+        self.actions.push_back(Action::RemoveVips);
+    }
+
+    fn garp_burst(&mut self, repeat: u32) {
+        if repeat > 0 && self.state == State::Master {
+            self.actions.push_back(Action::SendGratuitous { repeat, spacing: self.params.garp.spacing });
+        }
+    }
+
+    fn is_owner(&self) -> bool {
+        self.params.is_owner()
+    }
+
+    fn log(&mut self, level: Level, text: String) {
+        let line = format!("({}) {text}", self.params.name);
+        self.actions.push_back(Action::Log { level, line });
+    }
+}
+
+fn own_interval(params: &InstanceParams) -> Duration {
+    cs_to_duration(params.advert_interval_cs)
+}
+
+/// Centiseconds to a duration; 0 becomes 1 cs so timers always advance.
+fn cs_to_duration(cs: u16) -> Duration {
+    Duration::from_millis(u64::from(cs.max(1)) * 10)
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}

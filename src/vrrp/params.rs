@@ -1,0 +1,148 @@
+//! Plain per-instance parameters of the protocol core. The glue layer maps
+//! the configuration model onto this; defaults are keepalived's.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use super::packet::{Family, Version, AUTH_NONE, AUTH_PASS};
+
+/// v2 authentication. AH is not implemented; a peer sending it is rejected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Auth {
+    None,
+    /// Cleartext password, truncated or zero-padded to 8 bytes.
+    Pass([u8; 8]),
+}
+
+impl Auth {
+    pub fn pass(password: &str) -> Auth {
+        let mut data = [0u8; 8];
+        for (d, s) in data.iter_mut().zip(password.bytes()) {
+            *d = s;
+        }
+        Auth::Pass(data)
+    }
+
+    pub fn type_code(&self) -> u8 {
+        match self {
+            Auth::None => AUTH_NONE,
+            Auth::Pass(_) => AUTH_PASS,
+        }
+    }
+
+    pub fn data(&self) -> [u8; 8] {
+        match self {
+            Auth::None => [0; 8],
+            Auth::Pass(d) => *d,
+        }
+    }
+}
+
+/// Gratuitous ARP / unsolicited NA schedule (keepalived's `garp_*` keywords).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GarpParams {
+    /// `garp_master_delay`: second burst after becoming master; zero: none.
+    pub master_delay: Duration,
+    /// `garp_master_repeat`: messages per address in each burst.
+    pub master_repeat: u32,
+    /// `garp_master_refresh`: periodic refresh while master; zero: none.
+    pub master_refresh: Duration,
+    /// `garp_master_refresh_repeat`.
+    pub refresh_repeat: u32,
+    /// `garp_lower_prio_delay`: second burst after a lower-priority advert.
+    pub lower_prio_delay: Duration,
+    /// `garp_lower_prio_repeat`: zero disables the lower-priority bursts.
+    pub lower_prio_repeat: u32,
+    /// `vrrp_garp_interval`: spacing between messages of one burst (edge-applied).
+    pub spacing: Duration,
+}
+
+impl Default for GarpParams {
+    fn default() -> Self {
+        GarpParams {
+            master_delay: Duration::from_secs(5),
+            master_repeat: 5,
+            master_refresh: Duration::ZERO,
+            refresh_repeat: 1,
+            lower_prio_delay: Duration::from_secs(5),
+            lower_prio_repeat: 5,
+            spacing: Duration::ZERO,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstanceParams {
+    /// Instance name as it appears in log lines: "(VI_1) ...".
+    pub name: String,
+    pub vrid: u8,
+    pub version: Version,
+    pub family: Family,
+    /// Configured (base) priority, 1..=255; 255 is the address owner.
+    pub priority: u8,
+    /// Our advertisement interval in centiseconds.
+    pub advert_interval_cs: u16,
+    /// Addresses carried in adverts (not the excluded ones).
+    pub vips: Vec<IpAddr>,
+    pub auth: Auth,
+    /// Our source (primary) address: advert source and election tie-break.
+    pub source: IpAddr,
+    /// Non-empty: unicast mode (no TTL check, unicast destination expected).
+    pub unicast_peers: Vec<IpAddr>,
+    /// Drop unicast adverts from non-peers. keepalived: off; vigil: on.
+    pub check_unicast_src: bool,
+    pub nopreempt: bool,
+    pub preempt_delay: Duration,
+    /// Adverts per Master_Down_Interval (keepalived `down_timer_adverts`, 3).
+    pub down_timer_adverts: u32,
+    pub owner_ignore_adverts: bool,
+    pub skip_check_adv_addr: bool,
+    pub lower_prio_no_advert: bool,
+    pub higher_prio_send_advert: bool,
+    pub v3_checksum_as_v2: bool,
+    pub garp: GarpParams,
+    /// Each kind of rejected packet is logged at most once per this period.
+    pub log_interval: Duration,
+}
+
+impl InstanceParams {
+    /// keepalived's defaults for an instance; IPv6 implies version 3.
+    pub fn new(name: &str, vrid: u8, priority: u8, source: IpAddr) -> InstanceParams {
+        let family = Family::of(source);
+        InstanceParams {
+            name: name.to_string(),
+            vrid,
+            version: if family == Family::V6 { Version::V3 } else { Version::V2 },
+            family,
+            priority,
+            advert_interval_cs: 100,
+            vips: Vec::new(),
+            auth: Auth::None,
+            source,
+            unicast_peers: Vec::new(),
+            check_unicast_src: true,
+            nopreempt: false,
+            preempt_delay: Duration::ZERO,
+            down_timer_adverts: 3,
+            owner_ignore_adverts: false,
+            skip_check_adv_addr: false,
+            lower_prio_no_advert: false,
+            higher_prio_send_advert: false,
+            v3_checksum_as_v2: false,
+            garp: GarpParams::default(),
+            log_interval: Duration::from_secs(60),
+        }
+    }
+
+    pub fn is_unicast(&self) -> bool {
+        !self.unicast_peers.is_empty()
+    }
+
+    pub fn is_owner(&self) -> bool {
+        self.priority == 255
+    }
+
+    pub fn advert_interval(&self) -> Duration {
+        Duration::from_millis(u64::from(self.advert_interval_cs) * 10)
+    }
+}

@@ -1,0 +1,9 @@
+//! Tests of the VRRP core: codec fixtures and round trips, validation,
+//! fuzzing, and the state machine alone and on a simulated LAN.
+
+mod codec;
+mod fuzz;
+mod machine;
+mod pcap;
+mod reject;
+mod scenarios;

@@ -1,0 +1,260 @@
+//! Validation of a received advert in keepalived's order (`vrrp_check_packet`),
+//! with one named reason per drop and one counter per reason.
+//!
+//! Not dropped, only reported in `Notices`: a v3 interval that differs from
+//! ours (the backup adopts it) and an address list that differs from ours
+//! (RFC 9568 / keepalived 2.3.3: log and count, still process).
+
+use std::net::IpAddr;
+
+use super::ipv4::Ipv4Datagram;
+use super::packet::{self, Advert, ChecksumMatch, Family, Packet, Version, AUTH_AH, TYPE_ADVERT};
+use super::params::InstanceParams;
+
+/// Minimum Ethernet payload plus two stripped VLAN tags: a received IP packet
+/// no longer than this may carry trailing frame padding.
+const MAX_PADDED_IP_LEN: usize = 46 + 8;
+
+/// What the I/O edge knows about a received packet besides its VRRP bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RxContext {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// TTL (IPv4) or hop limit (IPv6).
+    pub ttl: u8,
+    /// Length of the IP header(s) in front of the VRRP bytes.
+    pub ip_header_len: usize,
+}
+
+impl RxContext {
+    pub fn from_ipv4(d: &Ipv4Datagram<'_>) -> RxContext {
+        RxContext {
+            src: IpAddr::V4(d.header.src),
+            dst: IpAddr::V4(d.header.dst),
+            ttl: d.header.ttl,
+            ip_header_len: d.header_len,
+        }
+    }
+}
+
+/// Why an advert was dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Reject {
+    /// Source address family differs from the instance's.
+    WrongFamily,
+    /// Shorter or longer than header + addresses (+ auth) say; padding tolerated.
+    BadLength,
+    /// Another virtual router's advert.
+    BadVrid,
+    /// TTL/hop limit not 255 (multicast mode only).
+    BadTtl,
+    BadVersion,
+    /// v2 auth type unknown or different from ours (AH is not supported).
+    BadAuthType,
+    /// v2 PASS data differs from ours.
+    AuthMismatch,
+    /// v2 interval differs from ours (v3 only logs).
+    IntervalMismatch,
+    BadType,
+    BadChecksum,
+    /// Multicast received in unicast mode or the reverse.
+    WrongDestination,
+    /// We are the owner and `owner_ignore_adverts` is set.
+    OwnerIgnores,
+    /// Unicast advert from an address that is not a configured peer.
+    BadUnicastSource,
+}
+
+impl Reject {
+    pub const ALL: [Reject; 13] = [
+        Reject::WrongFamily,
+        Reject::BadLength,
+        Reject::BadVrid,
+        Reject::BadTtl,
+        Reject::BadVersion,
+        Reject::BadAuthType,
+        Reject::AuthMismatch,
+        Reject::IntervalMismatch,
+        Reject::BadType,
+        Reject::BadChecksum,
+        Reject::WrongDestination,
+        Reject::OwnerIgnores,
+        Reject::BadUnicastSource,
+    ];
+
+    /// Log text after "(VI_1) ", keepalived's wording where it has one.
+    pub fn describe(self, src: IpAddr) -> String {
+        match self {
+            Reject::WrongFamily => format!("received advert from {src} of the wrong address family"),
+            Reject::BadLength => format!("vrrp packet from {src} too short/long"),
+            Reject::BadVrid => format!("received advert from {src} for another VRID"),
+            Reject::BadTtl => format!("invalid TTL/HL from {src}"),
+            Reject::BadVersion => format!("wrong VRRP version from {src}"),
+            Reject::BadAuthType => format!("received an invalid auth type from {src}"),
+            Reject::AuthMismatch => "received an invalid passwd!".to_string(),
+            Reject::IntervalMismatch => format!("advertisement interval mismatch from {src}"),
+            Reject::BadType => format!("Invalid packet type from {src}"),
+            Reject::BadChecksum => format!("Invalid VRRP checksum from {src}"),
+            Reject::WrongDestination => format!("advert from {src}: unicast/multicast mode mismatch"),
+            Reject::OwnerIgnores => format!("address owner ignoring advert from {src}"),
+            Reject::BadUnicastSource => format!("advert from {src} is not from a unicast peer"),
+        }
+    }
+}
+
+/// Findings that are logged and counted but do not drop the advert.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Notices {
+    /// v3: the advert's interval differs from ours (a backup adopts it).
+    pub interval_mismatch: bool,
+    /// The advertised address list differs from our VIPs.
+    pub addr_list_mismatch: bool,
+}
+
+/// An advert that passed validation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Valid {
+    pub advert: Advert,
+    pub checksum: ChecksumMatch,
+    pub notices: Notices,
+}
+
+/// Per-instance statistics (SIGUSR2 / JSON stats).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Valid adverts processed by the state machine.
+    pub rx: u64,
+    pub tx: u64,
+    pub became_master: u64,
+    pub released_master: u64,
+    pub prio0_rx: u64,
+    pub prio0_tx: u64,
+    pub wrong_family: u64,
+    pub bad_length: u64,
+    pub bad_vrid: u64,
+    pub bad_ttl: u64,
+    pub bad_version: u64,
+    pub bad_auth_type: u64,
+    pub auth_mismatch: u64,
+    pub interval_mismatch: u64,
+    pub bad_type: u64,
+    pub bad_checksum: u64,
+    pub wrong_destination: u64,
+    pub owner_ignores: u64,
+    pub bad_unicast_source: u64,
+    /// v3 adverts whose interval differed (accepted and adopted).
+    pub interval_adopted: u64,
+    pub addr_list_mismatch: u64,
+}
+
+impl Counters {
+    fn slot(&mut self, r: Reject) -> &mut u64 {
+        match r {
+            Reject::WrongFamily => &mut self.wrong_family,
+            Reject::BadLength => &mut self.bad_length,
+            Reject::BadVrid => &mut self.bad_vrid,
+            Reject::BadTtl => &mut self.bad_ttl,
+            Reject::BadVersion => &mut self.bad_version,
+            Reject::BadAuthType => &mut self.bad_auth_type,
+            Reject::AuthMismatch => &mut self.auth_mismatch,
+            Reject::IntervalMismatch => &mut self.interval_mismatch,
+            Reject::BadType => &mut self.bad_type,
+            Reject::BadChecksum => &mut self.bad_checksum,
+            Reject::WrongDestination => &mut self.wrong_destination,
+            Reject::OwnerIgnores => &mut self.owner_ignores,
+            Reject::BadUnicastSource => &mut self.bad_unicast_source,
+        }
+    }
+
+    pub fn count_reject(&mut self, r: Reject) {
+        *self.slot(r) += 1;
+    }
+
+    pub fn rejects(&self, r: Reject) -> u64 {
+        let mut copy = *self;
+        *copy.slot(r)
+    }
+
+    pub fn count_notices(&mut self, n: Notices) {
+        self.interval_adopted += u64::from(n.interval_mismatch);
+        self.addr_list_mismatch += u64::from(n.addr_list_mismatch);
+    }
+}
+
+/// Check `bytes` (the VRRP message after the IP header) for `params`.
+pub fn validate(ctx: &RxContext, bytes: &[u8], params: &InstanceParams) -> Result<Valid, Reject> {
+    let family = params.family;
+    if Family::of(ctx.src) != family || Family::of(ctx.dst) != family {
+        return Err(Reject::WrongFamily);
+    }
+    if bytes.len() < packet::HEADER_LEN {
+        return Err(Reject::BadLength);
+    }
+    let view = Packet::new_unchecked(bytes, family);
+    if view.vrid() != params.vrid {
+        return Err(Reject::BadVrid);
+    }
+    // Length as our configured version lays the message out.
+    let expected = packet::message_len(params.version, family, view.count());
+    let padded = ctx.ip_header_len + bytes.len() <= MAX_PADDED_IP_LEN;
+    if bytes.len() < expected || (bytes.len() > expected && !padded) {
+        return Err(Reject::BadLength);
+    }
+    if !params.is_unicast() && ctx.ttl != 255 {
+        return Err(Reject::BadTtl);
+    }
+    if view.version() != Some(params.version) {
+        return Err(Reject::BadVersion);
+    }
+    if params.version == Version::V2 {
+        let kind = view.auth_type();
+        if kind > AUTH_AH || kind != params.auth.type_code() {
+            return Err(Reject::BadAuthType);
+        }
+        if !constant_time_eq(&view.auth_data(), &params.auth.data()) {
+            return Err(Reject::AuthMismatch);
+        }
+    }
+    let mut notices = Notices::default();
+    if view.interval_cs() != params.advert_interval_cs {
+        match params.version {
+            Version::V2 => return Err(Reject::IntervalMismatch),
+            Version::V3 => notices.interval_mismatch = true,
+        }
+    }
+    if view.kind() != TYPE_ADVERT {
+        return Err(Reject::BadType);
+    }
+    let checksum = packet::verify_checksum(view.message(), params.version, ctx.src, ctx.dst)
+        .ok_or(Reject::BadChecksum)?;
+    if params.is_unicast() == is_multicast(ctx.dst) {
+        return Err(Reject::WrongDestination);
+    }
+    if params.is_owner() && params.owner_ignore_adverts {
+        return Err(Reject::OwnerIgnores);
+    }
+    let advert = Advert::parse(&view).map_err(|_| Reject::BadLength)?;
+    notices.addr_list_mismatch = !same_addr_set(&advert.addrs, &params.vips);
+    if params.is_unicast() && params.check_unicast_src && !params.unicast_peers.contains(&ctx.src) {
+        return Err(Reject::BadUnicastSource);
+    }
+    Ok(Valid { advert, checksum, notices })
+}
+
+fn is_multicast(a: IpAddr) -> bool {
+    match a {
+        IpAddr::V4(a) => a.is_multicast(),
+        IpAddr::V6(a) => a.is_multicast(),
+    }
+}
+
+/// Same addresses regardless of order (RFC 9568 does not fix an order).
+fn same_addr_set(a: &[IpAddr], b: &[IpAddr]) -> bool {
+    a.len() == b.len() && a.iter().all(|x| b.contains(x)) && b.iter().all(|x| a.contains(x))
+}
+
+/// Compare without an early exit, so timing does not reveal the password.
+fn constant_time_eq(a: &[u8; 8], b: &[u8; 8]) -> bool {
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(diff) == 0
+}
