@@ -223,7 +223,12 @@ fn config_test(o: &Options) -> i32 {
         eprintln!("{}: error: configuration file not found", o.config_file.display());
         return EXIT_CONFIG_FATAL;
     }
-    let loaded = config::load_file(&o.config_file, &load_options(o, true));
+    let mut loaded = config::load_file(&o.config_file, &load_options(o, true));
+    // In file order, so the output reads alongside the config.
+    loaded.diags.sort_by(|a, b| {
+        let key = |d: &config::Diagnostic| d.loc.as_ref().map(|l| (l.file.clone(), l.line, l.col));
+        key(a).cmp(&key(b))
+    });
     for d in &loaded.diags {
         eprintln!("{d}");
     }

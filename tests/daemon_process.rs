@@ -93,7 +93,11 @@ impl Daemon {
     fn wait_for(&self, what: &str, limit: Duration, mut cond: impl FnMut() -> bool) -> Duration {
         let start = Instant::now();
         while !cond() {
-            assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for {what}\nlog:\n{}", self.log());
+            assert!(
+                start.elapsed() < limit,
+                "timed out after {limit:?} waiting for {what}\nlog:\n{}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         start.elapsed()
@@ -197,7 +201,8 @@ fn a_killed_child_is_restarted_at_once() {
     let old = d.vrrp_pid().unwrap();
     // SAFETY: kill(2) of the daemon's child.
     unsafe { libc::kill(old, libc::SIGKILL) };
-    let took = d.wait_for("a new VRRP child", Duration::from_secs(6), || d.vrrp_pid().is_some_and(|p| p != old));
+    let took =
+        d.wait_for("a new VRRP child", Duration::from_secs(6), || d.vrrp_pid().is_some_and(|p| p != old));
     assert!(took < Duration::from_secs(6));
     let log = d.log();
     assert!(log.contains(&format!("VRRP child process({old}) died: Respawning")), "{log}");
@@ -226,12 +231,31 @@ fn a_stopped_child_is_replaced_and_never_runs_twice() {
 }
 
 #[test]
+fn children_die_with_the_parent_and_stale_pid_files_are_taken_over() {
+    let mut d = Daemon::start("orphan");
+    let child = d.vrrp_pid().unwrap();
+    d.signal(libc::SIGKILL);
+    let _ = d.child.take().unwrap().wait();
+    d.wait_for("the orphaned child to exit", Duration::from_secs(3), || !alive(child));
+    // The parent could not clean up; its pid file is stale but unlocked.
+    assert!(d.dir.join("keepalived.pid").exists());
+    let again = Daemon::command(&d.dir).stderr(fs::File::create(d.dir.join("log")).unwrap()).spawn().unwrap();
+    d.child = Some(again);
+    d.wait_for("the restarted daemon", Duration::from_secs(5), || {
+        pidfile::read_pid(&d.dir.join("keepalived.pid")) == Some(d.parent_pid()) && d.vrrp_pid().is_some()
+    });
+}
+
+#[test]
 fn reload_with_a_broken_config_keeps_the_running_one() {
     let d = Daemon::start("reload");
     let child = d.vrrp_pid().unwrap();
     let conf = d.dir.join("k.conf");
-    fs::write(&conf, GOOD_CONF.replace("virtual_router_id 51", "virtual_router_id 300") + "vrrp_instance VI_2 {\n")
-        .unwrap();
+    fs::write(
+        &conf,
+        GOOD_CONF.replace("virtual_router_id 51", "virtual_router_id 300") + "vrrp_instance VI_2 {\n",
+    )
+    .unwrap();
     d.signal(libc::SIGHUP);
     d.wait_for("the reload to be refused", Duration::from_secs(5), || {
         d.log().contains("Reload of configuration failed - keeping the running one")
@@ -272,7 +296,11 @@ fn status_json_and_signal_dumps() {
     assert_eq!(vrrp.get("pid").and_then(Json::as_i64), Some(i64::from(child)));
     assert_eq!(vrrp.get("process").and_then(Json::as_str), Some("vrrp"));
 
-    let table = Command::new(env!("CARGO_BIN_EXE_vigil")).arg("status").env("VIGIL_RUN_DIR", &run_dir).output().unwrap();
+    let table = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .arg("status")
+        .env("VIGIL_RUN_DIR", &run_dir)
+        .output()
+        .unwrap();
     let table = String::from_utf8(table.stdout).unwrap();
     assert!(table.starts_with("[vrrp]\n") && table.contains(&format!("pid: {child}")), "{table}");
 
@@ -286,7 +314,11 @@ fn status_json_and_signal_dumps() {
     });
 
     let empty = d.dir.join("nothing-here");
-    let none = Command::new(env!("CARGO_BIN_EXE_vigil")).arg("status").env("VIGIL_RUN_DIR", &empty).output().unwrap();
+    let none = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .arg("status")
+        .env("VIGIL_RUN_DIR", &empty)
+        .output()
+        .unwrap();
     assert_eq!(none.status.code(), Some(1));
 }
 

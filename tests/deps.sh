@@ -13,7 +13,7 @@ command -v shellcheck >/dev/null 2>&1 || need_apt="$need_apt shellcheck"
 command -v file >/dev/null 2>&1      || need_apt="$need_apt file"
 for extra in "$@"; do
     case "$extra" in
-    qemu) command -v qemu-system-x86_64 >/dev/null 2>&1 || need_apt="$need_apt qemu-system-x86" ;;
+    qemu) command -v qemu-system-x86_64 >/dev/null 2>&1 || need_apt="$need_apt qemu-system-x86"; [ -x /bin/busybox ] || need_apt="$need_apt busybox-static" ;;
     esac
 done
 

@@ -178,7 +178,8 @@ fn table(rows: &[Json]) -> String {
         let padded: Vec<String> = items.iter().zip(&width).map(|(s, w)| format!("{s:<w$}")).collect();
         format!("    {}\n", padded.join("  ").trim_end())
     };
-    let mut out = line(cols.iter().map(|c| c.to_uppercase()).collect::<Vec<_>>().iter().map(String::as_str).collect());
+    let mut out =
+        line(cols.iter().map(|c| c.to_uppercase()).collect::<Vec<_>>().iter().map(String::as_str).collect());
     for r in &cells {
         out.push_str(&line(r.iter().map(String::as_str).collect()));
     }

@@ -351,7 +351,8 @@ mod tests {
 
     #[test]
     fn parses_whitespace_escapes_and_numbers() {
-        let v = Json::parse(" { \"a\" : [ 1 , 2.5e1 , -0.25 ] , \"b\" : \"\\u00e9\\ud83d\\ude00\\/\" } ").unwrap();
+        let v = Json::parse(" { \"a\" : [ 1 , 2.5e1 , -0.25 ] , \"b\" : \"\\u00e9\\ud83d\\ude00\\/\" } ")
+            .unwrap();
         assert_eq!(v.get("a"), Some(&Json::Arr(vec![Json::Int(1), Json::Float(25.0), Json::Float(-0.25)])));
         assert_eq!(v.get("b").and_then(Json::as_str), Some("é😀/"));
         assert_eq!(Json::parse("9223372036854775808").unwrap(), Json::Float(9.223372036854776e18));
@@ -360,8 +361,19 @@ mod tests {
     #[test]
     fn rejects_bad_input_without_panicking() {
         for bad in [
-            "", "{", "[1,", "{\"a\" 1}", "{\"a\":1,}", "tru", "\"abc", "\"\\x\"", "1 2", "{1:2}", "\"\\u12\"",
-            "-", "[\"\u{1}\"]",
+            "",
+            "{",
+            "[1,",
+            "{\"a\" 1}",
+            "{\"a\":1,}",
+            "tru",
+            "\"abc",
+            "\"\\x\"",
+            "1 2",
+            "{1:2}",
+            "\"\\u12\"",
+            "-",
+            "[\"\u{1}\"]",
         ] {
             assert!(Json::parse(bad).is_err(), "{bad:?} should fail");
         }

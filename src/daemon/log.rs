@@ -105,11 +105,6 @@ pub fn after_fork(ident: &'static str) {
     }
 }
 
-/// The ident this process logs under.
-pub fn current_ident() -> &'static str {
-    LOGGER.get().and_then(|l| l.state.lock().ok().map(|s| s.cfg.ident)).unwrap_or(IDENT_PARENT)
-}
-
 impl log::Log for Logger {
     fn enabled(&self, m: &log::Metadata) -> bool {
         m.level() <= log::max_level()
@@ -214,7 +209,8 @@ fn local_time() -> Tm {
     }
 }
 
-const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const MONTHS: [&str; 12] =
+    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 
 pub fn format_syslog(pri: u8, tm: &Tm, ident: &str, pid: u32, msg: &str) -> String {

@@ -74,7 +74,9 @@ impl ChildKind {
     pub fn dump_names(self) -> [&'static str; 3] {
         match self {
             ChildKind::Vrrp => ["keepalived.data", "keepalived.stats", "keepalived.json"],
-            ChildKind::Checker => ["keepalived_check.data", "keepalived_check.stats", "keepalived_check.json"],
+            ChildKind::Checker => {
+                ["keepalived_check.data", "keepalived_check.stats", "keepalived_check.json"]
+            }
         }
     }
 }
@@ -120,7 +122,8 @@ pub struct RunPaths {
 
 impl RunPaths {
     pub fn from_env() -> RunPaths {
-        let var = |k: &str, d: &str| std::env::var_os(k).map(PathBuf::from).unwrap_or_else(|| PathBuf::from(d));
+        let var =
+            |k: &str, d: &str| std::env::var_os(k).map(PathBuf::from).unwrap_or_else(|| PathBuf::from(d));
         RunPaths { run_dir: var("VIGIL_RUN_DIR", "/run/vigil"), dump_dir: var("VIGIL_DUMP_DIR", "/tmp") }
     }
 

@@ -22,7 +22,9 @@ pub enum PidFileError {
 impl fmt::Display for PidFileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            PidFileError::AlreadyRunning(p) => write!(f, "daemon is already running (lock held on {})", p.display()),
+            PidFileError::AlreadyRunning(p) => {
+                write!(f, "daemon is already running (lock held on {})", p.display())
+            }
             PidFileError::Io(p, e) => write!(f, "pid file {}: {e}", p.display()),
         }
     }

@@ -25,7 +25,7 @@ use mio::{Events, Interest, Poll, Token};
 use super::backoff::Backoff;
 use super::child::{self, ChildArgs, EXIT_CONFIG, EXIT_FATAL, EXIT_PERMISSION};
 use super::log::LogConfig;
-use super::pidfile::{self, PidFile, PidFileError};
+use super::pidfile::{self, PidFile};
 use super::process::{self, Exit, Fork, Pid};
 use super::signals::{self, SignalPipe};
 use super::{ChildKind, Engines, Needs, RunPaths, HELLO, HELLO_ACK};
@@ -113,14 +113,11 @@ pub fn run(opts: Options, engines: Engines) -> i32 {
         return EXIT_FATAL;
     }
     let pid_path = opts.pid_file.clone().unwrap_or_else(|| PathBuf::from(pidfile::PARENT));
-    // Lock before daemonising: the error reaches the terminal, and the lock
-    // lives on in the daemon because fork shares the open file.
+    // Lock before daemonising: "daemon is already running" reaches the
+    // terminal, and the lock lives on in the daemon because fork shares the
+    // open file.
     let mut pid_file = match PidFile::lock(&pid_path) {
         Ok(p) => p,
-        Err(e @ PidFileError::AlreadyRunning(_)) => {
-            fatal(e.to_string());
-            return EXIT_FATAL;
-        }
         Err(e) => {
             fatal(e.to_string());
             return EXIT_FATAL;
@@ -209,7 +206,8 @@ impl Supervisor {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        let hellos = self.slots.iter().filter_map(|s| s.run.as_ref().filter(|r| !r.killed).map(|r| r.next_hello));
+        let hellos =
+            self.slots.iter().filter_map(|s| s.run.as_ref().filter(|r| !r.killed).map(|r| r.next_hello));
         let respawns = self.slots.iter().filter_map(|s| s.respawn_at);
         let stop = self.stopping.as_ref().filter(|s| !s.forced).map(|s| s.deadline);
         hellos.chain(respawns).chain(stop).min()
@@ -239,7 +237,11 @@ impl Supervisor {
                 stop.forced = true;
                 for s in &self.slots {
                     if let Some(r) = &s.run {
-                        log::warn!("{} child process({}) failed to die - forcing termination", s.kind.label(), r.pid);
+                        log::warn!(
+                            "{} child process({}) failed to die - forcing termination",
+                            s.kind.label(),
+                            r.pid
+                        );
                         process::kill_group(r.pid, libc::SIGKILL);
                     }
                 }
@@ -272,7 +274,12 @@ impl Supervisor {
             // SAFETY: hello is valid for one byte. A full socket buffer
             // counts as a missed answer.
             unsafe {
-                libc::send(r.channel.as_raw_fd(), hello.as_ptr().cast(), 1, libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT)
+                libc::send(
+                    r.channel.as_raw_fd(),
+                    hello.as_ptr().cast(),
+                    1,
+                    libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
+                )
             };
             r.unanswered += 1;
             r.next_hello = now + HELLO_INTERVAL;
@@ -312,7 +319,10 @@ impl Supervisor {
         if delay.is_zero() {
             self.spawn(i, now);
         } else {
-            log::warn!("Restart of {label} process delayed {} seconds to limit respawn rate", delay.as_secs());
+            log::warn!(
+                "Restart of {label} process delayed {} seconds to limit respawn rate",
+                delay.as_secs()
+            );
             slot.respawn_at = Some(now + delay);
         }
     }
@@ -370,7 +380,10 @@ impl Supervisor {
     fn apply_needs(&mut self, config: &Config, now: Instant) {
         let mut needs = (self.engines.needs)(config);
         if self.opts.vrrp_only || self.opts.check_only {
-            needs = Needs { vrrp: needs.vrrp && self.opts.vrrp_only, checker: needs.checker && self.opts.check_only };
+            needs = Needs {
+                vrrp: needs.vrrp && self.opts.vrrp_only,
+                checker: needs.checker && self.opts.check_only,
+            };
         }
         for (kind, wanted) in [(ChildKind::Vrrp, needs.vrrp), (ChildKind::Checker, needs.checker)] {
             let existing = self.slots.iter().position(|s| s.kind == kind);
@@ -422,7 +435,11 @@ impl Supervisor {
         if let Err(e) = self.try_spawn(i, now) {
             let slot = &mut self.slots[i];
             let delay = slot.backoff.on_death(Duration::ZERO).max(Duration::from_secs(1));
-            log::error!("cannot start {} child process: {e} - retrying in {} s", slot.kind.label(), delay.as_secs());
+            log::error!(
+                "cannot start {} child process: {e} - retrying in {} s",
+                slot.kind.label(),
+                delay.as_secs()
+            );
             slot.respawn_at = Some(now + delay);
         }
     }
@@ -449,7 +466,11 @@ impl Supervisor {
                 // with a kill of the group right after fork.
                 process::setpgid(pid);
                 let slot = &mut self.slots[i];
-                self.poll.registry().register(&mut SourceFd(&ours.as_raw_fd()), slot.token, Interest::READABLE)?;
+                self.poll.registry().register(
+                    &mut SourceFd(&ours.as_raw_fd()),
+                    slot.token,
+                    Interest::READABLE,
+                )?;
                 log::info!("Starting {} child process, pid={pid}", kind.label());
                 slot.run = Some(Running {
                     pid,
@@ -486,7 +507,9 @@ fn read_acks(slot: &mut Slot) {
     let mut buf = [0u8; 16];
     loop {
         // SAFETY: buf is valid for its length.
-        let n = unsafe { libc::recv(r.channel.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT) };
+        let n = unsafe {
+            libc::recv(r.channel.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT)
+        };
         if n <= 0 {
             // WouldBlock, or EOF from a dying child (SIGCHLD follows).
             return;
