@@ -15,7 +15,7 @@ use crate::config::Config;
 pub fn engines() -> Engines {
     Engines {
         needs: Box::new(needs),
-        vrrp: Box::new(|s: &ChildStart| Ok(Box::new(NotAvailable::new(s.kind)) as Box<dyn Subsystem>)),
+        vrrp: Box::new(|s: &ChildStart| crate::engine::vrrp::subsystem(s.config)),
         checker: Box::new(|s: &ChildStart| Ok(Box::new(NotAvailable::new(s.kind)) as Box<dyn Subsystem>)),
     }
 }

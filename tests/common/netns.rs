@@ -24,6 +24,7 @@ impl Netns {
     pub fn new(role: &str) -> Netns {
         static SWEEP: Once = Once::new();
         static NEXT: AtomicUsize = AtomicUsize::new(0);
+        assert!(!role.starts_with(|c: char| c.is_ascii_digit()), "role {role:?}: names would clash");
         SWEEP.call_once(sweep_stale);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let name = format!("{PREFIX}{}-{n}{role}", std::process::id());

@@ -253,9 +253,6 @@ impl VrrpEngine {
                 warn!("({}) advert to {dst} on {} failed: {e}", inst.cfg.name, inst.ifname);
             }
         }
-        if priority == 0 {
-            info!("({}) sent 0 priority", inst.cfg.name);
-        }
     }
 
     /// Add or remove the instance's VIPs and excluded VIPs. Addresses that
