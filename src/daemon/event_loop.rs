@@ -16,7 +16,8 @@
 //! - signals arrive as method calls: SIGHUP → `reload`, SIGTERM/SIGINT (or
 //!   the parent vanishing) → `shutdown`, then the process exits 0;
 //!   SIGUSR1/SIGUSR2/SIGRTMIN+2 write `dump_data`/`dump_stats`/`status` to
-//!   the dump files; SIGCHLD reaps and reports through `child_exited`.
+//!   the dump files. SIGCHLD is not taken: subsystems reap their own
+//!   children by pid (the script runner), never with waitpid(-1).
 //! - `status` answers `vigil status` through the control socket.
 
 use std::io::{self, Write};
@@ -30,7 +31,7 @@ use mio::{Events, Interest, Poll, Registry, Token};
 
 use super::control::ControlServer;
 use super::json::Json;
-use super::process::{self, Exit, Pid};
+use super::process::{self, Pid};
 use super::signals::{self, SignalPipe};
 use crate::config::Config;
 
@@ -90,9 +91,6 @@ pub trait Subsystem {
     /// the parent SIGKILLs after 5 s.
     fn shutdown(&mut self, registry: &Registry, now: Instant);
 
-    /// A process of ours was reaped (scripts). The loop owns waitpid.
-    fn child_exited(&mut self, _pid: Pid, _exit: Exit, _now: Instant) {}
-
     /// SIGUSR1 text dump.
     fn dump_data(&self) -> String;
 
@@ -124,7 +122,13 @@ pub struct LoopSetup {
 /// them blocked so none is lost between fork and here).
 pub fn run(sub: &mut dyn Subsystem, mut setup: LoopSetup) -> io::Result<i32> {
     let mut poll = Poll::new()?;
-    let signals = SignalPipe::install(&signals::handled())?;
+    // A child does not take SIGCHLD: the script runner reaps its own
+    // children by pid, and a waitpid(-1) here would steal their status.
+    let wanted: Vec<libc::c_int> = signals::handled().into_iter().filter(|&s| s != libc::SIGCHLD).collect();
+    let signals = SignalPipe::install(&wanted)?;
+    // SAFETY: restoring the default disposition (not SIG_IGN, which would
+    // auto-reap and break waitpid) of the handler inherited from the parent.
+    unsafe { libc::signal(libc::SIGCHLD, libc::SIG_DFL) };
     signals::restore_mask(&empty_mask());
     let registry = poll.registry().try_clone()?;
     registry.register(&mut SourceFd(&signals.fd()), SIGNALS, Interest::READABLE)?;
@@ -213,11 +217,6 @@ fn on_signal(
         }
         libc::SIGUSR1 => write_dump(data, &sub.dump_data()),
         libc::SIGUSR2 => write_dump(stats, &sub.dump_stats()),
-        libc::SIGCHLD => {
-            for (pid, exit) in process::reap() {
-                sub.child_exited(pid, exit, now);
-            }
-        }
         s if s == signals::sig_json() => write_dump(json, &format!("{}\n", sub.status())),
         s if s == signals::sig_stats_clear() => {
             write_dump(stats, &sub.dump_stats());

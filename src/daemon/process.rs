@@ -74,17 +74,6 @@ pub fn kill(pid: Pid, sig: libc::c_int) {
     unsafe { libc::kill(pid, sig) };
 }
 
-/// Kill a child and everything in its process group.
-pub fn kill_group(pid: Pid, sig: libc::c_int) {
-    kill(-pid, sig);
-    kill(pid, sig);
-}
-
-pub fn setpgid(pid: Pid) {
-    // SAFETY: no memory arguments; failure (child already exec'd or gone) is harmless.
-    unsafe { libc::setpgid(pid, pid) };
-}
-
 pub fn getpid() -> Pid {
     // SAFETY: no arguments.
     unsafe { libc::getpid() }

@@ -242,7 +242,7 @@ impl Supervisor {
                             s.kind.label(),
                             r.pid
                         );
-                        process::kill_group(r.pid, libc::SIGKILL);
+                        process::kill(r.pid, libc::SIGKILL);
                     }
                 }
             }
@@ -266,7 +266,7 @@ impl Supervisor {
                     r.pid,
                     r.unanswered
                 );
-                process::kill_group(r.pid, libc::SIGKILL);
+                process::kill(r.pid, libc::SIGKILL);
                 r.killed = true;
                 continue;
             }
@@ -462,9 +462,6 @@ impl Supervisor {
             Ok(Fork::Parent(pid)) => {
                 signals::restore_mask(&mask);
                 drop(theirs);
-                // Also done by the child; doing it here too closes the race
-                // with a kill of the group right after fork.
-                process::setpgid(pid);
                 let slot = &mut self.slots[i];
                 self.poll.registry().register(
                     &mut SourceFd(&ours.as_raw_fd()),

@@ -15,8 +15,9 @@ type Lines = Arc<Mutex<Vec<(Instant, String)>>>;
 
 /// A daemon started in the foreground as
 /// `BIN -n -l -D -G -f DIR/keepalived.conf -p DIR/k.pid -r DIR/v.pid -c DIR/c.pid -b DIR/b.pid EXTRA...`
-/// inside a namespace. DIR is private to this daemon and removed on drop. stdout and stderr are
-/// read continuously by a thread into memory and DIR/daemon.log. Drop terminates the whole
+/// inside a namespace, with `VIGIL_RUN_DIR=DIR/run` and `VIGIL_DUMP_DIR=DIR`. DIR is private to
+/// this daemon and removed on drop. stdout and stderr are read continuously by a thread into
+/// memory and DIR/daemon.log. Drop terminates the whole
 /// process group; when the test is panicking, the log is printed first.
 pub struct Daemon {
     proc: ProcGuard,
@@ -42,6 +43,9 @@ impl Daemon {
 
         let (read_end, write_end) = pipe();
         let mut cmd = ns.command(&args);
+        // vigil's control sockets, config snapshot and signal dumps: private to this daemon, so
+        // parallel daemons never share /run/vigil or /tmp/keepalived.* (keepalived ignores these).
+        cmd.env("VIGIL_RUN_DIR", dir.path().join("run")).env("VIGIL_DUMP_DIR", dir.path());
         let stderr = write_end.try_clone().unwrap_or_else(|e| panic!("dup pipe: {e}"));
         cmd.stdin(Stdio::null()).stdout(Stdio::from(write_end)).stderr(Stdio::from(stderr));
         let proc = ProcGuard::spawn(&mut cmd);
@@ -61,6 +65,11 @@ impl Daemon {
     /// The daemon's private directory (config, pid files, daemon.log).
     pub fn dir(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// vigil's `VIGIL_RUN_DIR` (control sockets); `VIGIL_DUMP_DIR` is [`Daemon::dir`].
+    pub fn run_dir(&self) -> PathBuf {
+        self.dir.path().join("run")
     }
 
     /// Path of a pid file the daemon was told to write: "k.pid", "v.pid", "c.pid" or "b.pid".
@@ -88,6 +97,12 @@ impl Daemon {
     pub fn log_time(&self, needle: &str) -> Option<Instant> {
         let lines = self.lines.lock().unwrap_or_else(|p| p.into_inner());
         lines.iter().find(|(_, l)| l.contains(needle)).map(|(t, _)| *t)
+    }
+
+    /// When the first line containing `needle` read after `after` was read, if any.
+    pub fn log_time_after(&self, needle: &str, after: Instant) -> Option<Instant> {
+        let lines = self.lines.lock().unwrap_or_else(|p| p.into_inner());
+        lines.iter().find(|(t, l)| *t >= after && l.contains(needle)).map(|(t, _)| *t)
     }
 
     /// Number of lines containing `needle` so far.

@@ -90,7 +90,15 @@ pub fn keepalived_bin() -> PathBuf {
 }
 
 pub fn vigil_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_vigil"))
+    // Integration tests get the path from cargo; the demo (an example) finds
+    // the binary next to its own directory, target/<profile>/.
+    match option_env!("CARGO_BIN_EXE_vigil") {
+        Some(p) => PathBuf::from(p),
+        None => std::env::current_exe()
+            .ok()
+            .and_then(|p| Some(p.parent()?.parent()?.join("vigil")))
+            .unwrap_or_else(|| PathBuf::from("vigil")),
+    }
 }
 
 /// The daemon under test: vigil, unless `VIGIL_TEST_DAEMON` names another binary
