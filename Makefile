@@ -32,8 +32,9 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets --locked -- -D warnings
 
-demo: deps build
-	sh tests/demo.sh
+demo: deps
+	$(CARGO) build --release --locked --bin vigil --example demo
+	target/release/examples/demo
 
 clean:
 	$(CARGO) clean

@@ -128,11 +128,29 @@ impl Daemon {
         status
     }
 
-    /// Crash: SIGSTOP then SIGKILL every process of the daemon at once.
+    /// Crash: SIGSTOP then SIGKILL every process of the daemon at once, including vigil's
+    /// children, which lead process groups of their own (so that their scripts die with them):
+    /// left running, they would see the parent vanish and resign gracefully instead.
     pub fn kill9(&mut self) -> ExitStatus {
+        let children = self.child_groups();
+        for &pgid in &children {
+            // SAFETY: plain signal; the pid is a live child of our unreaped leader (see child_groups).
+            unsafe { libc::killpg(pgid, libc::SIGSTOP) };
+        }
         let status = self.proc.kill9();
+        for &pgid in &children {
+            // SAFETY: as above; stopped processes keep their pids until they are killed.
+            unsafe { libc::killpg(pgid, libc::SIGKILL) };
+        }
         self.settle_log();
         status
+    }
+
+    /// The children named in our pid files that lead their own process group under our leader.
+    fn child_groups(&self) -> Vec<i32> {
+        let leader = self.proc.pid();
+        let ids = ["v.pid", "c.pid", "b.pid"].iter().filter_map(|f| self.pid_from_file(f));
+        ids.filter(|&pid| parent_and_group(pid) == Some((leader, pid))).map(|pid| pid as i32).collect()
     }
 
     /// Give the reader thread a moment to collect the last lines.
@@ -148,6 +166,14 @@ impl Drop for Daemon {
             eprintln!("----- daemon {} in {} -----\n{}\n-----", self.proc.pid(), self.netns, self.log());
         }
     }
+}
+
+/// (parent pid, process group) of `pid`, from /proc/<pid>/stat.
+fn parent_and_group(pid: u32) -> Option<(u32, u32)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // "pid (comm) state ppid pgrp ...": comm may contain anything, so split after the last ')'.
+    let mut rest = stat.rsplit_once(')')?.1.split_whitespace().skip(1);
+    Some((rest.next()?.parse().ok()?, rest.next()?.parse().ok()?))
 }
 
 fn pipe() -> (OwnedFd, OwnedFd) {

@@ -89,6 +89,17 @@ impl GarpQueue {
         self.bursts.retain(|b| b.left > 0);
     }
 
+    /// Instances were renumbered (reload): follow them, forget the gone.
+    pub fn renumber(&mut self, map: &std::collections::HashMap<usize, usize>) {
+        self.bursts.retain_mut(|b| match map.get(&b.inst) {
+            Some(&n) => {
+                b.inst = n;
+                true
+            }
+            None => false,
+        });
+    }
+
     /// Forget bursts of an instance that is no longer master.
     pub fn cancel(&mut self, inst: usize) {
         self.bursts.retain(|b| b.inst != inst);

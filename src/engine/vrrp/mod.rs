@@ -10,6 +10,7 @@
 
 mod garp;
 pub mod params;
+mod reload;
 mod vips;
 
 use std::collections::HashMap;
@@ -35,6 +36,8 @@ use crate::vrrp::{self, Action, Family, Reject, RxContext, State};
 
 use garp::GarpQueue;
 
+/// A pooled socket not yet registered with the poll loop.
+const NO_TOKEN: Token = Token(usize::MAX);
 /// Tokens for script pidfds start here, far above what `TokenAlloc` hands out.
 const SCRIPT_TOKEN_BASE: usize = 1 << 24;
 /// A notify script that runs longer than this is stopped.
@@ -192,7 +195,7 @@ impl VrrpEngine {
             Family::V4 => VrrpSocket::open_v4(&sc)?,
             Family::V6 => VrrpSocket::open_v6(&sc)?,
         };
-        self.socks.push(Pooled { key: key.clone(), sock, token: Token(usize::MAX), members: Vec::new() });
+        self.socks.push(Pooled { key: key.clone(), sock, token: NO_TOKEN, members: Vec::new() });
         Ok(self.socks.len() - 1)
     }
 
@@ -506,12 +509,12 @@ impl Subsystem for VrrpEngine {
 
     fn reload(
         &mut self,
-        _registry: &Registry,
-        _tokens: &mut TokenAlloc,
-        _new_config: &Config,
-        _now: StdInstant,
+        registry: &Registry,
+        tokens: &mut TokenAlloc,
+        new_config: &Config,
+        now: StdInstant,
     ) -> Result<(), String> {
-        Err("the VRRP engine does not apply configuration changes yet; restart vigil to apply them".into())
+        self.reload_config(registry, tokens, new_config, now)
     }
 
     fn shutdown(&mut self, _registry: &Registry, now: StdInstant) {

@@ -1,0 +1,260 @@
+//! SIGHUP: apply a new configuration without disturbing what did not change.
+//!
+//! Instances are matched by name. One whose runtime configuration is
+//! identical (ignoring where in the file it was written) keeps its core —
+//! state, timers, master, counters — and its VIPs, so a reload is invisible
+//! on the wire. A removed instance leaves as on shutdown (priority 0, VIPs
+//! removed); a new one starts as at start-up. A changed one does both,
+//! which costs at most what a restart of that one instance costs.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::os::fd::AsRawFd;
+use std::time::Instant as StdInstant;
+
+use log::{error, info};
+use mio::unix::SourceFd;
+use mio::{Interest, Registry};
+
+use super::VrrpEngine;
+use crate::config::model::{GlobalDefs, VrrpInstance};
+use crate::config::Config;
+use crate::daemon::event_loop::TokenAlloc;
+use crate::sys::link;
+
+/// What a reload does to one instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fate {
+    Keep,
+    Restart,
+    Remove,
+}
+
+/// Decide each running instance's fate; names in `new` that are not
+/// running are the ones to add.
+pub fn plan(
+    running: &[(&VrrpInstance, &GlobalDefs)],
+    new: &Config,
+) -> (Vec<Fate>, Vec<usize>) {
+    let fates = running
+        .iter()
+        .map(|(old, og)| match new.instance(&old.name) {
+            None => Fate::Remove,
+            Some(n) if fingerprint(old, og) == fingerprint(n, &new.global) => Fate::Keep,
+            Some(_) => Fate::Restart,
+        })
+        .collect();
+    let added = new
+        .instances
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| !running.iter().any(|(old, _)| old.name == n.name))
+        .map(|(i, _)| i)
+        .collect();
+    (fates, added)
+}
+
+/// Everything about an instance that affects how it runs, and nothing
+/// about where it was written: the model's Debug text with every `loc` and
+/// `locs` field cut out, plus the protocol parameters, which carry the
+/// global settings the instance inherits (a changed `router_id` alone
+/// restarts nothing).
+pub fn fingerprint(inst: &VrrpInstance, g: &GlobalDefs) -> String {
+    let any = if inst.is_ipv6() { IpAddr::V6(Ipv6Addr::UNSPECIFIED) } else { IpAddr::V4(Ipv4Addr::UNSPECIFIED) };
+    let params = super::params::instance_params(inst, g, any);
+    strip_locs(&format!("{inst:?}|{params:?}|{:?}", g.script_user))
+}
+
+fn strip_locs(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(pos) = ["loc: Loc {", "locs: Locs("].iter().filter_map(|p| rest.find(p)).min() {
+        out.push_str(&rest[..pos]);
+        // Skip to the bracket that closes the one opened by the field.
+        let open = rest[pos..].find(['{', '(']).map_or(rest.len(), |o| pos + o);
+        let mut depth = 0usize;
+        let mut end = rest.len();
+        for (i, c) in rest[open..].char_indices() {
+            match c {
+                '{' | '(' | '[' => depth += 1,
+                '}' | ')' | ']' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = open + i + 1;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+impl VrrpEngine {
+    /// Apply `new` (already validated by the parent).
+    pub(super) fn reload_config(
+        &mut self,
+        registry: &Registry,
+        tokens: &mut TokenAlloc,
+        new: &Config,
+        now: StdInstant,
+    ) -> Result<(), String> {
+        let running: Vec<(&VrrpInstance, &GlobalDefs)> =
+            self.insts.iter().map(|i| (&i.cfg, &self.global)).collect();
+        let (fates, added) = plan(&running, new);
+        let mut to_start: Vec<&VrrpInstance> = added.iter().map(|&i| &new.instances[i]).collect();
+        let vnow = self.vnow(now);
+
+        // Leave first, so a restarted instance's VIPs are not removed after
+        // its new self has added them.
+        for (i, fate) in fates.iter().enumerate() {
+            if *fate == Fate::Keep {
+                continue;
+            }
+            info!("({}) {} on reload", self.insts[i].cfg.name, if *fate == Fate::Remove { "removed" } else { "changed" });
+            self.insts[i].core.shutdown(vnow);
+            self.apply(i, now);
+            if self.insts[i].vips_set {
+                self.set_vips(i, false);
+            }
+            if *fate == Fate::Restart {
+                if let Some(n) = new.instance(&self.insts[i].cfg.name) {
+                    to_start.push(n);
+                }
+            }
+        }
+
+        // Keep the survivors in order and renumber what refers to them.
+        let old = std::mem::take(&mut self.insts);
+        let mut renumber = HashMap::new();
+        for (i, (inst, fate)) in old.into_iter().zip(&fates).enumerate() {
+            if *fate == Fate::Keep {
+                renumber.insert(i, self.insts.len());
+                self.insts.push(inst);
+            }
+        }
+        self.garps.renumber(&renumber);
+        self.global = new.global.clone();
+
+        let (links, addrs) = dump(&mut self.nl).map_err(|e| format!("interface dump: {e}"))?;
+        let first_new = self.insts.len();
+        for cfg in to_start {
+            match self.build_instance(cfg, &links, &addrs) {
+                Ok(inst) => self.insts.push(inst),
+                Err(e) => error!("({}) cannot start: {e}", cfg.name),
+            }
+        }
+        self.rebuild_socket_members();
+        self.drop_idle_sockets(registry);
+        for s in self.socks.iter_mut().filter(|s| s.token == super::NO_TOKEN) {
+            s.token = tokens.alloc();
+            registry
+                .register(&mut SourceFd(&s.sock.as_raw_fd()), s.token, Interest::READABLE)
+                .map_err(|e| format!("register socket: {e}"))?;
+        }
+        for i in first_new..self.insts.len() {
+            self.set_vips(i, false);
+            self.insts[i].core.start(vnow);
+            self.apply(i, now);
+        }
+        Ok(())
+    }
+
+    fn rebuild_socket_members(&mut self) {
+        for s in &mut self.socks {
+            s.members.clear();
+        }
+        for (i, inst) in self.insts.iter().enumerate() {
+            self.socks[inst.sock].members.push(i);
+        }
+    }
+
+    /// Close sockets no instance uses any more (leaving their groups).
+    fn drop_idle_sockets(&mut self, registry: &Registry) {
+        let mut index = HashMap::new();
+        let old = std::mem::take(&mut self.socks);
+        for (i, s) in old.into_iter().enumerate() {
+            if s.members.is_empty() {
+                if s.token != super::NO_TOKEN {
+                    let _ = registry.deregister(&mut SourceFd(&s.sock.as_raw_fd()));
+                }
+                continue;
+            }
+            index.insert(i, self.socks.len());
+            self.socks.push(s);
+        }
+        for inst in &mut self.insts {
+            inst.sock = index[&inst.sock];
+        }
+    }
+}
+
+fn dump(nl: &mut crate::sys::netlink::Socket) -> io::Result<(Vec<link::Link>, Vec<link::Address>)> {
+    let links = link::dump_links(nl).map_err(io::Error::from)?;
+    let addrs = link::dump_addrs(nl, None, None).map_err(io::Error::from)?;
+    Ok((links, addrs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{load_bytes, LoadOptions};
+    use std::path::Path;
+
+    fn load(text: &str) -> Config {
+        let opts = LoadOptions { config_id: "n".into(), host_checks: false };
+        load_bytes("t.conf", text.as_bytes(), Path::new("/"), &opts).config
+    }
+
+    const A: &str = "vrrp_instance A {\n interface eth0\n virtual_router_id 1\n priority 100\n \
+                     virtual_ipaddress {\n 198.18.0.1\n }\n}\n";
+    const B: &str = "vrrp_instance B {\n interface eth0\n virtual_router_id 2\n priority 100\n \
+                     virtual_ipaddress {\n 198.18.0.2\n }\n}\n";
+
+    #[test]
+    fn unchanged_instances_are_kept_even_when_moved_in_the_file() {
+        let old = load(&format!("{A}{B}"));
+        let new = load(&format!("! a comment that shifts every line\n\n{B}{A}"));
+        let running: Vec<_> = old.instances.iter().map(|i| (i, &old.global)).collect();
+        let (fates, added) = plan(&running, &new);
+        assert_eq!(fates, vec![Fate::Keep, Fate::Keep]);
+        assert!(added.is_empty());
+    }
+
+    #[test]
+    fn removed_changed_and_added_are_told_apart() {
+        let old = load(&format!("{A}{B}"));
+        let c = B.replace("vrrp_instance B", "vrrp_instance C").replace("router_id 2", "router_id 3");
+        let new = load(&format!("{}{c}", A.replace("priority 100", "priority 101")));
+        let running: Vec<_> = old.instances.iter().map(|i| (i, &old.global)).collect();
+        let (fates, added) = plan(&running, &new);
+        assert_eq!(fates, vec![Fate::Restart, Fate::Remove]);
+        assert_eq!(added, vec![1]);
+    }
+
+    #[test]
+    fn a_global_that_does_not_reach_the_instance_is_not_a_change() {
+        let old = load(A);
+        let new = load(&format!("global_defs {{\n router_id other\n}}\n{A}"));
+        let running: Vec<_> = old.instances.iter().map(|i| (i, &old.global)).collect();
+        assert_eq!(plan(&running, &new).0, vec![Fate::Keep]);
+    }
+
+    #[test]
+    fn a_global_default_an_instance_inherits_is_a_change() {
+        let old = load(A);
+        let new = load(&format!("global_defs {{\n vrrp_garp_master_repeat 2\n}}\n{A}"));
+        let running: Vec<_> = old.instances.iter().map(|i| (i, &old.global)).collect();
+        assert_eq!(plan(&running, &new).0, vec![Fate::Restart]);
+    }
+
+    #[test]
+    fn strip_locs_handles_nesting() {
+        let s = "X { a: 1, loc: Loc { file: \"f\", line: 3, col: 1 }, b: [2], locs: Locs([(\"k\", Loc { line: 2 })]) }";
+        assert_eq!(strip_locs(s), "X { a: 1, , b: [2],  }");
+    }
+}

@@ -1,0 +1,171 @@
+//! Operations on a running pair: the watchdog restarting a killed VRRP
+//! child, SIGHUP reloads that must not disturb the wire, SIGTERM leaving
+//! cleanly, and `vigil status`.
+
+mod common;
+
+use std::net::IpAddr;
+use std::time::Instant;
+
+use common::*;
+
+fn instance(name: &str, vrid: u8, prio: u8, vip: IpAddr) -> String {
+    format!(
+        "vrrp_instance {name} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {vrid}\n    \
+         priority {prio}\n    advert_int 1\n    virtual_ipaddress {{\n        {vip}/24\n    }}\n}}\n"
+    )
+}
+
+fn vigil_status(host: &Netns, d: &Daemon, json: bool) -> String {
+    let run_dir = d.dir().join("run");
+    let bin = vigil_bin();
+    let mut args = vec![bin.to_str().unwrap(), "status"];
+    if json {
+        args.push("--json");
+    }
+    let out = host.command(&args).env("VIGIL_RUN_DIR", &run_dir).output().expect("run vigil status");
+    assert!(out.status.success(), "vigil status failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A master whose VRRP child is killed with SIGKILL: the parent restarts the
+/// child within 6 s, the instance is master again, and the backup never
+/// takes over (it would need 3.6 s of silence; the new child is master after
+/// its own 3.4 s).
+#[test]
+fn killed_vrrp_child_is_restarted_and_master_again() {
+    let lan = Lan::new();
+    let (a, b) = (lan.add_host("a"), lan.add_host("b"));
+    let vip: IpAddr = lan.v4(100).into();
+    let da = Daemon::start(&a, &vigil_bin(), &instance("VI_1", 51, 150, vip), &["-P"]);
+    assert!(da.wait_log("(VI_1) Entering MASTER STATE", secs(8)));
+    let db = Daemon::start(&b, &vigil_bin(), &instance("VI_1", 51, 100, vip), &["-P"]);
+    assert!(db.wait_log("(VI_1) Entering BACKUP STATE", secs(3)));
+
+    let child = da.pid_from_file("v.pid").expect("VRRP child pid file");
+    let t0 = Instant::now();
+    unsafe { libc::kill(child as i32, libc::SIGKILL) };
+    let restarted =
+        wait_until(secs(6), ms(20), || da.pid_from_file("v.pid").is_some_and(|p| p != child && pid_alive(p)));
+    assert!(restarted, "VRRP child not restarted within 6 s:\n{}", da.log());
+    assert!(da.log_time_after("(VI_1) Entering MASTER STATE", t0 + ms(1)).is_none() || a.has_addr(&vip));
+    assert!(
+        wait_until(secs(6), ms(20), || da.log_time_after("(VI_1) Entering MASTER STATE", t0).is_some()),
+        "restarted child did not become master again:\n{}",
+        da.log()
+    );
+    assert!(wait_until(secs(2), ms(20), || a.has_addr(&vip)));
+    assert_eq!(db.log_count("(VI_1) Entering MASTER STATE"), 0, "backup took over:\n{}", db.log());
+    assert!(!b.has_addr(&vip));
+}
+
+/// 100 SIGHUPs in 10 s while a client probes the VIP every 10 ms: not one
+/// probe lost, no state change.
+#[test]
+fn hundred_reloads_lose_nothing() {
+    let lan = Lan::new();
+    let (a, b, c) = (lan.add_host("a"), lan.add_host("b"), lan.add_host("c"));
+    let vip: IpAddr = lan.v4(100).into();
+    let da = Daemon::start(&a, &vigil_bin(), &instance("VI_1", 51, 150, vip), &["-P"]);
+    assert!(da.wait_log("(VI_1) Entering MASTER STATE", secs(8)));
+    let db = Daemon::start(&b, &vigil_bin(), &instance("VI_1", 51, 100, vip), &["-P"]);
+    assert!(db.wait_log("(VI_1) Entering BACKUP STATE", secs(3)));
+    let probe = Prober::start(&c, vip);
+    assert!(probe.wait_answers(20, secs(3)));
+    let masters = da.log_count("Entering MASTER STATE");
+    let backups = da.log_count("Entering BACKUP STATE");
+    for _ in 0..100 {
+        da.signal(libc::SIGHUP);
+        std::thread::sleep(ms(100));
+    }
+    assert!(wait_until(secs(3), ms(20), || da.log_count("Reload complete") >= 1));
+    std::thread::sleep(ms(300));
+    let report = probe.stop();
+    assert_eq!(report.lost(), 0, "probes lost during reloads (longest gap {:?})", report.longest_gap());
+    assert!(report.sent() > 900, "only {} probes sent", report.sent());
+    assert_eq!(da.log_count("Entering MASTER STATE"), masters, "state changed:\n{}", da.log());
+    assert_eq!(da.log_count("Entering BACKUP STATE"), backups, "master stepped down:\n{}", da.log());
+    assert_eq!(db.log_count("Entering MASTER STATE"), 0, "backup took over:\n{}", db.log());
+    assert_eq!(da.log_count("Reload failed"), 0, "{}", da.log());
+}
+
+/// A reload that removes one instance and adds another: both happen, and the
+/// untouched instance's VIP never stops answering.
+#[test]
+fn reload_adds_and_removes_instances_without_touching_the_rest() {
+    let lan = Lan::new();
+    let (a, c) = (lan.add_host("a"), lan.add_host("c"));
+    let (keep, gone, added): (IpAddr, IpAddr, IpAddr) = (lan.v4(100).into(), lan.v4(101).into(), lan.v4(102).into());
+    let conf1 = format!("{}{}", instance("KEEP", 61, 150, keep), instance("GONE", 62, 150, gone));
+    let da = Daemon::start(&a, &vigil_bin(), &conf1, &["-P"]);
+    assert!(da.wait_log("(KEEP) Entering MASTER STATE", secs(8)));
+    assert!(da.wait_log("(GONE) Entering MASTER STATE", secs(2)));
+    assert!(a.has_addr(&gone));
+    let probe = Prober::start(&c, keep);
+    assert!(probe.wait_answers(20, secs(3)));
+
+    // Shift every line, drop GONE, add ADDED.
+    let conf2 = format!("! reloaded\n\n{}{}", instance("KEEP", 61, 150, keep), instance("ADDED", 63, 150, added));
+    std::fs::write(da.dir().join("keepalived.conf"), conf2).unwrap();
+    da.signal(libc::SIGHUP);
+    assert!(da.wait_log("(GONE) removed on reload", secs(3)), "{}", da.log());
+    assert!(wait_until(secs(2), ms(20), || !a.has_addr(&gone)), "removed instance left its VIP");
+    assert!(da.wait_log("(ADDED) Entering MASTER STATE", secs(8)), "{}", da.log());
+    assert!(a.has_addr(&added));
+    let report = probe.stop();
+    assert_eq!(report.lost(), 0, "KEEP's VIP dropped (longest gap {:?})", report.longest_gap());
+    assert_eq!(da.log_count("(KEEP) Entering MASTER STATE"), 1);
+    assert!(a.has_addr(&keep));
+}
+
+/// SIGTERM: within 1 s the daemon is gone with its VIP and pid files, and
+/// the backup takes over after its skew time (0.61 s for priority 100), not
+/// the master-down interval.
+#[test]
+fn sigterm_leaves_cleanly_and_fast() {
+    let lan = Lan::new();
+    let (a, b) = (lan.add_host("a"), lan.add_host("b"));
+    let vip: IpAddr = lan.v4(100).into();
+    let mut da = Daemon::start(&a, &vigil_bin(), &instance("VI_1", 51, 150, vip), &["-P"]);
+    assert!(da.wait_log("(VI_1) Entering MASTER STATE", secs(8)));
+    let db = Daemon::start(&b, &vigil_bin(), &instance("VI_1", 51, 100, vip), &["-P"]);
+    assert!(db.wait_log("(VI_1) Entering BACKUP STATE", secs(3)));
+    let pids = ["k.pid", "v.pid"].map(|f| da.pid_file(f));
+    assert!(pids.iter().all(|p| p.exists()));
+
+    let t0 = Instant::now();
+    da.signal(libc::SIGTERM);
+    assert!(wait_until(secs(1), ms(5), || !da.is_running()), "still running 1 s after SIGTERM");
+    assert!(t0.elapsed() < secs(1));
+    assert!(!a.has_addr(&vip), "VIP left behind");
+    assert!(pids.iter().all(|p| !p.exists()), "pid files left behind");
+    assert!(da.log().contains("(VI_1) sent 0 priority"));
+    assert!(wait_until(secs(3), ms(5), || db.log_time_after("(VI_1) Entering MASTER STATE", t0).is_some()));
+    let took = db.log_time_after("(VI_1) Entering MASTER STATE", t0).unwrap() - t0;
+    assert!(took < ms(1500), "backup took {took:?}: priority 0 should cut the wait to the skew time");
+    da.stop();
+}
+
+/// `vigil status` and `--json` show what the test saw.
+#[test]
+fn status_reports_states() {
+    let lan = Lan::new();
+    let (a, b) = (lan.add_host("a"), lan.add_host("b"));
+    let vip: IpAddr = lan.v4(100).into();
+    let da = Daemon::start(&a, &vigil_bin(), &instance("VI_1", 51, 150, vip), &["-P"]);
+    assert!(da.wait_log("(VI_1) Entering MASTER STATE", secs(8)));
+    let db = Daemon::start(&b, &vigil_bin(), &instance("VI_1", 51, 100, vip), &["-P"]);
+    assert!(db.wait_log("(VI_1) Entering BACKUP STATE", secs(3)));
+    std::thread::sleep(ms(1200));
+
+    let json = vigil_status(&a, &da, true);
+    let v = vigil::daemon::json::Json::parse(json.trim()).expect("status --json parses");
+    let text = v.to_string();
+    assert!(text.contains("\"name\":\"VI_1\""), "{text}");
+    assert!(text.contains("\"state\":\"MASTER\""), "{text}");
+    let jb = vigil_status(&b, &db, true);
+    assert!(jb.contains("\"state\":\"BACKUP\""), "{jb}");
+    assert!(jb.contains(&format!("\"master\":\"{}\"", a.ip4)), "backup should know the master: {jb}");
+    let table = vigil_status(&a, &da, false);
+    assert!(table.contains("VI_1") && table.contains("MASTER"), "{table}");
+}
