@@ -105,6 +105,12 @@ impl Daemon {
         lines.iter().find(|(t, l)| *t >= after && l.contains(needle)).map(|(t, _)| *t)
     }
 
+    /// When each line containing `needle` was read.
+    pub fn log_times(&self, needle: &str) -> Vec<Instant> {
+        let lines = self.lines.lock().unwrap_or_else(|p| p.into_inner());
+        lines.iter().filter(|(_, l)| l.contains(needle)).map(|(t, _)| *t).collect()
+    }
+
     /// Number of lines containing `needle` so far.
     pub fn log_count(&self, needle: &str) -> usize {
         let lines = self.lines.lock().unwrap_or_else(|p| p.into_inner());
@@ -129,19 +135,19 @@ impl Daemon {
     }
 
     /// Crash: SIGSTOP then SIGKILL every process of the daemon at once, including vigil's
-    /// children, which lead process groups of their own (so that their scripts die with them):
-    /// left running, they would see the parent vanish and resign gracefully instead.
+    /// children, which lead process groups of their own (so that their scripts die with them).
+    /// Those die while the parent is frozen: once it is gone their groups are orphaned, and the
+    /// kernel's SIGHUP + SIGCONT would let them resign gracefully instead.
     pub fn kill9(&mut self) -> ExitStatus {
         let children = self.child_groups();
-        for &pgid in &children {
-            // SAFETY: plain signal; the pid is a live child of our unreaped leader (see child_groups).
-            unsafe { libc::killpg(pgid, libc::SIGSTOP) };
+        for sig in [libc::SIGSTOP, libc::SIGKILL] {
+            for &pgid in &children {
+                // SAFETY: plain signal; each is a group led by a child of our unreaped leader.
+                unsafe { libc::killpg(pgid, sig) };
+            }
+            self.proc.signal_group(libc::SIGSTOP);
         }
         let status = self.proc.kill9();
-        for &pgid in &children {
-            // SAFETY: as above; stopped processes keep their pids until they are killed.
-            unsafe { libc::killpg(pgid, libc::SIGKILL) };
-        }
         self.settle_log();
         status
     }

@@ -1,0 +1,350 @@
+//! `make bench`: vigil and Debian's keepalived measured in the same run on
+//! the same namespace lab, side by side with the protocol's bound.
+//!
+//! * failover latency: from the signal (SIGTERM, or SIGKILL of every process
+//!   plus link down) to the VIP appearing on the backup, read from an
+//!   rtnetlink address monitor inside the backup's namespace (no polling);
+//! * CPU time and RSS of every process with 1, 64 and 255 instances;
+//! * start to MASTER for an address owner;
+//! * binary size with its shared libraries.
+//!
+//! Writes the table as Markdown to `bench-results.md` (or `$BENCH_OUT`) and
+//! prints it. `BENCH_RUNS` sets the runs per failover row (default 5).
+
+#[path = "../common/mod.rs"]
+#[allow(dead_code)]
+mod common;
+
+use std::fmt::Write as _;
+use std::net::IpAddr;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::*;
+use vigil::sys::link::{Event, Monitor};
+
+#[derive(Clone, Copy, PartialEq)]
+enum Stop {
+    Graceful,
+    Crash,
+}
+
+struct Scenario {
+    name: &'static str,
+    version: u8,
+    advert: f64,
+    stop: Stop,
+}
+
+const SCENARIOS: &[Scenario] = &[
+    Scenario { name: "v2 advert 1 s, SIGTERM", version: 2, advert: 1.0, stop: Stop::Graceful },
+    Scenario { name: "v2 advert 1 s, crash", version: 2, advert: 1.0, stop: Stop::Crash },
+    Scenario { name: "v3 advert 0.1 s, SIGTERM", version: 3, advert: 0.1, stop: Stop::Graceful },
+    Scenario { name: "v3 advert 0.1 s, crash", version: 3, advert: 0.1, stop: Stop::Crash },
+    Scenario { name: "v3 advert 0.05 s, SIGTERM", version: 3, advert: 0.05, stop: Stop::Graceful },
+    Scenario { name: "v3 advert 0.05 s, crash", version: 3, advert: 0.05, stop: Stop::Crash },
+    Scenario { name: "v3 advert 0.01 s, SIGTERM", version: 3, advert: 0.01, stop: Stop::Graceful },
+    Scenario { name: "v3 advert 0.01 s, crash", version: 3, advert: 0.01, stop: Stop::Crash },
+];
+
+const BACKUP_PRIO: u32 = 100;
+
+fn main() {
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("make bench needs root (network namespaces, raw sockets)");
+        std::process::exit(1);
+    }
+    let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    let daemons = [("vigil", vigil_bin()), ("keepalived", keepalived_bin())];
+    let mut md = String::new();
+    let _ = writeln!(md, "# vigil vs keepalived {}\n", keepalived_version());
+    let _ = writeln!(md, "{}\n", machine());
+
+    if only.is_empty() || only.contains("failover") {
+        let _ = writeln!(md, "## Failover: signal to VIP on the backup (ms; min / median / max over {runs} runs)\n");
+        let _ = writeln!(md, "| scenario | protocol bound | vigil | keepalived | vigil / keepalived (median) |");
+        let _ = writeln!(md, "|---|---|---|---|---|");
+        for s in SCENARIOS {
+            let mut cols = Vec::new();
+            for (name, bin) in &daemons {
+                eprintln!("failover: {} with {name}", s.name);
+                cols.push(failover(bin, s, runs));
+            }
+            let ratio = match (median(&cols[0]), median(&cols[1])) {
+                (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
+                _ => "-".into(),
+            };
+            let _ = writeln!(md, "| {} | {} | {} | {} | {ratio} |", s.name, bound(s), stats(&cols[0]), stats(&cols[1]));
+        }
+        let _ = writeln!(
+            md,
+            "\nSIGTERM: the master sends priority 0, the backup waits its skew time \
+             ((256 - {BACKUP_PRIO}) / 256 x interval). Crash: every process is killed and the master's \
+             link goes down; the backup waits the master-down interval (3 x interval + skew) counted from \
+             the last advert it heard, so the figure spreads over one interval.\n"
+        );
+    }
+
+    if only.is_empty() || only.contains("resources") {
+        let _ = writeln!(md, "## Resources, steady state (VRRPv3 advert 1 s, one VIP per instance)\n");
+        let _ = writeln!(md, "| instances | daemon | processes | RSS total (kB) | CPU over 10 s (ms) | start to all MASTER (s) |");
+        let _ = writeln!(md, "|---|---|---|---|---|---|");
+        for n in [1usize, 64, 255] {
+            for (name, bin) in &daemons {
+                eprintln!("resources: {n} instances with {name}");
+                let r = resources(bin, n);
+                let _ = writeln!(
+                    md,
+                    "| {n} | {name} | {} | {} | {} | {} |",
+                    r.procs,
+                    r.rss_kb,
+                    r.cpu_ms,
+                    r.to_master.map_or("-".into(), |d| format!("{:.3}", d.as_secs_f64()))
+                );
+            }
+        }
+        let _ = writeln!(md, "\nAll instances are address owners (priority 255), so start to MASTER is pure start-up cost.\n");
+    }
+
+    if only.is_empty() || only.contains("size") {
+        let _ = writeln!(md, "## Binary\n");
+        let _ = writeln!(md, "| daemon | file | bytes | shared libraries | bytes with libraries |");
+        let _ = writeln!(md, "|---|---|---|---|---|");
+        let mut bins = vec![("vigil (this build)", vigil_bin())];
+        let musl = PathBuf::from("target/x86_64-unknown-linux-musl/release/vigil");
+        if musl.exists() {
+            bins.insert(0, ("vigil (make static)", musl));
+        }
+        bins.push(("keepalived", keepalived_bin()));
+        for (name, path) in bins {
+            let (libs, lib_bytes) = shared_libs(&path);
+            let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+            let _ = writeln!(md, "| {name} | {} | {size} | {libs} | {} |", path.display(), size + lib_bytes);
+        }
+    }
+
+    let out = std::env::var("BENCH_OUT").unwrap_or_else(|_| "bench-results.md".into());
+    std::fs::write(&out, &md).expect("write bench results");
+    println!("{md}");
+    eprintln!("written to {out}");
+}
+
+fn config(s: &Scenario, prio: u32, vip: IpAddr) -> String {
+    format!(
+        "global_defs {{\n    vrrp_version {}\n}}\nvrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    \
+         virtual_router_id 51\n    priority {prio}\n    advert_int {}\n    virtual_ipaddress {{\n        {vip}/24\n    }}\n}}\n",
+        s.version, s.advert
+    )
+}
+
+/// One failover figure per run, in milliseconds.
+fn failover(bin: &Path, s: &Scenario, runs: usize) -> Vec<f64> {
+    let mut out = Vec::new();
+    for run in 0..runs {
+        let lan = Lan::new();
+        let (a, b) = (lan.add_host("a"), lan.add_host("b"));
+        let vip: IpAddr = lan.v4(100).into();
+        let mut da = Daemon::start(&a, bin, &config(s, 150, vip), &["-P"]);
+        if !da.wait_log("Entering MASTER STATE", secs(10)) {
+            eprintln!("  run {run}: master never elected");
+            continue;
+        }
+        let db = Daemon::start(&b, bin, &config(s, BACKUP_PRIO, vip), &["-P"]);
+        if !db.wait_log("Entering BACKUP STATE", secs(5)) {
+            eprintln!("  run {run}: backup never started");
+            continue;
+        }
+        let watch = AddrWatch::start(&b, vip);
+        // Let the backup settle, then land the event at a random phase of the advert cycle.
+        let phase = (run as f64 + 0.5) / runs as f64;
+        std::thread::sleep(Duration::from_secs_f64(s.advert * (2.0 + phase)).max(ms(300)));
+        let t0 = Instant::now();
+        match s.stop {
+            Stop::Graceful => da.signal(libc::SIGTERM),
+            Stop::Crash => {
+                da.kill9();
+                a.link_set("eth0", false);
+            }
+        }
+        let limit = Duration::from_secs_f64(4.0 * s.advert + 2.0);
+        match watch.wait(limit) {
+            Some(t) => out.push(t.saturating_duration_since(t0).as_secs_f64() * 1000.0),
+            None => eprintln!("  run {run}: VIP never appeared on the backup"),
+        }
+        da.stop();
+    }
+    out
+}
+
+/// Watches for an address to appear, from an rtnetlink monitor inside a namespace.
+struct AddrWatch {
+    seen: Arc<Mutex<Option<Instant>>>,
+}
+
+impl AddrWatch {
+    fn start(ns: &Netns, addr: IpAddr) -> AddrWatch {
+        let seen = Arc::new(Mutex::new(None));
+        let seen2 = seen.clone();
+        let name = ns.name().to_string();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            setns(&name).expect("setns");
+            let mut mon = Monitor::open().expect("monitor");
+            tx.send(()).ok();
+            let deadline = Instant::now() + secs(30);
+            let mut events = Vec::new();
+            while Instant::now() < deadline {
+                let mut pfd = libc::pollfd { fd: mon.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+                unsafe { libc::poll(&mut pfd, 1, 100) };
+                events.clear();
+                let _ = mon.read_events(&mut events);
+                let now = Instant::now();
+                if events.iter().any(|e| matches!(e, Event::Addr(a) if a.addr == addr)) {
+                    *seen2.lock().unwrap() = Some(now);
+                    return;
+                }
+            }
+        });
+        rx.recv_timeout(secs(5)).expect("monitor started");
+        AddrWatch { seen }
+    }
+
+    fn wait(&self, limit: Duration) -> Option<Instant> {
+        wait_until(limit, ms(2), || self.seen.lock().unwrap().is_some());
+        *self.seen.lock().unwrap()
+    }
+}
+
+struct Resources {
+    procs: usize,
+    rss_kb: u64,
+    cpu_ms: u64,
+    to_master: Option<Duration>,
+}
+
+fn resources(bin: &Path, n: usize) -> Resources {
+    let lan = Lan::new();
+    let a = lan.add_host("a");
+    let mut conf = String::from("global_defs {\n    vrrp_version 3\n}\n");
+    for v in 1..=n {
+        let vip = format!("198.18.{}.{}", 200 + (v - 1) / 128, (v - 1) % 128 + 1);
+        let _ = write!(
+            conf,
+            "vrrp_instance VI_{v} {{\n    state MASTER\n    interface eth0\n    virtual_router_id {v}\n    \
+             priority 255\n    advert_int 1\n    virtual_ipaddress {{\n        {vip}/32\n    }}\n}}\n"
+        );
+    }
+    let t0 = Instant::now();
+    let d = Daemon::start(&a, bin, &conf, &["-P"]);
+    let all = wait_until(secs(20), ms(10), || d.log_count("Entering MASTER STATE") >= n);
+    let to_master = if all { d.log_times("Entering MASTER STATE").get(n - 1).map(|t| *t - t0) } else { None };
+    std::thread::sleep(secs(3));
+    let pids = process_tree(d.pid());
+    let cpu0: u64 = pids.iter().map(|&p| cpu_ticks(p)).sum();
+    std::thread::sleep(secs(10));
+    let cpu1: u64 = pids.iter().map(|&p| cpu_ticks(p)).sum();
+    let rss_kb = pids.iter().map(|&p| rss_kb(p)).sum();
+    let tick_ms = 1000 / unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    Resources { procs: pids.len(), rss_kb, cpu_ms: (cpu1 - cpu0) * tick_ms, to_master }
+}
+
+/// `pid` and its descendants.
+fn process_tree(pid: u32) -> Vec<u32> {
+    let mut out = vec![pid];
+    let mut i = 0;
+    while i < out.len() {
+        let parent = out[i];
+        if let Ok(entries) = std::fs::read_dir("/proc") {
+            for e in entries.flatten() {
+                let Ok(p) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+                if stat_field(p, 1) == Some(u64::from(parent)) && !out.contains(&p) {
+                    out.push(p);
+                }
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Field `k` (0-based) after the command name of /proc/pid/stat.
+fn stat_field(pid: u32, k: usize) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?.1.split_whitespace().nth(k)?.parse().ok()
+}
+
+fn cpu_ticks(pid: u32) -> u64 {
+    stat_field(pid, 11).unwrap_or(0) + stat_field(pid, 12).unwrap_or(0)
+}
+
+fn rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+fn shared_libs(bin: &Path) -> (usize, u64) {
+    let Ok(out) = std::process::Command::new("ldd").arg(bin).output() else { return (0, 0) };
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut libs: Vec<&str> = text.lines().filter_map(|l| l.split("=> ").nth(1)?.split(' ').next()).collect();
+    libs.sort();
+    libs.dedup();
+    let bytes = libs.iter().filter_map(|l| std::fs::metadata(l).ok()).map(|m| m.len()).sum();
+    (libs.len(), bytes)
+}
+
+fn bound(s: &Scenario) -> String {
+    let skew = f64::from(256 - BACKUP_PRIO) / 256.0 * s.advert;
+    match s.stop {
+        Stop::Graceful => format!("{:.1} (skew)", skew * 1000.0),
+        Stop::Crash => format!("{:.1} - {:.1}", (2.0 * s.advert + skew) * 1000.0, (3.0 * s.advert + skew) * 1000.0),
+    }
+}
+
+fn stats(v: &[f64]) -> String {
+    if v.is_empty() {
+        return "-".into();
+    }
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    format!("{:.1} / {:.1} / {:.1}", s[0], median(&s).unwrap_or(0.0), s[s.len() - 1])
+}
+
+fn median(v: &[f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    Some(s[s.len() / 2])
+}
+
+fn keepalived_version() -> String {
+    let out = std::process::Command::new(keepalived_bin()).arg("-v").output();
+    out.ok()
+        .map(|o| String::from_utf8_lossy(&o.stderr).lines().next().unwrap_or("").to_string())
+        .unwrap_or_default()
+}
+
+fn machine() -> String {
+    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let commit = std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let date = std::process::Command::new("date")
+        .arg("-u")
+        .arg("+%Y-%m-%d %H:%M UTC")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    format!("{date}, commit {commit}, {cpus} CPUs, Linux {}", kernel.trim())
+}
