@@ -183,6 +183,8 @@ pub fn main(argv: Vec<OsString>) -> i32 {
         Some("genhash") => return genhash_main(&rest[1..]),
         Some("-T") | Some("--genhash") => return genhash_main(&rest[1..]),
         Some("status") => return crate::daemon::control::status_main(&rest[1..]),
+        // Hidden: exercises the IPVS client on a test machine (flushes IPVS).
+        Some("ipvs-selftest") => return crate::ipvs::selftest::main(&rest[1..]),
         Some(a) if a.starts_with("--signum=") => return crate::daemon::signum_main(&a["--signum=".len()..]),
         _ => {}
     }

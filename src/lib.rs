@@ -5,10 +5,13 @@
 //! bytes and time and return actions); `sys` is the I/O edge (raw sockets,
 //! rtnetlink, ARP/ND); `daemon` wires them into processes and poll loops.
 
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod engine;
+pub mod ipvs;
 pub mod script;
+pub mod smtp;
 pub mod sys;
 pub mod vrrp;

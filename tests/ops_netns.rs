@@ -169,3 +169,40 @@ fn status_reports_states() {
     let table = vigil_status(&a, &da, false);
     assert!(table.contains("VI_1") && table.contains("MASTER"), "{table}");
 }
+
+/// A stopped checker child stops answering the watchdog's hellos: the
+/// parent kills and replaces it, and waking the old one up does not leave
+/// two checkers running.
+#[test]
+fn stopped_checker_child_is_replaced() {
+    let lan = Lan::new();
+    let a = lan.add_host("a");
+    let conf = format!(
+        "virtual_server {} 80 {{\n    delay_loop 1\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n    \
+         real_server {} 80 {{\n        TCP_CHECK {{\n            connect_timeout 1\n        }}\n    }}\n}}\n",
+        lan.v4(80),
+        lan.v4(1)
+    );
+    let d = Daemon::start(&a, &vigil_bin(), &conf, &["-C"]);
+    assert!(wait_until(secs(5), ms(20), || d.pid_from_file("c.pid").is_some_and(pid_alive)), "{}", d.log());
+    let old = d.pid_from_file("c.pid").unwrap();
+    unsafe { libc::kill(old as i32, libc::SIGSTOP) };
+    let replaced =
+        wait_until(secs(20), ms(50), || d.pid_from_file("c.pid").is_some_and(|p| p != old && pid_alive(p)));
+    assert!(replaced, "checker child not replaced:\n{}", d.log());
+    unsafe { libc::kill(old as i32, libc::SIGCONT) };
+    std::thread::sleep(ms(300));
+    assert!(!pid_alive(old), "the stopped checker came back next to its replacement");
+    let children: Vec<u32> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
+        .filter(|&p| parent_of(p) == Some(d.pid()))
+        .collect();
+    assert_eq!(children.len(), 1, "children of the daemon: {children:?}");
+}
+
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()
+}

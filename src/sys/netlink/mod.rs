@@ -45,7 +45,17 @@ impl Socket {
     /// A socket that also receives the multicast groups in `groups`
     /// (an `RTMGRP_*` bitmask).
     pub fn subscribe(groups: u32) -> Result<Socket> {
-        let fd = fd::socket(libc::AF_NETLINK, libc::SOCK_RAW, libc::NETLINK_ROUTE, "netlink")?;
+        Socket::open_with(libc::NETLINK_ROUTE, groups)
+    }
+
+    /// A request/dump socket for another netlink protocol, such as
+    /// `libc::NETLINK_GENERIC`.
+    pub fn open_protocol(protocol: i32) -> Result<Socket> {
+        Socket::open_with(protocol, 0)
+    }
+
+    fn open_with(protocol: i32, groups: u32) -> Result<Socket> {
+        let fd = fd::socket(libc::AF_NETLINK, libc::SOCK_RAW, protocol, "netlink")?;
         // Best effort: error text from the kernel, and errors without the echoed request.
         let _ = fd::setsockopt_int(&fd, SOL_NETLINK, NETLINK_EXT_ACK, 1, "NETLINK_EXT_ACK");
         let _ = fd::setsockopt_int(&fd, SOL_NETLINK, NETLINK_CAP_ACK, 1, "NETLINK_CAP_ACK");

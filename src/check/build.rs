@@ -1,0 +1,326 @@
+//! From the configuration model to running virtual servers: the cores'
+//! parameters (inherited values resolved), the IPVS services and
+//! destinations, and the per-checker edge state (HTTP URL rotation).
+
+use std::net::IpAddr;
+
+use log::error;
+
+use super::action::DestRef;
+use super::checker::{CheckerCore, CheckerParams, Wording};
+use super::lvs::{DestSpec, ServiceSpec, SvcAddr};
+use super::names;
+use super::vs::{CheckId, RealServerCore, RealServerParams, VirtualServerCore, VsParams};
+use crate::config::model::{
+    Checker, CheckerKind, Config, GlobalDefs, Protocol, RealServer, VirtualServer, VsAddr, VsgEntry,
+};
+use crate::daemon::json::Json;
+
+/// A group range longer than this is cut (a typo should not make 16M services).
+const MAX_GROUP_RANGE: u32 = 256;
+
+/// One virtual server as the engine runs it.
+pub struct VsRun {
+    pub cfg: VirtualServer,
+    pub name: String,
+    pub services: Vec<ServiceSpec>,
+    pub core: VirtualServerCore,
+    /// Per real server: the configuration index of each core checker
+    /// (checkers vigil cannot run are left out).
+    ck_map: Vec<Vec<usize>>,
+    /// Per real server, per core checker: the next `url` block to fetch.
+    url_next: Vec<Vec<usize>>,
+}
+
+pub fn virtual_servers(config: &Config) -> Result<Vec<VsRun>, String> {
+    let mut out = Vec::new();
+    for vs in &config.virtual_servers {
+        let name = names::virtual_server(vs);
+        let services = match services(config, vs) {
+            Ok(s) => s,
+            Err(e) => {
+                error!("VS {name}: {e} - not checked");
+                continue;
+            }
+        };
+        out.push(VsRun::new(vs, name, services, &config.global));
+    }
+    Ok(out)
+}
+
+fn services(config: &Config, vs: &VirtualServer) -> Result<Vec<ServiceSpec>, String> {
+    let protocol = vs.effective_protocol().into();
+    let v6 = vs.real_servers.first().is_some_and(|r| r.addr.is_ipv6());
+    let addrs = match &vs.addr {
+        VsAddr::Addr(addr, port) => vec![SvcAddr::Addr { protocol, addr: *addr, port: *port }],
+        VsAddr::Fwmark(mark) => vec![SvcAddr::Fwmark { v6, mark: *mark }],
+        VsAddr::Group(g) => {
+            let group =
+                config.vs_group(g).ok_or_else(|| format!("virtual_server_group {g} does not exist"))?;
+            let mut out = Vec::new();
+            for e in &group.entries {
+                match e {
+                    VsgEntry::Addr { first, last, port, .. } => {
+                        for addr in range(*first, *last) {
+                            out.push(SvcAddr::Addr { protocol, addr, port: port.unwrap_or(0) });
+                        }
+                    }
+                    VsgEntry::Fwmark { mark, .. } => out.push(SvcAddr::Fwmark { v6, mark: *mark }),
+                }
+            }
+            out
+        }
+    };
+    let persistence = vs.persistence_timeout.map(|d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX));
+    let netmask = vs.persistence_granularity.map(|m| match m {
+        IpAddr::V4(a) => u32::from(a),
+        IpAddr::V6(a) => u128::from(a).count_ones(),
+    });
+    let sched = vs.effective_sched().to_string();
+    Ok(addrs
+        .into_iter()
+        .map(|addr| ServiceSpec { addr, scheduler: sched.clone(), persistence, netmask })
+        .collect())
+}
+
+/// The addresses of `first-last` (same family; only the last part varies).
+fn range(first: IpAddr, last: IpAddr) -> Vec<IpAddr> {
+    match (first, last) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => {
+            let (a, b) = (u32::from(a), u32::from(b));
+            (a..=b.max(a)).take(MAX_GROUP_RANGE as usize).map(|n| IpAddr::from(n.to_be_bytes())).collect()
+        }
+        (IpAddr::V6(a), IpAddr::V6(b)) => {
+            let (a, b) = (u128::from(a), u128::from(b));
+            let n = b.saturating_sub(a).min(u128::from(MAX_GROUP_RANGE - 1));
+            (0..=n).map(|i| IpAddr::from((a + i).to_be_bytes())).collect()
+        }
+        _ => vec![first],
+    }
+}
+
+fn checker_params(
+    ck: &Checker,
+    rs: &RealServer,
+    vs: &VirtualServer,
+    g: &GlobalDefs,
+) -> Option<CheckerParams> {
+    let protocol = vs.effective_protocol();
+    let (ip, port) = ck.effective_target(rs, vs);
+    let target = names::service(ip, Protocol::Tcp, port);
+    let (wording, target) = match &ck.kind {
+        CheckerKind::Tcp => (Wording::Tcp, target),
+        CheckerKind::Http(h) if !h.tls => (Wording::Http, target),
+        CheckerKind::Smtp { .. } => (Wording::Smtp, target),
+        CheckerKind::Misc(m) => {
+            let rs_name = names::service(rs.addr, protocol, rs.effective_port(vs));
+            let path = m.path.as_ref().map(|c| c.args.join(" ")).unwrap_or_default();
+            (Wording::Misc, format!("[{rs_name} VS {}] by [{path}]", names::virtual_server(vs)))
+        }
+        other => {
+            error!("{} for {target} is not supported by vigil - this checker is ignored", other.keyword());
+            return None;
+        }
+    };
+    Some(CheckerParams {
+        wording,
+        target,
+        delay_loop: ck.effective_delay_loop(rs, vs),
+        retry: ck.effective_retry(rs, vs),
+        delay_before_retry: ck.effective_delay_before_retry(rs, vs),
+        warmup: ck.effective_warmup(rs, vs),
+        alpha: ck.effective_alpha(rs, vs),
+        log_all_failures: ck.log_all_failures.unwrap_or(g.checker_log_all_failures),
+    })
+}
+
+impl VsRun {
+    fn new(vs: &VirtualServer, name: String, services: Vec<ServiceSpec>, g: &GlobalDefs) -> VsRun {
+        let protocol = vs.effective_protocol();
+        let mut ck_map = Vec::new();
+        let mut rss = Vec::new();
+        for rs in &vs.real_servers {
+            let mut map = Vec::new();
+            let mut cores = Vec::new();
+            for (i, ck) in rs.checkers.iter().enumerate() {
+                if let Some(p) = checker_params(ck, rs, vs, g) {
+                    map.push(i);
+                    cores.push(CheckerCore::new(p));
+                }
+            }
+            let params = RealServerParams {
+                name: names::service(rs.addr, protocol, rs.effective_port(vs)),
+                weight: u32::try_from(rs.weight).unwrap_or(0),
+                inhibit: rs.effective_inhibit_on_failure(vs),
+                notify_up: rs.notify_up.is_some(),
+                notify_down: rs.notify_down.is_some(),
+            };
+            ck_map.push(map);
+            rss.push(RealServerCore::new(params, cores));
+        }
+        let sorry =
+            vs.sorry_server.map(|(ip, port)| names::service(ip, protocol, port.or(vs.port()).unwrap_or(0)));
+        let params = VsParams {
+            name: name.clone(),
+            quorum: vs.quorum,
+            hysteresis: vs.hysteresis,
+            quorum_up: vs.quorum_up.is_some(),
+            quorum_down: vs.quorum_down.is_some(),
+            sorry,
+            sorry_inhibit: vs.sorry_server_inhibit,
+            omega: vs.omega,
+        };
+        let url_next = ck_map.iter().map(|m| vec![0; m.len()]).collect();
+        VsRun { cfg: vs.clone(), name, services, core: VirtualServerCore::new(params, rss), ck_map, url_next }
+    }
+
+    pub fn service_addrs(&self) -> Vec<SvcAddr> {
+        self.services.iter().map(|s| s.addr.clone()).collect()
+    }
+
+    /// The IPVS destination for a real server or the sorry server.
+    pub fn dest_spec(&self, dest: DestRef, weight: u32) -> Option<DestSpec> {
+        match dest {
+            DestRef::Real(i) => {
+                let rs = self.cfg.real_servers.get(i)?;
+                Some(DestSpec {
+                    addr: rs.addr,
+                    port: rs.effective_port(&self.cfg),
+                    weight,
+                    method: rs.effective_method(&self.cfg),
+                    u_threshold: rs.uthreshold,
+                    l_threshold: rs.lthreshold,
+                })
+            }
+            DestRef::Sorry => {
+                let (addr, port) = self.cfg.sorry_server?;
+                Some(DestSpec {
+                    addr,
+                    port: port.or(self.cfg.port()).unwrap_or(0),
+                    weight,
+                    method: self.cfg.sorry_server_lvs_method.unwrap_or_else(|| self.cfg.effective_method()),
+                    u_threshold: 0,
+                    l_threshold: 0,
+                })
+            }
+        }
+    }
+
+    pub fn checker_cfg(&self, id: CheckId) -> Option<(&RealServer, &Checker)> {
+        let rs = self.cfg.real_servers.get(id.rs)?;
+        let ci = *self.ck_map.get(id.rs)?.get(id.ck)?;
+        Some((rs, rs.checkers.get(ci)?))
+    }
+
+    pub fn url_next(&self, id: CheckId) -> usize {
+        self.url_next.get(id.rs).and_then(|v| v.get(id.ck)).copied().unwrap_or(0)
+    }
+
+    /// keepalived walks the `url` blocks one per check, and stays on a
+    /// failing one until it passes.
+    pub fn checked(&mut self, id: CheckId, ok: bool) {
+        if ok {
+            if let Some(n) = self.url_next.get_mut(id.rs).and_then(|v| v.get_mut(id.ck)) {
+                *n = n.wrapping_add(1);
+            }
+        }
+    }
+
+    /// For each of our real servers, the index of the same one (address
+    /// and port) in `old`.
+    pub fn match_real_servers(&self, old: &VsRun) -> Vec<Option<usize>> {
+        let key = |rs: &RealServer, vs: &VirtualServer| (rs.addr, rs.effective_port(vs));
+        self.cfg
+            .real_servers
+            .iter()
+            .map(|rs| old.cfg.real_servers.iter().position(|o| key(o, &old.cfg) == key(rs, &self.cfg)))
+            .collect()
+    }
+
+    pub fn adopt_cursors(&mut self, old: &VsRun, map: &[Option<usize>]) {
+        for (new, o) in map.iter().enumerate() {
+            if let (Some(o), Some(cur)) = (o, self.url_next.get_mut(new)) {
+                if let Some(old_cur) = old.url_next.get(*o) {
+                    for (c, v) in cur.iter_mut().enumerate() {
+                        *v = old_cur.get(c).copied().unwrap_or(0);
+                    }
+                }
+            }
+        }
+    }
+
+    /// What the old configuration had in IPVS that this one drops: real
+    /// servers (name and destination) and services.
+    pub fn leftovers(
+        &self,
+        old: &VsRun,
+        map: &[Option<usize>],
+        same_sorry: bool,
+    ) -> (Vec<(String, DestSpec)>, Vec<SvcAddr>) {
+        let mut dests = Vec::new();
+        for (i, ors) in old.core.real_servers().iter().enumerate() {
+            if !map.contains(&Some(i)) && ors.programmed_weight().is_some() {
+                if let Some(d) = old.dest_spec(DestRef::Real(i), 0) {
+                    dests.push((ors.params().name.clone(), d));
+                }
+            }
+        }
+        if !same_sorry && old.core.sorry_weight().is_some() {
+            if let Some(d) = old.dest_spec(DestRef::Sorry, 0) {
+                dests.push((format!("sorry server [{}]:{}", d.addr, d.port), d));
+            }
+        }
+        let ours = self.service_addrs();
+        let stale = old.service_addrs().into_iter().filter(|s| !ours.contains(s)).collect();
+        (dests, stale)
+    }
+
+    pub fn status(&self) -> Json {
+        let rss = self.core.real_servers().iter().map(|rs| {
+            let checkers = rs.checkers().iter().map(|ck| {
+                let last = ck.last_result();
+                Json::obj([
+                    ("type", Json::from(format!("{:?}", ck.params().wording).to_uppercase())),
+                    ("target", Json::from(ck.params().target.as_str())),
+                    ("state", Json::from(if ck.is_up() { "UP" } else { "DOWN" })),
+                    ("last_ok", last.map_or(Json::Null, |r| Json::from(r.ok))),
+                    ("last_result", last.map_or(Json::Null, |r| Json::from(r.detail.as_str()))),
+                    ("failures", Json::from(ck.consecutive_failures())),
+                ])
+            });
+            Json::obj([
+                ("name", Json::from(rs.params().name.as_str())),
+                ("state", Json::from(if rs.is_alive() { "UP" } else { "DOWN" })),
+                ("weight", Json::from(rs.effective_weight())),
+                ("ipvs_weight", rs.programmed_weight().map_or(Json::Null, Json::from)),
+                ("checkers", Json::Arr(checkers.collect())),
+            ])
+        });
+        Json::obj([
+            ("name", Json::from(self.name.as_str())),
+            ("quorum", Json::from(if self.core.has_quorum() { "UP" } else { "DOWN" })),
+            ("alive_weight", Json::from(self.core.alive_weight())),
+            ("sorry_server_active", Json::from(!self.core.has_quorum() && self.cfg.sorry_server.is_some())),
+            ("real_servers", Json::Arr(rss.collect())),
+        ])
+    }
+
+    pub fn dump(&self) -> String {
+        let mut out = format!(
+            "VS {} quorum {} alive weight {}\n",
+            self.name,
+            if self.core.has_quorum() { "UP" } else { "DOWN" },
+            self.core.alive_weight()
+        );
+        for rs in self.core.real_servers() {
+            out.push_str(&format!(
+                "  RS {} {} weight {} in IPVS {}\n",
+                rs.params().name,
+                if rs.is_alive() { "UP" } else { "DOWN" },
+                rs.effective_weight(),
+                rs.programmed_weight().map_or("no".to_string(), |w| format!("weight {w}"))
+            ));
+        }
+        out
+    }
+}

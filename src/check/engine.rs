@@ -1,0 +1,582 @@
+//! The checker child's engine: one [`VirtualServerCore`] per virtual
+//! server, probes on non-blocking sockets and MISC_CHECK scripts in the
+//! child's single mio loop, and the cores' actions applied to IPVS (when
+//! the kernel has it) and to notify/quorum scripts.
+
+use std::io;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::{Duration, Instant as StdInstant};
+
+use log::{debug, error, info, log, warn};
+use mio::{Registry, Token};
+
+use super::action::{Action, DestRef, ScriptRef};
+use super::build::{self, VsRun};
+use super::checker::{warmup_jitter, CheckResult};
+use super::conn::ConnSpec;
+use super::http::{self, HttpExchange};
+use super::lvs::Lvs;
+use super::probe::{Dialogue, Probe};
+use super::smtp::{SmtpExchange, DEFAULT_HELO};
+use super::vs::CheckId;
+use crate::config::diag::Loc;
+use crate::config::model::{CheckerKind, Command as ConfCommand, Config, GlobalDefs, Url};
+use crate::daemon::event_loop::{Subsystem, TokenAlloc};
+use crate::daemon::json::Json;
+use crate::script::{self, Command, Job, JobId, Order, ScriptRunner, ScriptUser, UserDb};
+use crate::vrrp::Instant;
+
+/// Probe sockets use tokens from here on, far above `TokenAlloc`'s.
+const PROBE_TOKEN_BASE: usize = 1 << 20;
+/// Script pidfds use tokens from here on.
+const SCRIPT_TOKEN_BASE: usize = 1 << 24;
+/// A notify or quorum script that runs longer than this is stopped.
+const NOTIFY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long `shutdown` waits for `omega` scripts before leaving.
+const OMEGA_WAIT: Duration = Duration::from_secs(3);
+
+enum Work {
+    Probe(Box<Probe>),
+    Misc(JobId),
+}
+
+struct Running {
+    vs: usize,
+    id: CheckId,
+    work: Work,
+}
+
+pub struct CheckerEngine {
+    epoch: StdInstant,
+    global: GlobalDefs,
+    vss: Vec<VsRun>,
+    running: Vec<Running>,
+    free_slots: Vec<usize>,
+    next_slot: usize,
+    lvs: Option<Box<dyn Lvs>>,
+    /// Open the kernel table at `register` unless one was given.
+    want_kernel: bool,
+    scripts: Option<ScriptRunner>,
+    users: UserDb,
+    rng: u64,
+    /// Bumped on reload, so MISC jobs of the old configuration never
+    /// collide with new ones.
+    generation: u64,
+    checks_run: u64,
+    checks_failed: u64,
+}
+
+impl CheckerEngine {
+    /// An engine for `config` that programs the kernel's IPVS when it has one.
+    pub fn new(config: &Config) -> Result<CheckerEngine, String> {
+        let mut e = CheckerEngine::with_lvs(config, None)?;
+        e.want_kernel = true;
+        Ok(e)
+    }
+
+    /// An engine that programs `lvs` (`None`: checking and notifying only).
+    pub fn with_lvs(config: &Config, lvs: Option<Box<dyn Lvs>>) -> Result<CheckerEngine, String> {
+        let vss = build::virtual_servers(config)?;
+        Ok(CheckerEngine {
+            epoch: StdInstant::now(),
+            global: config.global.clone(),
+            vss,
+            running: Vec::new(),
+            free_slots: Vec::new(),
+            next_slot: 0,
+            lvs,
+            want_kernel: false,
+            scripts: None,
+            users: UserDb::system().unwrap_or_else(|_| UserDb::parse("root:x:0:0::/:/bin/sh\n", "")),
+            rng: seed(),
+            generation: 0,
+            checks_run: 0,
+            checks_failed: 0,
+        })
+    }
+
+    fn vnow(&self, now: StdInstant) -> Instant {
+        Instant::from_micros(
+            u64::try_from(now.saturating_duration_since(self.epoch).as_micros()).unwrap_or(u64::MAX),
+        )
+    }
+
+    fn std_instant(&self, t: Instant) -> StdInstant {
+        self.epoch + Duration::from_micros(t.as_micros())
+    }
+
+    fn jitter(rng: &mut u64) -> impl FnMut(Duration) -> Duration + '_ {
+        move |warmup| warmup_jitter(warmup, next_random(rng))
+    }
+
+    fn start_all(&mut self, now: StdInstant) {
+        let vnow = self.vnow(now);
+        for v in 0..self.vss.len() {
+            self.vss[v].core.start(vnow, &mut Self::jitter(&mut self.rng));
+            self.apply(v, now);
+        }
+    }
+
+    /// Apply the actions a core produced, in order.
+    fn apply(&mut self, v: usize, now: StdInstant) {
+        let mut actions = Vec::new();
+        while let Some(a) = self.vss[v].core.poll_action() {
+            actions.push(a);
+        }
+        for a in actions {
+            match a {
+                Action::Log { level, line } => log!(level, "{line}"),
+                Action::AddService => {
+                    for svc in self.vss[v].services.clone() {
+                        self.lvs_call(|l| l.add_service(&svc), || format!("add service {}", svc.addr));
+                    }
+                }
+                Action::DelService => {
+                    for svc in self.vss[v].services.clone() {
+                        self.lvs_call(
+                            |l| l.del_service(&svc.addr),
+                            || format!("remove service {}", svc.addr),
+                        );
+                    }
+                }
+                Action::AddDest { dest, weight } => {
+                    if let Some(d) = self.vss[v].dest_spec(dest, weight) {
+                        for svc in self.vss[v].service_addrs() {
+                            self.lvs_call(
+                                |l| l.add_dest(&svc, &d),
+                                || format!("add [{}]:{} to {svc}", d.addr, d.port),
+                            );
+                        }
+                    }
+                }
+                Action::SetWeight { dest, weight } => {
+                    if let Some(d) = self.vss[v].dest_spec(dest, weight) {
+                        for svc in self.vss[v].service_addrs() {
+                            let what = || format!("set weight of [{}]:{} in {svc}", d.addr, d.port);
+                            self.lvs_call(|l| l.edit_dest(&svc, &d), what);
+                        }
+                    }
+                }
+                Action::DelDest { dest } => {
+                    if let Some(d) = self.vss[v].dest_spec(dest, 0) {
+                        for svc in self.vss[v].service_addrs() {
+                            let what = || format!("remove [{}]:{} from {svc}", d.addr, d.port);
+                            self.lvs_call(|l| l.del_dest(&svc, d.addr, d.port), what);
+                        }
+                    }
+                }
+                Action::RunScript(s) => self.run_notify(v, s, now),
+            }
+        }
+    }
+
+    fn lvs_call(
+        &mut self,
+        f: impl FnOnce(&mut dyn Lvs) -> Result<(), String>,
+        what: impl FnOnce() -> String,
+    ) {
+        if let Some(lvs) = self.lvs.as_deref_mut() {
+            if let Err(e) = f(lvs) {
+                error!("IPVS: cannot {}: {e}", what());
+            }
+        }
+    }
+
+    fn run_notify(&mut self, v: usize, s: ScriptRef, now: StdInstant) {
+        let vs = &self.vss[v];
+        let (cmd, key) = match s {
+            ScriptRef::NotifyUp(r) | ScriptRef::NotifyDown(r) => {
+                let Some(rs) = vs.cfg.real_servers.get(r) else { return };
+                let cmd = if matches!(s, ScriptRef::NotifyUp(_)) { &rs.notify_up } else { &rs.notify_down };
+                (cmd.clone(), format!("RS {} {}", vs.name, rs.addr))
+            }
+            ScriptRef::QuorumUp => (vs.cfg.quorum_up.clone(), format!("VS {}", vs.name)),
+            ScriptRef::QuorumDown => (vs.cfg.quorum_down.clone(), format!("VS {}", vs.name)),
+        };
+        let Some(cmd) = cmd else { return };
+        let Some(command) = resolve(&cmd) else { return };
+        let user = script_user(&self.users, &self.global, Some(&cmd), None);
+        let job =
+            Job { key, command, args: Vec::new(), user, timeout: Some(NOTIFY_TIMEOUT), order: Order::Queue };
+        if let Some(runner) = self.scripts.as_mut() {
+            if let Err(e) = runner.spawn(job, now) {
+                warn!("script {:?} not started: {e}", cmd.args.join(" "));
+            }
+        }
+        self.reap_scripts(now);
+    }
+
+    fn alloc_token(&mut self) -> Token {
+        let slot = self.free_slots.pop().unwrap_or_else(|| {
+            self.next_slot += 1;
+            self.next_slot - 1
+        });
+        Token(PROBE_TOKEN_BASE + slot)
+    }
+
+    fn free_token(&mut self, t: Token) {
+        self.free_slots.push(t.0 - PROBE_TOKEN_BASE);
+    }
+
+    /// Start every check that is due.
+    fn start_due(&mut self, registry: &Registry, now: StdInstant) {
+        let vnow = self.vnow(now);
+        for v in 0..self.vss.len() {
+            for id in self.vss[v].core.due(vnow) {
+                self.start_check(registry, v, id, now);
+            }
+            self.apply(v, now);
+        }
+    }
+
+    fn start_check(&mut self, registry: &Registry, v: usize, id: CheckId, now: StdInstant) {
+        self.checks_run += 1;
+        let vs = &self.vss[v];
+        let Some((rs, ck)) = vs.checker_cfg(id) else { return };
+        let timeout = ck.effective_connect_timeout(rs, &vs.cfg);
+        let (ip, port) = ck.effective_target(rs, &vs.cfg);
+        let dialogue = match &ck.kind {
+            CheckerKind::Tcp => Dialogue::Connect,
+            CheckerKind::Http(h) => {
+                let url =
+                    h.urls.get(vs.url_next(id) % h.urls.len().max(1)).cloned().unwrap_or_else(default_url);
+                let host = url
+                    .virtualhost
+                    .clone()
+                    .or_else(|| h.virtualhost.clone())
+                    .or_else(|| rs.virtualhost.clone())
+                    .or_else(|| vs.cfg.virtualhost.clone())
+                    .unwrap_or_else(|| SocketAddr::new(ip, port).to_string());
+                let request = http::request(&url.path, &host, h.http_protocol);
+                Dialogue::Http { url: Box::new(url), exchange: HttpExchange::new(request) }
+            }
+            CheckerKind::Smtp { helo_name, .. } => {
+                let helo =
+                    helo_name.as_deref().or(self.global.smtp_helo_name.as_deref()).unwrap_or(DEFAULT_HELO);
+                Dialogue::Smtp(SmtpExchange::new(helo))
+            }
+            CheckerKind::Misc(m) => {
+                let timeout = ck.effective_misc_timeout(rs, &vs.cfg);
+                let job = m.path.as_ref().and_then(resolve).map(|command| Job {
+                    key: format!("MISC_CHECK {}:{v}:{}:{}", self.generation, id.rs, id.ck),
+                    command,
+                    args: Vec::new(),
+                    user: script_user(&self.users, &self.global, m.path.as_ref(), m.user.as_ref()),
+                    timeout: Some(timeout),
+                    order: Order::Exclusive,
+                });
+                let started = match (job, self.scripts.as_mut()) {
+                    (Some(job), Some(runner)) => runner.spawn(job, now).map_err(|e| e.to_string()),
+                    (None, _) => Err("misc_path cannot be run".to_string()),
+                    (_, None) => Err("script runner not started".to_string()),
+                };
+                match started {
+                    Ok(job) => self.running.push(Running { vs: v, id, work: Work::Misc(job) }),
+                    Err(e) => self.finish(v, id, CheckResult::failure(e), now),
+                }
+                self.reap_scripts(now);
+                return;
+            }
+            CheckerKind::Dns { .. } => return,
+        };
+        let spec = ConnSpec {
+            target: SocketAddr::new(ip, port),
+            bind_ip: ck.conn.bindto,
+            bind_port: ck.conn.bind_port,
+            bind_if: ck.conn.bind_if.clone(),
+            fwmark: ck.conn.fwmark,
+        };
+        let token = self.alloc_token();
+        match Probe::start(&spec, dialogue, registry, token, now + timeout) {
+            Ok(p) => self.running.push(Running { vs: v, id, work: Work::Probe(Box::new(p)) }),
+            Err(result) => {
+                self.free_token(token);
+                self.finish(v, id, result, now);
+            }
+        }
+    }
+
+    /// A check ended: feed the core and apply what it decided.
+    fn finish(&mut self, v: usize, id: CheckId, result: CheckResult, now: StdInstant) {
+        if !result.ok {
+            self.checks_failed += 1;
+            debug!(
+                "check of {} failed: {}",
+                self.vss[v].core.real_servers()[id.rs].params().name,
+                result.detail
+            );
+        }
+        self.vss[v].checked(id, result.ok);
+        let vnow = self.vnow(now);
+        self.vss[v].core.finish(vnow, id, result);
+        self.apply(v, now);
+    }
+
+    fn reap_scripts(&mut self, now: StdInstant) {
+        loop {
+            let Some(done) = self.scripts.as_mut().and_then(ScriptRunner::poll_completion) else { return };
+            let pos = self.running.iter().position(|r| matches!(r.work, Work::Misc(j) if j == done.id));
+            let Some(pos) = pos else {
+                if !done.outcome.success() {
+                    warn!("script for {} ended: {}", done.key, done.outcome);
+                }
+                continue;
+            };
+            let r = self.running.swap_remove(pos);
+            let Some((_, ck)) = self.vss[r.vs].checker_cfg(r.id) else { continue };
+            let dynamic = matches!(&ck.kind, CheckerKind::Misc(m) if m.dynamic);
+            let result = match script::misc_result(&done.outcome, dynamic) {
+                script::MiscResult::Up => CheckResult::success(done.outcome.to_string()),
+                script::MiscResult::UpWithWeight(w) => {
+                    CheckResult { ok: true, weight: Some(w), detail: done.outcome.to_string() }
+                }
+                script::MiscResult::Down => CheckResult::failure(done.outcome.to_string()),
+            };
+            self.finish(r.vs, r.id, result, now);
+        }
+    }
+
+    fn close_all(&mut self, registry: &Registry) {
+        for r in std::mem::take(&mut self.running) {
+            if let Work::Probe(p) = r.work {
+                let t = p.token();
+                p.close(registry);
+                self.free_token(t);
+            }
+        }
+    }
+
+    fn status_json(&self) -> Json {
+        let vss = self.vss.iter().map(VsRun::status).collect();
+        let ipvs = self.lvs.as_ref().map_or("not available", |l| l.kind());
+        Json::obj([
+            ("ipvs", Json::from(ipvs)),
+            ("checks_run", Json::from(self.checks_run)),
+            ("checks_failed", Json::from(self.checks_failed)),
+            ("virtual_servers", Json::Arr(vss)),
+        ])
+    }
+}
+
+impl Subsystem for CheckerEngine {
+    fn register(&mut self, registry: &Registry, _tokens: &mut TokenAlloc) -> io::Result<()> {
+        self.scripts = Some(ScriptRunner::new(Some(registry), SCRIPT_TOKEN_BASE)?);
+        if self.want_kernel && self.lvs.is_none() {
+            self.lvs = super::lvs_kernel::open();
+        }
+        self.start_all(StdInstant::now());
+        Ok(())
+    }
+
+    fn handle_event(&mut self, registry: &Registry, event: &mio::event::Event, now: StdInstant) {
+        let token = event.token();
+        let pos = self.running.iter().position(|r| matches!(&r.work, Work::Probe(p) if p.token() == token));
+        if let Some(pos) = pos {
+            let decided = match &mut self.running[pos].work {
+                Work::Probe(p) => p.advance(),
+                Work::Misc(_) => None,
+            };
+            if let Some(result) = decided {
+                let r = self.running.swap_remove(pos);
+                if let Work::Probe(p) = r.work {
+                    self.free_token(p.token());
+                    p.close(registry);
+                }
+                self.finish(r.vs, r.id, result, now);
+            }
+        } else if let Some(runner) = self.scripts.as_mut() {
+            if runner.handle_event(token, now) {
+                self.reap_scripts(now);
+            }
+        }
+    }
+
+    fn poll_timeout(&self) -> Option<StdInstant> {
+        let cores = self.vss.iter().filter_map(|v| v.core.poll_timeout()).map(|t| self.std_instant(t));
+        let probes = self.running.iter().filter_map(|r| match &r.work {
+            Work::Probe(p) => Some(p.deadline()),
+            Work::Misc(_) => None,
+        });
+        let scripts = self.scripts.as_ref().and_then(ScriptRunner::poll_timeout);
+        cores.chain(probes).chain(scripts).min()
+    }
+
+    fn handle_timeout(&mut self, registry: &Registry, now: StdInstant) {
+        let mut i = 0;
+        while i < self.running.len() {
+            let expired = matches!(&self.running[i].work, Work::Probe(p) if p.deadline() <= now);
+            if !expired {
+                i += 1;
+                continue;
+            }
+            let r = self.running.swap_remove(i);
+            if let Work::Probe(p) = r.work {
+                let result = p.timeout_result();
+                self.free_token(p.token());
+                p.close(registry);
+                self.finish(r.vs, r.id, result, now);
+            }
+        }
+        if let Some(runner) = self.scripts.as_mut() {
+            runner.handle_timeout(now);
+        }
+        self.reap_scripts(now);
+        self.start_due(registry, now);
+    }
+
+    fn reload(
+        &mut self,
+        registry: &Registry,
+        _tokens: &mut TokenAlloc,
+        new_config: &Config,
+        now: StdInstant,
+    ) -> Result<(), String> {
+        let mut new_vss = build::virtual_servers(new_config)?;
+        self.close_all(registry);
+        self.generation += 1;
+        self.global = new_config.global.clone();
+        let vnow = self.vnow(now);
+        let old_vss = std::mem::take(&mut self.vss);
+        let mut kept = vec![false; old_vss.len()];
+        for nv in &mut new_vss {
+            let found = old_vss.iter().enumerate().find(|(i, ov)| !kept[*i] && ov.cfg.addr == nv.cfg.addr);
+            let Some((o, old)) = found else {
+                nv.core.start(vnow, &mut Self::jitter(&mut self.rng));
+                continue;
+            };
+            kept[o] = true;
+            let map = nv.match_real_servers(old);
+            let same_sorry = old.dest_spec(DestRef::Sorry, 1) == nv.dest_spec(DestRef::Sorry, 1);
+            nv.core.adopt(&old.core, &map, same_sorry);
+            nv.adopt_cursors(old, &map);
+            nv.core.resume(vnow, &mut Self::jitter(&mut self.rng));
+            let (removed, stale_svcs) = nv.leftovers(old, &map, same_sorry);
+            for svc in &nv.services {
+                let svc = svc.clone();
+                self.lvs_call(|l| l.add_service(&svc), || format!("update service {}", svc.addr));
+            }
+            for (name, d) in removed {
+                info!("Removing service {name} from VS {}", nv.name);
+                for svc in old.service_addrs() {
+                    self.lvs_call(
+                        |l| l.del_dest(&svc, d.addr, d.port),
+                        || format!("remove {name} from {svc}"),
+                    );
+                }
+            }
+            for svc in stale_svcs {
+                self.lvs_call(|l| l.del_service(&svc), || format!("remove service {svc}"));
+            }
+        }
+        for (o, old) in old_vss.iter().enumerate().filter(|(o, _)| !kept[*o]) {
+            info!("Removing Virtual Server {}", old.name);
+            let _ = o;
+            for svc in old.service_addrs() {
+                self.lvs_call(|l| l.del_service(&svc), || format!("remove service {svc}"));
+            }
+        }
+        self.vss = new_vss;
+        for v in 0..self.vss.len() {
+            self.apply(v, now);
+        }
+        Ok(())
+    }
+
+    fn shutdown(&mut self, registry: &Registry, now: StdInstant) {
+        self.close_all(registry);
+        for v in 0..self.vss.len() {
+            self.vss[v].core.shutdown();
+            self.apply(v, now);
+        }
+        // omega scripts were just started: give them a moment, since
+        // dropping the runner kills what still runs.
+        let Some(runner) = self.scripts.as_mut() else { return };
+        let until = StdInstant::now() + OMEGA_WAIT;
+        while runner.running() > 0 && StdInstant::now() < until {
+            runner.reap_exited();
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn dump_data(&self) -> String {
+        let mut out = String::new();
+        for vs in &self.vss {
+            out.push_str(&vs.dump());
+        }
+        out
+    }
+
+    fn dump_stats(&self) -> String {
+        format!("checks run: {}\nchecks failed: {}\n", self.checks_run, self.checks_failed)
+    }
+
+    fn clear_stats(&mut self) {
+        self.checks_run = 0;
+        self.checks_failed = 0;
+    }
+
+    fn status(&self) -> Json {
+        self.status_json()
+    }
+}
+
+/// `HTTP_GET` without a `url` block (the configuration check reports it).
+fn default_url() -> Url {
+    let loc = Loc { file: Rc::from(""), line: 0, col: 0 };
+    Url { path: "/".to_string(), digest: None, status_codes: Vec::new(), virtualhost: None, loc }
+}
+
+fn resolve(cmd: &ConfCommand) -> Option<Command> {
+    let mut command = match Command::from_words(&cmd.args) {
+        Ok(c) => c,
+        Err(e) => {
+            error!("script {:?}: {e}", cmd.args.join(" "));
+            return None;
+        }
+    };
+    if let Err(e) = command.resolve(&script::search_path()) {
+        error!("script {:?}: {e}", cmd.args.join(" "));
+        return None;
+    }
+    Some(command)
+}
+
+/// The command's own user, else the checker's `user`, else `script_user`,
+/// else keepalived_script or root.
+fn script_user(
+    users: &UserDb,
+    g: &GlobalDefs,
+    cmd: Option<&ConfCommand>,
+    checker_user: Option<&(String, Option<String>)>,
+) -> ScriptUser {
+    let wanted = cmd
+        .and_then(|c| c.user.as_deref().map(|u| (u, c.group.as_deref())))
+        .or_else(|| checker_user.map(|(u, grp)| (u.as_str(), grp.as_deref())))
+        .or_else(|| g.script_user.as_ref().map(|(u, grp)| (u.as_str(), grp.as_deref())));
+    match wanted {
+        Some((u, grp)) => users.script_user(u, grp).unwrap_or_else(|e| {
+            warn!("script user {u}: {e} - running as root");
+            ScriptUser::root()
+        }),
+        None => users.default_script_user().0,
+    }
+}
+
+fn seed() -> u64 {
+    let mut buf = [0u8; 8];
+    // SAFETY: buf is valid for 8 bytes.
+    let n = unsafe { libc::getrandom(buf.as_mut_ptr().cast(), buf.len(), libc::GRND_NONBLOCK) };
+    let s = if n == 8 { u64::from_ne_bytes(buf) } else { u64::from(std::process::id()) << 32 };
+    s | 1
+}
+
+/// xorshift64: warmup spreading needs no better randomness.
+fn next_random(state: &mut u64) -> u64 {
+    let mut x = *state;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *state = x;
+    x
+}

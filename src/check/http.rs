@@ -1,0 +1,347 @@
+//! HTTP_GET: the request keepalived sends, a streaming response parser that
+//! hashes the body with MD5, and the exchange over any byte stream (plain
+//! TCP here; a TLS stream can drive the same [`HttpExchange`] for SSL_GET).
+//!
+//! The parser is a pure function of the bytes fed to it and never panics.
+
+use std::fmt;
+use std::io::{self, Read, Write};
+
+use md5::{Digest, Md5};
+
+use super::checker::CheckResult;
+use crate::config::model::{HttpProtocol, Url};
+
+/// Response heads larger than this are refused.
+pub const MAX_HEAD: usize = 16 * 1024;
+
+/// `GET path HTTP/1.x`, `User-Agent: KeepAliveClient`, `Host:` and, for
+/// 1.0C and 1.1, `Connection: close`. CR, LF and NUL are dropped from the
+/// configured words so they cannot add header lines.
+pub fn request(path: &str, host: &str, protocol: HttpProtocol) -> Vec<u8> {
+    let clean = |s: &str| s.chars().filter(|c| !matches!(c, '\r' | '\n' | '\0')).collect::<String>();
+    let version = if protocol == HttpProtocol::V1_1 { "1.1" } else { "1.0" };
+    let mut req = format!(
+        "GET {} HTTP/{version}\r\nUser-Agent: KeepAliveClient\r\nHost: {}\r\n",
+        clean(path),
+        clean(host)
+    );
+    if protocol != HttpProtocol::V1_0 {
+        req.push_str("Connection: close\r\n");
+    }
+    req.push_str("\r\n");
+    req.into_bytes()
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HttpError {
+    /// The connection closed before a complete response head.
+    NoResponse,
+    BadStatusLine,
+    HeadTooLong,
+}
+
+impl fmt::Display for HttpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            HttpError::NoResponse => "no complete HTTP response",
+            HttpError::BadStatusLine => "malformed HTTP status line",
+            HttpError::HeadTooLong => "HTTP response head too long",
+        })
+    }
+}
+
+/// What a complete response amounted to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Response {
+    pub status: u16,
+    /// MD5 of the body (headers excluded).
+    pub digest: [u8; 16],
+    pub body_len: u64,
+    pub content_length: Option<u64>,
+}
+
+/// `HTTP/x.y SP 3DIGIT [SP reason]` -> the status code.
+pub fn parse_status_line(line: &[u8]) -> Result<u16, HttpError> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let rest = line.strip_prefix(b"HTTP/").ok_or(HttpError::BadStatusLine)?;
+    let sp = rest.iter().position(|&b| b == b' ').ok_or(HttpError::BadStatusLine)?;
+    let version = &rest[..sp];
+    if version.is_empty() || !version.iter().all(|b| b.is_ascii_digit() || *b == b'.') {
+        return Err(HttpError::BadStatusLine);
+    }
+    let after = &rest[sp + 1..];
+    let code = after.get(..3).ok_or(HttpError::BadStatusLine)?;
+    if !code.iter().all(u8::is_ascii_digit) || after.get(3).is_some_and(|&b| b != b' ') {
+        return Err(HttpError::BadStatusLine);
+    }
+    Ok(code.iter().fold(0u16, |n, d| n * 10 + u16::from(d - b'0')))
+}
+
+/// The value of `Content-Length` among header lines, if valid.
+fn content_length(headers: &[u8]) -> Option<u64> {
+    for line in headers.split(|&b| b == b'\n') {
+        let Some(colon) = line.iter().position(|&b| b == b':') else { continue };
+        if line[..colon].eq_ignore_ascii_case(b"content-length") {
+            let value = std::str::from_utf8(&line[colon + 1..]).ok()?.trim();
+            return value.parse().ok();
+        }
+    }
+    None
+}
+
+/// Feeds of response bytes in, a [`Response`] out.
+#[derive(Clone, Debug, Default)]
+pub struct ResponseParser {
+    head: Vec<u8>,
+    status: Option<u16>,
+    content_length: Option<u64>,
+    body_len: u64,
+    md5: Md5,
+}
+
+impl ResponseParser {
+    pub fn new() -> ResponseParser {
+        ResponseParser::default()
+    }
+
+    /// Take the next bytes. `Ok(true)` when the body is complete by its
+    /// Content-Length (the caller may stop reading).
+    pub fn feed(&mut self, mut data: &[u8]) -> Result<bool, HttpError> {
+        if self.status.is_none() {
+            let start = self.head.len().saturating_sub(3);
+            self.head.extend_from_slice(data);
+            let Some((end, body_at)) = head_end(&self.head, start) else {
+                return if self.head.len() > MAX_HEAD { Err(HttpError::HeadTooLong) } else { Ok(false) };
+            };
+            let first_line = self.head[..end].split(|&b| b == b'\n').next().unwrap_or(&[]);
+            self.status = Some(parse_status_line(first_line)?);
+            self.content_length = content_length(&self.head[..end]);
+            let consumed_before = self.head.len() - data.len();
+            data = &data[body_at.saturating_sub(consumed_before).min(data.len())..];
+            self.head.truncate(end);
+        }
+        self.md5.update(data);
+        self.body_len = self.body_len.saturating_add(data.len() as u64);
+        Ok(self.content_length.is_some_and(|n| self.body_len >= n))
+    }
+
+    /// The connection ended (or the body is complete).
+    pub fn finish(self) -> Result<Response, HttpError> {
+        let status = self.status.ok_or(HttpError::NoResponse)?;
+        Ok(Response {
+            status,
+            digest: self.md5.finalize().into(),
+            body_len: self.body_len,
+            content_length: self.content_length,
+        })
+    }
+}
+
+/// Where the head ends: (end of the header lines, start of the body).
+/// Accepts CRLF CRLF and bare LF LF. `from` skips bytes already searched.
+fn head_end(buf: &[u8], from: usize) -> Option<(usize, usize)> {
+    let mut i = from;
+    while i < buf.len() {
+        if buf[i] == b'\n' {
+            if buf.get(i + 1) == Some(&b'\n') {
+                return Some((i, i + 2));
+            }
+            if buf.get(i + 1) == Some(&b'\r') && buf.get(i + 2) == Some(&b'\n') {
+                return Some((i, i + 3));
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+pub fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// keepalived's verdict on a response for one `url` block.
+pub fn judge(url: &Url, response: Result<Response, HttpError>) -> CheckResult {
+    let path = &url.path;
+    let r = match response {
+        Ok(r) => r,
+        Err(e) => return CheckResult::failure(format!("{e} url({path})")),
+    };
+    if !url.status_ok(r.status) {
+        return CheckResult::failure(format!(
+            "HTTP status code error url({path}), status_code [{}]",
+            r.status
+        ));
+    }
+    if let Some(want) = &url.digest {
+        let got = hex(&r.digest);
+        if !want.eq_ignore_ascii_case(&got) {
+            return CheckResult::failure(format!("MD5 digest error url({path}), MD5SUM [{got}]"));
+        }
+    }
+    CheckResult::success(format!("url({path})"))
+}
+
+/// One request and its response over a byte stream.
+#[derive(Clone, Debug)]
+pub struct HttpExchange {
+    request: Vec<u8>,
+    sent: usize,
+    parser: ResponseParser,
+}
+
+/// How far an exchange got.
+#[derive(Debug)]
+pub enum Progress {
+    /// Needs more readiness.
+    Pending,
+    Done(Result<Response, HttpError>),
+    /// The transport failed.
+    Failed(io::Error),
+}
+
+impl HttpExchange {
+    pub fn new(request: Vec<u8>) -> HttpExchange {
+        HttpExchange { request, sent: 0, parser: ResponseParser::new() }
+    }
+
+    /// Write what is left of the request, then read until the stream would
+    /// block, ends, or the body is complete.
+    pub fn drive<S: Read + Write>(&mut self, stream: &mut S) -> Progress {
+        while self.sent < self.request.len() {
+            match stream.write(&self.request[self.sent..]) {
+                Ok(0) => return Progress::Failed(io::ErrorKind::WriteZero.into()),
+                Ok(n) => self.sent += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Progress::Pending,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Progress::Failed(e),
+            }
+        }
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf) {
+                Ok(0) => return Progress::Done(std::mem::take(&mut self.parser).finish()),
+                Ok(n) => match self.parser.feed(&buf[..n]) {
+                    Ok(true) => return Progress::Done(std::mem::take(&mut self.parser).finish()),
+                    Ok(false) => {}
+                    Err(e) => return Progress::Done(Err(e)),
+                },
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Progress::Pending,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Progress::Failed(e),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_all(chunks: &[&[u8]]) -> Result<Response, HttpError> {
+        let mut p = ResponseParser::new();
+        for c in chunks {
+            if p.feed(c)? {
+                break;
+            }
+        }
+        p.finish()
+    }
+
+    #[test]
+    fn request_is_keepalived_s() {
+        let r = request("/health", "198.18.1.2:80", HttpProtocol::V1_0);
+        assert_eq!(r, b"GET /health HTTP/1.0\r\nUser-Agent: KeepAliveClient\r\nHost: 198.18.1.2:80\r\n\r\n");
+        let r = String::from_utf8(request("/x\r\nEvil: 1", "h", HttpProtocol::V1_1)).unwrap();
+        assert!(r.starts_with("GET /xEvil: 1 HTTP/1.1\r\n"));
+        assert!(r.ends_with("Connection: close\r\n\r\n"));
+    }
+
+    #[test]
+    fn status_lines() {
+        assert_eq!(parse_status_line(b"HTTP/1.1 200 OK\r"), Ok(200));
+        assert_eq!(parse_status_line(b"HTTP/1.0 404"), Ok(404));
+        assert_eq!(parse_status_line(b"HTTP/1.0 2000 x"), Err(HttpError::BadStatusLine));
+        assert_eq!(parse_status_line(b"HTTP/1.0 20"), Err(HttpError::BadStatusLine));
+        assert_eq!(parse_status_line(b"ICY 200 OK"), Err(HttpError::BadStatusLine));
+        assert_eq!(parse_status_line(b""), Err(HttpError::BadStatusLine));
+    }
+
+    #[test]
+    fn body_digest_excludes_headers_in_any_split() {
+        let resp = b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nhello\n";
+        // md5("hello\n")
+        let want = "b1946ac92492d2347c6235b4d2611184";
+        for split in 0..resp.len() {
+            let r = parse_all(&[&resp[..split], &resp[split..]]).unwrap();
+            assert_eq!((r.status, hex(&r.digest), r.body_len), (200, want.to_string(), 6), "split {split}");
+        }
+    }
+
+    #[test]
+    fn content_length_completes_early_and_bare_lf_heads() {
+        let mut p = ResponseParser::new();
+        assert_eq!(p.feed(b"HTTP/1.1 500 Oops\ncontent-length: 2\n\nab"), Ok(true));
+        let r = p.finish().unwrap();
+        assert_eq!((r.status, r.content_length, r.body_len), (500, Some(2), 2));
+    }
+
+    #[test]
+    fn errors() {
+        assert_eq!(parse_all(&[b""]), Err(HttpError::NoResponse));
+        assert_eq!(parse_all(&[b"HTTP/1.0 200 OK\r\n"]), Err(HttpError::NoResponse));
+        assert_eq!(parse_all(&[b"garbage\r\n\r\n"]), Err(HttpError::BadStatusLine));
+        let big = vec![b'a'; MAX_HEAD + 10];
+        assert_eq!(parse_all(&[b"HTTP/1.0 200 OK\r\n", &big]), Err(HttpError::HeadTooLong));
+    }
+
+    #[test]
+    fn judging() {
+        let mut url = Url {
+            path: "/".into(),
+            digest: None,
+            status_codes: vec![],
+            virtualhost: None,
+            loc: crate::config::diag::Loc { file: std::rc::Rc::from(""), line: 0, col: 0 },
+        };
+        let ok = |status| Ok(Response { status, digest: [0; 16], body_len: 0, content_length: None });
+        assert!(judge(&url, ok(204)).ok);
+        assert!(!judge(&url, ok(500)).ok);
+        url.status_codes = vec![(500, 500)];
+        assert!(judge(&url, ok(500)).ok);
+        url.digest = Some("00".repeat(16));
+        assert!(judge(&url, ok(500)).ok);
+        url.digest = Some("11".repeat(16));
+        let r = judge(&url, ok(500));
+        assert!(!r.ok && r.detail.starts_with("MD5 digest error"), "{r:?}");
+    }
+
+    /// Random bytes in random splits: the parser returns, never panics.
+    #[test]
+    fn random_bytes_never_panic() {
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let alphabet = b"HTTP/1.0 200\r\n:Content-Length: 9x";
+        for _ in 0..3000 {
+            let len = (next() % 200) as usize;
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| {
+                    let r = next();
+                    if r % 2 == 0 {
+                        alphabet[(r >> 8) as usize % alphabet.len()]
+                    } else {
+                        (r >> 16) as u8
+                    }
+                })
+                .collect();
+            let split = if len == 0 { 0 } else { (next() as usize) % len };
+            let _ = parse_all(&[&bytes[..split], &bytes[split..]]);
+            let _ = parse_status_line(&bytes);
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! [`Lvs`] over the kernel's IPVS (`crate::ipvs`), and opening it: a kernel
+//! without IPVS leaves vigil checking and notifying only, where keepalived
+//! gives up.
+
+use std::net::IpAddr;
+
+use log::{error, info};
+
+use super::lvs::{DestSpec, Lvs, ProtocolKey, ServiceSpec, SvcAddr};
+use crate::config::model::LvsMethod;
+use crate::ipvs::{Dest, Error, Family, Forward, Ipvs, Protocol, Service, ServiceKey};
+
+/// The kernel table, or `None` (logged once) when there is none.
+pub fn open() -> Option<Box<dyn Lvs>> {
+    match Ipvs::open() {
+        Ok(ipvs) => {
+            info!("Initializing ipvs");
+            Some(Box::new(ipvs))
+        }
+        Err(Error::NotAvailable) => {
+            info!("IPVS: not available in this kernel - checking and notifying only");
+            None
+        }
+        Err(e) => {
+            error!("IPVS: Can't initialize ipvs: {e} - checking and notifying only");
+            None
+        }
+    }
+}
+
+fn key(svc: &SvcAddr) -> ServiceKey {
+    match *svc {
+        SvcAddr::Addr { protocol, addr, port } => {
+            let protocol = match protocol {
+                ProtocolKey::Tcp => Protocol::Tcp,
+                ProtocolKey::Udp => Protocol::Udp,
+                ProtocolKey::Sctp => Protocol::Sctp,
+            };
+            ServiceKey::Addr { protocol, addr, port }
+        }
+        SvcAddr::Fwmark { v6, mark } => {
+            ServiceKey::Fwmark { af: if v6 { Family::V6 } else { Family::V4 }, mark }
+        }
+    }
+}
+
+fn dest(d: &DestSpec) -> Dest {
+    let forward = match d.method {
+        LvsMethod::Nat => Forward::Nat,
+        LvsMethod::Dr => Forward::Dr,
+        LvsMethod::Tun => Forward::Tun,
+    };
+    Dest {
+        addr: d.addr,
+        port: d.port,
+        weight: d.weight,
+        forward,
+        u_threshold: d.u_threshold,
+        l_threshold: d.l_threshold,
+    }
+}
+
+impl Lvs for Ipvs {
+    fn kind(&self) -> &'static str {
+        "kernel"
+    }
+
+    /// An existing service (left by a previous run) is updated.
+    fn add_service(&mut self, svc: &ServiceSpec) -> Result<(), String> {
+        let s = Service {
+            key: key(&svc.addr),
+            scheduler: svc.scheduler.clone(),
+            persistence: svc.persistence,
+            netmask: svc.netmask,
+            flags: 0,
+        };
+        match Ipvs::add_service(self, &s) {
+            Err(e) if e.is_exists() => Ipvs::edit_service(self, &s).map_err(|e| e.to_string()),
+            r => r.map_err(|e| e.to_string()),
+        }
+    }
+
+    fn del_service(&mut self, svc: &SvcAddr) -> Result<(), String> {
+        Ipvs::del_service(self, &key(svc)).map_err(|e| e.to_string())
+    }
+
+    fn add_dest(&mut self, svc: &SvcAddr, d: &DestSpec) -> Result<(), String> {
+        let (k, d) = (key(svc), dest(d));
+        match Ipvs::add_dest(self, &k, &d) {
+            Err(e) if e.is_exists() => Ipvs::edit_dest(self, &k, &d).map_err(|e| e.to_string()),
+            r => r.map_err(|e| e.to_string()),
+        }
+    }
+
+    fn edit_dest(&mut self, svc: &SvcAddr, d: &DestSpec) -> Result<(), String> {
+        Ipvs::edit_dest(self, &key(svc), &dest(d)).map_err(|e| e.to_string())
+    }
+
+    fn del_dest(&mut self, svc: &SvcAddr, addr: IpAddr, port: u16) -> Result<(), String> {
+        Ipvs::del_dest(self, &key(svc), addr, port).map_err(|e| e.to_string())
+    }
+}

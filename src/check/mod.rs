@@ -1,0 +1,49 @@
+//! Health checkers: keepalived's other half. Real servers are probed, and
+//! the results decide which destinations IPVS holds (research section 4).
+//!
+//! * [`checker`]: one checker's schedule and retry state, pure.
+//! * [`vs`]: a virtual server's real servers, quorum, sorry server and
+//!   `inhibit_on_failure`, pure; outputs are [`Action`]s.
+//! * [`http`] / [`smtp`]: request building and reply parsing over bytes,
+//!   pure and panic-free, plus the exchanges over any `Read + Write`.
+//! * [`conn`] / [`probe`]: the I/O edge, non-blocking sockets with the
+//!   checker connection options.
+//! * [`lvs`]: the IPVS calls the engine makes, with an in-memory table.
+//! * [`engine`]: [`CheckerEngine`], the checker child's `Subsystem`.
+//!
+//! # Driving a [`VirtualServerCore`]
+//!
+//! `start(now, jitter)` once; then whenever `poll_timeout()` is reached,
+//! `due(now)` returns the checks to run; run a probe for each and report
+//! with `finish(now, id, result)`. After every call drain `poll_action()`
+//! and apply the actions in order.
+
+pub mod action;
+pub mod build;
+pub mod checker;
+pub mod conn;
+pub mod engine;
+pub mod http;
+pub mod lvs;
+mod lvs_kernel;
+pub mod names;
+pub mod probe;
+pub mod smtp;
+pub mod vs;
+
+#[cfg(test)]
+mod tests;
+
+pub use action::{Action, DestRef, ScriptRef};
+pub use checker::{CheckResult, CheckerCore, CheckerParams, Step, Wording};
+pub use engine::CheckerEngine;
+pub use lvs::{DestSpec, Lvs, MemoryLvs, ServiceSpec, SvcAddr};
+pub use vs::{CheckId, RealServerCore, RealServerParams, VirtualServerCore, VsParams};
+
+use crate::config::Config;
+use crate::daemon::event_loop::Subsystem;
+
+/// The checker child's subsystem for `config`.
+pub fn subsystem(config: &Config) -> Result<Box<dyn Subsystem>, String> {
+    Ok(Box::new(CheckerEngine::new(config)?))
+}

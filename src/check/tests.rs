@@ -1,0 +1,498 @@
+//! The checker cores on a virtual clock: exact transition times for each
+//! keepalived semantic of research section 4.
+
+use std::time::Duration;
+
+use log::Level;
+
+use super::action::{Action, DestRef, ScriptRef};
+use super::checker::{CheckResult, CheckerCore, CheckerParams, Wording};
+use super::vs::{CheckId, RealServerCore, RealServerParams, VirtualServerCore, VsParams};
+use crate::vrrp::Instant;
+
+const VS: &str = "[198.18.0.1]:tcp:80";
+
+fn ck(wording: Wording, delay_loop: u64, retry: u32, dbr: u64, alpha: bool) -> CheckerCore {
+    CheckerCore::new(CheckerParams {
+        wording,
+        target: "[198.18.1.2]:tcp:80".into(),
+        delay_loop: Duration::from_secs(delay_loop),
+        retry,
+        delay_before_retry: Duration::from_secs(dbr),
+        warmup: Duration::ZERO,
+        alpha,
+        log_all_failures: false,
+    })
+}
+
+fn tcp(retry: u32, alpha: bool) -> CheckerCore {
+    ck(Wording::Tcp, 10, retry, 1, alpha)
+}
+
+fn rs(n: u8, weight: u32, inhibit: bool, checkers: Vec<CheckerCore>) -> RealServerCore {
+    let params = RealServerParams {
+        name: format!("[198.18.1.{n}]:tcp:80"),
+        weight,
+        inhibit,
+        notify_up: true,
+        notify_down: true,
+    };
+    RealServerCore::new(params, checkers)
+}
+
+fn vs_params(quorum: u32, hysteresis: u32, sorry: bool) -> VsParams {
+    VsParams {
+        name: VS.into(),
+        quorum,
+        hysteresis,
+        quorum_up: true,
+        quorum_down: true,
+        sorry: sorry.then(|| "[198.18.9.9]:tcp:80".to_string()),
+        sorry_inhibit: false,
+        omega: false,
+    }
+}
+
+fn secs(s: f64) -> Instant {
+    Instant::from_micros((s * 1e6) as u64)
+}
+
+/// Runs a core against scripted probe results; probes take `probe_time`.
+struct Sim {
+    core: VirtualServerCore,
+    /// (time, action) in order.
+    log: Vec<(Instant, Action)>,
+    /// Start times of each check.
+    starts: Vec<(Instant, CheckId)>,
+}
+
+impl Sim {
+    fn new(core: VirtualServerCore) -> Sim {
+        let mut sim = Sim { core, log: Vec::new(), starts: Vec::new() };
+        sim.core.start(Instant::ZERO, &mut |_| Duration::ZERO);
+        sim.drain(Instant::ZERO);
+        sim
+    }
+
+    fn drain(&mut self, t: Instant) {
+        while let Some(a) = self.core.poll_action() {
+            self.log.push((t, a));
+        }
+    }
+
+    /// Run until `until`; `result(id, start_time)` decides each probe.
+    fn run(&mut self, until: f64, probe_time: f64, result: impl Fn(CheckId, f64) -> CheckResult) {
+        let until = secs(until);
+        let mut pending: Vec<(Instant, CheckId, CheckResult)> = Vec::new();
+        loop {
+            let next_due = self.core.poll_timeout();
+            let next_end = pending.iter().map(|p| p.0).min();
+            let t = match (next_due, next_end) {
+                (Some(a), Some(b)) => a.min(b),
+                (a, b) => match a.or(b) {
+                    Some(t) => t,
+                    None => break,
+                },
+            };
+            if t > until {
+                break;
+            }
+            if next_end == Some(t) {
+                let i = pending.iter().position(|p| p.0 == t).unwrap();
+                let (_, id, r) = pending.remove(i);
+                self.core.finish(t, id, r);
+                self.drain(t);
+                continue;
+            }
+            for id in self.core.due(t) {
+                self.starts.push((t, id));
+                let r = result(id, t.as_micros() as f64 / 1e6);
+                pending.push((t + Duration::from_micros((probe_time * 1e6) as u64), id, r));
+            }
+            self.drain(t);
+        }
+    }
+
+    fn ipvs(&self) -> Vec<(f64, String)> {
+        self.log
+            .iter()
+            .filter_map(|(t, a)| {
+                let s = match a {
+                    Action::AddDest { dest, weight } => format!("add {dest:?} {weight}"),
+                    Action::SetWeight { dest, weight } => format!("set {dest:?} {weight}"),
+                    Action::DelDest { dest } => format!("del {dest:?}"),
+                    Action::RunScript(s) => format!("run {s:?}"),
+                    _ => return None,
+                };
+                Some((t.as_micros() as f64 / 1e6, s))
+            })
+            .collect()
+    }
+
+    fn lines(&self) -> Vec<String> {
+        self.log
+            .iter()
+            .filter_map(|(_, a)| match a {
+                Action::Log { line, .. } => Some(line.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+fn ok() -> CheckResult {
+    CheckResult::success("")
+}
+
+fn fail() -> CheckResult {
+    CheckResult::failure("connection refused")
+}
+
+fn ev(t: f64, s: &str) -> (f64, String) {
+    (t, s.to_string())
+}
+
+#[test]
+fn first_run_after_one_second_plus_warmup_jitter() {
+    let mut c = ck(Wording::Tcp, 10, 1, 1, false);
+    c.start(Instant::ZERO, Duration::from_millis(2500));
+    // warmup 0 caps the jitter.
+    assert_eq!(c.poll_timeout(), Some(secs(1.0)));
+    let mut p = c.params().clone();
+    p.warmup = Duration::from_secs(5);
+    let mut c = CheckerCore::new(p);
+    c.start(Instant::ZERO, Duration::from_millis(2500));
+    assert_eq!(c.poll_timeout(), Some(secs(3.5)));
+    for r in [0u64, 1, 5_000_000, u64::MAX] {
+        assert!(super::checker::warmup_jitter(Duration::from_secs(5), r) <= Duration::from_secs(5));
+    }
+}
+
+#[test]
+fn without_alpha_up_at_start_and_first_failure_marks_down_at_once() {
+    let mut sim =
+        Sim::new(VirtualServerCore::new(vs_params(1, 0, false), vec![rs(2, 1, false, vec![tcp(1, false)])]));
+    assert_eq!(sim.ipvs(), vec![ev(0.0, "add Real(0) 1")]);
+    sim.run(1.5, 0.0, |_, _| fail());
+    assert_eq!(
+        sim.ipvs(),
+        vec![
+            ev(0.0, "add Real(0) 1"),
+            ev(1.0, "del Real(0)"),
+            ev(1.0, "run NotifyDown(0)"),
+            ev(1.0, "run QuorumDown")
+        ]
+    );
+    let lines = sim.lines();
+    assert!(lines.contains(&"TCP_CHECK on service [198.18.1.2]:tcp:80 failed after 1 retries.".to_string()));
+    assert!(lines.contains(&format!("Removing service [198.18.1.2]:tcp:80 from VS {VS}")));
+    assert!(lines.contains(&format!("Lost quorum 1-0=1 > 0 for VS {VS}")));
+}
+
+#[test]
+fn up_to_down_after_retry_plus_one_failures_and_one_success_back() {
+    // delay_loop 10, retry 2, delay_before_retry 1; fails from t=5 to t=20.
+    let c = ck(Wording::Tcp, 10, 2, 1, false);
+    let mut sim = Sim::new(VirtualServerCore::new(vs_params(1, 0, false), vec![rs(2, 1, false, vec![c])]));
+    sim.run(40.0, 0.0, |_, t| if (5.0..20.0).contains(&t) { fail() } else { ok() });
+    let starts: Vec<f64> = sim.starts.iter().map(|(t, _)| t.as_micros() as f64 / 1e6).collect();
+    // 1 ok; 11, 12, 13 fail (DOWN at 13); 23 ok (UP); 33 ok.
+    assert_eq!(starts, vec![1.0, 11.0, 12.0, 13.0, 23.0, 33.0]);
+    let ipvs = sim.ipvs();
+    assert!(ipvs.contains(&ev(13.0, "del Real(0)")), "{ipvs:?}");
+    assert!(ipvs.contains(&ev(23.0, "add Real(0) 1")), "{ipvs:?}");
+    let lines = sim.lines();
+    assert!(lines.contains(&"TCP_CHECK on service [198.18.1.2]:tcp:80 failed after 2 retries.".to_string()));
+    assert!(lines.contains(&"TCP connection to [198.18.1.2]:tcp:80 success.".to_string()));
+    assert!(lines.contains(&format!("Gained quorum 1+0=1 <= 1 for VS {VS}")));
+}
+
+#[test]
+fn a_down_checker_rechecks_every_delay_loop_without_retries() {
+    let c = ck(Wording::Tcp, 10, 3, 1, false);
+    let mut sim = Sim::new(VirtualServerCore::new(vs_params(1, 0, false), vec![rs(2, 1, false, vec![c])]));
+    sim.run(35.0, 0.0, |_, _| fail());
+    let starts: Vec<f64> = sim.starts.iter().map(|(t, _)| t.as_micros() as f64 / 1e6).collect();
+    assert_eq!(starts, vec![1.0, 11.0, 21.0, 31.0]);
+}
+
+#[test]
+fn alpha_starts_down_and_needs_one_success() {
+    let mut sim =
+        Sim::new(VirtualServerCore::new(vs_params(1, 0, false), vec![rs(2, 3, false, vec![tcp(1, true)])]));
+    assert_eq!(sim.ipvs(), vec![ev(0.0, "run QuorumDown")]);
+    sim.run(1.0, 0.0, |_, _| ok());
+    assert!(sim.ipvs().contains(&ev(1.0, "add Real(0) 3")));
+    assert!(sim.lines().contains(&"TCP connection to [198.18.1.2]:tcp:80 success.".to_string()));
+}
+
+#[test]
+fn period_runs_from_the_end_of_a_check_but_from_the_start_for_misc() {
+    let mut sim =
+        Sim::new(VirtualServerCore::new(vs_params(1, 0, false), vec![rs(2, 1, false, vec![tcp(1, false)])]));
+    sim.run(30.0, 3.0, |_, _| ok());
+    let starts: Vec<f64> = sim.starts.iter().map(|(t, _)| t.as_micros() as f64 / 1e6).collect();
+    assert_eq!(starts, vec![1.0, 14.0, 27.0]);
+
+    let misc = ck(Wording::Misc, 10, 0, 1, false);
+    let mut sim = Sim::new(VirtualServerCore::new(vs_params(1, 0, false), vec![rs(2, 1, false, vec![misc])]));
+    sim.run(30.0, 3.0, |_, _| ok());
+    let starts: Vec<f64> = sim.starts.iter().map(|(t, _)| t.as_micros() as f64 / 1e6).collect();
+    assert_eq!(starts, vec![1.0, 11.0, 21.0]);
+}
+
+#[test]
+fn misc_retry_zero_and_its_wording() {
+    let mut misc = ck(Wording::Misc, 10, 0, 1, false);
+    misc.start(Instant::ZERO, Duration::ZERO);
+    misc.begin(secs(1.0));
+    misc.finish(secs(1.0), ok());
+    misc.begin(secs(11.0));
+    assert_eq!(misc.finish(secs(11.0), CheckResult::failure("exited with status 1")), super::Step::WentDown);
+    assert_eq!(misc.failure_line(), "Misc check for [198.18.1.2]:tcp:80 failed (exited with status 1).");
+}
+
+#[test]
+fn inhibit_on_failure_sets_weight_zero_instead_of_removing() {
+    let mut sim =
+        Sim::new(VirtualServerCore::new(vs_params(1, 0, false), vec![rs(2, 5, true, vec![tcp(0, false)])]));
+    sim.run(25.0, 0.0, |_, t| if (5.0..=15.0).contains(&t) { fail() } else { ok() });
+    let ipvs = sim.ipvs();
+    assert_eq!(
+        ipvs,
+        vec![
+            ev(0.0, "add Real(0) 5"),
+            ev(11.0, "set Real(0) 0"),
+            ev(11.0, "run NotifyDown(0)"),
+            ev(11.0, "run QuorumDown"),
+            ev(21.0, "set Real(0) 5"),
+            ev(21.0, "run NotifyUp(0)"),
+            ev(21.0, "run QuorumUp"),
+        ]
+    );
+    assert!(sim.lines().contains(&format!("Disabling service [198.18.1.2]:tcp:80 from VS {VS}")));
+    assert!(sim.lines().contains(&format!("Enabling service [198.18.1.2]:tcp:80 to VS {VS}")));
+}
+
+#[test]
+fn inhibit_with_alpha_adds_weight_zero_at_start() {
+    let sim =
+        Sim::new(VirtualServerCore::new(vs_params(1, 0, false), vec![rs(2, 5, true, vec![tcp(1, true)])]));
+    assert_eq!(sim.ipvs(), vec![ev(0.0, "run QuorumDown"), ev(0.0, "add Real(0) 0")]);
+}
+
+#[test]
+fn real_server_is_the_and_of_its_checkers_and_without_checkers_always_up() {
+    let two = vec![tcp(0, false), ck(Wording::Http, 10, 0, 3, false)];
+    let mut sim = Sim::new(VirtualServerCore::new(
+        vs_params(1, 0, false),
+        vec![rs(2, 1, false, two), rs(3, 1, false, vec![])],
+    ));
+    assert_eq!(sim.ipvs(), vec![ev(0.0, "add Real(0) 1"), ev(0.0, "add Real(1) 1")]);
+    // Only the HTTP checker fails: the real server goes down; server 3 stays.
+    sim.run(5.0, 0.0, |id, _| if id.ck == 1 { fail() } else { ok() });
+    assert!(sim.ipvs().contains(&ev(1.0, "del Real(0)")));
+    assert!(!sim.ipvs().iter().any(|(_, s)| s.contains("Real(1)") && s.starts_with("del")));
+    assert!(sim.lines().contains(&"HTTP_CHECK on service [198.18.1.2]:tcp:80 failed.".to_string()));
+}
+
+#[test]
+fn quorum_hysteresis_and_sorry_server() {
+    // Weights 2 + 2, quorum 3, hysteresis 1: lost below 2, regained at 4.
+    let a = rs(2, 2, false, vec![tcp(0, false)]);
+    let b = rs(3, 2, false, vec![tcp(0, false)]);
+    let mut sim = Sim::new(VirtualServerCore::new(vs_params(3, 1, true), vec![a, b]));
+    // Server 2 fails from t=5; server 3 fails from t=15; both back from t=25 / t=35.
+    sim.run(45.0, 0.0, |id, t| {
+        let down = if id.rs == 0 { (5.0..25.0).contains(&t) } else { (15.0..35.0).contains(&t) };
+        if down {
+            fail()
+        } else {
+            ok()
+        }
+    });
+    let ipvs = sim.ipvs();
+    assert_eq!(
+        ipvs,
+        vec![
+            ev(0.0, "add Real(0) 2"),
+            ev(0.0, "add Real(1) 2"),
+            // sum 2 is not below 3-1=2: quorum holds.
+            ev(11.0, "del Real(0)"),
+            ev(11.0, "run NotifyDown(0)"),
+            // sum 0: lost; the sorry server replaces the alive ones.
+            ev(21.0, "del Real(1)"),
+            ev(21.0, "run NotifyDown(1)"),
+            ev(21.0, "run QuorumDown"),
+            ev(21.0, "add Sorry 1"),
+            // server 2 back: sum 2 < 3+1, no quorum, stays out of IPVS.
+            ev(31.0, "run NotifyUp(0)"),
+            // both back: sum 4 regains quorum.
+            ev(41.0, "run NotifyUp(1)"),
+            ev(41.0, "run QuorumUp"),
+            ev(41.0, "del Sorry"),
+            ev(41.0, "add Real(0) 2"),
+            ev(41.0, "add Real(1) 2"),
+        ]
+    );
+    let lines = sim.lines();
+    assert!(lines.contains(&format!("Lost quorum 3-1=2 > 0 for VS {VS}")), "{lines:?}");
+    assert!(lines.contains(&format!("Gained quorum 3+1=4 <= 4 for VS {VS}")), "{lines:?}");
+}
+
+#[test]
+fn misc_dynamic_weight_changes_the_destination_weight() {
+    let misc = ck(Wording::Misc, 10, 0, 1, false);
+    let mut sim = Sim::new(VirtualServerCore::new(vs_params(1, 0, false), vec![rs(2, 1, false, vec![misc])]));
+    sim.run(12.0, 0.0, |_, t| {
+        let w = if t < 5.0 { 5 } else { 0 };
+        CheckResult { ok: true, weight: Some(w), detail: String::new() }
+    });
+    let ipvs = sim.ipvs();
+    assert_eq!(
+        ipvs,
+        vec![
+            ev(0.0, "add Real(0) 1"),
+            ev(1.0, "set Real(0) 5"),
+            ev(11.0, "set Real(0) 0"),
+            ev(11.0, "run QuorumDown")
+        ]
+    );
+}
+
+#[test]
+fn omega_runs_down_scripts_at_shutdown() {
+    let mut p = vs_params(1, 0, false);
+    p.omega = true;
+    let mut core = VirtualServerCore::new(p, vec![rs(2, 1, false, vec![tcp(1, false)])]);
+    core.start(Instant::ZERO, &mut |_| Duration::ZERO);
+    while core.poll_action().is_some() {}
+    core.shutdown();
+    let acts: Vec<Action> = std::iter::from_fn(|| core.poll_action()).collect();
+    assert_eq!(
+        acts,
+        vec![
+            Action::RunScript(ScriptRef::NotifyDown(0)),
+            Action::RunScript(ScriptRef::QuorumDown),
+            Action::DelService
+        ]
+    );
+    assert_eq!(core.poll_timeout(), None);
+}
+
+#[test]
+fn reload_keeps_a_failed_real_server_out() {
+    let mut old = Sim::new(VirtualServerCore::new(
+        vs_params(1, 0, false),
+        vec![rs(2, 1, false, vec![tcp(0, false)]), rs(3, 1, false, vec![tcp(0, false)])],
+    ));
+    old.run(2.0, 0.0, |id, _| if id.rs == 0 { fail() } else { ok() });
+    // The new configuration drops server 3 and adds server 4.
+    let mut new = VirtualServerCore::new(
+        vs_params(1, 0, false),
+        vec![rs(2, 1, false, vec![tcp(0, false)]), rs(4, 1, false, vec![tcp(0, false)])],
+    );
+    new.adopt(&old.core, &[Some(0), None], true);
+    new.resume(secs(3.0), &mut |_| Duration::ZERO);
+    let acts: Vec<Action> =
+        std::iter::from_fn(|| new.poll_action()).filter(|a| !matches!(a, Action::Log { .. })).collect();
+    assert_eq!(acts, vec![Action::AddDest { dest: DestRef::Real(1), weight: 1 }]);
+    assert!(!new.real_servers()[0].is_alive());
+    assert_eq!(new.poll_timeout(), Some(secs(4.0)));
+}
+
+#[test]
+fn quorum_is_capped_at_the_total_weight() {
+    let mut core = VirtualServerCore::new(vs_params(10, 0, false), vec![rs(2, 3, false, vec![])]);
+    assert_eq!(core.params().quorum, 3);
+    let first = core.poll_action();
+    assert!(matches!(first, Some(Action::Log { level: Level::Warn, .. })), "{first:?}");
+}
+
+mod engine {
+    use std::net::IpAddr;
+    use std::path::Path;
+
+    use crate::check::lvs::ProtocolKey;
+    use crate::check::{CheckerEngine, MemoryLvs, SvcAddr};
+    use crate::config::{load_bytes, Config, LoadOptions};
+    use crate::daemon::event_loop::{Subsystem, TokenAlloc};
+
+    fn config(text: &str) -> Config {
+        let opts = LoadOptions { config_id: "t".into(), host_checks: false };
+        let l = load_bytes("t.conf", text.as_bytes(), Path::new("/"), &opts);
+        assert!(!l.has_errors(), "{:?}", l.diags);
+        l.config
+    }
+
+    fn svc(last: u8) -> SvcAddr {
+        SvcAddr::Addr { protocol: ProtocolKey::Tcp, addr: IpAddr::from([198, 18, 0, last]), port: 80 }
+    }
+
+    fn ip(last: u8) -> IpAddr {
+        IpAddr::from([198, 18, 1, last])
+    }
+
+    const HEAD: &str = "virtual_server 198.18.0.1 80 {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n";
+
+    #[test]
+    fn reload_diffs_ipvs_and_keeps_running() {
+        let one = config(&format!(
+            "{HEAD} real_server 198.18.1.2 80 {{ weight 1 }}\n real_server 198.18.1.3 80 {{ weight 1 }}\n}}\n"
+        ));
+        let two = config(&format!(
+            "{HEAD} real_server 198.18.1.2 80 {{ weight 4 }}\n real_server 198.18.1.4 80 {{ weight 1 }}\n}}\n\
+             virtual_server 198.18.0.2 80 {{\n lb_algo rr\n lb_kind NAT\n protocol TCP\n \
+             real_server 198.18.1.5 80 {{ weight 2 }}\n}}\n"
+        ));
+        let lvs = MemoryLvs::new();
+        let mut e = CheckerEngine::with_lvs(&one, Some(Box::new(lvs.clone()))).unwrap();
+        let poll = mio::Poll::new().unwrap();
+        let mut tokens = TokenAlloc::new();
+        e.register(poll.registry(), &mut tokens).unwrap();
+        assert_eq!(lvs.weight(&svc(1), ip(2), 80), Some(1));
+        assert_eq!(lvs.weight(&svc(1), ip(3), 80), Some(1));
+        assert_eq!(e.poll_timeout(), None, "no checkers, nothing to schedule");
+
+        e.reload(poll.registry(), &mut tokens, &two, std::time::Instant::now()).unwrap();
+        assert_eq!(lvs.weight(&svc(1), ip(2), 80), Some(4));
+        assert_eq!(lvs.weight(&svc(1), ip(3), 80), None);
+        assert_eq!(lvs.weight(&svc(1), ip(4), 80), Some(1));
+        assert_eq!(lvs.weight(&svc(2), ip(5), 80), Some(2));
+
+        // Dropping the second VS removes its service.
+        e.reload(poll.registry(), &mut tokens, &one, std::time::Instant::now()).unwrap();
+        assert!(lvs.dests(&svc(2)).is_none());
+        assert_eq!(lvs.weight(&svc(1), ip(3), 80), Some(1));
+
+        let status = e.status();
+        let text = status.to_string();
+        assert!(text.contains(r#""name":"[198.18.0.1]:tcp:80""#), "{text}");
+        assert!(text.contains(r#""state":"UP""#), "{text}");
+        assert_eq!(status.get("ipvs").and_then(|j| j.as_str()), Some("memory"));
+
+        e.shutdown(poll.registry(), std::time::Instant::now());
+        assert!(lvs.services().is_empty());
+    }
+
+    #[test]
+    fn http_urls_are_walked_one_per_check_and_a_failing_one_is_retried() {
+        let c = config(&format!(
+            "{HEAD} real_server 198.18.1.2 80 {{\n HTTP_GET {{\n url {{\n path /a\n }}\n url {{\n path /b\n }}\n }}\n }}\n}}\n"
+        ));
+        let mut vss = crate::check::build::virtual_servers(&c).unwrap();
+        let v = &mut vss[0];
+        let id = crate::check::CheckId { rs: 0, ck: 0 };
+        let path = |v: &crate::check::build::VsRun| match &v.checker_cfg(id).unwrap().1.kind {
+            crate::config::model::CheckerKind::Http(h) => h.urls[v.url_next(id) % h.urls.len()].path.clone(),
+            _ => unreachable!(),
+        };
+        assert_eq!(path(v), "/a");
+        v.checked(id, true);
+        assert_eq!(path(v), "/b");
+        v.checked(id, false);
+        assert_eq!(path(v), "/b");
+        v.checked(id, true);
+        assert_eq!(path(v), "/a");
+    }
+}
