@@ -247,9 +247,8 @@ fn config_test(o: &Options) -> i32 {
     }
 }
 
-fn genhash_main(_args: &[String]) -> i32 {
-    eprintln!("genhash: not available in this build yet");
-    1
+fn genhash_main(args: &[String]) -> i32 {
+    crate::genhash::main(args)
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod engine;
+pub mod genhash;
 pub mod ipvs;
 pub mod script;
 pub mod smtp;

@@ -14,6 +14,7 @@ command -v file >/dev/null 2>&1      || need_apt="$need_apt file"
 for extra in "$@"; do
     case "$extra" in
     qemu) command -v qemu-system-x86_64 >/dev/null 2>&1 || need_apt="$need_apt qemu-system-x86"; [ -x /bin/busybox ] || need_apt="$need_apt busybox-static" ;;
+    cross) command -v qemu-mipsel-static >/dev/null 2>&1 || need_apt="$need_apt qemu-user-static" ;;
     esac
 done
 
@@ -32,3 +33,30 @@ if ! rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-
     echo "deps: adding rustup target x86_64-unknown-linux-musl"
     rustup target add x86_64-unknown-linux-musl
 fi
+
+# `deps.sh static` / `deps.sh cross`: std's source for -Zbuild-std (the size
+# build), the prebuilt aarch64 musl std, and zig as the C toolchain and linker
+# for the targets that have no prebuilt std here (armv7, mips). zig comes from
+# PyPI (ziglang) into a venv under target/, so nothing system-wide changes.
+for extra in "$@"; do
+    case "$extra" in
+    static | cross)
+        if ! rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
+            echo "deps: adding rustup component rust-src"
+            rustup component add rust-src
+        fi
+        ;;
+    esac
+    if [ "$extra" = cross ]; then
+        if ! rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-musl; then
+            echo "deps: adding rustup target aarch64-unknown-linux-musl"
+            rustup target add aarch64-unknown-linux-musl
+        fi
+        tools=${CROSS_TOOLS:-target/cross-tools}
+        if ! "$tools/venv/bin/python" -m ziglang version >/dev/null 2>&1; then
+            echo "deps: installing ziglang into $tools/venv"
+            python3 -m venv "$tools/venv"
+            "$tools/venv/bin/pip" install -q "ziglang==${ZIGLANG_VERSION:-0.17.0}"
+        fi
+    fi
+done
