@@ -19,11 +19,32 @@ test: deps
 	$(CARGO) build --locked
 	$(CARGO) test --locked -- --test-threads=2
 
+# Router builds (packaging/cross/build.sh has the size recipe: opt-level z,
+# LTO, panic=abort, stripped, std rebuilt without backtrace). Binaries land in
+# $(CROSS_DIR)/<target>/release/vigil. Tools install on first use.
+CROSS_TARGETS ?= aarch64-unknown-linux-musl armv7-unknown-linux-musleabihf mipsel-unknown-linux-musl
+CROSS_DIR     ?= $(or $(CARGO_TARGET_DIR),target)
+.PHONY: cross size test-cross
+
 # One static, stripped musl binary: what goes on a router.
 static: deps
-	RUSTFLAGS="-C target-feature=+crt-static -C strip=symbols" \
-	  $(CARGO) build --release --locked --target $(MUSL)
-	@ls -l $(STATIC_BIN)
+	@sh tests/deps.sh static
+	sh packaging/cross/build.sh $(MUSL)
+	@file $(CROSS_DIR)/$(MUSL)/release/vigil
+
+# The same for the router architectures (armv7 and mips link with zig).
+cross: deps
+	@sh tests/deps.sh cross
+	sh packaging/cross/build.sh $(CROSS_TARGETS)
+
+# Sizes of what is built, per feature, and of Debian's keepalived: a README table.
+size:
+	@sh tests/deps.sh cross
+	@sh packaging/cross/size.sh $(MUSL) $(CROSS_TARGETS)
+
+# Each cross binary under qemu-user: -v, and -t on every conf/*.conf.
+test-cross: cross
+	sh tests/cross.sh $(CROSS_TARGETS)
 
 fmt:
 	$(CARGO) fmt --all
@@ -35,6 +56,47 @@ lint:
 demo: deps
 	$(CARGO) build --release --locked --bin vigil --example demo
 	target/release/examples/demo
+
+# Figures side by side with Debian's keepalived; writes bench-results.md.
+bench: deps
+	$(CARGO) build --release --locked --bin vigil --example bench
+	target/release/examples/bench
+
+# Fuzzing (cargo-fuzz on nightly, installed on first use): one target per
+# parser of outside bytes, seeds in fuzz/corpus/<target>. No sanitizer: the
+# parsers are safe Rust; overflow checks and debug assertions are on.
+# `fuzz` grows fuzz/corpus; `fuzz-smoke` (for `make test`) runs the committed
+# seeds plus a few seconds each and writes new inputs under fuzz/target only.
+# Crashes land in fuzz/artifacts/<target>/.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := vrrp_advert vrrp_ipv4 vrrp_instance config_load http_response smtp_check smtp_alert \
+                netlink_route ipvs_reply
+FUZZ_FLAGS   := --fuzz-dir fuzz -s none -a --codegen-units 16
+FUZZ_SMOKE_DIR ?= fuzz/target/smoke-corpus
+.PHONY: fuzz fuzz-smoke soak
+
+fuzz:
+	@sh tests/deps.sh fuzz
+	$(CARGO) +nightly fuzz build $(FUZZ_FLAGS)
+	for t in $(FUZZ_TARGETS); do \
+	  $(CARGO) +nightly fuzz run $(FUZZ_FLAGS) $$t -- -max_total_time=$(FUZZ_SECONDS) -timeout=10 || exit 1; \
+	done
+
+fuzz-smoke:
+	@sh tests/deps.sh fuzz
+	$(CARGO) +nightly fuzz build $(FUZZ_FLAGS)
+	for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_SMOKE_DIR)/$$t && \
+	  $(CARGO) +nightly fuzz run $(FUZZ_FLAGS) $$t $(FUZZ_SMOKE_DIR)/$$t fuzz/corpus/$$t -- \
+	    -max_total_time=5 -timeout=10 || exit 1; \
+	done
+
+# A VRRPv3 pair at advert_int 0.01 with a SIGHUP every 10 s and a prober on
+# the VIP; RSS and fds of every vigil process must stay flat (SOAK_SECONDS).
+SOAK_SECONDS ?= 600
+soak: deps
+	$(CARGO) build --release --locked --bin vigil --example soak
+	SOAK_SECONDS=$(SOAK_SECONDS) $(or $(CARGO_TARGET_DIR),target)/release/examples/soak
 
 clean:
 	$(CARGO) clean

@@ -15,6 +15,7 @@ for extra in "$@"; do
     case "$extra" in
     qemu) command -v qemu-system-x86_64 >/dev/null 2>&1 || need_apt="$need_apt qemu-system-x86"; [ -x /bin/busybox ] || need_apt="$need_apt busybox-static" ;;
     cross) command -v qemu-mipsel-static >/dev/null 2>&1 || need_apt="$need_apt qemu-user-static" ;;
+    fuzz) command -v c++ >/dev/null 2>&1 || need_apt="$need_apt g++" ;;
     esac
 done
 
@@ -57,6 +58,20 @@ for extra in "$@"; do
             echo "deps: installing ziglang into $tools/venv"
             python3 -m venv "$tools/venv"
             "$tools/venv/bin/pip" install -q "ziglang==${ZIGLANG_VERSION:-0.17.0}"
+        fi
+    fi
+done
+
+# `deps.sh fuzz`: a nightly toolchain and cargo-fuzz for `make fuzz` / `make fuzz-smoke`.
+for extra in "$@"; do
+    if [ "$extra" = fuzz ]; then
+        if ! rustup toolchain list | grep -q '^nightly'; then
+            echo "deps: installing the nightly toolchain"
+            rustup toolchain install nightly --profile minimal
+        fi
+        if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
+            echo "deps: installing cargo-fuzz"
+            cargo install cargo-fuzz --locked
         fi
     fi
 done

@@ -1,0 +1,55 @@
+#!/bin/sh
+# Run each cross-built vigil under qemu-user: `vigil -v`, then `vigil -t -f`
+# on every example in conf/, which must exit 0. Proves the ELF, the ABI and
+# std's syscalls on that architecture (not a router's kernel or its NICs).
+#
+#   tests/cross.sh TARGET...      (after packaging/cross/build.sh TARGET...)
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+tdir=${CARGO_TARGET_DIR:-$root/target}
+pass=0
+fail=0
+skip=0
+
+check() { # DESCRIPTION COMMAND...
+    what=$1
+    shift
+    rc=0
+    out=$("$@" 2>&1) || rc=$?
+    if [ "$rc" -eq 0 ]; then
+        pass=$((pass + 1))
+        echo "ok   $what"
+    else
+        fail=$((fail + 1))
+        echo "FAIL $what (exit $rc)"
+        echo "$out" | sed 's/^/     /'
+    fi
+}
+
+for t in "$@"; do
+    case "$t" in
+    x86_64-*) qemu="" ;;
+    aarch64-*) qemu="qemu-aarch64-static" ;;
+    armv7-* | arm-*) qemu="qemu-arm-static" ;;
+    mipsel-*) qemu="qemu-mipsel-static" ;;
+    mips-*) qemu="qemu-mips-static" ;;
+    *) echo "cross: no qemu for $t" >&2; exit 2 ;;
+    esac
+    bin=$tdir/$t/release/vigil
+    if [ ! -f "$bin" ]; then
+        echo "skip $t: $bin not built"
+        skip=$((skip + 1))
+        continue
+    fi
+    if [ -n "$qemu" ] && ! command -v "$qemu" >/dev/null 2>&1; then
+        echo "cross: $qemu missing (sh tests/deps.sh cross)" >&2
+        exit 1
+    fi
+    check "$t: file says statically linked" sh -c "file -L '$bin' | grep -q 'statically linked\|static-pie linked'"
+    check "$t: vigil -v" sh -c "$qemu '$bin' -v | grep -q '^vigil v'"
+    for conf in "$root"/conf/*.conf; do
+        check "$t: vigil -t -f conf/$(basename "$conf")" $qemu "$bin" -t -f "$conf"
+    done
+done
+echo "cross: $pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]
