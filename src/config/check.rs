@@ -28,6 +28,7 @@ pub fn check(cfg: &mut Config, diags: &mut Vec<Diagnostic>, opts: &LoadOptions) 
     }
     c.duplicate_vrids(cfg);
     c.sync_groups(cfg);
+    c.track_pings(cfg);
     c.virtual_servers(cfg);
     if opts.host_checks {
         host::check(cfg, c.diags);
@@ -326,6 +327,26 @@ impl Checker<'_> {
             let hint = suggest::name_hint(&n, "vrrp_script", names)
                 .or_else(|| Some("no vrrp_script is defined".to_string()));
             self.error(&loc, format!("'{owner}' tracks script '{n}', which no vrrp_script defines"), hint);
+        }
+    }
+
+    /// `track_ping` names a `vrrp_track_ping` (vigil extension); unknown ones are dropped.
+    fn track_pings(&mut self, cfg: &mut Config) {
+        let names: Vec<String> = cfg.track_pings.iter().map(|p| p.name.clone()).collect();
+        let owners = cfg.instances.iter_mut().map(|i| (i.name.clone(), &mut i.track_pings));
+        let owners = owners.chain(cfg.sync_groups.iter_mut().map(|g| (g.name.clone(), &mut g.track_pings)));
+        let mut missing = Vec::new();
+        for (owner, tracks) in owners {
+            tracks.retain(|t| {
+                let ok = names.contains(&t.name);
+                if !ok {
+                    missing.push((t.loc.clone(), format!("'{owner}' tracks ping '{}', which no vrrp_track_ping defines", t.name)));
+                }
+                ok
+            });
+        }
+        for (loc, msg) in missing {
+            self.error(&loc, msg, None);
         }
     }
 

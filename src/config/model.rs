@@ -17,6 +17,8 @@ pub struct Config {
     pub static_routes: Vec<RawLine>,
     pub static_rules: Vec<RawLine>,
     pub vrrp_scripts: Vec<VrrpScript>,
+    /// `vrrp_track_ping` blocks (a vigil extension).
+    pub track_pings: Vec<VrrpTrackPing>,
     pub sync_groups: Vec<VrrpSyncGroup>,
     pub instances: Vec<VrrpInstance>,
     pub vs_groups: Vec<VirtualServerGroup>,
@@ -96,6 +98,8 @@ pub struct GlobalDefs {
     pub smtp_alert_vrrp: Option<bool>,
     pub smtp_alert_checker: Option<bool>,
     pub no_email_faults: bool,
+    /// Mail only when a real server changes state, not each checker.
+    pub no_checker_emails: bool,
     pub checker_log_all_failures: bool,
     /// `script_user USER [GROUP]`; `None`: keepalived_script if it exists, else root.
     pub script_user: Option<(String, Option<String>)>,
@@ -157,6 +161,7 @@ impl Default for GlobalDefs {
             smtp_alert_vrrp: None,
             smtp_alert_checker: None,
             no_email_faults: false,
+            no_checker_emails: false,
             checker_log_all_failures: false,
             script_user: None,
             enable_script_security: false,
@@ -319,6 +324,8 @@ pub struct VrrpInstance {
     pub nopreempt: bool,
     pub preempt_delay: Duration,
     pub track_scripts: Vec<TrackScript>,
+    /// `track_ping { NAME [weight N [reverse]] }` (vigil extension).
+    pub track_pings: Vec<TrackScript>,
     pub track_interfaces: Vec<TrackInterface>,
     pub dont_track_primary: bool,
     pub mcast_src_ip: Option<IpAddr>,
@@ -369,6 +376,7 @@ impl VrrpInstance {
             nopreempt: false,
             preempt_delay: Duration::ZERO,
             track_scripts: Vec::new(),
+            track_pings: Vec::new(),
             track_interfaces: Vec::new(),
             dont_track_primary: false,
             mcast_src_ip: None,
@@ -527,6 +535,7 @@ pub struct VrrpSyncGroup {
     pub notify: Notify,
     pub smtp_alert: Option<bool>,
     pub track_scripts: Vec<TrackScript>,
+    pub track_pings: Vec<TrackScript>,
     pub track_interfaces: Vec<TrackInterface>,
     pub sync_group_tracking_weight: bool,
     pub loc: Loc,
@@ -562,6 +571,44 @@ impl VrrpScript {
             fall: 1,
             user: None,
             init_fail: false,
+            loc,
+        }
+    }
+
+    pub fn effective_timeout(&self) -> Duration {
+        self.timeout.unwrap_or(self.interval)
+    }
+}
+
+/// `vrrp_track_ping NAME { address IP; interval S; timeout S; weight N
+/// [reverse]; rise N; fall N }`: a vigil extension that tracks whether
+/// `address` answers ICMP echo (split-brain arbitration: a router that
+/// cannot reach its gateway should not stay master).
+#[derive(Clone, Debug)]
+pub struct VrrpTrackPing {
+    pub name: String,
+    pub address: Option<IpAddr>,
+    pub interval: Duration,
+    /// `None`: equal to the interval.
+    pub timeout: Option<Duration>,
+    pub weight: i32,
+    pub weight_reverse: bool,
+    pub rise: u32,
+    pub fall: u32,
+    pub loc: Loc,
+}
+
+impl VrrpTrackPing {
+    pub fn new(name: String, loc: Loc) -> Self {
+        VrrpTrackPing {
+            name,
+            address: None,
+            interval: Duration::from_secs(1),
+            timeout: None,
+            weight: 0,
+            weight_reverse: false,
+            rise: 1,
+            fall: 1,
             loc,
         }
     }

@@ -612,14 +612,17 @@ fn finding(severity: Severity, loc: &Loc, message: String) -> Diagnostic {
 }
 
 /// Read a configuration file: regular files only, at most 16 MiB, so that
-/// `include /dev/*` cannot hang the loader.
+/// `include /dev/*` cannot hang the loader. Non-blocking, because some
+/// "regular" files block on read (/proc/kmsg, tracing's trace_pipe).
 fn read_config(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::os::unix::fs::OpenOptionsExt;
     let meta = fs::metadata(path)?;
     if !meta.is_file() {
         return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"));
     }
     let mut bytes = Vec::new();
-    fs::File::open(path)?.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    let file = fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)?;
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "larger than 16 MiB"));
     }

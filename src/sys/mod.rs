@@ -9,6 +9,7 @@
 
 pub mod addr;
 pub mod garp;
+pub mod icmp;
 pub mod link;
 pub mod netlink;
 pub mod route;

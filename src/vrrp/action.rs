@@ -43,6 +43,8 @@ pub enum Reason {
     Fault,
     FaultCleared,
     Shutdown,
+    /// Moved with the other members of its sync group.
+    Sync,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -36,6 +36,10 @@ pub struct Instance {
     /// Base priority plus tracker weights, 1..=254 (255 only for the owner).
     effective_priority: u8,
     fault: bool,
+    /// Sync group member: Master_Down expiry only records the wish
+    /// (`wants_master`); the group decides with `sync_master`.
+    sync_hold: bool,
+    wants_master: bool,
     /// Master_Adver_Interval: ours, or (v3 backup) the master's.
     master_adver_int: Duration,
     /// The master whose adverts a backup last accepted.
@@ -58,6 +62,8 @@ impl Instance {
             params,
             state: State::Init,
             fault: false,
+            sync_hold: false,
+            wants_master: false,
             master_adver_int,
             master: None,
             preempt_until: None,
@@ -195,6 +201,33 @@ impl Instance {
         }
     }
 
+    /// Hold this instance in BACKUP when its Master_Down timer expires, as
+    /// a sync group member does until every member wants MASTER.
+    pub fn set_sync_hold(&mut self, hold: bool) {
+        self.sync_hold = hold;
+    }
+
+    /// A held backup whose Master_Down timer expired with no master heard since.
+    pub fn wants_master(&self) -> bool {
+        self.state == State::Backup && self.wants_master
+    }
+
+    /// The sync group lets a held backup that wants MASTER take over.
+    pub fn sync_master(&mut self, now: Instant) {
+        if self.wants_master() {
+            self.set_state(now, State::Master, Reason::Sync);
+        }
+    }
+
+    /// The sync group drags a master to BACKUP because another member went
+    /// there: VIPs go, no priority-0 advert (the peer takes over after its
+    /// own Master_Down timer), and a full Master_Down timer starts.
+    pub fn sync_backup(&mut self, now: Instant) {
+        if self.state == State::Master {
+            self.set_state(now, State::Backup, Reason::Sync);
+        }
+    }
+
     /// Validate a received packet (`bytes` after the IP header) and process
     /// it. Rejects are counted and logged once per reason per `log_interval`.
     pub fn receive(&mut self, now: Instant, ctx: &RxContext, bytes: &[u8]) -> Result<(), Reject> {
@@ -257,9 +290,13 @@ impl Instance {
             self.timers.stop(timer);
             match timer {
                 Timer::MasterDown => {
-                    if self.state == State::Backup {
+                    if self.state == State::Backup && !self.wants_master {
                         self.log(Level::Info, "Receive advertisement timeout".to_string());
-                        self.set_state(now, State::Master, Reason::MasterDownTimeout);
+                        if self.sync_hold {
+                            self.wants_master = true;
+                        } else {
+                            self.set_state(now, State::Master, Reason::MasterDownTimeout);
+                        }
                     }
                 }
                 Timer::Advert => self.send_periodic_advert(now),
@@ -297,6 +334,7 @@ impl Instance {
             }
         }
         self.follow_master(src, advert);
+        self.wants_master = false;
         self.timers.set(Timer::MasterDown, now + self.master_down_interval());
     }
 
@@ -366,6 +404,7 @@ impl Instance {
             self.counters.released_master += 1;
         }
         self.state = to;
+        self.wants_master = false;
         self.timers.stop_all();
         self.limiter.reset();
         self.actions.push_back(Action::StateChange { from, to, reason });

@@ -90,8 +90,12 @@ pub fn keepalived_bin() -> PathBuf {
 }
 
 pub fn vigil_bin() -> PathBuf {
-    // Integration tests get the path from cargo; the demo (an example) finds
-    // the binary next to its own directory, target/<profile>/.
+    // `make test` sets VIGIL_BIN to the static release build, the binary
+    // users deploy. Otherwise integration tests get the path from cargo; the
+    // demo and bench (examples) find it next to their own directory.
+    if let Some(p) = std::env::var_os("VIGIL_BIN").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
     match option_env!("CARGO_BIN_EXE_vigil") {
         Some(p) => PathBuf::from(p),
         None => std::env::current_exe()

@@ -406,3 +406,26 @@ fn hostile_input_does_not_panic() {
         let _ = load(text);
     }
 }
+
+#[test]
+fn track_ping_blocks_and_references() {
+    let (cfg, diags) = load(
+        "vrrp_track_ping gw {\n address 198.18.1.1\n interval 0.5\n rise 2\n fall 3\n weight -50 reverse\n}\n\
+         vrrp_instance A {\n interface eth0\n virtual_router_id 1\n track_ping {\n gw weight -60\n nope\n }\n \
+         virtual_ipaddress {\n 198.18.0.1\n }\n}\n\
+         vrrp_sync_group G {\n group {\n A\n }\n track_ping {\n gw\n }\n}\n",
+    );
+    let p = &cfg.track_pings[0];
+    assert_eq!(p.name, "gw");
+    assert_eq!(p.address, Some("198.18.1.1".parse::<IpAddr>().unwrap()));
+    assert_eq!((p.interval, p.effective_timeout()), (Duration::from_millis(500), Duration::from_millis(500)));
+    assert_eq!((p.rise, p.fall, p.weight, p.weight_reverse), (2, 3, -50, true));
+    let vi = &cfg.instances[0];
+    assert_eq!(vi.track_pings.len(), 1, "the unknown name is dropped");
+    assert_eq!(vi.track_pings[0].weight, Some(-60));
+    assert_eq!(cfg.sync_groups[0].track_pings[0].name, "gw");
+    let errors: Vec<&str> = diags.iter().filter(|d| d.is_error()).map(|d| d.message.as_str()).collect();
+    assert_eq!(errors, vec!["'A' tracks ping 'nope', which no vrrp_track_ping defines"]);
+    let (_, diags) = load("vrrp_track_ping x {\n interval 1\n}\n");
+    assert!(diags.iter().any(|d| d.message.contains("has no 'address' line")));
+}

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use super::super::keywords::Ctx;
 use super::super::model::{
     Auth, Broadcast, InitialState, Notify, TrackInterface, TrackScript, UnicastPeer, VipSpec, VrrpInstance,
-    VrrpScript, VrrpSyncGroup,
+    VrrpScript, VrrpSyncGroup, VrrpTrackPing,
 };
 use super::tree::Stmt;
 use super::{set, Parser};
@@ -39,6 +39,32 @@ impl Parser<'_> {
         Some(sc)
     }
 
+    /// `vrrp_track_ping NAME { ... }` (a vigil extension).
+    pub(super) fn track_ping(&mut self, s: &Stmt) -> Option<VrrpTrackPing> {
+        let name = self.block_name(s).unwrap_or_default();
+        let mut tp = VrrpTrackPing::new(name, s.loc().clone());
+        for s in self.known(Ctx::TrackPing, s.stmts()) {
+            match s.name() {
+                "address" => tp.address = self.ip(s),
+                "interval" => set(&mut tp.interval, self.timer(s, 0.01, 86400.0)),
+                "timeout" => tp.timeout = self.timer(s, 0.01, 86400.0),
+                "weight" => {
+                    if let Some(w) = self.int(s, -253, 253) {
+                        tp.weight = w as i32;
+                        tp.weight_reverse = self.reverse_word(s, 1);
+                    }
+                }
+                "rise" => set(&mut tp.rise, self.u32(s, 1, 1_000_000)),
+                "fall" => set(&mut tp.fall, self.u32(s, 1, 1_000_000)),
+                _ => self.unhandled(s),
+            }
+        }
+        if tp.address.is_none() {
+            self.error(&tp.loc, format!("vrrp_track_ping '{}' has no 'address' line", tp.name), None);
+        }
+        Some(tp)
+    }
+
     /// `reverse` after a weight, at argument `i`.
     fn reverse_word(&mut self, s: &Stmt, i: usize) -> bool {
         match s.args.get(i) {
@@ -61,6 +87,7 @@ impl Parser<'_> {
             notify: Notify::default(),
             smtp_alert: None,
             track_scripts: Vec::new(),
+            track_pings: Vec::new(),
             track_interfaces: Vec::new(),
             sync_group_tracking_weight: false,
             loc: s.loc().clone(),
@@ -70,6 +97,7 @@ impl Parser<'_> {
                 "group" => g.members.extend(self.list_words(s)),
                 "smtp_alert" => g.smtp_alert = Some(self.flag(s)),
                 "track_script" => g.track_scripts.extend(self.track_scripts(s)),
+                "track_ping" => g.track_pings.extend(self.track_scripts(s)),
                 "track_interface" => g.track_interfaces.extend(self.track_interfaces(s)),
                 "sync_group_tracking_weight" => g.sync_group_tracking_weight = self.flag(s),
                 _ if self.notify(&mut g.notify, s) => {}
@@ -169,6 +197,7 @@ impl Parser<'_> {
                 "preempt" => vi.nopreempt = false,
                 "preempt_delay" => set(&mut vi.preempt_delay, self.timer(s, 0.0, 1000.0)),
                 "track_script" => vi.track_scripts.extend(self.track_scripts(s)),
+                "track_ping" => vi.track_pings.extend(self.track_scripts(s)),
                 "track_interface" => vi.track_interfaces.extend(self.track_interfaces(s)),
                 "dont_track_primary" => vi.dont_track_primary = true,
                 "mcast_src_ip" => vi.mcast_src_ip = self.ip(s),

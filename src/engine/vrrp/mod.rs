@@ -8,9 +8,13 @@
 //! by draining its actions in order (`apply`), so the wire order is the
 //! core's: advert first, then VIPs, then gratuitous ARPs.
 
+mod ext;
 mod garp;
 pub mod params;
 mod reload;
+pub mod routes;
+pub mod sync;
+pub mod track;
 mod vips;
 
 use std::collections::HashMap;
@@ -28,7 +32,7 @@ use crate::config::Config;
 use crate::daemon::event_loop::{Subsystem, TokenAlloc};
 use crate::daemon::json::Json;
 use crate::script::{self, Command, Job, NotifyScope, Order, ScriptRunner, ScriptUser, UserDb};
-use crate::sys::link::{self, Event, Link, Monitor};
+use crate::sys::link::{self, Link, Monitor};
 use crate::sys::netlink;
 use crate::sys::vrrp_socket::{SocketConfig, VrrpSocket, VRRP_GROUP_V4, VRRP_GROUP_V6};
 use crate::sys::{addr, Error as SysError};
@@ -93,6 +97,8 @@ pub struct VrrpEngine {
     malformed: u64,
     rxbuf: Vec<u8>,
     started: bool,
+    /// Tracking, sync groups, routes, static addresses, alerts (`ext.rs`).
+    ext: ext::Ext,
 }
 
 impl VrrpEngine {
@@ -119,6 +125,7 @@ impl VrrpEngine {
             malformed: 0,
             rxbuf: vec![0u8; 65536],
             started: false,
+            ext: ext::Ext::new(config),
         };
         for cfg in &config.instances {
             match engine.build_instance(cfg, &links, &addrs) {
@@ -234,6 +241,7 @@ impl VrrpEngine {
                         self.garps.cancel(i);
                     }
                     self.notify(i, to, now);
+                    self.ext_state_change(i, from, to, now);
                 }
                 Action::Log { level, line } => log!(level, "{line}"),
             }
@@ -281,6 +289,7 @@ impl VrrpEngine {
                 error!("({}) cannot {verb} VIP {} on {ifname}: {e}", inst.cfg.name, vips::show(vip));
             }
         }
+        self.ext_vips_changed(i, add);
     }
 
     fn send_due_garps(&mut self, now: StdInstant) {
@@ -334,9 +343,13 @@ impl VrrpEngine {
         }
     }
 
-    fn reap_scripts(&mut self) {
+    fn reap_scripts(&mut self, now: StdInstant) {
         let Some(runner) = self.scripts.as_mut() else { return };
-        while let Some(done) = runner.poll_completion() {
+        let finished: Vec<_> = std::iter::from_fn(|| runner.poll_completion()).collect();
+        for done in finished {
+            if self.ext_script_done(&done, now) {
+                continue;
+            }
             if !done.outcome.success() {
                 warn!("notify script for {} ended: {:?}", done.key, done.outcome);
             }
@@ -383,45 +396,10 @@ impl VrrpEngine {
         }
     }
 
-    /// Link events: the instance interface going down is a fault (unless
-    /// `dont_track_primary`), coming back clears it.
+    /// Link events feed the trackers (`ext.rs`): the instance interface
+    /// (unless `dont_track_primary`) and every `track_interface`.
     fn link_events(&mut self, now: StdInstant) {
-        let Some((monitor, _)) = self.monitor.as_mut() else { return };
-        let mut events = Vec::new();
-        if let Err(e) = monitor.read_events(&mut events) {
-            warn!("link monitor: {e}");
-        }
-        let mut states: Vec<(u32, bool)> = Vec::new();
-        for ev in events {
-            match ev {
-                Event::Link(l) => states.push((l.index, l.is_up() && l.is_running())),
-                Event::LinkGone(l) => states.push((l.index, false)),
-                Event::Resync => match link::dump_links(&mut self.nl) {
-                    Ok(links) => states.extend(links.iter().map(|l| (l.index, l.is_up() && l.is_running()))),
-                    Err(e) => warn!("link re-dump after overrun failed: {e}"),
-                },
-                Event::Addr(_) | Event::AddrGone(_) => {}
-            }
-        }
-        let vnow = self.vnow(now);
-        for (index, up) in states {
-            for i in 0..self.insts.len() {
-                let inst = &mut self.insts[i];
-                if inst.ifindex != index || inst.cfg.dont_track_primary {
-                    continue;
-                }
-                let faulted = inst.core.state() == State::Fault;
-                if up == faulted {
-                    if up {
-                        info!("Netlink reports {} up", inst.ifname);
-                    } else {
-                        info!("Netlink reports {} down", inst.ifname);
-                    }
-                    inst.core.set_fault(vnow, !up);
-                    self.apply(i, now);
-                }
-            }
-        }
+        self.ext_link_events(now);
     }
 
     fn start(&mut self, now: StdInstant) {
@@ -429,10 +407,25 @@ impl VrrpEngine {
             return;
         }
         self.started = true;
+        self.ext_start(now);
         let vnow = self.vnow(now);
+        // The link monitor only reports changes: an interface that is already down must put
+        // its instances in FAULT now, or they would elect themselves on a dead link.
+        let down: Vec<u32> = match link::dump_links(&mut self.nl) {
+            Ok(links) => links.iter().filter(|l| !(l.is_up() && l.is_running())).map(|l| l.index).collect(),
+            Err(e) => {
+                warn!("link state at start unknown: {e}");
+                Vec::new()
+            }
+        };
         for i in 0..self.insts.len() {
             // Addresses left by a previous run (kill -9) must not linger on a backup.
             self.set_vips(i, false);
+            let inst = &mut self.insts[i];
+            if down.contains(&inst.ifindex) && !inst.cfg.dont_track_primary {
+                info!("Netlink reports {} down", inst.ifname);
+                inst.core.set_fault(vnow, true);
+            }
             self.insts[i].core.start(vnow);
             self.apply(i, now);
         }
@@ -469,19 +462,21 @@ impl Subsystem for VrrpEngine {
             Err(e) => warn!("no link monitor, interface state is not tracked: {e}"),
         }
         self.scripts = Some(ScriptRunner::new(Some(registry), SCRIPT_TOKEN_BASE)?);
+        self.ext_register(registry, tokens)?;
         self.start(StdInstant::now());
         Ok(())
     }
 
-    fn handle_event(&mut self, _registry: &Registry, event: &mio::event::Event, now: StdInstant) {
+    fn handle_event(&mut self, registry: &Registry, event: &mio::event::Event, now: StdInstant) {
         let token = event.token();
         if let Some(s) = self.socks.iter().position(|s| s.token == token) {
             self.receive(s, now);
+        } else if self.ext_event(registry, token, now) {
         } else if self.monitor.as_ref().is_some_and(|(_, t)| *t == token) {
             self.link_events(now);
         } else if let Some(r) = self.scripts.as_mut() {
             if r.handle_event(token, now) {
-                self.reap_scripts();
+                self.reap_scripts(now);
             }
         }
     }
@@ -489,10 +484,10 @@ impl Subsystem for VrrpEngine {
     fn poll_timeout(&self) -> Option<StdInstant> {
         let cores = self.insts.iter().filter_map(|i| i.core.poll_timeout()).map(|t| self.std_instant(t));
         let scripts = self.scripts.as_ref().and_then(ScriptRunner::poll_timeout);
-        cores.chain(self.garps.next_due()).chain(scripts).min()
+        cores.chain(self.garps.next_due()).chain(scripts).chain(self.ext_poll_timeout()).min()
     }
 
-    fn handle_timeout(&mut self, _registry: &Registry, now: StdInstant) {
+    fn handle_timeout(&mut self, registry: &Registry, now: StdInstant) {
         let vnow = self.vnow(now);
         for i in 0..self.insts.len() {
             if self.insts[i].core.poll_timeout().is_some_and(|t| t <= vnow) {
@@ -504,7 +499,8 @@ impl Subsystem for VrrpEngine {
         if let Some(r) = self.scripts.as_mut() {
             r.handle_timeout(now);
         }
-        self.reap_scripts();
+        self.reap_scripts(now);
+        self.ext_timeout(registry, now);
     }
 
     fn reload(
@@ -526,6 +522,7 @@ impl Subsystem for VrrpEngine {
                 self.set_vips(i, false);
             }
         }
+        self.ext_shutdown();
         // Give notify_stop scripts a moment; the runner kills what is left.
         if let Some(r) = self.scripts.as_mut() {
             let deadline = StdInstant::now() + Duration::from_millis(500);
@@ -576,7 +573,7 @@ impl Subsystem for VrrpEngine {
     }
 
     fn status(&self) -> Json {
-        let instances = self.insts.iter().map(|i| instance_status(i)).collect();
+        let instances = self.insts.iter().map(instance_status).collect();
         Json::obj([
             ("instances", Json::Arr(instances)),
             ("unknown_vrid", Json::from(self.unknown_vrid)),

@@ -156,6 +156,7 @@ impl VrrpEngine {
                 .register(&mut SourceFd(&s.sock.as_raw_fd()), s.token, Interest::READABLE)
                 .map_err(|e| format!("register socket: {e}"))?;
         }
+        self.ext_reload(registry, tokens, new, now);
         for i in first_new..self.insts.len() {
             self.set_vips(i, false);
             self.insts[i].core.start(vnow);

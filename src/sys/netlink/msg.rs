@@ -149,6 +149,9 @@ impl<'a> Message<'a> {
         if code == 0 {
             return Ok(Reply::Ack);
         }
+        if code > 0 {
+            return Err(Error::malformed("netlink error message with a positive code"));
+        }
         let mut text = None;
         if self.header.flags & NLM_F_ACK_TLVS != 0 {
             // The echoed request: its header only when capped, else all of it.

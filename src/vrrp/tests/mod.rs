@@ -7,3 +7,4 @@ mod machine;
 mod pcap;
 mod reject;
 mod scenarios;
+mod sync;

@@ -1,0 +1,686 @@
+//! The rest of keepalived's VRRP instance around the protocol core:
+//! tracking (the instance interface, `track_interface`, `vrrp_script`,
+//! vigil's `track_ping`), sync groups, `virtual_routes`, `static_ipaddress`
+//! / `static_routes` and SMTP alerts. `mod.rs` calls the `ext_*` hooks;
+//! the decisions themselves are pure (`track`, `sync`, `routes`).
+
+use std::collections::HashMap;
+use std::io;
+use std::net::IpAddr;
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant as StdInstant};
+
+use log::{error, info, warn};
+use mio::unix::SourceFd;
+use mio::{Interest, Registry, Token};
+
+use super::routes::{parse_route, RouteLine};
+use super::sync::{group_state, Member};
+use super::track::{effective_priority, evaluate, items_for, Change, Health, Item, Source};
+use super::VrrpEngine;
+use crate::config::model::{
+    Command as ConfCommand, GlobalDefs, RawLine, VipSpec, VrrpScript, VrrpSyncGroup, VrrpTrackPing,
+};
+use crate::config::Config;
+use crate::daemon::event_loop::TokenAlloc;
+use crate::script::{self, Command, Completion, Job, NotifyScope, Order, Outcome};
+use crate::smtp::{Alert, Mailer, VrrpState};
+use crate::sys::icmp::EchoSocket;
+use crate::sys::link::{self, Event};
+use crate::sys::{addr, route};
+use crate::vrrp::State;
+
+/// Tokens of the SMTP mailer, far above the loop's and the script runner's.
+const MAILER_TOKEN_BASE: usize = (1 << 24) + (1 << 20);
+/// Queue/exclusivity keys of vrrp_script runs start with this.
+const SCRIPT_KEY: &str = "VRRP_Script ";
+
+struct ScriptJob {
+    cfg: VrrpScript,
+    health: Health,
+    due: Option<StdInstant>,
+}
+
+struct PingJob {
+    cfg: VrrpTrackPing,
+    health: Health,
+    due: Option<StdInstant>,
+    seq: u16,
+    /// The echo request in flight and when it counts as lost.
+    waiting: Option<(u16, StdInstant)>,
+}
+
+struct Group {
+    cfg: VrrpSyncGroup,
+    /// The state last announced (notify scripts, alerts).
+    state: Option<State>,
+    faulted: bool,
+}
+
+pub(super) struct Ext {
+    scripts: Vec<ScriptJob>,
+    pings: Vec<PingJob>,
+    /// Tracked interfaces by name: up and running.
+    links: HashMap<String, bool>,
+    /// What each instance (by name) tracks.
+    items: HashMap<String, Vec<Item>>,
+    groups: Vec<Group>,
+    static_addrs: Vec<VipSpec>,
+    static_routes: Vec<RawLine>,
+    statics_installed: bool,
+    mailer: Option<Mailer>,
+    echo: [Option<(EchoSocket, Token)>; 2],
+    echo_id: u16,
+}
+
+impl Ext {
+    pub(super) fn new(config: &Config) -> Ext {
+        let mut ext = Ext {
+            scripts: Vec::new(),
+            pings: Vec::new(),
+            links: HashMap::new(),
+            items: HashMap::new(),
+            groups: Vec::new(),
+            static_addrs: config.static_ipaddress.clone(),
+            static_routes: config.static_routes.clone(),
+            statics_installed: false,
+            mailer: None,
+            echo: [None, None],
+            echo_id: (std::process::id() & 0xffff) as u16,
+        };
+        ext.configure(config);
+        ext.mailer = Mailer::from_config(&config.global, MAILER_TOKEN_BASE);
+        if !config.static_rules.is_empty() || config.instances.iter().any(|i| !i.virtual_rules.is_empty()) {
+            warn!("static_rules / virtual_rules are not supported by vigil and are ignored");
+        }
+        ext
+    }
+
+    /// Trackers and groups of `config`; health already known is kept.
+    fn configure(&mut self, config: &Config) {
+        let groups: Vec<&VrrpSyncGroup> =
+            config.sync_groups.iter().filter(|g| g.members.len() >= 2).collect();
+        self.items.clear();
+        for inst in &config.instances {
+            let group = groups.iter().copied().find(|g| g.members.iter().any(|(m, _)| *m == inst.name));
+            let items = items_for(inst, group, &config.vrrp_scripts, &config.track_pings);
+            self.items.insert(inst.name.clone(), items);
+        }
+        let used = |s: &Source| self.items.values().flatten().any(|i| &i.source == s);
+        let mut scripts = Vec::new();
+        for s in &config.vrrp_scripts {
+            if !used(&Source::Script(s.name.clone())) || s.script.is_none() {
+                continue;
+            }
+            let old = self.scripts.iter().position(|o| o.cfg.name == s.name && o.cfg.script == s.script);
+            let (health, due) = match old {
+                Some(o) => (self.scripts[o].health.clone(), self.scripts[o].due),
+                None => (Health::new(s.rise, s.fall, s.init_fail), None),
+            };
+            scripts.push(ScriptJob { cfg: s.clone(), health, due });
+        }
+        self.scripts = scripts;
+        let mut pings = Vec::new();
+        for p in &config.track_pings {
+            if !used(&Source::Ping(p.name.clone())) || p.address.is_none() {
+                continue;
+            }
+            let old = self.pings.iter().position(|o| o.cfg.name == p.name && o.cfg.address == p.address);
+            let (health, due) = match old {
+                Some(o) => (self.pings[o].health.clone(), self.pings[o].due),
+                None => (Health::new(p.rise, p.fall, false), None),
+            };
+            pings.push(PingJob { cfg: p.clone(), health, due, seq: 0, waiting: None });
+        }
+        self.pings = pings;
+        let old = std::mem::take(&mut self.groups);
+        for g in groups {
+            let prev = old.iter().find(|o| o.cfg.name == g.name);
+            self.groups.push(Group {
+                cfg: g.clone(),
+                state: prev.and_then(|p| p.state),
+                faulted: prev.is_some_and(|p| p.faulted),
+            });
+        }
+    }
+
+    fn healthy(&self, s: &Source) -> bool {
+        match s {
+            Source::Script(n) => {
+                self.scripts.iter().find(|j| &j.cfg.name == n).map_or(true, |j| j.health.is_ok())
+            }
+            Source::Ping(n) => {
+                self.pings.iter().find(|j| &j.cfg.name == n).map_or(true, |j| j.health.is_ok())
+            }
+            Source::Link(n) => self.links.get(n).copied().unwrap_or(false),
+        }
+    }
+
+    fn tracks_link(&self, name: &str) -> bool {
+        let src = Source::Link(name.to_string());
+        self.items.values().flatten().any(|i| i.source == src)
+    }
+
+    fn group_of(&self, inst: &str) -> Option<usize> {
+        self.groups.iter().position(|g| g.cfg.members.iter().any(|(m, _)| m == inst))
+    }
+}
+
+impl VrrpEngine {
+    fn inst_index(&self, name: &str) -> Option<usize> {
+        self.insts.iter().position(|i| i.cfg.name == name)
+    }
+
+    /// Sockets for `track_ping`, registered with the loop.
+    pub(super) fn ext_register(&mut self, registry: &Registry, tokens: &mut TokenAlloc) -> io::Result<()> {
+        for (slot, ipv6) in [(0, false), (1, true)] {
+            let needed = self.ext.pings.iter().any(|p| p.cfg.address.is_some_and(|a| a.is_ipv6() == ipv6));
+            if !needed || self.ext.echo[slot].is_some() {
+                continue;
+            }
+            match EchoSocket::open(ipv6) {
+                Ok(sock) => {
+                    let t = tokens.alloc();
+                    registry.register(&mut SourceFd(&sock.as_raw_fd()), t, Interest::READABLE)?;
+                    self.ext.echo[slot] = Some((sock, t));
+                }
+                Err(e) => error!("track_ping: {e}"),
+            }
+        }
+        Ok(())
+    }
+
+    /// Before the instances start: interface states, static addresses and
+    /// routes, sync-group holds, and the trackers' first verdict (so an
+    /// instance with a failed tracker starts in FAULT).
+    pub(super) fn ext_start(&mut self, now: StdInstant) {
+        self.refresh_links();
+        self.install_statics(true);
+        self.apply_sync_holds();
+        for j in &mut self.ext.scripts {
+            j.due.get_or_insert(now);
+        }
+        for p in &mut self.ext.pings {
+            p.due.get_or_insert(now);
+        }
+        self.reevaluate(now);
+    }
+
+    pub(super) fn ext_shutdown(&mut self) {
+        self.install_statics(false);
+    }
+
+    /// After a reload changed the instance list, before new instances start.
+    pub(super) fn ext_reload(
+        &mut self,
+        registry: &Registry,
+        tokens: &mut TokenAlloc,
+        new: &Config,
+        now: StdInstant,
+    ) {
+        self.ext.configure(new);
+        let old_addrs = std::mem::replace(&mut self.ext.static_addrs, new.static_ipaddress.clone());
+        let old_routes = std::mem::replace(&mut self.ext.static_routes, new.static_routes.clone());
+        let gone_addrs: Vec<VipSpec> =
+            old_addrs.into_iter().filter(|o| !new.static_ipaddress.iter().any(|n| same_addr(o, n))).collect();
+        let gone_routes: Vec<RawLine> = old_routes
+            .into_iter()
+            .filter(|o| !new.static_routes.iter().any(|n| n.words == o.words))
+            .collect();
+        self.static_changes(&gone_addrs, &gone_routes, false);
+        self.install_statics(true);
+        self.ext.mailer = Mailer::from_config(&new.global, MAILER_TOKEN_BASE);
+        if let Err(e) = self.ext_register(registry, tokens) {
+            error!("track_ping socket: {e}");
+        }
+        for j in &mut self.ext.scripts {
+            j.due.get_or_insert(now);
+        }
+        for p in &mut self.ext.pings {
+            p.due.get_or_insert(now);
+        }
+        self.refresh_links();
+        self.apply_sync_holds();
+        self.reevaluate(now);
+    }
+
+    fn apply_sync_holds(&mut self) {
+        for i in 0..self.insts.len() {
+            let held = self.ext.group_of(&self.insts[i].cfg.name).is_some();
+            self.insts[i].core.set_sync_hold(held);
+        }
+    }
+
+    fn refresh_links(&mut self) {
+        match link::dump_links(&mut self.nl) {
+            Ok(links) => {
+                self.ext.links =
+                    links.iter().map(|l| (l.name.clone(), l.is_up() && l.is_running())).collect();
+            }
+            Err(e) => warn!("interface dump: {e}"),
+        }
+    }
+
+    /// Every instance's priority and fault from its trackers and its sync group.
+    fn reevaluate(&mut self, now: StdInstant) {
+        let vnow = self.vnow(now);
+        let verdicts: Vec<_> = self
+            .insts
+            .iter()
+            .map(|inst| {
+                let items = self.ext.items.get(&inst.cfg.name).map(Vec::as_slice).unwrap_or(&[]);
+                evaluate(items, |s| self.ext.healthy(s))
+            })
+            .collect();
+        let mut group_fault = vec![false; self.ext.groups.len()];
+        for (g, fault) in group_fault.iter_mut().enumerate() {
+            let members = &self.ext.groups[g].cfg.members;
+            *fault = members
+                .iter()
+                .any(|(m, _)| self.inst_index(m).is_some_and(|i| !verdicts[i].faults.is_empty()));
+            let group = &mut self.ext.groups[g];
+            if *fault && !group.faulted {
+                info!("VRRP_Group({}) Syncing instances to FAULT state", group.cfg.name);
+            }
+            group.faulted = *fault;
+        }
+        for (i, v) in verdicts.iter().enumerate() {
+            let g = self.ext.group_of(&self.insts[i].cfg.name);
+            let fault = !v.faults.is_empty() || g.is_some_and(|g| group_fault[g]);
+            let core = &mut self.insts[i].core;
+            let prio = effective_priority(core.params().priority, v.weight);
+            core.set_effective_priority(vnow, prio);
+            core.set_fault(vnow, fault);
+            self.apply(i, now);
+        }
+    }
+
+    /// Link and address events from the monitor.
+    pub(super) fn ext_link_events(&mut self, now: StdInstant) {
+        let Some((monitor, _)) = self.monitor.as_mut() else { return };
+        let mut events = Vec::new();
+        if let Err(e) = monitor.read_events(&mut events) {
+            warn!("link monitor: {e}");
+        }
+        let mut changed = false;
+        for ev in events {
+            let (name, up) = match ev {
+                Event::Link(l) => (l.name.clone(), l.is_up() && l.is_running()),
+                Event::LinkGone(l) => (l.name.clone(), false),
+                Event::Resync => {
+                    self.refresh_links();
+                    changed = true;
+                    continue;
+                }
+                Event::Addr(_) | Event::AddrGone(_) => continue,
+            };
+            let before = self.ext.links.insert(name.clone(), up);
+            if before != Some(up) {
+                changed = true;
+                if self.ext.tracks_link(&name) {
+                    info!("Netlink reports {name} {}", if up { "up" } else { "down" });
+                }
+            }
+        }
+        if changed {
+            self.reevaluate(now);
+        }
+    }
+
+    /// A finished job of the script runner; false if it is not a vrrp_script.
+    pub(super) fn ext_script_done(&mut self, done: &Completion, now: StdInstant) -> bool {
+        let Some(name) = done.key.strip_prefix(SCRIPT_KEY) else { return false };
+        let Some(job) = self.ext.scripts.iter_mut().find(|j| j.cfg.name == name) else { return true };
+        let status = match done.outcome {
+            Outcome::Exited(code) => Some(code),
+            _ => None,
+        };
+        if let Some(s) = status.and_then(|s| job.health.note_status(s)) {
+            info!("Script `{name}` now returning {s}");
+        }
+        if matches!(done.outcome, Outcome::TimedOut) {
+            warn!("VRRP_Script({name}) timed_out");
+        }
+        match job.health.record(done.outcome.success()) {
+            Change::None => return true,
+            Change::Rose => info!("VRRP_Script({name}) succeeded"),
+            Change::Fell => info!("VRRP_Script({name}) failed ({})", done.outcome),
+        }
+        self.reevaluate(now);
+        true
+    }
+
+    pub(super) fn ext_poll_timeout(&self) -> Option<StdInstant> {
+        let e = &self.ext;
+        let scripts = e.scripts.iter().filter_map(|j| j.due);
+        let pings = e.pings.iter().flat_map(|p| [p.due, p.waiting.map(|w| w.1)]).flatten();
+        let mail = e.mailer.as_ref().and_then(Mailer::poll_timeout);
+        scripts.chain(pings).chain(mail).min()
+    }
+
+    pub(super) fn ext_timeout(&mut self, registry: &Registry, now: StdInstant) {
+        self.run_due_scripts(now);
+        self.run_due_pings(now);
+        if let Some(m) = self.ext.mailer.as_mut() {
+            if m.poll_timeout().is_some_and(|t| t <= now) {
+                m.handle_timeout(registry, now);
+            }
+        }
+        self.drain_mail();
+        self.sync_settle(now);
+    }
+
+    /// Readiness on one of our tokens (mailer, echo sockets).
+    pub(super) fn ext_event(&mut self, registry: &Registry, token: Token, now: StdInstant) -> bool {
+        if let Some(m) = self.ext.mailer.as_mut() {
+            if m.handle_event(registry, token, now) {
+                self.drain_mail();
+                return true;
+            }
+        }
+        let Some(slot) = self.ext.echo.iter().position(|e| e.as_ref().is_some_and(|(_, t)| *t == token))
+        else {
+            return false;
+        };
+        let mut changed = false;
+        while let Some((sock, _)) = self.ext.echo[slot].as_ref() {
+            let (src, id, seq) = match sock.recv_reply() {
+                Ok(Some(r)) => r,
+                Ok(None) => continue,
+                Err(e) if e.is_would_block() => break,
+                Err(e) => {
+                    warn!("track_ping receive: {e}");
+                    break;
+                }
+            };
+            if id != self.ext.echo_id {
+                continue;
+            }
+            for p in &mut self.ext.pings {
+                if p.cfg.address == Some(src) && p.waiting.is_some_and(|(s, _)| s == seq) {
+                    p.waiting = None;
+                    changed |= ping_result(p, true);
+                }
+            }
+        }
+        if changed {
+            self.reevaluate(now);
+        }
+        true
+    }
+
+    fn run_due_scripts(&mut self, now: StdInstant) {
+        for k in 0..self.ext.scripts.len() {
+            let job = &self.ext.scripts[k];
+            if job.due.map_or(true, |d| d > now) {
+                continue;
+            }
+            let cfg = job.cfg.clone();
+            self.ext.scripts[k].due = Some(now + cfg.interval.max(Duration::from_millis(10)));
+            let Some(conf_cmd) = cfg.script.clone() else { continue };
+            let conf_cmd = match &cfg.user {
+                Some((u, g)) => ConfCommand { user: Some(u.clone()), group: g.clone(), ..conf_cmd },
+                None => conf_cmd,
+            };
+            let mut command = match Command::from_words(&conf_cmd.args) {
+                Ok(c) => c,
+                Err(e) => {
+                    error!("VRRP_Script({}): {e}", cfg.name);
+                    continue;
+                }
+            };
+            if let Err(e) = command.resolve(&script::search_path()) {
+                error!("VRRP_Script({}): {e}", cfg.name);
+                continue;
+            }
+            let user = super::script_user(&self.users, &self.global, &conf_cmd);
+            let job = Job {
+                key: format!("{SCRIPT_KEY}{}", cfg.name),
+                command,
+                args: Vec::new(),
+                user,
+                timeout: Some(cfg.effective_timeout()),
+                order: Order::Exclusive,
+            };
+            let Some(runner) = self.scripts.as_mut() else { return };
+            if runner.spawn(job, now).is_err() {
+                warn!("Track script {} is already running, expect idle - skipping run", cfg.name);
+            }
+        }
+    }
+
+    fn run_due_pings(&mut self, now: StdInstant) {
+        let mut changed = false;
+        let id = self.ext.echo_id;
+        for p in &mut self.ext.pings {
+            if p.waiting.is_some_and(|(_, deadline)| deadline <= now) {
+                p.waiting = None;
+                changed |= ping_result(p, false);
+            }
+            if p.due.map_or(true, |d| d > now) {
+                continue;
+            }
+            p.due = Some(now + p.cfg.interval.max(Duration::from_millis(10)));
+            let Some(dst) = p.cfg.address else { continue };
+            if p.waiting.take().is_some() {
+                changed |= ping_result(p, false);
+            }
+            p.seq = p.seq.wrapping_add(1);
+            let sock = self.ext.echo[usize::from(dst.is_ipv6())].as_ref();
+            match sock.map(|(s, _)| s.send_echo(dst, id, p.seq)) {
+                Some(Ok(())) => p.waiting = Some((p.seq, now + p.cfg.effective_timeout())),
+                // No route (the gateway's link is down): a failed probe.
+                Some(Err(_)) | None => changed |= ping_result(p, false),
+            }
+        }
+        if changed {
+            self.reevaluate(now);
+        }
+    }
+
+    /// A state change of instance `i`: SMTP alert, sync group moves,
+    /// group notifications.
+    pub(super) fn ext_state_change(&mut self, i: usize, from: State, to: State, now: StdInstant) {
+        let inst = &self.insts[i];
+        if inst.cfg.effective_smtp_alert(&self.global) {
+            if let Some(s) = alert_state(to, &self.global) {
+                let alert = Alert::vrrp_instance(&inst.cfg.name, s);
+                if let Some(m) = self.ext.mailer.as_mut() {
+                    m.send(&alert, now);
+                }
+            }
+        }
+        let Some(g) = self.ext.group_of(&inst.cfg.name) else { return };
+        if from == State::Master && to == State::Backup {
+            let vnow = self.vnow(now);
+            let members: Vec<usize> =
+                self.ext.groups[g].cfg.members.iter().filter_map(|(m, _)| self.inst_index(m)).collect();
+            let dragged: Vec<usize> = members
+                .into_iter()
+                .filter(|&j| j != i && self.insts[j].core.state() == State::Master)
+                .collect();
+            if !dragged.is_empty() {
+                info!("VRRP_Group({}) Syncing instances to BACKUP state", self.ext.groups[g].cfg.name);
+            }
+            for j in dragged {
+                self.insts[j].core.sync_backup(vnow);
+                self.apply(j, now);
+            }
+        }
+        self.group_announce(g, now);
+        self.sync_settle(now);
+    }
+
+    /// Members held in BACKUP go MASTER together once every member wants it.
+    fn sync_settle(&mut self, now: StdInstant) {
+        let vnow = self.vnow(now);
+        for g in 0..self.ext.groups.len() {
+            let members: Vec<usize> =
+                self.ext.groups[g].cfg.members.iter().filter_map(|(m, _)| self.inst_index(m)).collect();
+            let all = members.iter().all(|&j| {
+                let c = &self.insts[j].core;
+                c.state() == State::Master || c.wants_master()
+            });
+            if !all || !members.iter().any(|&j| self.insts[j].core.wants_master()) {
+                continue;
+            }
+            for j in members {
+                if self.insts[j].core.wants_master() {
+                    self.insts[j].core.sync_master(vnow);
+                    self.apply(j, now);
+                }
+            }
+        }
+    }
+
+    /// Group notify scripts and alert when the group as a whole changed state.
+    fn group_announce(&mut self, g: usize, now: StdInstant) {
+        let members: Vec<Member> = self.ext.groups[g]
+            .cfg
+            .members
+            .iter()
+            .filter_map(|(m, _)| self.inst_index(m))
+            .map(|j| Member {
+                state: self.insts[j].core.state(),
+                priority: self.insts[j].core.effective_priority(),
+            })
+            .collect();
+        let Some((state, prio)) = group_state(&members) else { return };
+        let group = &mut self.ext.groups[g];
+        if group.state == Some(state) {
+            return;
+        }
+        group.state = Some(state);
+        let (name, notify, smtp) = (group.cfg.name.clone(), group.cfg.notify.clone(), group.cfg.smtp_alert);
+        let specific = match state {
+            State::Master => notify.master.as_ref(),
+            State::Backup => notify.backup.as_ref(),
+            State::Fault => notify.fault.as_ref(),
+            State::Stop => notify.stop.as_ref(),
+            State::Init => None,
+        };
+        let key = script::notify_key(NotifyScope::Group, &name);
+        if let Some(c) = specific {
+            self.run_script(&key, c, Vec::new(), now);
+        }
+        if let Some(c) = &notify.any {
+            let args = script::notify_args(NotifyScope::Group, &name, state.as_str(), prio);
+            self.run_script(&key, c, args, now);
+        }
+        let g_alert = smtp.or(self.global.smtp_alert_vrrp).or(self.global.smtp_alert).unwrap_or(false);
+        if let (true, Some(s)) = (g_alert, alert_state(state, &self.global)) {
+            if let Some(m) = self.ext.mailer.as_mut() {
+                m.send(&Alert::vrrp_group(&name, s), now);
+            }
+        }
+    }
+
+    fn drain_mail(&mut self) {
+        if let Some(m) = self.ext.mailer.as_mut() {
+            while let Some(r) = m.poll_result() {
+                r.log();
+            }
+        }
+    }
+
+    /// The instance's VIPs were added or removed: its virtual routes follow.
+    pub(super) fn ext_vips_changed(&mut self, i: usize, add: bool) {
+        let name = self.insts[i].cfg.name.clone();
+        let lines = self.insts[i].cfg.virtual_routes.clone();
+        for line in &lines {
+            self.route_change(&name, line, add);
+        }
+    }
+
+    fn route_change(&mut self, owner: &str, line: &RawLine, add: bool) {
+        let RouteLine { mut spec, dev } = match parse_route(&line.words) {
+            Ok(r) => r,
+            Err(e) => {
+                error!("({owner}) route '{}': {e}", line.words.join(" "));
+                return;
+            }
+        };
+        if let Some(dev) = &dev {
+            match link::link_by_name(&mut self.nl, dev) {
+                Ok(Some(l)) => spec.oif = Some(l.index),
+                _ => {
+                    warn!("({owner}) route '{}': device {dev} not found", line.words.join(" "));
+                    return;
+                }
+            }
+        }
+        let res = if add { route::add(&mut self.nl, &spec) } else { route::delete(&mut self.nl, &spec) };
+        if let Err(e) = res {
+            error!(
+                "({owner}) cannot {} route '{}': {e}",
+                if add { "add" } else { "remove" },
+                line.words.join(" ")
+            );
+        }
+    }
+
+    fn install_statics(&mut self, add: bool) {
+        if add == self.ext.statics_installed && !add {
+            return;
+        }
+        let (addrs, routes) = (self.ext.static_addrs.clone(), self.ext.static_routes.clone());
+        self.static_changes(&addrs, &routes, add);
+        self.ext.statics_installed = add;
+    }
+
+    fn static_changes(&mut self, addrs: &[VipSpec], routes: &[RawLine], add: bool) {
+        // Addresses before routes on the way in, after them on the way out.
+        if !add {
+            for r in routes {
+                self.route_change("static_routes", r, false);
+            }
+        }
+        for a in addrs {
+            let dev = a.dev.clone().unwrap_or_else(|| self.global.default_interface.clone());
+            let Ok(Some(l)) = link::link_by_name(&mut self.nl, &dev) else {
+                warn!("static_ipaddress {}: device {dev} not found", super::vips::show(a));
+                continue;
+            };
+            let spec = super::vips::addr_spec(a, l.index, &l.name);
+            let res = if add { addr::add(&mut self.nl, &spec) } else { addr::delete(&mut self.nl, &spec) };
+            if let Err(e) = res {
+                error!("static_ipaddress {}: {e}", super::vips::show(a));
+            }
+        }
+        if add {
+            for r in routes {
+                self.route_change("static_routes", r, true);
+            }
+        }
+    }
+}
+
+fn same_addr(a: &VipSpec, b: &VipSpec) -> bool {
+    (a.addr, a.prefix_len, &a.dev) == (b.addr, b.prefix_len, &b.dev)
+}
+
+/// Record a probe result of `p`, logging a flip; true when it flipped.
+fn ping_result(p: &mut PingJob, ok: bool) -> bool {
+    let addr = p.cfg.address.map_or_else(String::new, |a: IpAddr| a.to_string());
+    match p.health.record(ok) {
+        Change::None => false,
+        Change::Rose => {
+            info!("VRRP_Ping({}) {addr} reachable", p.cfg.name);
+            true
+        }
+        Change::Fell => {
+            info!("VRRP_Ping({}) {addr} unreachable", p.cfg.name);
+            true
+        }
+    }
+}
+
+/// The alert for entering `to`, if one is sent (`no_email_faults`).
+fn alert_state(to: State, g: &GlobalDefs) -> Option<VrrpState> {
+    match to {
+        State::Master => Some(VrrpState::Master),
+        State::Backup => Some(VrrpState::Backup),
+        State::Fault if !g.no_email_faults => Some(VrrpState::Fault),
+        _ => None,
+    }
+}

@@ -1,0 +1,401 @@
+//! The rest of the VRRP instance as a real binary in namespaces: track_script
+//! (weighted and unweighted), track_interface and the instance interface
+//! (FAULT), sync groups over two links, virtual and static routes, SMTP
+//! alerts, and vigil's track_ping. Needs root and `ip`.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{IpAddr, Ipv4Addr, TcpListener};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Instant;
+
+use common::*;
+
+/// One instance block.
+struct Inst<'a> {
+    name: &'a str,
+    iface: &'a str,
+    vrid: u8,
+    prio: u8,
+    vip: IpAddr,
+    /// Extra lines inside the block.
+    extra: String,
+}
+
+impl Inst<'_> {
+    fn conf(&self) -> String {
+        format!(
+            "vrrp_instance {} {{\n    state BACKUP\n    interface {}\n    virtual_router_id {}\n    priority {}\n    \
+             advert_int 1\n{}    virtual_ipaddress {{\n        {}/24\n    }}\n}}\n",
+            self.name, self.iface, self.vrid, self.prio, self.extra, self.vip
+        )
+    }
+}
+
+fn vi1(prio: u8, vip: IpAddr, extra: &str) -> String {
+    Inst { name: "VI_1", iface: "eth0", vrid: 51, prio, vip, extra: extra.to_string() }.conf()
+}
+
+/// A script that exits with the number in `status_file`, and that file set to `status`.
+fn flip_script(dir: &Path, status: u8) -> (PathBuf, PathBuf) {
+    let script = dir.join("chk.sh");
+    let status_file = dir.join("status");
+    std::fs::write(&script, format!("#!/bin/sh\nexit $(cat {})\n", status_file.display())).unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(&status_file, status.to_string()).unwrap();
+    (script, status_file)
+}
+
+fn script_block(script: &Path, weight: i32) -> String {
+    format!(
+        "vrrp_script chk {{\n    script \"{}\"\n    interval 1\n    weight {weight}\n}}\n",
+        script.display()
+    )
+}
+
+/// Plug an existing namespace into `lan` as `ifname` with host number `n`.
+fn plug(lan: &Lan, host: &Netns, ifname: &str, n: u8) -> Ipv4Addr {
+    let port = format!("x{n}");
+    lan.switch().ip(&["link", "add", &port, "type", "veth", "peer", "name", ifname, "netns", host.name()]);
+    lan.switch().ip(&["link", "set", &port, "master", "br0", "up"]);
+    let addr = lan.v4(n);
+    host.ip(&["addr", "add", &format!("{addr}/24"), "dev", ifname]);
+    host.ip(&["link", "set", ifname, "up"]);
+    addr
+}
+
+fn has_route(ns: &Netns, prefix: &str) -> bool {
+    ns.ip(&["route", "show", "table", "all"]).lines().any(|l| l.starts_with(prefix))
+}
+
+/// A weighted script that starts failing lowers the master below the
+/// backup, which preempts; when it recovers the master takes over again.
+#[test]
+fn weighted_track_script_moves_the_master() {
+    let lan = Lan::new();
+    let (a, b) = (lan.add_host("a"), lan.add_host("b"));
+    let vip: IpAddr = lan.v4(100).into();
+    let tmp = TempDir::new("track");
+    let (script, status) = flip_script(tmp.path(), 0);
+    let conf_a = format!(
+        "{}{}",
+        script_block(&script, -60),
+        vi1(150, vip, "    track_script {\n        chk\n    }\n")
+    );
+    let da = Daemon::start(&a, &vigil_bin(), &conf_a, &["-P"]);
+    assert!(da.wait_log("(VI_1) Entering MASTER STATE", secs(8)), "{}", da.log());
+    let db = Daemon::start(&b, &vigil_bin(), &vi1(100, vip, ""), &["-P"]);
+    assert!(db.wait_log("(VI_1) Entering BACKUP STATE", secs(3)));
+
+    let t0 = Instant::now();
+    std::fs::write(&status, "1").unwrap();
+    assert!(da.wait_log("VRRP_Script(chk) failed (exited with status 1)", secs(3)), "{}", da.log());
+    assert!(da.wait_log("Script `chk` now returning 1", secs(1)));
+    assert!(da.wait_log("(VI_1) Changing effective priority from 150 to 90", secs(1)));
+    // Script interval + Master_Down of the backup (3 * 1 s + skew) + slack.
+    assert!(wait_until(secs(6), ms(20), || b.has_addr(&vip) && !a.has_addr(&vip)), "{}", db.log());
+    assert!(t0.elapsed() < secs(6));
+
+    std::fs::write(&status, "0").unwrap();
+    assert!(da.wait_log("VRRP_Script(chk) succeeded", secs(3)));
+    assert!(da.wait_log("(VI_1) Changing effective priority from 90 to 150", secs(1)));
+    assert!(wait_until(secs(6), ms(20), || a.has_addr(&vip) && !b.has_addr(&vip)), "{}", da.log());
+}
+
+/// An unweighted script failing puts the instance in FAULT: a priority-0
+/// advert, so the backup takes over within the script interval plus skew.
+#[test]
+fn unweighted_track_script_failure_is_a_fault() {
+    let lan = Lan::new();
+    let (a, b) = (lan.add_host("a"), lan.add_host("b"));
+    let vip: IpAddr = lan.v4(100).into();
+    let tmp = TempDir::new("track");
+    let (script, status) = flip_script(tmp.path(), 0);
+    let conf_a =
+        format!("{}{}", script_block(&script, 0), vi1(150, vip, "    track_script {\n        chk\n    }\n"));
+    let da = Daemon::start(&a, &vigil_bin(), &conf_a, &["-P"]);
+    assert!(da.wait_log("(VI_1) Entering MASTER STATE", secs(8)), "{}", da.log());
+    let db = Daemon::start(&b, &vigil_bin(), &vi1(100, vip, ""), &["-P"]);
+    assert!(db.wait_log("(VI_1) Entering BACKUP STATE", secs(3)));
+
+    let t0 = Instant::now();
+    std::fs::write(&status, "3").unwrap();
+    assert!(da.wait_log("(VI_1) Entering FAULT STATE", secs(3)), "{}", da.log());
+    assert!(wait_until(secs(3), ms(20), || b.has_addr(&vip) && !a.has_addr(&vip)), "{}", db.log());
+    assert!(t0.elapsed() < ms(2600), "took {:?}", t0.elapsed());
+
+    std::fs::write(&status, "0").unwrap();
+    assert!(da.wait_log("(VI_1) Entering BACKUP STATE", secs(3)), "{}", da.log());
+    assert!(
+        wait_until(secs(6), ms(20), || a.has_addr(&vip) && !b.has_addr(&vip)),
+        "preemption: {}",
+        da.log()
+    );
+}
+
+/// The instance interface and a track_interface going down are faults;
+/// coming back, the higher priority preempts again.
+#[test]
+fn tracked_links_down_fault_and_up_preempts() {
+    let lan = Lan::new();
+    let lan2 = Lan::new();
+    let (a, b) = (lan.add_host("a"), lan.add_host("b"));
+    plug(&lan2, &a, "eth1", 10);
+    let vip: IpAddr = lan.v4(100).into();
+    let da = Daemon::start(
+        &a,
+        &vigil_bin(),
+        &vi1(150, vip, "    track_interface {\n        eth1\n    }\n"),
+        &["-P"],
+    );
+    assert!(da.wait_log("(VI_1) Entering MASTER STATE", secs(8)), "{}", da.log());
+    let db = Daemon::start(&b, &vigil_bin(), &vi1(100, vip, ""), &["-P"]);
+    assert!(db.wait_log("(VI_1) Entering BACKUP STATE", secs(3)));
+
+    // The tracked link: a priority-0 advert still goes out on eth0.
+    let t0 = Instant::now();
+    a.link_set("eth1", false);
+    assert!(da.wait_log("Netlink reports eth1 down", secs(2)), "{}", da.log());
+    assert!(da.wait_log("(VI_1) Entering FAULT STATE", secs(1)));
+    assert!(wait_until(secs(3), ms(20), || b.has_addr(&vip) && !a.has_addr(&vip)));
+    assert!(t0.elapsed() < ms(1600), "took {:?}", t0.elapsed());
+    a.link_set("eth1", true);
+    assert!(da.wait_log("Netlink reports eth1 up", secs(2)), "{}", da.log());
+    assert!(wait_until(secs(6), ms(20), || a.has_addr(&vip) && !b.has_addr(&vip)), "{}", da.log());
+
+    // The instance interface itself (carrier lost at the switch port).
+    let masters = da.log_count("(VI_1) Entering MASTER STATE");
+    let faults = da.log_count("(VI_1) Entering FAULT STATE");
+    lan.switch().link_set("p1", false);
+    let faulted = || da.log_count("(VI_1) Entering FAULT STATE") > faults;
+    assert!(wait_until(secs(2), ms(20), faulted), "{}", da.log());
+    assert!(!a.has_addr(&vip), "a faulted master keeps no VIP");
+    assert!(wait_until(secs(6), ms(20), || b.has_addr(&vip)), "{}", db.log());
+    lan.switch().link_set("p1", true);
+    assert!(
+        wait_until(secs(8), ms(20), || da.log_count("(VI_1) Entering MASTER STATE") > masters),
+        "{}",
+        da.log()
+    );
+    assert!(wait_until(secs(3), ms(20), || a.has_addr(&vip) && !b.has_addr(&vip)));
+}
+
+/// Two instances on two links in one sync group: one link failing drags
+/// both instances to FAULT, and the other router takes both VIPs.
+#[test]
+fn sync_group_moves_together() {
+    let (lan1, lan2) = (Lan::new(), Lan::new());
+    let (a, b) = (lan1.add_host("a"), lan1.add_host("b"));
+    plug(&lan2, &a, "eth1", 10);
+    plug(&lan2, &b, "eth1", 11);
+    let (vip1, vip2): (IpAddr, IpAddr) = (lan1.v4(100).into(), lan2.v4(100).into());
+    let conf = |prio: u8| {
+        let i1 = Inst { name: "VI_1", iface: "eth0", vrid: 51, prio, vip: vip1, extra: String::new() };
+        let i2 = Inst { name: "VI_2", iface: "eth1", vrid: 52, prio, vip: vip2, extra: String::new() };
+        format!(
+            "vrrp_sync_group G {{\n    group {{\n        VI_1\n        VI_2\n    }}\n}}\n{}{}",
+            i1.conf(),
+            i2.conf()
+        )
+    };
+    let da = Daemon::start(&a, &vigil_bin(), &conf(150), &["-P"]);
+    assert!(da.wait_log("(VI_1) Entering MASTER STATE", secs(8)), "{}", da.log());
+    assert!(da.wait_log("(VI_2) Entering MASTER STATE", secs(1)), "{}", da.log());
+    let db = Daemon::start(&b, &vigil_bin(), &conf(100), &["-P"]);
+    assert!(db.wait_log("(VI_2) Entering BACKUP STATE", secs(3)));
+    assert!(a.has_addr(&vip1) && a.has_addr(&vip2));
+
+    a.link_set("eth1", false);
+    assert!(da.wait_log("VRRP_Group(G) Syncing instances to FAULT state", secs(2)), "{}", da.log());
+    assert!(da.wait_log("(VI_1) Entering FAULT STATE", secs(1)), "{}", da.log());
+    assert!(wait_until(secs(6), ms(20), || b.has_addr(&vip1) && b.has_addr(&vip2)), "{}", db.log());
+    assert!(!a.has_addr(&vip1), "the healthy member left with the faulty one");
+    assert_eq!(db.log_count("(VI_1) Entering MASTER STATE"), 1);
+
+    a.link_set("eth1", true);
+    assert!(
+        wait_until(secs(8), ms(20), || a.has_addr(&vip1) && a.has_addr(&vip2)),
+        "both come back together:\n{}",
+        da.log()
+    );
+    assert!(wait_until(secs(3), ms(20), || !b.has_addr(&vip1) && !b.has_addr(&vip2)));
+}
+
+/// virtual_routes follow the VIPs; static addresses and routes exist while
+/// the daemon runs; nothing is left after SIGTERM.
+#[test]
+fn virtual_and_static_routes_follow_state_and_leave_on_exit() {
+    let lan = Lan::new();
+    let (a, b) = (lan.add_host("a"), lan.add_host("b"));
+    let vip: IpAddr = lan.v4(100).into();
+    let gw = lan.v4(254);
+    let (static_ip, static_net) = (lan.v4(200), "198.19.251.0/24");
+    let routes = format!(
+        "    virtual_routes {{\n        198.19.250.0/24 via {gw} dev eth0\n        blackhole 198.19.249.0/24\n    }}\n"
+    );
+    let statics = format!(
+        "static_ipaddress {{\n    {static_ip}/32 dev eth0\n}}\nstatic_routes {{\n    {static_net} via {gw} dev eth0\n}}\n"
+    );
+    let mut da = Daemon::start(&a, &vigil_bin(), &format!("{statics}{}", vi1(150, vip, &routes)), &["-P"]);
+    assert!(wait_until(secs(3), ms(20), || a.has_addr(&static_ip.into())), "{}", da.log());
+    assert!(has_route(&a, static_net));
+    assert!(!has_route(&a, "198.19.250.0/24"), "no virtual route before MASTER");
+    assert!(da.wait_log("(VI_1) Entering MASTER STATE", secs(8)), "{}", da.log());
+    assert!(wait_until(secs(2), ms(20), || has_route(&a, "198.19.250.0/24 via")), "{}", a.ip(&["route"]));
+    assert!(has_route(&a, "blackhole 198.19.249.0/24"));
+
+    // A higher-priority router takes over: the routes leave with the VIPs.
+    let db = Daemon::start(&b, &vigil_bin(), &vi1(200, vip, &routes), &["-P"]);
+    assert!(db.wait_log("(VI_1) Entering MASTER STATE", secs(8)), "{}", db.log());
+    assert!(wait_until(secs(3), ms(20), || !has_route(&a, "198.19.250.0/24")), "{}", a.ip(&["route"]));
+    assert!(!has_route(&a, "blackhole 198.19.249.0/24"));
+    assert!(has_route(&b, "198.19.250.0/24 via"));
+    assert!(has_route(&a, static_net), "static routes stay in BACKUP");
+
+    da.stop();
+    assert!(!a.has_addr(&static_ip.into()), "static address left after SIGTERM");
+    assert!(!has_route(&a, static_net), "static route left after SIGTERM");
+}
+
+/// A minimal SMTP server on `host`: every mail's DATA lines go to the channel.
+/// `silent`: accept connections and never answer.
+fn mail_server(host: &Netns, addr: Ipv4Addr, silent: bool) -> mpsc::Receiver<Vec<String>> {
+    let listener = host.enter(|| TcpListener::bind((addr, 2525)).expect("bind SMTP"));
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            if silent {
+                std::mem::forget(conn);
+                continue;
+            }
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                let mut w = conn.try_clone().expect("clone");
+                let mut r = BufReader::new(conn);
+                let _ = w.write_all(b"220 test ESMTP\r\n");
+                let (mut data, mut in_data) = (Vec::new(), false);
+                let mut line = String::new();
+                while r.read_line(&mut line).unwrap_or(0) > 0 {
+                    let l = line.trim_end().to_string();
+                    line.clear();
+                    if in_data {
+                        if l == "." {
+                            in_data = false;
+                            let _ = tx.send(std::mem::take(&mut data));
+                            let _ = w.write_all(b"250 ok\r\n");
+                        } else {
+                            data.push(l);
+                        }
+                    } else if l.eq_ignore_ascii_case("DATA") {
+                        in_data = true;
+                        let _ = w.write_all(b"354 go\r\n");
+                    } else if l.eq_ignore_ascii_case("QUIT") {
+                        let _ = w.write_all(b"221 bye\r\n");
+                        return;
+                    } else {
+                        let _ = w.write_all(b"250 ok\r\n");
+                    }
+                }
+            });
+        }
+    });
+    rx
+}
+
+fn smtp_globals(server: Ipv4Addr) -> String {
+    format!(
+        "global_defs {{\n    router_id r1\n    notification_email {{\n        ops@example.com\n    }}\n    \
+         notification_email_from vigil@example.com\n    smtp_server {server} 2525\n    smtp_connect_timeout 30\n}}\n"
+    )
+}
+
+/// A state change of an instance with smtp_alert is mailed.
+#[test]
+fn smtp_alert_is_mailed_on_state_change() {
+    let lan = Lan::new();
+    let (a, m) = (lan.add_host("a"), lan.add_host("m"));
+    let mails = mail_server(&m, m.ip4, false);
+    let vip: IpAddr = lan.v4(100).into();
+    let conf = format!("{}{}", smtp_globals(m.ip4), vi1(150, vip, "    smtp_alert\n"));
+    let da = Daemon::start(&a, &vigil_bin(), &conf, &["-P"]);
+    assert!(da.wait_log("(VI_1) Entering MASTER STATE", secs(8)), "{}", da.log());
+    let mut subjects = Vec::new();
+    let deadline = Instant::now() + secs(5);
+    while Instant::now() < deadline {
+        if let Ok(data) = mails.recv_timeout(ms(200)) {
+            subjects.extend(data.into_iter().filter(|l| l.starts_with("Subject:")));
+            if subjects.iter().any(|s| s.contains("MASTER")) {
+                break;
+            }
+        }
+    }
+    assert!(
+        subjects.iter().any(|s| s == "Subject: [r1] VRRP Instance VI_1 - Entering MASTER state"),
+        "{subjects:?}\n{}",
+        da.log()
+    );
+}
+
+/// A mail server that never answers delays nothing: a fault still hands
+/// the VIP over within the script interval plus skew.
+#[test]
+fn silent_mail_server_does_not_delay_failover() {
+    let lan = Lan::new();
+    let (a, b, m) = (lan.add_host("a"), lan.add_host("b"), lan.add_host("m"));
+    let _mails = mail_server(&m, m.ip4, true);
+    let vip: IpAddr = lan.v4(100).into();
+    let tmp = TempDir::new("track");
+    let (script, status) = flip_script(tmp.path(), 0);
+    let conf_a = format!(
+        "{}{}{}",
+        smtp_globals(m.ip4),
+        script_block(&script, 0),
+        vi1(150, vip, "    smtp_alert\n    track_script {\n        chk\n    }\n")
+    );
+    let da = Daemon::start(&a, &vigil_bin(), &conf_a, &["-P"]);
+    assert!(da.wait_log("(VI_1) Entering MASTER STATE", secs(8)), "{}", da.log());
+    let db = Daemon::start(&b, &vigil_bin(), &vi1(100, vip, ""), &["-P"]);
+    assert!(db.wait_log("(VI_1) Entering BACKUP STATE", secs(3)));
+    let t0 = Instant::now();
+    std::fs::write(&status, "1").unwrap();
+    assert!(wait_until(secs(3), ms(20), || b.has_addr(&vip) && !a.has_addr(&vip)), "{}", da.log());
+    assert!(t0.elapsed() < ms(2600), "took {:?}", t0.elapsed());
+    assert_eq!(da.log_count("SMTP alert successfully sent"), 0);
+}
+
+/// track_ping: the master loses its gateway link and steps down; the
+/// backup, which still reaches the gateway, takes over.
+#[test]
+fn track_ping_hands_over_when_the_gateway_is_lost() {
+    let (lan, uplink) = (Lan::new(), Lan::new());
+    let (a, b) = (lan.add_host("a"), lan.add_host("b"));
+    let gw = uplink.add_host("gw");
+    plug(&uplink, &a, "eth1", 10);
+    plug(&uplink, &b, "eth1", 11);
+    let vip: IpAddr = lan.v4(100).into();
+    let conf = |prio: u8| {
+        format!(
+            "vrrp_track_ping gw {{\n    address {}\n    interval 0.5\n    timeout 0.5\n    fall 2\n    \
+             weight -100\n}}\n{}",
+            gw.ip4,
+            vi1(prio, vip, "    track_ping {\n        gw\n    }\n")
+        )
+    };
+    let da = Daemon::start(&a, &vigil_bin(), &conf(150), &["-P"]);
+    assert!(da.wait_log("(VI_1) Entering MASTER STATE", secs(8)), "{}", da.log());
+    let db = Daemon::start(&b, &vigil_bin(), &conf(100), &["-P"]);
+    assert!(db.wait_log("(VI_1) Entering BACKUP STATE", secs(3)));
+    std::thread::sleep(secs(2));
+    assert_eq!(da.log_count("unreachable"), 0, "{}", da.log());
+
+    uplink.switch().link_set("x10", false);
+    assert!(da.wait_log(&format!("VRRP_Ping(gw) {} unreachable", gw.ip4), secs(3)), "{}", da.log());
+    assert!(da.wait_log("(VI_1) Changing effective priority from 150 to 50", secs(1)));
+    assert!(wait_until(secs(6), ms(20), || b.has_addr(&vip) && !a.has_addr(&vip)), "{}", db.log());
+    uplink.switch().link_set("x10", true);
+    assert!(da.wait_log(&format!("VRRP_Ping(gw) {} reachable", gw.ip4), secs(4)), "{}", da.log());
+    assert!(wait_until(secs(6), ms(20), || a.has_addr(&vip)), "{}", da.log());
+}
