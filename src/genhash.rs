@@ -3,8 +3,9 @@
 //! compares against.
 //!
 //! `genhash -s IP -p PORT -u /path [-V vhost] [-P 1.0|1.0c|1.1] [-t secs] [-m fwmark] [-v]`
-//! (`-S` asks for SSL, which this build answers with an error unless built
-//! with TLS support). Blocking I/O is fine here: it is a one-shot tool.
+//! `-S` speaks TLS when built with the `ssl` feature (no certificate
+//! verification, as keepalived; the `-V` name, if a DNS name, goes in SNI),
+//! and is an error otherwise. Blocking I/O is fine: it is a one-shot tool.
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
@@ -27,7 +28,8 @@ struct Args {
     verbose: bool,
 }
 
-const USAGE: &str = "Usage: genhash -s IP [-p PORT] -u URL [-S] [-V VHOST] [-P 1.0|1.0c|1.1] [-t SECS] [-m FWMARK] [-v]\n\
+const USAGE: &str =
+    "Usage: genhash -s IP [-p PORT] -u URL [-S] [-V VHOST] [-P 1.0|1.0c|1.1] [-t SECS] [-m FWMARK] [-v]\n\
   -s, --server        server address\n\
   -p, --port          port (default 80, 443 with -S)\n\
   -u, --url           path to fetch\n\
@@ -57,7 +59,8 @@ fn parse(args: &[String]) -> Result<Args, String> {
             Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
             _ => (arg.as_str(), None),
         };
-        let mut value = || glued.clone().or_else(|| it.next().cloned()).ok_or(format!("{flag} needs a value"));
+        let mut value =
+            || glued.clone().or_else(|| it.next().cloned()).ok_or(format!("{flag} needs a value"));
         match flag {
             "-s" | "--server" => server = Some(value()?.parse().map_err(|_| "-s needs an IP address")?),
             "-p" | "--port" => port = Some(value()?.parse().map_err(|_| "-p needs a port number")?),
@@ -99,8 +102,8 @@ pub fn main(args: &[String]) -> i32 {
             return if e.is_empty() { 0 } else { 1 };
         }
     };
-    if a.ssl {
-        eprintln!("genhash: -S: this build has no TLS support");
+    if a.ssl && cfg!(not(feature = "ssl")) {
+        eprintln!("genhash: -S: this build has no TLS support (cargo feature `ssl`)");
         return 1;
     }
     match fetch(&a) {
@@ -118,7 +121,8 @@ pub fn main(args: &[String]) -> i32 {
 fn fetch(a: &Args) -> Result<String, String> {
     let addr = SocketAddr::new(a.server, a.port);
     let started = Instant::now();
-    let mut stream = TcpStream::connect_timeout(&addr, a.timeout).map_err(|e| format!("connect to {addr}: {e}"))?;
+    let mut stream =
+        TcpStream::connect_timeout(&addr, a.timeout).map_err(|e| format!("connect to {addr}: {e}"))?;
     if let Some(mark) = a.fwmark {
         // SAFETY: the option value is a valid u32 for its length.
         let rc = unsafe {
@@ -140,7 +144,22 @@ fn fetch(a: &Args) -> Result<String, String> {
         ip => format!("{ip}:{}", a.port),
     });
     let req = request(&a.url, &host, a.protocol);
-    stream.write_all(&req).map_err(|e| format!("send: {e}"))?;
+    #[cfg(feature = "ssl")]
+    if a.ssl {
+        let mut session = crate::check::tls::TlsSession::new(a.server, a.vhost.as_deref())?;
+        return exchange(&mut session.over(&mut stream), &req, a, started);
+    }
+    exchange(&mut stream, &req, a, started)
+}
+
+/// Send the request, read the response, return the body's MD5 in hex.
+fn exchange<S: Read + Write>(
+    stream: &mut S,
+    req: &[u8],
+    a: &Args,
+    started: Instant,
+) -> Result<String, String> {
+    stream.write_all(req).and_then(|()| stream.flush()).map_err(|e| format!("send: {e}"))?;
     let mut parser = ResponseParser::new();
     let mut head = Vec::new();
     let mut buf = [0u8; 8192];
@@ -163,7 +182,11 @@ fn fetch(a: &Args) -> Result<String, String> {
         let headers = text.split("\r\n\r\n").next().unwrap_or("");
         eprintln!("-----------------------[    HTTP Header Buffer    ]-----------------------\n{headers}");
         eprintln!("HTTP status code: {}", resp.status);
-        eprintln!("body length: {} bytes; response time: {} ms", resp.body_len, started.elapsed().as_millis());
+        eprintln!(
+            "body length: {} bytes; response time: {} ms",
+            resp.body_len,
+            started.elapsed().as_millis()
+        );
     }
     Ok(hex(&resp.digest))
 }

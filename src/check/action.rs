@@ -17,6 +17,17 @@ pub enum ScriptRef {
     QuorumDown,
 }
 
+/// Something worth an SMTP alert; the engine decides whether to send it
+/// (`smtp_alert`, `no_checker_emails`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AlertRef {
+    /// Checker `ck` of real server `rs` went up or down; `rs_changed`: the
+    /// real server's state changed with it.
+    Checker { rs: usize, ck: usize, up: bool, rs_changed: bool },
+    /// Quorum gained or lost at this alive weight.
+    Quorum { up: bool, weight: u32 },
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
     /// Create the IPVS service (at start).
@@ -35,6 +46,7 @@ pub enum Action {
         dest: DestRef,
     },
     RunScript(ScriptRef),
+    Alert(AlertRef),
     /// A log line in keepalived's wording.
     Log {
         level: log::Level,

@@ -110,7 +110,13 @@ fn checker_params(
     let target = names::service(ip, Protocol::Tcp, port);
     let (wording, target) = match &ck.kind {
         CheckerKind::Tcp => (Wording::Tcp, target),
-        CheckerKind::Http(h) if !h.tls => (Wording::Http, target),
+        CheckerKind::Http(h) if !h.tls || cfg!(feature = "ssl") => (Wording::Http, target),
+        CheckerKind::Http(_) => {
+            error!(
+                "SSL_GET for {target} needs a build with TLS (cargo feature `ssl`) - this checker is ignored"
+            );
+            return None;
+        }
         CheckerKind::Smtp { .. } => (Wording::Smtp, target),
         CheckerKind::Misc(m) => {
             let rs_name = names::service(rs.addr, protocol, rs.effective_port(vs));

@@ -4,31 +4,34 @@
 //! the kernel has it) and to notify/quorum scripts.
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
 use std::time::{Duration, Instant as StdInstant};
 
 use log::{debug, error, info, log, warn};
 use mio::{Registry, Token};
 
-use super::action::{Action, DestRef, ScriptRef};
+use super::action::{Action, AlertRef, DestRef, ScriptRef};
 use super::build::{self, VsRun};
 use super::checker::{warmup_jitter, CheckResult};
 use super::conn::ConnSpec;
 use super::http::{self, HttpExchange};
 use super::lvs::Lvs;
-use super::probe::{Dialogue, Probe};
+use super::probe::{Dialogue, Probe, Tls};
 use super::smtp::{SmtpExchange, DEFAULT_HELO};
 use super::vs::CheckId;
 use crate::config::diag::Loc;
-use crate::config::model::{CheckerKind, Command as ConfCommand, Config, GlobalDefs, Url};
+use crate::config::model::{CheckerKind, Command as ConfCommand, Config, GlobalDefs, HttpCheck, Url};
 use crate::daemon::event_loop::{Subsystem, TokenAlloc};
 use crate::daemon::json::Json;
 use crate::script::{self, Command, Job, JobId, Order, ScriptRunner, ScriptUser, UserDb};
+use crate::smtp::{check_body, quorum_body, Alert, Mailer};
 use crate::vrrp::Instant;
 
 /// Probe sockets use tokens from here on, far above `TokenAlloc`'s.
 const PROBE_TOKEN_BASE: usize = 1 << 20;
+/// The SMTP alert mailer's tokens (`Mailer::TOKENS` of them).
+const MAIL_TOKEN_BASE: usize = 1 << 23;
 /// Script pidfds use tokens from here on.
 const SCRIPT_TOKEN_BASE: usize = 1 << 24;
 /// A notify or quorum script that runs longer than this is stopped.
@@ -58,6 +61,8 @@ pub struct CheckerEngine {
     /// Open the kernel table at `register` unless one was given.
     want_kernel: bool,
     scripts: Option<ScriptRunner>,
+    /// SMTP alerts; `None` without `smtp_server` and `notification_email`.
+    mailer: Option<Mailer>,
     users: UserDb,
     rng: u64,
     /// Bumped on reload, so MISC jobs of the old configuration never
@@ -88,6 +93,7 @@ impl CheckerEngine {
             lvs,
             want_kernel: false,
             scripts: None,
+            mailer: None,
             users: UserDb::system().unwrap_or_else(|_| UserDb::parse("root:x:0:0::/:/bin/sh\n", "")),
             rng: seed(),
             generation: 0,
@@ -167,6 +173,53 @@ impl CheckerEngine {
                     }
                 }
                 Action::RunScript(s) => self.run_notify(v, s, now),
+                Action::Alert(a) => self.alert(v, a, now),
+            }
+        }
+    }
+
+    /// Mail an alert if the objects involved have `smtp_alert` on: real
+    /// servers by default (each checker change, or with `no_checker_emails`
+    /// only real server changes), virtual servers (quorum) only when set.
+    fn alert(&mut self, v: usize, a: AlertRef, now: StdInstant) {
+        let Some(mailer) = self.mailer.as_mut() else { return };
+        let (vs, g) = (&self.vss[v], &self.global);
+        let alert = match a {
+            AlertRef::Checker { rs, ck, up, rs_changed } => {
+                let (Some(rs_cfg), Some(core)) =
+                    (vs.cfg.real_servers.get(rs), vs.core.real_servers().get(rs))
+                else {
+                    return;
+                };
+                if !rs_cfg.effective_smtp_alert(&vs.cfg, g) || (g.no_checker_emails && !rs_changed) {
+                    return;
+                }
+                let checker = match rs_cfg.checkers.get(ck).map(|c| &c.kind) {
+                    Some(CheckerKind::Http(h)) if h.tls => "SSL",
+                    Some(CheckerKind::Http(_)) => "HTTP",
+                    Some(CheckerKind::Smtp { .. }) => "SMTP",
+                    Some(CheckerKind::Misc(_)) => "MISC",
+                    Some(CheckerKind::Dns { .. }) => "DNS",
+                    Some(CheckerKind::Tcp) | None => "TCP",
+                };
+                Alert::real_server(&core.params().name, &vs.name, up, &check_body(checker, up))
+            }
+            AlertRef::Quorum { up, weight } => {
+                if !vs.cfg.smtp_alert.or(g.smtp_alert_checker).or(g.smtp_alert).unwrap_or(false) {
+                    return;
+                }
+                let p = vs.core.params();
+                let body = quorum_body(up, weight.into(), p.quorum.into(), p.hysteresis.into());
+                Alert::virtual_server(&vs.name, up, &body)
+            }
+        };
+        mailer.send(&alert, now);
+    }
+
+    fn drain_mail_results(&mut self) {
+        if let Some(m) = self.mailer.as_mut() {
+            while let Some(r) = m.poll_result() {
+                r.log();
             }
         }
     }
@@ -241,15 +294,19 @@ impl CheckerEngine {
             CheckerKind::Http(h) => {
                 let url =
                     h.urls.get(vs.url_next(id) % h.urls.len().max(1)).cloned().unwrap_or_else(default_url);
-                let host = url
+                let vhost = url
                     .virtualhost
                     .clone()
                     .or_else(|| h.virtualhost.clone())
                     .or_else(|| rs.virtualhost.clone())
-                    .or_else(|| vs.cfg.virtualhost.clone())
-                    .unwrap_or_else(|| SocketAddr::new(ip, port).to_string());
+                    .or_else(|| vs.cfg.virtualhost.clone());
+                let tls = match h.tls.then(|| tls_session(ip, h, vhost.as_deref())).transpose() {
+                    Ok(tls) => tls,
+                    Err(e) => return self.finish(v, id, CheckResult::failure(e), now),
+                };
+                let host = vhost.unwrap_or_else(|| SocketAddr::new(ip, port).to_string());
                 let request = http::request(&url.path, &host, h.http_protocol);
-                Dialogue::Http { url: Box::new(url), exchange: HttpExchange::new(request) }
+                Dialogue::Http { url: Box::new(url), exchange: HttpExchange::new(request), tls }
             }
             CheckerKind::Smtp { helo_name, .. } => {
                 let helo =
@@ -362,6 +419,7 @@ impl CheckerEngine {
 impl Subsystem for CheckerEngine {
     fn register(&mut self, registry: &Registry, _tokens: &mut TokenAlloc) -> io::Result<()> {
         self.scripts = Some(ScriptRunner::new(Some(registry), SCRIPT_TOKEN_BASE)?);
+        self.mailer = Mailer::from_config(&self.global, MAIL_TOKEN_BASE);
         if self.want_kernel && self.lvs.is_none() {
             self.lvs = super::lvs_kernel::open();
         }
@@ -371,6 +429,12 @@ impl Subsystem for CheckerEngine {
 
     fn handle_event(&mut self, registry: &Registry, event: &mio::event::Event, now: StdInstant) {
         let token = event.token();
+        if let Some(m) = self.mailer.as_mut() {
+            if m.handle_event(registry, token, now) {
+                self.drain_mail_results();
+                return;
+            }
+        }
         let pos = self.running.iter().position(|r| matches!(&r.work, Work::Probe(p) if p.token() == token));
         if let Some(pos) = pos {
             let decided = match &mut self.running[pos].work {
@@ -399,7 +463,8 @@ impl Subsystem for CheckerEngine {
             Work::Misc(_) => None,
         });
         let scripts = self.scripts.as_ref().and_then(ScriptRunner::poll_timeout);
-        cores.chain(probes).chain(scripts).min()
+        let mail = self.mailer.as_ref().and_then(Mailer::poll_timeout);
+        cores.chain(probes).chain(scripts).chain(mail).min()
     }
 
     fn handle_timeout(&mut self, registry: &Registry, now: StdInstant) {
@@ -423,6 +488,12 @@ impl Subsystem for CheckerEngine {
         }
         self.reap_scripts(now);
         self.start_due(registry, now);
+        if let Some(m) = self.mailer.as_mut() {
+            if m.poll_timeout().is_some_and(|t| t <= now) {
+                m.handle_timeout(registry, now);
+            }
+        }
+        self.drain_mail_results();
     }
 
     fn reload(
@@ -436,6 +507,12 @@ impl Subsystem for CheckerEngine {
         self.close_all(registry);
         self.generation += 1;
         self.global = new_config.global.clone();
+        // A changed mail setup replaces the mailer (what it had in flight is
+        // abandoned); an unchanged one keeps its queue.
+        let mailer_config = crate::smtp::MailerConfig::from_globals(&self.global);
+        if self.mailer.as_ref().map(Mailer::config) != mailer_config.as_ref() {
+            self.mailer = mailer_config.map(|c| Mailer::new(c, MAIL_TOKEN_BASE));
+        }
         let vnow = self.vnow(now);
         let old_vss = std::mem::take(&mut self.vss);
         let mut kept = vec![false; old_vss.len()];
@@ -519,6 +596,20 @@ impl Subsystem for CheckerEngine {
     fn status(&self) -> Json {
         self.status_json()
     }
+}
+
+/// SSL_GET's session. SNI only with `enable_sni` or `sni_name`: the
+/// `sni_name`, else the virtualhost.
+#[cfg(feature = "ssl")]
+fn tls_session(ip: IpAddr, h: &HttpCheck, vhost: Option<&str>) -> Result<Box<Tls>, String> {
+    let sni = if h.enable_sni || h.sni_name.is_some() { h.sni_name.as_deref().or(vhost) } else { None };
+    super::tls::TlsSession::new(ip, sni).map(Box::new)
+}
+
+/// Not reached: `build` drops SSL_GET checkers in a build without `ssl`.
+#[cfg(not(feature = "ssl"))]
+fn tls_session(_ip: IpAddr, _h: &HttpCheck, _vhost: Option<&str>) -> Result<Box<Tls>, String> {
+    Err("SSL_GET: this build has no TLS support (cargo feature `ssl`)".to_string())
 }
 
 /// `HTTP_GET` without a `url` block (the configuration check reports it).

@@ -8,8 +8,12 @@
 //!   pure and panic-free, plus the exchanges over any `Read + Write`.
 //! * [`conn`] / [`probe`]: the I/O edge, non-blocking sockets with the
 //!   checker connection options.
+//! * `tls` (feature `ssl`): SSL_GET's rustls transport, no certificate
+//!   verification (keepalived's behaviour).
 //! * [`lvs`]: the IPVS calls the engine makes, with an in-memory table.
-//! * [`engine`]: [`CheckerEngine`], the checker child's `Subsystem`.
+//! * [`engine`]: [`CheckerEngine`], the checker child's `Subsystem`; it also
+//!   mails real server and quorum changes ([`AlertRef`]) through
+//!   `crate::smtp::Mailer`.
 //!
 //! # Driving a [`VirtualServerCore`]
 //!
@@ -29,12 +33,14 @@ mod lvs_kernel;
 pub mod names;
 pub mod probe;
 pub mod smtp;
+#[cfg(feature = "ssl")]
+pub mod tls;
 pub mod vs;
 
 #[cfg(test)]
 mod tests;
 
-pub use action::{Action, DestRef, ScriptRef};
+pub use action::{Action, AlertRef, DestRef, ScriptRef};
 pub use checker::{CheckResult, CheckerCore, CheckerParams, Step, Wording};
 pub use engine::CheckerEngine;
 pub use lvs::{DestSpec, Lvs, MemoryLvs, ServiceSpec, SvcAddr};

@@ -13,14 +13,24 @@ use super::http::{self, HttpExchange, Progress};
 use super::smtp::{SmtpExchange, SmtpProgress};
 use crate::config::model::Url;
 
+/// SSL_GET's session (feature `ssl`); without the feature nothing can
+/// create one.
+#[cfg(feature = "ssl")]
+pub type Tls = super::tls::TlsSession;
+#[cfg(not(feature = "ssl"))]
+#[derive(Debug)]
+pub enum Tls {}
+
 /// What to do once connected.
 #[derive(Debug)]
 pub enum Dialogue {
     /// TCP_CHECK: the handshake is the check.
     Connect,
+    /// HTTP_GET, or SSL_GET with `tls`.
     Http {
         url: Box<Url>,
         exchange: HttpExchange,
+        tls: Option<Box<Tls>>,
     },
     Smtp(SmtpExchange),
 }
@@ -74,7 +84,7 @@ impl Probe {
         }
         match &mut self.dialogue {
             Dialogue::Connect => Some(CheckResult::success("connected")),
-            Dialogue::Http { url, exchange } => match exchange.drive(&mut self.stream) {
+            Dialogue::Http { url, exchange, tls } => match drive_http(exchange, tls, &mut self.stream) {
                 Progress::Pending => None,
                 Progress::Done(response) => Some(http::judge(url, response)),
                 Progress::Failed(e) => Some(CheckResult::failure(format!("{e} url({})", url.path))),
@@ -100,5 +110,19 @@ impl Probe {
     /// Deregister and close (dropping the stream closes the socket).
     pub fn close(mut self, registry: &Registry) {
         let _ = registry.deregister(&mut self.stream);
+    }
+}
+
+fn drive_http(
+    exchange: &mut HttpExchange,
+    tls: &mut Option<Box<Tls>>,
+    stream: &mut mio::net::TcpStream,
+) -> Progress {
+    match tls.as_deref_mut() {
+        #[cfg(feature = "ssl")]
+        Some(session) => exchange.drive(&mut session.over(stream)),
+        #[cfg(not(feature = "ssl"))]
+        Some(never) => match *never {},
+        None => exchange.drive(stream),
     }
 }

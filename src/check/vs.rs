@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use log::Level;
 
-use super::action::{Action, DestRef, ScriptRef};
+use super::action::{Action, AlertRef, DestRef, ScriptRef};
 use super::checker::{CheckResult, CheckerCore, Step};
 use crate::vrrp::Instant;
 
@@ -264,7 +264,15 @@ impl VirtualServerCore {
         if let Some((level, line)) = line {
             self.log(level, line);
         }
-        self.update_real_server(id.rs);
+        let rs_changed = self.update_real_server(id.rs);
+        let up = match step {
+            Step::Success { came_up: true, .. } => Some(true),
+            Step::WentDown => Some(false),
+            _ => None,
+        };
+        if let Some(up) = up {
+            self.actions.push_back(Action::Alert(AlertRef::Checker { rs: id.rs, ck: id.ck, up, rs_changed }));
+        }
     }
 
     /// The earliest due check.
@@ -297,7 +305,8 @@ impl VirtualServerCore {
         self.actions.push_back(Action::DelService);
     }
 
-    fn update_real_server(&mut self, i: usize) {
+    /// Whether the real server's state changed.
+    fn update_real_server(&mut self, i: usize) -> bool {
         let (alive, was, weight) = {
             let rs = &self.rs[i];
             (rs.all_up(), rs.alive, rs.effective_weight())
@@ -321,6 +330,7 @@ impl VirtualServerCore {
                 self.actions.push_back(Action::RunScript(s));
             }
             self.update_quorum();
+            return true;
         } else if alive && self.serving_reals() && self.rs[i].programmed.is_some_and(|w| w != weight) {
             let from = self.rs[i].programmed.unwrap_or(0);
             let name = self.rs[i].params.name.clone();
@@ -333,6 +343,7 @@ impl VirtualServerCore {
         } else if alive {
             self.update_quorum();
         }
+        false
     }
 
     /// Real servers are in IPVS unless the sorry server stands in for them.
@@ -396,6 +407,7 @@ impl VirtualServerCore {
         if self.quorum_up && (sum == 0 || sum < low) {
             self.quorum_up = false;
             self.log(Level::Info, format!("Lost quorum {q}-{h}={low} > {sum} for VS {}", self.params.name));
+            self.actions.push_back(Action::Alert(AlertRef::Quorum { up: false, weight: sum }));
             if self.params.quorum_down {
                 self.actions.push_back(Action::RunScript(ScriptRef::QuorumDown));
             }
@@ -419,6 +431,7 @@ impl VirtualServerCore {
                 Level::Info,
                 format!("Gained quorum {q}+{h}={high} <= {sum} for VS {}", self.params.name),
             );
+            self.actions.push_back(Action::Alert(AlertRef::Quorum { up: true, weight: sum }));
             if self.params.quorum_up {
                 self.actions.push_back(Action::RunScript(ScriptRef::QuorumUp));
             }

@@ -1,0 +1,163 @@
+//! Issue 6's proof: the vigil daemon (`vigil -n -l -C`) health-checks real
+//! servers that live in network namespaces and programs a real kernel's
+//! IPVS, watched by Debian's `ipvsadm -Ln` while real servers stop and come
+//! back (tests/vm/payload-daemon/run, inside the QEMU guest of tests/vm/).
+//!
+//! Needs root and qemu-system-x86_64 (installed through tests/deps.sh; the
+//! test skips, saying why, only if that fails). Shares the image cache
+//! (target/vm) and the static build (target/vm-musl) with ipvs_vm.rs. About
+//! 25 s when both are cached.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+const MUSL: &str = "x86_64-unknown-linux-musl";
+/// Checks in payload-daemon/run.
+const PAYLOAD_CHECKS: u32 = 10;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn have(cmd: &str) -> bool {
+    Command::new("sh").args(["-c", &format!("command -v {cmd}")]).output().is_ok_and(|o| o.status.success())
+}
+
+fn tools_ready() -> bool {
+    have("qemu-system-x86_64") && Path::new("/bin/busybox").exists()
+}
+
+/// qemu and busybox-static, installed on demand. `Err` says why not.
+fn ensure_tools() -> Result<(), String> {
+    if tools_ready() {
+        return Ok(());
+    }
+    let out = Command::new("sh")
+        .arg(root().join("tests/deps.sh"))
+        .arg("qemu")
+        .output()
+        .map_err(|e| format!("cannot run tests/deps.sh: {e}"))?;
+    if tools_ready() {
+        Ok(())
+    } else {
+        Err(format!(
+            "tests/deps.sh qemu did not install qemu-system-x86_64 and busybox-static: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// The static vigil ipvs_vm.rs builds (same target dir and profile, so the
+/// two tests share one build).
+fn build_static_vigil() -> PathBuf {
+    let target_dir = root().join("target/vm-musl");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .current_dir(root())
+        .args(["build", "--release", "--bin", "vigil", "--target", MUSL, "--target-dir"])
+        .arg(&target_dir)
+        .env("RUSTFLAGS", "-C target-feature=+crt-static")
+        .env("CARGO_PROFILE_RELEASE_LTO", "false")
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1")
+        .status()
+        .expect("run cargo");
+    assert!(status.success(), "cargo build for {MUSL} failed");
+    target_dir.join(MUSL).join("release/vigil")
+}
+
+#[test]
+fn daemon_programs_ipvs_from_health_checks() {
+    // SAFETY: no arguments, no side effects.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipping: building the VM image needs root");
+        return;
+    }
+    if let Err(why) = ensure_tools() {
+        eprintln!("skipping: {why}");
+        return;
+    }
+    let start = Instant::now();
+    let vigil = build_static_vigil();
+    let vm = root().join("tests/vm");
+    let build = root().join("target/vm");
+    let status = Command::new("bash")
+        .arg(vm.join("build-initramfs.sh"))
+        .arg(&build)
+        .status()
+        .expect("run build-initramfs.sh");
+    assert!(status.success(), "build-initramfs.sh failed");
+    let built = start.elapsed();
+
+    let log = build.join(format!("ipvs-daemon-vm-{}.log", std::process::id()));
+    let status = Command::new("bash")
+        .arg(vm.join("run-vm.sh"))
+        .args(["--quiet", "--timeout", "300", "--log"])
+        .arg(&log)
+        .arg("--bin")
+        .arg(&vigil)
+        .arg("--add")
+        .arg(vm.join("payload-daemon"))
+        .arg(&build)
+        .status()
+        .expect("run run-vm.sh");
+    let console = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    let lines: Vec<&str> = console.lines().map(|l| l.trim_end_matches('\r')).collect();
+    let vm_time = start.elapsed() - built;
+    let verdict = check_console(status.code(), &lines);
+    if let Err(why) = verdict {
+        panic!("{why}\n---- console ----\n{console}");
+    }
+    eprintln!("build {built:.1?}, VM {vm_time:.1?}");
+}
+
+/// The payload's exit code and the lines that prove each step.
+fn check_console(code: Option<i32>, lines: &[&str]) -> Result<(), String> {
+    let has = |want: &str| lines.contains(&want);
+    // A daemon log line ends with `want` (its prefix is a timestamp).
+    let logged = |want: &str| lines.iter().any(|l| l.ends_with(want));
+    if code != Some(0) {
+        return Err(format!("the VM payload failed with {code:?} (exit code = failed checks)"));
+    }
+    let summary = format!("{PAYLOAD_CHECKS} passed, 0 failed");
+    for want in [
+        "VMTEST-RESULT rc=0",
+        summary.as_str(),
+        "ok   - table: NAT service, both real servers",
+        "ok   - table: alpha DR service holds only the answering real server",
+        "ok   - rs1 removed",
+        "ok   - rs2 at weight 0, sorry server in",
+        "ok   - rs2 back at weight 2, sorry server out",
+        "ok   - rs1 back at weight 3",
+        "ok   - the table is empty",
+        // ipvsadm -Ln as printed after start and with the sorry server in.
+        "TCP  198.18.0.10:80 wrr",
+        "TCP  198.18.0.20:8080 rr",
+        "  -> 198.18.3.1:8080              Route   4      0          0",
+        "  -> 198.18.2.1:80                Masq    0      0          0",
+        "  -> 198.18.9.9:80                Masq    1      0          0",
+    ] {
+        if !has(want) && !lines.iter().any(|l| l.trim_end() == want) {
+            return Err(format!("console lacks {want:?}"));
+        }
+    }
+    for want in [
+        "HTTP status code success to [198.18.1.1]:tcp:80 url(/index.html).",
+        "Removing service [198.18.1.1]:tcp:80 from VS [198.18.0.10]:tcp:80",
+        "Disabling service [198.18.2.1]:tcp:80 from VS [198.18.0.10]:tcp:80",
+        "Adding sorry server [198.18.9.9]:tcp:80 to VS [198.18.0.10]:tcp:80",
+        "Removing sorry server [198.18.9.9]:tcp:80 from VS [198.18.0.10]:tcp:80",
+        "TCP_CHECK on service [198.18.4.1]:tcp:8080 failed.",
+        concat!("Stopped Keepalived v", env!("CARGO_PKG_VERSION"), " (vigil)"),
+    ] {
+        if !logged(want) {
+            return Err(format!("the daemon did not log {want:?}"));
+        }
+    }
+    if lines.iter().any(|l| l.contains("IPVS: cannot")) {
+        return Err("an IPVS call failed".into());
+    }
+    Ok(())
+}
