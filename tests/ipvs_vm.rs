@@ -7,66 +7,17 @@
 //! The first run downloads the kernel .deb (~70 MB) into target/vm; later
 //! runs reuse it and take about 20 s.
 
-use std::path::{Path, PathBuf};
+#[allow(dead_code)]
+mod common;
+
+use common::vm::{ensure_vm_tools, repo_root, static_vigil};
 use std::process::Command;
 use std::time::Instant;
 
-const MUSL: &str = "x86_64-unknown-linux-musl";
 /// Checks in payload-ipvs/run; each selftest run is one of them.
 const PAYLOAD_CHECKS: u32 = 13;
 /// Checks `vigil ipvs-selftest` makes (src/ipvs/selftest.rs).
 const SELFTEST_CHECKS: u32 = 38;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn have(cmd: &str) -> bool {
-    Command::new("sh").args(["-c", &format!("command -v {cmd}")]).output().is_ok_and(|o| o.status.success())
-}
-
-fn tools_ready() -> bool {
-    have("qemu-system-x86_64") && Path::new("/bin/busybox").exists()
-}
-
-/// qemu and busybox-static, installed on demand. `Err` says why not.
-fn ensure_tools() -> Result<(), String> {
-    if tools_ready() {
-        return Ok(());
-    }
-    let out = Command::new("sh")
-        .arg(root().join("tests/deps.sh"))
-        .arg("qemu")
-        .output()
-        .map_err(|e| format!("cannot run tests/deps.sh: {e}"))?;
-    if tools_ready() {
-        Ok(())
-    } else {
-        Err(format!(
-            "tests/deps.sh qemu did not install qemu-system-x86_64 and busybox-static: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
-}
-
-/// A static vigil in its own target dir, with a quicker release profile
-/// than the shipped one (no LTO): only the test uses this binary.
-fn build_static_vigil() -> PathBuf {
-    let target_dir = root().join("target/vm-musl");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .current_dir(root())
-        .args(["build", "--release", "--bin", "vigil", "--target", MUSL, "--target-dir"])
-        .arg(&target_dir)
-        .env("RUSTFLAGS", "-C target-feature=+crt-static")
-        .env("CARGO_PROFILE_RELEASE_LTO", "false")
-        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
-        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1")
-        .status()
-        .expect("run cargo");
-    assert!(status.success(), "cargo build for {MUSL} failed");
-    target_dir.join(MUSL).join("release/vigil")
-}
 
 #[test]
 fn ipvs_client_against_a_real_kernel() {
@@ -75,14 +26,14 @@ fn ipvs_client_against_a_real_kernel() {
         eprintln!("skipping: building the VM image needs root");
         return;
     }
-    if let Err(why) = ensure_tools() {
+    if let Err(why) = ensure_vm_tools() {
         eprintln!("skipping: {why}");
         return;
     }
     let start = Instant::now();
-    let vigil = build_static_vigil();
-    let vm = root().join("tests/vm");
-    let build = root().join("target/vm");
+    let vigil = static_vigil();
+    let vm = repo_root().join("tests/vm");
+    let build = repo_root().join("target/vm");
     let status = Command::new("bash")
         .arg(vm.join("build-initramfs.sh"))
         .arg(&build)

@@ -4,6 +4,9 @@
 //! systemd unit through `systemd-analyze verify`, the shipped configs
 //! through `vigil -t`, and that the musl build is statically linked.
 
+#[allow(dead_code)]
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -257,22 +260,8 @@ fn musl_build_is_statically_linked() {
             "make static's binary is not stripped"
         );
     }
-    // The quick musl build the VM tests share (target/vm-musl): seconds when
-    // they ran, about a minute from scratch.
-    let target_dir = root().join("target/vm-musl");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .current_dir(root())
-        .args(["build", "--release", "--bin", "vigil", "--target", MUSL, "--target-dir"])
-        .arg(&target_dir)
-        .env("RUSTFLAGS", "-C target-feature=+crt-static")
-        .env("CARGO_PROFILE_RELEASE_LTO", "false")
-        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
-        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1")
-        .status()
-        .expect("run cargo");
-    assert!(status.success(), "cargo build --target {MUSL} failed");
-    let bin = target_dir.join(MUSL).join("release/vigil");
+    // The static build the VM tests run (make static's, under make test).
+    let bin = common::vm::static_vigil();
     assert_static(&bin);
     let out = Command::new(&bin).arg("-v").output().expect("run the static vigil");
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("vigil v"));

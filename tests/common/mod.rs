@@ -52,6 +52,7 @@ mod daemon;
 mod lan;
 mod netns;
 mod prober;
+pub mod vm;
 
 pub use capture::Capture;
 pub use daemon::Daemon;

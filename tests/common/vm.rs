@@ -1,0 +1,60 @@
+//! What the QEMU tests share: the tools they need and the static vigil they
+//! put in the guest.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const MUSL: &str = "x86_64-unknown-linux-musl";
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn have(cmd: &str) -> bool {
+    Command::new("sh").args(["-c", &format!("command -v {cmd}")]).output().is_ok_and(|o| o.status.success())
+}
+
+fn vm_tools_ready() -> bool {
+    have("qemu-system-x86_64") && Path::new("/bin/busybox").exists()
+}
+
+/// qemu and busybox-static, installed on demand through tests/deps.sh.
+/// `Err` says why they are not there.
+pub fn ensure_vm_tools() -> Result<(), String> {
+    if vm_tools_ready() {
+        return Ok(());
+    }
+    let out = Command::new("sh")
+        .arg(repo_root().join("tests/deps.sh"))
+        .arg("qemu")
+        .output()
+        .map_err(|e| format!("cannot run tests/deps.sh: {e}"))?;
+    if vm_tools_ready() {
+        Ok(())
+    } else {
+        Err(format!("tests/deps.sh qemu failed: {}", String::from_utf8_lossy(&out.stderr).trim()))
+    }
+}
+
+/// The static vigil for the guest: `VIGIL_STATIC_BIN` (`make test` points it
+/// at `make static`'s binary, the one users deploy), or else a quick static
+/// build (no LTO) into target/vm-musl that all VM tests share.
+pub fn static_vigil() -> PathBuf {
+    if let Some(p) = std::env::var_os("VIGIL_STATIC_BIN").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    let target_dir = repo_root().join("target/vm-musl");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .current_dir(repo_root())
+        .args(["build", "--release", "--bin", "vigil", "--target", MUSL, "--target-dir"])
+        .arg(&target_dir)
+        .env("RUSTFLAGS", "-C target-feature=+crt-static")
+        .env("CARGO_PROFILE_RELEASE_LTO", "false")
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16")
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1")
+        .status()
+        .expect("run cargo");
+    assert!(status.success(), "cargo build --target {MUSL} failed");
+    target_dir.join(MUSL).join("release/vigil")
+}
