@@ -11,8 +11,10 @@ pub mod addr;
 pub mod garp;
 pub mod icmp;
 pub mod link;
+pub mod macvlan;
 pub mod netlink;
 pub mod route;
+pub mod sysctl;
 pub mod vrrp_socket;
 
 mod fd;

@@ -16,6 +16,7 @@ pub mod routes;
 pub mod sync;
 pub mod track;
 mod vips;
+mod vmac;
 
 use std::collections::HashMap;
 use std::io;
@@ -78,6 +79,8 @@ struct Inst {
     /// Wall-clock time of the last state change, for status.
     since: SystemTime,
     vips_set: bool,
+    /// The `use_vmac` macvlan.
+    vmac: Option<vmac::Vmac>,
 }
 
 pub struct VrrpEngine {
@@ -99,6 +102,7 @@ pub struct VrrpEngine {
     started: bool,
     /// Tracking, sync groups, routes, static addresses, alerts (`ext.rs`).
     ext: ext::Ext,
+    vmacs: vmac::Vmacs,
 }
 
 impl VrrpEngine {
@@ -126,6 +130,7 @@ impl VrrpEngine {
             rxbuf: vec![0u8; 65536],
             started: false,
             ext: ext::Ext::new(config),
+            vmacs: vmac::Vmacs::default(),
         };
         for cfg in &config.instances {
             match engine.build_instance(cfg, &links, &addrs) {
@@ -161,8 +166,24 @@ impl VrrpEngine {
                 .ok_or_else(|| format!("no IPv6 link-local address on {ifname}"))?,
         };
         let params = params::instance_params(cfg, &self.global, source);
-        let key = SockKey { ifindex: link.index, family, unicast, src: configured_src };
-        let sock = self.pooled_socket(&key, cfg.unicast_ttl).map_err(|e| e.to_string())?;
+        let vmac = self.vmacs.setup(&mut self.nl, cfg, link)?;
+        let key = match &vmac {
+            // The macvlan has no IPv4 address of its own: without a source the kernel would pick a VIP.
+            Some(v) if !cfg.vmac_xmit_base => {
+                let src = configured_src.or((family == Family::V4).then_some(source));
+                SockKey { ifindex: v.index, family, unicast, src }
+            }
+            _ => SockKey { ifindex: link.index, family, unicast, src: configured_src },
+        };
+        let sock = match self.pooled_socket(&key, cfg.unicast_ttl) {
+            Ok(s) => s,
+            Err(e) => {
+                if let Some(v) = vmac {
+                    self.vmacs.teardown(&mut self.nl, v);
+                }
+                return Err(e.to_string());
+            }
+        };
         let dsts = if unicast {
             params.unicast_peers.clone()
         } else if family == Family::V4 {
@@ -182,6 +203,7 @@ impl VrrpEngine {
             dsts,
             since: SystemTime::now(),
             vips_set: false,
+            vmac,
         })
     }
 
@@ -231,7 +253,8 @@ impl VrrpEngine {
                         inst.ifname,
                         vips.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(" ")
                     );
-                    self.garps.queue(i, inst.ifindex, inst.mac, vips, repeat, spacing, now);
+                    let (ifindex, mac) = inst.garp_dev();
+                    self.garps.queue(i, ifindex, mac, vips, repeat, spacing, now);
                     self.send_due_garps(now);
                 }
                 Action::StateChange { from, to, reason } => {
@@ -273,14 +296,15 @@ impl VrrpEngine {
         inst.vips_set = add;
         for vip in inst.cfg.vips.iter().chain(&inst.cfg.vips_excluded) {
             let (ifindex, ifname) = match &vip.dev {
-                Some(dev) if dev != &inst.ifname => match link::link_by_name(&mut self.nl, dev) {
+                None => inst.vip_dev(),
+                Some(dev) if dev == &inst.ifname => (inst.ifindex, inst.ifname.clone()),
+                Some(dev) => match link::link_by_name(&mut self.nl, dev) {
                     Ok(Some(l)) => (l.index, l.name),
                     _ => {
                         warn!("({}) VIP {}: device {dev} not found", inst.cfg.name, vips::show(vip));
                         continue;
                     }
                 },
-                _ => (inst.ifindex, inst.ifname.clone()),
             };
             let spec = vips::addr_spec(vip, ifindex, &ifname);
             let res = if add { addr::add(&mut self.nl, &spec) } else { addr::delete(&mut self.nl, &spec) };
@@ -521,6 +545,7 @@ impl Subsystem for VrrpEngine {
             if self.insts[i].vips_set {
                 self.set_vips(i, false);
             }
+            self.vmac_teardown(i);
         }
         self.ext_shutdown();
         // Give notify_stop scripts a moment; the runner kills what is left.

@@ -121,6 +121,7 @@ impl VrrpEngine {
             if self.insts[i].vips_set {
                 self.set_vips(i, false);
             }
+            self.vmac_teardown(i);
             if *fate == Fate::Restart {
                 if let Some(n) = new.instance(&self.insts[i].cfg.name) {
                     to_start.push(n);
