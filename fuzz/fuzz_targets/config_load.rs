@@ -1,0 +1,36 @@
+//! keepalived.conf bytes through the whole front end: preprocessor
+//! (`include`, `$PARAM`, `~SEQ`, `@id`), parser, semantic checks, and the
+//! `vigil -t --dump` printer.
+//!
+//! Relative includes resolve in an empty private directory. Absolute ones
+//! still reach the host's files; the loader reads regular files only, opens
+//! them non-blocking (so /proc/kmsg and trace_pipe cannot hang it) and
+//! bounds glob walks and total text, and libFuzzer's -timeout reports any
+//! input that still makes it slow.
+
+#![no_main]
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use libfuzzer_sys::fuzz_target;
+use vigil::config::{dump, load_bytes, LoadOptions};
+
+fn base_dir() -> &'static PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("vigil-fuzz-config-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create the empty include directory");
+        dir
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let opts = LoadOptions { config_id: "fuzz".to_string(), host_checks: false };
+    let loaded = load_bytes("fuzz.conf", data, base_dir(), &opts);
+    for d in &loaded.diags {
+        let _ = d.to_string();
+    }
+    let _ = dump::dump(&loaded.config);
+});

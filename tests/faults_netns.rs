@@ -1,0 +1,349 @@
+//! Faults a network engineer worries about, against the real binary:
+//! a partitioned pair that heals, a flood of malformed adverts at a
+//! master, and a notify script that never exits.
+
+mod common;
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, Instant};
+
+use common::*;
+use vigil::daemon::json::Json;
+use vigil::vrrp::{Advert, ChecksumForm, Version};
+
+const PASS: &str = "s3cret";
+
+fn instance(prio: u8, vip: IpAddr, extra: &str) -> String {
+    format!(
+        "vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    \
+         priority {prio}\n    advert_int 1\n    authentication {{\n        auth_type PASS\n        \
+         auth_pass {PASS}\n    }}\n    virtual_ipaddress {{\n        {vip}/24\n    }}\n{extra}}}\n"
+    )
+}
+
+fn status(host: &Netns, d: &Daemon) -> Json {
+    let bin = vigil_bin();
+    let out = host
+        .command(&[bin.to_str().unwrap(), "status", "--json"])
+        .env("VIGIL_RUN_DIR", d.dir().join("run"))
+        .output()
+        .expect("run vigil status");
+    assert!(out.status.success(), "vigil status failed: {}", String::from_utf8_lossy(&out.stderr));
+    Json::parse(String::from_utf8_lossy(&out.stdout).trim()).expect("status --json parses")
+}
+
+/// The first object anywhere in `v` that has `key`.
+fn find<'a>(v: &'a Json, key: &str) -> Option<&'a Json> {
+    if v.get(key).is_some() {
+        return Some(v);
+    }
+    match v {
+        Json::Arr(items) => items.iter().find_map(|i| find(i, key)),
+        Json::Obj(pairs) => pairs.iter().find_map(|(_, i)| find(i, key)),
+        _ => None,
+    }
+}
+
+/// Per-reason reject counters of VI_1, plus the engine's `unknown_vrid`.
+fn counters(host: &Netns, d: &Daemon) -> Vec<(String, i64)> {
+    let s = status(host, d);
+    let engine = find(&s, "unknown_vrid").expect("engine status");
+    let inst = find(engine, "rejected").expect("instance status");
+    let Some(Json::Obj(rejected)) = inst.get("rejected") else { panic!("no rejected counters: {s}") };
+    let mut out: Vec<(String, i64)> =
+        rejected.iter().map(|(k, v)| (k.clone(), v.as_i64().unwrap_or(-1))).collect();
+    out.push(("unknown_vrid".into(), engine.get("unknown_vrid").and_then(Json::as_i64).unwrap_or(-1)));
+    for key in ["rx", "tx"] {
+        out.push((key.into(), inst.get(key).and_then(Json::as_i64).unwrap_or(-1)));
+    }
+    out
+}
+
+fn count(c: &[(String, i64)], key: &str) -> i64 {
+    c.iter().find(|(k, _)| k == key).map(|(_, v)| *v).unwrap_or_else(|| panic!("no counter {key}: {c:?}"))
+}
+
+/// utime + stime of `pid` in seconds.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("read /proc/pid/stat");
+    let fields: Vec<&str> = stat.rsplit_once(')').expect("stat format").1.split_whitespace().collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    // SAFETY: sysconf has no memory effects.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    ticks as f64 / hz
+}
+
+/// A network partition between the routers while both stay up: bridge
+/// port isolation cuts router to router but keeps each reachable from the
+/// client. Both become master; after the heal exactly one master remains
+/// within one advert interval, and it sends gratuitous ARPs for the VIP.
+#[test]
+fn partition_heals_to_one_master_with_garp() {
+    let lan = Lan::new();
+    let (a, b) = (lan.add_host("a"), lan.add_host("b"));
+    let vip: IpAddr = lan.v4(100).into();
+    let da = Daemon::start(&a, &vigil_bin(), &instance(150, vip, ""), &["-P"]);
+    assert!(da.wait_log("(VI_1) Entering MASTER STATE", secs(8)));
+    let db = Daemon::start(&b, &vigil_bin(), &instance(100, vip, ""), &["-P"]);
+    assert!(db.wait_log("(VI_1) Entering BACKUP STATE", secs(3)));
+
+    let isolate = |on: &str| {
+        for port in [format!("p{}", a.n), format!("p{}", b.n)] {
+            lan.switch().ip(&["link", "set", "dev", &port, "type", "bridge_slave", "isolated", on]);
+        }
+    };
+    isolate("on");
+    assert!(db.wait_log("(VI_1) Entering MASTER STATE", secs(6)), "b never saw the partition:\n{}", db.log());
+    assert!(wait_until(secs(2), ms(20), || b.has_addr(&vip)));
+    assert!(a.has_addr(&vip), "a gave up the VIP during the partition");
+
+    let a_backups = da.log_count("Entering BACKUP STATE");
+    let mut cap = lan.capture("arp");
+    std::thread::sleep(ms(300));
+    let heal = Instant::now();
+    isolate("off");
+    assert!(
+        wait_until(secs(3), ms(5), || db.log_time_after("(VI_1) Entering BACKUP STATE", heal).is_some()),
+        "b still master after the heal:\n{}",
+        db.log()
+    );
+    let took = db.log_time_after("(VI_1) Entering BACKUP STATE", heal).unwrap() - heal;
+    eprintln!("partition healed: b back to BACKUP after {took:?}");
+    assert!(took <= ms(1100), "two masters for {took:?} after the heal (advert_int 1 s)");
+    assert!(wait_until(secs(1), ms(20), || !b.has_addr(&vip)), "b kept the VIP");
+    assert!(a.has_addr(&vip), "the remaining master lost the VIP");
+    assert_eq!(da.log_count("Entering BACKUP STATE"), a_backups, "a stepped down:\n{}", da.log());
+
+    // a saw b's lower-priority adverts: it re-announces the VIP.
+    std::thread::sleep(secs(2));
+    cap.stop();
+    let rows = cap.fields(
+        "arp.opcode == 1 || arp.opcode == 2",
+        &["eth.src", "arp.src.proto_ipv4", "arp.dst.proto_ipv4"],
+    );
+    let garps_from_a =
+        rows.iter().filter(|r| r[0] == a.mac && r[1] == vip.to_string() && r[2] == vip.to_string()).count();
+    eprintln!("gratuitous ARPs for {vip} from a after the heal: {garps_from_a}");
+    assert!(garps_from_a >= 1, "no gratuitous ARP from the remaining master: {rows:?}");
+}
+
+/// Raw IPv4 sender (IP_HDRINCL) inside the calling thread's namespace.
+struct RawSender {
+    fd: i32,
+}
+
+impl RawSender {
+    fn new() -> RawSender {
+        // SAFETY: plain socket call; the fd is closed on drop.
+        let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_RAW, libc::IPPROTO_RAW) };
+        assert!(fd >= 0, "raw socket: {}", std::io::Error::last_os_error());
+        RawSender { fd }
+    }
+
+    fn send(&self, datagram: &[u8], dst: Ipv4Addr) -> bool {
+        // SAFETY: sockaddr_in is plain data; buffers outlive the call.
+        unsafe {
+            let mut sa: libc::sockaddr_in = std::mem::zeroed();
+            sa.sin_family = libc::AF_INET as libc::sa_family_t;
+            sa.sin_addr.s_addr = u32::from_ne_bytes(dst.octets());
+            let n = libc::sendto(
+                self.fd,
+                datagram.as_ptr().cast(),
+                datagram.len(),
+                0,
+                (&sa as *const libc::sockaddr_in).cast(),
+                std::mem::size_of::<libc::sockaddr_in>() as u32,
+            );
+            n == datagram.len() as isize
+        }
+    }
+}
+
+impl Drop for RawSender {
+    fn drop(&mut self) {
+        // SAFETY: we own the descriptor.
+        unsafe { libc::close(self.fd) };
+    }
+}
+
+/// IPv4 header (kernel fills length, id and checksum) + VRRP bytes.
+fn datagram(src: Ipv4Addr, ttl: u8, vrrp: &[u8]) -> Vec<u8> {
+    let dst = Ipv4Addr::new(224, 0, 0, 18);
+    let mut d = vec![0x45, 0, 0, 0, 0, 0, 0, 0, ttl, 112, 0, 0];
+    d.extend(src.octets());
+    d.extend(dst.octets());
+    d.extend(vrrp);
+    d
+}
+
+/// The malformed kinds sent by the flood and the counter each must land in.
+fn malformed_kinds(src: Ipv4Addr, vip: IpAddr) -> Vec<(&'static str, Vec<u8>)> {
+    let advert = |vrid: u8, pass: &str| {
+        let mut data = [0u8; 8];
+        data.iter_mut().zip(pass.bytes()).for_each(|(d, s)| *d = s);
+        // Priority 254: had any of these been accepted, the master would step down.
+        let a = Advert {
+            version: Version::V2,
+            vrid,
+            priority: 254,
+            addrs: vec![vip],
+            auth_type: 1,
+            auth_data: data,
+            interval_cs: 100,
+            checksum: 0,
+        };
+        a.to_bytes(ChecksumForm::Plain).expect("emit advert")
+    };
+    let good = advert(51, PASS);
+    let mut bad_sum = good.clone();
+    bad_sum[6] ^= 0x5a;
+    let mut v3 = good.clone();
+    v3[0] = 0x31;
+    vec![
+        ("AuthMismatch", datagram(src, 255, &advert(51, "wrong"))),
+        ("BadTtl", datagram(src, 64, &good)),
+        ("BadChecksum", datagram(src, 255, &bad_sum)),
+        ("BadVersion", datagram(src, 255, &v3)),
+        ("BadLength", datagram(src, 255, &good[..12])),
+        ("unknown_vrid", datagram(src, 255, &advert(52, PASS))),
+    ]
+}
+
+/// 10,000 malformed adverts per second for 5 s from a third host: the
+/// master stays master, its VRRP child uses well under half a core, and
+/// every packet the kernel delivered is counted under its own reason.
+#[test]
+fn malformed_flood_is_counted_and_cheap() {
+    let lan = Lan::new();
+    let (a, c) = (lan.add_host("a"), lan.add_host("c"));
+    let vip: IpAddr = lan.v4(100).into();
+    let da = Daemon::start(&a, &vigil_bin(), &instance(150, vip, ""), &["-P"]);
+    assert!(da.wait_log("(VI_1) Entering MASTER STATE", secs(8)));
+    let child = da.pid_from_file("v.pid").expect("VRRP child pid");
+    let kinds = malformed_kinds(c.ip4, vip);
+    let before = counters(&a, &da);
+    let (masters, backups) = (da.log_count("Entering MASTER STATE"), da.log_count("Entering BACKUP STATE"));
+    let cpu0 = cpu_seconds(child);
+    let t0 = Instant::now();
+
+    const RATE: u64 = 10_000;
+    const SECS: u64 = 5;
+    let sent: Vec<u64> = c.enter(|| {
+        let tx = RawSender::new();
+        let mut sent = vec![0u64; kinds.len()];
+        let start = Instant::now();
+        let mut n = 0u64;
+        while n < RATE * SECS {
+            // 10 packets per millisecond, paced against the clock.
+            let due = start + Duration::from_micros(n * 1_000_000 / RATE);
+            if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+            for _ in 0..10 {
+                let k = (n % kinds.len() as u64) as usize;
+                if tx.send(&kinds[k].1, Ipv4Addr::new(224, 0, 0, 18)) {
+                    sent[k] += 1;
+                }
+                n += 1;
+            }
+        }
+        sent
+    });
+    let wall = t0.elapsed();
+    std::thread::sleep(ms(300));
+    let cpu = cpu_seconds(child) - cpu0;
+    let after = counters(&a, &da);
+
+    let total: u64 = sent.iter().sum();
+    eprintln!(
+        "flood: {total} packets in {wall:?} ({:.0}/s); VRRP child CPU {cpu:.2} s ({:.1}% of one core)",
+        total as f64 / wall.as_secs_f64(),
+        100.0 * cpu / wall.as_secs_f64()
+    );
+    assert!(total >= RATE * SECS * 99 / 100, "sender managed only {total}");
+    assert!(wall < secs(7), "sending took {wall:?}");
+    for ((name, _), &n) in kinds.iter().zip(&sent) {
+        let got = count(&after, name) - count(&before, name);
+        eprintln!("  {name:<13} sent {n:>6}  counted {got:>6}");
+        assert!(got as u64 <= n, "{name}: counted {got} of {n} sent: something else landed here");
+        assert!(got as u64 * 10 >= n * 9, "{name}: counted only {got} of {n}");
+    }
+    for (name, v) in &after {
+        let sent_here = kinds.iter().any(|(k, _)| k == name);
+        if !sent_here && name != "rx" && name != "tx" {
+            assert_eq!(*v, count(&before, name), "{name} moved though none was sent");
+        }
+    }
+    assert_eq!(count(&after, "rx"), count(&before, "rx"), "a malformed advert was accepted");
+    assert!(count(&after, "tx") > count(&before, "tx"), "the master stopped advertising");
+    assert!(cpu < 0.5 * wall.as_secs_f64(), "VRRP child used {cpu:.2} s of CPU in {wall:?}");
+    assert_eq!(da.log_count("Entering MASTER STATE"), masters, "state changed:\n{}", da.log());
+    assert_eq!(da.log_count("Entering BACKUP STATE"), backups, "master stepped down:\n{}", da.log());
+    assert!(a.has_addr(&vip));
+}
+
+/// A notify_master script that never exits: the instance keeps working
+/// (it steps down and takes over again on time), the runner's timeout
+/// kills the stuck script, and the notifications queued behind it run.
+#[test]
+fn stuck_notify_script_does_not_stop_the_instance() {
+    let lan = Lan::new();
+    let (a, b) = (lan.add_host("a"), lan.add_host("b"));
+    let vip: IpAddr = lan.v4(100).into();
+    let dir = TempDir::new("notify");
+    let marks = dir.path().join("marks");
+    let stuck = dir.path().join("stuck.sh");
+    let backup = dir.path().join("backup.sh");
+    std::fs::write(
+        &stuck,
+        format!("#!/bin/sh\necho \"master $$\" >> {}\nexec sleep 1000\n", marks.display()),
+    )
+    .unwrap();
+    std::fs::write(&backup, format!("#!/bin/sh\necho backup >> {}\n", marks.display())).unwrap();
+    for f in [&stuck, &backup] {
+        std::process::Command::new("chmod").args(["755", f.to_str().unwrap()]).status().unwrap();
+    }
+    let read_marks = || std::fs::read_to_string(&marks).unwrap_or_default();
+    let backups = || read_marks().lines().filter(|l| *l == "backup").count();
+    let notify =
+        format!("    notify_master \"{}\"\n    notify_backup \"{}\"\n", stuck.display(), backup.display());
+    let conf = instance(100, vip, &notify);
+
+    let da = Daemon::start(&a, &vigil_bin(), &conf, &["-P"]);
+    assert!(da.wait_log("(VI_1) Entering MASTER STATE", secs(8)));
+    assert!(wait_until(secs(3), ms(20), || read_marks().contains("master")), "notify_master did not run");
+    let marks_now = read_marks();
+    let master_line = marks_now.lines().find(|l| l.starts_with("master ")).unwrap();
+    let stuck_pid: u32 = master_line["master ".len()..].parse().unwrap();
+    assert!(pid_alive(stuck_pid));
+    // Startup entered BACKUP first; that notify ran before the stuck one.
+    let backups_before = backups();
+
+    // A higher-priority router arrives: a must step down at once, stuck script or not.
+    let t0 = Instant::now();
+    let mut db = Daemon::start(&b, &vigil_bin(), &instance(200, vip, ""), &["-P"]);
+    let stepped_down = || da.log_time_after("(VI_1) Entering BACKUP STATE", t0).is_some();
+    assert!(wait_until(secs(8), ms(20), stepped_down), "a did not step down:\n{}", da.log());
+    assert!(wait_until(secs(2), ms(20), || !a.has_addr(&vip)), "a kept the VIP");
+    assert!(db.wait_log("(VI_1) Entering MASTER STATE", secs(1)));
+
+    // The backup notify is queued behind the stuck one until its timeout (30 s) kills it.
+    assert!(
+        wait_until(secs(40), ms(100), || backups() > backups_before),
+        "notify_backup never ran:\n{}",
+        da.log()
+    );
+    eprintln!("notify_backup ran {:?} after b started (the stuck script was killed at 30 s)", t0.elapsed());
+    assert!(!pid_alive(stuck_pid), "stuck notify script {stuck_pid} still running");
+
+    // And the instance still takes over when the other router leaves.
+    db.stop();
+    let t1 = Instant::now();
+    assert!(
+        wait_until(secs(5), ms(20), || da.log_time_after("(VI_1) Entering MASTER STATE", t1).is_some()),
+        "a did not take over again:\n{}",
+        da.log()
+    );
+    assert!(wait_until(secs(3), ms(20), || read_marks().matches("master").count() == 2), "{}", read_marks());
+    assert!(a.has_addr(&vip));
+}
