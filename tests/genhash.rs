@@ -51,7 +51,8 @@ fn digest_matches_md5sum_under_both_names() {
     let link = dir.join("genhash");
     let _ = std::fs::remove_file(&link);
     std::os::unix::fs::symlink(vigil, &link).unwrap();
-    let out = Command::new(&link).args(["-s", "127.0.0.1", "-p", &port.to_string(), "-u", "/"]).output().unwrap();
+    let out =
+        Command::new(&link).args(["-s", "127.0.0.1", "-p", &port.to_string(), "-u", "/"]).output().unwrap();
     std::fs::remove_dir_all(&dir).ok();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), want);
 

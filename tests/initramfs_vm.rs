@@ -9,7 +9,6 @@
 //! in target/vm and ipvs_vm.rs's static build in target/vm-musl. About 30 s
 //! once those exist.
 
-#[allow(dead_code)]
 mod common;
 
 use common::vm::{ensure_vm_tools, repo_root, static_vigil};

@@ -8,7 +8,6 @@
 //! (target/vm) and the static build (target/vm-musl) with ipvs_vm.rs. About
 //! 25 s when both are cached.
 
-#[allow(dead_code)]
 mod common;
 
 use common::vm::{ensure_vm_tools, repo_root, static_vigil};

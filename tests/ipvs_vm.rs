@@ -7,7 +7,6 @@
 //! The first run downloads the kernel .deb (~70 MB) into target/vm; later
 //! runs reuse it and take about 20 s.
 
-#[allow(dead_code)]
 mod common;
 
 use common::vm::{ensure_vm_tools, repo_root, static_vigil};

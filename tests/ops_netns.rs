@@ -95,7 +95,8 @@ fn hundred_reloads_lose_nothing() {
 fn reload_adds_and_removes_instances_without_touching_the_rest() {
     let lan = Lan::new();
     let (a, c) = (lan.add_host("a"), lan.add_host("c"));
-    let (keep, gone, added): (IpAddr, IpAddr, IpAddr) = (lan.v4(100).into(), lan.v4(101).into(), lan.v4(102).into());
+    let (keep, gone, added): (IpAddr, IpAddr, IpAddr) =
+        (lan.v4(100).into(), lan.v4(101).into(), lan.v4(102).into());
     let conf1 = format!("{}{}", instance("KEEP", 61, 150, keep), instance("GONE", 62, 150, gone));
     let da = Daemon::start(&a, &vigil_bin(), &conf1, &["-P"]);
     assert!(da.wait_log("(KEEP) Entering MASTER STATE", secs(8)));
@@ -105,7 +106,8 @@ fn reload_adds_and_removes_instances_without_touching_the_rest() {
     assert!(probe.wait_answers(20, secs(3)));
 
     // Shift every line, drop GONE, add ADDED.
-    let conf2 = format!("! reloaded\n\n{}{}", instance("KEEP", 61, 150, keep), instance("ADDED", 63, 150, added));
+    let conf2 =
+        format!("! reloaded\n\n{}{}", instance("KEEP", 61, 150, keep), instance("ADDED", 63, 150, added));
     std::fs::write(da.dir().join("keepalived.conf"), conf2).unwrap();
     da.signal(libc::SIGHUP);
     assert!(da.wait_log("(GONE) removed on reload", secs(3)), "{}", da.log());

@@ -4,7 +4,6 @@
 //! systemd unit through `systemd-analyze verify`, the shipped configs
 //! through `vigil -t`, and that the musl build is statically linked.
 
-#[allow(dead_code)]
 mod common;
 
 use std::path::{Path, PathBuf};

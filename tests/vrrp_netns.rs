@@ -419,7 +419,7 @@ fn bad_adverts_are_counted_and_ignored() {
 
     let sock = c.enter(|| {
         // SAFETY: if_nametoindex on a NUL-terminated name.
-        let ifindex = unsafe { libc::if_nametoindex(b"eth0\0".as_ptr().cast()) };
+        let ifindex = unsafe { libc::if_nametoindex(c"eth0".as_ptr()) };
         assert!(ifindex > 0, "no eth0 in {}", c.name());
         VrrpSocket::open_v4(&SocketConfig::multicast_v4(ifindex)).expect("raw VRRP socket")
     });

@@ -340,7 +340,10 @@ impl Checker<'_> {
             tracks.retain(|t| {
                 let ok = names.contains(&t.name);
                 if !ok {
-                    missing.push((t.loc.clone(), format!("'{owner}' tracks ping '{}', which no vrrp_track_ping defines", t.name)));
+                    missing.push((
+                        t.loc.clone(),
+                        format!("'{owner}' tracks ping '{}', which no vrrp_track_ping defines", t.name),
+                    ));
                 }
                 ok
             });

@@ -42,10 +42,10 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
             return Some(c);
         }
         let d = distance(word, c);
-        if d <= limit && best.map_or(true, |(bd, _)| d < bd) {
+        if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, c));
         }
-        if word.len() >= 4 && extension.map_or(true, |e| c.len() < e.len()) && extends(c, word) {
+        if word.len() >= 4 && extension.is_none_or(|e| c.len() < e.len()) && extends(c, word) {
             extension = Some(c);
         }
     }

@@ -113,7 +113,7 @@ fn parse_line_head(line: &[u8]) -> Result<(u16, bool), ReplyError> {
 /// An incomplete line can already be known to be garbage.
 fn check_prefix(partial: &[u8]) -> Result<(), ReplyError> {
     let ok = partial.iter().take(3).all(u8::is_ascii_digit)
-        && partial.get(3).map_or(true, |b| matches!(b, b' ' | b'-' | b'\r'));
+        && partial.get(3).is_none_or(|b| matches!(b, b' ' | b'-' | b'\r'));
     if ok {
         Ok(())
     } else {

@@ -228,7 +228,7 @@ pub fn dump_addrs(sock: &mut Socket, ipv6: Option<bool>, index: Option<u32>) -> 
     let mut addrs = Vec::new();
     sock.dump(req, "dump addresses", |m: &Message| {
         let a = parse_addr(m.payload)?;
-        if index.map_or(true, |i| i == a.index) {
+        if index.is_none_or(|i| i == a.index) {
             addrs.push(a);
         }
         Ok(())

@@ -318,7 +318,7 @@ impl Instance {
             return;
         }
         let delay = self.params.preempt_delay;
-        let preempt_waiting = !delay.is_zero() && !self.preempt_until.is_some_and(|t| t <= now);
+        let preempt_waiting = !delay.is_zero() && self.preempt_until.is_none_or(|t| t > now);
         if !(self.params.nopreempt || advert.priority >= ours || preempt_waiting) {
             let line =
                 format!("received lower priority ({}) advert from {src} - discarding", advert.priority);

@@ -190,7 +190,7 @@ impl Lan {
     pub fn run_checked(&mut self, until: Instant, mut check: impl FnMut(&Lan)) {
         while self.next_event().is_some_and(|t| t <= until) {
             self.step();
-            if !self.next_event().is_some_and(|t| t <= self.now) {
+            if self.next_event().is_none_or(|t| t > self.now) {
                 check(self);
             }
         }

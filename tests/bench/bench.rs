@@ -12,7 +12,6 @@
 //! prints it. `BENCH_RUNS` sets the runs per failover row (default 5).
 
 #[path = "../common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 
 use std::fmt::Write as _;
@@ -64,8 +63,12 @@ fn main() {
     let _ = writeln!(md, "{}\n", machine());
 
     if only.is_empty() || only.contains("failover") {
-        let _ = writeln!(md, "## Failover: signal to VIP on the backup (ms; min / median / max over {runs} runs)\n");
-        let _ = writeln!(md, "| scenario | protocol bound | vigil | keepalived | vigil / keepalived (median) |");
+        let _ = writeln!(
+            md,
+            "## Failover: signal to VIP on the backup (ms; min / median / max over {runs} runs)\n"
+        );
+        let _ =
+            writeln!(md, "| scenario | protocol bound | vigil | keepalived | vigil / keepalived (median) |");
         let _ = writeln!(md, "|---|---|---|---|---|");
         for s in SCENARIOS {
             let mut cols = Vec::new();
@@ -77,7 +80,14 @@ fn main() {
                 (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
                 _ => "-".into(),
             };
-            let _ = writeln!(md, "| {} | {} | {} | {} | {ratio} |", s.name, bound(s), stats(&cols[0]), stats(&cols[1]));
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {ratio} |",
+                s.name,
+                bound(s),
+                stats(&cols[0]),
+                stats(&cols[1])
+            );
         }
         let _ = writeln!(
             md,
@@ -106,11 +116,17 @@ fn main() {
                 );
             }
         }
-        let _ = writeln!(md, "\nAll instances are address owners (priority 255), so start to MASTER is pure start-up cost.\n");
+        let _ = writeln!(
+            md,
+            "\nAll instances are address owners (priority 255), so start to MASTER is pure start-up cost.\n"
+        );
     }
 
     if only.is_empty() || only.contains("checker") {
-        let _ = writeln!(md, "## Checker: 1 virtual server, 1,000 real servers checked every second (steady state)\n");
+        let _ = writeln!(
+            md,
+            "## Checker: 1 virtual server, 1,000 real servers checked every second (steady state)\n"
+        );
         let _ = writeln!(md, "| checker | daemon | checks/s seen by the servers | checker RSS (kB) | checker CPU over 10 s (ms) | all processes RSS (kB) |");
         let _ = writeln!(md, "|---|---|---|---|---|---|");
         for kind in [CheckKind::Tcp, CheckKind::Http] {
@@ -334,7 +350,9 @@ fn bound(s: &Scenario) -> String {
     let skew = f64::from(256 - BACKUP_PRIO) / 256.0 * s.advert;
     match s.stop {
         Stop::Graceful => format!("{:.1} (skew)", skew * 1000.0),
-        Stop::Crash => format!("{:.1} - {:.1}", (2.0 * s.advert + skew) * 1000.0, (3.0 * s.advert + skew) * 1000.0),
+        Stop::Crash => {
+            format!("{:.1} - {:.1}", (2.0 * s.advert + skew) * 1000.0, (3.0 * s.advert + skew) * 1000.0)
+        }
     }
 }
 
@@ -448,9 +466,11 @@ fn checker_scale(bin: &Path, kind: CheckKind) -> CheckerScale {
 
     let check = match kind {
         CheckKind::Tcp => "TCP_CHECK {\n connect_timeout 1\n retry 1\n delay_before_retry 1\n }".to_string(),
-        CheckKind::Http => "HTTP_GET {\n url {\n path /\n status_code 200\n }\n connect_timeout 1\n retry 1\n \
+        CheckKind::Http => {
+            "HTTP_GET {\n url {\n path /\n status_code 200\n }\n connect_timeout 1\n retry 1\n \
                             delay_before_retry 1\n }"
-            .to_string(),
+                .to_string()
+        }
     };
     let mut conf = format!(
         "virtual_server {} 8080 {{\n delay_loop 1\n lb_algo rr\n lb_kind NAT\n protocol TCP\n",

@@ -8,7 +8,6 @@
 //! the test harness, so everything it creates is removed when it ends.
 
 #[path = "../common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 
 use std::io::{Read, Write};
@@ -125,7 +124,8 @@ fn main() {
     println!("{}  client probing {vip} every 10 ms: answered", clock.now());
 
     // Health checks: both routers see both web servers; then one fails.
-    let ok = |d: &Daemon, web: Ipv4Addr| d.log_count(&format!("HTTP status code success to [{web}]:tcp:80")) > 0;
+    let ok =
+        |d: &Daemon, web: Ipv4Addr| d.log_count(&format!("HTTP status code success to [{web}]:tcp:80")) > 0;
     wait_until(secs(5), ms(20), || ok(&d1, w1.ip4) && ok(&d1, w2.ip4) && ok(&d2, w2.ip4));
     println!("{}  both routers' checkers see both web servers answering /health", clock.now());
     if d1.log().contains("IPVS: not available") {
@@ -135,7 +135,9 @@ fn main() {
     stop2.store(true, Ordering::Relaxed);
     let _ = web2.join();
     let gone = format!("Removing service [{}]:tcp:80", w2.ip4);
-    wait_until(secs(8), ms(20), || d1.log_time_after(&gone, t0).is_some() && d2.log_time_after(&gone, t0).is_some());
+    wait_until(secs(8), ms(20), || {
+        d1.log_time_after(&gone, t0).is_some() && d2.log_time_after(&gone, t0).is_some()
+    });
     match d1.log_time_after(&gone, t0) {
         Some(t) => println!(
             "{}  web2 stopped: r1 took it out of the virtual server after {:.3} s (retry 1: two failed checks, delay_before_retry 1 s)",
@@ -154,14 +156,22 @@ fn main() {
     report_takeover(&clock, "r2", t0, took, skew(p2), "skew time of r2");
     settle(&probe);
     let r = probe.stop();
-    println!("           client: longest gap without an answer {:.3} s, {} of {} probes lost", gap(&r), r.lost(), r.sent());
+    println!(
+        "           client: longest gap without an answer {:.3} s, {} of {} probes lost",
+        gap(&r),
+        r.lost(),
+        r.sent()
+    );
 
     // Phase 2: r1 returns and preempts r2 once its master-down timer runs out.
     println!("\n--- r1 comes back and preempts (higher priority) ---");
     let probe = Prober::start(&client, vip);
     let t0 = Instant::now();
     let mut d1 = Daemon::start(&r1, &bin, &c1, &[]);
-    println!("{}  r1 restarted as BACKUP; it hears r2's lower-priority adverts and lets its timer run", clock.now());
+    println!(
+        "{}  r1 restarted as BACKUP; it hears r2's lower-priority adverts and lets its timer run",
+        clock.now()
+    );
     d1.wait_log("(VI_1) Entering MASTER STATE", secs(10));
     let took = d1.log_time_after("(VI_1) Entering MASTER STATE", t0);
     report_takeover(&clock, "r1", t0, took, 3.0 * ADVERT + skew(p1), "master-down interval of r1");
@@ -186,7 +196,8 @@ fn main() {
     println!("           client: longest gap {:.3} s, {} of {} probes lost", gap(&r), r.lost(), r.sent());
 
     println!("\nr2 log (last lines):");
-    for line in d2.log().lines().filter(|l| l.contains("VI_1")).rev().take(6).collect::<Vec<_>>().iter().rev() {
+    for line in d2.log().lines().filter(|l| l.contains("VI_1")).rev().take(6).collect::<Vec<_>>().iter().rev()
+    {
         println!("    {line}");
     }
     stop1.store(true, Ordering::Relaxed);

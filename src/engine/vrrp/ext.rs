@@ -147,11 +147,9 @@ impl Ext {
     fn healthy(&self, s: &Source) -> bool {
         match s {
             Source::Script(n) => {
-                self.scripts.iter().find(|j| &j.cfg.name == n).map_or(true, |j| j.health.is_ok())
+                self.scripts.iter().find(|j| &j.cfg.name == n).is_none_or(|j| j.health.is_ok())
             }
-            Source::Ping(n) => {
-                self.pings.iter().find(|j| &j.cfg.name == n).map_or(true, |j| j.health.is_ok())
-            }
+            Source::Ping(n) => self.pings.iter().find(|j| &j.cfg.name == n).is_none_or(|j| j.health.is_ok()),
             Source::Link(n) => self.links.get(n).copied().unwrap_or(false),
         }
     }
@@ -412,7 +410,7 @@ impl VrrpEngine {
     fn run_due_scripts(&mut self, now: StdInstant) {
         for k in 0..self.ext.scripts.len() {
             let job = &self.ext.scripts[k];
-            if job.due.map_or(true, |d| d > now) {
+            if job.due.is_none_or(|d| d > now) {
                 continue;
             }
             let cfg = job.cfg.clone();
@@ -457,7 +455,7 @@ impl VrrpEngine {
                 p.waiting = None;
                 changed |= ping_result(p, false);
             }
-            if p.due.map_or(true, |d| d > now) {
+            if p.due.is_none_or(|d| d > now) {
                 continue;
             }
             p.due = Some(now + p.cfg.interval.max(Duration::from_millis(10)));

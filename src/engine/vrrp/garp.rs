@@ -64,7 +64,9 @@ impl GarpQueue {
                 for addr in &b.addrs {
                     let res = match addr {
                         IpAddr::V4(a) => arp.map(|s| s.send(b.ifindex, &build_garp(b.mac, *a))),
-                        IpAddr::V6(a) => na.map(|s| s.send(b.ifindex, &build_unsolicited_na(*a, b.mac, false))),
+                        IpAddr::V6(a) => {
+                            na.map(|s| s.send(b.ifindex, &build_unsolicited_na(*a, b.mac, false)))
+                        }
                     };
                     if !b.logged {
                         match addr {

@@ -340,7 +340,10 @@ impl VrrpEngine {
             jobs.push((c.clone(), Vec::new()));
         }
         if let Some(c) = &n.any {
-            jobs.push((c.clone(), script::notify_args(NotifyScope::Instance, &inst.cfg.name, to.as_str(), prio)));
+            jobs.push((
+                c.clone(),
+                script::notify_args(NotifyScope::Instance, &inst.cfg.name, to.as_str(), prio),
+            ));
         }
         for (cmd, args) in jobs {
             self.run_script(&key, &cmd, args, now);
@@ -361,7 +364,14 @@ impl VrrpEngine {
             return;
         }
         let user = script_user(&self.users, &self.global, cmd);
-        let job = Job { key: key.to_string(), command, args, user, timeout: Some(NOTIFY_TIMEOUT), order: Order::Queue };
+        let job = Job {
+            key: key.to_string(),
+            command,
+            args,
+            user,
+            timeout: Some(NOTIFY_TIMEOUT),
+            order: Order::Queue,
+        };
         if let Err(e) = runner.spawn(job, now) {
             warn!("script {:?} not started: {e}", cmd.args.join(" "));
         }
@@ -408,7 +418,8 @@ impl VrrpEngine {
                 ttl: r.meta.ttl_or_hop_limit,
                 ip_header_len: r.payload.start,
             };
-            let target = self.socks[s].members.iter().copied().find(|&i| self.insts[i].core.params().vrid == vrid);
+            let target =
+                self.socks[s].members.iter().copied().find(|&i| self.insts[i].core.params().vrid == vrid);
             match target {
                 Some(i) => {
                     let bytes = &self.rxbuf[r.payload.clone()];

@@ -16,9 +16,7 @@ pub fn instance_params(inst: &VrrpInstance, g: &GlobalDefs, source: IpAddr) -> I
     p.vips = inst.vips.iter().map(|v| v.addr).collect();
     p.auth = match &inst.auth {
         // v3 has no authentication field; `check` warns about it.
-        Some(model::Auth::Pass(pw)) if p.version == Version::V2 => {
-            Auth::pass(&String::from_utf8_lossy(pw))
-        }
+        Some(model::Auth::Pass(pw)) if p.version == Version::V2 => Auth::pass(&String::from_utf8_lossy(pw)),
         _ => Auth::None,
     };
     p.unicast_peers = inst.unicast_peers.iter().map(|peer| peer.addr).collect();

@@ -33,10 +33,7 @@ pub enum Fate {
 
 /// Decide each running instance's fate; names in `new` that are not
 /// running are the ones to add.
-pub fn plan(
-    running: &[(&VrrpInstance, &GlobalDefs)],
-    new: &Config,
-) -> (Vec<Fate>, Vec<usize>) {
+pub fn plan(running: &[(&VrrpInstance, &GlobalDefs)], new: &Config) -> (Vec<Fate>, Vec<usize>) {
     let fates = running
         .iter()
         .map(|(old, og)| match new.instance(&old.name) {
@@ -61,7 +58,8 @@ pub fn plan(
 /// global settings the instance inherits (a changed `router_id` alone
 /// restarts nothing).
 pub fn fingerprint(inst: &VrrpInstance, g: &GlobalDefs) -> String {
-    let any = if inst.is_ipv6() { IpAddr::V6(Ipv6Addr::UNSPECIFIED) } else { IpAddr::V4(Ipv4Addr::UNSPECIFIED) };
+    let any =
+        if inst.is_ipv6() { IpAddr::V6(Ipv6Addr::UNSPECIFIED) } else { IpAddr::V4(Ipv4Addr::UNSPECIFIED) };
     let params = super::params::instance_params(inst, g, any);
     strip_locs(&format!("{inst:?}|{params:?}|{:?}", g.script_user))
 }
@@ -115,7 +113,11 @@ impl VrrpEngine {
             if *fate == Fate::Keep {
                 continue;
             }
-            info!("({}) {} on reload", self.insts[i].cfg.name, if *fate == Fate::Remove { "removed" } else { "changed" });
+            info!(
+                "({}) {} on reload",
+                self.insts[i].cfg.name,
+                if *fate == Fate::Remove { "removed" } else { "changed" }
+            );
             self.insts[i].core.shutdown(vnow);
             self.apply(i, now);
             if self.insts[i].vips_set {
