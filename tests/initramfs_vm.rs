@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::vm::{ensure_vm_tools, repo_root, static_vigil};
+use common::vm::{base_image, repo_root, static_vigil, vm_ready};
 use std::process::Command;
 use std::time::Instant;
 
@@ -25,22 +25,12 @@ fn run(cmd: &mut Command, what: &str) {
 
 #[test]
 fn busybox_init_respawns_vigil_after_kill_9() {
-    // SAFETY: no arguments, no side effects.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipping: building the VM image needs root");
-        return;
-    }
-    if let Err(why) = ensure_vm_tools() {
-        eprintln!("skipping: {why}");
+    if !vm_ready() {
         return;
     }
     let start = Instant::now();
     let vigil = static_vigil();
-    let base = repo_root().join("target/vm");
-    run(
-        Command::new("bash").arg(repo_root().join("tests/vm/build-initramfs.sh")).arg(&base),
-        "build-initramfs.sh",
-    );
+    let base = base_image();
 
     // Our image: the packaging recipe with the test's rc.local, payload and
     // config, on top of tests/vm's image; its kernel beside it.

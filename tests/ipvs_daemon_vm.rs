@@ -10,8 +10,7 @@
 
 mod common;
 
-use common::vm::{ensure_vm_tools, repo_root, static_vigil};
-use std::process::Command;
+use common::vm::{base_image, boot, static_vigil, vm_ready};
 use std::time::Instant;
 
 /// Checks in payload-daemon/run.
@@ -19,44 +18,18 @@ const PAYLOAD_CHECKS: u32 = 10;
 
 #[test]
 fn daemon_programs_ipvs_from_health_checks() {
-    // SAFETY: no arguments, no side effects.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipping: building the VM image needs root");
-        return;
-    }
-    if let Err(why) = ensure_vm_tools() {
-        eprintln!("skipping: {why}");
+    if !vm_ready() {
         return;
     }
     let start = Instant::now();
     let vigil = static_vigil();
-    let vm = repo_root().join("tests/vm");
-    let build = repo_root().join("target/vm");
-    let status = Command::new("bash")
-        .arg(vm.join("build-initramfs.sh"))
-        .arg(&build)
-        .status()
-        .expect("run build-initramfs.sh");
-    assert!(status.success(), "build-initramfs.sh failed");
+    let image = base_image();
     let built = start.elapsed();
-
-    let log = build.join(format!("ipvs-daemon-vm-{}.log", std::process::id()));
-    let status = Command::new("bash")
-        .arg(vm.join("run-vm.sh"))
-        .args(["--quiet", "--timeout", "300", "--log"])
-        .arg(&log)
-        .arg("--bin")
-        .arg(&vigil)
-        .arg("--add")
-        .arg(vm.join("payload-daemon"))
-        .arg(&build)
-        .status()
-        .expect("run run-vm.sh");
-    let console = std::fs::read_to_string(&log).unwrap_or_default();
-    let _ = std::fs::remove_file(&log);
-    let lines: Vec<&str> = console.lines().map(|l| l.trim_end_matches('\r')).collect();
+    let run = boot(&image, &vigil, "payload-daemon", 300);
+    let console = &run.console;
+    let lines = run.lines();
     let vm_time = start.elapsed() - built;
-    let verdict = check_console(status.code(), &lines);
+    let verdict = check_console(run.code, &lines);
     if let Err(why) = verdict {
         panic!("{why}\n---- console ----\n{console}");
     }

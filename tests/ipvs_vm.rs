@@ -9,8 +9,7 @@
 
 mod common;
 
-use common::vm::{ensure_vm_tools, repo_root, static_vigil};
-use std::process::Command;
+use common::vm::{base_image, boot, static_vigil, vm_ready};
 use std::time::Instant;
 
 /// Checks in payload-ipvs/run; each selftest run is one of them.
@@ -20,47 +19,20 @@ const SELFTEST_CHECKS: u32 = 38;
 
 #[test]
 fn ipvs_client_against_a_real_kernel() {
-    // SAFETY: no arguments, no side effects.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipping: building the VM image needs root");
-        return;
-    }
-    if let Err(why) = ensure_vm_tools() {
-        eprintln!("skipping: {why}");
+    if !vm_ready() {
         return;
     }
     let start = Instant::now();
     let vigil = static_vigil();
-    let vm = repo_root().join("tests/vm");
-    let build = repo_root().join("target/vm");
-    let status = Command::new("bash")
-        .arg(vm.join("build-initramfs.sh"))
-        .arg(&build)
-        .status()
-        .expect("run build-initramfs.sh");
-    assert!(status.success(), "build-initramfs.sh failed");
+    let image = base_image();
     let built = start.elapsed();
-
-    let log = build.join(format!("ipvs-vm-{}.log", std::process::id()));
-    let status = Command::new("bash")
-        .arg(vm.join("run-vm.sh"))
-        .args(["--quiet", "--timeout", "240", "--log"])
-        .arg(&log)
-        .arg("--bin")
-        .arg(&vigil)
-        .arg("--add")
-        .arg(vm.join("payload-ipvs"))
-        .arg(&build)
-        .status()
-        .expect("run run-vm.sh");
-    let console = std::fs::read_to_string(&log).unwrap_or_default();
-    let _ = std::fs::remove_file(&log);
-    eprintln!("{console}");
+    let run = boot(&image, &vigil, "payload-ipvs", 240);
+    eprintln!("{}", run.console);
     eprintln!("build {:.1?}, total {:.1?}", built, start.elapsed());
-
-    let lines: Vec<&str> = console.lines().map(|l| l.trim_end_matches('\r')).collect();
+    let lines = run.lines();
+    let status_code = run.code;
     let has = |want: &str| lines.contains(&want);
-    assert_eq!(status.code(), Some(0), "the VM payload failed (exit code = failed checks)");
+    assert_eq!(status_code, Some(0), "the VM payload failed (exit code = failed checks)");
     assert!(has("VMTEST-RESULT rc=0"));
     assert!(!lines.iter().any(|l| l.starts_with("FAIL")), "a check failed");
     // The selftest ran twice (a fresh netns, then the root namespace), fully.

@@ -58,3 +58,64 @@ pub fn static_vigil() -> PathBuf {
     assert!(status.success(), "cargo build --target {MUSL} failed");
     target_dir.join(MUSL).join("release/vigil")
 }
+
+/// Whether a VM test can run here: root, and qemu plus busybox-static
+/// (installed on demand). When not, it prints why and the test returns.
+pub fn vm_ready() -> bool {
+    // SAFETY: no arguments, no side effects.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipping: building the VM image needs root");
+        return false;
+    }
+    if let Err(why) = ensure_vm_tools() {
+        eprintln!("skipping: {why}");
+        return false;
+    }
+    true
+}
+
+/// The Debian kernel and base initramfs, built once into target/vm.
+pub fn base_image() -> PathBuf {
+    let build = repo_root().join("target/vm");
+    let status = Command::new("bash")
+        .arg(repo_root().join("tests/vm/build-initramfs.sh"))
+        .arg(&build)
+        .status()
+        .expect("run build-initramfs.sh");
+    assert!(status.success(), "build-initramfs.sh failed");
+    build
+}
+
+/// What a guest run printed and how its payload ended.
+pub struct Boot {
+    /// The payload's exit code (its number of failed checks).
+    pub code: Option<i32>,
+    pub console: String,
+}
+
+impl Boot {
+    /// Console lines without the serial line's carriage returns.
+    pub fn lines(&self) -> Vec<&str> {
+        self.console.lines().map(|l| l.trim_end_matches('\r')).collect()
+    }
+}
+
+/// Boot `image` with `vigil` in /usr/local/bin and tests/vm/`payload` as
+/// /test, within `timeout_s` seconds.
+pub fn boot(image: &Path, vigil: &Path, payload: &str, timeout_s: u32) -> Boot {
+    let log = image.join(format!("{payload}-{}.log", std::process::id()));
+    let status = Command::new("bash")
+        .arg(repo_root().join("tests/vm/run-vm.sh"))
+        .args(["--quiet", "--timeout", &timeout_s.to_string(), "--log"])
+        .arg(&log)
+        .arg("--bin")
+        .arg(vigil)
+        .arg("--add")
+        .arg(repo_root().join("tests/vm").join(payload))
+        .arg(image)
+        .status()
+        .expect("run run-vm.sh");
+    let console = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_file(&log);
+    Boot { code: status.code(), console }
+}
