@@ -654,12 +654,14 @@ fn script_user(
     }
 }
 
+/// A non-zero seed from std's randomly keyed hasher. (Not libc's
+/// getrandom(): in a static musl build linked by rust-lld that weak symbol
+/// resolved to address 0 and the checker child died at start.)
 fn seed() -> u64 {
-    let mut buf = [0u8; 8];
-    // SAFETY: buf is valid for 8 bytes.
-    let n = unsafe { libc::getrandom(buf.as_mut_ptr().cast(), buf.len(), libc::GRND_NONBLOCK) };
-    let s = if n == 8 { u64::from_ne_bytes(buf) } else { u64::from(std::process::id()) << 32 };
-    s | 1
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    h.finish() | 1
 }
 
 /// xorshift64: warmup spreading needs no better randomness.
