@@ -306,6 +306,7 @@ impl VrrpEngine {
                 Event::Link(l) => (l.name.clone(), l.is_up() && l.is_running()),
                 Event::LinkGone(l) => (l.name.clone(), false),
                 Event::Resync => {
+                    warn!("Netlink: link events lost (receive queue overrun) - re-reading every interface");
                     self.refresh_links();
                     changed = true;
                     continue;
