@@ -24,8 +24,8 @@ test: deps
 	$(CARGO) build --locked
 	VIGIL_BIN=$(CURDIR)/$(STATIC_BIN) VIGIL_STATIC_BIN=$(CURDIR)/$(STATIC_BIN) \
 	  $(CARGO) test --locked -- --test-threads=2
-	$(CARGO) test --locked --features ssl --test ssl_get
 	$(MAKE) --no-print-directory fuzz-smoke
+	$(CARGO) test --locked --features ssl --test ssl_get
 
 # Router builds (packaging/cross/build.sh has the size recipe: opt-level z,
 # LTO, panic=abort, stripped, std rebuilt without backtrace). Binaries land in
