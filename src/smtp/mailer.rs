@@ -324,7 +324,8 @@ fn local_date() -> String {
 
 /// The local zone's offset from UTC at `unix`, in seconds east.
 fn utc_offset(unix: i64) -> i32 {
-    let t = unix as libc::time_t;
+    // Typed by localtime_r's argument: libc deprecates naming time_t on 32-bit musl.
+    let t = unix.try_into().unwrap_or_default();
     // SAFETY: tm is plain data; localtime_r writes it and keeps no pointer.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
     // SAFETY: both pointers are valid for the call.
