@@ -641,17 +641,12 @@ fn script_user(
     cmd: Option<&ConfCommand>,
     checker_user: Option<&(String, Option<String>)>,
 ) -> ScriptUser {
-    let wanted = cmd
-        .and_then(|c| c.user.as_deref().map(|u| (u, c.group.as_deref())))
-        .or_else(|| checker_user.map(|(u, grp)| (u.as_str(), grp.as_deref())))
-        .or_else(|| g.script_user.as_ref().map(|(u, grp)| (u.as_str(), grp.as_deref())));
-    match wanted {
-        Some((u, grp)) => users.script_user(u, grp).unwrap_or_else(|e| {
-            warn!("script user {u}: {e} - running as root");
-            ScriptUser::root()
-        }),
-        None => users.default_script_user().0,
-    }
+    let own = cmd.and_then(|c| c.user.as_deref().map(|u| (u, c.group.as_deref())));
+    users.resolve(&[own, checker_user.map(user_pair), g.script_user.as_ref().map(user_pair)])
+}
+
+fn user_pair((user, group): &(String, Option<String>)) -> (&str, Option<&str>) {
+    (user.as_str(), group.as_deref())
 }
 
 /// A non-zero seed from std's randomly keyed hasher. (Not libc's

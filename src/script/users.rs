@@ -127,6 +127,20 @@ impl UserDb {
         Ok(ScriptUser { name: entry.name.clone(), uid: entry.uid, gid, groups })
     }
 
+    /// The user a script runs as: the first of `choices` that is set (the
+    /// script's own `user`, then its block's, then `script_user`), else the
+    /// default user. A user or group that does not exist is logged and the
+    /// script runs as root, as keepalived does.
+    pub fn resolve(&self, choices: &[Option<(&str, Option<&str>)>]) -> ScriptUser {
+        match choices.iter().flatten().next() {
+            Some(&(user, group)) => self.script_user(user, group).unwrap_or_else(|e| {
+                log::warn!("script user {user}: {e} - running as root");
+                ScriptUser::root()
+            }),
+            None => self.default_script_user().0,
+        }
+    }
+
     /// The user scripts run as when `script_user` is not set:
     /// `keepalived_script` if it exists, else root with keepalived's warning
     /// (worth logging only when scripts are configured).

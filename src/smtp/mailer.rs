@@ -324,7 +324,9 @@ fn local_date() -> String {
 
 /// The local zone's offset from UTC at `unix`, in seconds east.
 fn utc_offset(unix: i64) -> i32 {
-    // Typed by localtime_r's argument: libc deprecates naming time_t on 32-bit musl.
+    // Typed by localtime_r's argument: libc deprecates naming time_t on
+    // 32-bit musl, where the conversion can fail; on 64-bit it cannot.
+    #[allow(clippy::useless_conversion)]
     let t = unix.try_into().unwrap_or_default();
     // SAFETY: tm is plain data; localtime_r writes it and keeps no pointer.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };

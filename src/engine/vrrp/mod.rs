@@ -467,19 +467,11 @@ impl VrrpEngine {
     }
 }
 
+/// A notify script's user: its own, else `script_user`, else the default.
 fn script_user(users: &UserDb, g: &GlobalDefs, cmd: &ConfCommand) -> ScriptUser {
-    let wanted = cmd
-        .user
-        .as_deref()
-        .map(|u| (u, cmd.group.as_deref()))
-        .or_else(|| g.script_user.as_ref().map(|(u, grp)| (u.as_str(), grp.as_deref())));
-    match wanted {
-        Some((u, grp)) => users.script_user(u, grp).unwrap_or_else(|e| {
-            warn!("script user {u}: {e} - running as root");
-            ScriptUser::root()
-        }),
-        None => users.default_script_user().0,
-    }
+    let own = cmd.user.as_deref().map(|u| (u, cmd.group.as_deref()));
+    let global = g.script_user.as_ref().map(|(u, grp)| (u.as_str(), grp.as_deref()));
+    users.resolve(&[own, global])
 }
 
 impl Subsystem for VrrpEngine {
