@@ -5,17 +5,19 @@
 //! server are threads on 127.0.0.1; the engine runs in this process with an
 //! in-memory IPVS table.
 
+mod common;
+
+use common::drive;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use vigil::check::{CheckerEngine, MemoryLvs};
 use vigil::config::{load_bytes, LoadOptions};
-use vigil::daemon::event_loop::{Subsystem, TokenAlloc};
 
 /// An SMTP server that accepts every mail and keeps its DATA.
 struct SmtpSink {
@@ -154,34 +156,6 @@ fn dead_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// The engine in a mio loop; `step` runs between iterations and says when
-/// to stop (with the elapsed time) or returns false to go on.
-fn run_engine(engine: &mut CheckerEngine, limit: Duration, mut step: impl FnMut(Duration) -> bool) -> bool {
-    let mut poll = mio::Poll::new().unwrap();
-    let mut events = mio::Events::with_capacity(64);
-    engine.register(poll.registry(), &mut TokenAlloc::new()).unwrap();
-    let start = Instant::now();
-    let mut finished = false;
-    while start.elapsed() < limit {
-        if step(start.elapsed()) {
-            finished = true;
-            break;
-        }
-        let now = Instant::now();
-        let wait =
-            engine.poll_timeout().map_or(Duration::from_millis(50), |t| t.saturating_duration_since(now));
-        poll.poll(&mut events, Some(wait.min(Duration::from_millis(50)))).unwrap();
-        for ev in &events {
-            engine.handle_event(poll.registry(), ev, Instant::now());
-        }
-        if engine.poll_timeout().is_some_and(|t| t <= Instant::now()) {
-            engine.handle_timeout(poll.registry(), Instant::now());
-        }
-    }
-    engine.shutdown(poll.registry(), Instant::now());
-    finished
-}
-
 fn engine(text: &str) -> CheckerEngine {
     let opts = LoadOptions { config_id: "t".into(), host_checks: false };
     let loaded = load_bytes("alerts.conf", text.as_bytes(), Path::new("/"), &opts);
@@ -219,7 +193,7 @@ fn two_failing_checkers(no_checker_emails: bool) -> Vec<String> {
     );
     let mut e = engine(&text);
     let want = if no_checker_emails { 1 } else { 2 };
-    let done = run_engine(&mut e, Duration::from_secs(10), |t| {
+    let done = drive(&mut e, Duration::from_secs(10), |t| {
         // Both checkers have run by 2.5 s (warmup 1 s + delay_loop 1 s).
         smtp.mails().len() > want || (smtp.mails().len() == want && t > Duration::from_millis(2500))
     });
@@ -269,7 +243,7 @@ fn up_down_quorum_alerts_and_smtp_alert_off() {
         format!("[alerts] Realserver {} of virtual server [198.18.0.2]:tcp:80 - UP", rs_name(up.port));
     let mut quiet = Some(quiet);
     let mut restarted = None;
-    let done = run_engine(&mut e, Duration::from_secs(20), |_| {
+    let done = drive(&mut e, Duration::from_secs(20), |_| {
         let s = smtp.subjects();
         if s.contains(&rs_up) && quiet.is_some() {
             quiet = None; // the quiet real server stops answering

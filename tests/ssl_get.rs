@@ -5,6 +5,9 @@
 //! saying why.
 #![cfg(feature = "ssl")]
 
+mod common;
+
+use common::drive;
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -12,7 +15,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use md5::{Digest, Md5};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -20,7 +23,7 @@ use rustls::{ServerConfig, ServerConnection};
 use vigil::check::lvs::ProtocolKey;
 use vigil::check::{CheckerEngine, MemoryLvs, SvcAddr};
 use vigil::config::{load_bytes, LoadOptions};
-use vigil::daemon::event_loop::{Subsystem, TokenAlloc};
+use vigil::daemon::event_loop::Subsystem;
 
 const BODY: &[u8] = b"<html>vigil over TLS</html>\n";
 const VHOST: &str = "www.example.test";
@@ -176,32 +179,6 @@ fn cert_or_skip() -> Option<(Vec<u8>, Vec<u8>)> {
     }
 }
 
-/// Drive `engine` in a mio loop until `done` or `limit`.
-fn run_engine(engine: &mut CheckerEngine, limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let mut poll = mio::Poll::new().unwrap();
-    let mut events = mio::Events::with_capacity(64);
-    engine.register(poll.registry(), &mut TokenAlloc::new()).unwrap();
-    let until = Instant::now() + limit;
-    while Instant::now() < until {
-        if done() {
-            engine.shutdown(poll.registry(), Instant::now());
-            return true;
-        }
-        let now = Instant::now();
-        let wait =
-            engine.poll_timeout().map_or(Duration::from_millis(50), |t| t.saturating_duration_since(now));
-        poll.poll(&mut events, Some(wait.min(Duration::from_millis(50)))).unwrap();
-        for ev in &events {
-            engine.handle_event(poll.registry(), ev, Instant::now());
-        }
-        if engine.poll_timeout().is_some_and(|t| t <= Instant::now()) {
-            engine.handle_timeout(poll.registry(), Instant::now());
-        }
-    }
-    engine.shutdown(poll.registry(), Instant::now());
-    false
-}
-
 #[test]
 fn ssl_get_checks_digest_and_sends_sni_only_when_enabled() {
     let Some((cert, key)) = cert_or_skip() else { return };
@@ -234,7 +211,7 @@ fn ssl_get_checks_digest_and_sends_sni_only_when_enabled() {
     let svc = SvcAddr::Addr { protocol: ProtocolKey::Tcp, addr: IpAddr::from([198, 18, 0, 1]), port: 443 };
     let lo = IpAddr::from([127, 0, 0, 1]);
     let weight = |s: &TlsServer| lvs.weight(&svc, lo, s.addr.port());
-    let finished = run_engine(&mut engine, Duration::from_secs(15), || {
+    let finished = drive(&mut engine, Duration::from_secs(15), |_| {
         weight(&a).is_some() && weight(&c).is_some() && b.seen().len() >= 2
     });
     assert!(

@@ -49,6 +49,7 @@
 
 mod capture;
 mod daemon;
+mod drive;
 mod lan;
 mod netns;
 mod prober;
@@ -56,6 +57,7 @@ pub mod vm;
 
 pub use capture::Capture;
 pub use daemon::Daemon;
+pub use drive::drive;
 pub use lan::{Host, Lan};
 pub use netns::{netns_exists, our_namespaces, pid_alive, setns, sweep_stale, Netns, ProcGuard};
 pub use prober::{ProbeReport, Prober};
