@@ -82,26 +82,8 @@ impl Socket {
 
     /// Send a request with NLM_F_ACK and wait for its acknowledgement.
     /// A negative ack becomes an [`Error`] carrying the kernel's errno.
-    pub fn request(&mut self, mut req: Request, what: &str) -> Result<()> {
-        let seq = self.send(&mut req, msg::NLM_F_ACK, what)?;
-        loop {
-            self.recv_reply(what)?;
-            let mut done = false;
-            for m in Messages::new(self.received()) {
-                let m = m?;
-                if m.header.seq != seq {
-                    continue;
-                }
-                match m.classify()? {
-                    Reply::Ack | Reply::Done => done = true,
-                    Reply::Error { errno, text } => return Err(kernel_error(errno, text, what)),
-                    Reply::Data(_) | Reply::Noise => {}
-                }
-            }
-            if done {
-                return Ok(());
-            }
-        }
+    pub fn request(&mut self, req: Request, what: &str) -> Result<()> {
+        self.get(req, what, |_| Ok(()))
     }
 
     /// Send a request with NLM_F_DUMP and hand every data message to
