@@ -300,18 +300,26 @@ impl VrrpEngine {
         if let Err(e) = monitor.read_events(&mut events) {
             warn!("link monitor: {e}");
         }
+        if events.contains(&Event::Resync) {
+            // Events were dropped, and what is still queued is older than a
+            // dump taken now that the socket is drained: trust the dump.
+            warn!("Netlink: link events lost (receive queue overrun) - re-reading every interface");
+            let before = self.ext.links.clone();
+            self.refresh_links();
+            for (name, up) in &self.ext.links {
+                if before.get(name) != Some(up) && self.ext.tracks_link(name) {
+                    info!("Netlink reports {name} {}", if *up { "up" } else { "down" });
+                }
+            }
+            self.reevaluate(now);
+            return;
+        }
         let mut changed = false;
         for ev in events {
             let (name, up) = match ev {
                 Event::Link(l) => (l.name.clone(), l.is_up() && l.is_running()),
                 Event::LinkGone(l) => (l.name.clone(), false),
-                Event::Resync => {
-                    warn!("Netlink: link events lost (receive queue overrun) - re-reading every interface");
-                    self.refresh_links();
-                    changed = true;
-                    continue;
-                }
-                Event::Addr(_) | Event::AddrGone(_) => continue,
+                Event::Resync | Event::Addr(_) | Event::AddrGone(_) => continue,
             };
             let before = self.ext.links.insert(name.clone(), up);
             if before != Some(up) {
