@@ -16,6 +16,16 @@ fn instance(name: &str, vrid: u8, prio: u8, vip: IpAddr) -> String {
     )
 }
 
+/// VI_1 (VRID 51) on `a` at priority 150, elected master, then on `b` at
+/// 100 as its backup.
+fn master_and_backup(a: &Netns, b: &Netns, vip: IpAddr) -> (Daemon, Daemon) {
+    let da = Daemon::start(a, &vigil_bin(), &instance("VI_1", 51, 150, vip), &["-P"]);
+    assert!(da.wait_log("(VI_1) Entering MASTER STATE", secs(8)));
+    let db = Daemon::start(b, &vigil_bin(), &instance("VI_1", 51, 100, vip), &["-P"]);
+    assert!(db.wait_log("(VI_1) Entering BACKUP STATE", secs(3)));
+    (da, db)
+}
+
 fn vigil_status(host: &Netns, d: &Daemon, json: bool) -> String {
     let run_dir = d.dir().join("run");
     let bin = vigil_bin();
@@ -37,10 +47,7 @@ fn killed_vrrp_child_is_restarted_and_master_again() {
     let lan = Lan::new();
     let (a, b) = (lan.add_host("a"), lan.add_host("b"));
     let vip: IpAddr = lan.v4(100).into();
-    let da = Daemon::start(&a, &vigil_bin(), &instance("VI_1", 51, 150, vip), &["-P"]);
-    assert!(da.wait_log("(VI_1) Entering MASTER STATE", secs(8)));
-    let db = Daemon::start(&b, &vigil_bin(), &instance("VI_1", 51, 100, vip), &["-P"]);
-    assert!(db.wait_log("(VI_1) Entering BACKUP STATE", secs(3)));
+    let (da, db) = master_and_backup(&a, &b, vip);
 
     let child = da.pid_from_file("v.pid").expect("VRRP child pid file");
     let t0 = Instant::now();
@@ -66,10 +73,7 @@ fn hundred_reloads_lose_nothing() {
     let lan = Lan::new();
     let (a, b, c) = (lan.add_host("a"), lan.add_host("b"), lan.add_host("c"));
     let vip: IpAddr = lan.v4(100).into();
-    let da = Daemon::start(&a, &vigil_bin(), &instance("VI_1", 51, 150, vip), &["-P"]);
-    assert!(da.wait_log("(VI_1) Entering MASTER STATE", secs(8)));
-    let db = Daemon::start(&b, &vigil_bin(), &instance("VI_1", 51, 100, vip), &["-P"]);
-    assert!(db.wait_log("(VI_1) Entering BACKUP STATE", secs(3)));
+    let (da, db) = master_and_backup(&a, &b, vip);
     let probe = Prober::start(&c, vip);
     assert!(probe.wait_answers(20, secs(3)));
     let masters = da.log_count("Entering MASTER STATE");
@@ -128,10 +132,7 @@ fn sigterm_leaves_cleanly_and_fast() {
     let lan = Lan::new();
     let (a, b) = (lan.add_host("a"), lan.add_host("b"));
     let vip: IpAddr = lan.v4(100).into();
-    let mut da = Daemon::start(&a, &vigil_bin(), &instance("VI_1", 51, 150, vip), &["-P"]);
-    assert!(da.wait_log("(VI_1) Entering MASTER STATE", secs(8)));
-    let db = Daemon::start(&b, &vigil_bin(), &instance("VI_1", 51, 100, vip), &["-P"]);
-    assert!(db.wait_log("(VI_1) Entering BACKUP STATE", secs(3)));
+    let (mut da, db) = master_and_backup(&a, &b, vip);
     let pids = ["k.pid", "v.pid"].map(|f| da.pid_file(f));
     assert!(pids.iter().all(|p| p.exists()));
 
@@ -154,10 +155,7 @@ fn status_reports_states() {
     let lan = Lan::new();
     let (a, b) = (lan.add_host("a"), lan.add_host("b"));
     let vip: IpAddr = lan.v4(100).into();
-    let da = Daemon::start(&a, &vigil_bin(), &instance("VI_1", 51, 150, vip), &["-P"]);
-    assert!(da.wait_log("(VI_1) Entering MASTER STATE", secs(8)));
-    let db = Daemon::start(&b, &vigil_bin(), &instance("VI_1", 51, 100, vip), &["-P"]);
-    assert!(db.wait_log("(VI_1) Entering BACKUP STATE", secs(3)));
+    let (da, db) = master_and_backup(&a, &b, vip);
     std::thread::sleep(ms(1200));
 
     let json = vigil_status(&a, &da, true);
