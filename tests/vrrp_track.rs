@@ -71,6 +71,12 @@ fn has_route(ns: &Netns, prefix: &str) -> bool {
     ns.ip(&["route", "show", "table", "all"]).lines().any(|l| l.starts_with(prefix))
 }
 
+/// A policy rule with preference `pref` whose `ip rule` line contains `text`.
+fn has_rule(ns: &Netns, family: &str, pref: u32, text: &str) -> bool {
+    let pref = format!("{pref}:");
+    ns.ip(&[family, "rule", "show"]).lines().any(|l| l.starts_with(&pref) && l.contains(text))
+}
+
 /// A weighted script that starts failing lowers the master below the
 /// backup, which preempts; when it recovers the master takes over again.
 #[test]
@@ -224,8 +230,8 @@ fn sync_group_moves_together() {
     assert!(wait_until(secs(3), ms(20), || !b.has_addr(&vip1) && !b.has_addr(&vip2)));
 }
 
-/// virtual_routes follow the VIPs; static addresses and routes exist while
-/// the daemon runs; nothing is left after SIGTERM.
+/// virtual_routes and virtual_rules follow the VIPs; static addresses,
+/// routes and rules exist while the daemon runs; nothing is left after SIGTERM.
 #[test]
 fn virtual_and_static_routes_follow_state_and_leave_on_exit() {
     let lan = Lan::new();
@@ -234,30 +240,44 @@ fn virtual_and_static_routes_follow_state_and_leave_on_exit() {
     let gw = lan.v4(254);
     let (static_ip, static_net) = (lan.v4(200), "198.19.251.0/24");
     let routes = format!(
-        "    virtual_routes {{\n        198.19.250.0/24 via {gw} dev eth0\n        blackhole 198.19.249.0/24\n    }}\n"
+        "    virtual_routes {{\n        198.19.250.0/24 via {gw} dev eth0\n        blackhole 198.19.249.0/24\n    }}\n\
+         \x20   virtual_rules {{\n        from {vip} table 100 preference 100\n        \
+         to 198.19.248.0/24 iif eth0 unreachable preference 101\n    }}\n"
     );
     let statics = format!(
-        "static_ipaddress {{\n    {static_ip}/32 dev eth0\n}}\nstatic_routes {{\n    {static_net} via {gw} dev eth0\n}}\n"
+        "static_ipaddress {{\n    {static_ip}/32 dev eth0\n}}\nstatic_routes {{\n    {static_net} via {gw} dev eth0\n}}\n\
+         static_rules {{\n    from {static_net} fwmark 0x7/0xff lookup 200 preference 200\n    \
+         from 2001:db8:7::/48 table 300 preference 300\n}}\n"
     );
     let mut da = Daemon::start(&a, &vigil_bin(), &format!("{statics}{}", vi1(150, vip, &routes)), &["-P"]);
     assert!(wait_until(secs(3), ms(20), || a.has_addr(&static_ip.into())), "{}", da.log());
     assert!(has_route(&a, static_net));
+    assert!(has_rule(&a, "-4", 200, &format!("from {static_net} fwmark 0x7/0xff lookup 200")));
+    assert!(has_rule(&a, "-6", 300, "from 2001:db8:7::/48 lookup 300"), "{}", a.ip(&["-6", "rule"]));
     assert!(!has_route(&a, "198.19.250.0/24"), "no virtual route before MASTER");
+    assert!(!has_rule(&a, "-4", 100, ""), "no virtual rule before MASTER");
     assert!(da.wait_log("(VI_1) Entering MASTER STATE", secs(8)), "{}", da.log());
     assert!(wait_until(secs(2), ms(20), || has_route(&a, "198.19.250.0/24 via")), "{}", a.ip(&["route"]));
     assert!(has_route(&a, "blackhole 198.19.249.0/24"));
+    assert!(has_rule(&a, "-4", 100, &format!("from {vip} lookup 100")), "{}", a.ip(&["rule"]));
+    assert!(has_rule(&a, "-4", 101, "to 198.19.248.0/24 iif eth0 unreachable"), "{}", a.ip(&["rule"]));
 
     // A higher-priority router takes over: the routes leave with the VIPs.
     let db = Daemon::start(&b, &vigil_bin(), &vi1(200, vip, &routes), &["-P"]);
     assert!(db.wait_log("(VI_1) Entering MASTER STATE", secs(8)), "{}", db.log());
     assert!(wait_until(secs(3), ms(20), || !has_route(&a, "198.19.250.0/24")), "{}", a.ip(&["route"]));
     assert!(!has_route(&a, "blackhole 198.19.249.0/24"));
+    assert!(!has_rule(&a, "-4", 100, "") && !has_rule(&a, "-4", 101, ""), "{}", a.ip(&["rule"]));
     assert!(has_route(&b, "198.19.250.0/24 via"));
+    assert!(has_rule(&b, "-4", 100, &format!("from {vip} lookup 100")), "{}", b.ip(&["rule"]));
     assert!(has_route(&a, static_net), "static routes stay in BACKUP");
+    assert!(has_rule(&a, "-4", 200, "lookup 200"), "static rules stay in BACKUP");
 
     da.stop();
     assert!(!a.has_addr(&static_ip.into()), "static address left after SIGTERM");
     assert!(!has_route(&a, static_net), "static route left after SIGTERM");
+    assert!(!has_rule(&a, "-4", 200, "") && !has_rule(&a, "-6", 300, ""), "static rules left after SIGTERM");
+    assert!(!da.log().contains("rule '"), "a rule was refused:\n{}", da.log());
 }
 
 /// A minimal SMTP server on `host`: every mail's DATA lines go to the channel.

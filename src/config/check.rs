@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::diag::{Diagnostic, Loc};
-use super::model::{Config, InitialState, LvsMethod, VipSpec, VrrpInstance, VsAddr};
+use super::model::{Config, InitialState, LvsMethod, RawLine, VipSpec, VrrpInstance, VsAddr};
 use super::suggest;
 use super::LoadOptions;
 
@@ -29,6 +29,7 @@ pub fn check(cfg: &mut Config, diags: &mut Vec<Diagnostic>, opts: &LoadOptions) 
     c.duplicate_vrids(cfg);
     c.sync_groups(cfg);
     c.track_pings(cfg);
+    c.route_and_rule_lines(cfg);
     c.virtual_servers(cfg);
     if opts.host_checks {
         host::check(cfg, c.diags);
@@ -48,6 +49,31 @@ impl Checker<'_> {
     fn warn(&mut self, loc: &Loc, msg: String, hint: Option<String>) {
         let d = Diagnostic::warning(Some(loc.clone()), msg);
         self.diags.push(if let Some(h) = hint { d.with_hint(h) } else { d });
+    }
+
+    /// Route and rule lines are parsed when installed; say now, with the
+    /// line, which ones vigil will skip. Warnings: keepalived knows more of
+    /// `ip route` (nexthops, encap, metrics) than vigil installs.
+    fn route_and_rule_lines(&mut self, cfg: &Config) {
+        use crate::engine::vrrp::{routes::parse_route, rules::parse_rule};
+        let route = |l: &RawLine| parse_route(&l.words).err();
+        let rule = |l: &RawLine| parse_rule(&l.words).err();
+        let mut lines: Vec<(&str, &RawLine, Option<String>)> = Vec::new();
+        lines.extend(cfg.static_routes.iter().map(|l| ("route", l, route(l))));
+        lines.extend(cfg.static_rules.iter().map(|l| ("rule", l, rule(l))));
+        for vi in &cfg.instances {
+            lines.extend(vi.virtual_routes.iter().map(|l| ("route", l, route(l))));
+            lines.extend(vi.virtual_rules.iter().map(|l| ("rule", l, rule(l))));
+        }
+        for (what, line, err) in lines {
+            if let Some(e) = err {
+                self.warn(
+                    &line.loc,
+                    format!("vigil cannot install this {what}: {e}; the line is skipped"),
+                    Some(format!("vigil reads `ip {what}` selectors, table, preference and type")),
+                );
+            }
+        }
     }
 
     fn duplicate_names(&mut self, cfg: &mut Config) {

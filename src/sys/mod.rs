@@ -14,6 +14,7 @@ pub mod link;
 pub mod macvlan;
 pub mod netlink;
 pub mod route;
+pub mod rule;
 pub mod sysctl;
 pub mod vrrp_socket;
 

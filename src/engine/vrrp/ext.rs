@@ -1,8 +1,9 @@
 //! The rest of keepalived's VRRP instance around the protocol core:
 //! tracking (the instance interface, `track_interface`, `vrrp_script`,
-//! vigil's `track_ping`), sync groups, `virtual_routes`, `static_ipaddress`
-//! / `static_routes` and SMTP alerts. `mod.rs` calls the `ext_*` hooks;
-//! the decisions themselves are pure (`track`, `sync`, `routes`).
+//! vigil's `track_ping`), sync groups, `virtual_routes` / `virtual_rules`,
+//! `static_ipaddress` / `static_routes` / `static_rules` and SMTP alerts.
+//! `mod.rs` calls the `ext_*` hooks; the decisions themselves are pure
+//! (`track`, `sync`, `routes`, `rules`).
 
 use std::collections::HashMap;
 use std::io;
@@ -15,6 +16,7 @@ use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
 use super::routes::{parse_route, RouteLine};
+use super::rules::parse_rule;
 use super::sync::{group_state, Member};
 use super::track::{effective_priority, evaluate, items_for, Change, Health, Item, Source};
 use super::VrrpEngine;
@@ -27,7 +29,7 @@ use crate::script::{self, Command, Completion, Job, NotifyScope, Order, Outcome}
 use crate::smtp::{Alert, Mailer, VrrpState};
 use crate::sys::icmp::EchoSocket;
 use crate::sys::link::{self, Event};
-use crate::sys::{addr, route};
+use crate::sys::{addr, route, rule};
 use crate::vrrp::State;
 
 /// Tokens of the SMTP mailer, far above the loop's and the script runner's.
@@ -67,6 +69,7 @@ pub(super) struct Ext {
     groups: Vec<Group>,
     static_addrs: Vec<VipSpec>,
     static_routes: Vec<RawLine>,
+    static_rules: Vec<RawLine>,
     statics_installed: bool,
     mailer: Option<Mailer>,
     echo: [Option<(EchoSocket, Token)>; 2],
@@ -83,6 +86,7 @@ impl Ext {
             groups: Vec::new(),
             static_addrs: config.static_ipaddress.clone(),
             static_routes: config.static_routes.clone(),
+            static_rules: config.static_rules.clone(),
             statics_installed: false,
             mailer: None,
             echo: [None, None],
@@ -90,9 +94,6 @@ impl Ext {
         };
         ext.configure(config);
         ext.mailer = Mailer::from_config(&config.global, MAILER_TOKEN_BASE);
-        if !config.static_rules.is_empty() || config.instances.iter().any(|i| !i.virtual_rules.is_empty()) {
-            warn!("static_rules / virtual_rules are not supported by vigil and are ignored");
-        }
         ext
     }
 
@@ -219,13 +220,15 @@ impl VrrpEngine {
         self.ext.configure(new);
         let old_addrs = std::mem::replace(&mut self.ext.static_addrs, new.static_ipaddress.clone());
         let old_routes = std::mem::replace(&mut self.ext.static_routes, new.static_routes.clone());
+        let old_rules = std::mem::replace(&mut self.ext.static_rules, new.static_rules.clone());
         let gone_addrs: Vec<VipSpec> =
             old_addrs.into_iter().filter(|o| !new.static_ipaddress.iter().any(|n| same_addr(o, n))).collect();
-        let gone_routes: Vec<RawLine> = old_routes
-            .into_iter()
-            .filter(|o| !new.static_routes.iter().any(|n| n.words == o.words))
-            .collect();
-        self.static_changes(&gone_addrs, &gone_routes, false);
+        let gone = |old: Vec<RawLine>, new: &[RawLine]| -> Vec<RawLine> {
+            old.into_iter().filter(|o| !new.iter().any(|n| n.words == o.words)).collect()
+        };
+        let gone_routes = gone(old_routes, &new.static_routes);
+        let gone_rules = gone(old_rules, &new.static_rules);
+        self.static_changes(&gone_addrs, &gone_routes, &gone_rules, false);
         self.install_statics(true);
         self.ext.mailer = Mailer::from_config(&new.global, MAILER_TOKEN_BASE);
         if let Err(e) = self.ext_register(registry, tokens) {
@@ -590,12 +593,36 @@ impl VrrpEngine {
         }
     }
 
-    /// The instance's VIPs were added or removed: its virtual routes follow.
+    /// The instance's VIPs were added or removed: its virtual routes and
+    /// rules follow (rules go first on the way out, last on the way in).
     pub(super) fn ext_vips_changed(&mut self, i: usize, add: bool) {
         let name = self.insts[i].cfg.name.clone();
-        let lines = self.insts[i].cfg.virtual_routes.clone();
-        for line in &lines {
-            self.route_change(&name, line, add);
+        let routes = self.insts[i].cfg.virtual_routes.clone();
+        let rules = self.insts[i].cfg.virtual_rules.clone();
+        if !add {
+            rules.iter().for_each(|line| self.rule_change(&name, line, false));
+        }
+        routes.iter().for_each(|line| self.route_change(&name, line, add));
+        if add {
+            rules.iter().for_each(|line| self.rule_change(&name, line, true));
+        }
+    }
+
+    fn rule_change(&mut self, owner: &str, line: &RawLine, add: bool) {
+        let spec = match parse_rule(&line.words) {
+            Ok(r) => r,
+            Err(e) => {
+                error!("({owner}) rule '{}': {e}", line.words.join(" "));
+                return;
+            }
+        };
+        let res = if add { rule::add(&mut self.nl, &spec) } else { rule::delete(&mut self.nl, &spec) };
+        if let Err(e) = res {
+            error!(
+                "({owner}) cannot {} rule '{}': {e}",
+                if add { "add" } else { "remove" },
+                line.words.join(" ")
+            );
         }
     }
 
@@ -631,13 +658,17 @@ impl VrrpEngine {
             return;
         }
         let (addrs, routes) = (self.ext.static_addrs.clone(), self.ext.static_routes.clone());
-        self.static_changes(&addrs, &routes, add);
+        let rules = self.ext.static_rules.clone();
+        self.static_changes(&addrs, &routes, &rules, add);
         self.ext.statics_installed = add;
     }
 
-    fn static_changes(&mut self, addrs: &[VipSpec], routes: &[RawLine], add: bool) {
-        // Addresses before routes on the way in, after them on the way out.
+    fn static_changes(&mut self, addrs: &[VipSpec], routes: &[RawLine], rules: &[RawLine], add: bool) {
+        // Addresses, routes, rules on the way in; the reverse on the way out.
         if !add {
+            for r in rules {
+                self.rule_change("static_rules", r, false);
+            }
             for r in routes {
                 self.route_change("static_routes", r, false);
             }
@@ -657,6 +688,9 @@ impl VrrpEngine {
         if add {
             for r in routes {
                 self.route_change("static_routes", r, true);
+            }
+            for r in rules {
+                self.rule_change("static_rules", r, true);
             }
         }
     }

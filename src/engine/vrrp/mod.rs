@@ -13,6 +13,7 @@ mod garp;
 pub mod params;
 mod reload;
 pub mod routes;
+pub mod rules;
 pub mod sync;
 pub mod track;
 mod vips;

@@ -1,0 +1,239 @@
+//! `virtual_rules` / `static_rules` lines, written in `ip rule` syntax, as
+//! rule requests. Pure: interfaces stay names, so nothing is looked up.
+
+use std::net::IpAddr;
+
+use crate::sys::rule::{RuleAction, RuleSpec};
+
+/// `[not] [from PFX|all] [to PFX|all] [table|lookup T] [preference|priority|
+/// order N] [fwmark M[/MASK]] [iif|dev IF] [oif IF] [tos T] [realms [F/]T]
+/// [goto N] [nop|blackhole|unreachable|prohibit] [suppress_prefixlength N]
+/// [suppress_ifgroup N] [uidrange A-B] [ipproto P] [sport A[-B]] [dport A[-B]]
+/// [tunnel-id N] [l3mdev] [protocol P] [no_track] [inet|inet6]`.
+pub fn parse_rule(words: &[String]) -> Result<RuleSpec, String> {
+    let mut spec = RuleSpec::new(libc::AF_INET as u8);
+    let mut inet6 = None;
+    let mut it = words.iter().map(String::as_str);
+    while let Some(w) = it.next() {
+        let mut value = |what: &str| it.next().ok_or_else(|| format!("'{what}' needs a value"));
+        match w {
+            "not" => spec.invert = true,
+            "from" => spec.src = prefix(value(w)?)?,
+            "to" => spec.dst = prefix(value(w)?)?,
+            "table" | "lookup" => spec.table = table_id(value(w)?)?,
+            "preference" | "priority" | "order" | "pref" | "prio" => spec.priority = Some(number(value(w)?)?),
+            "fwmark" => {
+                let v = value(w)?;
+                let (mark, mask) = match v.split_once('/') {
+                    Some((m, k)) => (m, Some(k)),
+                    None => (v, None),
+                };
+                spec.fwmark = Some(number(mark)?);
+                spec.fwmask = mask.map(number).transpose()?;
+            }
+            "iif" | "dev" | "iifname" => spec.iif = Some(value(w)?.to_string()),
+            "oif" | "oifname" => spec.oif = Some(value(w)?.to_string()),
+            // `ip rule` reads a DS field in hex, with or without 0x.
+            "tos" | "dsfield" => {
+                let v = value(w)?;
+                let hex = v.trim_start_matches("0x");
+                spec.tos = u8::from_str_radix(hex, 16).map_err(|_| format!("bad tos '{v}'"))?;
+            }
+            "realms" | "realm" => {
+                let v = value(w)?;
+                spec.realms = Some(match v.split_once('/') {
+                    Some((from, to)) => (realm(from)? << 16) | realm(to)?,
+                    None => realm(v)?,
+                });
+            }
+            "goto" => spec.action = RuleAction::Goto(number(value(w)?)?),
+            "nop" => spec.action = RuleAction::Nop,
+            "blackhole" => spec.action = RuleAction::Blackhole,
+            "unreachable" => spec.action = RuleAction::Unreachable,
+            "prohibit" => spec.action = RuleAction::Prohibit,
+            "unicast" => spec.action = RuleAction::ToTable,
+            "suppress_prefixlength" | "sup_pl" => spec.suppress_prefixlen = Some(number(value(w)?)?),
+            "suppress_ifgroup" | "sup_group" => spec.suppress_ifgroup = Some(number(value(w)?)?),
+            "uidrange" => {
+                let (a, b) = range(value(w)?)?;
+                spec.uid_range = Some((a, b));
+            }
+            "ipproto" => spec.ip_proto = Some(ip_proto(value(w)?)?),
+            "sport" | "dport" => {
+                let v = value(w)?;
+                let (a, b) = range(v)?;
+                let port = |n: u32| u16::try_from(n).map_err(|_| format!("bad port range '{v}'"));
+                let r = Some((port(a)?, port(b)?));
+                if w == "sport" {
+                    spec.sport = r;
+                } else {
+                    spec.dport = r;
+                }
+            }
+            "tunnel-id" | "tun_id" => {
+                let v = value(w)?;
+                spec.tun_id = Some(parse_u64(v).ok_or_else(|| format!("bad tunnel id '{v}'"))?);
+            }
+            "l3mdev" => spec.l3mdev = true,
+            "protocol" | "proto" => spec.protocol = Some(protocol(value(w)?)?),
+            "no_track" => {}
+            "inet" => inet6 = Some(false),
+            "inet6" => inet6 = Some(true),
+            other => return Err(format!("unexpected '{other}'")),
+        }
+    }
+    // The family comes from the addresses, else from inet/inet6, else IPv4.
+    let families: Vec<bool> = [spec.src, spec.dst].into_iter().flatten().map(|(a, _)| a.is_ipv6()).collect();
+    let v6 = match (families.first(), inet6) {
+        (Some(&f), Some(want)) if f != want => return Err("addresses and inet/inet6 disagree".into()),
+        (Some(&f), _) => f,
+        (None, want) => want.unwrap_or(false),
+    };
+    if families.iter().any(|&f| f != v6) {
+        return Err("'from' and 'to' are of different families".into());
+    }
+    spec.family = if v6 { libc::AF_INET6 as u8 } else { libc::AF_INET as u8 };
+    if spec.l3mdev && words.iter().any(|w| w == "table" || w == "lookup") {
+        return Err("'l3mdev' and 'table' exclude each other".into());
+    }
+    Ok(spec)
+}
+
+/// `PFX/LEN`, a bare address (a host), or `all` / `default` (no selector).
+fn prefix(s: &str) -> Result<Option<(IpAddr, u8)>, String> {
+    if s == "all" || s == "default" {
+        return Ok(None);
+    }
+    let (a, len) = match s.split_once('/') {
+        Some((a, l)) => (a, Some(l)),
+        None => (s, None),
+    };
+    let addr: IpAddr = a.parse().map_err(|_| format!("bad address '{s}'"))?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let len = match len {
+        Some(l) => l.parse::<u8>().ok().filter(|&l| l <= max).ok_or_else(|| format!("bad prefix '{s}'"))?,
+        None => max,
+    };
+    // A zero-length prefix matches everything: the same as no selector.
+    Ok((len > 0).then_some((addr, len)))
+}
+
+fn parse_u64(s: &str) -> Option<u64> {
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
+/// Decimal or 0x-hex, as `ip rule` reads marks and preferences.
+fn number(s: &str) -> Result<u32, String> {
+    parse_u64(s).and_then(|n| u32::try_from(n).ok()).ok_or_else(|| format!("bad number '{s}'"))
+}
+
+fn realm(s: &str) -> Result<u32, String> {
+    number(s).ok().filter(|&n| n <= 0xffff).ok_or_else(|| format!("bad realm '{s}'"))
+}
+
+/// `A-B` or `A` (a range of one).
+fn range(s: &str) -> Result<(u32, u32), String> {
+    let (a, b) = match s.split_once('-') {
+        Some((a, b)) => (number(a)?, number(b)?),
+        None => (number(s)?, number(s)?),
+    };
+    if a > b {
+        return Err(format!("bad range '{s}'"));
+    }
+    Ok((a, b))
+}
+
+fn table_id(s: &str) -> Result<u32, String> {
+    match s {
+        "main" => Ok(254),
+        "local" => Ok(255),
+        "default" => Ok(253),
+        n => number(n).ok().filter(|&t| t > 0).ok_or_else(|| format!("unknown table '{n}'")),
+    }
+}
+
+fn protocol(s: &str) -> Result<u8, String> {
+    match s {
+        "kernel" => Ok(2),
+        "boot" => Ok(3),
+        "static" => Ok(4),
+        n => n.parse().map_err(|_| format!("unknown protocol '{n}'")),
+    }
+}
+
+fn ip_proto(s: &str) -> Result<u8, String> {
+    match s {
+        "icmp" => Ok(1),
+        "tcp" => Ok(6),
+        "udp" => Ok(17),
+        "ipv6-icmp" | "icmpv6" => Ok(58),
+        "sctp" => Ok(132),
+        n => n.parse().map_err(|_| format!("unknown ipproto '{n}'")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(line: &str) -> Result<RuleSpec, String> {
+        parse_rule(&line.split_whitespace().map(String::from).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn keepalived_manual_line() {
+        let r = parse(
+            "from 198.18.28.0/24 to 198.18.29.0/26 table 100 iif eth3 oif eth0 tos 22 \
+             fwmark 24/12 preference 39 realms 30/20 ipproto tcp sport 23-66 dport 20000-30000",
+        )
+        .unwrap();
+        assert_eq!(r.family, libc::AF_INET as u8);
+        assert_eq!(r.src, Some(("198.18.28.0".parse().unwrap(), 24)));
+        assert_eq!(r.dst, Some(("198.18.29.0".parse().unwrap(), 26)));
+        assert_eq!((r.table, r.priority, r.tos), (100, Some(39), 0x22));
+        assert_eq!((r.fwmark, r.fwmask), (Some(24), Some(12)));
+        assert_eq!((r.iif.as_deref(), r.oif.as_deref()), (Some("eth3"), Some("eth0")));
+        assert_eq!(r.realms, Some((30 << 16) | 20));
+        assert_eq!((r.ip_proto, r.sport, r.dport), (Some(6), Some((23, 66)), Some((20000, 30000))));
+        assert_eq!(r.action, RuleAction::ToTable);
+    }
+
+    #[test]
+    fn families_actions_and_shorthands() {
+        let r = parse("to 2001:db8:1::/48 from 2001:db8:2::1 table 6908 uidrange 10000-19999").unwrap();
+        assert_eq!(r.family, libc::AF_INET6 as u8);
+        assert_eq!(r.src.map(|s| s.1), Some(128));
+        assert_eq!(r.uid_range, Some((10000, 19999)));
+        let r = parse("fwmark 0x10/0xff lookup main inet6 priority 5").unwrap();
+        assert_eq!((r.family, r.fwmark, r.fwmask, r.table), (libc::AF_INET6 as u8, Some(16), Some(255), 254));
+        let r = parse("from all priority 5000 tunnel-id 400 goto 5023").unwrap();
+        assert_eq!((r.src, r.action, r.tun_id), (None, RuleAction::Goto(5023), Some(400)));
+        let r = parse("not from 198.18.0.0/15 unreachable no_track").unwrap();
+        assert!(r.invert);
+        assert_eq!(r.action, RuleAction::Unreachable);
+        let r = parse("from 198.18.1.0/24 l3mdev priority 9999").unwrap();
+        assert!(r.l3mdev);
+    }
+
+    #[test]
+    fn errors_are_values() {
+        for bad in [
+            "from 198.18.0.0/33",
+            "from 198.18.0.0/24 to 2001:db8::/32",
+            "from 198.18.0.0/24 inet6",
+            "table",
+            "table 0",
+            "dport 10-5",
+            "sport 1-70000",
+            "realms 70000",
+            "from 198.18.0.0/24 l3mdev table 5",
+            "from 198.18.0.0/24 nat 198.18.1.1",
+            "tos zz",
+        ] {
+            assert!(parse(bad).is_err(), "{bad} should not parse");
+        }
+    }
+}
