@@ -1,7 +1,8 @@
 //! The rest of the VRRP instance as a real binary in namespaces: track_script
 //! (weighted and unweighted), track_interface and the instance interface
-//! (FAULT), sync groups over two links, virtual and static routes, SMTP
-//! alerts, and vigil's track_ping. Needs root and `ip`.
+//! (FAULT), a VIP's own interface (FAULT), sync groups over two links,
+//! virtual and static routes and rules, SMTP alerts, and vigil's track_ping.
+//! Needs root and `ip`.
 
 mod common;
 
@@ -187,6 +188,45 @@ fn tracked_links_down_fault_and_up_preempts() {
         da.log()
     );
     assert!(wait_until(secs(3), ms(20), || a.has_addr(&vip) && !b.has_addr(&vip)));
+}
+
+/// A VIP on another interface (`dev eth1`): that link going down puts the
+/// instance in FAULT like keepalived, so the backup takes every VIP; when
+/// it returns the higher priority preempts again.
+#[test]
+fn a_vip_interface_down_is_a_fault() {
+    let (lan, lan2) = (Lan::new(), Lan::new());
+    let (a, b) = (lan.add_host("a"), lan.add_host("b"));
+    plug(&lan2, &a, "eth1", 10);
+    plug(&lan2, &b, "eth1", 11);
+    let (vip, vip2): (IpAddr, IpAddr) = (lan.v4(100).into(), lan2.v4(100).into());
+    let conf = |prio: u8| {
+        format!(
+            "vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    \
+             priority {prio}\n    advert_int 1\n    virtual_ipaddress {{\n        {vip}/24\n        \
+             {vip2}/24 dev eth1\n    }}\n}}\n"
+        )
+    };
+    let da = Daemon::start(&a, &vigil_bin(), &conf(150), &["-P"]);
+    assert!(da.wait_log("(VI_1) Entering MASTER STATE", secs(8)), "{}", da.log());
+    let db = Daemon::start(&b, &vigil_bin(), &conf(100), &["-P"]);
+    assert!(db.wait_log("(VI_1) Entering BACKUP STATE", secs(3)), "{}", db.log());
+    assert!(wait_until(secs(2), ms(20), || a.has_addr(&vip) && a.has_addr(&vip2)));
+
+    a.link_set("eth1", false);
+    assert!(da.wait_log("(VI_1) Entering FAULT STATE", secs(3)), "{}", da.log());
+    let moved = || b.has_addr(&vip) && b.has_addr(&vip2) && !a.has_addr(&vip) && !a.has_addr(&vip2);
+    assert!(wait_until(secs(4), ms(20), moved), "{}\n{}", da.log(), db.log());
+
+    let masters = da.log_count("(VI_1) Entering MASTER STATE");
+    a.link_set("eth1", true);
+    assert!(
+        wait_until(secs(8), ms(20), || da.log_count("(VI_1) Entering MASTER STATE") > masters),
+        "{}",
+        da.log()
+    );
+    let back = || a.has_addr(&vip) && a.has_addr(&vip2) && !b.has_addr(&vip) && !b.has_addr(&vip2);
+    assert!(wait_until(secs(3), ms(20), back), "{}", db.log());
 }
 
 /// Two instances on two links in one sync group: one link failing drags

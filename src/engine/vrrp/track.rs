@@ -156,6 +156,14 @@ pub fn items_for(
     if let (Some(ifname), false) = (&inst.interface, inst.dont_track_primary) {
         items.push(Item { source: Source::Link(ifname.clone()), weight: 0, reverse: false });
     }
+    for dev in interfaces_used(inst) {
+        if inst.interface.as_ref() != Some(&dev) {
+            let source = Source::Link(dev);
+            if !items.contains(&Item { source: source.clone(), weight: 0, reverse: false }) {
+                items.push(Item { source, weight: 0, reverse: false });
+            }
+        }
+    }
     let mut add = |ifs: &[crate::config::model::TrackInterface], ts: &[TrackScript], tp: &[TrackScript]| {
         for t in ifs {
             items.push(Item { source: Source::Link(t.name.clone()), weight: t.weight, reverse: t.reverse });
@@ -181,6 +189,28 @@ pub fn items_for(
         }
     }
     items
+}
+
+/// The interfaces the instance's VIPs, eVIPs, virtual routes and virtual
+/// rules name (`dev`, `iif`, `oif`) without `no_track`: like keepalived,
+/// the instance cannot hold them while one is down, so it goes to FAULT.
+pub fn interfaces_used(inst: &VrrpInstance) -> Vec<String> {
+    use super::{routes::parse_route, rules::parse_rule};
+    let mut devs: Vec<String> = Vec::new();
+    let vips = inst.vips.iter().chain(&inst.vips_excluded).filter(|v| !v.no_track);
+    devs.extend(vips.filter_map(|v| v.dev.clone()));
+    let tracked = |l: &&crate::config::model::RawLine| !l.words.iter().any(|w| w == "no_track");
+    for line in inst.virtual_routes.iter().filter(tracked) {
+        devs.extend(parse_route(&line.words).ok().and_then(|r| r.dev));
+    }
+    for line in inst.virtual_rules.iter().filter(tracked) {
+        if let Ok(r) = parse_rule(&line.words) {
+            devs.extend(r.iif.into_iter().chain(r.oif));
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    devs.retain(|d| seen.insert(d.clone()));
+    devs
 }
 
 /// A reference's own `weight N [reverse]` wins over the tracker's.
@@ -233,6 +263,22 @@ mod tests {
         assert_eq!(h.note_status(0), None);
         assert_eq!(h.note_status(1), Some(1));
         assert_eq!(h.note_status(1), None);
+    }
+
+    #[test]
+    fn interfaces_of_vips_routes_and_rules_are_tracked_unless_no_track() {
+        let c = load(
+            "vrrp_instance V {\n interface eth0\n virtual_router_id 1\n\
+              virtual_ipaddress {\n 198.18.0.1/24\n 198.18.1.1/24 dev eth1\n 198.18.2.1/24 dev eth2 no_track\n\
+              198.18.3.1/24 dev eth0\n }\n virtual_ipaddress_excluded {\n 198.18.4.1/24 dev eth4\n }\n\
+              virtual_routes {\n 198.19.0.0/24 via 198.18.1.254 dev eth5\n 198.19.1.0/24 dev eth6 no_track\n }\n\
+              virtual_rules {\n from 198.18.1.1 table 10 iif eth7 oif eth1\n }\n}\n",
+        );
+        assert_eq!(interfaces_used(&c.instances[0]), ["eth1", "eth0", "eth4", "eth5", "eth7"]);
+        let items = items_for(&c.instances[0], None, &[], &[]);
+        let links: Vec<_> = items.iter().map(|i| (i.source.to_string(), i.weight)).collect();
+        let want = ["eth0", "eth1", "eth4", "eth5", "eth7"].map(|n| (format!("interface {n}"), 0));
+        assert_eq!(links, want, "each once, and a failure is a FAULT");
     }
 
     fn item(name: &str, weight: i32, reverse: bool) -> Item {
