@@ -101,11 +101,13 @@ fuzz-smoke:
 	done
 
 # A VRRPv3 pair at advert_int 0.01 with a SIGHUP every 10 s and a prober on
-# the VIP; RSS and fds of every vigil process must stay flat (SOAK_SECONDS).
+# every VIP; RSS and fds of every vigil process must stay flat (SOAK_SECONDS,
+# SOAK_INSTANCES: a million adverts is SOAK_INSTANCES=4 SOAK_SECONDS=2600).
 SOAK_SECONDS ?= 600
+SOAK_INSTANCES ?= 1
 soak: deps
 	$(CARGO) build --release --locked --bin vigil --example soak
-	SOAK_SECONDS=$(SOAK_SECONDS) $(or $(CARGO_TARGET_DIR),target)/release/examples/soak
+	SOAK_SECONDS=$(SOAK_SECONDS) SOAK_INSTANCES=$(SOAK_INSTANCES) $(or $(CARGO_TARGET_DIR),target)/release/examples/soak
 
 clean:
 	$(CARGO) clean

@@ -1,10 +1,12 @@
-//! `make soak`: a VRRPv3 pair at advert_int 0.01 (100 adverts/s) for
-//! SOAK_SECONDS (default 600), a SIGHUP to both daemons every 10 s and a
-//! client probing the VIP every 10 ms. Every 10 s it samples RSS and open
-//! fds of each vigil process; at the end it prints the table and fails if
-//! memory or fds grew, if a probe was lost or if mastership moved.
+//! `make soak`: a VRRPv3 pair running SOAK_INSTANCES instances (default 1,
+//! each its own VRID and VIP) at advert_int 0.01, i.e. 100 adverts/s per
+//! instance, for SOAK_SECONDS (default 600), a SIGHUP to both daemons every
+//! 10 s and a client probing every VIP every 10 ms. Every 10 s it samples RSS
+//! and open fds of each vigil process; at the end it prints the table and
+//! fails if memory or fds grew, if a probe was lost or if mastership moved.
 //!
-//! A million adverts take about 2.8 h at this rate: `SOAK_SECONDS=10000`.
+//! A million adverts: `SOAK_SECONDS=10000` with one instance (2.8 h), or
+//! `SOAK_INSTANCES=4 SOAK_SECONDS=2600` (43 min).
 //! Built as a cargo example; reuses the test harness, which removes every
 //! namespace and process it created.
 
@@ -21,11 +23,17 @@ const SAMPLE_EVERY: Duration = Duration::from_secs(10);
 /// RSS may settle a little after the first minutes (allocator arenas).
 const RSS_SLACK_KB: u64 = 256;
 
-fn config(prio: u8, vip: IpAddr) -> String {
-    format!(
-        "vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    \
-         version 3\n    priority {prio}\n    advert_int 0.01\n    virtual_ipaddress {{\n        {vip}/24\n    }}\n}}\n"
-    )
+fn config(prio: u8, vips: &[IpAddr]) -> String {
+    let mut conf = String::new();
+    for (i, vip) in vips.iter().enumerate() {
+        conf += &format!(
+            "vrrp_instance VI_{n} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {vrid}\n    \
+             version 3\n    priority {prio}\n    advert_int 0.01\n    virtual_ipaddress {{\n        {vip}/24\n    }}\n}}\n",
+            n = i + 1,
+            vrid = 51 + i,
+        );
+    }
+    conf
 }
 
 /// (VmRSS in KiB, open fds) of one process; None once it is gone.
@@ -47,34 +55,45 @@ fn status_json(host: &Netns, d: &Daemon) -> Json {
     Json::parse(String::from_utf8_lossy(&out.stdout).trim()).unwrap_or(Json::Null)
 }
 
-/// rx and tx of the first instance in a status document.
+/// rx and tx summed over every instance in a status document.
 fn rx_tx(v: &Json) -> (i64, i64) {
-    fn find(v: &Json) -> Option<&Json> {
+    fn collect<'a>(v: &'a Json, out: &mut Vec<&'a Json>) {
         if v.get("tx").is_some() {
-            return Some(v);
+            out.push(v);
+            return;
         }
         match v {
-            Json::Arr(items) => items.iter().find_map(find),
-            Json::Obj(pairs) => pairs.iter().find_map(|(_, i)| find(i)),
-            _ => None,
+            Json::Arr(items) => items.iter().for_each(|i| collect(i, out)),
+            Json::Obj(pairs) => pairs.iter().for_each(|(_, i)| collect(i, out)),
+            _ => {}
         }
     }
-    let inst = find(v);
-    let get = |k| inst.and_then(|i| i.get(k)).and_then(Json::as_i64).unwrap_or(-1);
-    (get("rx"), get("tx"))
+    let mut instances = Vec::new();
+    collect(v, &mut instances);
+    let sum = |k| instances.iter().filter_map(|i| i.get(k)).filter_map(Json::as_i64).sum::<i64>();
+    (sum("rx"), sum("tx"))
 }
 
 fn main() {
-    let seconds: u64 = std::env::var("SOAK_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(600);
+    let env = |k: &str, default: u64| std::env::var(k).ok().and_then(|s| s.parse().ok()).unwrap_or(default);
+    let seconds = env("SOAK_SECONDS", 600);
+    let instances = env("SOAK_INSTANCES", 1).clamp(1, 100) as u8;
     let lan = Lan::new();
     let (a, b, c) = (lan.add_host("a"), lan.add_host("b"), lan.add_host("c"));
-    let vip: IpAddr = lan.v4(100).into();
-    let da = Daemon::start(&a, &vigil_bin(), &config(150, vip), &["-P"]);
-    assert!(da.wait_log("(VI_1) Entering MASTER STATE", secs(5)), "a never became master:\n{}", da.log());
-    let db = Daemon::start(&b, &vigil_bin(), &config(100, vip), &["-P"]);
-    assert!(db.wait_log("(VI_1) Entering BACKUP STATE", secs(3)), "{}", db.log());
-    let probe = Prober::start(&c, vip);
-    assert!(probe.wait_answers(20, secs(3)), "VIP does not answer");
+    let vips: Vec<IpAddr> = (0..instances).map(|i| lan.v4(100 + i).into()).collect();
+    let da = Daemon::start(&a, &vigil_bin(), &config(150, &vips), &["-P"]);
+    for n in 1..=instances {
+        let master = format!("(VI_{n}) Entering MASTER STATE");
+        assert!(da.wait_log(&master, secs(5)), "a never became master:\n{}", da.log());
+    }
+    let db = Daemon::start(&b, &vigil_bin(), &config(100, &vips), &["-P"]);
+    for n in 1..=instances {
+        assert!(db.wait_log(&format!("(VI_{n}) Entering BACKUP STATE"), secs(5)), "{}", db.log());
+    }
+    let probes: Vec<Prober> = vips.iter().map(|vip| Prober::start(&c, *vip)).collect();
+    for p in &probes {
+        assert!(p.wait_answers(20, secs(3)), "a VIP does not answer");
+    }
     let masters = (da.log_count("Entering MASTER STATE"), db.log_count("Entering MASTER STATE"));
 
     // Every vigil process: parent and VRRP child of each router.
@@ -89,7 +108,9 @@ fn main() {
     let end = start + Duration::from_secs(seconds);
     let mut reloads = 0;
     let mut next = start;
-    println!("soak: {seconds} s, VRRPv3 advert_int 0.01, SIGHUP every 10 s, sampling every 10 s");
+    println!(
+        "soak: {seconds} s, {instances} VRRPv3 instance(s) at advert_int 0.01, SIGHUP every 10 s, sampling every 10 s"
+    );
     while next < end {
         // Sample halfway between reloads, so no reload is in flight.
         std::thread::sleep(next.saturating_duration_since(Instant::now()) + SAMPLE_EVERY / 2);
@@ -101,7 +122,7 @@ fn main() {
         next += SAMPLE_EVERY;
     }
     std::thread::sleep(secs(1));
-    let report = probe.stop();
+    let reports: Vec<_> = probes.into_iter().map(Prober::stop).collect();
     let (a_rx, a_tx) = rx_tx(&status_json(&a, &da));
     let (b_rx, b_tx) = rx_tx(&status_json(&b, &db));
 
@@ -127,12 +148,9 @@ fn main() {
     println!(
         "adverts: a sent {a_tx} (received {a_rx}), b received {b_rx} (sent {b_tx}); {reloads} reloads each"
     );
-    println!(
-        "prober: {} sent, {} lost, longest gap {:?}",
-        report.sent(),
-        report.lost(),
-        report.longest_gap()
-    );
+    for (vip, r) in vips.iter().zip(&reports) {
+        println!("prober {vip}: {} sent, {} lost, longest gap {:?}", r.sent(), r.lost(), r.longest_gap());
+    }
 
     let mut failures = Vec::new();
     let (first, last) = (&table[0].1, &table[table.len() - 1].1);
@@ -149,8 +167,10 @@ fn main() {
             _ => failures.push(format!("{name}: process went away")),
         }
     }
-    if report.lost() > 0 {
-        failures.push(format!("{} probes lost (longest gap {:?})", report.lost(), report.longest_gap()));
+    for (vip, r) in vips.iter().zip(&reports) {
+        if r.lost() > 0 {
+            failures.push(format!("{vip}: {} probes lost (longest gap {:?})", r.lost(), r.longest_gap()));
+        }
     }
     if (da.log_count("Entering MASTER STATE"), db.log_count("Entering MASTER STATE")) != masters {
         failures.push("mastership moved during the soak".into());
