@@ -1,16 +1,18 @@
 //! `use_vmac` as a real binary in namespaces: the private-mode macvlan with
-//! the virtual router MAC, adverts and gratuitous ARPs from that MAC, a
-//! client resolving the VIP to it, failover moving it, and clean removal
-//! (macvlan and sysctls) on SIGTERM. Needs root, `ip`, tcpdump and tshark.
+//! the virtual router MAC, adverts and gratuitous ARPs (or, over IPv6,
+//! unsolicited NAs) from that MAC, a client resolving the VIP to it,
+//! failover moving it, and clean removal (macvlan and sysctls) on SIGTERM.
+//! Needs root, `ip`, tcpdump and tshark.
 
 mod common;
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 
 use common::*;
 
 const VRID: u8 = 51;
 const VMAC: &str = "00:00:5e:00:01:33";
+const VMAC6: &str = "00:00:5e:00:02:33";
 const DEV: &str = "vrrp.51";
 
 fn conf(prio: u8, vip: IpAddr) -> String {
@@ -18,9 +20,10 @@ fn conf(prio: u8, vip: IpAddr) -> String {
 }
 
 fn conf_with(prio: u8, vip: IpAddr, vmac: &str) -> String {
+    let len = if vip.is_ipv6() { 64 } else { 24 };
     format!(
         "vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {VRID}\n    \
-         priority {prio}\n    advert_int 1\n    {vmac}\n    virtual_ipaddress {{\n        {vip}/24\n    }}\n}}\n"
+         priority {prio}\n    advert_int 1\n    {vmac}\n    virtual_ipaddress {{\n        {vip}/{len}\n    }}\n}}\n"
     )
 }
 
@@ -36,6 +39,30 @@ fn has_link(ns: &Netns, dev: &str) -> bool {
 /// Addresses on `dev` only.
 fn addrs_on(ns: &Netns, dev: &str) -> Vec<IpAddr> {
     ns.addrs().into_iter().filter(|(d, _)| d == dev).map(|(_, a)| a).collect()
+}
+
+/// fe80::/64 with the modified EUI-64 interface identifier of `mac` ("02:00:c6:..").
+fn eui64_link_local(mac: &str) -> Ipv6Addr {
+    let m: Vec<u8> = mac.split(':').map(|b| u8::from_str_radix(b, 16).expect("MAC byte")).collect();
+    let id = [m[0] ^ 2, m[1], m[2], 0xff, 0xfe, m[3], m[4], m[5]];
+    let mut b = [0u8; 16];
+    b[..2].copy_from_slice(&[0xfe, 0x80]);
+    b[8..].copy_from_slice(&id);
+    Ipv6Addr::from(b)
+}
+
+/// The usable (not tentative) IPv6 link-local addresses on `dev`.
+fn link_locals_on(ns: &Netns, dev: &str) -> Vec<Ipv6Addr> {
+    let out = ns.ip(&["-o", "-6", "addr", "show", "dev", dev, "scope", "link"]);
+    out.lines()
+        .filter(|l| !l.contains("tentative"))
+        .filter_map(|l| l.split_whitespace().nth(3)?.split('/').next()?.parse().ok())
+        .collect()
+}
+
+/// The client's neighbour entry for `ip`, e.g. "2001:db8::100 dev eth0 lladdr ... REACHABLE".
+fn neigh(ns: &Netns, ip: IpAddr) -> String {
+    ns.ip(&["neigh", "show", &ip.to_string()])
 }
 
 #[test]
@@ -138,4 +165,120 @@ fn vmac_xmit_base_sends_adverts_from_the_parent() {
     let garps = cap
         .fields(&format!("arp.opcode == 1 && arp.src.proto_ipv4 == {vip}"), &["eth.src", "arp.src.hw_mac"]);
     assert!(!garps.is_empty() && garps.iter().all(|r| r[0] == VMAC && r[1] == VMAC), "{garps:?}");
+}
+
+/// VRRPv3 over IPv6 with `use_vmac`: the macvlan carries 00:00:5e:00:02:VRID and a
+/// link-local derived from its parent's MAC (so the routers' addresses differ though their
+/// MACs do not); adverts and unsolicited NAs leave from the VMAC; the client's neighbour
+/// entry for the VIP is the VMAC and survives failover; SIGTERM removes the macvlan.
+#[test]
+fn vmac_ipv6_master_failover_and_cleanup() {
+    let lan = Lan::new();
+    let (a, b, c) = (lan.add_host("a"), lan.add_host("b"), lan.add_host("c"));
+    let vip: IpAddr = lan.v6(0x100).into();
+    // VRRP and neighbour discovery (ICMPv6 types 133-137, no extension headers).
+    let mut cap = lan.capture("ip6 proto 112 or (icmp6 and ip6[40] >= 133 and ip6[40] <= 137)");
+
+    let mut da = Daemon::start(&a, &vigil_bin(), &conf(150, vip), &["-P"]);
+    assert!(da.wait_log("(VI_1) Entering MASTER STATE", secs(10)), "{}", da.log());
+    let mut db = Daemon::start(&b, &vigil_bin(), &conf(100, vip), &["-P"]);
+    assert!(db.wait_log("(VI_1) Entering BACKUP STATE", secs(6)), "{}", db.log());
+
+    // The macvlan with the IPv6 VMAC on both routers, each with the EUI-64 link-local of
+    // its own parent's MAC and nothing derived from the shared VMAC.
+    let (lla, llb) = (eui64_link_local(&a.mac), eui64_link_local(&b.mac));
+    assert_ne!(lla, llb);
+    for (h, ll) in [(&a, lla), (&b, llb)] {
+        let link = h.ip(&["-d", "link", "show", "dev", DEV]);
+        assert!(link.contains("macvlan mode private"), "{link}");
+        assert!(link.contains(&format!("link/ether {VMAC6}")), "{link}");
+        assert!(link.contains(&format!("{DEV}@eth0")), "{link}");
+        assert_eq!(h.link_local(), Some(ll), "eth0's own link-local is the same EUI-64");
+        let usable = || link_locals_on(h, DEV) == [ll];
+        assert!(wait_until(secs(3), ms(20), usable), "{}", h.ip(&["-6", "addr", "show", "dev", DEV]));
+    }
+    assert!(wait_until(secs(3), ms(20), || addrs_on(&a, DEV).contains(&vip)), "{:?}", a.addrs());
+    assert!(!addrs_on(&a, "eth0").contains(&vip) && !b.has_addr(&vip), "{:?} {:?}", a.addrs(), b.addrs());
+    // b's macvlan hears a's adverts, sent from the very MAC it carries itself (private
+    // mode delivers them): it stays backup well past its master-down interval (3.6 s).
+    std::thread::sleep(ms(4500));
+    assert!(!db.log().contains("Entering MASTER STATE"), "exactly one master: {}", db.log());
+
+    // The client reaches the VIP and resolves it to the VMAC.
+    let probe = Prober::start(&c, vip);
+    assert!(probe.wait_answers(5, secs(5)), "no answers from the VIP: {}", da.log());
+    let n = neigh(&c, vip);
+    assert!(n.contains(&format!("lladdr {VMAC6}")), "{n}");
+
+    // SIGTERM: b takes over (priority 0 advert), a's macvlan goes.
+    let status = da.stop();
+    assert!(status.success(), "{status:?}: {}", da.log());
+    assert!(db.wait_log("(VI_1) Entering MASTER STATE", secs(6)), "{}", db.log());
+    assert!(wait_until(secs(4), ms(20), || addrs_on(&b, DEV).contains(&vip)), "{}", db.log());
+    assert!(!has_link(&a, DEV), "{}", a.ip(&["link"]));
+    assert!(!a.has_addr(&vip), "{:?}", a.addrs());
+    // The same VMAC answers from b: the client keeps its neighbour entry and its answers.
+    let before = probe.answered();
+    assert!(probe.wait_answers(before + 20, secs(5)), "no answers after failover: {}", db.log());
+    let n = neigh(&c, vip);
+    assert!(n.contains(&format!("lladdr {VMAC6}")), "{n}");
+    drop(probe.stop());
+    assert!(db.stop().success(), "{}", db.log());
+    assert!(!has_link(&b, DEV), "{}", b.ip(&["link"]));
+    assert!(!b.has_addr(&vip), "{:?}", b.addrs());
+
+    // On the wire: every advert is VRRPv3 to ff02::12 from the VMAC and the sender's own
+    // link-local; a's (150, then 0 on stop) and b's (100 as master).
+    let adverts = cap.fields(
+        &format!("vrrp.virt_rtr_id == {VRID}"),
+        &["eth.src", "ipv6.src", "ipv6.dst", "vrrp.version", "vrrp.prio", "vrrp.ipv6_addr"],
+    );
+    let from =
+        |ll: Ipv6Addr, prio: &str| adverts.iter().filter(|r| r[1] == ll.to_string() && r[4] == prio).count();
+    assert!(from(lla, "150") >= 1 && from(lla, "0") >= 1 && from(llb, "100") >= 1, "{adverts:?}");
+    let (ll_a, ll_b, v) = (lla.to_string(), llb.to_string(), vip.to_string());
+    for r in &adverts {
+        assert!(r[0] == VMAC6 && (r[1] == ll_a || r[1] == ll_b), "{r:?}");
+        assert_eq!([&r[2], &r[3], &r[5]], ["ff02::12", "3", &v], "{r:?}");
+    }
+    // Unsolicited NAs for the VIP to all nodes from both masters, from the VMAC with its
+    // link-local; every other NA for the VIP (replies to the client) from the VMAC too.
+    let nas = cap.fields(
+        &format!("icmpv6.type == 136 && icmpv6.nd.na.target_address == {vip}"),
+        &["eth.src", "ipv6.src", "ipv6.dst", "icmpv6.nd.na.flag.o", "icmpv6.opt.linkaddr"],
+    );
+    let unsolicited: Vec<_> = nas.iter().filter(|r| r[2] == "ff02::1").collect();
+    assert!(unsolicited.iter().any(|r| r[1] == ll_a) && unsolicited.iter().any(|r| r[1] == ll_b), "{nas:?}");
+    for r in &unsolicited {
+        assert!(r[3] == "1" || r[3] == "True", "NA without the override flag: {r:?}");
+        assert_eq!(r[4], VMAC6, "{r:?}");
+    }
+    assert!(nas.iter().all(|r| r[0] == VMAC6 && (r[4].is_empty() || r[4] == VMAC6)), "{nas:?}");
+    // The link-local the VMAC's own MAC would give (shared by every router) is never used.
+    let vmac_ll = eui64_link_local(VMAC6);
+    assert!(cap.fields(&format!("ipv6.src == {vmac_ll}"), &["eth.src"]).is_empty());
+    assert!(cap.expert_problems().is_empty(), "{:?}", cap.expert_problems());
+}
+
+/// Dual stack with one VRID: the IPv4 instance's macvlan is `vrrp.51`, so the IPv6 one,
+/// whose default name clashes with it, becomes `vrrp6.51`; both run, both go on SIGTERM.
+#[test]
+fn vmac_ipv4_and_ipv6_with_one_vrid() {
+    let lan = Lan::new();
+    let a = lan.add_host("a");
+    let (vip4, vip6): (IpAddr, IpAddr) = (lan.v4(100).into(), lan.v6(0x100).into());
+    let conf = format!("{}{}", conf(150, vip4), conf(150, vip6).replace("VI_1", "VI_6"));
+    let mut da = Daemon::start(&a, &vigil_bin(), &conf, &["-P"]);
+    for vi in ["VI_1", "VI_6"] {
+        assert!(da.wait_log(&format!("({vi}) Entering MASTER STATE"), secs(10)), "{}", da.log());
+    }
+    for (dev, mac, vip) in [(DEV, VMAC, vip4), ("vrrp6.51", VMAC6, vip6)] {
+        let link = a.ip(&["-d", "link", "show", "dev", dev]);
+        assert!(link.contains("macvlan mode private"), "{link}");
+        assert!(link.contains(&format!("link/ether {mac}")), "{link}");
+        assert!(wait_until(secs(3), ms(20), || addrs_on(&a, dev).contains(&vip)), "{:?}", a.addrs());
+    }
+    assert_eq!(link_locals_on(&a, "vrrp6.51"), [eui64_link_local(&a.mac)]);
+    assert!(da.stop().success(), "{}", da.log());
+    assert!(!has_link(&a, DEV) && !has_link(&a, "vrrp6.51"), "{}", a.ip(&["link"]));
 }

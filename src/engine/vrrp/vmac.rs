@@ -42,10 +42,9 @@ impl Vmacs {
         cfg: &VrrpInstance,
         parent: &Link,
     ) -> Result<Option<Vmac>, String> {
-        let Some(name) = cfg.vmac_name() else { return Ok(None) };
         let ipv6 = cfg.is_ipv6();
         let mac = macvlan::virtual_mac(cfg.vrid, ipv6);
-        let l = macvlan::create(nl, &name, parent.index, mac).map_err(|e| e.to_string())?;
+        let Some((name, l)) = create(nl, cfg, parent.index, mac)? else { return Ok(None) };
         info!("({}) VMAC {name} on {} with MAC {}", cfg.name, parent.name, show_mac(mac));
         // Answer ARP for the VIPs only on the macvlan, accept our own
         // (shared) MAC's packets, and no reverse-path check on the VMAC.
@@ -116,6 +115,36 @@ impl VrrpEngine {
     }
 }
 
+/// Create (or take over) the first of [`names`] that is free or already ours.
+fn create(
+    nl: &mut Socket,
+    cfg: &VrrpInstance,
+    parent: u32,
+    mac: [u8; 6],
+) -> Result<Option<(String, Link)>, String> {
+    let mut clash = None;
+    for name in names(cfg) {
+        match macvlan::create(nl, &name, parent, mac) {
+            Ok(l) => return Ok(Some((name, l))),
+            // Another link has the name (the IPv4 VMAC of this VRID): try the next one.
+            Err(e) if e.errno() == libc::EEXIST => clash = Some(e.to_string()),
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    clash.map_or(Ok(None), Err)
+}
+
+/// The macvlan names to try for `cfg`, in order (none without `use_vmac`). An
+/// IPv6 instance's default `vrrp.<vrid>` may be the IPv4 VMAC of the same VRID
+/// (dual stack with one VRID); like keepalived it then falls back to `vrrp6.<vrid>`.
+fn names(cfg: &VrrpInstance) -> Vec<String> {
+    let mut names: Vec<String> = cfg.vmac_name().into_iter().collect();
+    if cfg.is_ipv6() && cfg.use_vmac == Some(None) {
+        names.push(format!("vrrp6.{}", cfg.vrid));
+    }
+    names
+}
+
 /// fe80::/64 with the modified EUI-64 interface identifier of `mac`.
 pub(super) fn eui64_link_local(mac: [u8; 6]) -> Ipv6Addr {
     let b = [0xfe, 0x80, 0, 0, 0, 0, 0, 0, mac[0] ^ 2, mac[1], mac[2], 0xff, 0xfe, mac[3], mac[4], mac[5]];
@@ -129,11 +158,28 @@ fn show_mac(m: [u8; 6]) -> String {
 #[cfg(test)]
 mod test {
     use super::*;
+    use crate::config::model::VipSpec;
+    use crate::config::Loc;
 
     #[test]
     fn link_local_from_parent_mac() {
         let ll = eui64_link_local([0x52, 0x54, 0x00, 0x12, 0x34, 0x56]);
         assert_eq!(ll, "fe80::5054:ff:fe12:3456".parse::<Ipv6Addr>().unwrap());
         assert_eq!(show_mac(macvlan::virtual_mac(51, false)), "00:00:5e:00:01:33");
+    }
+
+    #[test]
+    fn ipv6_falls_back_to_vrrp6_only_with_the_default_name() {
+        let loc = Loc { file: "t.conf".into(), line: 1, col: 1 };
+        let mut cfg = VrrpInstance::new("VI_1".into(), loc.clone());
+        cfg.vrid = 51;
+        assert!(names(&cfg).is_empty(), "no use_vmac, no macvlan");
+        cfg.use_vmac = Some(None);
+        cfg.vips.push(VipSpec::new("198.18.0.100".parse().unwrap(), loc.clone()));
+        assert_eq!(names(&cfg), ["vrrp.51"]);
+        cfg.vips[0] = VipSpec::new("2001:db8::100".parse().unwrap(), loc.clone());
+        assert_eq!(names(&cfg), ["vrrp.51", "vrrp6.51"]);
+        cfg.use_vmac = Some(Some("vmac51".into()));
+        assert_eq!(names(&cfg), ["vmac51"], "a chosen name is never replaced");
     }
 }
