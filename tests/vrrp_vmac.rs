@@ -167,6 +167,38 @@ fn vmac_xmit_base_sends_adverts_from_the_parent() {
     assert!(!garps.is_empty() && garps.iter().all(|r| r[0] == VMAC && r[1] == VMAC), "{garps:?}");
 }
 
+/// A VMAC joining 224.0.0.18 sends IGMP reports from the virtual MAC (which a
+/// switch would learn on the backup's port too); `disable_local_igmp` stops
+/// reports for 224.0.0.x while vigil runs and puts the sysctl back on exit.
+#[test]
+fn disable_local_igmp_silences_the_vmac() {
+    const KEY: &str = "/proc/sys/net/ipv4/igmp_link_local_mcast_reports";
+    let lan = Lan::new();
+    let a = lan.add_host("a");
+    let vip: IpAddr = lan.v4(100).into();
+    let reports_from_vmac = |globals: &str| {
+        let mut cap = lan.capture("igmp");
+        let mut da = Daemon::start(&a, &vigil_bin(), &format!("{globals}{}", conf(150, vip)), &["-P"]);
+        assert!(da.wait_log("(VI_1) Entering MASTER STATE", secs(8)), "{}", da.log());
+        let value = String::from_utf8_lossy(&a.run(&["cat", KEY]).stdout).trim().to_string();
+        // Unsolicited reports follow a join within a second (robustness 2).
+        std::thread::sleep(secs(3));
+        assert!(da.stop().success(), "{}", da.log());
+        let reports = cap.fields(&format!("eth.src == {VMAC}"), &["igmp.type"]);
+        (value, reports)
+    };
+
+    let (value, reports) = reports_from_vmac("");
+    assert_eq!(value, "1");
+    assert!(!reports.is_empty(), "the kernel's default sends reports from the VMAC");
+
+    let (value, reports) = reports_from_vmac("global_defs {\n    disable_local_igmp\n}\n");
+    assert_eq!(value, "0", "zeroed while vigil runs");
+    assert!(reports.is_empty(), "IGMP from the VMAC: {reports:?}");
+    let after = a.run(&["cat", KEY]);
+    assert_eq!(String::from_utf8_lossy(&after.stdout).trim(), "1", "restored on exit");
+}
+
 /// VRRPv3 over IPv6 with `use_vmac`: the macvlan carries 00:00:5e:00:02:VRID and a
 /// link-local derived from its parent's MAC (so the routers' addresses differ though their
 /// MACs do not); adverts and unsolicited NAs leave from the VMAC; the client's neighbour

@@ -150,6 +150,7 @@ fn global(o: &mut Out, g: &GlobalDefs) {
         g.script_user.as_ref().map(|(u, _)| u.as_str()).unwrap_or("(keepalived_script or root)"),
     );
     o.kv("enable_script_security", yes(g.enable_script_security));
+    o.kv("disable_local_igmp", yes(g.disable_local_igmp));
     o.kv("vrrp_strict", yes(g.vrrp_strict));
     o.kv("vrrp_version", g.vrrp_version);
     o.kv("vrrp_mcast_group4", g.vrrp_mcast_group4);

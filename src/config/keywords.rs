@@ -242,7 +242,7 @@ table! {
         "nftables_ipvs" Ignored Rare,
         "vrrp_iptables" Ignored Rare,
         "vrrp_ipsets" Ignored Rare,
-        "disable_local_igmp" Ignored Rare,
+        "disable_local_igmp" Value Rare,
         "enable_snmp_vrrp" Ignored Rare,
         "enable_snmp_checker" Ignored Rare,
         "enable_snmp_rfc" Ignored Rare,

@@ -98,6 +98,8 @@ pub struct GlobalDefs {
     pub smtp_alert_vrrp: Option<bool>,
     pub smtp_alert_checker: Option<bool>,
     pub no_email_faults: bool,
+    /// No IGMP reports for 224.0.0.x groups while a VMAC is in use.
+    pub disable_local_igmp: bool,
     /// Mail only when a real server changes state, not each checker.
     pub no_checker_emails: bool,
     pub checker_log_all_failures: bool,
@@ -161,6 +163,7 @@ impl Default for GlobalDefs {
             smtp_alert_vrrp: None,
             smtp_alert_checker: None,
             no_email_faults: false,
+            disable_local_igmp: false,
             no_checker_emails: false,
             checker_log_all_failures: false,
             script_user: None,

@@ -193,6 +193,7 @@ impl Parser<'_> {
                 "smtp_alert_vrrp" => g.smtp_alert_vrrp = Some(self.flag(s)),
                 "smtp_alert_checker" => g.smtp_alert_checker = Some(self.flag(s)),
                 "no_email_faults" => g.no_email_faults = self.flag(s),
+                "disable_local_igmp" => g.disable_local_igmp = self.flag(s),
                 "no_checker_emails" => g.no_checker_emails = self.flag(s),
                 "checker_log_all_failures" => g.checker_log_all_failures = self.flag(s),
                 "script_user" => g.script_user = self.user_group(s),

@@ -65,6 +65,22 @@ impl Ipv4Conf {
     }
 }
 
+/// Whether the namespace sends IGMP reports for 224.0.0.x groups: the
+/// reports a VMAC sends carry its MAC and can move it on a switch.
+pub const IGMP_LINK_LOCAL_REPORTS: &str = "/proc/sys/net/ipv4/igmp_link_local_mcast_reports";
+
+/// Read a namespace-wide integer sysctl such as [`IGMP_LINK_LOCAL_REPORTS`].
+pub fn read_global(path: &str) -> Result<i32> {
+    let path = Path::new(path);
+    let text = std::fs::read_to_string(path).map_err(|e| io_error(&e, path, "read"))?;
+    text.trim().parse().map_err(|_| Error::malformed(format!("{}: {:?}", path.display(), text.trim())))
+}
+
+pub fn write_global(path: &str, value: i32) -> Result<()> {
+    let path = Path::new(path);
+    std::fs::write(path, format!("{value}\n")).map_err(|e| io_error(&e, path, "write"))
+}
+
 fn io_error(e: &std::io::Error, path: &Path, verb: &str) -> Error {
     Error::new(e.raw_os_error().unwrap_or(libc::EIO), format!("{verb} {}", path.display()))
 }

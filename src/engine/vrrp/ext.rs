@@ -71,6 +71,10 @@ pub(super) struct Ext {
     static_routes: Vec<RawLine>,
     static_rules: Vec<RawLine>,
     statics_installed: bool,
+    /// `disable_local_igmp` with an IPv4 VMAC configured.
+    quiet_local_igmp: bool,
+    /// The IGMP report sysctl's value before vigil zeroed it.
+    igmp_saved: Option<i32>,
     mailer: Option<Mailer>,
     echo: [Option<(EchoSocket, Token)>; 2],
     echo_id: u16,
@@ -88,6 +92,8 @@ impl Ext {
             static_routes: config.static_routes.clone(),
             static_rules: config.static_rules.clone(),
             statics_installed: false,
+            quiet_local_igmp: false,
+            igmp_saved: None,
             mailer: None,
             echo: [None, None],
             echo_id: (std::process::id() & 0xffff) as u16,
@@ -99,6 +105,8 @@ impl Ext {
 
     /// Trackers and groups of `config`; health already known is kept.
     fn configure(&mut self, config: &Config) {
+        self.quiet_local_igmp = config.global.disable_local_igmp
+            && config.instances.iter().any(|i| i.use_vmac.is_some() && !i.is_ipv6());
         let groups: Vec<&VrrpSyncGroup> =
             config.sync_groups.iter().filter(|g| g.members.len() >= 2).collect();
         self.items.clear();
@@ -195,6 +203,7 @@ impl VrrpEngine {
     pub(super) fn ext_start(&mut self, now: StdInstant) {
         self.refresh_links();
         self.install_statics(true);
+        self.apply_local_igmp();
         self.apply_sync_holds();
         for j in &mut self.ext.scripts {
             j.due.get_or_insert(now);
@@ -207,6 +216,32 @@ impl VrrpEngine {
 
     pub(super) fn ext_shutdown(&mut self) {
         self.install_statics(false);
+        self.ext.quiet_local_igmp = false;
+        self.apply_local_igmp();
+    }
+
+    /// keepalived's `disable_local_igmp`: a VMAC joining 224.0.0.18 would
+    /// send IGMP reports from the virtual MAC, and a switch that learns it
+    /// from the backup's port sends the VIP's traffic there. RFC 4541 makes
+    /// snooping switches flood 224.0.0.x anyway, so the reports are useless.
+    fn apply_local_igmp(&mut self) {
+        use crate::sys::sysctl::{read_global, write_global, IGMP_LINK_LOCAL_REPORTS as KEY};
+        match (self.ext.quiet_local_igmp, self.ext.igmp_saved) {
+            (true, None) => match read_global(KEY).and_then(|old| write_global(KEY, 0).map(|()| old)) {
+                Ok(old) => {
+                    info!("disable_local_igmp: no IGMP reports for 224.0.0.x groups (was {old})");
+                    self.ext.igmp_saved = Some(old);
+                }
+                Err(e) => warn!("disable_local_igmp: {e}"),
+            },
+            (false, Some(old)) => {
+                if let Err(e) = write_global(KEY, old) {
+                    warn!("disable_local_igmp: restoring {KEY}: {e}");
+                }
+                self.ext.igmp_saved = None;
+            }
+            _ => {}
+        }
     }
 
     /// After a reload changed the instance list, before new instances start.
@@ -230,6 +265,7 @@ impl VrrpEngine {
         let gone_rules = gone(old_rules, &new.static_rules);
         self.static_changes(&gone_addrs, &gone_routes, &gone_rules, false);
         self.install_statics(true);
+        self.apply_local_igmp();
         self.ext.mailer = Mailer::from_config(&new.global, MAILER_TOKEN_BASE);
         if let Err(e) = self.ext_register(registry, tokens) {
             error!("track_ping socket: {e}");
