@@ -89,6 +89,20 @@ pub fn init(cfg: LogConfig) {
     }
     let _ = log::set_logger(logger);
     log::set_max_level(level);
+    std::panic::set_hook(Box::new(log_panic));
+}
+
+/// A panic is a bug, and the process ends (panic=abort) or is restarted by
+/// the watchdog: its message and source line go to the log, not only to a
+/// stderr that a daemon has closed.
+fn log_panic(info: &std::panic::PanicHookInfo<'_>) {
+    let msg = format!("panic: {info}");
+    // The panic may come from inside the logger, which then holds its lock.
+    let logged =
+        LOGGER.get().and_then(|l| l.state.try_lock().ok()).map(|mut st| st.emit(log::Level::Error, &msg));
+    if logged.is_none() {
+        let _ = std::io::stderr().write_all(format!("{msg}\n").as_bytes());
+    }
 }
 
 /// In a freshly forked child: switch ident and drop the inherited syslog
@@ -115,13 +129,21 @@ impl log::Log for Logger {
             return;
         }
         let Ok(mut st) = self.state.lock() else { return };
+        st.emit(record.level(), &record.args().to_string());
+    }
+
+    fn flush(&self) {}
+}
+
+impl State {
+    /// Send one message to syslog and/or the console.
+    fn emit(&mut self, level: log::Level, msg: &str) {
         let tm = local_time();
-        let msg = record.args().to_string();
-        let mut to_console = st.cfg.console;
-        if st.cfg.syslog {
-            let pri = st.cfg.facility | severity(record.level());
-            let line = format_syslog(pri, &tm, st.cfg.ident, std::process::id(), &msg);
-            if !st.send(&line) && !to_console {
+        let mut to_console = self.cfg.console;
+        if self.cfg.syslog {
+            let pri = self.cfg.facility | severity(level);
+            let line = format_syslog(pri, &tm, self.cfg.ident, std::process::id(), msg);
+            if !self.send(&line) && !to_console {
                 to_console = true;
             }
         }
@@ -132,10 +154,6 @@ impl log::Log for Logger {
         }
     }
 
-    fn flush(&self) {}
-}
-
-impl State {
     /// True if the line went to syslog.
     fn send(&mut self, line: &str) -> bool {
         if self.socket.is_none() {
