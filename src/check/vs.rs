@@ -2,7 +2,8 @@
 //! IPVS should hold, quorum with hysteresis and the sorry server (research
 //! 4.1-4.3). Pure: inputs carry `now`, outputs are pulled as [`Action`]s.
 
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 use std::time::Duration;
 
 use log::Level;
@@ -99,6 +100,12 @@ pub struct VirtualServerCore {
     /// The weight IPVS holds for the sorry server, if it is there.
     sorry_programmed: Option<u32>,
     actions: VecDeque<Action>,
+    /// Idle checkers by due time, earliest first, so that finding the next
+    /// one is not a scan of every checker on every loop turn (1,000 real
+    /// servers made that the checker's largest user-space cost). An entry
+    /// whose checker is no longer idle at that time is stale: skipped when
+    /// it comes up, and never left on top.
+    schedule: BinaryHeap<Reverse<(Instant, usize, usize)>>,
 }
 
 impl VirtualServerCore {
@@ -118,7 +125,14 @@ impl VirtualServerCore {
         if params.hysteresis >= params.quorum && params.hysteresis > 0 {
             params.hysteresis = params.quorum.saturating_sub(1);
         }
-        VirtualServerCore { params, rs, quorum_up: true, sorry_programmed: None, actions }
+        VirtualServerCore {
+            params,
+            rs,
+            quorum_up: true,
+            sorry_programmed: None,
+            actions,
+            schedule: BinaryHeap::new(),
+        }
     }
 
     pub fn params(&self) -> &VsParams {
@@ -152,6 +166,7 @@ impl VirtualServerCore {
             }
             rs.alive = rs.all_up();
         }
+        self.reschedule();
         for i in 0..self.rs.len() {
             let name = self.rs[i].params.name.clone();
             for _ in 0..self.rs[i].checkers.len() {
@@ -208,6 +223,7 @@ impl VirtualServerCore {
             }
             rs.alive = rs.all_up();
         }
+        self.reschedule();
         if self.params.sorry.is_none() {
             self.sorry_programmed = None;
         }
@@ -228,23 +244,55 @@ impl VirtualServerCore {
     /// and reports with `finish`.
     pub fn due(&mut self, now: Instant) -> Vec<CheckId> {
         let mut out = Vec::new();
-        for (r, rs) in self.rs.iter_mut().enumerate() {
-            for (c, ck) in rs.checkers.iter_mut().enumerate() {
-                if ck.is_due(now) {
+        while let Some(&Reverse((at, r, c))) = self.schedule.peek() {
+            if at > now {
+                break;
+            }
+            self.schedule.pop();
+            if let Some(ck) = self.rs.get_mut(r).and_then(|rs| rs.checkers.get_mut(c)) {
+                if ck.poll_timeout() == Some(at) {
                     ck.begin(now);
                     out.push(CheckId { rs: r, ck: c });
                 }
             }
         }
+        self.drop_stale();
         out
+    }
+
+    /// Every idle checker into the schedule, afresh.
+    fn reschedule(&mut self) {
+        self.schedule.clear();
+        for (r, rs) in self.rs.iter().enumerate() {
+            for (c, ck) in rs.checkers.iter().enumerate() {
+                if let Some(at) = ck.poll_timeout() {
+                    self.schedule.push(Reverse((at, r, c)));
+                }
+            }
+        }
+    }
+
+    /// Pop stale entries off the top, so `poll_timeout` can trust it.
+    fn drop_stale(&mut self) {
+        while let Some(&Reverse((at, r, c))) = self.schedule.peek() {
+            let ck = self.rs.get(r).and_then(|rs| rs.checkers.get(c));
+            if ck.and_then(CheckerCore::poll_timeout) == Some(at) {
+                break;
+            }
+            self.schedule.pop();
+        }
     }
 
     /// A probe ended.
     pub fn finish(&mut self, now: Instant, id: CheckId, result: CheckResult) {
         let Some(rs) = self.rs.get_mut(id.rs) else { return };
+        let weight_before = rs.effective_weight();
         let Some(ck) = rs.checkers.get_mut(id.ck) else { return };
         let asked = result.weight;
         let step = ck.finish(now, result);
+        if let Some(at) = ck.poll_timeout() {
+            self.schedule.push(Reverse((at, id.rs, id.ck)));
+        }
         let line = match step {
             Step::Success { came_up, first } if came_up || first => Some((Level::Info, ck.success_line())),
             Step::Success { .. } => None,
@@ -264,7 +312,8 @@ impl VirtualServerCore {
         if let Some((level, line)) = line {
             self.log(level, line);
         }
-        let rs_changed = self.update_real_server(id.rs);
+        self.drop_stale();
+        let rs_changed = self.update_real_server(id.rs, weight_before);
         let up = match step {
             Step::Success { came_up: true, .. } => Some(true),
             Step::WentDown => Some(false),
@@ -278,7 +327,7 @@ impl VirtualServerCore {
     /// The earliest due check.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.rs.iter().flat_map(|r| r.checkers.iter()).filter_map(CheckerCore::poll_timeout).min()
+        self.schedule.peek().map(|Reverse((at, _, _))| *at)
     }
 
     #[must_use]
@@ -292,6 +341,7 @@ impl VirtualServerCore {
         for rs in &mut self.rs {
             rs.checkers.iter_mut().for_each(CheckerCore::stop);
         }
+        self.schedule.clear();
         if self.params.omega {
             for i in 0..self.rs.len() {
                 if self.rs[i].alive && self.rs[i].params.notify_down {
@@ -306,7 +356,8 @@ impl VirtualServerCore {
     }
 
     /// Whether the real server's state changed.
-    fn update_real_server(&mut self, i: usize) -> bool {
+    /// `weight_before`: its effective weight before this result.
+    fn update_real_server(&mut self, i: usize, weight_before: u32) -> bool {
         let (alive, was, weight) = {
             let rs = &self.rs[i];
             (rs.all_up(), rs.alive, rs.effective_weight())
@@ -340,7 +391,9 @@ impl VirtualServerCore {
             );
             self.set_dest(i, Some(weight));
             self.update_quorum();
-        } else if alive {
+        } else if alive && weight != weight_before {
+            // Only a changed weight can move the quorum sum; re-adding it
+            // up for every success would scan every real server each time.
             self.update_quorum();
         }
         false
