@@ -305,7 +305,9 @@ impl Instance {
                     self.garp_burst(self.params.garp.refresh_repeat);
                     self.timers.set(Timer::GarpRefresh, now + self.params.garp.master_refresh);
                 }
-                Timer::GarpLowerPrio => self.garp_burst(self.params.garp.lower_prio_repeat),
+                Timer::GarpLowerPrio | Timer::GarpSettle => {
+                    self.garp_burst(self.params.garp.lower_prio_repeat)
+                }
             }
         }
     }
@@ -368,6 +370,11 @@ impl Instance {
             if garp.lower_prio_repeat > 0 {
                 let (repeat, delay) = (garp.lower_prio_repeat, garp.lower_prio_delay);
                 self.garp_burst(repeat);
+                // The rival became master and sent its own gratuitous ARPs;
+                // some may reach the LAN after ours and point the clients at
+                // it until the burst above repeats (5 s later by default).
+                // Once it has heard our advert it is quiet: say it again then.
+                self.timers.set(Timer::GarpSettle, now + self.master_adver_int);
                 if !delay.is_zero() {
                     self.timers.set(Timer::GarpLowerPrio, now + delay);
                 }

@@ -15,11 +15,19 @@ pub enum Timer {
     GarpRefresh,
     /// MASTER: second burst after a lower-priority advert (`garp_lower_prio_delay`).
     GarpLowerPrio,
+    /// MASTER: a burst one advert interval after a lower-priority advert.
+    GarpSettle,
 }
 
 impl Timer {
-    pub const VALUES: [Timer; 5] =
-        [Timer::MasterDown, Timer::Advert, Timer::GarpDelay, Timer::GarpRefresh, Timer::GarpLowerPrio];
+    pub const VALUES: [Timer; 6] = [
+        Timer::MasterDown,
+        Timer::Advert,
+        Timer::GarpDelay,
+        Timer::GarpRefresh,
+        Timer::GarpLowerPrio,
+        Timer::GarpSettle,
+    ];
 
     fn index(self) -> usize {
         self as usize
@@ -28,7 +36,7 @@ impl Timer {
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TimerTable {
-    data: [Option<Instant>; 5],
+    data: [Option<Instant>; Timer::VALUES.len()],
 }
 
 impl TimerTable {
@@ -45,7 +53,7 @@ impl TimerTable {
     }
 
     pub fn stop_all(&mut self) {
-        self.data = [None; 5];
+        self.data = [None; Timer::VALUES.len()];
     }
 
     pub fn next_timeout(&self) -> Option<Instant> {

@@ -140,8 +140,13 @@ fn master_reasserts_on_lower_priority() {
         ]
     );
     assert_eq!(inst.poll_timeout(), Some(Instant::from_millis(1_500)), "advert timer restarted");
+    // One advert interval later the burst is repeated: the rival's own
+    // gratuitous ARPs, from its moment as master, may have followed ours.
+    inst.handle_timeout(Instant::from_millis(1_500));
+    let actions = drain(&mut inst);
+    assert_eq!(actions, vec![Action::SendAdvert { priority: 255 }, garp(5)]);
     // Second lower-priority burst after garp_lower_prio_delay (5 s).
-    for s in 1..=5 {
+    for s in 2..=5 {
         inst.handle_timeout(Instant::from_millis(500 + s * 1000));
     }
     let bursts = drain(&mut inst).into_iter().filter(|a| matches!(a, Action::SendGratuitous { .. })).count();
