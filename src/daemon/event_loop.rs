@@ -33,11 +33,15 @@ use super::control::ControlServer;
 use super::json::Json;
 use super::process::{self, Pid};
 use super::signals::{self, SignalPipe};
+use super::timer::DeadlineTimer;
 use crate::config::Config;
 
 const SIGNALS: Token = Token(0);
 const PARENT: Token = Token(1);
 const CONTROL: Token = Token(2);
+const TIMER: Token = Token(3);
+/// How long past a deadline poll waits anyway, should the timerfd not fire.
+const BACKSTOP: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// Hands out tokens the loop does not use.
 #[derive(Debug)]
@@ -138,6 +142,8 @@ pub fn run(sub: &mut dyn Subsystem, mut setup: LoopSetup) -> io::Result<i32> {
     if let Some(c) = &mut setup.control {
         registry.register(c.source(), CONTROL, Interest::READABLE)?;
     }
+    let mut timer = DeadlineTimer::new()?;
+    registry.register(&mut SourceFd(&timer.fd()), TIMER, Interest::READABLE)?;
     let mut tokens = TokenAlloc::new();
     sub.register(&registry, &mut tokens)?;
     let started = Instant::now();
@@ -150,7 +156,16 @@ pub fn run(sub: &mut dyn Subsystem, mut setup: LoopSetup) -> io::Result<i32> {
                 return Ok(0);
             }
         }
-        let timeout = sub.poll_timeout().map(|t| t.saturating_duration_since(Instant::now()));
+        let timeout = sub.poll_timeout().map(|deadline| {
+            let now = Instant::now();
+            let left = deadline.saturating_duration_since(now);
+            if left.is_zero() || timer.arm(deadline, now).is_err() {
+                left
+            } else {
+                // The timerfd wakes the loop on time; the poll timeout is a backstop.
+                left + BACKSTOP
+            }
+        });
         if let Err(e) = poll.poll(&mut events, timeout) {
             if e.kind() == io::ErrorKind::Interrupted {
                 continue;
@@ -183,6 +198,7 @@ pub fn run(sub: &mut dyn Subsystem, mut setup: LoopSetup) -> io::Result<i32> {
                         });
                     }
                 }
+                TIMER => timer.fired(),
                 _ => sub.handle_event(&registry, ev, now),
             }
         }

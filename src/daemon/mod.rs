@@ -27,6 +27,7 @@ pub mod pidfile;
 pub mod process;
 pub mod signals;
 pub mod supervisor;
+pub mod timer;
 
 use std::path::PathBuf;
 
