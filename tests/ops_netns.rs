@@ -206,3 +206,58 @@ fn parent_of(pid: u32) -> Option<u32> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()
 }
+
+/// (policy, rt_priority) of a process from /proc/PID/stat; 1 is SCHED_FIFO,
+/// 2 SCHED_RR, 0 SCHED_OTHER.
+fn sched_of(pid: u32) -> (u32, u32) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    // Fields after the command name (which may hold spaces) start at field 3.
+    let rest: Vec<&str> = stat.rsplit_once(')').expect("comm").1.split_whitespace().collect();
+    (rest[41 - 3].parse().unwrap(), rest[40 - 3].parse().unwrap())
+}
+
+/// Sub-second adverts: the VRRP child runs SCHED_RR 1 and a notify script
+/// it starts does not (reset on fork); `vrrp_rt_priority 0` turns it off,
+/// and an explicit priority is used as given.
+#[test]
+fn sub_second_adverts_run_the_vrrp_child_realtime() {
+    let lan = Lan::new();
+    let a = lan.add_host("a");
+    let vip: IpAddr = lan.v4(100).into();
+    let dir = std::env::temp_dir().join(format!("vigil-sched-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let seen = dir.join("policy");
+    let script = dir.join("notify.sh");
+    std::fs::write(&script, format!("#!/bin/sh\nawk '{{print $41}}' /proc/$$/stat > {}\n", seen.display()))
+        .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let conf = |globals: &str| {
+        format!(
+            "{globals}vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    \
+             version 3\n    priority 150\n    advert_int 0.05\n    notify_master \"{}\"\n    \
+             virtual_ipaddress {{\n        {vip}/24\n    }}\n}}\n",
+            script.display()
+        )
+    };
+
+    let d = Daemon::start(&a, &vigil_bin(), &conf(""), &["-P"]);
+    assert!(d.wait_log("(VI_1) Entering MASTER STATE", secs(5)), "{}", d.log());
+    let vrrp = d.pid_from_file("v.pid").expect("VRRP child");
+    assert_eq!(sched_of(vrrp), (2, 1), "SCHED_RR 1:\n{}", d.log());
+    assert_eq!(sched_of(d.pid()), (0, 0), "the parent stays SCHED_OTHER");
+    assert!(d.log().contains("realtime scheduling (SCHED_RR 1) for sub-second adverts"), "{}", d.log());
+    assert!(wait_until(secs(3), ms(20), || seen.exists()), "notify_master did not run");
+    assert!(wait_until(secs(1), ms(20), || std::fs::read_to_string(&seen).is_ok_and(|s| s.trim() == "0")));
+    drop(d);
+
+    let d = Daemon::start(&a, &vigil_bin(), &conf("global_defs {\n    vrrp_rt_priority 0\n}\n"), &["-P"]);
+    assert!(d.wait_log("(VI_1) Entering MASTER STATE", secs(5)), "{}", d.log());
+    assert_eq!(sched_of(d.pid_from_file("v.pid").expect("VRRP child")), (0, 0));
+    drop(d);
+
+    let d = Daemon::start(&a, &vigil_bin(), &conf("global_defs {\n    vrrp_rt_priority 20\n}\n"), &["-P"]);
+    assert!(d.wait_log("(VI_1) Entering MASTER STATE", secs(5)), "{}", d.log());
+    assert_eq!(sched_of(d.pid_from_file("v.pid").expect("VRRP child")), (2, 20));
+    drop(d);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -151,6 +151,13 @@ fn global(o: &mut Out, g: &GlobalDefs) {
     );
     o.kv("enable_script_security", yes(g.enable_script_security));
     o.kv("disable_local_igmp", yes(g.disable_local_igmp));
+    for (prefix, sched) in [("vrrp", &g.vrrp_sched), ("checker", &g.checker_sched)] {
+        let show = |v: Option<String>| v.unwrap_or_else(|| "(default)".into());
+        o.kv(&format!("{prefix}_rt_priority"), show(sched.rt_priority.map(|p| p.to_string())));
+        o.kv(&format!("{prefix}_priority"), show(sched.nice.map(|n| n.to_string())));
+        o.kv(&format!("{prefix}_no_swap"), yes(sched.no_swap));
+        o.kv(&format!("{prefix}_rlimit_rttime"), show(sched.rlimit_rttime.map(|n| n.to_string())));
+    }
     o.kv("vrrp_strict", yes(g.vrrp_strict));
     o.kv("vrrp_version", g.vrrp_version);
     o.kv("vrrp_mcast_group4", g.vrrp_mcast_group4);

@@ -100,6 +100,8 @@ pub struct GlobalDefs {
     pub no_email_faults: bool,
     /// No IGMP reports for 224.0.0.x groups while a VMAC is in use.
     pub disable_local_igmp: bool,
+    pub vrrp_sched: Scheduling,
+    pub checker_sched: Scheduling,
     /// Mail only when a real server changes state, not each checker.
     pub no_checker_emails: bool,
     pub checker_log_all_failures: bool,
@@ -164,6 +166,8 @@ impl Default for GlobalDefs {
             smtp_alert_checker: None,
             no_email_faults: false,
             disable_local_igmp: false,
+            vrrp_sched: Scheduling::default(),
+            checker_sched: Scheduling::default(),
             no_checker_emails: false,
             checker_log_all_failures: false,
             script_user: None,
@@ -306,6 +310,20 @@ pub struct Notify {
     pub stop: Option<Command>,
     /// Gets `INSTANCE|GROUP name STATE prio` appended.
     pub any: Option<Command>,
+}
+
+/// How a child process is scheduled (`vrrp_*` / `checker_*` keywords).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Scheduling {
+    /// `*_rt_priority`: SCHED_RR at 1..=99; 0 turns vigil's default off.
+    pub rt_priority: Option<u32>,
+    /// `*_priority`: the nice value, -20..=19.
+    pub nice: Option<i32>,
+    /// `*_no_swap`: lock every page in memory.
+    pub no_swap: bool,
+    /// `*_rlimit_rttime`: microseconds of CPU a realtime process may use
+    /// without blocking before the kernel signals it.
+    pub rlimit_rttime: Option<u32>,
 }
 
 #[derive(Clone, Debug)]

@@ -62,6 +62,7 @@ fn run(args: ChildArgs) -> i32 {
             return EXIT_CONFIG;
         }
     };
+    super::sched::apply(kind.label(), &super::sched::plan(kind, &config));
     let start = ChildStart { kind, opts: args.opts, config: &config };
     let mut sub = match (args.engines.factory(kind))(&start) {
         Ok(s) => s,

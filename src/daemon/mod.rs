@@ -25,6 +25,7 @@ pub mod json;
 pub mod log;
 pub mod pidfile;
 pub mod process;
+pub mod sched;
 pub mod signals;
 pub mod supervisor;
 pub mod timer;

@@ -7,6 +7,8 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
 
+const YEAR_SECS: u64 = 365 * 86_400;
+
 pub struct DeadlineTimer {
     fd: OwnedFd,
     /// The deadline the timer is set for, until it fires.
@@ -36,9 +38,10 @@ impl DeadlineTimer {
         let d = deadline.saturating_duration_since(now).max(Duration::from_nanos(1));
         let spec = libc::itimerspec {
             it_interval: libc::timespec { tv_sec: 0, tv_nsec: 0 },
+            // Both fit every target's field types: no deadline is a year off.
             it_value: libc::timespec {
-                tv_sec: d.as_secs().try_into().unwrap_or(libc::time_t::MAX),
-                tv_nsec: d.subsec_nanos().into(),
+                tv_sec: d.as_secs().min(YEAR_SECS) as _,
+                tv_nsec: d.subsec_nanos() as _,
             },
         };
         // SAFETY: a valid timerfd and a valid itimerspec.

@@ -1,0 +1,137 @@
+//! How a child is scheduled: keepalived's `vrrp_rt_priority`,
+//! `vrrp_priority`, `vrrp_no_swap` and `vrrp_rlimit_rttime` (and their
+//! `checker_` forms). A VRRP child with sub-second adverts runs SCHED_RR at
+//! priority 1 unless the config says otherwise: its master-down interval is
+//! then tens of milliseconds, and a busy machine must not delay it that
+//! long (a compile on the soak machine did, and the backup took over). The
+//! kernel's realtime throttling still leaves other tasks 5 % of each CPU.
+
+use std::time::Duration;
+
+use crate::config::model::{Config, Scheduling};
+
+use super::ChildKind;
+
+/// What to apply; pure, so the defaults are unit-tested.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub rt_priority: Option<u32>,
+    pub nice: Option<i32>,
+    pub no_swap: bool,
+    pub rlimit_rttime_us: Option<u32>,
+    /// The realtime priority is vigil's default, not the config's.
+    pub rt_by_default: bool,
+}
+
+pub fn plan(kind: ChildKind, config: &Config) -> Plan {
+    let (sched, fast): (&Scheduling, bool) = match kind {
+        ChildKind::Vrrp => {
+            let fast = config.instances.iter().any(|i| i.advert_int < Duration::from_secs(1));
+            (&config.global.vrrp_sched, fast)
+        }
+        ChildKind::Checker => (&config.global.checker_sched, false),
+    };
+    let (rt_priority, rt_by_default) = match sched.rt_priority {
+        Some(0) => (None, false),
+        Some(p) => (Some(p), false),
+        None if fast => (Some(1), true),
+        None => (None, false),
+    };
+    Plan {
+        rt_priority,
+        nice: sched.nice,
+        no_swap: sched.no_swap,
+        rlimit_rttime_us: sched.rlimit_rttime,
+        rt_by_default,
+    }
+}
+
+/// Apply `plan` to this process; each failure is logged and skipped (no
+/// CAP_SYS_NICE in a container must not stop the daemon).
+pub fn apply(label: &str, plan: &Plan) {
+    if let Some(nice) = plan.nice {
+        // SAFETY: plain syscall on this process.
+        if unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, nice) } != 0 {
+            log::warn!("{label}: cannot set priority {nice}: {}", std::io::Error::last_os_error());
+        }
+    }
+    if plan.no_swap {
+        // SAFETY: plain syscall on this process.
+        if unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE) } != 0 {
+            log::warn!("{label}: cannot lock memory: {}", std::io::Error::last_os_error());
+        }
+    }
+    if let Some(us) = plan.rlimit_rttime_us {
+        let limit = libc::rlimit { rlim_cur: us.into(), rlim_max: us.into() };
+        // SAFETY: a valid rlimit for this process.
+        if unsafe { libc::setrlimit(libc::RLIMIT_RTTIME, &limit) } != 0 {
+            log::warn!("{label}: cannot set RLIMIT_RTTIME: {}", std::io::Error::last_os_error());
+        }
+    }
+    if let Some(prio) = plan.rt_priority {
+        // SAFETY: all-zero is a valid sched_param (musl's has extra fields).
+        let mut param: libc::sched_param = unsafe { std::mem::zeroed() };
+        param.sched_priority = prio.try_into().unwrap_or(1);
+        // Scripts we fork must not inherit realtime scheduling.
+        let policy = libc::SCHED_RR | libc::SCHED_RESET_ON_FORK;
+        // The raw syscall: musl's wrapper is a stub that returns ENOSYS.
+        // SAFETY: a valid sched_param for this process.
+        let rc = unsafe { libc::syscall(libc::SYS_sched_setscheduler, 0, policy, &param as *const _) };
+        if rc != 0 {
+            log::warn!("{label}: cannot use realtime scheduling: {}", std::io::Error::last_os_error());
+        } else if plan.rt_by_default {
+            log::info!(
+                "{label}: realtime scheduling (SCHED_RR 1) for sub-second adverts; vrrp_rt_priority 0 turns it off"
+            );
+        } else {
+            log::info!("{label}: realtime scheduling (SCHED_RR {prio})");
+        }
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+    use crate::config::{load_bytes, LoadOptions};
+    use std::path::Path;
+
+    fn load(text: &str) -> Config {
+        let opts = LoadOptions { config_id: "n".into(), host_checks: false };
+        let loaded = load_bytes("t.conf", text.as_bytes(), Path::new("/"), &opts);
+        assert!(!loaded.has_errors(), "{:?}", loaded.diags);
+        loaded.config
+    }
+
+    fn instance(advert: &str) -> String {
+        format!("vrrp_instance V {{\n interface eth0\n virtual_router_id 1\n version 3\n advert_int {advert}\n}}\n")
+    }
+
+    #[test]
+    fn sub_second_adverts_get_realtime_unless_turned_off() {
+        let p = plan(ChildKind::Vrrp, &load(&instance("0.05")));
+        assert_eq!((p.rt_priority, p.rt_by_default), (Some(1), true));
+        assert_eq!(plan(ChildKind::Vrrp, &load(&instance("1"))), Plan::default());
+        assert_eq!(plan(ChildKind::Checker, &load(&instance("0.05"))), Plan::default());
+        let off = format!("global_defs {{\n vrrp_rt_priority 0\n}}\n{}", instance("0.05"));
+        assert_eq!(plan(ChildKind::Vrrp, &load(&off)).rt_priority, None);
+    }
+
+    #[test]
+    fn keywords_map_to_the_plan() {
+        let conf = format!(
+            "global_defs {{\n vrrp_rt_priority 20\n vrrp_priority -5\n vrrp_no_swap\n vrrp_rlimit_rttime 100000\n\
+             checker_priority 10\n}}\n{}",
+            instance("1")
+        );
+        let c = load(&conf);
+        let want = Plan {
+            rt_priority: Some(20),
+            nice: Some(-5),
+            no_swap: true,
+            rlimit_rttime_us: Some(100_000),
+            rt_by_default: false,
+        };
+        assert_eq!(plan(ChildKind::Vrrp, &c), want);
+        assert_eq!(plan(ChildKind::Checker, &c), Plan { nice: Some(10), ..Plan::default() });
+    }
+}
