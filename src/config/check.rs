@@ -27,6 +27,7 @@ pub fn check(cfg: &mut Config, diags: &mut Vec<Diagnostic>, opts: &LoadOptions) 
         c.track_scripts(&vi.name.clone(), &mut vi.track_scripts, &names);
     }
     c.duplicate_vrids(cfg);
+    dual_stack_vmac_names(cfg);
     c.sync_groups(cfg);
     c.track_pings(cfg);
     c.route_and_rule_lines(cfg);
@@ -522,6 +523,19 @@ impl Checker<'_> {
 }
 
 /// Where `kw` was written in the instance, else the instance itself.
+/// An IPv4 and an IPv6 instance with one VRID both default to `vrrp.<VRID>`:
+/// like keepalived, the IPv6 one takes `vrrp6.<VRID>`, whatever the order
+/// of the two in the file.
+fn dual_stack_vmac_names(cfg: &mut Config) {
+    let v4: Vec<u8> =
+        cfg.instances.iter().filter(|i| i.use_vmac == Some(None) && !i.is_ipv6()).map(|i| i.vrid).collect();
+    for vi in cfg.instances.iter_mut().filter(|i| i.use_vmac == Some(None) && i.is_ipv6()) {
+        if v4.contains(&vi.vrid) {
+            vi.use_vmac = Some(Some(format!("vrrp6.{}", vi.vrid)));
+        }
+    }
+}
+
 fn at(vi: &VrrpInstance, kw: &str) -> Loc {
     vi.locs.of(kw).unwrap_or(&vi.loc).clone()
 }

@@ -429,3 +429,19 @@ fn track_ping_blocks_and_references() {
     let (_, diags) = load("vrrp_track_ping x {\n interval 1\n}\n");
     assert!(diags.iter().any(|d| d.message.contains("has no 'address' line")));
 }
+
+#[test]
+fn dual_stack_vmac_gives_the_ipv6_instance_vrrp6_in_either_order() {
+    let v6 = "vrrp_instance B {\n interface eth0\n virtual_router_id 51\n use_vmac\n \
+              virtual_ipaddress {\n 2001:db8::100/64\n }\n}\n";
+    let v4 = "vrrp_instance A {\n interface eth0\n virtual_router_id 51\n use_vmac\n \
+              virtual_ipaddress {\n 198.18.0.100/24\n }\n}\n";
+    for text in [format!("{v6}{v4}"), format!("{v4}{v6}")] {
+        let (c, _) = load(&text);
+        let name = |n: &str| c.instances.iter().find(|i| i.name == n).and_then(|i| i.vmac_name());
+        assert_eq!(name("A").as_deref(), Some("vrrp.51"));
+        assert_eq!(name("B").as_deref(), Some("vrrp6.51"));
+    }
+    let (c, _) = load(v6);
+    assert_eq!(c.instances[0].vmac_name().as_deref(), Some("vrrp.51"), "alone, IPv6 keeps vrrp.VRID");
+}
