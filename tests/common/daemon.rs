@@ -30,6 +30,11 @@ impl Daemon {
     /// Start `bin` with `config` inside `ns`. `extra` is appended to the flags, e.g. `&["-P"]`
     /// for VRRP only.
     pub fn start(ns: &Netns, bin: &Path, config: &str, extra: &[&str]) -> Daemon {
+        Daemon::start_env(ns, bin, config, extra, &[])
+    }
+
+    /// [`Daemon::start`] with extra environment variables (the bench's `LD_PRELOAD` for keepalived).
+    pub fn start_env(ns: &Netns, bin: &Path, config: &str, extra: &[&str], env: &[(&str, &str)]) -> Daemon {
         let dir = TempDir::new("daemon");
         let conf = dir.path().join("keepalived.conf");
         std::fs::write(&conf, config).unwrap_or_else(|e| panic!("write {}: {e}", conf.display()));
@@ -46,6 +51,7 @@ impl Daemon {
         // vigil's control sockets, config snapshot and signal dumps: private to this daemon, so
         // parallel daemons never share /run/vigil or /tmp/keepalived.* (keepalived ignores these).
         cmd.env("VIGIL_RUN_DIR", dir.path().join("run")).env("VIGIL_DUMP_DIR", dir.path());
+        cmd.envs(env.iter().copied());
         let stderr = write_end.try_clone().unwrap_or_else(|e| panic!("dup pipe: {e}"));
         cmd.stdin(Stdio::null()).stdout(Stdio::from(write_end)).stderr(Stdio::from(stderr));
         let proc = ProcGuard::spawn(&mut cmd);
