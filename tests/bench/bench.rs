@@ -138,16 +138,14 @@ fn main() {
             let _ = writeln!(md, "{}", checker_row(kind, "vigil", &r));
             eprintln!("checker: 1000 x {} with keepalived", kind.name());
             let row = match &shim {
-                Ok(so) => {
+                Ok(dir) => {
+                    let so = dir.path().join("ipvs_shim.so");
                     let r = checker_scale(&keepalived_bin(), kind, &[("LD_PRELOAD", so.to_str().unwrap())]);
                     checker_row(kind, "keepalived", &r)
                 }
                 Err(why) => format!("| {} | keepalived | not taken: {why} | | | |", kind.name()),
             };
             let _ = writeln!(md, "{row}");
-        }
-        if let Ok(so) = &shim {
-            let _ = std::fs::remove_file(so);
         }
         let _ = writeln!(
             md,
@@ -440,10 +438,12 @@ fn checker_row(kind: CheckKind, daemon: &str, r: &CheckerScale) -> String {
     )
 }
 
-/// Builds tests/bench/ipvs_shim.c with the system C compiler (keepalived's checker only).
-fn ipvs_shim() -> Result<PathBuf, String> {
+/// Builds tests/bench/ipvs_shim.c with the system C compiler (keepalived's checker only), as
+/// DIR/ipvs_shim.so in a directory removed on drop.
+fn ipvs_shim() -> Result<TempDir, String> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bench/ipvs_shim.c");
-    let out = std::env::temp_dir().join(format!("vigil-bench-ipvs-shim-{}.so", std::process::id()));
+    let dir = TempDir::new("ipvs-shim");
+    let out = dir.path().join("ipvs_shim.so");
     let status = std::process::Command::new("cc")
         .args(["-shared", "-fPIC", "-O2", "-o"])
         .arg(&out)
@@ -453,7 +453,7 @@ fn ipvs_shim() -> Result<PathBuf, String> {
     if !status.success() {
         return Err(format!("its IPVS shim did not build (cc {status})"));
     }
-    Ok(out)
+    Ok(dir)
 }
 
 /// 1,000 real servers on /32s of a server host, answered by one responder.
