@@ -76,6 +76,11 @@ fn prefix(s: &str, inet6: bool) -> Result<(IpAddr, u8), String> {
         let any: IpAddr = if inet6 { "::".parse().map_err(|_| "::")? } else { [0u8, 0, 0, 0].into() };
         return Ok((any, 0));
     }
+    address_prefix(s)
+}
+
+/// `ADDR/LEN`, or a bare address (a host: the full length). Shared with `ip rule` lines.
+pub(super) fn address_prefix(s: &str) -> Result<(IpAddr, u8), String> {
     let (a, len) = match s.split_once('/') {
         Some((a, l)) => (a, Some(l)),
         None => (s, None),
@@ -89,16 +94,30 @@ fn prefix(s: &str, inet6: bool) -> Result<(IpAddr, u8), String> {
     Ok((addr, len))
 }
 
-fn table_id(s: &str) -> Result<u32, String> {
+/// Decimal or 0x-hex, as iproute2 reads tables, marks and preferences.
+pub(super) fn number(s: &str) -> Result<u32, String> {
+    number_u64(s).and_then(|n| u32::try_from(n).ok()).ok_or_else(|| format!("bad number '{s}'"))
+}
+
+pub(super) fn number_u64(s: &str) -> Option<u64> {
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
+/// A routing table by name or number.
+pub(super) fn table_id(s: &str) -> Result<u32, String> {
     match s {
         "main" => Ok(254),
         "local" => Ok(255),
         "default" => Ok(253),
-        n => n.parse().map_err(|_| format!("unknown table '{n}'")),
+        n => number(n).map_err(|_| format!("unknown table '{n}'")),
     }
 }
 
-fn protocol(s: &str) -> Result<u8, String> {
+/// A route's or rule's protocol (who installed it) by name or number.
+pub(super) fn protocol(s: &str) -> Result<u8, String> {
     match s {
         "kernel" => Ok(2),
         "boot" => Ok(3),

@@ -3,6 +3,7 @@
 
 use std::net::IpAddr;
 
+use super::routes::{address_prefix, number, number_u64, protocol, table_id};
 use crate::sys::rule::{RuleAction, RuleSpec};
 
 /// `[not] [from PFX|all] [to PFX|all] [table|lookup T] [preference|priority|
@@ -20,7 +21,7 @@ pub fn parse_rule(words: &[String]) -> Result<RuleSpec, String> {
             "not" => spec.invert = true,
             "from" => spec.src = prefix(value(w)?)?,
             "to" => spec.dst = prefix(value(w)?)?,
-            "table" | "lookup" => spec.table = table_id(value(w)?)?,
+            "table" | "lookup" => spec.table = rule_table(value(w)?)?,
             "preference" | "priority" | "order" | "pref" | "prio" => spec.priority = Some(number(value(w)?)?),
             "fwmark" => {
                 let v = value(w)?;
@@ -72,7 +73,7 @@ pub fn parse_rule(words: &[String]) -> Result<RuleSpec, String> {
             }
             "tunnel-id" | "tun_id" => {
                 let v = value(w)?;
-                spec.tun_id = Some(parse_u64(v).ok_or_else(|| format!("bad tunnel id '{v}'"))?);
+                spec.tun_id = Some(number_u64(v).ok_or_else(|| format!("bad tunnel id '{v}'"))?);
             }
             "l3mdev" => spec.l3mdev = true,
             "protocol" | "proto" => spec.protocol = Some(protocol(value(w)?)?),
@@ -104,30 +105,9 @@ fn prefix(s: &str) -> Result<Option<(IpAddr, u8)>, String> {
     if s == "all" || s == "default" {
         return Ok(None);
     }
-    let (a, len) = match s.split_once('/') {
-        Some((a, l)) => (a, Some(l)),
-        None => (s, None),
-    };
-    let addr: IpAddr = a.parse().map_err(|_| format!("bad address '{s}'"))?;
-    let max = if addr.is_ipv4() { 32 } else { 128 };
-    let len = match len {
-        Some(l) => l.parse::<u8>().ok().filter(|&l| l <= max).ok_or_else(|| format!("bad prefix '{s}'"))?,
-        None => max,
-    };
+    let (addr, len) = address_prefix(s)?;
     // A zero-length prefix matches everything: the same as no selector.
     Ok((len > 0).then_some((addr, len)))
-}
-
-fn parse_u64(s: &str) -> Option<u64> {
-    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        Some(hex) => u64::from_str_radix(hex, 16).ok(),
-        None => s.parse().ok(),
-    }
-}
-
-/// Decimal or 0x-hex, as `ip rule` reads marks and preferences.
-fn number(s: &str) -> Result<u32, String> {
-    parse_u64(s).and_then(|n| u32::try_from(n).ok()).ok_or_else(|| format!("bad number '{s}'"))
 }
 
 fn realm(s: &str) -> Result<u32, String> {
@@ -146,22 +126,9 @@ fn range(s: &str) -> Result<(u32, u32), String> {
     Ok((a, b))
 }
 
-fn table_id(s: &str) -> Result<u32, String> {
-    match s {
-        "main" => Ok(254),
-        "local" => Ok(255),
-        "default" => Ok(253),
-        n => number(n).ok().filter(|&t| t > 0).ok_or_else(|| format!("unknown table '{n}'")),
-    }
-}
-
-fn protocol(s: &str) -> Result<u8, String> {
-    match s {
-        "kernel" => Ok(2),
-        "boot" => Ok(3),
-        "static" => Ok(4),
-        n => n.parse().map_err(|_| format!("unknown protocol '{n}'")),
-    }
+/// A rule needs a real table: 0 (unspecified) is refused.
+fn rule_table(s: &str) -> Result<u32, String> {
+    table_id(s).ok().filter(|&t| t > 0).ok_or_else(|| format!("unknown table '{s}'"))
 }
 
 fn ip_proto(s: &str) -> Result<u8, String> {
