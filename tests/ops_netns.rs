@@ -252,7 +252,13 @@ fn sub_second_adverts_run_the_vrrp_child_realtime() {
 
     let d = Daemon::start(&a, &vigil_bin(), &conf("global_defs {\n    vrrp_rt_priority 0\n}\n"), &["-P"]);
     assert!(d.wait_log("(VI_1) Entering MASTER STATE", secs(5)), "{}", d.log());
-    assert_eq!(sched_of(d.pid_from_file("v.pid").expect("VRRP child")), (0, 0));
+    let vrrp = d.pid_from_file("v.pid").expect("VRRP child");
+    assert_eq!(sched_of(vrrp), (0, 0));
+    // A reload that drops `vrrp_rt_priority 0` makes the running child realtime.
+    std::fs::write(d.dir().join("keepalived.conf"), conf("")).unwrap();
+    d.signal(libc::SIGHUP);
+    assert!(d.wait_log("Reload complete", secs(5)), "{}", d.log());
+    assert_eq!(sched_of(vrrp), (2, 1), "after the reload:\n{}", d.log());
     drop(d);
 
     let d = Daemon::start(&a, &vigil_bin(), &conf("global_defs {\n    vrrp_rt_priority 20\n}\n"), &["-P"]);

@@ -62,7 +62,8 @@ fn run(args: ChildArgs) -> i32 {
             return EXIT_CONFIG;
         }
     };
-    super::sched::apply(kind.label(), &super::sched::plan(kind, &config));
+    let mut sched_plan = super::sched::plan(kind, &config);
+    super::sched::apply(kind.label(), &sched_plan);
     let start = ChildStart { kind, opts: args.opts, config: &config };
     let mut sub = match (args.engines.factory(kind))(&start) {
         Ok(s) => s,
@@ -82,7 +83,18 @@ fn run(args: ChildArgs) -> i32 {
         parent: Some((args.channel, args.parent)),
         control,
         dump_files: args.paths.dump_files(kind),
-        load_config: Box::new(move || load_snapshot(&opts, &paths)),
+        load_config: Box::new(move || {
+            let config = load_snapshot(&opts, &paths)?;
+            // A reload that brings sub-second adverts must not wait for a restart to get
+            // realtime scheduling. Settings only tighten here: what a reload drops (realtime,
+            // no_swap) stays until the child restarts.
+            let plan = super::sched::plan(kind, &config);
+            if plan != sched_plan {
+                super::sched::apply(kind.label(), &plan);
+                sched_plan = plan;
+            }
+            Ok(config)
+        }),
     };
     let code = match event_loop::run(&mut *sub, setup) {
         Ok(code) => code,
