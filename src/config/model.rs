@@ -123,8 +123,11 @@ pub struct GlobalDefs {
     pub vrrp_gna_interval: Duration,
     pub vrrp_min_garp: bool,
     pub vrrp_lower_prio_no_advert: bool,
+    /// keepalived: off; vigil: on, so a healed split brain's winner always
+    /// hears the loser and re-announces its VIPs (see `vrrp::InstanceParams`).
     pub vrrp_higher_prio_send_advert: bool,
     pub vrrp_skip_check_adv_addr: bool,
+    /// keepalived: off; vigil: on (unicast adverts from non-peers dropped).
     pub vrrp_check_unicast_src: bool,
     pub vrrp_startup_delay: Duration,
     pub vrrp_down_timer_adverts: u32,
@@ -186,9 +189,9 @@ impl Default for GlobalDefs {
             vrrp_gna_interval: Duration::ZERO,
             vrrp_min_garp: false,
             vrrp_lower_prio_no_advert: false,
-            vrrp_higher_prio_send_advert: false,
+            vrrp_higher_prio_send_advert: true,
             vrrp_skip_check_adv_addr: false,
-            vrrp_check_unicast_src: false,
+            vrrp_check_unicast_src: true,
             vrrp_startup_delay: Duration::ZERO,
             vrrp_down_timer_adverts: 3,
             vrrp_owner_ignore_adverts: false,

@@ -46,6 +46,10 @@ pub struct Instance {
     master: Option<MasterInfo>,
     /// preempt_delay: lower-priority adverts are accepted until this instant.
     preempt_until: Option<Instant>,
+    /// When a master last answered a lower-priority advert (advert and
+    /// gratuitous ARPs): at most once per advert interval, so an on-link
+    /// host flooding low adverts gets no amplified answer.
+    lower_prio_answered: Option<Instant>,
     timers: TimerTable,
     actions: VecDeque<Action>,
     counters: Counters,
@@ -67,6 +71,7 @@ impl Instance {
             master_adver_int,
             master: None,
             preempt_until: None,
+            lower_prio_answered: None,
             timers: TimerTable::default(),
             actions: VecDeque::new(),
             counters: Counters::default(),
@@ -361,6 +366,12 @@ impl Instance {
                 self.log(Level::Info, line);
                 return;
             }
+            if self.lower_prio_answered.is_some_and(|t| now < t + self.master_adver_int) {
+                // Answered within this advert interval already; GarpSettle repeats it.
+                self.counters.lower_prio_unanswered += 1;
+                return;
+            }
+            self.lower_prio_answered = Some(now);
             let line = format!(
                 "Received advert from {src} with lower priority {theirs}, ours {ours}, forcing new election"
             );

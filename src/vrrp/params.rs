@@ -98,6 +98,10 @@ pub struct InstanceParams {
     pub owner_ignore_adverts: bool,
     pub skip_check_adv_addr: bool,
     pub lower_prio_no_advert: bool,
+    /// A master that yields to a higher priority first sends one advert of
+    /// its own, so that a healed split brain's winner hears a lower priority
+    /// and re-announces its VIPs whichever advert crossed the link first.
+    /// keepalived: off; vigil: on (off in strict mode, as keepalived).
     pub higher_prio_send_advert: bool,
     pub v3_checksum_as_v2: bool,
     pub garp: GarpParams,
@@ -127,7 +131,7 @@ impl InstanceParams {
             owner_ignore_adverts: false,
             skip_check_adv_addr: false,
             lower_prio_no_advert: false,
-            higher_prio_send_advert: false,
+            higher_prio_send_advert: true,
             v3_checksum_as_v2: false,
             garp: GarpParams::default(),
             log_interval: Duration::from_secs(60),

@@ -145,6 +145,9 @@ pub struct Counters {
     /// v3 adverts whose interval differed (accepted and adopted).
     pub interval_adopted: u64,
     pub addr_list_mismatch: u64,
+    /// Lower-priority adverts a master heard within an advert interval of
+    /// answering one, left unanswered.
+    pub lower_prio_unanswered: u64,
 }
 
 impl Counters {

@@ -634,6 +634,7 @@ fn instance_status(i: &Inst) -> Json {
         ("tx", Json::from(c.tx)),
         ("became_master", Json::from(c.became_master)),
         ("released_master", Json::from(c.released_master)),
+        ("lower_prio_unanswered", Json::from(c.lower_prio_unanswered)),
         ("rejected", Json::Obj(rejects)),
     ])
 }

@@ -22,7 +22,7 @@ pub fn instance_params(inst: &VrrpInstance, g: &GlobalDefs, source: IpAddr) -> I
     p.unicast_peers = inst.unicast_peers.iter().map(|peer| peer.addr).collect();
     // vigil checks the source of unicast adverts unless told otherwise
     // (keepalived's default is off, which lets any host force failovers).
-    p.check_unicast_src = inst.check_unicast_src.unwrap_or(true) || g.vrrp_check_unicast_src;
+    p.check_unicast_src = inst.effective_check_unicast_src(g);
     // nopreempt only means something for a non-owner that starts as backup.
     p.nopreempt = inst.nopreempt && inst.effective_priority() < 255;
     p.preempt_delay = inst.preempt_delay;

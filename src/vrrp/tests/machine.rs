@@ -153,6 +153,25 @@ fn master_reasserts_on_lower_priority() {
     assert_eq!(bursts, 2, "garp_master_delay burst at 5 s and lower-prio burst at 5.5 s");
 }
 
+/// An on-link host flooding lower-priority adverts gets one advert and one
+/// burst per advert interval, not one per packet.
+#[test]
+fn lower_priority_answers_are_rate_limited() {
+    let mut inst = master(params(255));
+    let mut answered = Vec::new();
+    for ms in (500..3_500).step_by(10) {
+        let now = Instant::from_millis(ms);
+        inst.handle_timeout(now);
+        drain(&mut inst);
+        inst.handle_advert(now, ip("198.18.0.11"), &peer_advert(100));
+        if drain(&mut inst).iter().any(|a| matches!(a, Action::SendGratuitous { .. })) {
+            answered.push(ms);
+        }
+    }
+    assert_eq!(answered, vec![500, 1_500, 2_500]);
+    assert_eq!(inst.counters().lower_prio_unanswered, 300 - 3);
+}
+
 #[test]
 fn lower_prio_no_advert_only_logs() {
     let mut p = params(255);

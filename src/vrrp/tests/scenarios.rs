@@ -299,3 +299,90 @@ fn ipv6_v3_election() {
     assert_eq!(lan.entered(1, State::Master), vec![us(3_218_750)]);
     assert!(lan.nodes[0].inst.counters().rx > 10);
 }
+
+/// Which of the two masters of a split brain is heard first when it heals.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum HealOrder {
+    /// The winner hears the loser's advert before the loser hears the winner's.
+    WinnerHearsLoser,
+    /// The loser hears the winner's advert first and steps down.
+    LoserHearsWinner,
+}
+
+/// Node 0 (150) and node 1 (100) are both master behind a partition; it
+/// heals right after the one that is to be heard second sent an advert, so
+/// the other's next advert crosses first. Returns the heal instant, the
+/// instants of node 0's gratuitous ARP bursts after it, and node 1's return
+/// to BACKUP.
+fn heal_split_brain(order: HealOrder, loser_speaks: bool) -> (Instant, Vec<Instant>, Instant) {
+    let mut lan = Lan::new(19);
+    lan.delay = Duration::from_millis(1);
+    for (i, prio) in [150, 100].into_iter().enumerate() {
+        let mut p = node_params(i, prio);
+        p.higher_prio_send_advert = loser_speaks;
+        lan.add(p);
+    }
+    lan.start(0);
+    lan.start(1);
+    lan.run_until(secs(10));
+    lan.partition(&[&[0], &[1]]);
+    lan.run_until(secs(25));
+    assert_eq!(lan.masters(), vec![0, 1], "both sides elect a master");
+    // Both masters' scheduled bursts (garp_master_delay) are long past.
+    let quiet = match order {
+        HealOrder::WinnerHearsLoser => 0,
+        HealOrder::LoserHearsWinner => 1,
+    };
+    let sent = lan.nodes[quiet].sent.len();
+    while lan.nodes[quiet].sent.len() == sent {
+        assert!(lan.step());
+    }
+    lan.heal();
+    let heal = lan.now;
+    // Two masters until the first advert crosses: at most one interval.
+    lan.run_until(heal + Duration::from_millis(1002));
+    lan.run_checked(heal + Duration::from_secs(30), assert_single_master);
+    assert_eq!(lan.masters(), vec![0]);
+    assert!(lan.nodes[0].vips_installed && !lan.nodes[1].vips_installed);
+    let back = lan.entered(1, State::Backup).into_iter().find(|t| *t >= heal).expect("node 1 steps down");
+    // The loser must have stepped down on the winner's advert, not the reverse.
+    let first_lower = lan.nodes[0].logs.iter().find(|(t, l)| *t >= heal && l.contains("lower priority"));
+    match (order, first_lower) {
+        (HealOrder::WinnerHearsLoser, Some((t, _))) => assert!(*t < back, "node 0 heard node 1 first"),
+        (HealOrder::LoserHearsWinner, Some((t, _))) => assert!(*t > back, "node 1 heard node 0 first"),
+        (_, None) => {}
+    }
+    let garps = lan.nodes[0].garps.iter().map(|(t, _)| *t).filter(|t| *t >= heal).collect();
+    (heal, garps, back)
+}
+
+#[test]
+fn healed_split_brain_winner_reannounces_in_either_order() {
+    for order in [HealOrder::WinnerHearsLoser, HealOrder::LoserHearsWinner] {
+        let (heal, garps, back) = heal_split_brain(order, true);
+        let first = *garps.first().unwrap_or_else(|| panic!("{order:?}: no gratuitous ARP after the heal"));
+        // Within one advert interval of the heal, and at most one link
+        // delay after the loser stepped down (its parting advert).
+        assert!(first <= heal + Duration::from_secs(1), "{order:?}: first burst at {first}, heal at {heal}");
+        assert!(
+            first <= back + Duration::from_millis(1),
+            "{order:?}: burst at {first}, loser back at {back}"
+        );
+        // The answer to lower priorities is rate-limited: one burst, then
+        // the settle repeat one advert interval later.
+        let within = garps.iter().filter(|t| **t < first + Duration::from_secs(1)).count();
+        assert_eq!(within, 1, "{order:?}: {garps:?}");
+        assert!(garps.contains(&(first + Duration::from_secs(1))), "{order:?}: no settle burst: {garps:?}");
+    }
+}
+
+/// keepalived's default (`higher_prio_send_advert` off): when the loser hears
+/// the winner first it steps down without a word, and the winner never
+/// re-announces, so clients keep the loser's MAC. vigil's default is on.
+#[test]
+fn silent_loser_leaves_the_winner_unannounced() {
+    let (_, garps, _) = heal_split_brain(HealOrder::LoserHearsWinner, false);
+    assert!(garps.is_empty(), "{garps:?}");
+    let (_, garps, _) = heal_split_brain(HealOrder::WinnerHearsLoser, false);
+    assert!(!garps.is_empty());
+}
