@@ -164,7 +164,7 @@ pub fn usage() -> String {
          \x20 -t, --config-test          check the configuration, print every finding, exit\n\
          \x20     --dump                 with -t: print the effective configuration\n\
          \x20 -i, --config-id=ID         match @ID conditional lines (default short hostname)\n\
-         \x20 -d, --dump-conf            log the parsed configuration at start\n\
+         \x20 -d, --dump-conf            log the effective configuration at start (with -t: print it)\n\
          \x20 -v, --version              print the version\n\
          \x20 -h, --help                 this text\n\n\
          Subcommands: vigil status [--json], vigil genhash ...\n"
@@ -234,7 +234,8 @@ fn config_test(o: &Options) -> i32 {
     for d in &loaded.diags {
         eprintln!("{d}");
     }
-    if o.dump_effective {
+    // keepalived's -t -d dumps the configuration too.
+    if o.dump_effective || o.dump_conf {
         print!("{}", config::dump::dump(&loaded.config));
     }
     let errors = loaded.diags.iter().filter(|d| d.is_error()).count();

@@ -11,14 +11,12 @@ use std::process::Command;
 
 use vigil::config::{load_file, Diagnostic, LoadOptions, Severity};
 
-fn corpus() -> Option<PathBuf> {
+/// ../shared/conf-corpus beside the checkout; CI always has it, so its
+/// absence fails the test instead of skipping it.
+fn corpus() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conf-corpus");
-    if dir.join("README.md").exists() {
-        Some(dir)
-    } else {
-        eprintln!("note: {} is absent; corpus tests skipped", dir.display());
-        None
-    }
+    assert!(dir.join("README.md").exists(), "{} is absent: the corpus tests need ../shared", dir.display());
+    dir
 }
 
 /// Runs `vigil -t -f FILE`; returns (diagnostic lines, exit code).
@@ -54,7 +52,7 @@ fn expect_one(lines: &[String], name: &str, line: u32, sev: &str, parts: &[&str]
 
 #[test]
 fn seed_full_reference() {
-    let Some(dir) = corpus() else { return };
+    let dir = corpus();
     let name = "seed-full-reference.conf";
     let (out, code) = vigil_t(&dir.join(name));
     expect_one(
@@ -80,7 +78,7 @@ fn seed_full_reference() {
 
 #[test]
 fn nginx_master_is_clean() {
-    let Some(dir) = corpus() else { return };
+    let dir = corpus();
     let (out, code) = vigil_t(&dir.join("nginx-master.conf"));
     assert!(errors(&out).is_empty(), "{}", out.join("\n"));
     // Only host-dependent warnings (eth0 may be absent here).
@@ -92,7 +90,7 @@ fn nginx_master_is_clean() {
 
 #[test]
 fn nginx_backup_slaver() {
-    let Some(dir) = corpus() else { return };
+    let dir = corpus();
     let name = "nginx-backup.conf";
     let (out, code) = vigil_t(&dir.join(name));
     expect_one(
@@ -111,7 +109,7 @@ fn nginx_backup_slaver() {
 
 #[test]
 fn lvs_dr() {
-    let Some(dir) = corpus() else { return };
+    let dir = corpus();
     let name = "lvs-dr.conf";
     let (out, code) = vigil_t(&dir.join(name));
     expect_one(&out, name, 31, "error", &["virtual_server 192.168.2.118 has an address but no port"]);
@@ -137,7 +135,7 @@ fn lvs_dr() {
 
 #[test]
 fn default_sample_warnings_only() {
-    let Some(dir) = corpus() else { return };
+    let dir = corpus();
     let name = "default-sample.conf";
     let (out, code) = vigil_t(&dir.join(name));
     assert!(errors(&out).is_empty(), "{}", out.join("\n"));
@@ -148,7 +146,7 @@ fn default_sample_warnings_only() {
 
 #[test]
 fn apache_track_script_typo() {
-    let Some(dir) = corpus() else { return };
+    let dir = corpus();
     let name = "apache-track-script.conf";
     let (out, code) = vigil_t(&dir.join(name));
     expect_one(&out, name, 29, "error", &["tracks script 'nginx_check'", "httpd_check"]);
@@ -158,7 +156,7 @@ fn apache_track_script_typo() {
 
 #[test]
 fn postgres_pair_is_clean() {
-    let Some(dir) = corpus() else { return };
+    let dir = corpus();
     let (out, code) = vigil_t(&dir.join("postgres-pair.conf"));
     assert!(errors(&out).is_empty(), "{}", out.join("\n"));
     for l in out.iter().filter(|l| l.contains(": warning: ")) {
@@ -249,7 +247,7 @@ fn keepalived_unknown_lines(report: &str, conf: &str) -> Vec<u32> {
 
 #[test]
 fn wild_corpus_unknown_keywords_are_reported() {
-    let Some(dir) = corpus() else { return };
+    let dir = corpus();
     let wild = dir.join("wild");
     let mut confs: Vec<PathBuf> = std::fs::read_dir(&wild)
         .expect("wild/")
@@ -287,7 +285,7 @@ fn wild_corpus_unknown_keywords_are_reported() {
 
 #[test]
 fn every_corpus_file_loads() {
-    let Some(dir) = corpus() else { return };
+    let dir = corpus();
     let opts = LoadOptions { config_id: "vm".into(), host_checks: true };
     let mut n = 0;
     for sub in [dir.clone(), dir.join("wild")] {
@@ -307,4 +305,33 @@ fn every_corpus_file_loads() {
         }
     }
     assert_eq!(n, 87);
+}
+
+/// `-t -d` prints the configuration as it runs: vigil's defaults where they
+/// differ from keepalived's (unicast sources checked, the yielding master's
+/// parting advert) and `no_accept` marked as not enforced.
+#[test]
+fn dump_shows_what_runs() {
+    let conf = std::env::temp_dir().join(format!("vigil-dump-{}.conf", std::process::id()));
+    std::fs::write(
+        &conf,
+        "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority 100\n no_accept\n \
+         unicast_peer {\n 198.18.0.2\n }\n virtual_ipaddress {\n 198.18.0.100/24\n }\n}\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_vigil")).args(["-t", "-d", "-f"]).arg(&conf).output().unwrap();
+    let _ = std::fs::remove_file(&conf);
+    let dump = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for line in
+        ["check_unicast_src on", "higher_prio_send_advert on", "accept on  # no_accept is not enforced"]
+    {
+        assert!(dump.lines().any(|l| l.trim().starts_with(line)), "no '{line}' in:\n{dump}");
+    }
+    assert!(
+        stderr.contains(
+            ":5:2: warning: instance 'VI_1': no_accept is enforced by keepalived with firewall rules"
+        ),
+        "{stderr}"
+    );
 }

@@ -16,6 +16,9 @@ use super::model::{Config, InitialState, LvsMethod, RawLine, VipSpec, VrrpInstan
 use super::suggest;
 use super::LoadOptions;
 
+/// What a user of `no_accept` who needs it must do: vigil filters nothing.
+const NO_ACCEPT_HINT: &str = "drop traffic to the VIPs in your own firewall if they must not answer";
+
 pub fn check(cfg: &mut Config, diags: &mut Vec<Diagnostic>, opts: &LoadOptions) {
     let mut c = Checker { diags };
     c.duplicate_names(cfg);
@@ -189,6 +192,13 @@ impl Checker<'_> {
             }
         }
 
+        if vi.accept == Some(false) && !strict {
+            let msg = format!(
+                "instance '{name}': no_accept is enforced by keepalived with firewall rules; \
+                 vigil installs none, so its VIPs answer traffic while master"
+            );
+            self.warn(&at(vi, "no_accept"), msg, Some(NO_ACCEPT_HINT.into()));
+        }
         self.unicast(vi, v6);
         if strict {
             self.strict(vi);
@@ -321,8 +331,11 @@ impl Checker<'_> {
             vi.state = Some(InitialState::Backup);
         }
         if vi.accept.is_none() && prio != 255 {
-            let msg = format!("instance '{name}': strict mode implies no_accept, so this node drops traffic to its VIPs while master");
-            self.warn(&vi.loc, msg, Some("add 'accept' to the instance if the VIPs must answer".into()));
+            let msg = format!(
+                "instance '{name}': strict mode implies no_accept, which keepalived enforces with firewall rules; \
+                 vigil installs none, so its VIPs answer traffic while master"
+            );
+            self.warn(&vi.loc, msg, Some(NO_ACCEPT_HINT.into()));
         }
         if vi.accept == Some(true) && vi.version == Some(2) {
             self.warn(

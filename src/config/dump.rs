@@ -288,7 +288,15 @@ fn instance(o: &mut Out, vi: &VrrpInstance, g: &GlobalDefs) {
     o.kv("check_unicast_src", yes(vi.effective_check_unicast_src(g)));
     o.kv("use_vmac", vi.vmac_name().unwrap_or_else(|| "off".to_string()));
     o.kv("vmac_xmit_base", yes(vi.vmac_xmit_base));
-    o.kv("accept", yes(vi.effective_accept(g)));
+    // What runs: vigil installs no firewall rules, so VIPs always accept.
+    o.kv(
+        "accept",
+        if vi.effective_accept(g) {
+            "on"
+        } else {
+            "on  # no_accept is not enforced: vigil installs no firewall rules"
+        },
+    );
     o.kv("strict_mode", yes(vi.effective_strict(g)));
     o.kv("skip_check_adv_addr", yes(vi.effective_skip_check_adv_addr(g)));
     o.kv("garp_master_delay", secs(vi.effective_garp_master_delay(g)));

@@ -107,6 +107,12 @@ pub fn run(opts: Options, engines: Engines) -> i32 {
     };
     let loaded = child::load_bytes(&opts, &bytes);
     log_diags(&loaded.diags);
+    if opts.dump_conf {
+        // keepalived's -d: the configuration as it will run, at start.
+        for line in crate::config::dump::dump(&loaded.config).lines() {
+            log::info!("{line}");
+        }
+    }
     let paths = RunPaths::from_env();
     if let Err(e) = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&paths.run_dir) {
         fatal(format!("cannot create {}: {e}", paths.run_dir.display()));
