@@ -73,58 +73,131 @@ fn cpu_seconds(pid: u32) -> f64 {
     ticks as f64 / hz
 }
 
-/// A network partition between the routers while both stay up: bridge
-/// port isolation cuts router to router but keeps each reachable from the
-/// client. Both become master; after the heal exactly one master remains
-/// within one advert interval, and it sends gratuitous ARPs for the VIP.
+/// The client's neighbour entry for `ip`, e.g. "198.18.0.100 dev eth0 lladdr ... REACHABLE".
+fn neigh(ns: &Netns, ip: IpAddr) -> String {
+    ns.ip(&["neigh", "show", &ip.to_string()])
+}
+
+/// Which router of a healing split brain hears the other first.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum HealOrder {
+    /// The winner (a, 150) hears the loser's advert and re-announces.
+    WinnerHearsLoser,
+    /// The loser (b, 100) hears the winner's advert first and steps down.
+    LoserHearsWinner,
+}
+
+/// A network partition between the routers while both stay up: bridge port isolation cuts
+/// router to router but keeps each reachable from the client, which pings the VIP every
+/// 10 ms. Both become master and the client follows b's gratuitous ARPs. The partition heals
+/// at a moment chosen from the adverts the client sees, so that either the winner's or the
+/// loser's next advert crosses first. In both orders exactly one master remains within one
+/// advert interval, the client is pointed back at a, and fewer than 20 probes are lost.
 #[test]
-fn partition_heals_to_one_master_with_garp() {
+fn partition_heals_to_one_master_in_either_order() {
     let lan = Lan::new();
-    let (a, b) = (lan.add_host("a"), lan.add_host("b"));
+    let (a, b, client) = (lan.add_host("a"), lan.add_host("b"), lan.add_host("c"));
     let vip: IpAddr = lan.v4(100).into();
     let da = Daemon::start(&a, &vigil_bin(), &instance(150, vip, ""), &["-P"]);
     assert!(da.wait_log("(VI_1) Entering MASTER STATE", secs(8)));
     let db = Daemon::start(&b, &vigil_bin(), &instance(100, vip, ""), &["-P"]);
     assert!(db.wait_log("(VI_1) Entering BACKUP STATE", secs(3)));
+    let sniffer = AdvertSniffer::start(&client, "eth0");
+    let probe = Prober::start(&client, vip);
+    assert!(probe.wait_answers(20, secs(3)), "the VIP does not answer");
 
     let isolate = |on: &str| {
         for port in [format!("p{}", a.n), format!("p{}", b.n)] {
             lan.switch().ip(&["link", "set", "dev", &port, "type", "bridge_slave", "isolated", on]);
         }
     };
-    isolate("on");
-    assert!(db.wait_log("(VI_1) Entering MASTER STATE", secs(6)), "b never saw the partition:\n{}", db.log());
-    assert!(wait_until(secs(2), ms(20), || b.has_addr(&vip)));
-    assert!(a.has_addr(&vip), "a gave up the VIP during the partition");
-
     let a_backups = da.log_count("Entering BACKUP STATE");
-    let mut cap = lan.capture("arp");
-    std::thread::sleep(ms(300));
-    let heal = Instant::now();
-    isolate("off");
-    assert!(
-        wait_until(secs(3), ms(5), || db.log_time_after("(VI_1) Entering BACKUP STATE", heal).is_some()),
-        "b still master after the heal:\n{}",
-        db.log()
-    );
-    let took = db.log_time_after("(VI_1) Entering BACKUP STATE", heal).unwrap() - heal;
-    eprintln!("partition healed: b back to BACKUP after {took:?}");
-    assert!(took <= ms(1100), "two masters for {took:?} after the heal (advert_int 1 s)");
-    assert!(wait_until(secs(1), ms(20), || !b.has_addr(&vip)), "b kept the VIP");
-    assert!(a.has_addr(&vip), "the remaining master lost the VIP");
-    assert_eq!(da.log_count("Entering BACKUP STATE"), a_backups, "a stepped down:\n{}", da.log());
+    // a's gratuitous ARP bursts: on becoming master and garp_master_delay (5 s) later; after
+    // each heal, one on the lower-priority advert, the settle repeat one interval later and one
+    // after garp_lower_prio_delay (5 s). A trial starts when the last one is out, so only b's
+    // bursts point the client during the partition.
+    let a_bursts = || da.log_count("(VI_1) Sending/queueing gratuitous ARPs");
+    let mut bursts_due = 2;
+    let orders = [HealOrder::LoserHearsWinner, HealOrder::WinnerHearsLoser];
+    for (trial, order) in orders.iter().cycle().take(4).copied().enumerate() {
+        assert!(
+            wait_until(secs(8), ms(20), || a_bursts() >= bursts_due),
+            "trial {trial}: {} of {bursts_due} gratuitous ARP bursts from a:\n{}",
+            a_bursts(),
+            da.log()
+        );
+        bursts_due += 3;
+        let split = Instant::now();
+        isolate("on");
+        assert!(
+            wait_until(secs(6), ms(5), || db.log_time_after("(VI_1) Entering MASTER STATE", split).is_some()),
+            "trial {trial}: b never saw the partition:\n{}",
+            db.log()
+        );
+        let b_master = db.log_time_after("(VI_1) Entering MASTER STATE", split).unwrap();
+        // The client follows b's gratuitous ARPs: without a re-announcement after the heal it
+        // would keep sending to b, which no longer holds the VIP.
+        assert!(
+            wait_until(secs(2), ms(10), || neigh(&client, vip).contains(&b.mac)),
+            "trial {trial}: the client never moved to b: {}",
+            neigh(&client, vip)
+        );
+        assert!(a.has_addr(&vip), "trial {trial}: a gave up the VIP during the partition");
 
-    // a saw b's lower-priority adverts: it re-announces the VIP.
-    std::thread::sleep(secs(2));
-    cap.stop();
-    let rows = cap.fields(
-        "arp.opcode == 1 || arp.opcode == 2",
-        &["eth.src", "arp.src.proto_ipv4", "arp.dst.proto_ipv4"],
-    );
-    let garps_from_a =
-        rows.iter().filter(|r| r[0] == a.mac && r[1] == vip.to_string() && r[2] == vip.to_string()).count();
-    eprintln!("gratuitous ARPs for {vip} from a after the heal: {garps_from_a}");
-    assert!(garps_from_a >= 1, "no gratuitous ARP from the remaining master: {rows:?}");
+        // Heal right after the advert of the router that is to be heard second, when the
+        // other's next advert (one interval after its last) is well inside the gap; and more
+        // than the client's ARP lock time (1 s) after b's gratuitous ARPs.
+        let (quiet, other) = match order {
+            HealOrder::LoserHearsWinner => (b.ip4, a.ip4),
+            HealOrder::WinnerHearsLoser => (a.ip4, b.ip4),
+        };
+        let mut mark = b_master + ms(1500);
+        let heal = loop {
+            let seen = sniffer.wait_from(quiet, mark, secs(3)).expect("the quiet router stopped advertising");
+            let now = Instant::now();
+            let last_other = sniffer.seen().into_iter().rev().find(|s| s.src == other && s.at <= now);
+            let next_other = last_other.expect("both routers advertise").at + secs(1);
+            if next_other > now + ms(60) && next_other + ms(60) < seen.at + secs(1) {
+                let before = neigh(&client, vip);
+                assert!(
+                    before.contains(&b.mac),
+                    "trial {trial}: the client left b before the heal: {before}"
+                );
+                isolate("off");
+                break now;
+            }
+            mark = seen.at;
+        };
+        assert!(
+            wait_until(secs(2), ms(5), || db.log_time_after("(VI_1) Entering BACKUP STATE", heal).is_some()),
+            "trial {trial}: b still master after the heal:\n{}",
+            db.log()
+        );
+        let took = db.log_time_after("(VI_1) Entering BACKUP STATE", heal).unwrap() - heal;
+        let first = sniffer.seen().into_iter().find(|s| s.at > heal && (s.src == a.ip4 || s.src == b.ip4));
+        assert_eq!(
+            first.map(|s| s.src),
+            Some(other),
+            "trial {trial} ({order:?}): the wrong advert crossed first"
+        );
+
+        assert!(took <= ms(1100), "trial {trial}: two masters for {took:?} after the heal (advert_int 1 s)");
+        assert!(wait_until(secs(1), ms(10), || !b.has_addr(&vip)), "trial {trial}: b kept the VIP");
+        assert!(
+            wait_until(secs(2), ms(10), || neigh(&client, vip).contains(&a.mac)),
+            "trial {trial} ({order:?}): no gratuitous ARP from a reached the client: {}",
+            neigh(&client, vip)
+        );
+        assert!(probe.wait_answers(100, secs(3)), "trial {trial}: the VIP stopped answering");
+        let report = probe.report();
+        let lost = report.lost_between(heal, Instant::now() - ms(300));
+        eprintln!(
+            "trial {trial} ({order:?}): b back to BACKUP after {took:?}, {lost} probes lost after the heal"
+        );
+        assert!(lost < 20, "trial {trial} ({order:?}): {lost} probes lost after the heal");
+        assert!(a.has_addr(&vip), "trial {trial}: the remaining master lost the VIP");
+        assert_eq!(da.log_count("Entering BACKUP STATE"), a_backups, "a stepped down:\n{}", da.log());
+    }
 }
 
 /// Raw IPv4 sender (IP_HDRINCL) inside the calling thread's namespace.

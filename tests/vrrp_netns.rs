@@ -618,3 +618,30 @@ fn start_with_interface_down_is_a_fault() {
     assert!(da.wait_log(MASTER, ra.master_down() + secs(3)), "no election after link up:\n{}", da.log());
     assert!(wait_until(secs(3), ms(10), || a.has_addr(&vip)), "VIP not set after link up");
 }
+
+/// vrrp_strict implies no_accept for a non-owner. keepalived enforces it with firewall rules;
+/// vigil installs none, says so in `-t`, and its strict-mode VIP answers a ping.
+#[test]
+fn strict_mode_vip_answers() {
+    let lan = Lan::new();
+    let (a, client) = (lan.add_host("a"), lan.add_host("c"));
+    let vip: IpAddr = lan.v4(100).into();
+    let r = Router { pass: None, version: 3, ..Router::v2(51, 100, vip) };
+    let conf = r.config().replace("global_defs {\n", "global_defs {\n    vrrp_strict\n");
+    let d = Daemon::start(&a, &vigil_bin(), &conf, &["-P"]);
+    let test = a
+        .command(&[
+            vigil_bin().to_str().unwrap(),
+            "-t",
+            "-f",
+            d.dir().join("keepalived.conf").to_str().unwrap(),
+        ])
+        .output()
+        .expect("run vigil -t");
+    let said = String::from_utf8_lossy(&test.stderr);
+    assert!(said.contains("strict mode implies no_accept") && said.contains("vigil installs none"), "{said}");
+    assert!(d.wait_log(MASTER, r.master_down() + secs(4)), "never master:\n{}", d.log());
+    assert!(wait_until(secs(3), ms(10), || a.has_addr(&vip)), "VIP not on a");
+    let probe = Prober::start(&client, vip);
+    assert!(probe.wait_answers(10, secs(3)), "the strict-mode VIP does not answer a ping");
+}

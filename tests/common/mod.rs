@@ -36,7 +36,9 @@
 //!   temp dir. `log`, `wait_log`, `log_time`, `log_count`, `pid`, `pid_from_file`, `signal`,
 //!   `stop`, `kill9`, `is_running`.
 //! * [`Prober`] (`start`, `answered`, `wait_answers`, `report`, `stop`) and [`ProbeReport`]
-//!   (`sent`, `answered`, `lost`, `longest_gap`, `max_rtt`).
+//!   (`sent`, `answered`, `lost`, `lost_between`, `longest_gap`, `max_rtt`).
+//! * [`AdvertSniffer`]: IPv4 VRRP adverts seen on a host's interface, timestamped as they
+//!   arrive (`start`, `seen`, `adverts_after`, `wait_from`).
 //! * [`Capture`]: `start`, `stop`, `fields`, `expert_problems`, `tshark`, `path`.
 //! * [`wait_until`], [`secs`], [`ms`], [`daemon_bin`] (vigil, or `VIGIL_TEST_DAEMON`),
 //!   [`keepalived_bin`], [`vigil_bin`], [`netns_exists`], [`our_namespaces`], [`pid_alive`].
@@ -53,6 +55,7 @@ mod drive;
 mod lan;
 mod netns;
 mod prober;
+mod sniffer;
 pub mod vm;
 
 pub use capture::Capture;
@@ -61,6 +64,7 @@ pub use drive::drive;
 pub use lan::{Host, Lan};
 pub use netns::{netns_exists, our_namespaces, pid_alive, setns, sweep_stale, Netns, ProcGuard};
 pub use prober::{ProbeReport, Prober};
+pub use sniffer::{AdvertSniffer, SeenAdvert};
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -119,6 +119,11 @@ impl ProbeReport {
         self.sent() - self.answered()
     }
 
+    /// Probes sent in `[from, to)` that were not answered.
+    pub fn lost_between(&self, from: Instant, to: Instant) -> usize {
+        self.probes.iter().filter(|p| p.sent >= from && p.sent < to && p.rtt.is_none()).count()
+    }
+
     /// The longest time the target was unreachable: the largest distance between the send
     /// times of consecutive answered probes. [`INTERVAL`] when nothing was lost; lost probes at
     /// the start or end count up to one interval before the first / after the last probe.
