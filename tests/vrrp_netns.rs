@@ -474,6 +474,16 @@ fn bad_adverts_are_counted_and_ignored() {
     for line in ["AuthMismatch: 3", "BadTtl: 3", "BadChecksum: 3", "BadLength: 3"] {
         assert!(stats.contains(line), "{line:?} not in the stats dump:\n{stats}");
     }
+    // STATS_CLEAR (the number as `vigil --signum` gives it to init scripts) dumps, then zeroes
+    // the VRRP child's counters.
+    let out = std::process::Command::new(vigil_bin()).arg("--signum=STATS_CLEAR").output().expect("--signum");
+    let sig: i32 = String::from_utf8_lossy(&out.stdout).trim().parse().expect("a signal number");
+    da.signal(sig);
+    let cleared = wait_until(secs(3), ms(20), || {
+        let st = status(&a, &da);
+        expected.iter().all(|name| counter(&st, name) == 0)
+    });
+    assert!(cleared, "STATS_CLEAR left the counters: {}", status(&a, &da));
     // Still master after hearing nothing valid but its own silence.
     std::thread::sleep(ms(500));
     assert_eq!(state_of(&status(&a, &da)), "MASTER");

@@ -161,8 +161,13 @@ pub fn signum_main(name: &str) -> i32 {
             println!("{n}");
             0
         }
+        // keepalived's thread dump: vigil has no threads, and no signal for it.
+        None if name.eq_ignore_ascii_case("TDATA") => {
+            eprintln!("vigil: TDATA (keepalived's thread dump) is not offered: vigil has no threads to dump");
+            1
+        }
         None => {
-            eprintln!("vigil: unknown signal name '{name}' (RELOAD STOP DATA STATS STATS_CLEAR JSON TDATA)");
+            eprintln!("vigil: unknown signal name '{name}' (RELOAD STOP DATA STATS STATS_CLEAR JSON)");
             1
         }
     }

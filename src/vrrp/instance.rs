@@ -96,6 +96,11 @@ impl Instance {
         &self.counters
     }
 
+    /// keepalived's STATS_CLEAR: every counter back to zero.
+    pub fn clear_counters(&mut self) {
+        self.counters = Counters::default();
+    }
+
     /// The master a backup follows, if it has accepted one.
     pub fn master(&self) -> Option<MasterInfo> {
         self.master

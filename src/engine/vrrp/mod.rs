@@ -601,6 +601,14 @@ impl Subsystem for VrrpEngine {
         out
     }
 
+    fn clear_stats(&mut self) {
+        self.unknown_vrid = 0;
+        self.malformed = 0;
+        for i in &mut self.insts {
+            i.core.clear_counters();
+        }
+    }
+
     fn status(&self) -> Json {
         let instances = self.insts.iter().map(instance_status).collect();
         Json::obj([
