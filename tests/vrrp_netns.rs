@@ -655,3 +655,29 @@ fn strict_mode_vip_answers() {
     let probe = Prober::start(&client, vip);
     assert!(probe.wait_answers(10, secs(3)), "the strict-mode VIP does not answer a ping");
 }
+
+/// keepalived's address options on VIP lines reach the kernel: `peer`, `noprefixroute`,
+/// `home`, `mngtmpaddr` and `preferred_lft 0` (deprecated), as `ip address` shows them.
+#[test]
+fn vip_address_options_reach_the_kernel() {
+    let lan = Lan::new();
+    let a = lan.add_host("a");
+    let (v4, peer, v6) = (lan.v4(100), lan.v4(101), lan.v6(0x100));
+    let mut r = Router { pass: None, version: 3, ..Router::v2(51, 100, v4.into()) };
+    r.vip = format!(
+        "{v4}/32 peer {peer} noprefixroute dev eth0\n        {v6}/64 home mngtmpaddr preferred_lft 0"
+    );
+    let d = start(&a, &r);
+    assert!(d.wait_log(MASTER, r.master_down() + secs(4)), "never master:\n{}", d.log());
+    assert!(wait_until(secs(3), ms(10), || a.has_addr(&IpAddr::V6(v6))), "IPv6 VIP not added:\n{}", d.log());
+    let show4 = a.ip(&["-4", "-o", "addr", "show", "dev", "eth0"]);
+    let line4 =
+        show4.lines().find(|l| l.contains(&format!("inet {v4} "))).unwrap_or_else(|| panic!("{show4}"));
+    assert!(line4.contains(&format!("peer {peer}/32")) && line4.contains("noprefixroute"), "{line4}");
+    let show6 = a.ip(&["-6", "-o", "addr", "show", "dev", "eth0"]);
+    let line6 =
+        show6.lines().find(|l| l.contains(&format!("inet6 {v6}/64"))).unwrap_or_else(|| panic!("{show6}"));
+    for flag in ["home", "mngtmpaddr", "deprecated"] {
+        assert!(line6.contains(flag), "no {flag}: {line6}");
+    }
+}

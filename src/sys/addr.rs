@@ -81,7 +81,19 @@ pub struct AddrSpec {
     /// address deprecated, which keepalived uses for IPv6 /128 VIPs so they
     /// are never chosen as a source address.
     pub preferred_lft: Option<u32>,
+    /// The other end of a point-to-point address (`peer`): IFA_ADDRESS.
+    pub peer: Option<IpAddr>,
+    /// `IFA_F_HOMEADDRESS`, `IFA_F_MANAGETEMPADDR`, `IFA_F_NOPREFIXROUTE`,
+    /// `IFA_F_MCAUTOJOIN` as the configuration asks (`home`, `mngtmpaddr`,
+    /// `noprefixroute`, `autojoin`).
+    pub extra_flags: u32,
 }
+
+/// keepalived's (and `ip address`'s) address options, as kernel flags.
+pub const IFA_F_HOMEADDRESS: u32 = 0x10;
+pub const IFA_F_MANAGETEMPADDR: u32 = 0x100;
+pub const IFA_F_NOPREFIXROUTE: u32 = 0x200;
+pub const IFA_F_MCAUTOJOIN: u32 = 0x400;
 
 impl AddrSpec {
     /// A host address (/32 or /128), scope global, no options.
@@ -96,6 +108,8 @@ impl AddrSpec {
             label: None,
             nodad: false,
             preferred_lft: None,
+            peer: None,
+            extra_flags: 0,
         }
     }
 }
@@ -161,17 +175,18 @@ pub fn build(kind: u16, flags: u16, spec: &AddrSpec) -> Result<Request> {
     if spec.prefix_len > max {
         return Err(Error::invalid(format!("prefix length {} for {}", spec.prefix_len, spec.addr)));
     }
-    let ifa_flags = if spec.nodad && spec.addr.is_ipv6() { IFA_F_NODAD } else { 0 };
+    let nodad = if spec.nodad && spec.addr.is_ipv6() { IFA_F_NODAD } else { 0 };
+    let ifa_flags = nodad | spec.extra_flags;
     let mut req = Request::new(kind, flags);
     req.push_fixed(&ifaddrmsg(
         family_of(spec.addr),
         spec.prefix_len,
-        ifa_flags as u8,
+        (ifa_flags & 0xff) as u8,
         spec.scope.value(),
         spec.ifindex,
     ));
     let mut w = req.attrs();
-    w.put_ip(IFA_LOCAL, spec.addr).put_ip(IFA_ADDRESS, spec.addr);
+    w.put_ip(IFA_LOCAL, spec.addr).put_ip(IFA_ADDRESS, spec.peer.unwrap_or(spec.addr));
     if let IpAddr::V4(a) = spec.addr {
         match spec.broadcast {
             Broadcast::None => {}
@@ -260,5 +275,22 @@ mod test {
         assert_eq!(attrs[3].payload[..8], [0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]);
         spec.prefix_len = 129;
         assert!(build(RTM_NEWADDR, 0, &spec).is_err());
+    }
+
+    #[test]
+    fn peer_and_option_flags() {
+        let mut spec = AddrSpec::host(5, "198.18.0.10".parse().unwrap());
+        spec.peer = Some("198.18.0.11".parse().unwrap());
+        spec.extra_flags = IFA_F_NOPREFIXROUTE | IFA_F_HOMEADDRESS;
+        let mut req = build(RTM_NEWADDR, 0, &spec).unwrap();
+        let bytes = req.finish(1).to_vec();
+        let m = Messages::new(&bytes).next().unwrap().unwrap();
+        assert_eq!(&m.payload[..8], &ifaddrmsg(2, 32, 0x10, 0, 5), "the header holds the low 8 bits");
+        let attrs: Vec<_> = Attrs::new(&m.payload[8..]).map(|a| a.unwrap()).collect();
+        let kinds: Vec<u16> = attrs.iter().map(|a| a.kind).collect();
+        assert_eq!(kinds, [IFA_LOCAL, IFA_ADDRESS, IFA_FLAGS]);
+        assert_eq!(attrs[0].payload, [198, 18, 0, 10]);
+        assert_eq!(attrs[1].payload, [198, 18, 0, 11], "IFA_ADDRESS is the peer");
+        assert_eq!(attrs[2].payload, 0x210u32.to_ne_bytes());
     }
 }

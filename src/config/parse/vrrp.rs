@@ -398,8 +398,22 @@ impl Parser<'_> {
                         "scope" => v.scope = Some(val.to_string()),
                         "label" => v.label = Some(val.to_string()),
                         "peer" => v.peer = self.ip_tok(opt, item.args[i - 1]),
-                        "preferred_lft" => v.preferred_lft = Some(val.to_string()),
-                        _ => v.track_group = Some(val.to_string()),
+                        "preferred_lft" => {
+                            if val == "forever" || val.parse::<u32>().is_ok() {
+                                v.preferred_lft = Some(val.to_string());
+                            } else {
+                                let msg = format!("invalid preferred_lft '{val}'");
+                                self.error(&t.loc, msg, Some("'forever' or a number of seconds".into()));
+                            }
+                        }
+                        _ => {
+                            // The track_group block itself is not acted on either.
+                            let msg = format!(
+                                "'track_group {val}' is accepted; vigil does not track interface groups"
+                            );
+                            self.warn(&t.loc, msg, None);
+                            v.track_group = Some(val.to_string());
+                        }
                     }
                 }
                 _ => {

@@ -23,7 +23,25 @@ pub fn addr_spec(vip: &VipSpec, ifindex: u32, ifname: &str) -> AddrSpec {
         // A VIP must be usable at once, not after duplicate address detection.
         spec.nodad = true;
     }
+    spec.peer = vip.peer;
+    spec.preferred_lft = vip.preferred_lft.as_deref().and_then(preferred_lft);
+    for (on, flag) in [
+        (vip.home, addr::IFA_F_HOMEADDRESS),
+        (vip.mngtmpaddr, addr::IFA_F_MANAGETEMPADDR),
+        (vip.noprefixroute, addr::IFA_F_NOPREFIXROUTE),
+        (vip.autojoin, addr::IFA_F_MCAUTOJOIN),
+    ] {
+        if on {
+            spec.extra_flags |= flag;
+        }
+    }
     spec
+}
+
+/// `preferred_lft forever|SECONDS`: None is forever (the parser has
+/// rejected anything else).
+pub fn preferred_lft(value: &str) -> Option<u32> {
+    value.parse().ok()
 }
 
 /// "198.18.0.100/24" for log lines.
