@@ -459,3 +459,29 @@ fn track_ping_hands_over_when_the_gateway_is_lost() {
     assert!(da.wait_log(&format!("VRRP_Ping(gw) {} reachable", gw.ip4), secs(4)), "{}", da.log());
     assert!(wait_until(secs(6), ms(20), || a.has_addr(&vip)), "{}", da.log());
 }
+
+/// `unicast_fault_no_peer` with an empty `unicast_peer` block holds the instance in FAULT
+/// (keepalived 2.2); without it the instance falls back to multicast and elects itself.
+#[test]
+fn unicast_fault_no_peer_holds_fault() {
+    let lan = Lan::new();
+    let (a, b) = (lan.add_host("a"), lan.add_host("b"));
+    let (vip_a, vip_b): (IpAddr, IpAddr) = (lan.v4(100).into(), lan.v4(101).into());
+    let da = Daemon::start(
+        &a,
+        &vigil_bin(),
+        &vi1(100, vip_a, "    unicast_fault_no_peer\n    unicast_peer {\n    }\n"),
+        &["-P"],
+    );
+    let db = Daemon::start(
+        &b,
+        &vigil_bin(),
+        &vi1(100, vip_b, "    unicast_peer {\n    }\n").replace("51", "52"),
+        &["-P"],
+    );
+    assert!(da.wait_log("(VI_1) Entering FAULT STATE", secs(3)), "{}", da.log());
+    assert!(db.wait_log("(VI_1) Entering MASTER STATE", secs(6)), "no fallback to multicast:\n{}", db.log());
+    // b's master-down interval has passed; a, which started first, is still in FAULT.
+    assert_eq!(da.log_count("Entering MASTER STATE"), 0, "{}", da.log());
+    assert!(!a.has_addr(&vip_a));
+}

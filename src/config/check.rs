@@ -286,11 +286,12 @@ impl Checker<'_> {
         }
         if vi.locs.of("unicast_peer").is_some() && vi.unicast_peers.is_empty() {
             let loc = vi.locs.of("unicast_peer").unwrap_or(&vi.loc).clone();
-            self.warn(
-                &loc,
-                format!("instance '{name}': unicast_peer is empty, so adverts go to multicast"),
-                None,
-            );
+            let msg = if vi.unicast_fault_no_peer {
+                format!("instance '{name}': unicast_peer is empty; unicast_fault_no_peer holds the instance in FAULT")
+            } else {
+                format!("instance '{name}': unicast_peer is empty, so adverts go to multicast")
+            };
+            self.warn(&loc, msg, None);
         }
         if vi.is_unicast() && vi.use_vmac.is_some() && !vi.vmac_xmit_base {
             let loc = vi.locs.of("use_vmac").unwrap_or(&vi.loc).clone();

@@ -160,6 +160,7 @@ impl Ext {
             }
             Source::Ping(n) => self.pings.iter().find(|j| &j.cfg.name == n).is_none_or(|j| j.health.is_ok()),
             Source::Link(n) => self.links.get(n).copied().unwrap_or(false),
+            Source::NoUnicastPeer => false,
         }
     }
 

@@ -89,6 +89,8 @@ pub enum Source {
     /// An interface by name: up and running is OK.
     Link(String),
     Ping(String),
+    /// `unicast_fault_no_peer` with an empty `unicast_peer` block: never OK.
+    NoUnicastPeer,
 }
 
 impl std::fmt::Display for Source {
@@ -97,6 +99,7 @@ impl std::fmt::Display for Source {
             Source::Script(n) => write!(f, "script {n}"),
             Source::Link(n) => write!(f, "interface {n}"),
             Source::Ping(n) => write!(f, "ping {n}"),
+            Source::NoUnicastPeer => write!(f, "unicast_peer (empty, with unicast_fault_no_peer)"),
         }
     }
 }
@@ -153,6 +156,9 @@ pub fn items_for(
     pings: &[VrrpTrackPing],
 ) -> Vec<Item> {
     let mut items = Vec::new();
+    if inst.unicast_fault_no_peer && inst.locs.of("unicast_peer").is_some() && inst.unicast_peers.is_empty() {
+        items.push(Item { source: Source::NoUnicastPeer, weight: 0, reverse: false });
+    }
     if let (Some(ifname), false) = (&inst.interface, inst.dont_track_primary) {
         items.push(Item { source: Source::Link(ifname.clone()), weight: 0, reverse: false });
     }
