@@ -681,3 +681,20 @@ fn vip_address_options_reach_the_kernel() {
         assert!(line6.contains(flag), "no {flag}: {line6}");
     }
 }
+
+/// `vrrp_startup_delay`: the instances start that long after the VRRP child.
+#[test]
+fn startup_delay_holds_the_instances() {
+    let lan = Lan::new();
+    let a = lan.add_host("a");
+    let vip: IpAddr = lan.v4(100).into();
+    let r = Router::v2(51, 100, vip);
+    let conf = r.config().replace("global_defs {\n", "global_defs {\n    vrrp_startup_delay 1.5\n");
+    let d = Daemon::start(&a, &vigil_bin(), &conf, &["-P"]);
+    assert!(d.wait_log("Delaying startup for 1.5 seconds", secs(3)), "{}", d.log());
+    let delayed = d.log_time("Delaying startup").unwrap();
+    assert!(d.wait_log("(VI_1) Entering BACKUP STATE (init)", secs(4)), "{}", d.log());
+    let started = d.log_time("(VI_1) Entering BACKUP STATE (init)").unwrap() - delayed;
+    assert!(started >= ms(1400), "instances started {started:?} after the delay was announced");
+    assert!(d.wait_log(MASTER, r.master_down() + secs(2)), "{}", d.log());
+}

@@ -101,6 +101,8 @@ pub struct VrrpEngine {
     malformed: u64,
     rxbuf: Vec<u8>,
     started: bool,
+    /// `vrrp_startup_delay`: the instances start at this instant.
+    start_at: Option<StdInstant>,
     /// Tracking, sync groups, routes, static addresses, alerts (`ext.rs`).
     ext: ext::Ext,
     vmacs: vmac::Vmacs,
@@ -130,6 +132,7 @@ impl VrrpEngine {
             malformed: 0,
             rxbuf: vec![0u8; 65536],
             started: false,
+            start_at: None,
             ext: ext::Ext::new(config),
             vmacs: vmac::Vmacs::default(),
         };
@@ -491,7 +494,15 @@ impl Subsystem for VrrpEngine {
         }
         self.scripts = Some(ScriptRunner::new(Some(registry), SCRIPT_TOKEN_BASE)?);
         self.ext_register(registry, tokens)?;
-        self.start(StdInstant::now());
+        let now = StdInstant::now();
+        let delay = self.global.vrrp_startup_delay;
+        if delay.is_zero() {
+            self.start(now);
+        } else {
+            // keepalived's vrrp_startup_delay: slow links (bonds, VMs) come up first.
+            info!("Delaying startup for {} seconds", delay.as_secs_f64());
+            self.start_at = Some(now + delay);
+        }
         Ok(())
     }
 
@@ -512,10 +523,19 @@ impl Subsystem for VrrpEngine {
     fn poll_timeout(&self) -> Option<StdInstant> {
         let cores = self.insts.iter().filter_map(|i| i.core.poll_timeout()).map(|t| self.std_instant(t));
         let scripts = self.scripts.as_ref().and_then(ScriptRunner::poll_timeout);
-        cores.chain(self.garps.next_due()).chain(scripts).chain(self.ext_poll_timeout()).min()
+        cores
+            .chain(self.garps.next_due())
+            .chain(scripts)
+            .chain(self.ext_poll_timeout())
+            .chain(self.start_at)
+            .min()
     }
 
     fn handle_timeout(&mut self, registry: &Registry, now: StdInstant) {
+        if self.start_at.is_some_and(|t| t <= now) {
+            self.start_at = None;
+            self.start(now);
+        }
         let vnow = self.vnow(now);
         for i in 0..self.insts.len() {
             if self.insts[i].core.poll_timeout().is_some_and(|t| t <= vnow) {
