@@ -420,3 +420,52 @@ fn stuck_notify_script_does_not_stop_the_instance() {
     assert!(wait_until(secs(3), ms(20), || read_marks().matches("master").count() == 2), "{}", read_marks());
     assert!(a.has_addr(&vip));
 }
+
+/// A local user's traps at the dump paths (keepalived's names in a sticky, world-writable
+/// directory, as /tmp is): a FIFO of theirs must not stall the VRRP child on SIGUSR1, and a
+/// hard link to a root file at the path must not have that file overwritten.
+#[test]
+fn dump_files_never_block_or_follow() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let lan = Lan::new();
+    let a = lan.add_host("a");
+    let vip: IpAddr = lan.v4(100).into();
+    let d = Daemon::start(&a, &vigil_bin(), &instance(150, vip, ""), &["-P"]);
+    assert!(d.wait_log("(VI_1) Entering MASTER STATE", secs(8)));
+    let dir = d.dir().to_path_buf();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let data = dir.join("keepalived.data");
+
+    // The FIFO belongs to "nobody". Nothing opens it: the dump is a new file renamed over it
+    // (root may rename over another user's name in a sticky directory).
+    let c_path = std::ffi::CString::new(data.to_str().unwrap()).unwrap();
+    // SAFETY: valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o666) }, 0, "mkfifo");
+    // SAFETY: valid NUL-terminated path.
+    assert_eq!(unsafe { libc::chown(c_path.as_ptr(), 65534, 65534) }, 0, "chown");
+    let tx_before = count(&counters(&a, &d), "tx");
+    let wrote = || d.log_count(&format!("Wrote {}", data.display()));
+    d.signal(libc::SIGUSR1);
+    assert!(wait_until(secs(3), ms(10), || wrote() == 1), "no dump written:\n{}", d.log());
+    assert!(
+        wait_until(secs(3), ms(50), || count(&counters(&a, &d), "tx") >= tx_before + 2),
+        "the VRRP child stopped advertising"
+    );
+    let meta = std::fs::symlink_metadata(&data).unwrap();
+    assert!(meta.file_type().is_file() && meta.uid() == 0 && meta.mode() & 0o777 == 0o600, "{meta:?}");
+    assert_eq!(d.log_count("Entering BACKUP STATE"), 1, "{}", d.log());
+
+    // A hard link to a root-owned file: the dump replaces the name, not the file.
+    std::fs::remove_file(&data).unwrap();
+    let victim = d.dir().join("victim");
+    std::fs::write(&victim, "precious\n").unwrap();
+    std::fs::hard_link(&victim, &data).unwrap();
+    d.signal(libc::SIGUSR1);
+    assert!(wait_until(secs(3), ms(10), || wrote() == 2), "no dump written:\n{}", d.log());
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n", "the linked file was overwritten");
+    let dump = std::fs::read_to_string(&data).unwrap();
+    assert!(dump.contains("VI_1"), "{dump}");
+    assert_eq!(std::fs::metadata(&data).unwrap().mode() & 0o777, 0o600);
+    let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert!(!leftovers.iter().any(|n| n.to_string_lossy().ends_with(".tmp")), "{leftovers:?}");
+}

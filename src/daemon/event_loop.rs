@@ -285,19 +285,37 @@ fn status(sub: &dyn Subsystem, name: &str, started: Instant) -> Json {
 }
 
 /// Write a dump file, refusing to follow a symlink planted in /tmp.
+/// Write a dump as keepalived's safe open does: a fresh root-owned file
+/// beside the target (O_EXCL, never following or blocking on what a local
+/// user put there), renamed over it. In a sticky directory such as /tmp the
+/// rename fails for another user's file, which is then left alone; a hard
+/// link at the path loses its name, never its contents.
 fn write_dump(path: &Path, text: &str) {
-    let res = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o644)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
-        .and_then(|mut f| f.write_all(text.as_bytes()));
-    match res {
+    match replace_file(path, text.as_bytes()) {
         Ok(()) => log::info!("Wrote {}", path.display()),
         Err(e) => log::error!("Cannot write {}: {e}", path.display()),
     }
+}
+
+fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let name = path.file_name().ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    // A leftover of ours from a crash; anyone else's makes the open fail.
+    let _ = std::fs::remove_file(&tmp);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(&tmp)?;
+    let written = file.write_all(bytes).and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 fn empty_mask() -> libc::sigset_t {
