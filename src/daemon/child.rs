@@ -74,7 +74,7 @@ fn run(args: ChildArgs) -> i32 {
     };
     drop(config);
     let ctl_path = args.paths.control_socket(kind);
-    let control = ControlServer::bind(&ctl_path)
+    let control = ControlServer::bind(&ctl_path, super::event_loop::CONTROL_CLIENTS)
         .map_err(|e| log::warn!("control socket {}: {e} - vigil status will not see us", ctl_path.display()))
         .ok();
     let (opts, paths) = (args.opts.clone(), args.paths.clone());

@@ -4,56 +4,137 @@
 //! child's status object as one line of JSON. `vigil status` asks every
 //! child it finds and prints a table, or the raw JSON with `--json`.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, Read, Write};
+use std::os::unix::io::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use mio::{Interest, Registry, Token};
 
 use super::json::Json;
 use super::{ChildKind, RunPaths};
 
-/// A client gets this long to send its request; the loop is blocked meanwhile.
-const REQUEST_TIMEOUT: Duration = Duration::from_millis(100);
+/// A client has this long, from connecting, to send its request and take
+/// the reply; then it is dropped. The loop never waits on a client.
+const CLIENT_DEADLINE: Duration = Duration::from_secs(1);
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(2);
-const MAX_REQUEST: u64 = 256;
+const MAX_REQUEST: usize = 256;
 const MAX_REPLY: u64 = 16 << 20;
+/// Clients served at once; more are turned away (each gets a token of the
+/// loop's own range, below `TokenAlloc::FIRST`).
+pub const MAX_CLIENTS: usize = 8;
 
 pub struct ControlServer {
     listener: mio::net::UnixListener,
     path: PathBuf,
+    /// The first client token; client `i` uses `first + i`.
+    first: usize,
+    clients: Vec<Option<Client>>,
+}
+
+struct Client {
+    stream: mio::net::UnixStream,
+    deadline: Instant,
+    request: Vec<u8>,
+    /// The reply once the request is complete, and how much of it is sent.
+    reply: Option<(Vec<u8>, usize)>,
 }
 
 impl ControlServer {
     /// Bind `path`, replacing a stale socket; only one live owner exists
-    /// because the pid-file locks guard the run directory.
-    pub fn bind(path: &Path) -> io::Result<ControlServer> {
+    /// because the pid-file locks guard the run directory. Client tokens
+    /// are `first_token .. first_token + MAX_CLIENTS`.
+    pub fn bind(path: &Path, first_token: usize) -> io::Result<ControlServer> {
         let _ = std::fs::remove_file(path);
         let listener = mio::net::UnixListener::bind(path)?;
         // Connecting needs write permission, which the default umask already
         // withholds from others; 0600 also shuts out the group.
         std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
-        Ok(ControlServer { listener, path: path.to_path_buf() })
+        let clients = (0..MAX_CLIENTS).map(|_| None).collect();
+        Ok(ControlServer { listener, path: path.to_path_buf(), first: first_token, clients })
     }
 
     pub fn source(&mut self) -> &mut mio::net::UnixListener {
         &mut self.listener
     }
 
-    /// Accept every pending connection and answer it with `answer(request)`.
-    pub fn serve(&self, mut answer: impl FnMut(&str) -> String) {
+    /// Whether `token` is one of this server's clients.
+    pub fn owns(&self, token: Token) -> bool {
+        (self.first..self.first + MAX_CLIENTS).contains(&token.0)
+    }
+
+    /// The earliest client deadline, for the loop's timeout.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.clients.iter().flatten().map(|c| c.deadline).min()
+    }
+
+    /// Take every pending connection from root; others are closed at once.
+    pub fn accept(&mut self, registry: &Registry, now: Instant) {
         loop {
-            let stream = match self.listener.accept() {
+            let mut stream = match self.listener.accept() {
                 Ok((s, _)) => s,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => return,
             };
-            // Convert to a blocking std stream with short timeouts: requests are tiny.
-            let fd = std::os::unix::io::IntoRawFd::into_raw_fd(stream);
-            // SAFETY: fd was just released by the mio stream.
-            let stream = unsafe { <UnixStream as std::os::unix::io::FromRawFd>::from_raw_fd(fd) };
-            if let Err(e) = answer_one(stream, &mut answer) {
-                log::debug!("control socket: {e}");
+            match peer_uid(&stream) {
+                Ok(0) => {}
+                Ok(uid) => {
+                    log::debug!("control socket: refused a client with uid {uid}");
+                    continue;
+                }
+                Err(e) => {
+                    log::debug!("control socket: no peer credentials: {e}");
+                    continue;
+                }
             }
+            let Some(slot) = self.clients.iter().position(Option::is_none) else {
+                log::debug!("control socket: {MAX_CLIENTS} clients already; one turned away");
+                continue;
+            };
+            let token = Token(self.first + slot);
+            if registry.register(&mut stream, token, Interest::READABLE).is_ok() {
+                let client =
+                    Client { stream, deadline: now + CLIENT_DEADLINE, request: Vec::new(), reply: None };
+                self.clients[slot] = Some(client);
+            }
+        }
+    }
+
+    /// A client's socket is ready: read its request, answer it with
+    /// `answer(request)`, and send as much of the reply as the socket takes.
+    pub fn ready(&mut self, registry: &Registry, token: Token, answer: impl FnOnce(&str) -> String) {
+        let slot = token.0 - self.first;
+        let Some(client) = self.clients.get_mut(slot).and_then(Option::as_mut) else { return };
+        let done = match client.progress(answer) {
+            Ok(Progress::Done) => true,
+            Ok(Progress::WantWrite) => {
+                registry.reregister(&mut client.stream, token, Interest::WRITABLE).is_err()
+            }
+            Ok(Progress::WantRead) => false,
+            Err(e) => {
+                log::debug!("control socket: {e}");
+                true
+            }
+        };
+        if done {
+            self.close(registry, slot);
+        }
+    }
+
+    /// Drop the clients whose time is up.
+    pub fn expire(&mut self, registry: &Registry, now: Instant) {
+        for slot in 0..self.clients.len() {
+            if self.clients[slot].as_ref().is_some_and(|c| c.deadline <= now) {
+                log::debug!("control socket: a client timed out");
+                self.close(registry, slot);
+            }
+        }
+    }
+
+    fn close(&mut self, registry: &Registry, slot: usize) {
+        if let Some(mut c) = self.clients[slot].take() {
+            let _ = registry.deregister(&mut c.stream);
         }
     }
 
@@ -62,15 +143,70 @@ impl ControlServer {
     }
 }
 
-fn answer_one(stream: UnixStream, answer: &mut impl FnMut(&str) -> String) -> io::Result<()> {
-    stream.set_nonblocking(false)?;
-    stream.set_read_timeout(Some(REQUEST_TIMEOUT))?;
-    stream.set_write_timeout(Some(REQUEST_TIMEOUT))?;
-    let mut line = String::new();
-    BufReader::new((&stream).take(MAX_REQUEST)).read_line(&mut line)?;
-    let mut reply = answer(line.trim());
-    reply.push('\n');
-    (&stream).write_all(reply.as_bytes())
+enum Progress {
+    WantRead,
+    WantWrite,
+    Done,
+}
+
+impl Client {
+    fn progress(&mut self, answer: impl FnOnce(&str) -> String) -> io::Result<Progress> {
+        if self.reply.is_none() {
+            let mut buf = [0u8; MAX_REQUEST];
+            loop {
+                match (&self.stream).read(&mut buf) {
+                    Ok(0) => return Ok(Progress::Done),
+                    Ok(n) => self.request.extend_from_slice(&buf[..n]),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                }
+                if self.request.len() > MAX_REQUEST {
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, "request too long"));
+                }
+                if self.request.contains(&b'\n') {
+                    break;
+                }
+            }
+            let Some(end) = self.request.iter().position(|&b| b == b'\n') else {
+                return Ok(Progress::WantRead);
+            };
+            let line = String::from_utf8_lossy(&self.request[..end]).trim().to_string();
+            let mut reply = answer(&line).into_bytes();
+            reply.push(b'\n');
+            self.reply = Some((reply, 0));
+        }
+        let Some((reply, sent)) = self.reply.as_mut() else { return Ok(Progress::WantRead) };
+        while *sent < reply.len() {
+            match (&self.stream).write(&reply[*sent..]) {
+                Ok(n) => *sent += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Progress::WantWrite),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Progress::Done)
+    }
+}
+
+/// The connecting process's uid (SO_PEERCRED).
+fn peer_uid(stream: &mio::net::UnixStream) -> io::Result<u32> {
+    // SAFETY: zeroed ucred is valid; getsockopt writes at most `len` bytes.
+    unsafe {
+        let mut cred: libc::ucred = std::mem::zeroed();
+        let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+        let rc = libc::getsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&mut cred as *mut libc::ucred).cast(),
+            &mut len,
+        );
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(cred.uid)
+    }
 }
 
 /// Send one request line and read the whole reply.
@@ -204,26 +340,40 @@ mod tests {
     }
 
     #[test]
-    fn serves_a_status_request() {
+    fn serves_a_status_request_without_blocking() {
         let path = std::env::temp_dir().join(format!("vigil-ctl-test-{}.ctl", std::process::id()));
-        let server = ControlServer::bind(&path).unwrap();
+        let mut server = ControlServer::bind(&path, 4).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions();
         assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777, 0o600);
+        let mut poll = mio::Poll::new().unwrap();
+        let registry = poll.registry().try_clone().unwrap();
+        registry.register(server.source(), Token(2), Interest::READABLE).unwrap();
+        // A client that connects and says nothing is dropped at its deadline.
+        let silent = UnixStream::connect(&path).unwrap();
         let p2 = path.clone();
         let client = std::thread::spawn(move || query(&p2, "status").unwrap());
-        // The listener is non-blocking: poll until the client has connected.
-        let mut served = false;
-        for _ in 0..200 {
-            server.serve(|req| {
-                served = true;
-                format!("{{\"request\":\"{req}\"}}")
-            });
-            if served {
-                break;
+        let mut events = mio::Events::with_capacity(8);
+        let start = Instant::now();
+        let mut answered = false;
+        while !answered && start.elapsed() < Duration::from_secs(5) {
+            poll.poll(&mut events, Some(Duration::from_millis(50))).unwrap();
+            for ev in events.iter() {
+                if ev.token() == Token(2) {
+                    server.accept(&registry, Instant::now());
+                } else if server.owns(ev.token()) {
+                    server.ready(&registry, ev.token(), |req| {
+                        answered = true;
+                        format!("{{\"request\":\"{req}\"}}")
+                    });
+                }
             }
-            std::thread::sleep(Duration::from_millis(10));
         }
         assert_eq!(client.join().unwrap(), "{\"request\":\"status\"}\n");
+        assert_eq!(server.clients.iter().flatten().count(), 1, "the silent client is still waiting");
+        server.expire(&registry, Instant::now() + CLIENT_DEADLINE);
+        assert!(server.next_deadline().is_none());
+        let mut buf = [0u8; 1];
+        assert_eq!((&silent).read(&mut buf).unwrap(), 0, "the silent client was closed");
         server.remove();
         assert!(!path.exists());
     }

@@ -40,6 +40,8 @@ const SIGNALS: Token = Token(0);
 const PARENT: Token = Token(1);
 const CONTROL: Token = Token(2);
 const TIMER: Token = Token(3);
+/// Control socket clients: `CONTROL_CLIENTS .. CONTROL_CLIENTS + control::MAX_CLIENTS`.
+pub const CONTROL_CLIENTS: usize = 4;
 /// How long past a deadline poll waits anyway, should the timerfd not fire.
 const BACKSTOP: std::time::Duration = std::time::Duration::from_millis(5);
 
@@ -52,6 +54,7 @@ pub struct TokenAlloc {
 impl TokenAlloc {
     /// Tokens below this are the loop's own.
     pub const FIRST: usize = 16;
+    const _CONTROL_FITS: () = assert!(CONTROL_CLIENTS + super::control::MAX_CLIENTS <= Self::FIRST);
 
     pub fn new() -> TokenAlloc {
         TokenAlloc { next: Self::FIRST }
@@ -156,7 +159,8 @@ pub fn run(sub: &mut dyn Subsystem, mut setup: LoopSetup) -> io::Result<i32> {
                 return Ok(0);
             }
         }
-        let timeout = sub.poll_timeout().map(|deadline| {
+        let control_deadline = setup.control.as_ref().and_then(ControlServer::next_deadline);
+        let timeout = sub.poll_timeout().into_iter().chain(control_deadline).min().map(|deadline| {
             let now = Instant::now();
             let left = deadline.saturating_duration_since(now);
             if left.is_zero() || timer.arm(deadline, now).is_err() {
@@ -190,17 +194,25 @@ pub fn run(sub: &mut dyn Subsystem, mut setup: LoopSetup) -> io::Result<i32> {
                     }
                 }
                 CONTROL => {
-                    if let Some(c) = &setup.control {
-                        c.serve(|req| match req {
+                    if let Some(c) = &mut setup.control {
+                        c.accept(&registry, now);
+                    }
+                }
+                TIMER => timer.fired(),
+                t if setup.control.as_ref().is_some_and(|c| c.owns(t)) => {
+                    if let Some(c) = &mut setup.control {
+                        c.ready(&registry, t, |req| match req {
                             "status" => status(sub, setup.name, started).to_string(),
                             other => Json::obj([("error", Json::from(format!("unknown request '{other}'")))])
                                 .to_string(),
                         });
                     }
                 }
-                TIMER => timer.fired(),
                 _ => sub.handle_event(&registry, ev, now),
             }
+        }
+        if let Some(c) = &mut setup.control {
+            c.expire(&registry, now);
         }
         if sub.poll_timeout().is_some_and(|t| t <= now) {
             sub.handle_timeout(&registry, now);
