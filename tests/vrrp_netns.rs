@@ -618,3 +618,116 @@ fn start_with_interface_down_is_a_fault() {
     assert!(da.wait_log(MASTER, ra.master_down() + secs(3)), "no election after link up:\n{}", da.log());
     assert!(wait_until(secs(3), ms(10), || a.has_addr(&vip)), "VIP not set after link up");
 }
+
+/// `vigil status --json` for daemon `d`, or None while its control socket does not answer yet.
+fn try_status(host: &Host, d: &Daemon) -> Option<Json> {
+    let out = host
+        .command(&[&vigil_bin().to_string_lossy(), "status", "--json"])
+        .env("VIGIL_RUN_DIR", d.run_dir())
+        .output()
+        .ok()?;
+    Json::parse(String::from_utf8_lossy(&out.stdout).trim()).ok().filter(|_| out.status.success())
+}
+
+/// Instance `name`'s (state, waiting_for) in a status object.
+fn instance_state(st: &Json, name: &str) -> (String, String) {
+    let Some(Json::Arr(insts)) = st.get("vrrp").and_then(|v| v.get("instances")) else {
+        panic!("no instances in {st}")
+    };
+    let inst = insts.iter().find(|i| i.get("name").and_then(Json::as_str) == Some(name));
+    let inst = inst.unwrap_or_else(|| panic!("no {name} in {st}"));
+    let field = |k: &str| inst.get(k).and_then(Json::as_str).unwrap_or("").to_string();
+    (field("state"), field("waiting_for"))
+}
+
+/// A router boots: vigil starts while duplicate address detection still holds eth0's fresh
+/// link-local address tentative, so no IPv6 instance can send adverts yet. The instances wait
+/// (in status as INIT, no VIP) instead of being dropped, and start when DAD completes: the
+/// address owner (priority 255) as MASTER at once, the other as BACKUP and then MASTER after
+/// its master-down interval, alone on the link.
+#[test]
+fn ipv6_instances_wait_for_dad_of_a_fresh_link_local() {
+    let lan = Lan::new();
+    let a = lan.add_host_with_dad("a", 2);
+    let (vip6, vip7): (IpAddr, IpAddr) = (lan.v6(0x100).into(), lan.v6(0x101).into());
+    let tentative = wait_until(secs(2), ms(5), || !a.link_local_lines().is_empty());
+    let lines = a.link_local_lines();
+    assert!(
+        tentative && lines.iter().all(|l| l.contains("tentative")),
+        "link-local not tentative: {lines:?}"
+    );
+    let instance = |name: &str, vrid: u8, prio: u8, vip: &IpAddr| {
+        format!(
+            "vrrp_instance {name} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {vrid}\n    \
+             priority {prio}\n    advert_int 1\n    version 3\n    virtual_ipaddress {{\n        {vip}/64 dev \
+             eth0\n    }}\n}}\n"
+        )
+    };
+    let conf = format!(
+        "global_defs {{\n    router_id dad\n}}\n\n{}{}",
+        instance("VI_6", 68, 150, &vip6),
+        instance("VI_7", 69, 255, &vip7)
+    );
+    let d = Daemon::start(&a, &vigil_bin(), &conf, &["-P"]);
+
+    for name in ["VI_6", "VI_7"] {
+        let waiting =
+            format!("({name}) waiting for a usable IPv6 link-local address on eth0 (DAD in progress)");
+        assert!(d.wait_log(&waiting, secs(3)), "{name} not waiting for DAD:\n{}", d.log());
+    }
+    let mut st = None;
+    assert!(
+        wait_until(secs(2), ms(10), || {
+            st = try_status(&a, &d);
+            st.is_some()
+        }),
+        "no status"
+    );
+    let st = st.expect("status");
+    let still_tentative = a.link_local().is_none();
+    for name in ["VI_6", "VI_7"] {
+        let (state, waiting_for) = instance_state(&st, name);
+        assert_eq!(state, "INIT", "{name} during DAD: {st}");
+        assert!(waiting_for.contains("(DAD in progress)"), "{name} waiting for {waiting_for:?}");
+    }
+    assert!(still_tentative, "DAD was over before the status could show the waiting instances");
+    assert!(!a.has_addr(&vip6) && !a.has_addr(&vip7), "a VIP was set before the instances started");
+
+    // An instant at which the link-local was still tentative: taken before each look.
+    let mut tentative_at = Instant::now();
+    let dad_done = wait_until(secs(5), ms(5), || {
+        let before = Instant::now();
+        let usable = a.link_local().is_some();
+        if !usable {
+            tentative_at = before;
+        }
+        usable
+    });
+    assert!(dad_done, "DAD never completed: {:?}", a.link_local_lines());
+    assert!(d.wait_log("(VI_7) Entering MASTER STATE", secs(2)), "owner not master after DAD:\n{}", d.log());
+    assert!(d.wait_log("(VI_6) Entering BACKUP STATE", secs(2)), "VI_6 not backup after DAD:\n{}", d.log());
+    let first_start = d.log_time("Entering").expect("a state line");
+    assert!(first_start > tentative_at, "an instance started while its link-local was tentative");
+    let owner_after = d.log_time("(VI_7) Entering MASTER STATE").expect("owner line") - tentative_at;
+    // Master_Down_Interval of VRRPv3: 3 * advert_int + (256 - 150) / 256 * advert_int.
+    let master_down = Duration::from_secs_f64(3.0 + 106.0 / 256.0);
+    assert!(
+        d.wait_log("(VI_6) Entering MASTER STATE", master_down + secs(2)),
+        "VI_6 never master:\n{}",
+        d.log()
+    );
+    let backup_at = d.log_time("(VI_6) Entering BACKUP STATE").expect("backup line");
+    let master_at = d.log_time("(VI_6) Entering MASTER STATE").expect("master line");
+    let elected_after = master_at.saturating_duration_since(backup_at);
+    assert!(elected_after + ms(100) >= master_down, "VI_6 master after {elected_after:?} < {master_down:?}");
+    assert!(wait_until(secs(2), ms(10), || a.has_addr(&vip6) && a.has_addr(&vip7)), "VIPs not set on a");
+    let st = try_status(&a, &d).expect("status after DAD");
+    for name in ["VI_6", "VI_7"] {
+        assert_eq!(instance_state(&st, name), ("MASTER".to_string(), String::new()), "{name}: {st}");
+    }
+    assert_eq!(d.log_count("cannot start"), 0, "{}", d.log());
+    eprintln!(
+        "owner MASTER {owner_after:?} after the link-local was last seen tentative; VI_6 BACKUP -> \
+         MASTER after {elected_after:?} (master-down {master_down:?})"
+    );
+}
