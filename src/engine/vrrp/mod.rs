@@ -217,7 +217,8 @@ impl VrrpEngine {
         }
         self.ext_instances_added(now);
         for i in started {
-            info!("({}) {} is ready, starting", self.insts[i].cfg.name, self.insts[i].ifname);
+            let inst = &self.insts[i];
+            info!("({}) starting on {} from {}", inst.cfg.name, inst.ifname, inst.core.params().source);
             self.start_instance(i, now);
         }
     }
