@@ -731,3 +731,70 @@ fn ipv6_instances_wait_for_dad_of_a_fresh_link_local() {
          MASTER after {elected_after:?} (master-down {master_down:?})"
     );
 }
+
+/// An instance whose interface does not exist yet (a VLAN or bond created after the daemon)
+/// waits for it, shown in status as INIT, instead of being dropped. A reload forgets a waiting
+/// instance the new configuration removed and makes a new one wait, without touching the
+/// running one. The interface appears without an address (still waiting), gets one while down
+/// (starts in FAULT), and comes up: the instance, an owner, becomes MASTER with its VIP.
+#[test]
+fn instances_wait_for_a_missing_interface_across_reloads() {
+    let (lan, other) = (Lan::new(), Lan::new());
+    let a = lan.add_host("a");
+    let (vip_run, vip_gone, vip_late): (IpAddr, IpAddr, IpAddr) =
+        (lan.v4(100).into(), other.v4(101).into(), other.v4(100).into());
+    let instance = |name: &str, dev: &str, vrid: u8, vip: &IpAddr| {
+        format!(
+            "vrrp_instance {name} {{\n    state BACKUP\n    interface {dev}\n    virtual_router_id {vrid}\n    \
+             priority 255\n    advert_int 1\n    virtual_ipaddress {{\n        {vip}/24 dev {dev}\n    }}\n}}\n"
+        )
+    };
+    let run = instance("RUN", "eth0", 70, &vip_run);
+    let conf1 = format!("{run}{}", instance("GONE", "vlan7", 71, &vip_gone));
+    let d = Daemon::start(&a, &vigil_bin(), &conf1, &["-P"]);
+    assert!(d.wait_log("(GONE) waiting for interface vlan7 to appear", secs(3)), "{}", d.log());
+    assert!(
+        d.wait_log("(RUN) Entering MASTER STATE", secs(3)),
+        "the other instance did not run:\n{}",
+        d.log()
+    );
+    let mut st = None;
+    assert!(
+        wait_until(secs(2), ms(10), || {
+            st = try_status(&a, &d);
+            st.is_some()
+        }),
+        "no status"
+    );
+    let st = st.expect("status");
+    assert_eq!(instance_state(&st, "GONE"), ("INIT".into(), "interface vlan7 to appear".into()), "{st}");
+
+    let conf2 = format!("! reloaded\n{run}{}", instance("LATE", "eth1", 72, &vip_late));
+    std::fs::write(d.dir().join("keepalived.conf"), conf2).unwrap();
+    d.signal(libc::SIGHUP);
+    assert!(d.wait_log("(LATE) waiting for interface eth1 to appear", secs(3)), "{}", d.log());
+    assert!(d.wait_log("(GONE) removed on reload", secs(1)), "{}", d.log());
+    let st = try_status(&a, &d).expect("status after reload");
+    let names: Vec<&str> = match st.get("vrrp").and_then(|v| v.get("instances")) {
+        Some(Json::Arr(insts)) => insts.iter().filter_map(|i| i.get("name").and_then(Json::as_str)).collect(),
+        _ => panic!("no instances in {st}"),
+    };
+    assert_eq!(names, ["RUN", "LATE"], "{st}");
+    assert_eq!(instance_state(&st, "LATE"), ("INIT".into(), "interface eth1 to appear".into()), "{st}");
+
+    // A veth pair inside `a`: this kernel may have no dummy driver.
+    a.ip(&["link", "add", "eth1", "type", "veth", "peer", "name", "eth1p"]);
+    assert!(d.wait_log("(LATE) waiting for an IPv4 address on eth1", secs(3)), "{}", d.log());
+    a.ip(&["addr", "add", &format!("{}/24", other.v4(1)), "dev", "eth1"]);
+    assert!(d.wait_log("(LATE) Entering FAULT STATE", secs(3)), "not started on a down link:\n{}", d.log());
+    assert!(!a.has_addr(&vip_late), "VIP set on a down interface");
+    a.link_set("eth1p", true);
+    a.link_set("eth1", true);
+    assert!(d.wait_log("(LATE) Entering MASTER STATE", secs(3)), "owner not master:\n{}", d.log());
+    assert!(wait_until(secs(2), ms(10), || a.has_addr(&vip_late)), "VIP not on eth1");
+    let st = try_status(&a, &d).expect("status at the end");
+    assert_eq!(instance_state(&st, "LATE"), ("MASTER".into(), String::new()), "{st}");
+    assert_eq!(d.log_count("(RUN) Entering MASTER STATE"), 1, "RUN was restarted:\n{}", d.log());
+    assert!(!a.has_addr(&vip_gone) && d.log_count("(GONE) Entering") == 0, "GONE ran:\n{}", d.log());
+    assert_eq!(d.log_count("cannot start"), 0, "{}", d.log());
+}
