@@ -798,3 +798,53 @@ fn instances_wait_for_a_missing_interface_across_reloads() {
     assert!(!a.has_addr(&vip_gone) && d.log_count("(GONE) Entering") == 0, "GONE ran:\n{}", d.log());
     assert_eq!(d.log_count("cannot start"), 0, "{}", d.log());
 }
+
+/// A dual-stack router boots: its IPv4 and IPv6 instances are one sync group, and the IPv6
+/// one waits for DAD of eth0's link-local. The waiting member holds the group in FAULT, as a
+/// faulty one would (keepalived keeps it in FAULT), so the IPv4 instance does not run the
+/// election alone; once DAD is over both start and become MASTER together.
+#[test]
+fn a_sync_group_waits_for_its_member_in_dad() {
+    let lan = Lan::new();
+    let a = lan.add_host_with_dad("a", 2);
+    let (vip4, vip6): (IpAddr, IpAddr) = (lan.v4(100).into(), lan.v6(0x100).into());
+    assert!(wait_until(secs(2), ms(5), || !a.link_local_lines().is_empty()), "no link-local on eth0");
+    let lines = a.link_local_lines();
+    assert!(lines.iter().all(|l| l.contains("tentative")), "link-local not tentative: {lines:?}");
+    let instance = |name: &str, vrid: u8, vip: &IpAddr| {
+        format!(
+            "vrrp_instance {name} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {vrid}\n    \
+             priority 150\n    advert_int 1\n    version 3\n    virtual_ipaddress {{\n        {} dev eth0\n    \
+             }}\n}}\n",
+            with_prefix(*vip)
+        )
+    };
+    let conf = format!(
+        "vrrp_sync_group G {{\n    group {{\n        VI_4\n        VI_6\n    }}\n}}\n{}{}",
+        instance("VI_4", 73, &vip4),
+        instance("VI_6", 74, &vip6)
+    );
+    let d = Daemon::start(&a, &vigil_bin(), &conf, &["-P"]);
+    let waiting = "(VI_6) waiting for a usable IPv6 link-local address on eth0 (DAD in progress)";
+    assert!(d.wait_log(waiting, secs(3)), "VI_6 not waiting for DAD:\n{}", d.log());
+    assert!(d.wait_log("VRRP_Group(G) Syncing instances to FAULT state", secs(1)), "{}", d.log());
+    assert!(d.wait_log("(VI_4) Entering FAULT STATE", secs(1)), "VI_4 ran alone:\n{}", d.log());
+    assert!(wait_until(secs(5), ms(5), || a.link_local().is_some()), "DAD never completed");
+    assert!(d.wait_log("(VI_6) Entering BACKUP STATE", secs(2)), "VI_6 did not start:\n{}", d.log());
+    let fault_at = d.log_time("(VI_4) Entering FAULT STATE").expect("fault line");
+    let started_at = d.log_time("(VI_6) Entering BACKUP STATE").expect("backup line");
+    assert!(fault_at < started_at, "VI_4 was not in FAULT while VI_6 waited:\n{}", d.log());
+    assert_eq!(d.log_count("(VI_4) Entering MASTER STATE"), 0, "VI_4 master without VI_6:\n{}", d.log());
+
+    let master_down = Duration::from_secs_f64(3.0 + 106.0 / 256.0);
+    for name in ["VI_4", "VI_6"] {
+        let line = format!("({name}) Entering MASTER STATE");
+        assert!(d.wait_log(&line, master_down + secs(2)), "{name} never master:\n{}", d.log());
+    }
+    let m4 = d.log_time("(VI_4) Entering MASTER STATE").expect("VI_4 master");
+    let m6 = d.log_time("(VI_6) Entering MASTER STATE").expect("VI_6 master");
+    let apart = if m4 > m6 { m4 - m6 } else { m6 - m4 };
+    assert!(apart < ms(200), "members became master {apart:?} apart:\n{}", d.log());
+    assert!(m4.min(m6) - started_at + ms(100) >= master_down, "elected before master-down:\n{}", d.log());
+    assert!(wait_until(secs(2), ms(10), || a.has_addr(&vip4) && a.has_addr(&vip6)), "VIPs not on a");
+}
