@@ -179,17 +179,17 @@ impl VrrpEngine {
     /// Add or update the pending entry of `cfg`; logged when what it waits
     /// for is new, not on every retry.
     fn keep_pending(&mut self, cfg: &VrrpInstance, waiting_for: String) {
-        let entry = match self.pending.iter().position(|p| p.cfg.name == cfg.name) {
-            Some(p) => &mut self.pending[p],
-            None => {
-                self.pending.push(Pending { cfg: cfg.clone(), waiting_for: String::new() });
-                self.pending.last_mut().expect("just pushed")
+        let entry = Pending { cfg: cfg.clone(), waiting_for };
+        match self.pending.iter_mut().find(|p| p.cfg.name == cfg.name) {
+            Some(p) if p.waiting_for == entry.waiting_for => *p = entry,
+            known => {
+                warn!("({}) waiting for {}", cfg.name, entry.waiting_for);
+                match known {
+                    Some(p) => *p = entry,
+                    None => self.pending.push(entry),
+                }
             }
-        };
-        if entry.waiting_for != waiting_for {
-            warn!("({}) waiting for {waiting_for}", cfg.name);
         }
-        *entry = Pending { cfg: cfg.clone(), waiting_for };
     }
 
     /// Start the pending instances that can run now: after link or address
