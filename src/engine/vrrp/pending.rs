@@ -3,9 +3,10 @@
 //!
 //! On a router that boots, the daemon starts while IPv6 duplicate address
 //! detection still holds the fresh link-local address tentative (a second
-//! or more), and an interface may be created after the daemon (a VLAN, a
-//! bond, a tunnel). keepalived keeps such an instance in FAULT until the
-//! interface or address appears. vigil keeps it *pending*: it has never run,
+//! or more), and the kernel lets no socket send from a tentative address.
+//! An interface may also be created after the daemon (a VLAN, a bond, a
+//! tunnel). keepalived keeps such an instance in FAULT until the interface
+//! or address appears. vigil keeps it *pending*: it has never run,
 //! so it announces nothing, but it is shown in status (INIT, with what it
 //! waits for), it faults its sync group, and the engine retries it on every
 //! link or address event of the rtnetlink monitor (and after an overrun
