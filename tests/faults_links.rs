@@ -1,6 +1,7 @@
 //! Link faults against the real binary: a tracked interface that flaps a
 //! hundred times, and link events lost to a netlink receive-queue overrun
-//! (ENOBUFS), which vigil must recover from by re-reading every interface.
+//! (ENOBUFS), which vigil must recover from by re-reading every interface
+//! (also to start an instance that waits for an interface created meanwhile).
 
 mod common;
 
@@ -101,4 +102,43 @@ fn lost_link_events_are_recovered_by_a_re_read() {
         "a did not recover:\n{}",
         da.log()
     );
+}
+
+/// An instance waits for its interface, which is created while the events that announce it are
+/// lost to an overrun: the re-read after the overrun finds it, and the instance starts.
+#[test]
+fn a_waiting_instance_starts_when_a_re_read_finds_its_interface() {
+    let (lan, other) = (Lan::new(), Lan::new());
+    let a = lan.add_host("a");
+    a.ip(&["link", "add", "t0", "type", "veth", "peer", "name", "t1"]);
+    a.ip(&["link", "set", "t1", "up"]);
+    let vip: IpAddr = other.v4(100).into();
+    let conf = format!(
+        "vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth1\n    virtual_router_id 52\n    \
+         priority 255\n    advert_int 1\n    virtual_ipaddress {{\n        {vip}/24 dev eth1\n    }}\n}}\n"
+    );
+    let da = Daemon::start(&a, &vigil_bin(), &conf, &["-P"]);
+    assert!(da.wait_log("(VI_1) waiting for interface eth1 to appear", secs(3)), "{}", da.log());
+    assert!(wait_until(secs(3), ms(10), || da.pid_from_file("v.pid").is_some()), "no VRRP child pid");
+    let child = da.pid_from_file("v.pid").expect("VRRP child") as i32;
+
+    // While the VRRP child cannot read, bury its link monitor in events; eth1
+    // comes last, when the receive queue is long full.
+    let mut cmds = String::new();
+    for _ in 0..3000 {
+        cmds.push_str("link set t0 down\nlink set t0 up\n");
+    }
+    cmds.push_str("link add eth1 type veth peer name eth1p\nlink set eth1p up\nlink set eth1 up\n");
+    cmds.push_str(&format!("addr add {}/24 dev eth1\n", other.v4(1)));
+    unsafe { libc::kill(child, libc::SIGSTOP) };
+    batch(&a, &cmds);
+    unsafe { libc::kill(child, libc::SIGCONT) };
+
+    assert!(da.wait_log("link events lost", secs(3)), "no overrun reported:\n{}", da.log());
+    assert!(
+        da.wait_log("(VI_1) Entering MASTER STATE", secs(3)),
+        "not started after the re-read:\n{}",
+        da.log()
+    );
+    assert!(wait_until(secs(2), ms(10), || a.has_addr(&vip)), "VIP not on eth1");
 }

@@ -698,3 +698,233 @@ fn startup_delay_holds_the_instances() {
     assert!(started >= ms(1400), "instances started {started:?} after the delay was announced");
     assert!(d.wait_log(MASTER, r.master_down() + secs(2)), "{}", d.log());
 }
+
+/// `vigil status --json` for daemon `d`, or None while its control socket does not answer yet.
+fn try_status(host: &Host, d: &Daemon) -> Option<Json> {
+    let out = host
+        .command(&[&vigil_bin().to_string_lossy(), "status", "--json"])
+        .env("VIGIL_RUN_DIR", d.run_dir())
+        .output()
+        .ok()?;
+    Json::parse(String::from_utf8_lossy(&out.stdout).trim()).ok().filter(|_| out.status.success())
+}
+
+/// Instance `name`'s (state, waiting_for) in a status object.
+fn instance_state(st: &Json, name: &str) -> (String, String) {
+    let Some(Json::Arr(insts)) = st.get("vrrp").and_then(|v| v.get("instances")) else {
+        panic!("no instances in {st}")
+    };
+    let inst = insts.iter().find(|i| i.get("name").and_then(Json::as_str) == Some(name));
+    let inst = inst.unwrap_or_else(|| panic!("no {name} in {st}"));
+    let field = |k: &str| inst.get(k).and_then(Json::as_str).unwrap_or("").to_string();
+    (field("state"), field("waiting_for"))
+}
+
+/// A router boots: vigil starts while duplicate address detection still holds eth0's fresh
+/// link-local address tentative, so no IPv6 instance can send adverts yet. The instances wait
+/// (in status as INIT, no VIP) instead of being dropped, and start when DAD completes: the
+/// address owner (priority 255) as MASTER at once, the other as BACKUP and then MASTER after
+/// its master-down interval, alone on the link.
+#[test]
+fn ipv6_instances_wait_for_dad_of_a_fresh_link_local() {
+    let lan = Lan::new();
+    let a = lan.add_host_with_dad("a", 2);
+    let (vip6, vip7): (IpAddr, IpAddr) = (lan.v6(0x100).into(), lan.v6(0x101).into());
+    let tentative = wait_until(secs(2), ms(5), || !a.link_local_lines().is_empty());
+    let lines = a.link_local_lines();
+    assert!(
+        tentative && lines.iter().all(|l| l.contains("tentative")),
+        "link-local not tentative: {lines:?}"
+    );
+    let instance = |name: &str, vrid: u8, prio: u8, vip: &IpAddr| {
+        format!(
+            "vrrp_instance {name} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {vrid}\n    \
+             priority {prio}\n    advert_int 1\n    version 3\n    virtual_ipaddress {{\n        {vip}/64 dev \
+             eth0\n    }}\n}}\n"
+        )
+    };
+    let conf = format!(
+        "global_defs {{\n    router_id dad\n}}\n\n{}{}",
+        instance("VI_6", 68, 150, &vip6),
+        instance("VI_7", 69, 255, &vip7)
+    );
+    let d = Daemon::start(&a, &vigil_bin(), &conf, &["-P"]);
+
+    for name in ["VI_6", "VI_7"] {
+        let waiting =
+            format!("({name}) waiting for a usable IPv6 link-local address on eth0 (DAD in progress)");
+        assert!(d.wait_log(&waiting, secs(3)), "{name} not waiting for DAD:\n{}", d.log());
+    }
+    let mut st = None;
+    assert!(
+        wait_until(secs(2), ms(10), || {
+            st = try_status(&a, &d);
+            st.is_some()
+        }),
+        "no status"
+    );
+    let st = st.expect("status");
+    let still_tentative = a.link_local().is_none();
+    for name in ["VI_6", "VI_7"] {
+        let (state, waiting_for) = instance_state(&st, name);
+        assert_eq!(state, "INIT", "{name} during DAD: {st}");
+        assert!(waiting_for.contains("(DAD in progress)"), "{name} waiting for {waiting_for:?}");
+    }
+    assert!(still_tentative, "DAD was over before the status could show the waiting instances");
+    assert!(!a.has_addr(&vip6) && !a.has_addr(&vip7), "a VIP was set before the instances started");
+
+    // An instant at which the link-local was still tentative: taken before each look.
+    let mut tentative_at = Instant::now();
+    let dad_done = wait_until(secs(5), ms(5), || {
+        let before = Instant::now();
+        let usable = a.link_local().is_some();
+        if !usable {
+            tentative_at = before;
+        }
+        usable
+    });
+    assert!(dad_done, "DAD never completed: {:?}", a.link_local_lines());
+    assert!(d.wait_log("(VI_7) Entering MASTER STATE", secs(2)), "owner not master after DAD:\n{}", d.log());
+    assert!(d.wait_log("(VI_6) Entering BACKUP STATE", secs(2)), "VI_6 not backup after DAD:\n{}", d.log());
+    let first_start = d.log_time("Entering").expect("a state line");
+    assert!(first_start > tentative_at, "an instance started while its link-local was tentative");
+    let owner_after = d.log_time("(VI_7) Entering MASTER STATE").expect("owner line") - tentative_at;
+    // Master_Down_Interval of VRRPv3: 3 * advert_int + (256 - 150) / 256 * advert_int.
+    let master_down = Duration::from_secs_f64(3.0 + 106.0 / 256.0);
+    assert!(
+        d.wait_log("(VI_6) Entering MASTER STATE", master_down + secs(2)),
+        "VI_6 never master:\n{}",
+        d.log()
+    );
+    let backup_at = d.log_time("(VI_6) Entering BACKUP STATE").expect("backup line");
+    let master_at = d.log_time("(VI_6) Entering MASTER STATE").expect("master line");
+    let elected_after = master_at.saturating_duration_since(backup_at);
+    assert!(elected_after + ms(100) >= master_down, "VI_6 master after {elected_after:?} < {master_down:?}");
+    assert!(wait_until(secs(2), ms(10), || a.has_addr(&vip6) && a.has_addr(&vip7)), "VIPs not set on a");
+    let st = try_status(&a, &d).expect("status after DAD");
+    for name in ["VI_6", "VI_7"] {
+        assert_eq!(instance_state(&st, name), ("MASTER".to_string(), String::new()), "{name}: {st}");
+    }
+    assert_eq!(d.log_count("cannot start"), 0, "{}", d.log());
+    eprintln!(
+        "owner MASTER {owner_after:?} after the link-local was last seen tentative; VI_6 BACKUP -> \
+         MASTER after {elected_after:?} (master-down {master_down:?})"
+    );
+}
+
+/// An instance whose interface does not exist yet (a VLAN or bond created after the daemon)
+/// waits for it, shown in status as INIT, instead of being dropped. A reload forgets a waiting
+/// instance the new configuration removed and makes a new one wait, without touching the
+/// running one. The interface appears without an address (still waiting), gets one while down
+/// (starts in FAULT), and comes up: the instance, an owner, becomes MASTER with its VIP.
+#[test]
+fn instances_wait_for_a_missing_interface_across_reloads() {
+    let (lan, other) = (Lan::new(), Lan::new());
+    let a = lan.add_host("a");
+    let (vip_run, vip_gone, vip_late): (IpAddr, IpAddr, IpAddr) =
+        (lan.v4(100).into(), other.v4(101).into(), other.v4(100).into());
+    let instance = |name: &str, dev: &str, vrid: u8, vip: &IpAddr| {
+        format!(
+            "vrrp_instance {name} {{\n    state BACKUP\n    interface {dev}\n    virtual_router_id {vrid}\n    \
+             priority 255\n    advert_int 1\n    virtual_ipaddress {{\n        {vip}/24 dev {dev}\n    }}\n}}\n"
+        )
+    };
+    let run = instance("RUN", "eth0", 70, &vip_run);
+    let conf1 = format!("{run}{}", instance("GONE", "vlan7", 71, &vip_gone));
+    let d = Daemon::start(&a, &vigil_bin(), &conf1, &["-P"]);
+    assert!(d.wait_log("(GONE) waiting for interface vlan7 to appear", secs(3)), "{}", d.log());
+    assert!(
+        d.wait_log("(RUN) Entering MASTER STATE", secs(3)),
+        "the other instance did not run:\n{}",
+        d.log()
+    );
+    let mut st = None;
+    assert!(
+        wait_until(secs(2), ms(10), || {
+            st = try_status(&a, &d);
+            st.is_some()
+        }),
+        "no status"
+    );
+    let st = st.expect("status");
+    assert_eq!(instance_state(&st, "GONE"), ("INIT".into(), "interface vlan7 to appear".into()), "{st}");
+
+    let conf2 = format!("! reloaded\n{run}{}", instance("LATE", "eth1", 72, &vip_late));
+    std::fs::write(d.dir().join("keepalived.conf"), conf2).unwrap();
+    d.signal(libc::SIGHUP);
+    assert!(d.wait_log("(LATE) waiting for interface eth1 to appear", secs(3)), "{}", d.log());
+    assert!(d.wait_log("(GONE) removed on reload", secs(1)), "{}", d.log());
+    let st = try_status(&a, &d).expect("status after reload");
+    let names: Vec<&str> = match st.get("vrrp").and_then(|v| v.get("instances")) {
+        Some(Json::Arr(insts)) => insts.iter().filter_map(|i| i.get("name").and_then(Json::as_str)).collect(),
+        _ => panic!("no instances in {st}"),
+    };
+    assert_eq!(names, ["RUN", "LATE"], "{st}");
+    assert_eq!(instance_state(&st, "LATE"), ("INIT".into(), "interface eth1 to appear".into()), "{st}");
+
+    // A veth pair inside `a`: this kernel may have no dummy driver.
+    a.ip(&["link", "add", "eth1", "type", "veth", "peer", "name", "eth1p"]);
+    assert!(d.wait_log("(LATE) waiting for an IPv4 address on eth1", secs(3)), "{}", d.log());
+    a.ip(&["addr", "add", &format!("{}/24", other.v4(1)), "dev", "eth1"]);
+    assert!(d.wait_log("(LATE) Entering FAULT STATE", secs(3)), "not started on a down link:\n{}", d.log());
+    assert!(!a.has_addr(&vip_late), "VIP set on a down interface");
+    a.link_set("eth1p", true);
+    a.link_set("eth1", true);
+    assert!(d.wait_log("(LATE) Entering MASTER STATE", secs(3)), "owner not master:\n{}", d.log());
+    assert!(wait_until(secs(2), ms(10), || a.has_addr(&vip_late)), "VIP not on eth1");
+    let st = try_status(&a, &d).expect("status at the end");
+    assert_eq!(instance_state(&st, "LATE"), ("MASTER".into(), String::new()), "{st}");
+    assert_eq!(d.log_count("(RUN) Entering MASTER STATE"), 1, "RUN was restarted:\n{}", d.log());
+    assert!(!a.has_addr(&vip_gone) && d.log_count("(GONE) Entering") == 0, "GONE ran:\n{}", d.log());
+    assert_eq!(d.log_count("cannot start"), 0, "{}", d.log());
+}
+
+/// A dual-stack router boots: its IPv4 and IPv6 instances are one sync group, and the IPv6
+/// one waits for DAD of eth0's link-local. The waiting member holds the group in FAULT, as a
+/// faulty one would (keepalived keeps it in FAULT), so the IPv4 instance does not run the
+/// election alone; once DAD is over both start and become MASTER together.
+#[test]
+fn a_sync_group_waits_for_its_member_in_dad() {
+    let lan = Lan::new();
+    let a = lan.add_host_with_dad("a", 2);
+    let (vip4, vip6): (IpAddr, IpAddr) = (lan.v4(100).into(), lan.v6(0x100).into());
+    assert!(wait_until(secs(2), ms(5), || !a.link_local_lines().is_empty()), "no link-local on eth0");
+    let lines = a.link_local_lines();
+    assert!(lines.iter().all(|l| l.contains("tentative")), "link-local not tentative: {lines:?}");
+    let instance = |name: &str, vrid: u8, vip: &IpAddr| {
+        format!(
+            "vrrp_instance {name} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {vrid}\n    \
+             priority 150\n    advert_int 1\n    version 3\n    virtual_ipaddress {{\n        {} dev eth0\n    \
+             }}\n}}\n",
+            with_prefix(*vip)
+        )
+    };
+    let conf = format!(
+        "vrrp_sync_group G {{\n    group {{\n        VI_4\n        VI_6\n    }}\n}}\n{}{}",
+        instance("VI_4", 73, &vip4),
+        instance("VI_6", 74, &vip6)
+    );
+    let d = Daemon::start(&a, &vigil_bin(), &conf, &["-P"]);
+    let waiting = "(VI_6) waiting for a usable IPv6 link-local address on eth0 (DAD in progress)";
+    assert!(d.wait_log(waiting, secs(3)), "VI_6 not waiting for DAD:\n{}", d.log());
+    assert!(d.wait_log("VRRP_Group(G) Syncing instances to FAULT state", secs(1)), "{}", d.log());
+    assert!(d.wait_log("(VI_4) Entering FAULT STATE", secs(1)), "VI_4 ran alone:\n{}", d.log());
+    assert!(wait_until(secs(5), ms(5), || a.link_local().is_some()), "DAD never completed");
+    assert!(d.wait_log("(VI_6) Entering BACKUP STATE", secs(2)), "VI_6 did not start:\n{}", d.log());
+    let fault_at = d.log_time("(VI_4) Entering FAULT STATE").expect("fault line");
+    let started_at = d.log_time("(VI_6) Entering BACKUP STATE").expect("backup line");
+    assert!(fault_at < started_at, "VI_4 was not in FAULT while VI_6 waited:\n{}", d.log());
+    assert_eq!(d.log_count("(VI_4) Entering MASTER STATE"), 0, "VI_4 master without VI_6:\n{}", d.log());
+
+    let master_down = Duration::from_secs_f64(3.0 + 106.0 / 256.0);
+    for name in ["VI_4", "VI_6"] {
+        let line = format!("({name}) Entering MASTER STATE");
+        assert!(d.wait_log(&line, master_down + secs(2)), "{name} never master:\n{}", d.log());
+    }
+    let m4 = d.log_time("(VI_4) Entering MASTER STATE").expect("VI_4 master");
+    let m6 = d.log_time("(VI_6) Entering MASTER STATE").expect("VI_6 master");
+    let apart = if m4 > m6 { m4 - m6 } else { m6 - m4 };
+    assert!(apart < ms(200), "members became master {apart:?} apart:\n{}", d.log());
+    assert!(m4.min(m6) - started_at + ms(100) >= master_down, "elected before master-down:\n{}", d.log());
+    assert!(wait_until(secs(2), ms(10), || a.has_addr(&vip4) && a.has_addr(&vip6)), "VIPs not on a");
+}

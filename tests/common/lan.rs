@@ -76,11 +76,34 @@ impl Lan {
     /// 02:00:c6:<i high byte>:<i low byte>:<n>, and a route for 224.0.0.0/4 via eth0. Returns
     /// once eth0's IPv6 link-local address is usable.
     pub fn add_host(&self, role: &str) -> Host {
+        let host = self.plug(role, None);
+        let ready = super::wait_until(Duration::from_secs(3), Duration::from_millis(10), || {
+            host.link_local().is_some()
+        });
+        assert!(ready, "{}: no usable IPv6 link-local address on eth0", host.name());
+        host
+    }
+
+    /// [`Lan::add_host`] as on a router that boots: eth0's link-local address goes through
+    /// duplicate address detection (`dad_transmits` probes a second apart, after a random delay
+    /// of up to a second), and this returns at once, while it is still tentative. The global
+    /// 2001:db8 address is added without DAD, as in `add_host`.
+    pub fn add_host_with_dad(&self, role: &str, dad_transmits: u32) -> Host {
+        self.plug(role, Some(dad_transmits))
+    }
+
+    fn plug(&self, role: &str, dad_transmits: Option<u32>) -> Host {
         let n = self.next_host.fetch_add(1, Ordering::Relaxed);
         assert!((1..100).contains(&n), "too many hosts on one Lan");
         let ns = Netns::new(role);
         // Before eth0 exists, so that it inherits "default".
-        ns.sysctl(&["net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"]);
+        match dad_transmits {
+            None => ns.sysctl(&["net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"]),
+            Some(probes) => ns.sysctl(&[
+                "net.ipv6.conf.default.accept_dad=1",
+                &format!("net.ipv6.conf.default.dad_transmits={probes}"),
+            ]),
+        }
         let port = format!("p{n}");
         self.switch.ip(&["link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns", ns.name()]);
         self.switch.ip(&["link", "set", &port, "master", "br0", "up"]);
@@ -91,12 +114,7 @@ impl Lan {
         ns.ip(&["addr", "add", &format!("{ip4}/24"), "dev", "eth0"]);
         ns.ip(&["addr", "add", &format!("{ip6}/64"), "dev", "eth0", "nodad"]);
         ns.ip(&["route", "add", "224.0.0.0/4", "dev", "eth0"]);
-        let host = Host { ns, n, ip4, ip6, mac };
-        let ready = super::wait_until(Duration::from_secs(3), Duration::from_millis(10), || {
-            host.link_local().is_some()
-        });
-        assert!(ready, "{}: no usable IPv6 link-local address on eth0", host.name());
-        host
+        Host { ns, n, ip4, ip6, mac }
     }
 }
 
@@ -107,10 +125,15 @@ impl Default for Lan {
 }
 
 impl Host {
+    /// `ip -o -6 addr` lines of eth0's link-local addresses, flags ("tentative") included.
+    pub fn link_local_lines(&self) -> Vec<String> {
+        let out = self.ns.ip(&["-o", "-6", "addr", "show", "dev", "eth0", "scope", "link"]);
+        out.lines().map(str::to_string).collect()
+    }
+
     /// eth0's IPv6 link-local address, once it is usable (not tentative).
     pub fn link_local(&self) -> Option<Ipv6Addr> {
-        let out = self.ns.ip(&["-o", "-6", "addr", "show", "dev", "eth0", "scope", "link"]);
-        out.lines().filter(|l| !l.contains("tentative")).find_map(|l| {
+        self.link_local_lines().iter().filter(|l| !l.contains("tentative")).find_map(|l| {
             let addr = l.split_whitespace().nth(3)?.split('/').next()?;
             addr.parse().ok()
         })

@@ -30,8 +30,9 @@
 //!   into it; [`setns`] moves the calling thread instead).
 //! * [`ProcGuard`]: a child leading its own process group. `pid`, `signal`, `signal_group`,
 //!   `is_running`, `wait_exit`, `stop`, `kill9`; on drop: SIGTERM to the group, 2 s, SIGKILL.
-//! * [`Lan`] (`new`, `add_host`, `v4`, `v6`, `switch`, `capture`) and [`Host`] (`ns`, `n`,
-//!   `ip4`, `ip6`, `mac`, `link_local`; derefs to its `Netns`).
+//! * [`Lan`] (`new`, `add_host`, `add_host_with_dad`, `v4`, `v6`, `switch`, `capture`) and
+//!   [`Host`] (`ns`, `n`, `ip4`, `ip6`, `mac`, `link_local`, `link_local_lines`; derefs to its
+//!   `Netns`).
 //! * [`Daemon`]: keepalived or vigil in the foreground, config / pid files / log in a private
 //!   temp dir. `log`, `wait_log`, `log_time`, `log_count`, `pid`, `pid_from_file`, `signal`,
 //!   `stop`, `kill9`, `is_running`.

@@ -282,6 +282,13 @@ impl VrrpEngine {
         self.reevaluate(now);
     }
 
+    /// Pending instances that could start were appended: their sync-group
+    /// hold and their trackers' verdict, before they start.
+    pub(super) fn ext_instances_added(&mut self, now: StdInstant) {
+        self.apply_sync_holds();
+        self.reevaluate(now);
+    }
+
     fn apply_sync_holds(&mut self) {
         for i in 0..self.insts.len() {
             let held = self.ext.group_of(&self.insts[i].cfg.name).is_some();
@@ -313,9 +320,12 @@ impl VrrpEngine {
         let mut group_fault = vec![false; self.ext.groups.len()];
         for (g, fault) in group_fault.iter_mut().enumerate() {
             let members = &self.ext.groups[g].cfg.members;
-            *fault = members
-                .iter()
-                .any(|(m, _)| self.inst_index(m).is_some_and(|i| !verdicts[i].faults.is_empty()));
+            *fault = members.iter().any(|(m, _)| match self.inst_index(m) {
+                Some(i) => !verdicts[i].faults.is_empty(),
+                // A member that cannot run yet counts as one in FAULT, as in
+                // keepalived: the others must not go MASTER without it.
+                None => self.pending.iter().any(|p| &p.cfg.name == m),
+            });
             let group = &mut self.ext.groups[g];
             if *fault && !group.faulted {
                 info!("VRRP_Group({}) Syncing instances to FAULT state", group.cfg.name);
@@ -333,9 +343,10 @@ impl VrrpEngine {
         }
     }
 
-    /// Link and address events from the monitor.
-    pub(super) fn ext_link_events(&mut self, now: StdInstant) {
-        let Some((monitor, _)) = self.monitor.as_mut() else { return };
+    /// Link and address events from the monitor. True when there were any
+    /// (or a re-dump after an overrun): a pending instance may start now.
+    pub(super) fn ext_link_events(&mut self, now: StdInstant) -> bool {
+        let Some((monitor, _)) = self.monitor.as_mut() else { return false };
         let mut events = Vec::new();
         if let Err(e) = monitor.read_events(&mut events) {
             warn!("link monitor: {e}");
@@ -352,8 +363,9 @@ impl VrrpEngine {
                 }
             }
             self.reevaluate(now);
-            return;
+            return true;
         }
+        let any = !events.is_empty();
         let mut changed = false;
         for ev in events {
             let (name, up) = match ev {
@@ -372,6 +384,7 @@ impl VrrpEngine {
         if changed {
             self.reevaluate(now);
         }
+        any
     }
 
     /// A finished job of the script runner; false if it is not a vrrp_script.

@@ -11,6 +11,7 @@
 mod ext;
 mod garp;
 pub mod params;
+mod pending;
 mod reload;
 pub mod routes;
 pub mod rules;
@@ -41,9 +42,14 @@ use crate::sys::{addr, Error as SysError};
 use crate::vrrp::{self, Action, Family, Reject, RxContext, State};
 
 use garp::GarpQueue;
+use pending::{Pending, Placement};
 
 /// A pooled socket not yet registered with the poll loop.
 const NO_TOKEN: Token = Token(usize::MAX);
+/// Tokens of pooled advert sockets start here, far above what `TokenAlloc`
+/// hands out: the engine numbers them itself, because a pending instance
+/// that starts opens its socket where no `TokenAlloc` is at hand.
+const SOCKET_TOKEN_BASE: usize = 1 << 22;
 /// Tokens for script pidfds start here, far above what `TokenAlloc` hands out.
 const SCRIPT_TOKEN_BASE: usize = 1 << 24;
 /// A notify script that runs longer than this is stopped.
@@ -88,7 +94,11 @@ pub struct VrrpEngine {
     global: GlobalDefs,
     epoch: StdInstant,
     insts: Vec<Inst>,
+    /// Configured instances whose interface or source address is not there yet.
+    pending: Vec<Pending>,
     socks: Vec<Pooled>,
+    /// Sockets registered so far, for the next socket token.
+    sockets_registered: usize,
     nl: netlink::Socket,
     monitor: Option<(Monitor, Token)>,
     arp: Option<crate::sys::garp::ArpSocket>,
@@ -110,17 +120,18 @@ pub struct VrrpEngine {
 
 impl VrrpEngine {
     /// Resolve interfaces and open sockets for every instance of `config`.
-    /// An instance whose interface is missing is skipped with an error, as
-    /// keepalived refuses to run it.
+    /// An instance whose interface or source address is missing waits
+    /// (`pending.rs`).
     pub fn new(config: &Config) -> io::Result<VrrpEngine> {
         let mut nl = netlink::Socket::open().map_err(io::Error::from)?;
-        let links = link::dump_links(&mut nl).map_err(io::Error::from)?;
-        let addrs = link::dump_addrs(&mut nl, None, None).map_err(io::Error::from)?;
+        let (links, addrs) = links_and_addrs(&mut nl)?;
         let mut engine = VrrpEngine {
             global: config.global.clone(),
             epoch: StdInstant::now(),
             insts: Vec::new(),
+            pending: Vec::new(),
             socks: Vec::new(),
+            sockets_registered: 0,
             nl,
             monitor: None,
             arp: crate::sys::garp::ArpSocket::open().map_err(|e| warn!("no ARP socket: {e}")).ok(),
@@ -137,38 +148,91 @@ impl VrrpEngine {
             vmacs: vmac::Vmacs::default(),
         };
         for cfg in &config.instances {
-            match engine.build_instance(cfg, &links, &addrs) {
-                Ok(inst) => engine.insts.push(inst),
-                Err(e) => error!("({}) cannot start: {e}", cfg.name),
-            }
+            engine.add_instance(cfg, &links, &addrs);
         }
         Ok(engine)
     }
 
-    fn build_instance(
-        &mut self,
-        cfg: &VrrpInstance,
-        links: &[Link],
-        addrs: &[link::Address],
-    ) -> Result<Inst, String> {
-        let ifname = cfg.interface.clone().ok_or("no interface given")?;
-        let link = links
-            .iter()
-            .find(|l| l.name == ifname)
-            .ok_or_else(|| format!("interface {ifname} does not exist"))?;
+    /// Build `cfg` and append it to the instances (returning its index), or
+    /// keep it pending while its interface or source address is not there
+    /// yet. The one way an instance comes to run: at start, on reload and
+    /// when a pending one is retried.
+    fn add_instance(&mut self, cfg: &VrrpInstance, links: &[Link], addrs: &[link::Address]) -> Option<usize> {
+        let built = match pending::placement(cfg, links, addrs) {
+            Ok(Placement::Ready { link, source }) => self.build_instance(cfg, link, source),
+            Ok(Placement::Waiting(what)) => {
+                self.keep_pending(cfg, what);
+                return None;
+            }
+            Err(e) => Err(e),
+        };
+        self.pending.retain(|p| p.cfg.name != cfg.name);
+        match built {
+            Ok(inst) => {
+                self.insts.push(inst);
+                Some(self.insts.len() - 1)
+            }
+            Err(e) => {
+                error!("({}) cannot start: {e}", cfg.name);
+                None
+            }
+        }
+    }
+
+    /// Add or update the pending entry of `cfg`; logged when what it waits
+    /// for is new, not on every retry.
+    fn keep_pending(&mut self, cfg: &VrrpInstance, waiting_for: String) {
+        let entry = Pending { cfg: cfg.clone(), waiting_for };
+        match self.pending.iter_mut().find(|p| p.cfg.name == cfg.name) {
+            Some(p) if p.waiting_for == entry.waiting_for => *p = entry,
+            known => {
+                warn!("({}) waiting for {}", cfg.name, entry.waiting_for);
+                match known {
+                    Some(p) => *p = entry,
+                    None => self.pending.push(entry),
+                }
+            }
+        }
+    }
+
+    /// Start the pending instances that can run now: after link or address
+    /// events, and once the monitor is open (an address that became usable
+    /// before it subscribed sent its event to no one).
+    fn start_pending(&mut self, registry: &Registry, now: StdInstant) {
+        // Before vrrp_startup_delay is over, waiting instances keep waiting.
+        if self.pending.is_empty() || !self.started {
+            return;
+        }
+        let (links, addrs) = match links_and_addrs(&mut self.nl) {
+            Ok(dump) => dump,
+            Err(e) => {
+                warn!("interface dump for waiting instances: {e}");
+                return;
+            }
+        };
+        let cfgs: Vec<VrrpInstance> = self.pending.iter().map(|p| p.cfg.clone()).collect();
+        let started: Vec<usize> =
+            cfgs.iter().filter_map(|cfg| self.add_instance(cfg, &links, &addrs)).collect();
+        if started.is_empty() {
+            return;
+        }
+        if let Err(e) = self.register_sockets(registry) {
+            error!("register VRRP socket: {e}");
+        }
+        self.ext_instances_added(now);
+        for i in started {
+            let inst = &self.insts[i];
+            info!("({}) starting on {} from {}", inst.cfg.name, inst.ifname, inst.core.params().source);
+            self.start_instance(i, now);
+        }
+    }
+
+    /// `cfg` on interface `link`, sending from `source` (see `pending::placement`).
+    fn build_instance(&mut self, cfg: &VrrpInstance, link: &Link, source: IpAddr) -> Result<Inst, String> {
+        let ifname = link.name.clone();
         let family = if cfg.is_ipv6() { Family::V6 } else { Family::V4 };
         let unicast = cfg.is_unicast();
-        let mine: Vec<link::Address> = addrs.iter().filter(|a| a.index == link.index).cloned().collect();
         let configured_src = if unicast { cfg.unicast_src_ip } else { cfg.mcast_src_ip };
-        let source = match (configured_src, family) {
-            (Some(ip), _) => ip,
-            (None, Family::V4) => link::primary_ipv4(&mine)
-                .map(|a| a.addr)
-                .ok_or_else(|| format!("no IPv4 address on {ifname}"))?,
-            (None, Family::V6) => link::ipv6_link_local(&mine)
-                .map(|a| a.addr)
-                .ok_or_else(|| format!("no IPv6 link-local address on {ifname}"))?,
-        };
         let params = params::instance_params(cfg, &self.global, source);
         let vmac = self.vmacs.setup(&mut self.nl, cfg, link)?;
         let key = match &vmac {
@@ -230,6 +294,16 @@ impl VrrpEngine {
         };
         self.socks.push(Pooled { key: key.clone(), sock, token: NO_TOKEN, members: Vec::new() });
         Ok(self.socks.len() - 1)
+    }
+
+    /// Register the pooled sockets opened since the last call with the loop.
+    fn register_sockets(&mut self, registry: &Registry) -> io::Result<()> {
+        for s in self.socks.iter_mut().filter(|s| s.token == NO_TOKEN) {
+            s.token = Token(SOCKET_TOKEN_BASE + self.sockets_registered);
+            self.sockets_registered += 1;
+            registry.register(&mut SourceFd(&s.sock.as_raw_fd()), s.token, Interest::READABLE)?;
+        }
+        Ok(())
     }
 
     fn vnow(&self, now: StdInstant) -> vrrp::Instant {
@@ -436,9 +510,21 @@ impl VrrpEngine {
     }
 
     /// Link events feed the trackers (`ext.rs`): the instance interface
-    /// (unless `dont_track_primary`) and every `track_interface`.
-    fn link_events(&mut self, now: StdInstant) {
-        self.ext_link_events(now);
+    /// (unless `dont_track_primary`) and every `track_interface`. Link and
+    /// address events may also let a pending instance start.
+    fn link_events(&mut self, registry: &Registry, now: StdInstant) {
+        if self.ext_link_events(now) {
+            self.start_pending(registry, now);
+        }
+    }
+
+    /// Start instance `i` as at start-up.
+    fn start_instance(&mut self, i: usize, now: StdInstant) {
+        // Addresses left by a previous run (kill -9) must not linger on a backup.
+        self.set_vips(i, false);
+        let vnow = self.vnow(now);
+        self.insts[i].core.start(vnow);
+        self.apply(i, now);
     }
 
     fn start(&mut self, now: StdInstant) {
@@ -458,15 +544,12 @@ impl VrrpEngine {
             }
         };
         for i in 0..self.insts.len() {
-            // Addresses left by a previous run (kill -9) must not linger on a backup.
-            self.set_vips(i, false);
             let inst = &mut self.insts[i];
             if down.contains(&inst.ifindex) && !inst.cfg.dont_track_primary {
                 info!("Netlink reports {} down", inst.ifname);
                 inst.core.set_fault(vnow, true);
             }
-            self.insts[i].core.start(vnow);
-            self.apply(i, now);
+            self.start_instance(i, now);
         }
     }
 }
@@ -480,10 +563,7 @@ fn script_user(users: &UserDb, g: &GlobalDefs, cmd: &ConfCommand) -> ScriptUser 
 
 impl Subsystem for VrrpEngine {
     fn register(&mut self, registry: &Registry, tokens: &mut TokenAlloc) -> io::Result<()> {
-        for s in &mut self.socks {
-            s.token = tokens.alloc();
-            registry.register(&mut SourceFd(&s.sock.as_raw_fd()), s.token, Interest::READABLE)?;
-        }
+        self.register_sockets(registry)?;
         match Monitor::open() {
             Ok(m) => {
                 let t = tokens.alloc();
@@ -498,6 +578,7 @@ impl Subsystem for VrrpEngine {
         let delay = self.global.vrrp_startup_delay;
         if delay.is_zero() {
             self.start(now);
+            self.start_pending(registry, now);
         } else {
             // keepalived's vrrp_startup_delay: slow links (bonds, VMs) come up first.
             info!("Delaying startup for {} seconds", delay.as_secs_f64());
@@ -512,7 +593,7 @@ impl Subsystem for VrrpEngine {
             self.receive(s, now);
         } else if self.ext_event(registry, token, now) {
         } else if self.monitor.as_ref().is_some_and(|(_, t)| *t == token) {
-            self.link_events(now);
+            self.link_events(registry, now);
         } else if let Some(r) = self.scripts.as_mut() {
             if r.handle_event(token, now) {
                 self.reap_scripts(now);
@@ -535,6 +616,7 @@ impl Subsystem for VrrpEngine {
         if self.start_at.is_some_and(|t| t <= now) {
             self.start_at = None;
             self.start(now);
+            self.start_pending(registry, now);
         }
         let vnow = self.vnow(now);
         for i in 0..self.insts.len() {
@@ -602,6 +684,15 @@ impl Subsystem for VrrpEngine {
                 i.cfg.vips.iter().map(vips::show).collect::<Vec<_>>().join(", "),
             ));
         }
+        for p in &self.pending {
+            out.push_str(&format!(
+                " VRRP Instance = {}\n   State = {} (waiting for {})\n   Interface = {}\n",
+                p.cfg.name,
+                State::Init,
+                p.waiting_for,
+                p.cfg.interface.as_deref().unwrap_or(""),
+            ));
+        }
         out
     }
 
@@ -630,7 +721,8 @@ impl Subsystem for VrrpEngine {
     }
 
     fn status(&self) -> Json {
-        let instances = self.insts.iter().map(instance_status).collect();
+        let running = self.insts.iter().map(instance_status);
+        let instances = running.chain(self.pending.iter().map(|p| pending_status(p, &self.global))).collect();
         Json::obj([
             ("instances", Json::Arr(instances)),
             ("unknown_vrid", Json::from(self.unknown_vrid)),
@@ -667,10 +759,30 @@ fn instance_status(i: &Inst) -> Json {
     ])
 }
 
+/// A pending instance in status: INIT, and what it waits for.
+fn pending_status(p: &Pending, g: &GlobalDefs) -> Json {
+    Json::obj([
+        ("name", Json::from(p.cfg.name.as_str())),
+        ("state", Json::from(State::Init.as_str())),
+        ("interface", Json::from(p.cfg.interface.as_deref().unwrap_or(""))),
+        ("vrid", Json::from(u32::from(p.cfg.vrid))),
+        ("version", Json::from(u32::from(p.cfg.effective_version(g)))),
+        ("priority", Json::from(u32::from(p.cfg.effective_priority()))),
+        ("waiting_for", Json::from(p.waiting_for.as_str())),
+    ])
+}
+
+/// Every interface and every address, as the kernel has them now.
+fn links_and_addrs(nl: &mut netlink::Socket) -> io::Result<(Vec<Link>, Vec<link::Address>)> {
+    let links = link::dump_links(nl).map_err(io::Error::from)?;
+    let addrs = link::dump_addrs(nl, None, None).map_err(io::Error::from)?;
+    Ok((links, addrs))
+}
+
 /// The VRRP child's subsystem, for `daemon::engines`.
 pub fn subsystem(config: &Config) -> Result<Box<dyn Subsystem>, String> {
     let engine = VrrpEngine::new(config).map_err(|e| format!("VRRP engine: {e}"))?;
-    if engine.insts.is_empty() && !config.instances.is_empty() {
+    if engine.insts.is_empty() && engine.pending.is_empty() && !config.instances.is_empty() {
         return Err("no VRRP instance could be started".into());
     }
     Ok(Box::new(engine))
@@ -678,5 +790,6 @@ pub fn subsystem(config: &Config) -> Result<Box<dyn Subsystem>, String> {
 
 /// A map from instance name to state, for tests and the sync-group logic.
 pub fn states(engine: &VrrpEngine) -> HashMap<String, State> {
-    engine.insts.iter().map(|i| (i.cfg.name.clone(), i.core.state())).collect()
+    let running = engine.insts.iter().map(|i| (i.cfg.name.clone(), i.core.state()));
+    running.chain(engine.pending.iter().map(|p| (p.cfg.name.clone(), State::Init))).collect()
 }

@@ -6,22 +6,25 @@
 //! on the wire. A removed instance leaves as on shutdown (priority 0, VIPs
 //! removed); a new one starts as at start-up. A changed one does both,
 //! which costs at most what a restart of that one instance costs.
+//!
+//! A pending instance (`pending.rs`) is not running, so `plan` sees it as
+//! new when the configuration still has it: it is tried again with its new
+//! configuration, and waits again or starts. One the configuration dropped
+//! is forgotten.
 
 use std::collections::HashMap;
-use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsRawFd;
 use std::time::Instant as StdInstant;
 
-use log::{error, info};
+use log::info;
 use mio::unix::SourceFd;
-use mio::{Interest, Registry};
+use mio::Registry;
 
 use super::VrrpEngine;
 use crate::config::model::{GlobalDefs, VrrpInstance};
 use crate::config::Config;
 use crate::daemon::event_loop::TokenAlloc;
-use crate::sys::link;
 
 /// What a reload does to one instance.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -143,27 +146,25 @@ impl VrrpEngine {
         self.garps.renumber(&renumber);
         self.global = new.global.clone();
 
-        let (links, addrs) = dump(&mut self.nl).map_err(|e| format!("interface dump: {e}"))?;
+        let (links, addrs) =
+            super::links_and_addrs(&mut self.nl).map_err(|e| format!("interface dump: {e}"))?;
+        self.pending.retain(|p| {
+            let kept = new.instance(&p.cfg.name).is_some();
+            if !kept {
+                info!("({}) removed on reload (it was waiting for {})", p.cfg.name, p.waiting_for);
+            }
+            kept
+        });
         let first_new = self.insts.len();
         for cfg in to_start {
-            match self.build_instance(cfg, &links, &addrs) {
-                Ok(inst) => self.insts.push(inst),
-                Err(e) => error!("({}) cannot start: {e}", cfg.name),
-            }
+            self.add_instance(cfg, &links, &addrs);
         }
         self.rebuild_socket_members();
         self.drop_idle_sockets(registry);
-        for s in self.socks.iter_mut().filter(|s| s.token == super::NO_TOKEN) {
-            s.token = tokens.alloc();
-            registry
-                .register(&mut SourceFd(&s.sock.as_raw_fd()), s.token, Interest::READABLE)
-                .map_err(|e| format!("register socket: {e}"))?;
-        }
+        self.register_sockets(registry).map_err(|e| format!("register socket: {e}"))?;
         self.ext_reload(registry, tokens, new, now);
         for i in first_new..self.insts.len() {
-            self.set_vips(i, false);
-            self.insts[i].core.start(vnow);
-            self.apply(i, now);
+            self.start_instance(i, now);
         }
         Ok(())
     }
@@ -195,12 +196,6 @@ impl VrrpEngine {
             inst.sock = index[&inst.sock];
         }
     }
-}
-
-fn dump(nl: &mut crate::sys::netlink::Socket) -> io::Result<(Vec<link::Link>, Vec<link::Address>)> {
-    let links = link::dump_links(nl).map_err(io::Error::from)?;
-    let addrs = link::dump_addrs(nl, None, None).map_err(io::Error::from)?;
-    Ok((links, addrs))
 }
 
 #[cfg(test)]
