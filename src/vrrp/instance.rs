@@ -115,6 +115,12 @@ impl Instance {
         self.ah_seq
     }
 
+    /// Continue the AH sequence of an earlier incarnation (a reload that
+    /// restarts this instance), as keepalived keeps it across reloads.
+    pub fn continue_ah_seq(&mut self, seq: u32) {
+        self.ah_seq = self.ah_seq.max(seq);
+    }
+
     pub fn master_adver_interval(&self) -> Duration {
         self.master_adver_int
     }

@@ -257,3 +257,14 @@ fn no_ah_no_sequence() {
     inst.start(Instant::ZERO);
     assert_eq!(sent_seqs(&drain(&mut inst)), vec![None]);
 }
+
+#[test]
+fn a_restarted_instance_continues_the_sequence() {
+    let mut p = params();
+    p.priority = 255;
+    let mut inst = Instance::new(p);
+    inst.continue_ah_seq(41);
+    inst.continue_ah_seq(7);
+    inst.start(Instant::ZERO);
+    assert_eq!(sent_seqs(&drain(&mut inst)), vec![Some(42)]);
+}
