@@ -1,5 +1,5 @@
 //! vigil and Debian's keepalived 2.2.7 as one virtual router on one bridge: VRRPv2 with PASS
-//! auth, VRRPv2 with IPsec AH auth, VRRPv3 over IPv4 and IPv6, and unicast. In each mode, each
+//! auth, VRRPv2 with IPsec AH auth, VRRPv3 over IPv4 and IPv6, and unicast (PASS and AH). In each mode, each
 //! implementation is the higher-priority master once; the VIP must move to the other one on a
 //! graceful stop and on a crash, and back by preemption. Forged AH adverts (replayed, wrong
 //! key) are dropped and counted. Needs root, `ip` and /usr/sbin/keepalived.
@@ -25,6 +25,18 @@ enum Mode {
     V3Ipv6,
     /// VRRPv2 to `unicast_peer`s from `unicast_src_ip`.
     Unicast,
+    /// Unicast with AH (the TTL is left out of the ICV).
+    UnicastAh,
+}
+
+impl Mode {
+    fn ah(self) -> bool {
+        matches!(self, Mode::V2Ah | Mode::UnicastAh)
+    }
+
+    fn unicast(self) -> bool {
+        matches!(self, Mode::Unicast | Mode::UnicastAh)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,7 +74,7 @@ struct Router {
 
 impl Router {
     fn version(&self) -> u8 {
-        if matches!(self.mode, Mode::V2Pass | Mode::V2Ah | Mode::Unicast) {
+        if matches!(self.mode, Mode::V2Pass | Mode::V2Ah | Mode::Unicast | Mode::UnicastAh) {
             2
         } else {
             3
@@ -87,7 +99,7 @@ impl Router {
             self.advert()
         );
         if self.version() == 2 {
-            let kind = if self.mode == Mode::V2Ah { "AH" } else { "PASS" };
+            let kind = if self.mode.ah() { "AH" } else { "PASS" };
             body.push_str(&format!(
                 "    authentication {{\n        auth_type {kind}\n        auth_pass {AUTH_PASS}\n    }}\n"
             ));
@@ -154,12 +166,12 @@ fn interop(mode: Mode, vrid: u8, high: Impl, low: Impl) {
     let (a, b, c) = (lan.add_host("a"), lan.add_host("b"), lan.add_host("c"));
     let v6 = mode == Mode::V3Ipv6;
     let vip: IpAddr = if v6 { lan.v6(0x100).into() } else { lan.v4(100).into() };
-    let unicast = |me: &Host, peer: &Host| (mode == Mode::Unicast).then(|| (me.ip4.into(), peer.ip4.into()));
+    let unicast = |me: &Host, peer: &Host| mode.unicast().then(|| (me.ip4.into(), peer.ip4.into()));
     let ra = Router { mode, vrid, prio: 150, vip, unicast: unicast(&a, &b) };
     let rb = Router { mode, vrid, prio: 100, vip, unicast: unicast(&b, &a) };
     let tag = format!("{mode:?} {high:?}(150) / {low:?}(100)");
     let hosts = [&a, &b, &c];
-    let mut cap = (mode == Mode::V2Ah).then(|| lan.capture("ip proto 51 or ip proto 112"));
+    let mut cap = mode.ah().then(|| lan.capture("ip proto 51 or ip proto 112"));
 
     // Steady state: exactly one master, and both sides say so.
     let mut da = Daemon::start(&a, &high.bin(), &ra.config(), &["-P"]);
@@ -188,7 +200,7 @@ fn interop(mode: Mode, vrid: u8, high: Impl, low: Impl) {
     assert!(graceful < rb.skew() + ms(900), "{tag}: graceful failover took {graceful:?}");
     assert!(da.log().contains("(VI_1) sent 0 priority"), "{tag}: a did not resign:\n{}", da.log());
     assert!(!a.has_addr(&vip), "{tag}: a kept the VIP after stopping");
-    if mode == Mode::V2Ah {
+    if mode.ah() {
         assert_ah_clean(&tag, "a (first run)", &da);
     }
     assert!(wait_count(&db, MASTER, 1, secs(2)), "{tag}: no MASTER line on b:\n{}", db.log());
@@ -230,7 +242,7 @@ fn interop(mode: Mode, vrid: u8, high: Impl, low: Impl) {
     if let Some(cap) = &mut cap {
         assert_ah_wire(&tag, cap, [a.ip4, b.ip4]);
     }
-    if mode == Mode::V2Ah {
+    if mode.ah() {
         assert_ah_clean(&tag, "a (second run)", &da);
         assert_ah_clean(&tag, "b", &db);
         if low == Impl::Vigil {
@@ -324,6 +336,16 @@ fn unicast_vigil_master_keepalived_backup() {
 #[test]
 fn unicast_keepalived_master_vigil_backup() {
     interop(Mode::Unicast, 88, Impl::Keepalived, Impl::Vigil);
+}
+
+#[test]
+fn unicast_ah_vigil_master_keepalived_backup() {
+    interop(Mode::UnicastAh, 92, Impl::Vigil, Impl::Keepalived);
+}
+
+#[test]
+fn unicast_ah_keepalived_master_vigil_backup() {
+    interop(Mode::UnicastAh, 93, Impl::Keepalived, Impl::Vigil);
 }
 
 /// keepalived's AH key: the password, zero-padded to 8 bytes.
