@@ -416,6 +416,7 @@ impl Instance {
                 // (the receive path has just made it ours).
                 self.ah_seq = self.ah_seq.wrapping_add(1);
                 self.ah_cycle = false;
+                self.log(Level::Info, "IPSEC-AH : Syncing seq_num - Increment seq".to_string());
             }
             if self.params.lower_prio_no_advert {
                 let line = format!("Received advert from {src} with lower priority {theirs}, ours {ours}");

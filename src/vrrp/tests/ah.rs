@@ -222,7 +222,13 @@ fn master_jumps_past_a_lower_priority_rival() {
     // A rival that believes it is master, far ahead in numbers (keepalived:
     // "Syncing seq_num - Increment seq"): its number + 1, then our advert.
     assert_eq!(rx(&mut inst, Instant::from_secs(1), 100, 500), Ok(()));
-    assert_eq!(sent_seqs(&drain(&mut inst)), vec![Some(502)]);
+    let actions = drain(&mut inst);
+    assert_eq!(sent_seqs(&actions), vec![Some(502)]);
+    let sync = Action::Log {
+        level: log::Level::Info,
+        line: "(VI_1) IPSEC-AH : Syncing seq_num - Increment seq".into(),
+    };
+    assert!(actions.contains(&sync), "{actions:?}");
     assert_eq!(rx(&mut inst, Instant::from_secs(2), 100, 502), Err(Reject::AhReplay));
     // Shutdown: the priority-0 advert continues the sequence too.
     inst.shutdown(Instant::from_secs(3));
