@@ -22,7 +22,7 @@ fn write(target: &str, name: &str, bytes: &[u8]) {
     fs::write(dir.join(name), bytes).expect("write seed");
 }
 
-/// IPv4 datagrams of protocol 112 in a pcap with Ethernet or Linux cooked framing.
+/// IPv4 datagrams of protocol 112 (VRRP) or 51 (AH) in a pcap with Ethernet or Linux cooked framing.
 fn vrrp_datagrams(pcap: &[u8]) -> Vec<Vec<u8>> {
     let le = pcap.get(..4) == Some(&[0xd4, 0xc3, 0xb2, 0xa1]);
     let u32_at = |i: usize| {
@@ -52,7 +52,7 @@ fn vrrp_datagrams(pcap: &[u8]) -> Vec<Vec<u8>> {
             Some(ip) => ip,
             None => continue,
         };
-        if ip.len() >= 20 && ip[0] >> 4 == 4 && ip[9] == 112 {
+        if ip.len() >= 20 && ip[0] >> 4 == 4 && (ip[9] == 112 || ip[9] == 51) {
             out.push(ip.to_vec());
         }
     }
@@ -76,6 +76,11 @@ fn vrrp() {
             seen.push(payload.clone());
             let i = seen.len();
             write("vrrp_ipv4", &format!("{stem}-{i}"), &d);
+            if d[9] == 51 {
+                // Behind AH: only the whole datagram means anything.
+                n += 1;
+                continue;
+            }
             write("vrrp_advert", &format!("{stem}-{i}"), &payload);
             // One instance pick byte (v2 or v3 IPv4), then one record per second.
             let v3 = payload[0] >> 4 == 3;

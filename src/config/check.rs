@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::diag::{Diagnostic, Loc};
-use super::model::{Config, InitialState, LvsMethod, RawLine, VipSpec, VrrpInstance, VsAddr};
+use super::model::{Auth, Config, InitialState, LvsMethod, RawLine, VipSpec, VrrpInstance, VsAddr};
 use super::suggest;
 use super::LoadOptions;
 
@@ -157,6 +157,26 @@ impl Checker<'_> {
                 None,
             );
             vi.auth = None;
+        }
+        if matches!(vi.auth, Some(Auth::Ah(_))) && v6 {
+            self.warn(
+                &at(vi, "auth_type"),
+                format!("instance '{name}': AH authentication is IPv4 only; it is turned off"),
+                Some("use auth_type PASS, or no authentication block".into()),
+            );
+            vi.auth = None;
+        }
+        if matches!(vi.auth, Some(Auth::Ah(_)))
+            && vi.state == Some(InitialState::Master)
+            && vi.effective_priority() != 255
+        {
+            // keepalived: the AH sequence number must be learnt from a master first.
+            self.warn(
+                &at(vi, "state"),
+                format!("instance '{name}': state MASTER is incompatible with AH authentication; starting as BACKUP"),
+                Some("use state BACKUP, or priority 255 for the address owner".into()),
+            );
+            vi.state = Some(InitialState::Backup);
         }
 
         let prio = vi.effective_priority();

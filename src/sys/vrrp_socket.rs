@@ -11,6 +11,12 @@
 //! rather than bind(2), because a raw IPv4 socket bound to an address only
 //! receives packets addressed to it, which would drop 224.0.0.18.
 //!
+//! AH (`auth_type AH`, IPv4 only): a socket of IP protocol 51 with
+//! IP_HDRINCL, since the AH ICV covers the IP header (identification and
+//! total length included): `send_to` then takes the whole datagram. It
+//! receives only AH packets, so AH instances get sockets of their own, as
+//! in keepalived's sockpool.
+//!
 //! IPv6: IPV6_CHECKSUM at offset 6 makes the kernel fill in the VRRP
 //! checksum (pseudo-header included) on send and verify it on receive,
 //! silently dropping packets with a bad checksum; the caller may leave the
@@ -27,6 +33,7 @@ use super::fd;
 use super::{Error, Result};
 
 pub const IPPROTO_VRRP: i32 = 112;
+pub const IPPROTO_AH: i32 = 51;
 pub const VRRP_GROUP_V4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
 pub const VRRP_GROUP_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
 /// DSCP CS6 ("internetwork control"), as keepalived sends.
@@ -41,6 +48,8 @@ pub struct RxMeta {
     pub dst: IpAddr,
     pub ttl_or_hop_limit: u8,
     pub ifindex: u32,
+    /// IP protocol: 112, or 51 when the VRRP message follows an AH header.
+    pub protocol: u8,
 }
 
 /// A received packet: metadata and where the VRRP message is in the buffer.
@@ -61,19 +70,33 @@ pub struct SocketConfig {
     pub src: Option<IpAddr>,
     /// TTL / hop limit of unicast packets (`unicast_ttl`); multicast always uses 255.
     pub unicast_ttl: u8,
+    /// IPv4 AH: protocol 51 and IP_HDRINCL (the caller builds the datagram).
+    pub ah: bool,
 }
 
 impl SocketConfig {
     pub fn multicast_v4(ifindex: u32) -> Self {
-        SocketConfig { ifindex, group: Some(IpAddr::V4(VRRP_GROUP_V4)), src: None, unicast_ttl: 255 }
+        SocketConfig {
+            ifindex,
+            group: Some(IpAddr::V4(VRRP_GROUP_V4)),
+            src: None,
+            unicast_ttl: 255,
+            ah: false,
+        }
     }
 
     pub fn multicast_v6(ifindex: u32) -> Self {
-        SocketConfig { ifindex, group: Some(IpAddr::V6(VRRP_GROUP_V6)), src: None, unicast_ttl: 255 }
+        SocketConfig {
+            ifindex,
+            group: Some(IpAddr::V6(VRRP_GROUP_V6)),
+            src: None,
+            unicast_ttl: 255,
+            ah: false,
+        }
     }
 
     pub fn unicast(ifindex: u32) -> Self {
-        SocketConfig { ifindex, group: None, src: None, unicast_ttl: 255 }
+        SocketConfig { ifindex, group: None, src: None, unicast_ttl: 255, ah: false }
     }
 }
 
@@ -91,9 +114,13 @@ impl VrrpSocket {
             Some(IpAddr::V4(a)) => Some(a),
             Some(a) => return Err(Error::invalid(format!("IPv4 VRRP socket with source {a}"))),
         };
-        let fd = fd::socket(libc::AF_INET, libc::SOCK_RAW, IPPROTO_VRRP, "IPv4 VRRP")?;
+        let (proto, what) = if cfg.ah { (IPPROTO_AH, "IPv4 VRRP AH") } else { (IPPROTO_VRRP, "IPv4 VRRP") };
+        let fd = fd::socket(libc::AF_INET, libc::SOCK_RAW, proto, what)?;
         fd::bind_to_device(&fd, &fd::ifname(cfg.ifindex)?)?;
         let ip = libc::IPPROTO_IP;
+        if cfg.ah {
+            fd::setsockopt_int(&fd, ip, libc::IP_HDRINCL, 1, "IP_HDRINCL")?;
+        }
         fd::setsockopt_int(&fd, ip, libc::IP_TOS, TOS_CS6, "IP_TOS")?;
         fd::setsockopt_int(&fd, ip, libc::IP_TTL, cfg.unicast_ttl as i32, "IP_TTL")?;
         fd::setsockopt_int(&fd, ip, libc::IP_MULTICAST_TTL, 255, "IP_MULTICAST_TTL")?;
@@ -123,6 +150,9 @@ impl VrrpSocket {
             Some(IpAddr::V6(a)) => Some(a),
             Some(a) => return Err(Error::invalid(format!("IPv6 VRRP socket with source {a}"))),
         };
+        if cfg.ah {
+            return Err(Error::invalid("AH authentication is IPv4 only".to_string()));
+        }
         let fd = fd::socket(libc::AF_INET6, libc::SOCK_RAW, IPPROTO_VRRP, "IPv6 VRRP")?;
         fd::bind_to_device(&fd, &fd::ifname(cfg.ifindex)?)?;
         let ip6 = libc::IPPROTO_IPV6;
@@ -207,7 +237,13 @@ impl VrrpSocket {
             let (dst, ifindex) =
                 cmsgs.pktinfo6.ok_or_else(|| Error::malformed("VRRP recv: no IPV6_PKTINFO"))?;
             let hops = cmsgs.hop_limit.ok_or_else(|| Error::malformed("VRRP recv: no IPV6_HOPLIMIT"))?;
-            let meta = RxMeta { src: IpAddr::V6(src), dst: IpAddr::V6(dst), ttl_or_hop_limit: hops, ifindex };
+            let meta = RxMeta {
+                src: IpAddr::V6(src),
+                dst: IpAddr::V6(dst),
+                ttl_or_hop_limit: hops,
+                ifindex,
+                protocol: IPPROTO_VRRP as u8,
+            };
             Ok(Received { meta, payload: 0..data.len() })
         } else {
             let (meta, payload) = parse_ipv4_header(data)?;
@@ -231,7 +267,13 @@ pub fn parse_ipv4_header(pkt: &[u8]) -> Result<(RxMeta, Range<usize>)> {
     let end = total.min(pkt.len());
     let src = Ipv4Addr::new(pkt[12], pkt[13], pkt[14], pkt[15]);
     let dst = Ipv4Addr::new(pkt[16], pkt[17], pkt[18], pkt[19]);
-    let meta = RxMeta { src: IpAddr::V4(src), dst: IpAddr::V4(dst), ttl_or_hop_limit: pkt[8], ifindex: 0 };
+    let meta = RxMeta {
+        src: IpAddr::V4(src),
+        dst: IpAddr::V4(dst),
+        ttl_or_hop_limit: pkt[8],
+        ifindex: 0,
+        protocol: pkt[9],
+    };
     Ok((meta, ihl..end))
 }
 
@@ -325,6 +367,7 @@ mod test {
         assert_eq!(meta.dst, IpAddr::V4(VRRP_GROUP_V4));
         assert_eq!(meta.ttl_or_hop_limit, 255);
         assert_eq!(range, 20..28);
+        assert_eq!(meta.protocol, 112);
         assert!(parse_ipv4_header(&p[..19]).is_err());
         p[0] = 0x44;
         assert!(parse_ipv4_header(&p).is_err(), "ihl below 5");

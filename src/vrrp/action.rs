@@ -50,8 +50,9 @@ pub enum Reason {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
     /// Send one advert for this instance with this priority (0: resigning).
-    /// Build it with `Instance::advert(priority)`.
-    SendAdvert { priority: u8 },
+    /// Build it with `Instance::advert(priority)`; with AH, behind an AH
+    /// header carrying `ah_seq` (`ah::build_datagram`), once per destination.
+    SendAdvert { priority: u8, ah_seq: Option<u32> },
     /// Add the virtual addresses (and routes/rules) to the system.
     AddVips,
     /// Remove them.

@@ -14,7 +14,7 @@ use super::params::InstanceParams;
 use super::ratelimit::LogLimiter;
 use super::time::Instant;
 use super::timer::{Timer, TimerTable};
-use super::validate::{validate, Counters, Reject, RxContext};
+use super::validate::{validate, validate_ah, Counters, Reject, RxContext, Valid};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum LogKey {
@@ -55,6 +55,12 @@ pub struct Instance {
     counters: Counters,
     limiter: LogLimiter<LogKey>,
     last_checksum: Option<ChecksumMatch>,
+    /// AH (keepalived's `ipsecah_counter`): one sequence number for what we
+    /// send and what we accept, so a new master continues above the
+    /// numbers its backups have seen.
+    ah_seq: u32,
+    /// The counter ran out; it restarts from 0 when we next become master.
+    ah_cycle: bool,
 }
 
 impl Instance {
@@ -77,6 +83,8 @@ impl Instance {
             counters: Counters::default(),
             limiter,
             last_checksum: None,
+            ah_seq: 0,
+            ah_cycle: false,
         }
     }
 
@@ -110,6 +118,17 @@ impl Instance {
     /// peer is a keepalived <= 1.3.6 in unicast mode).
     pub fn last_checksum(&self) -> Option<ChecksumMatch> {
         self.last_checksum
+    }
+
+    /// AH sequence number: the last one sent or accepted.
+    pub fn ah_seq(&self) -> u32 {
+        self.ah_seq
+    }
+
+    /// Continue the AH sequence of an earlier incarnation (a reload that
+    /// restarts this instance), as keepalived keeps it across reloads.
+    pub fn continue_ah_seq(&mut self, seq: u32) {
+        self.ah_seq = self.ah_seq.max(seq);
     }
 
     pub fn master_adver_interval(&self) -> Duration {
@@ -241,16 +260,51 @@ impl Instance {
     /// Validate a received packet (`bytes` after the IP header) and process
     /// it. Rejects are counted and logged once per reason per `log_interval`.
     pub fn receive(&mut self, now: Instant, ctx: &RxContext, bytes: &[u8]) -> Result<(), Reject> {
-        let valid = match validate(ctx, bytes, &self.params) {
+        let checked = validate(ctx, bytes, &self.params);
+        self.receive_checked(now, ctx, checked)
+    }
+
+    /// [`Instance::receive`] for an IPv4 packet of IP protocol 51 (AH):
+    /// `ip_header` as received, `after_ip` the AH header and the message.
+    pub fn receive_ah(
+        &mut self,
+        now: Instant,
+        ctx: &RxContext,
+        ip_header: &[u8],
+        after_ip: &[u8],
+    ) -> Result<(), Reject> {
+        let checked = validate_ah(ctx, ip_header, after_ip, &self.params);
+        self.receive_checked(now, ctx, checked)
+    }
+
+    fn reject(&mut self, now: Instant, src: IpAddr, r: Reject) -> Result<(), Reject> {
+        self.counters.count_reject(r);
+        if self.limiter.allow(LogKey::Reject(r), now) {
+            self.log(Level::Info, r.describe(src));
+        }
+        Err(r)
+    }
+
+    fn receive_checked(
+        &mut self,
+        now: Instant,
+        ctx: &RxContext,
+        checked: Result<Valid, Reject>,
+    ) -> Result<(), Reject> {
+        let valid = match checked {
             Ok(v) => v,
-            Err(r) => {
-                self.counters.count_reject(r);
-                if self.limiter.allow(LogKey::Reject(r), now) {
-                    self.log(Level::Info, r.describe(ctx.src));
-                }
-                return Err(r);
-            }
+            Err(r) => return self.reject(now, ctx.src, r),
         };
+        if let Some(seq) = valid.ah_seq {
+            // Anti-replay: only numbers above the last one sent or seen.
+            if seq <= self.ah_seq {
+                return self.reject(now, ctx.src, Reject::AhReplay);
+            }
+            self.ah_seq = seq;
+            if self.state == State::Backup {
+                self.ah_cycle = false;
+            }
+        }
         let mut notices = valid.notices;
         let same_master = self.master.is_some_and(|m| m.addr == ctx.src);
         if self.params.skip_check_adv_addr && same_master {
@@ -362,10 +416,18 @@ impl Instance {
             if self.params.higher_prio_send_advert {
                 self.send_advert(ours);
             }
+            self.ah_cycle = false;
             self.follow_master(src, advert);
             self.set_state(now, State::Backup, Reason::HigherPriority);
         } else if theirs < ours {
             // keepalived's split-brain healing: re-assert, refresh ARP caches.
+            if self.params.auth.ah_key().is_some() {
+                // keepalived's "Syncing seq_num": jump past the rival's number
+                // (the receive path has just made it ours).
+                self.ah_seq = self.ah_seq.wrapping_add(1);
+                self.ah_cycle = false;
+                self.log(Level::Info, "IPSEC-AH : Syncing seq_num - Increment seq".to_string());
+            }
             if self.params.lower_prio_no_advert {
                 let line = format!("Received advert from {src} with lower priority {theirs}, ours {ours}");
                 self.log(Level::Info, line);
@@ -433,6 +495,11 @@ impl Instance {
         self.actions.push_back(Action::StateChange { from, to, reason });
         match to {
             State::Master => {
+                if self.ah_cycle {
+                    // A counter that ran out starts again when we take over.
+                    self.ah_cycle = false;
+                    self.ah_seq = 0;
+                }
                 self.master = None;
                 self.master_adver_int = own_interval(&self.params);
                 self.log(Level::Info, "Entering MASTER STATE".to_string());
@@ -481,7 +548,17 @@ impl Instance {
 
     fn send_advert(&mut self, priority: u8) {
         self.counters.tx += 1;
-        self.actions.push_back(Action::SendAdvert { priority });
+        let ah_seq = self.params.auth.ah_key().map(|_| {
+            // keepalived stops counting just below the top (and then the
+            // peers drop our adverts as replays and take over).
+            if self.ah_seq > 0xffff_fffd {
+                self.ah_cycle = true;
+            } else {
+                self.ah_seq += 1;
+            }
+            self.ah_seq
+        });
+        self.actions.push_back(Action::SendAdvert { priority, ah_seq });
     }
 
     fn remove_vips(&mut self) {

@@ -6,6 +6,7 @@
 //!
 //! * [`packet`] / [`checksum`] / [`ipv4`]: the advert codec (v2 and v3, IPv4
 //!   and IPv6), keepalived's checksum forms and the IPv4 header.
+//! * [`ah`]: IPsec AH (HMAC-MD5-96) for VRRPv2 `auth_type AH`.
 //! * [`validate`]: keepalived's receive checks, one [`Reject`] per drop.
 //! * [`Instance`]: the per-instance state machine.
 //!
@@ -17,18 +18,22 @@
 //!    with the bytes after the IP header. For IPv4 raw sockets parse the
 //!    header with [`Ipv4Header::parse`] and use [`RxContext::from_ipv4`]; for
 //!    IPv6 fill [`RxContext`] from the hop-limit and pktinfo control messages.
+//!    An IPv4 packet of IP protocol 51 (AH) goes to `receive_ah(now, &ctx,
+//!    ip_header, after_ip)` instead, the VRID being after the AH header.
 //! 3. When tracking changes: `set_fault(now, bool)` and
 //!    `set_effective_priority(now, prio)`.
 //! 4. When the clock reaches `poll_timeout()`: `handle_timeout(now)`.
 //! 5. After **every** one of the calls above: drain `poll_action()` until it
-//!    returns `None` and apply the actions in order. `SendAdvert { priority }`
-//!    is sent as `instance.advert(priority)` emitted with
+//!    returns `None` and apply the actions in order. `SendAdvert { priority,
+//!    ah_seq }` is sent as `instance.advert(priority)` emitted with
 //!    `instance.tx_checksum_form(dst)` to the multicast group or each unicast
-//!    peer; then recompute the poll timeout, since any input may move it.
+//!    peer (with `ah_seq`: a whole datagram from [`ah::build_datagram`]);
+//!    then recompute the poll timeout, since any input may move it.
 //! 6. On SIGTERM: `shutdown(now)` and drain the actions (priority-0 advert,
 //!    VIP removal) before exiting.
 
 pub mod action;
+pub mod ah;
 pub mod checksum;
 pub mod instance;
 pub mod ipv4;
@@ -51,4 +56,4 @@ pub use packet::{Advert, ChecksumForm, ChecksumMatch, Family, Packet, Version, W
 pub use params::{Auth, GarpParams, InstanceParams};
 pub use ratelimit::LogLimiter;
 pub use time::Instant;
-pub use validate::{validate, Counters, Notices, Reject, RxContext, Valid};
+pub use validate::{validate, validate_ah, Counters, Notices, Reject, RxContext, Valid};

@@ -4,36 +4,59 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use super::packet::{Family, Version, AUTH_NONE, AUTH_PASS};
+use super::packet::{Family, Version, AUTH_AH, AUTH_NONE, AUTH_PASS};
 
-/// v2 authentication. AH is not implemented; a peer sending it is rejected.
+/// v2 authentication (IPv4 only for AH, as in keepalived).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Auth {
     None,
     /// Cleartext password, truncated or zero-padded to 8 bytes.
     Pass([u8; 8]),
+    /// IPsec AH with HMAC-MD5-96; the key is the password, truncated or
+    /// zero-padded to 8 bytes (see [`super::ah`]).
+    Ah([u8; 8]),
+}
+
+/// A password as keepalived keeps it: at most 8 bytes, zero-padded.
+fn key8(password: &[u8]) -> [u8; 8] {
+    let mut data = [0u8; 8];
+    for (d, s) in data.iter_mut().zip(password) {
+        *d = *s;
+    }
+    data
 }
 
 impl Auth {
     pub fn pass(password: &str) -> Auth {
-        let mut data = [0u8; 8];
-        for (d, s) in data.iter_mut().zip(password.bytes()) {
-            *d = s;
-        }
-        Auth::Pass(data)
+        Auth::Pass(key8(password.as_bytes()))
+    }
+
+    pub fn ah(password: &[u8]) -> Auth {
+        Auth::Ah(key8(password))
     }
 
     pub fn type_code(&self) -> u8 {
         match self {
             Auth::None => AUTH_NONE,
             Auth::Pass(_) => AUTH_PASS,
+            Auth::Ah(_) => AUTH_AH,
         }
     }
 
+    /// The 8 auth-data bytes of the VRRPv2 message (zero with AH, whose
+    /// key never goes on the wire).
     pub fn data(&self) -> [u8; 8] {
         match self {
-            Auth::None => [0; 8],
+            Auth::None | Auth::Ah(_) => [0; 8],
             Auth::Pass(d) => *d,
+        }
+    }
+
+    /// The AH key, when AH is in use.
+    pub fn ah_key(&self) -> Option<&[u8; 8]> {
+        match self {
+            Auth::Ah(k) => Some(k),
+            _ => None,
         }
     }
 }

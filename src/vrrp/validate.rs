@@ -7,6 +7,7 @@
 
 use std::net::IpAddr;
 
+use super::ah::{self, AhError};
 use super::ipv4::Ipv4Datagram;
 use super::packet::{self, Advert, ChecksumMatch, Family, Packet, Version, AUTH_AH, TYPE_ADVERT};
 use super::params::InstanceParams;
@@ -49,7 +50,8 @@ pub enum Reject {
     /// TTL/hop limit not 255 (multicast mode only).
     BadTtl,
     BadVersion,
-    /// v2 auth type unknown or different from ours (AH is not supported).
+    /// v2 auth type unknown or different from ours; also an AH header
+    /// (IP protocol 51) where we expect none, or none where we use AH.
     BadAuthType,
     /// v2 PASS data differs from ours.
     AuthMismatch,
@@ -63,10 +65,16 @@ pub enum Reject {
     OwnerIgnores,
     /// Unicast advert from an address that is not a configured peer.
     BadUnicastSource,
+    /// AH: the ICV does not match (another auth_pass, or a changed packet).
+    AhAuthFailure,
+    /// AH: not for VRRP (next header), or the SPI is not the source address.
+    AhBadHeader,
+    /// AH: a sequence number not above the last one seen or sent (replay).
+    AhReplay,
 }
 
 impl Reject {
-    pub const ALL: [Reject; 13] = [
+    pub const ALL: [Reject; 16] = [
         Reject::WrongFamily,
         Reject::BadLength,
         Reject::BadVrid,
@@ -80,6 +88,9 @@ impl Reject {
         Reject::WrongDestination,
         Reject::OwnerIgnores,
         Reject::BadUnicastSource,
+        Reject::AhAuthFailure,
+        Reject::AhBadHeader,
+        Reject::AhReplay,
     ];
 
     /// Log text after "(VI_1) ", keepalived's wording where it has one.
@@ -98,6 +109,13 @@ impl Reject {
             Reject::WrongDestination => format!("advert from {src}: unicast/multicast mode mismatch"),
             Reject::OwnerIgnores => format!("address owner ignoring advert from {src}"),
             Reject::BadUnicastSource => format!("advert from {src} is not from a unicast peer"),
+            Reject::AhAuthFailure => format!(
+                "IPSEC-AH : invalid IPSEC HMAC-MD5 value from {src}. Due to fields mutation or bad password !"
+            ),
+            Reject::AhBadHeader => format!("IPSEC-AH : invalid AH header (next header or SPI) from {src}"),
+            Reject::AhReplay => {
+                format!("IPSEC-AH : sequence number from {src} already processed. Packet dropped")
+            }
         }
     }
 }
@@ -117,6 +135,8 @@ pub struct Valid {
     pub advert: Advert,
     pub checksum: ChecksumMatch,
     pub notices: Notices,
+    /// AH sequence number of an advert that came with a valid AH header.
+    pub ah_seq: Option<u32>,
 }
 
 /// Per-instance statistics (SIGUSR2 / JSON stats).
@@ -142,6 +162,9 @@ pub struct Counters {
     pub wrong_destination: u64,
     pub owner_ignores: u64,
     pub bad_unicast_source: u64,
+    pub ah_auth_failure: u64,
+    pub ah_bad_header: u64,
+    pub ah_replay: u64,
     /// v3 adverts whose interval differed (accepted and adopted).
     pub interval_adopted: u64,
     pub addr_list_mismatch: u64,
@@ -166,6 +189,9 @@ impl Counters {
             Reject::WrongDestination => &mut self.wrong_destination,
             Reject::OwnerIgnores => &mut self.owner_ignores,
             Reject::BadUnicastSource => &mut self.bad_unicast_source,
+            Reject::AhAuthFailure => &mut self.ah_auth_failure,
+            Reject::AhBadHeader => &mut self.ah_bad_header,
+            Reject::AhReplay => &mut self.ah_replay,
         }
     }
 
@@ -184,12 +210,36 @@ impl Counters {
     }
 }
 
-/// Check `bytes` (the VRRP message after the IP header) for `params`.
+/// Check `bytes` (the VRRP message after the IP header, IP protocol 112)
+/// for `params`.
 pub fn validate(ctx: &RxContext, bytes: &[u8], params: &InstanceParams) -> Result<Valid, Reject> {
+    check(ctx, None, bytes, params)
+}
+
+/// Check an IPv4 advert that came as IP protocol 51 (AH): `ip_header` as
+/// received (options included), `after_ip` the AH header and the VRRP
+/// message. The sequence number is returned in [`Valid::ah_seq`], not judged.
+pub fn validate_ah(
+    ctx: &RxContext,
+    ip_header: &[u8],
+    after_ip: &[u8],
+    params: &InstanceParams,
+) -> Result<Valid, Reject> {
+    check(ctx, Some(ip_header), after_ip, params)
+}
+
+fn check(
+    ctx: &RxContext,
+    ah_ip_header: Option<&[u8]>,
+    after_ip: &[u8],
+    params: &InstanceParams,
+) -> Result<Valid, Reject> {
     let family = params.family;
     if Family::of(ctx.src) != family || Family::of(ctx.dst) != family {
         return Err(Reject::WrongFamily);
     }
+    let ah_len = if ah_ip_header.is_some() { ah::HEADER_LEN } else { 0 };
+    let bytes = after_ip.get(ah_len..).ok_or(Reject::BadLength)?;
     if bytes.len() < packet::HEADER_LEN {
         return Err(Reject::BadLength);
     }
@@ -197,9 +247,14 @@ pub fn validate(ctx: &RxContext, bytes: &[u8], params: &InstanceParams) -> Resul
     if view.vrid() != params.vrid {
         return Err(Reject::BadVrid);
     }
+    // keepalived: an AH header must be there exactly when we use AH.
+    let ah_key = params.auth.ah_key().filter(|_| params.version == Version::V2 && family == Family::V4);
+    if ah_ip_header.is_some() != ah_key.is_some() {
+        return Err(Reject::BadAuthType);
+    }
     // Length as our configured version lays the message out.
     let expected = packet::message_len(params.version, family, view.count());
-    let padded = ctx.ip_header_len + bytes.len() <= MAX_PADDED_IP_LEN;
+    let padded = ctx.ip_header_len + ah_len + bytes.len() <= MAX_PADDED_IP_LEN;
     if bytes.len() < expected || (bytes.len() > expected && !padded) {
         return Err(Reject::BadLength);
     }
@@ -209,13 +264,28 @@ pub fn validate(ctx: &RxContext, bytes: &[u8], params: &InstanceParams) -> Resul
     if view.version() != Some(params.version) {
         return Err(Reject::BadVersion);
     }
+    let mut ah_seq = None;
     if params.version == Version::V2 {
         let kind = view.auth_type();
         if kind > AUTH_AH || kind != params.auth.type_code() {
             return Err(Reject::BadAuthType);
         }
-        if !constant_time_eq(&view.auth_data(), &params.auth.data()) {
-            return Err(Reject::AuthMismatch);
+        match (ah_key, ah_ip_header, ctx.src) {
+            (Some(key), Some(ip_header), IpAddr::V4(src)) => {
+                // The ICV covers the whole datagram: judge it before any field.
+                let ah =
+                    ah::verify(key, ip_header, after_ip, src, params.is_unicast()).map_err(|e| match e {
+                        AhError::Truncated => Reject::BadLength,
+                        AhError::NotVrrp | AhError::BadSpi => Reject::AhBadHeader,
+                        AhError::BadIcv => Reject::AhAuthFailure,
+                    })?;
+                ah_seq = Some(ah.seq);
+            }
+            _ => {
+                if !constant_time_eq(&view.auth_data(), &params.auth.data()) {
+                    return Err(Reject::AuthMismatch);
+                }
+            }
         }
     }
     let mut notices = Notices::default();
@@ -241,7 +311,7 @@ pub fn validate(ctx: &RxContext, bytes: &[u8], params: &InstanceParams) -> Resul
     if params.is_unicast() && params.check_unicast_src && !params.unicast_peers.contains(&ctx.src) {
         return Err(Reject::BadUnicastSource);
     }
-    Ok(Valid { advert, checksum, notices })
+    Ok(Valid { advert, checksum, notices, ah_seq })
 }
 
 fn is_multicast(a: IpAddr) -> bool {

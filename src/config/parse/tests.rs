@@ -325,6 +325,65 @@ vrrp_instance V6 {
 }
 
 #[test]
+fn ah_rules_ipv4_v2_only_and_no_initial_master() {
+    let text = "\
+vrrp_instance V4 {
+   state MASTER
+   interface eth0
+   virtual_router_id 9
+   priority 150
+   authentication {
+      auth_type AH
+      auth_pass s3cret
+   }
+   virtual_ipaddress {
+      198.18.0.100/24
+   }
+}
+vrrp_instance V6 {
+   version 2
+   interface eth0
+   virtual_router_id 10
+   authentication {
+      auth_type AH
+      auth_pass s3cret
+   }
+   virtual_ipaddress {
+      2001:db8::100/64
+   }
+}
+vrrp_instance V4OWNER {
+   state MASTER
+   interface eth0
+   virtual_router_id 11
+   authentication {
+      auth_type AH
+      auth_pass s3cret
+   }
+   virtual_ipaddress {
+      198.18.0.101/24
+   }
+}
+";
+    let (cfg, diags) = load(text);
+    let [v4, v6, owner] = &cfg.instances[..] else { panic!("three instances") };
+    assert_eq!(v4.auth, Some(Auth::Ah(b"s3cret".to_vec())));
+    assert_eq!(v4.state, Some(InitialState::Backup));
+    assert!(has(
+        &diags,
+        2,
+        Severity::Warning,
+        "state MASTER is incompatible with AH authentication",
+        "state BACKUP"
+    ));
+    assert_eq!(v6.auth, None);
+    assert!(has(&diags, 19, Severity::Warning, "AH authentication is IPv4 only; it is turned off", "PASS"));
+    // The address owner may start as master (keepalived agrees).
+    assert_eq!((owner.initial_state(), owner.effective_priority()), (InitialState::Master, 255));
+    assert!(!found(&diags).iter().any(|(l, ..)| *l == 27), "{:?}", found(&diags));
+}
+
+#[test]
 fn lvs_model_and_inheritance() {
     let text = "\
 virtual_server 192.0.2.1 80 {

@@ -69,6 +69,8 @@ struct SockKey {
     family: Family,
     unicast: bool,
     src: Option<IpAddr>,
+    /// IP protocol 51 (AH) rather than 112.
+    ah: bool,
 }
 
 /// A running instance: its configuration, its protocol core and the
@@ -88,6 +90,9 @@ struct Inst {
     vips_set: bool,
     /// The `use_vmac` macvlan.
     vmac: Option<vmac::Vmac>,
+    /// IP identification of the last AH advert (AH covers the IP header,
+    /// so vigil writes it; keepalived counts per advert and skips 0).
+    ip_id: u16,
 }
 
 pub struct VrrpEngine {
@@ -234,14 +239,15 @@ impl VrrpEngine {
         let unicast = cfg.is_unicast();
         let configured_src = if unicast { cfg.unicast_src_ip } else { cfg.mcast_src_ip };
         let params = params::instance_params(cfg, &self.global, source);
+        let ah = params.auth.ah_key().is_some();
         let vmac = self.vmacs.setup(&mut self.nl, cfg, link)?;
         let key = match &vmac {
             // The macvlan has no IPv4 address of its own: without a source the kernel would pick a VIP.
             Some(v) if !cfg.vmac_xmit_base => {
                 let src = configured_src.or((family == Family::V4).then_some(source));
-                SockKey { ifindex: v.index, family, unicast, src }
+                SockKey { ifindex: v.index, family, unicast, src, ah }
             }
-            _ => SockKey { ifindex: link.index, family, unicast, src: configured_src },
+            _ => SockKey { ifindex: link.index, family, unicast, src: configured_src, ah },
         };
         let sock = match self.pooled_socket(&key, cfg.unicast_ttl) {
             Ok(s) => s,
@@ -272,6 +278,7 @@ impl VrrpEngine {
             since: SystemTime::now(),
             vips_set: false,
             vmac,
+            ip_id: 0,
         })
     }
 
@@ -288,6 +295,7 @@ impl VrrpEngine {
         };
         sc.src = key.src;
         sc.unicast_ttl = unicast_ttl;
+        sc.ah = key.ah;
         let sock = match key.family {
             Family::V4 => VrrpSocket::open_v4(&sc)?,
             Family::V6 => VrrpSocket::open_v6(&sc)?,
@@ -318,7 +326,7 @@ impl VrrpEngine {
     fn apply(&mut self, i: usize, now: StdInstant) {
         while let Some(action) = self.insts[i].core.poll_action() {
             match action {
-                Action::SendAdvert { priority } => self.send_advert(i, priority),
+                Action::SendAdvert { priority, ah_seq } => self.send_advert(i, priority, ah_seq),
                 Action::AddVips => self.set_vips(i, true),
                 Action::RemoveVips => self.set_vips(i, false),
                 Action::SendGratuitous { repeat, spacing } => {
@@ -349,12 +357,20 @@ impl VrrpEngine {
         }
     }
 
-    fn send_advert(&mut self, i: usize, priority: u8) {
+    fn send_advert(&mut self, i: usize, priority: u8, ah_seq: Option<u32>) {
+        let inst = &mut self.insts[i];
+        if ah_seq.is_some() {
+            inst.ip_id = inst.ip_id.checked_add(1).unwrap_or(1);
+        }
         let inst = &self.insts[i];
         let advert = inst.core.advert(priority);
         let sock = &self.socks[inst.sock].sock;
         for &dst in &inst.dsts {
-            let bytes = match advert.to_bytes(inst.core.tx_checksum_form(dst)) {
+            let built = match ah_seq {
+                Some(seq) => inst.ah_datagram(&advert, dst, seq),
+                None => advert.to_bytes(inst.core.tx_checksum_form(dst)),
+            };
+            let bytes = match built {
                 Ok(b) => b,
                 Err(e) => {
                     error!("({}) cannot build advert: {e:?}", inst.cfg.name);
@@ -485,8 +501,11 @@ impl VrrpEngine {
                     return;
                 }
             };
+            // AH: the VRRP message follows the AH header.
+            let ah = r.meta.protocol == vrrp::ah::IP_PROTO_AH;
+            let vrrp_at = if ah { vrrp::ah::HEADER_LEN } else { 0 };
             let bytes = &self.rxbuf[r.payload.clone()];
-            let Some(&vrid) = bytes.get(1) else {
+            let Some(&vrid) = bytes.get(vrrp_at + 1) else {
                 self.malformed += 1;
                 continue;
             };
@@ -501,7 +520,12 @@ impl VrrpEngine {
             match target {
                 Some(i) => {
                     let bytes = &self.rxbuf[r.payload.clone()];
-                    let _: Result<(), Reject> = self.insts[i].core.receive(vnow, &ctx, bytes);
+                    let core = &mut self.insts[i].core;
+                    let _: Result<(), Reject> = if ah {
+                        core.receive_ah(vnow, &ctx, &self.rxbuf[..r.payload.start], bytes)
+                    } else {
+                        core.receive(vnow, &ctx, bytes)
+                    };
                     self.apply(i, now);
                 }
                 None => self.unknown_vrid += 1,
@@ -551,6 +575,20 @@ impl VrrpEngine {
             }
             self.start_instance(i, now);
         }
+    }
+}
+
+impl Inst {
+    /// The whole IPv4 datagram of an AH advert to `dst` (sent with IP_HDRINCL).
+    fn ah_datagram(&self, advert: &vrrp::Advert, dst: IpAddr, seq: u32) -> Result<Vec<u8>, vrrp::WireError> {
+        let p = self.core.params();
+        let (Some(key), IpAddr::V4(src), IpAddr::V4(dst)) = (p.auth.ah_key(), p.source, dst) else {
+            return Err(vrrp::WireError::MixedFamilies);
+        };
+        let unicast = p.is_unicast();
+        let ttl = if unicast { self.cfg.unicast_ttl } else { vrrp::ipv4::TTL_VRRP };
+        let tx = vrrp::ah::AhTx { key: *key, seq, ident: self.ip_id, ttl, unicast };
+        vrrp::ah::build_datagram(advert, src, dst, &tx)
     }
 }
 

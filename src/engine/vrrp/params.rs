@@ -15,8 +15,9 @@ pub fn instance_params(inst: &VrrpInstance, g: &GlobalDefs, source: IpAddr) -> I
     p.advert_interval_cs = interval_cs(inst.advert_int, p.version);
     p.vips = inst.vips.iter().map(|v| v.addr).collect();
     p.auth = match &inst.auth {
-        // v3 has no authentication field; `check` warns about it.
+        // v3 has no authentication field, and AH is IPv4 only; `check` warns about both.
         Some(model::Auth::Pass(pw)) if p.version == Version::V2 => Auth::pass(&String::from_utf8_lossy(pw)),
+        Some(model::Auth::Ah(pw)) if p.version == Version::V2 && p.family == Family::V4 => Auth::ah(pw),
         _ => Auth::None,
     };
     p.unicast_peers = inst.unicast_peers.iter().map(|peer| peer.addr).collect();
@@ -86,6 +87,23 @@ mod tests {
         assert_eq!(p.garp.master_repeat, 5);
         assert_eq!(p.garp.master_delay, Duration::from_secs(5));
         assert!(p.check_unicast_src);
+    }
+
+    #[test]
+    fn ah_maps_to_an_ah_key_on_ipv4_v2_only() {
+        let conf = |extra: &str| {
+            format!(
+                "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 51\n{extra} \
+                 authentication {{\n auth_type AH\n auth_pass s3cret\n }}\n \
+                 virtual_ipaddress {{\n 198.18.0.100/24\n }}\n}}\n"
+            )
+        };
+        let (i, g) = first(&conf(""));
+        let p = instance_params(&i, &g, "198.18.0.1".parse().unwrap());
+        assert_eq!(p.auth, Auth::Ah(*b"s3cret\0\0"));
+        assert_eq!(p.auth.type_code(), crate::vrrp::packet::AUTH_AH);
+        let (i, g) = first(&conf(" version 3\n"));
+        assert_eq!(instance_params(&i, &g, "198.18.0.1".parse().unwrap()).auth, Auth::None);
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! state, timers, master, counters — and its VIPs, so a reload is invisible
 //! on the wire. A removed instance leaves as on shutdown (priority 0, VIPs
 //! removed); a new one starts as at start-up. A changed one does both,
-//! which costs at most what a restart of that one instance costs.
+//! which costs at most what a restart of that one instance costs, except
+//! that its AH sequence number carries over, as in keepalived.
 //!
 //! A pending instance (`pending.rs`) is not running, so `plan` sees it as
 //! new when the configuration still has it: it is tried again with its new
@@ -109,6 +110,8 @@ impl VrrpEngine {
         let (fates, added) = plan(&running, new);
         let mut to_start: Vec<&VrrpInstance> = added.iter().map(|&i| &new.instances[i]).collect();
         let vnow = self.vnow(now);
+        // AH sequence numbers of the restarted instances, by name.
+        let mut ah_seqs = HashMap::new();
 
         // Leave first, so a restarted instance's VIPs are not removed after
         // its new self has added them.
@@ -127,6 +130,7 @@ impl VrrpEngine {
                 self.set_vips(i, false);
             }
             self.vmac_teardown(i);
+            ah_seqs.insert(self.insts[i].cfg.name.clone(), self.insts[i].core.ah_seq());
             if *fate == Fate::Restart {
                 if let Some(n) = new.instance(&self.insts[i].cfg.name) {
                     to_start.push(n);
@@ -157,7 +161,11 @@ impl VrrpEngine {
         });
         let first_new = self.insts.len();
         for cfg in to_start {
-            self.add_instance(cfg, &links, &addrs);
+            if let Some(i) = self.add_instance(cfg, &links, &addrs) {
+                if let Some(&seq) = ah_seqs.get(&cfg.name) {
+                    self.insts[i].core.continue_ah_seq(seq);
+                }
+            }
         }
         self.rebuild_socket_members();
         self.drop_idle_sockets(registry);

@@ -2,12 +2,13 @@
 //! the validator or the state machine panic, and whatever parses re-emits to
 //! an advert that parses back to the same representation.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
+use crate::vrrp::ah::{self, AhHeader, AhTx};
 use crate::vrrp::sim::Rng;
 use crate::vrrp::{
-    validate, Advert, ChecksumForm, Family, Instance, InstanceParams, Instant, Ipv4Header, Packet, RxContext,
-    Version,
+    validate, validate_ah, Advert, Auth, ChecksumForm, Family, Instance, InstanceParams, Instant, Ipv4Header,
+    Packet, RxContext, Version,
 };
 
 fn ip(s: &str) -> IpAddr {
@@ -30,6 +31,17 @@ fn seeds() -> Vec<Vec<u8>> {
     out
 }
 
+/// An AH advert from 198.18.0.11: (IP header, AH header + advert).
+fn ah_seed() -> (Vec<u8>, Vec<u8>) {
+    let mut p = InstanceParams::new("VI_1", 51, 100, ip("198.18.0.11"));
+    p.vips = vec![ip("198.18.0.100")];
+    p.auth = Auth::ah(b"s3cret");
+    let a = Instance::new(p).advert(100);
+    let tx = AhTx { key: *b"s3cret\0\0", seq: 1_000_000, ident: 7, ttl: 255, unicast: false };
+    let d = ah::build_datagram(&a, Ipv4Addr::new(198, 18, 0, 11), Ipv4Addr::new(224, 0, 0, 18), &tx).unwrap();
+    (d[..20].to_vec(), d[20..].to_vec())
+}
+
 fn mutate(rng: &mut Rng, mut b: Vec<u8>) -> Vec<u8> {
     for _ in 0..=rng.below(4) {
         match rng.below(4) {
@@ -46,7 +58,12 @@ fn mutate(rng: &mut Rng, mut b: Vec<u8>) -> Vec<u8> {
     b
 }
 
-fn exercise(bytes: &[u8], insts: &mut [Instance], now: Instant) {
+fn exercise(bytes: &[u8], insts: &mut [Instance], ah_ip_header: &[u8], now: Instant) {
+    if let Ok(h) = AhHeader::parse(bytes) {
+        let mut out = [0u8; ah::HEADER_LEN];
+        h.emit(&mut out).unwrap();
+        assert_eq!(AhHeader::parse(&out), Ok(h));
+    }
     for family in [Family::V4, Family::V6] {
         if let Ok(p) = Packet::new_checked(bytes, family) {
             let _ = (p.kind(), p.vrid(), p.priority(), p.interval_cs(), p.checksum(), p.message());
@@ -71,8 +88,13 @@ fn exercise(bytes: &[u8], insts: &mut [Instance], now: Instant) {
             ttl: 255,
             ip_header_len: 20,
         };
-        let _ = validate(&ctx, bytes, inst.params());
-        let _ = inst.receive(now, &ctx, bytes);
+        if inst.params().auth.ah_key().is_some() {
+            let _ = validate_ah(&ctx, ah_ip_header, bytes, inst.params());
+            let _ = inst.receive_ah(now, &ctx, ah_ip_header, bytes);
+        } else {
+            let _ = validate(&ctx, bytes, inst.params());
+            let _ = inst.receive(now, &ctx, bytes);
+        }
         inst.handle_timeout(now);
         while inst.poll_action().is_some() {}
     }
@@ -81,7 +103,9 @@ fn exercise(bytes: &[u8], insts: &mut [Instance], now: Instant) {
 #[test]
 fn parser_and_validator_never_panic() {
     let mut rng = Rng::new(0x5eed_cafe);
-    let seeds = seeds();
+    let mut seeds = seeds();
+    let (ah_ip_header, ah_seed) = ah_seed();
+    seeds.push(ah_seed);
     let mut insts: Vec<Instance> =
         [("198.18.0.12", Version::V2), ("198.18.0.12", Version::V3), ("fe80::2", Version::V3)]
             .iter()
@@ -91,6 +115,9 @@ fn parser_and_validator_never_panic() {
                 Instance::new(p)
             })
             .collect();
+    let mut p = InstanceParams::new("VI_1", 51, 100, ip("198.18.0.12"));
+    p.auth = Auth::ah(b"s3cret");
+    insts.push(Instance::new(p));
     for inst in &mut insts {
         inst.start(Instant::ZERO);
     }
@@ -102,9 +129,12 @@ fn parser_and_validator_never_panic() {
             let seed = seeds[rng.below(seeds.len() as u64) as usize].clone();
             mutate(&mut rng, seed)
         };
-        exercise(&bytes, &mut insts, Instant::from_millis(i * 10));
+        exercise(&bytes, &mut insts, &ah_ip_header, Instant::from_millis(i * 10));
     }
     // The mutated stream did reach the state machine at times.
     assert!(insts.iter().any(|i| i.counters().rx > 0));
-    assert!(insts.iter().all(|i| i.counters().bad_checksum > 0));
+    assert!(insts[..3].iter().all(|i| i.counters().bad_checksum > 0));
+    // The AH seed was accepted once, then replayed; mutations broke its ICV.
+    let c = insts[3].counters();
+    assert!(c.rx >= 1 && c.ah_replay > 0 && c.ah_auth_failure > 0, "{c:?}");
 }

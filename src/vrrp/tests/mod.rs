@@ -1,6 +1,7 @@
 //! Tests of the VRRP core: codec fixtures and round trips, validation,
 //! fuzzing, and the state machine alone and on a simulated LAN.
 
+mod ah;
 mod codec;
 mod fuzz;
 mod machine;
