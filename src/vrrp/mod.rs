@@ -21,7 +21,7 @@
 //!    `set_effective_priority(now, prio)`.
 //! 4. When the clock reaches `poll_timeout()`: `handle_timeout(now)`.
 //! 5. After **every** one of the calls above: drain `poll_action()` until it
-//!    returns `None` and apply the actions in order. `SendAdvert { priority }`
+//!    returns `None` and apply the actions in order. `SendAdvert { priority, .. }`
 //!    is sent as `instance.advert(priority)` emitted with
 //!    `instance.tx_checksum_form(dst)` to the multicast group or each unicast
 //!    peer; then recompute the poll timeout, since any input may move it.

@@ -219,7 +219,7 @@ impl Lan {
         while let Some(action) = self.nodes[i].inst.poll_action() {
             let node = &mut self.nodes[i];
             match action {
-                Action::SendAdvert { priority } => {
+                Action::SendAdvert { priority, .. } => {
                     node.sent.push((now, priority));
                     if node.running {
                         self.broadcast(i, priority);

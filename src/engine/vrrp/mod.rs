@@ -10,6 +10,7 @@
 
 mod ext;
 mod garp;
+mod lateness;
 pub mod params;
 mod reload;
 pub mod routes;
@@ -41,6 +42,7 @@ use crate::sys::{addr, Error as SysError};
 use crate::vrrp::{self, Action, Family, Reject, RxContext, State};
 
 use garp::GarpQueue;
+use lateness::Lateness;
 
 /// A pooled socket not yet registered with the poll loop.
 const NO_TOKEN: Token = Token(usize::MAX);
@@ -82,6 +84,8 @@ struct Inst {
     vips_set: bool,
     /// The `use_vmac` macvlan.
     vmac: Option<vmac::Vmac>,
+    /// How late its periodic adverts left, for status.
+    lateness: Lateness,
 }
 
 pub struct VrrpEngine {
@@ -205,6 +209,7 @@ impl VrrpEngine {
             since: SystemTime::now(),
             vips_set: false,
             vmac,
+            lateness: Lateness::default(),
         })
     }
 
@@ -241,7 +246,7 @@ impl VrrpEngine {
     fn apply(&mut self, i: usize, now: StdInstant) {
         while let Some(action) = self.insts[i].core.poll_action() {
             match action {
-                Action::SendAdvert { priority } => self.send_advert(i, priority),
+                Action::SendAdvert { priority, due } => self.send_advert(i, priority, due),
                 Action::AddVips => self.set_vips(i, true),
                 Action::RemoveVips => self.set_vips(i, false),
                 Action::SendGratuitous { repeat, spacing } => {
@@ -272,10 +277,15 @@ impl VrrpEngine {
         }
     }
 
-    fn send_advert(&mut self, i: usize, priority: u8) {
-        let inst = &self.insts[i];
+    /// Send an advert to every destination. A periodic one (`due`: the
+    /// instant the core scheduled it for) is timed as it is handed to the
+    /// socket, the first destination's: that is when it leaves.
+    fn send_advert(&mut self, i: usize, priority: u8, due: Option<vrrp::Instant>) {
+        let due = due.map(|t| self.std_instant(t));
+        let inst = &mut self.insts[i];
         let advert = inst.core.advert(priority);
         let sock = &self.socks[inst.sock].sock;
+        let mut timed = due.is_none();
         for &dst in &inst.dsts {
             let bytes = match advert.to_bytes(inst.core.tx_checksum_form(dst)) {
                 Ok(b) => b,
@@ -284,6 +294,11 @@ impl VrrpEngine {
                     return;
                 }
             };
+            if let (false, Some(due)) = (timed, due) {
+                timed = true;
+                let late = StdInstant::now().saturating_duration_since(due);
+                inst.lateness.record(late, inst.core.master_adver_interval());
+            }
             if let Err(e) = sock.send_to(dst, &bytes) {
                 warn!("({}) advert to {dst} on {} failed: {e}", inst.cfg.name, inst.ifname);
             }
@@ -601,6 +616,15 @@ impl Subsystem for VrrpEngine {
         out
     }
 
+    fn clear_stats(&mut self) {
+        for i in &mut self.insts {
+            i.core.clear_counters();
+            i.lateness.clear();
+        }
+        self.unknown_vrid = 0;
+        self.malformed = 0;
+    }
+
     fn status(&self) -> Json {
         let instances = self.insts.iter().map(instance_status).collect();
         Json::obj([
@@ -634,6 +658,11 @@ fn instance_status(i: &Inst) -> Json {
         ("tx", Json::from(c.tx)),
         ("became_master", Json::from(c.became_master)),
         ("released_master", Json::from(c.released_master)),
+        // Periodic adverts: the worst and mean delay past their scheduled
+        // instant, and how many were later than a quarter of the interval.
+        ("advert_late_max_us", Json::from(i.lateness.max_us())),
+        ("advert_late_mean_us", Json::from(i.lateness.mean_us())),
+        ("adverts_late", Json::from(i.lateness.late())),
         ("rejected", Json::Obj(rejects)),
     ])
 }
