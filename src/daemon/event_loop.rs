@@ -18,7 +18,8 @@
 //!   SIGUSR1/SIGUSR2/SIGRTMIN+2 write `dump_data`/`dump_stats`/`status` to
 //!   the dump files. SIGCHLD is not taken: subsystems reap their own
 //!   children by pid (the script runner), never with waitpid(-1).
-//! - `status` answers `vigil status` through the control socket.
+//! - `status` answers `vigil status` through the control socket. Its
+//!   clients are served without blocking, after the timers that were due.
 
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
@@ -40,6 +41,8 @@ const SIGNALS: Token = Token(0);
 const PARENT: Token = Token(1);
 const CONTROL: Token = Token(2);
 const TIMER: Token = Token(3);
+/// Connections to the control socket, up to 12 at once.
+const CONTROL_CONNS: std::ops::Range<usize> = 4..TokenAlloc::FIRST;
 /// How long past a deadline poll waits anyway, should the timerfd not fire.
 const BACKSTOP: std::time::Duration = std::time::Duration::from_millis(5);
 
@@ -140,7 +143,7 @@ pub fn run(sub: &mut dyn Subsystem, mut setup: LoopSetup) -> io::Result<i32> {
         registry.register(&mut SourceFd(&fd.as_raw_fd()), PARENT, Interest::READABLE)?;
     }
     if let Some(c) = &mut setup.control {
-        registry.register(c.source(), CONTROL, Interest::READABLE)?;
+        c.register(&registry, CONTROL, CONTROL_CONNS)?;
     }
     let mut timer = DeadlineTimer::new()?;
     registry.register(&mut SourceFd(&timer.fd()), TIMER, Interest::READABLE)?;
@@ -156,7 +159,12 @@ pub fn run(sub: &mut dyn Subsystem, mut setup: LoopSetup) -> io::Result<i32> {
                 return Ok(0);
             }
         }
-        let timeout = sub.poll_timeout().map(|deadline| {
+        let control_deadline = setup.control.as_ref().and_then(ControlServer::next_deadline);
+        let deadline = match (sub.poll_timeout(), control_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let timeout = deadline.map(|deadline| {
             let now = Instant::now();
             let left = deadline.saturating_duration_since(now);
             if left.is_zero() || timer.arm(deadline, now).is_err() {
@@ -189,21 +197,27 @@ pub fn run(sub: &mut dyn Subsystem, mut setup: LoopSetup) -> io::Result<i32> {
                         return Ok(0);
                     }
                 }
-                CONTROL => {
-                    if let Some(c) = &setup.control {
-                        c.serve(|req| match req {
-                            "status" => status(sub, setup.name, started).to_string(),
-                            other => Json::obj([("error", Json::from(format!("unknown request '{other}'")))])
-                                .to_string(),
-                        });
-                    }
-                }
+                // Status clients are served after the timers, below.
+                t if setup.control.as_ref().is_some_and(|c| c.owns(t)) => {}
                 TIMER => timer.fired(),
                 _ => sub.handle_event(&registry, ev, now),
             }
         }
         if sub.poll_timeout().is_some_and(|t| t <= now) {
             sub.handle_timeout(&registry, now);
+        }
+        if let Some(c) = &mut setup.control {
+            let name = setup.name;
+            // `handle` ignores the tokens that are not the control socket's.
+            for ev in events.iter() {
+                c.handle(&registry, ev.token(), now, &mut |req| match req {
+                    "status" => status(&*sub, name, started).to_string(),
+                    other => {
+                        Json::obj([("error", Json::from(format!("unknown request '{other}'")))]).to_string()
+                    }
+                });
+            }
+            c.expire(&registry, now);
         }
     }
 }
