@@ -18,7 +18,8 @@
 //!   SIGUSR1/SIGUSR2/SIGRTMIN+2 write `dump_data`/`dump_stats`/`status` to
 //!   the dump files. SIGCHLD is not taken: subsystems reap their own
 //!   children by pid (the script runner), never with waitpid(-1).
-//! - `status` answers `vigil status` through the control socket.
+//! - `status` answers `vigil status` through the control socket. Its
+//!   clients are served without blocking, after the timers that were due.
 
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
@@ -199,23 +200,26 @@ pub fn run(sub: &mut dyn Subsystem, mut setup: LoopSetup) -> io::Result<i32> {
                     }
                 }
                 TIMER => timer.fired(),
-                t if setup.control.as_ref().is_some_and(|c| c.owns(t)) => {
-                    if let Some(c) = &mut setup.control {
-                        c.ready(&registry, t, |req| match req {
-                            "status" => status(sub, setup.name, started).to_string(),
-                            other => Json::obj([("error", Json::from(format!("unknown request '{other}'")))])
-                                .to_string(),
-                        });
-                    }
-                }
+                // Control clients are served after the timers, below: a status
+                // request never delays an advert that is due.
+                t if setup.control.as_ref().is_some_and(|c| c.owns(t)) => {}
                 _ => sub.handle_event(&registry, ev, now),
             }
         }
-        if let Some(c) = &mut setup.control {
-            c.expire(&registry, now);
-        }
         if sub.poll_timeout().is_some_and(|t| t <= now) {
             sub.handle_timeout(&registry, now);
+        }
+        if let Some(c) = &mut setup.control {
+            let ready: Vec<Token> = events.iter().map(|ev| ev.token()).filter(|t| c.owns(*t)).collect();
+            for t in ready {
+                c.ready(&registry, t, |req| match req {
+                    "status" => status(&*sub, setup.name, started).to_string(),
+                    other => {
+                        Json::obj([("error", Json::from(format!("unknown request '{other}'")))]).to_string()
+                    }
+                });
+            }
+            c.expire(&registry, now);
         }
     }
 }

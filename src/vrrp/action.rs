@@ -3,6 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use super::time::Instant;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum State {
     Init,
@@ -52,7 +54,10 @@ pub enum Action {
     /// Send one advert for this instance with this priority (0: resigning).
     /// Build it with `Instance::advert(priority)`; with AH, behind an AH
     /// header carrying `ah_seq` (`ah::build_datagram`), once per destination.
-    SendAdvert { priority: u8, ah_seq: Option<u32> },
+    /// `due` is the instant a periodic advert was scheduled for (its Advert
+    /// timer), so the edge can measure how late it really leaves; `None` for
+    /// adverts sent at once (becoming master, resigning, answering a peer).
+    SendAdvert { priority: u8, ah_seq: Option<u32>, due: Option<Instant> },
     /// Add the virtual addresses (and routes/rules) to the system.
     AddVips,
     /// Remove them.

@@ -348,9 +348,7 @@ impl Instance {
     /// Run every timer that is due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
         for timer in Timer::VALUES {
-            if !self.timers.is_expired(timer, now) {
-                continue;
-            }
+            let Some(due) = self.timers.get(timer).filter(|&at| at <= now) else { continue };
             self.timers.stop(timer);
             match timer {
                 Timer::MasterDown => {
@@ -363,7 +361,7 @@ impl Instance {
                         }
                     }
                 }
-                Timer::Advert => self.send_periodic_advert(now),
+                Timer::Advert => self.send_periodic_advert(now, Some(due)),
                 Timer::GarpDelay => self.garp_burst(self.params.garp.master_repeat),
                 Timer::GarpRefresh => {
                     self.garp_burst(self.params.garp.refresh_repeat);
@@ -408,7 +406,7 @@ impl Instance {
         let (theirs, ours) = (advert.priority, self.effective_priority);
         if theirs == 0 {
             // A resigning peer: assert ourselves at once (RFC 5798 6.4.3).
-            self.send_periodic_advert(now);
+            self.send_periodic_advert(now, None);
         } else if theirs > ours || (theirs == ours && src > self.params.source) {
             let line =
                 format!("Master received advert from {src} with higher priority {theirs}, ours {ours}");
@@ -443,7 +441,7 @@ impl Instance {
                 "Received advert from {src} with lower priority {theirs}, ours {ours}, forcing new election"
             );
             self.log(Level::Info, line);
-            self.send_periodic_advert(now);
+            self.send_periodic_advert(now, None);
             let garp = &self.params.garp;
             if garp.lower_prio_repeat > 0 {
                 let (repeat, delay) = (garp.lower_prio_repeat, garp.lower_prio_delay);
@@ -539,14 +537,21 @@ impl Instance {
         }
     }
 
-    fn send_periodic_advert(&mut self, now: Instant) {
+    /// The advert of the Advert timer (`due`: the instant it was set for),
+    /// or one sent at once (`None`); the next one follows an interval later.
+    fn send_periodic_advert(&mut self, now: Instant, due: Option<Instant>) {
         if self.state == State::Master {
-            self.send_advert(self.effective_priority);
+            self.send_advert_due(self.effective_priority, due);
             self.timers.set(Timer::Advert, now + self.master_adver_int);
         }
     }
 
     fn send_advert(&mut self, priority: u8) {
+        self.send_advert_due(priority, None);
+    }
+
+    /// An advert; `due` is the instant a periodic one was scheduled for.
+    fn send_advert_due(&mut self, priority: u8, due: Option<Instant>) {
         self.counters.tx += 1;
         let ah_seq = self.params.auth.ah_key().map(|_| {
             // keepalived stops counting just below the top (and then the
@@ -558,7 +563,7 @@ impl Instance {
             }
             self.ah_seq
         });
-        self.actions.push_back(Action::SendAdvert { priority, ah_seq });
+        self.actions.push_back(Action::SendAdvert { priority, ah_seq, due });
     }
 
     fn remove_vips(&mut self) {

@@ -25,7 +25,7 @@
 //! 4. When the clock reaches `poll_timeout()`: `handle_timeout(now)`.
 //! 5. After **every** one of the calls above: drain `poll_action()` until it
 //!    returns `None` and apply the actions in order. `SendAdvert { priority,
-//!    ah_seq }` is sent as `instance.advert(priority)` emitted with
+//!    ah_seq, .. }` is sent as `instance.advert(priority)` emitted with
 //!    `instance.tx_checksum_form(dst)` to the multicast group or each unicast
 //!    peer (with `ah_seq`: a whole datagram from [`ah::build_datagram`]);
 //!    then recompute the poll timeout, since any input may move it.

@@ -10,6 +10,7 @@
 
 mod ext;
 mod garp;
+mod lateness;
 pub mod params;
 mod pending;
 mod reload;
@@ -42,6 +43,7 @@ use crate::sys::{addr, Error as SysError};
 use crate::vrrp::{self, Action, Family, Reject, RxContext, State};
 
 use garp::GarpQueue;
+use lateness::Lateness;
 use pending::{Pending, Placement};
 
 /// A pooled socket not yet registered with the poll loop.
@@ -93,6 +95,8 @@ struct Inst {
     /// IP identification of the last AH advert (AH covers the IP header,
     /// so vigil writes it; keepalived counts per advert and skips 0).
     ip_id: u16,
+    /// How late its periodic adverts left, for status.
+    lateness: Lateness,
 }
 
 pub struct VrrpEngine {
@@ -279,6 +283,7 @@ impl VrrpEngine {
             vips_set: false,
             vmac,
             ip_id: 0,
+            lateness: Lateness::default(),
         })
     }
 
@@ -326,7 +331,7 @@ impl VrrpEngine {
     fn apply(&mut self, i: usize, now: StdInstant) {
         while let Some(action) = self.insts[i].core.poll_action() {
             match action {
-                Action::SendAdvert { priority, ah_seq } => self.send_advert(i, priority, ah_seq),
+                Action::SendAdvert { priority, ah_seq, due } => self.send_advert(i, priority, ah_seq, due),
                 Action::AddVips => self.set_vips(i, true),
                 Action::RemoveVips => self.set_vips(i, false),
                 Action::SendGratuitous { repeat, spacing } => {
@@ -357,14 +362,18 @@ impl VrrpEngine {
         }
     }
 
-    fn send_advert(&mut self, i: usize, priority: u8, ah_seq: Option<u32>) {
+    /// Send an advert to every destination. A periodic one (`due`: the
+    /// instant the core scheduled it for) is timed as it is handed to the
+    /// socket, the first destination's: that is when it leaves.
+    fn send_advert(&mut self, i: usize, priority: u8, ah_seq: Option<u32>, due: Option<vrrp::Instant>) {
+        let due = due.map(|t| self.std_instant(t));
         let inst = &mut self.insts[i];
         if ah_seq.is_some() {
             inst.ip_id = inst.ip_id.checked_add(1).unwrap_or(1);
         }
-        let inst = &self.insts[i];
         let advert = inst.core.advert(priority);
         let sock = &self.socks[inst.sock].sock;
+        let mut timed = due.is_none();
         for &dst in &inst.dsts {
             let built = match ah_seq {
                 Some(seq) => inst.ah_datagram(&advert, dst, seq),
@@ -377,6 +386,11 @@ impl VrrpEngine {
                     return;
                 }
             };
+            if let (false, Some(due)) = (timed, due) {
+                timed = true;
+                let late = StdInstant::now().saturating_duration_since(due);
+                inst.lateness.record(late, inst.core.master_adver_interval());
+            }
             if let Err(e) = sock.send_to(dst, &bytes) {
                 warn!("({}) advert to {dst} on {} failed: {e}", inst.cfg.name, inst.ifname);
             }
@@ -751,11 +765,12 @@ impl Subsystem for VrrpEngine {
     }
 
     fn clear_stats(&mut self) {
-        self.unknown_vrid = 0;
-        self.malformed = 0;
         for i in &mut self.insts {
             i.core.clear_counters();
+            i.lateness.clear();
         }
+        self.unknown_vrid = 0;
+        self.malformed = 0;
     }
 
     fn status(&self) -> Json {
@@ -793,6 +808,11 @@ fn instance_status(i: &Inst) -> Json {
         ("became_master", Json::from(c.became_master)),
         ("released_master", Json::from(c.released_master)),
         ("lower_prio_unanswered", Json::from(c.lower_prio_unanswered)),
+        // Periodic adverts: the worst and mean delay past their scheduled
+        // instant, and how many were later than a quarter of the interval.
+        ("advert_late_max_us", Json::from(i.lateness.max_us())),
+        ("advert_late_mean_us", Json::from(i.lateness.mean_us())),
+        ("adverts_late", Json::from(i.lateness.late())),
         ("rejected", Json::Obj(rejects)),
     ])
 }
