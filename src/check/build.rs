@@ -123,10 +123,8 @@ fn checker_params(
             let path = m.path.as_ref().map(|c| c.args.join(" ")).unwrap_or_default();
             (Wording::Misc, format!("[{rs_name} VS {}] by [{path}]", names::virtual_server(vs)))
         }
-        other => {
-            error!("{} for {target} is not supported by vigil - this checker is ignored", other.keyword());
-            return None;
-        }
+        // keepalived names the query's target, always UDP.
+        CheckerKind::Dns { .. } => (Wording::Dns, names::service(ip, Protocol::Udp, port)),
     };
     Some(CheckerParams {
         wording,

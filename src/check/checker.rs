@@ -15,6 +15,8 @@ pub enum Wording {
     Http,
     Smtp,
     Misc,
+    /// `DNS_CHECK ([rs]:udp:53) <what happened>`.
+    Dns,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -208,6 +210,7 @@ impl CheckerCore {
             Wording::Http => format!("HTTP status code success to {} {detail}.", p.target),
             Wording::Smtp => format!("SMTP connection to {} success.", p.target),
             Wording::Misc => format!("Misc check for {} succeeded.", p.target),
+            Wording::Dns => format!("DNS_CHECK ({}) succeeded.", p.target),
         }
     }
 
@@ -224,6 +227,10 @@ impl CheckerCore {
                 };
                 format!("Misc check for {} failed{after} ({detail}).", p.target)
             }
+            Wording::Dns => match p.retry {
+                0 => format!("DNS_CHECK ({}) {detail}", p.target),
+                n => format!("DNS_CHECK ({}) {detail} after {n} retries", p.target),
+            },
             w => {
                 let name = match w {
                     Wording::Http => "HTTP_CHECK",

@@ -15,6 +15,7 @@ use super::action::{Action, AlertRef, DestRef, ScriptRef};
 use super::build::{self, VsRun};
 use super::checker::{warmup_jitter, CheckResult};
 use super::conn::ConnSpec;
+use super::dns;
 use super::http::{self, HttpExchange};
 use super::lvs::Lvs;
 use super::probe::{Dialogue, Probe, Tls};
@@ -335,7 +336,15 @@ impl CheckerEngine {
                 self.reap_scripts(now);
                 return;
             }
-            CheckerKind::Dns { .. } => return,
+            CheckerKind::Dns { qtype, name } => {
+                // A fresh random id per query (as keepalived's random()).
+                let qid = (next_random(&mut self.rng) >> 32) as u16;
+                let qtype = dns::type_code(qtype).unwrap_or(dns::SOA);
+                match dns::query(qid, qtype, name) {
+                    Ok(query) => Dialogue::Dns { query, id: qid },
+                    Err(e) => return self.finish(v, id, CheckResult::failure(e), now),
+                }
+            }
         };
         let spec = ConnSpec {
             target: SocketAddr::new(ip, port),

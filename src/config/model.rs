@@ -1010,9 +1010,15 @@ impl Checker {
     }
 
     /// Where to connect: connect_ip/connect_port, else the real server.
+    /// DNS_CHECK without a port anywhere (a fwmark service, a real server
+    /// without one) queries port 53, where keepalived would send to port 0.
     pub fn effective_target(&self, rs: &RealServer, vs: &VirtualServer) -> (IpAddr, u16) {
         let ip = self.conn.connect_ip.unwrap_or(rs.addr);
-        (ip, self.conn.connect_port.unwrap_or_else(|| rs.effective_port(vs)))
+        let port = self.conn.connect_port.unwrap_or_else(|| rs.effective_port(vs));
+        match (&self.kind, port) {
+            (CheckerKind::Dns { .. }, 0) => (ip, 53),
+            _ => (ip, port),
+        }
     }
 
     /// For MISC_CHECK: `misc_timeout`, else the delay_loop.

@@ -445,3 +445,31 @@ fn dual_stack_vmac_gives_the_ipv6_instance_vrrp6_in_either_order() {
     let (c, _) = load(v6);
     assert_eq!(c.instances[0].vmac_name().as_deref(), Some("vrrp.51"), "alone, IPv6 keeps vrrp.VRID");
 }
+
+#[test]
+fn dns_check_type_and_name() {
+    let text = "\
+virtual_server 198.18.0.1 53 {
+   protocol UDP
+   real_server 198.18.1.2 53 {
+      DNS_CHECK {
+         type aaaa
+         name www.example.com
+      }
+      DNS_CHECK {
+         type PTR
+         name a..b
+      }
+      DNS_CHECK {
+      }
+   }
+}
+";
+    let (cfg, diags) = load(text);
+    assert!(has(&diags, 9, Severity::Error, "invalid DNS_CHECK type 'PTR'", "SOA"));
+    assert!(has(&diags, 10, Severity::Error, "empty label", "1-63 bytes"));
+    let kinds: Vec<&CheckerKind> =
+        cfg.virtual_servers[0].real_servers[0].checkers.iter().map(|c| &c.kind).collect();
+    let dns = |t: &str, n: &str| CheckerKind::Dns { qtype: t.to_string(), name: n.to_string() };
+    assert_eq!(kinds, [&dns("AAAA", "www.example.com"), &dns("SOA", "."), &dns("SOA", ".")]);
+}
