@@ -17,6 +17,22 @@ pub enum Wording {
     Misc,
     /// `DNS_CHECK ([rs]:udp:53) <what happened>`.
     Dns,
+    /// A checker vigil cannot run (its keyword): it never passes.
+    Unrunnable(&'static str),
+}
+
+impl Wording {
+    /// The checker type in `vigil status`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Wording::Tcp => "TCP",
+            Wording::Http => "HTTP",
+            Wording::Smtp => "SMTP",
+            Wording::Misc => "MISC",
+            Wording::Dns => "DNS",
+            Wording::Unrunnable(keyword) => keyword,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -211,6 +227,7 @@ impl CheckerCore {
             Wording::Smtp => format!("SMTP connection to {} success.", p.target),
             Wording::Misc => format!("Misc check for {} succeeded.", p.target),
             Wording::Dns => format!("DNS_CHECK ({}) succeeded.", p.target),
+            Wording::Unrunnable(k) => format!("{k} for {} succeeded.", p.target),
         }
     }
 
@@ -226,6 +243,9 @@ impl CheckerCore {
                     n => format!(" after {n} retries"),
                 };
                 format!("Misc check for {} failed{after} ({detail}).", p.target)
+            }
+            Wording::Unrunnable(k) => {
+                format!("{k} for {} cannot run in vigil ({detail}): the check fails.", p.target)
             }
             Wording::Dns => match p.retry {
                 0 => format!("DNS_CHECK ({}) {detail}", p.target),

@@ -449,6 +449,7 @@ fn checker(o: &mut Out, ck: &Checker, rs: &RealServer, vs: &VirtualServer) {
             o.kv("type", qtype);
             o.kv("name", name);
         }
+        CheckerKind::Unrunnable(_) => {}
     }
     o.close();
 }

@@ -922,9 +922,20 @@ pub struct MiscCheck {
 pub enum CheckerKind {
     Tcp,
     Http(HttpCheck),
-    Smtp { helo_name: Option<String>, hosts: Vec<CheckerConn> },
+    Smtp {
+        helo_name: Option<String>,
+        hosts: Vec<CheckerConn>,
+    },
     Misc(MiscCheck),
-    Dns { qtype: String, name: String },
+    Dns {
+        qtype: String,
+        name: String,
+    },
+    /// UDP_CHECK, PING_CHECK, FILE_CHECK, BFD_CHECK: keepalived has them,
+    /// vigil cannot run them. Such a checker never passes (its real server
+    /// counts as down), rather than being dropped (which would leave a real
+    /// server without checkers: always up).
+    Unrunnable(&'static str),
 }
 
 impl CheckerKind {
@@ -936,6 +947,7 @@ impl CheckerKind {
             CheckerKind::Smtp { .. } => "SMTP_CHECK",
             CheckerKind::Misc(_) => "MISC_CHECK",
             CheckerKind::Dns { .. } => "DNS_CHECK",
+            CheckerKind::Unrunnable(keyword) => keyword,
         }
     }
 }

@@ -208,6 +208,14 @@ impl Parser<'_> {
                 "TCP_CHECK" | "HTTP_GET" | "SSL_GET" | "SMTP_CHECK" | "MISC_CHECK" | "DNS_CHECK" => {
                     rs.checkers.push(self.checker(s))
                 }
+                // Reported by `known`; their options are not read.
+                k @ ("UDP_CHECK" | "PING_CHECK" | "FILE_CHECK" | "BFD_CHECK") => {
+                    let keyword = ["UDP_CHECK", "PING_CHECK", "FILE_CHECK", "BFD_CHECK"]
+                        .into_iter()
+                        .find(|&n| n == k)
+                        .unwrap_or("UDP_CHECK");
+                    rs.checkers.push(Checker::new(CheckerKind::Unrunnable(keyword), s.loc().clone()))
+                }
                 _ => self.unhandled(s),
             }
         }
@@ -336,6 +344,15 @@ impl Parser<'_> {
         if let CheckerKind::Http(h) = &ck.kind {
             if h.urls.is_empty() {
                 self.error(&ck.loc, format!("{} has no 'url' block", ck.kind.keyword()), None);
+            }
+            // A checker that cannot run must not leave its real server up:
+            // the daemon refuses the configuration instead.
+            if h.tls && !cfg!(feature = "ssl") {
+                self.error(
+                    &ck.loc,
+                    "SSL_GET cannot run in this build".to_string(),
+                    Some(crate::config::diag::NO_TLS.into()),
+                );
             }
         }
         ck

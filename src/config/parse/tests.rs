@@ -473,3 +473,60 @@ virtual_server 198.18.0.1 53 {
     let dns = |t: &str, n: &str| CheckerKind::Dns { qtype: t.to_string(), name: n.to_string() };
     assert_eq!(kinds, [&dns("AAAA", "www.example.com"), &dns("SOA", "."), &dns("SOA", ".")]);
 }
+
+#[test]
+fn checkers_vigil_cannot_run_are_kept_as_failing_checkers() {
+    let text = "\
+virtual_server 198.18.0.1 80 {
+   real_server 198.18.1.2 80 {
+      UDP_CHECK {
+         connect_timeout 3
+      }
+      PING_CHECK {
+      }
+      FILE_CHECK {
+         track_file f
+      }
+      BFD_CHECK {
+         name b
+      }
+   }
+}
+";
+    let (cfg, diags) = load(text);
+    for line in [3, 6, 8, 11] {
+        assert!(has(&diags, line, Severity::Warning, "counts as down", "keepalived takes a real server out"));
+    }
+    assert!(!diags.iter().any(Diagnostic::is_error), "{diags:?}");
+    let kinds: Vec<&CheckerKind> =
+        cfg.virtual_servers[0].real_servers[0].checkers.iter().map(|c| &c.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            &CheckerKind::Unrunnable("UDP_CHECK"),
+            &CheckerKind::Unrunnable("PING_CHECK"),
+            &CheckerKind::Unrunnable("FILE_CHECK"),
+            &CheckerKind::Unrunnable("BFD_CHECK")
+        ]
+    );
+}
+
+#[test]
+fn ssl_get_needs_the_ssl_feature() {
+    let text = "\
+virtual_server 198.18.0.1 443 {
+   real_server 198.18.1.2 443 {
+      SSL_GET {
+         url {
+            path /
+         }
+      }
+   }
+}
+";
+    let (_, diags) = load(text);
+    let refused =
+        has(&diags, 3, Severity::Error, "SSL_GET cannot run", "built without TLS (the ssl feature)");
+    assert_eq!(refused, !cfg!(feature = "ssl"), "{diags:?}");
+    assert_eq!(diags.iter().any(Diagnostic::is_unrunnable), !cfg!(feature = "ssl"));
+}
