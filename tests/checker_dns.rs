@@ -169,6 +169,34 @@ fn dns_check_follows_the_responder() {
     assert!(n >= 4 && ids.len() >= n - 1, "query ids {ids:?} over {n} queries");
 }
 
+/// The same over IPv6: the query leaves from the checker's address and the reply counts;
+/// silence takes the server down (retry 0: the first timeout).
+#[test]
+fn dns_check_over_ipv6() {
+    let lan = Lan::new();
+    let (a, dns) = (lan.add_host("a"), lan.add_host("dns"));
+    let responder = Responder::start(&dns, SocketAddr::new(dns.ip6.into(), 53));
+    let conf = format!(
+        "virtual_server {vip} 53 {{\n    delay_loop 1\n    lb_algo rr\n    lb_kind DR\n    protocol UDP\n    \
+         real_server {rs} 53 {{\n        DNS_CHECK {{\n            connect_timeout 1\n            retry 0\n        \
+         }}\n    }}\n}}\n",
+        vip = lan.v6(0x80),
+        rs = dns.ip6,
+    );
+    let d = Daemon::start(&a, &vigil_bin(), &conf, &["-C"]);
+    let rs_name = format!("[{}]:udp:53", dns.ip6);
+    let up_line = format!("DNS_CHECK ({rs_name}) succeeded.");
+    assert!(d.wait_log(&up_line, secs(10)), "no successful DNS check:\n{}", d.log());
+    assert!(wait_state(&a, &d, "UP", secs(5)), "{:?}\n{}", rs_state(&a, &d), d.log());
+    // The default question: the root, SOA, class IN.
+    let qs = responder.queries();
+    assert!(qs.iter().all(|q| q.question == b"\x00\x00\x06\x00\x01"), "{qs:?}");
+    responder.answer(false);
+    let down_line = format!("DNS_CHECK ({rs_name}) read timeout from socket");
+    assert!(d.wait_log(&down_line, secs(10)), "server never went down:\n{}", d.log());
+    assert!(wait_state(&a, &d, "DOWN", secs(5)), "{:?}\n{}", rs_state(&a, &d), d.log());
+}
+
 /// A reply with another id is not the reply (keepalived keeps waiting), and
 /// an error RCODE fails the check at once: the server goes DOWN, and the
 /// log names the RCODE.
