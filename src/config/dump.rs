@@ -388,6 +388,12 @@ fn conn(o: &mut Out, c: &CheckerConn) {
 
 fn checker(o: &mut Out, ck: &Checker, rs: &RealServer, vs: &VirtualServer) {
     o.open(ck.kind.keyword());
+    if let CheckerKind::Unrunnable(_) = ck.kind {
+        // Its options are not read: it starts down and fails every run.
+        o.line("# not supported by vigil: fails at every run, the real server is down");
+        o.close();
+        return;
+    }
     if !matches!(ck.kind, CheckerKind::Misc(_)) {
         let (ip, port) = ck.effective_target(rs, vs);
         o.kv("connect_ip", ip);
