@@ -164,7 +164,11 @@ fn advance_dns(udp: &mut mio::net::UdpSocket, sent: &mut bool, query: &[u8], id:
         }
     }
     let mut buf = [0u8; 768];
-    loop {
+    // Readiness is edge-triggered, so the socket is drained to WouldBlock
+    // (a reply behind other datagrams must not wait for an edge that never
+    // comes); a server that keeps it busy with datagrams that are not the
+    // reply fails the check rather than hold the loop.
+    for _ in 0..MAX_DATAGRAMS_PER_WAKE {
         match udp.recv(&mut buf) {
             Ok(n) => match dns::judge(id, buf.get(..n).unwrap_or(&[])) {
                 Verdict::Ignore(_) => continue,
@@ -181,7 +185,11 @@ fn advance_dns(udp: &mut mio::net::UdpSocket, sent: &mut bool, query: &[u8], id:
             Err(e) => return Some(CheckResult::failure(format!("failed to read socket: {e}"))),
         }
     }
+    Some(CheckResult::failure(format!("more than {MAX_DATAGRAMS_PER_WAKE} datagrams that are not the reply")))
 }
+
+/// See `advance_dns`.
+const MAX_DATAGRAMS_PER_WAKE: usize = 256;
 
 fn drive_http(
     exchange: &mut HttpExchange,
