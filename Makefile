@@ -79,7 +79,7 @@ bench: deps
 # Crashes land in fuzz/artifacts/<target>/.
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := vrrp_advert vrrp_ipv4 vrrp_instance config_load http_response smtp_check smtp_alert \
-                netlink_route ipvs_reply
+                netlink_route ipvs_reply dns_reply
 FUZZ_FLAGS   := --fuzz-dir fuzz -s none -a --codegen-units 16
 FUZZ_SMOKE_DIR ?= fuzz/target/smoke-corpus
 .PHONY: fuzz fuzz-smoke soak

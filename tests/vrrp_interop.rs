@@ -463,3 +463,38 @@ fn v2_ah_forged_adverts_are_rejected_and_counted() {
         (Some(1), Some(1), Some(0))
     );
 }
+
+/// VRRPv2 `advert_int 60` is 60 on the wire (it was 41, past v3's 40.95 s limit), so a
+/// keepalived peer with the same configuration accepts vigil's adverts: vigil (priority 255)
+/// is master, keepalived (100) backup; vigil's graceful stop sends a priority-0 advert, and
+/// keepalived takes over one skew time later instead of dropping it for an interval mismatch
+/// (which would leave it waiting 3 x 60 s).
+#[test]
+fn v2_advert_int_60_keepalived_accepts_vigils_adverts() {
+    let lan = Lan::new();
+    let (a, b) = (lan.add_host("a"), lan.add_host("b"));
+    let vip: IpAddr = lan.v4(100).into();
+    let conf = |state: &str, prio: u8| {
+        format!(
+            "global_defs {{\n    router_id r{prio}\n}}\n\nvrrp_instance VI_1 {{\n    state {state}\n    \
+             interface eth0\n    virtual_router_id 60\n    priority {prio}\n    advert_int 60\n    \
+             authentication {{\n        auth_type PASS\n        auth_pass s3cret\n    }}\n    \
+             virtual_ipaddress {{\n        {vip}/24 dev eth0\n    }}\n}}\n"
+        )
+    };
+    let mut dv = Daemon::start(&a, &vigil_bin(), &conf("MASTER", 255), &["-P"]);
+    assert!(dv.wait_log(MASTER, secs(5)), "vigil never master:\n{}", dv.log());
+    let dk = Daemon::start(&b, &Impl::Keepalived.bin(), &conf("BACKUP", 100), &["-P"]);
+    assert!(dk.wait_log(BACKUP, secs(5)), "keepalived not backup:\n{}", dk.log());
+
+    let t0 = Instant::now();
+    dv.signal(libc::SIGTERM);
+    let took_over = dk.wait_log(MASTER, secs(5));
+    let after = t0.elapsed();
+    assert!(took_over, "keepalived ignored vigil's priority-0 advert:\n{}\nvigil:\n{}", dk.log(), dv.log());
+    dv.stop();
+    assert!(after < secs(3), "keepalived took over after {after:?}, not one skew time");
+    assert!(dv.log().contains("(VI_1) sent 0 priority"), "{}", dv.log());
+    assert!(!dk.log().contains("interval mismatch"), "{}", dk.log());
+    assert!(wait_until(secs(3), ms(10), || b.has_addr(&vip) && !a.has_addr(&vip)), "VIP not on b");
+}

@@ -582,6 +582,43 @@ fn tshark_decodes_adverts_and_garps() {
     assert!(problems.is_empty(), "tshark: {problems:?}");
 }
 
+/// VRRPv2 carries whole seconds 1-255: `advert_int 60` goes on the wire as 60 (it used to be
+/// cut to v3's 40.95 s and sent as 41, which a keepalived peer with the same config rejects),
+/// and the master's advert timer runs on 60 s: the second advert leaves 60 s after the first.
+#[test]
+fn vrrp2_advert_int_60_on_the_wire_and_in_the_timer() {
+    let lan = Lan::new();
+    let a = lan.add_host("a");
+    let vip = lan.v4(100);
+    let mut cap = lan.capture("ip proto 112");
+    // The address owner (priority 255) is master at once and adverts right away.
+    let conf = format!(
+        "vrrp_instance VI_1 {{\n state MASTER\n interface eth0\n virtual_router_id 73\n priority 255\n \
+         advert_int 60\n version 2\n authentication {{\n  auth_type PASS\n  auth_pass secret\n }}\n \
+         virtual_ipaddress {{\n  {vip}/24\n }}\n}}\n"
+    );
+    let da = Daemon::start(&a, &vigil_bin(), &conf, &["-P"]);
+    assert!(da.wait_log(MASTER, secs(5)), "not master:\n{}", da.log());
+    let tx = || counter(&status(&a, &da), "tx");
+    assert!(wait_until(secs(5), ms(50), || tx() >= 1), "no first advert");
+    let first = Instant::now();
+    assert!(wait_until(secs(75), ms(200), || tx() >= 2), "no second advert within 75 s");
+    let seen = first.elapsed();
+    assert_eq!(tx(), 2, "more adverts than one per 60 s");
+    assert!(seen > secs(58), "second advert after {seen:?}, not 60 s");
+
+    let rows = cap.fields("vrrp.virt_rtr_id == 73", &["frame.time_epoch", "vrrp.version", "vrrp.adver_int"]);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    for r in &rows {
+        assert_eq!([&r[1], &r[2]], ["2", "60"], "advert interval field: {rows:?}");
+    }
+    let t: Vec<f64> = rows.iter().map(|r| r[0].parse().unwrap_or_else(|e| panic!("{r:?}: {e}"))).collect();
+    let gap = t[1] - t[0];
+    assert!((59.9..60.5).contains(&gap), "adverts {gap:.3} s apart on the wire, not 60 s");
+    let problems = cap.expert_problems();
+    assert!(problems.is_empty(), "tshark: {problems:?}");
+}
+
 /// The master's interface goes down: it enters FAULT and drops its VIP, the backup takes
 /// over; the interface comes back: it returns as backup and preempts again.
 #[test]

@@ -1,7 +1,8 @@
 //! Writes the binary seed files of fuzz/corpus/ from real samples:
 //! VRRP adverts from the pcaps in src/vrrp/tests/fixtures, rtnetlink replies
 //! from the kernel of the network namespace it runs in, and IPVS replies in
-//! the kernel's layout. The text seeds (configs, HTTP, SMTP) are plain files.
+//! the kernel's layout, DNS_CHECK queries and replies from vigil's own
+//! builder. The text seeds (configs, HTTP, SMTP) are plain files.
 //!
 //! `ip netns exec <ns> cargo run --manifest-path fuzz/Cargo.toml --example seeds`
 //! from the repository root, in a namespace with a few links and addresses.
@@ -243,7 +244,27 @@ fn ipvs() {
     println!("ipvs: written");
 }
 
+/// dns_reply: `[id] [datagram]` for replies a server may send, and
+/// `[id] [name]` for the query builder.
+fn dns() {
+    use vigil::check::dns::{query, SOA};
+    let with_id = |id: u16, msg: &[u8]| [&id.to_be_bytes()[..], msg].concat();
+    let reply = |id: u16, flags: u16, qtype: u16, name: &str| {
+        let mut r = query(id, qtype, name).expect("seed name");
+        r[2..4].copy_from_slice(&flags.to_be_bytes());
+        r
+    };
+    write("dns_reply", "noerror-root-soa", &with_id(0xbeef, &reply(0xbeef, 0x8180, SOA, ".")));
+    write("dns_reply", "nxdomain", &with_id(0x1234, &reply(0x1234, 0x8183, 1, "www.example.com")));
+    write("dns_reply", "other-id", &with_id(0x1234, &reply(0x4321, 0x8180, SOA, ".")));
+    write("dns_reply", "query-not-reply", &with_id(0x1234, &reply(0x1234, 0x0100, SOA, ".")));
+    write("dns_reply", "short", &with_id(0x1234, &[0x12, 0x34, 0x81]));
+    write("dns_reply", "name-www.example.com", &with_id(1, b"www.example.com"));
+    write("dns_reply", "name-empty-label", &with_id(1, b"a..b"));
+}
+
 fn main() {
+    dns();
     vrrp();
     netlink();
     ipvs();

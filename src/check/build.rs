@@ -26,7 +26,7 @@ pub struct VsRun {
     pub services: Vec<ServiceSpec>,
     pub core: VirtualServerCore,
     /// Per real server: the configuration index of each core checker
-    /// (checkers vigil cannot run are left out).
+    /// (every checker has a core: this is the identity).
     ck_map: Vec<Vec<usize>>,
     /// Per real server, per core checker: the next `url` block to fetch.
     url_next: Vec<Vec<usize>>,
@@ -99,45 +99,48 @@ fn range(first: IpAddr, last: IpAddr) -> Vec<IpAddr> {
     }
 }
 
-fn checker_params(
-    ck: &Checker,
-    rs: &RealServer,
-    vs: &VirtualServer,
-    g: &GlobalDefs,
-) -> Option<CheckerParams> {
+/// Every configured checker gets a core: one that vigil cannot run
+/// (UDP_CHECK, PING_CHECK, FILE_CHECK, BFD_CHECK, SSL_GET without the `ssl`
+/// feature) never passes, so its real server counts as down. Dropping it
+/// would leave a real server without checkers, which counts as up.
+fn checker_params(ck: &Checker, rs: &RealServer, vs: &VirtualServer, g: &GlobalDefs) -> CheckerParams {
     let protocol = vs.effective_protocol();
     let (ip, port) = ck.effective_target(rs, vs);
     let target = names::service(ip, Protocol::Tcp, port);
     let (wording, target) = match &ck.kind {
         CheckerKind::Tcp => (Wording::Tcp, target),
-        CheckerKind::Http(h) if !h.tls || cfg!(feature = "ssl") => (Wording::Http, target),
-        CheckerKind::Http(_) => {
-            error!(
-                "SSL_GET for {target} needs a build with TLS (cargo feature `ssl`) - this checker is ignored"
-            );
-            return None;
+        CheckerKind::Http(h) if h.tls && !cfg!(feature = "ssl") => {
+            error!("SSL_GET for {target} cannot run: this vigil was built without TLS (the ssl feature) - the checker fails");
+            (Wording::Unrunnable("SSL_GET"), target)
         }
+        CheckerKind::Http(_) => (Wording::Http, target),
         CheckerKind::Smtp { .. } => (Wording::Smtp, target),
         CheckerKind::Misc(m) => {
             let rs_name = names::service(rs.addr, protocol, rs.effective_port(vs));
             let path = m.path.as_ref().map(|c| c.args.join(" ")).unwrap_or_default();
             (Wording::Misc, format!("[{rs_name} VS {}] by [{path}]", names::virtual_server(vs)))
         }
-        other => {
-            error!("{} for {target} is not supported by vigil - this checker is ignored", other.keyword());
-            return None;
+        // keepalived names the query's target, always UDP.
+        CheckerKind::Dns { .. } => (Wording::Dns, names::service(ip, Protocol::Udp, port)),
+        CheckerKind::Unrunnable(keyword) => {
+            let rs_name = names::service(rs.addr, protocol, rs.effective_port(vs));
+            error!("{keyword} for {rs_name} is not supported by vigil - the checker fails, the real server is down");
+            (Wording::Unrunnable(keyword), rs_name)
         }
     };
-    Some(CheckerParams {
+    // A checker that cannot run starts DOWN (as with `alpha`) and fails at
+    // once, without retries: its real server is never in the pool.
+    let unrunnable = matches!(wording, Wording::Unrunnable(_));
+    CheckerParams {
         wording,
         target,
         delay_loop: ck.effective_delay_loop(rs, vs),
-        retry: ck.effective_retry(rs, vs),
+        retry: if unrunnable { 0 } else { ck.effective_retry(rs, vs) },
         delay_before_retry: ck.effective_delay_before_retry(rs, vs),
         warmup: ck.effective_warmup(rs, vs),
-        alpha: ck.effective_alpha(rs, vs),
+        alpha: unrunnable || ck.effective_alpha(rs, vs),
         log_all_failures: ck.log_all_failures.unwrap_or(g.checker_log_all_failures),
-    })
+    }
 }
 
 impl VsRun {
@@ -149,10 +152,8 @@ impl VsRun {
             let mut map = Vec::new();
             let mut cores = Vec::new();
             for (i, ck) in rs.checkers.iter().enumerate() {
-                if let Some(p) = checker_params(ck, rs, vs, g) {
-                    map.push(i);
-                    cores.push(CheckerCore::new(p));
-                }
+                map.push(i);
+                cores.push(CheckerCore::new(checker_params(ck, rs, vs, g)));
             }
             let params = RealServerParams {
                 name: names::service(rs.addr, protocol, rs.effective_port(vs)),
@@ -286,7 +287,7 @@ impl VsRun {
             let checkers = rs.checkers().iter().map(|ck| {
                 let last = ck.last_result();
                 Json::obj([
-                    ("type", Json::from(format!("{:?}", ck.params().wording).to_uppercase())),
+                    ("type", Json::from(ck.params().wording.name())),
                     ("target", Json::from(ck.params().target.as_str())),
                     ("state", Json::from(if ck.is_up() { "UP" } else { "DOWN" })),
                     ("last_ok", last.map_or(Json::Null, |r| Json::from(r.ok))),

@@ -15,6 +15,24 @@ pub enum Wording {
     Http,
     Smtp,
     Misc,
+    /// `DNS_CHECK ([rs]:udp:53) <what happened>`.
+    Dns,
+    /// A checker vigil cannot run (its keyword): it never passes.
+    Unrunnable(&'static str),
+}
+
+impl Wording {
+    /// The checker type in `vigil status`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Wording::Tcp => "TCP",
+            Wording::Http => "HTTP",
+            Wording::Smtp => "SMTP",
+            Wording::Misc => "MISC",
+            Wording::Dns => "DNS",
+            Wording::Unrunnable(keyword) => keyword,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -208,6 +226,8 @@ impl CheckerCore {
             Wording::Http => format!("HTTP status code success to {} {detail}.", p.target),
             Wording::Smtp => format!("SMTP connection to {} success.", p.target),
             Wording::Misc => format!("Misc check for {} succeeded.", p.target),
+            Wording::Dns => format!("DNS_CHECK ({}) succeeded.", p.target),
+            Wording::Unrunnable(k) => format!("{k} for {} succeeded.", p.target),
         }
     }
 
@@ -224,6 +244,13 @@ impl CheckerCore {
                 };
                 format!("Misc check for {} failed{after} ({detail}).", p.target)
             }
+            Wording::Unrunnable(k) => {
+                format!("{k} for {} cannot run in vigil ({detail}): the check fails.", p.target)
+            }
+            Wording::Dns => match p.retry {
+                0 => format!("DNS_CHECK ({}) {detail}", p.target),
+                n => format!("DNS_CHECK ({}) {detail} after {n} retries", p.target),
+            },
             w => {
                 let name = match w {
                     Wording::Http => "HTTP_CHECK",

@@ -1,4 +1,4 @@
-//! Non-blocking TCP connects with the checker connection options:
+//! Non-blocking TCP connects (and connected UDP sockets) with the checker connection options:
 //! `bindto`/`bind_port`, `bind_if` (SO_BINDTODEVICE) and `fwmark` (SO_MARK).
 
 use std::io;
@@ -24,8 +24,23 @@ impl ConnSpec {
 
 /// Start a connect; completion is signalled by writability.
 pub fn connect(spec: &ConnSpec) -> io::Result<mio::net::TcpStream> {
+    let fd = open(spec, libc::SOCK_STREAM)?;
+    Ok(mio::net::TcpStream::from_std(std::net::TcpStream::from(fd)))
+}
+
+/// A UDP socket connected to the target (DNS_CHECK), with the same options:
+/// replies from elsewhere are not delivered, and an ICMP port unreachable
+/// comes back as ECONNREFUSED on the next receive.
+pub fn connect_udp(spec: &ConnSpec) -> io::Result<mio::net::UdpSocket> {
+    let fd = open(spec, libc::SOCK_DGRAM)?;
+    Ok(mio::net::UdpSocket::from_std(std::net::UdpSocket::from(fd)))
+}
+
+/// A non-blocking socket of type `ty` with the options, bound if asked,
+/// and connecting (a stream's connect may be in progress).
+fn open(spec: &ConnSpec, ty: libc::c_int) -> io::Result<OwnedFd> {
     let family = if spec.target.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
-    let ty = libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+    let ty = ty | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
     // SAFETY: plain socket(2) call.
     let fd = unsafe { libc::socket(family, ty, 0) };
     if fd < 0 {
@@ -62,7 +77,7 @@ pub fn connect(spec: &ConnSpec) -> io::Result<mio::net::TcpStream> {
             return Err(e);
         }
     }
-    Ok(mio::net::TcpStream::from_std(std::net::TcpStream::from(fd)))
+    Ok(fd)
 }
 
 fn setsockopt(fd: libc::c_int, opt: libc::c_int, value: &[u8]) -> io::Result<()> {

@@ -15,6 +15,7 @@ use super::action::{Action, AlertRef, DestRef, ScriptRef};
 use super::build::{self, VsRun};
 use super::checker::{warmup_jitter, CheckResult};
 use super::conn::ConnSpec;
+use super::dns;
 use super::http::{self, HttpExchange};
 use super::lvs::Lvs;
 use super::probe::{Dialogue, Probe, Tls};
@@ -200,6 +201,7 @@ impl CheckerEngine {
                     Some(CheckerKind::Smtp { .. }) => "SMTP",
                     Some(CheckerKind::Misc(_)) => "MISC",
                     Some(CheckerKind::Dns { .. }) => "DNS",
+                    Some(CheckerKind::Unrunnable(k)) => k.trim_end_matches("_CHECK"),
                     Some(CheckerKind::Tcp) | None => "TCP",
                 };
                 Alert::real_server(&core.params().name, &vs.name, up, &check_body(checker, up))
@@ -335,7 +337,19 @@ impl CheckerEngine {
                 self.reap_scripts(now);
                 return;
             }
-            CheckerKind::Dns { .. } => return,
+            CheckerKind::Unrunnable(keyword) => {
+                let why = format!("{keyword} is not supported by vigil");
+                return self.finish(v, id, CheckResult::failure(why), now);
+            }
+            CheckerKind::Dns { qtype, name } => {
+                // A fresh random id per query (as keepalived's random()).
+                let qid = (next_random(&mut self.rng) >> 32) as u16;
+                let qtype = dns::type_code(qtype).unwrap_or(dns::SOA);
+                match dns::query(qid, qtype, name) {
+                    Ok(query) => Dialogue::Dns { query, id: qid },
+                    Err(e) => return self.finish(v, id, CheckResult::failure(e), now),
+                }
+            }
         };
         let spec = ConnSpec {
             target: SocketAddr::new(ip, port),
@@ -606,7 +620,8 @@ fn tls_session(ip: IpAddr, h: &HttpCheck, vhost: Option<&str>) -> Result<Box<Tls
     super::tls::TlsSession::new(ip, sni).map(Box::new)
 }
 
-/// Not reached: `build` drops SSL_GET checkers in a build without `ssl`.
+/// A build without `ssl` refuses SSL_GET configurations; should one get
+/// here anyway, the check fails.
 #[cfg(not(feature = "ssl"))]
 fn tls_session(_ip: IpAddr, _h: &HttpCheck, _vhost: Option<&str>) -> Result<Box<Tls>, String> {
     Err("SSL_GET: this build has no TLS support (cargo feature `ssl`)".to_string())

@@ -26,6 +26,7 @@ pub mod action;
 pub mod build;
 pub mod checker;
 pub mod conn;
+pub mod dns;
 pub mod engine;
 pub mod http;
 pub mod lvs;

@@ -1,6 +1,7 @@
-//! A running TCP_CHECK, HTTP_GET or SMTP_CHECK: one non-blocking socket
-//! registered with the poll loop, and a deadline (`connect_timeout`, which
-//! keepalived applies to the whole exchange).
+//! A running TCP_CHECK, HTTP_GET, SMTP_CHECK or DNS_CHECK: one non-blocking
+//! socket (TCP, or connected UDP for DNS) registered with the poll loop, and
+//! a deadline (`connect_timeout`, which keepalived applies to the whole
+//! exchange).
 
 use std::io;
 use std::time::Instant;
@@ -9,6 +10,7 @@ use mio::{Interest, Registry, Token};
 
 use super::checker::CheckResult;
 use super::conn::{self, ConnSpec};
+use super::dns::{self, Verdict};
 use super::http::{self, HttpExchange, Progress};
 use super::smtp::{SmtpExchange, SmtpProgress};
 use crate::config::model::Url;
@@ -33,13 +35,25 @@ pub enum Dialogue {
         tls: Option<Box<Tls>>,
     },
     Smtp(SmtpExchange),
+    /// DNS_CHECK over UDP: send `query` once, wait for the reply to `id`.
+    Dns {
+        query: Vec<u8>,
+        id: u16,
+    },
+}
+
+#[derive(Debug)]
+enum Socket {
+    Tcp(mio::net::TcpStream),
+    Udp(mio::net::UdpSocket),
 }
 
 #[derive(Debug)]
 pub struct Probe {
-    stream: mio::net::TcpStream,
+    socket: Socket,
     token: Token,
     deadline: Instant,
+    /// TCP: the handshake completed; UDP: the query went out.
     connected: bool,
     dialogue: Dialogue,
 }
@@ -54,11 +68,20 @@ impl Probe {
         token: Token,
         deadline: Instant,
     ) -> Result<Probe, CheckResult> {
-        let mut stream = conn::connect(spec).map_err(|e| CheckResult::failure(format!("connect: {e}")))?;
-        registry
-            .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
-            .map_err(|e| CheckResult::failure(format!("register: {e}")))?;
-        Ok(Probe { stream, token, deadline, connected: false, dialogue })
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        let registered = |e: io::Error| CheckResult::failure(format!("register: {e}"));
+        let socket = if let Dialogue::Dns { .. } = dialogue {
+            let mut udp =
+                conn::connect_udp(spec).map_err(|e| CheckResult::failure(format!("socket: {e}")))?;
+            registry.register(&mut udp, token, interest).map_err(registered)?;
+            Socket::Udp(udp)
+        } else {
+            let mut stream =
+                conn::connect(spec).map_err(|e| CheckResult::failure(format!("connect: {e}")))?;
+            registry.register(&mut stream, token, interest).map_err(registered)?;
+            Socket::Tcp(stream)
+        };
+        Ok(Probe { socket, token, deadline, connected: false, dialogue })
     }
 
     pub fn token(&self) -> Token {
@@ -71,12 +94,21 @@ impl Probe {
 
     /// Readiness arrived: advance; `Some` when the check is decided.
     pub fn advance(&mut self) -> Option<CheckResult> {
+        let stream = match &mut self.socket {
+            Socket::Tcp(stream) => stream,
+            Socket::Udp(udp) => {
+                let Dialogue::Dns { query, id } = &self.dialogue else {
+                    return Some(CheckResult::failure("internal: UDP socket without a DNS query"));
+                };
+                return advance_dns(udp, &mut self.connected, query, *id);
+            }
+        };
         if !self.connected {
-            match self.stream.take_error() {
+            match stream.take_error() {
                 Ok(Some(e)) | Err(e) => return Some(CheckResult::failure(format!("connect: {e}"))),
                 Ok(None) => {}
             }
-            match self.stream.peer_addr() {
+            match stream.peer_addr() {
                 Ok(_) => self.connected = true,
                 Err(e) if e.kind() == io::ErrorKind::NotConnected => return None,
                 Err(e) => return Some(CheckResult::failure(format!("connect: {e}"))),
@@ -84,17 +116,18 @@ impl Probe {
         }
         match &mut self.dialogue {
             Dialogue::Connect => Some(CheckResult::success("connected")),
-            Dialogue::Http { url, exchange, tls } => match drive_http(exchange, tls, &mut self.stream) {
+            Dialogue::Http { url, exchange, tls } => match drive_http(exchange, tls, stream) {
                 Progress::Pending => None,
                 Progress::Done(response) => Some(http::judge(url, response)),
                 Progress::Failed(e) => Some(CheckResult::failure(format!("{e} url({})", url.path))),
             },
-            Dialogue::Smtp(exchange) => match exchange.drive(&mut self.stream) {
+            Dialogue::Smtp(exchange) => match exchange.drive(stream) {
                 SmtpProgress::Pending => None,
                 SmtpProgress::Done(Ok(())) => Some(CheckResult::success("SMTP dialogue complete")),
                 SmtpProgress::Done(Err(e)) => Some(CheckResult::failure(e.to_string())),
                 SmtpProgress::Failed(e) => Some(CheckResult::failure(e.to_string())),
             },
+            Dialogue::Dns { .. } => Some(CheckResult::failure("internal: DNS query on a TCP socket")),
         }
     }
 
@@ -103,15 +136,60 @@ impl Probe {
         let what = if self.connected { "timeout reading the reply" } else { "connection timeout" };
         match &self.dialogue {
             Dialogue::Http { url, .. } => CheckResult::failure(format!("{what} url({})", url.path)),
+            // keepalived's words.
+            Dialogue::Dns { .. } if self.connected => CheckResult::failure("read timeout from socket"),
+            Dialogue::Dns { .. } => CheckResult::failure("write timeout to socket"),
             _ => CheckResult::failure(what),
         }
     }
 
-    /// Deregister and close (dropping the stream closes the socket).
+    /// Deregister and close (dropping the socket closes it).
     pub fn close(mut self, registry: &Registry) {
-        let _ = registry.deregister(&mut self.stream);
+        let _ = match &mut self.socket {
+            Socket::Tcp(stream) => registry.deregister(stream),
+            Socket::Udp(udp) => registry.deregister(udp),
+        };
     }
 }
+
+/// DNS_CHECK: send the query once the socket is writable, then read every
+/// datagram that is there (readiness is edge-triggered) until one decides.
+fn advance_dns(udp: &mut mio::net::UdpSocket, sent: &mut bool, query: &[u8], id: u16) -> Option<CheckResult> {
+    if !*sent {
+        match udp.send(query) {
+            Ok(n) if n == query.len() => *sent = true,
+            Ok(_) => return Some(CheckResult::failure("failed to write all of the datagram")),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
+            Err(e) => return Some(CheckResult::failure(format!("failed to write socket: {e}"))),
+        }
+    }
+    let mut buf = [0u8; 768];
+    // Readiness is edge-triggered, so the socket is drained to WouldBlock
+    // (a reply behind other datagrams must not wait for an edge that never
+    // comes); a server that keeps it busy with datagrams that are not the
+    // reply fails the check rather than hold the loop.
+    for _ in 0..MAX_DATAGRAMS_PER_WAKE {
+        match udp.recv(&mut buf) {
+            Ok(n) => match dns::judge(id, buf.get(..n).unwrap_or(&[])) {
+                Verdict::Ignore(_) => continue,
+                Verdict::Success => return Some(CheckResult::success("DNS reply NOERROR")),
+                Verdict::Error(rcode) => {
+                    let name = dns::rcode_name(rcode);
+                    return Some(CheckResult::failure(format!(
+                        "read error occurred (rcode = {rcode} {name})"
+                    )));
+                }
+            },
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Some(CheckResult::failure(format!("failed to read socket: {e}"))),
+        }
+    }
+    Some(CheckResult::failure(format!("more than {MAX_DATAGRAMS_PER_WAKE} datagrams that are not the reply")))
+}
+
+/// See `advance_dns`.
+const MAX_DATAGRAMS_PER_WAKE: usize = 256;
 
 fn drive_http(
     exchange: &mut HttpExchange,

@@ -475,6 +475,52 @@ mod engine {
         assert!(lvs.services().is_empty());
     }
 
+    /// A checker vigil cannot run never leaves its real server up: it
+    /// starts DOWN (not added to IPVS), fails at its first run without
+    /// retries, and says so in the status. (No probe touches the network.)
+    #[test]
+    fn unrunnable_checkers_keep_the_real_server_down() {
+        let opts = LoadOptions { config_id: "t".into(), host_checks: false };
+        let text = format!(
+            "{HEAD} real_server 198.18.1.2 80 {{\n UDP_CHECK {{\n connect_timeout 2\n }}\n }}\n \
+             real_server 198.18.1.3 80 {{\n weight 1\n }}\n \
+             real_server 198.18.1.4 80 {{\n PING_CHECK {{\n }}\n BFD_CHECK {{\n name b\n }}\n }}\n}}\n"
+        );
+        let l = load_bytes("t.conf", text.as_bytes(), Path::new("/"), &opts);
+        assert!(!l.has_errors(), "{:?}", l.diags);
+        let warned: Vec<u32> = l
+            .diags
+            .iter()
+            .filter(|d| d.message.contains("counts as down"))
+            .filter_map(|d| d.loc.as_ref().map(|l| l.line))
+            .collect();
+        assert_eq!(warned, vec![6, 14, 16], "{:?}", l.diags);
+        let lvs = MemoryLvs::new();
+        let mut e = CheckerEngine::with_lvs(&l.config, Some(Box::new(lvs.clone()))).unwrap();
+        let poll = mio::Poll::new().unwrap();
+        let mut tokens = TokenAlloc::new();
+        e.register(poll.registry(), &mut tokens).unwrap();
+        assert_eq!(lvs.weight(&svc(1), ip(2), 80), None, "UDP_CHECK's server is not in the pool");
+        assert_eq!(lvs.weight(&svc(1), ip(3), 80), Some(1), "no checker: up, as in keepalived");
+        assert_eq!(lvs.weight(&svc(1), ip(4), 80), None, "PING_CHECK/BFD_CHECK's server is not in the pool");
+        // Run the first checks (1 s + warmup jitter; warmup is the delay_loop, 60 s).
+        let mut now = std::time::Instant::now();
+        let until = now + std::time::Duration::from_secs(70);
+        let st = loop {
+            now = e.poll_timeout().unwrap_or(until).max(now).min(until);
+            e.handle_timeout(poll.registry(), now);
+            let st = e.status().to_string();
+            if st.matches("is not supported by vigil").count() == 3 || now >= until {
+                break st;
+            }
+        };
+        assert!(st.contains(r#""type":"UDP_CHECK""#) && st.contains(r#""type":"BFD_CHECK""#), "{st}");
+        assert_eq!(st.matches("is not supported by vigil").count(), 3, "{st}");
+        assert_eq!(lvs.weight(&svc(1), ip(2), 80), None);
+        assert_eq!(lvs.weight(&svc(1), ip(4), 80), None);
+        e.shutdown(poll.registry(), std::time::Instant::now());
+    }
+
     #[test]
     fn http_urls_are_walked_one_per_check_and_a_failing_one_is_retried() {
         let c = config(&format!(

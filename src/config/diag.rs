@@ -4,6 +4,11 @@
 use std::fmt;
 use std::rc::Rc;
 
+/// The hint of an error about something this build cannot do (SSL_GET
+/// without the `ssl` feature). The daemon refuses to start with such an
+/// error, as it refuses to reload with any error.
+pub const NO_TLS: &str = "this vigil was built without TLS (the ssl feature)";
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
     Warning,
@@ -50,6 +55,11 @@ impl Diagnostic {
 
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
+    }
+
+    /// An error the daemon cannot run with (see [`NO_TLS`]).
+    pub fn is_unrunnable(&self) -> bool {
+        self.is_error() && self.hint.as_deref() == Some(NO_TLS)
     }
 }
 

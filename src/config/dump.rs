@@ -396,6 +396,12 @@ fn conn(o: &mut Out, c: &CheckerConn) {
 
 fn checker(o: &mut Out, ck: &Checker, rs: &RealServer, vs: &VirtualServer) {
     o.open(ck.kind.keyword());
+    if let CheckerKind::Unrunnable(_) = ck.kind {
+        // Its options are not read: it starts down and fails every run.
+        o.line("# not supported by vigil: fails at every run, the real server is down");
+        o.close();
+        return;
+    }
     if !matches!(ck.kind, CheckerKind::Misc(_)) {
         let (ip, port) = ck.effective_target(rs, vs);
         o.kv("connect_ip", ip);
@@ -457,6 +463,7 @@ fn checker(o: &mut Out, ck: &Checker, rs: &RealServer, vs: &VirtualServer) {
             o.kv("type", qtype);
             o.kv("name", name);
         }
+        CheckerKind::Unrunnable(_) => {}
     }
     o.close();
 }

@@ -78,6 +78,9 @@ pub enum Kind {
     List,
     /// Known to keepalived, not acted on by vigil: a warning. May open a block.
     Ignored,
+    /// A checker kind keepalived has and vigil cannot run: a warning, and
+    /// the parser keeps it as a checker that never passes.
+    Unrunnable,
 }
 
 /// How common a keyword is in real configurations (research section 1).
@@ -467,10 +470,10 @@ table! {
         "SMTP_CHECK" Block(SmtpCheck) Core,
         "MISC_CHECK" Block(MiscCheck) Core,
         "DNS_CHECK" Block(DnsCheck) Common,
-        "UDP_CHECK" Ignored Rare,
-        "PING_CHECK" Ignored Rare,
-        "FILE_CHECK" Ignored Rare,
-        "BFD_CHECK" Ignored Rare,
+        "UDP_CHECK" Unrunnable Rare,
+        "PING_CHECK" Unrunnable Rare,
+        "FILE_CHECK" Unrunnable Rare,
+        "BFD_CHECK" Unrunnable Rare,
     }
     CheckerCommon {
         "retry" Value Core,

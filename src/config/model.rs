@@ -925,9 +925,20 @@ pub struct MiscCheck {
 pub enum CheckerKind {
     Tcp,
     Http(HttpCheck),
-    Smtp { helo_name: Option<String>, hosts: Vec<CheckerConn> },
+    Smtp {
+        helo_name: Option<String>,
+        hosts: Vec<CheckerConn>,
+    },
     Misc(MiscCheck),
-    Dns { qtype: String, name: String },
+    Dns {
+        qtype: String,
+        name: String,
+    },
+    /// UDP_CHECK, PING_CHECK, FILE_CHECK, BFD_CHECK: keepalived has them,
+    /// vigil cannot run them. Such a checker never passes (its real server
+    /// counts as down), rather than being dropped (which would leave a real
+    /// server without checkers: always up).
+    Unrunnable(&'static str),
 }
 
 impl CheckerKind {
@@ -939,6 +950,7 @@ impl CheckerKind {
             CheckerKind::Smtp { .. } => "SMTP_CHECK",
             CheckerKind::Misc(_) => "MISC_CHECK",
             CheckerKind::Dns { .. } => "DNS_CHECK",
+            CheckerKind::Unrunnable(keyword) => keyword,
         }
     }
 }
@@ -1013,9 +1025,15 @@ impl Checker {
     }
 
     /// Where to connect: connect_ip/connect_port, else the real server.
+    /// DNS_CHECK without a port anywhere (a fwmark service, a real server
+    /// without one) queries port 53, where keepalived would send to port 0.
     pub fn effective_target(&self, rs: &RealServer, vs: &VirtualServer) -> (IpAddr, u16) {
         let ip = self.conn.connect_ip.unwrap_or(rs.addr);
-        (ip, self.conn.connect_port.unwrap_or_else(|| rs.effective_port(vs)))
+        let port = self.conn.connect_port.unwrap_or_else(|| rs.effective_port(vs));
+        match (&self.kind, port) {
+            (CheckerKind::Dns { .. }, 0) => (ip, 53),
+            _ => (ip, port),
+        }
     }
 
     /// For MISC_CHECK: `misc_timeout`, else the delay_loop.

@@ -72,6 +72,15 @@ impl Parser<'_> {
                     self.warn(s.loc(), format!("'{name}' is not supported by vigil and is ignored"), note);
                     continue;
                 }
+                Kind::Unrunnable => {
+                    let msg = format!(
+                        "'{name}' is not supported by vigil: the checker never passes, so this real server \
+                         counts as down"
+                    );
+                    let hint = "keepalived takes a real server out when a checker fails; remove the \
+                                checker or use TCP_CHECK, HTTP_GET, SMTP_CHECK, DNS_CHECK or MISC_CHECK";
+                    self.warn(s.loc(), msg, Some(hint.to_string()));
+                }
                 Kind::Value => {
                     if let Some(b) = &s.body {
                         let msg = format!("'{name}' does not open a block; the block is skipped");

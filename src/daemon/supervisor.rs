@@ -113,6 +113,13 @@ pub fn run(opts: Options, engines: Engines) -> i32 {
             log::info!("{line}");
         }
     }
+    // keepalived starts despite configuration errors, and so does vigil,
+    // except when a checker cannot run at all (SSL_GET without TLS): its
+    // real server would be judged by nothing. `-P` runs no checkers.
+    if let Some(d) = loaded.diags.iter().find(|d| d.is_unrunnable() && !opts.vrrp_only) {
+        fatal(format!("configuration needs what this build lacks: {d}"));
+        return EXIT_CONFIG;
+    }
     let paths = RunPaths::from_env();
     if let Err(e) = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&paths.run_dir) {
         fatal(format!("cannot create {}: {e}", paths.run_dir.display()));

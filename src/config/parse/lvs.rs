@@ -11,6 +11,7 @@ use super::super::model::{
 use super::super::token::Token;
 use super::tree::Stmt;
 use super::{set, Parser};
+use crate::check::dns;
 
 impl Parser<'_> {
     pub(super) fn vs_group(&mut self, s: &Stmt) -> Option<VirtualServerGroup> {
@@ -207,6 +208,14 @@ impl Parser<'_> {
                 "TCP_CHECK" | "HTTP_GET" | "SSL_GET" | "SMTP_CHECK" | "MISC_CHECK" | "DNS_CHECK" => {
                     rs.checkers.push(self.checker(s))
                 }
+                // Reported by `known`; their options are not read.
+                k @ ("UDP_CHECK" | "PING_CHECK" | "FILE_CHECK" | "BFD_CHECK") => {
+                    let keyword = ["UDP_CHECK", "PING_CHECK", "FILE_CHECK", "BFD_CHECK"]
+                        .into_iter()
+                        .find(|&n| n == k)
+                        .unwrap_or("UDP_CHECK");
+                    rs.checkers.push(Checker::new(CheckerKind::Unrunnable(keyword), s.loc().clone()))
+                }
                 _ => self.unhandled(s),
             }
         }
@@ -296,21 +305,34 @@ impl Parser<'_> {
                 (CheckerKind::Misc(m), "misc_dynamic") => m.dynamic = self.flag(s),
                 (CheckerKind::Misc(m), "user") => m.user = self.user_group(s),
                 (CheckerKind::Dns { qtype, .. }, "type") => {
-                    const TYPES: [&str; 7] = ["A", "NS", "CNAME", "SOA", "MX", "TXT", "AAAA"];
                     if let Some(t) = self.value(s) {
                         let w = t.word().unwrap_or("");
-                        if TYPES.contains(&w) {
-                            *qtype = w.to_string();
-                        } else {
-                            self.error(
-                                &t.loc,
-                                format!("invalid DNS_CHECK type '{w}'"),
-                                Some(TYPES.join("|")),
-                            );
+                        // Case-insensitive, as in keepalived; kept in its canonical spelling.
+                        match dns::type_code(w) {
+                            Some(code) => *qtype = dns::type_name(code),
+                            None => {
+                                let names: Vec<&str> = dns::TYPES.iter().map(|(n, _)| *n).collect();
+                                self.error(
+                                    &t.loc,
+                                    format!("invalid DNS_CHECK type '{w}'"),
+                                    Some(names.join("|")),
+                                );
+                            }
                         }
                     }
                 }
-                (CheckerKind::Dns { name, .. }, "name") => set(name, self.string(s)),
+                (CheckerKind::Dns { name, .. }, "name") => {
+                    if let Some(n) = self.string(s) {
+                        match dns::check_name(&n) {
+                            Ok(()) => *name = n,
+                            Err(e) => self.error(
+                                s.loc(),
+                                format!("DNS_CHECK {e}; the root '.' is queried"),
+                                Some("labels of 1-63 bytes separated by single dots".into()),
+                            ),
+                        }
+                    }
+                }
                 _ => self.unhandled(s),
             }
         }
@@ -322,6 +344,15 @@ impl Parser<'_> {
         if let CheckerKind::Http(h) = &ck.kind {
             if h.urls.is_empty() {
                 self.error(&ck.loc, format!("{} has no 'url' block", ck.kind.keyword()), None);
+            }
+            // A checker that cannot run must not leave its real server up:
+            // the daemon refuses the configuration instead.
+            if h.tls && !cfg!(feature = "ssl") {
+                self.error(
+                    &ck.loc,
+                    "SSL_GET cannot run in this build".to_string(),
+                    Some(crate::config::diag::NO_TLS.into()),
+                );
             }
         }
         ck

@@ -504,3 +504,88 @@ fn dual_stack_vmac_gives_the_ipv6_instance_vrrp6_in_either_order() {
     let (c, _) = load(v6);
     assert_eq!(c.instances[0].vmac_name().as_deref(), Some("vrrp.51"), "alone, IPv6 keeps vrrp.VRID");
 }
+
+#[test]
+fn dns_check_type_and_name() {
+    let text = "\
+virtual_server 198.18.0.1 53 {
+   protocol UDP
+   real_server 198.18.1.2 53 {
+      DNS_CHECK {
+         type aaaa
+         name www.example.com
+      }
+      DNS_CHECK {
+         type PTR
+         name a..b
+      }
+      DNS_CHECK {
+      }
+   }
+}
+";
+    let (cfg, diags) = load(text);
+    assert!(has(&diags, 9, Severity::Error, "invalid DNS_CHECK type 'PTR'", "SOA"));
+    assert!(has(&diags, 10, Severity::Error, "empty label", "1-63 bytes"));
+    let kinds: Vec<&CheckerKind> =
+        cfg.virtual_servers[0].real_servers[0].checkers.iter().map(|c| &c.kind).collect();
+    let dns = |t: &str, n: &str| CheckerKind::Dns { qtype: t.to_string(), name: n.to_string() };
+    assert_eq!(kinds, [&dns("AAAA", "www.example.com"), &dns("SOA", "."), &dns("SOA", ".")]);
+}
+
+#[test]
+fn checkers_vigil_cannot_run_are_kept_as_failing_checkers() {
+    let text = "\
+virtual_server 198.18.0.1 80 {
+   real_server 198.18.1.2 80 {
+      UDP_CHECK {
+         connect_timeout 3
+      }
+      PING_CHECK {
+      }
+      FILE_CHECK {
+         track_file f
+      }
+      BFD_CHECK {
+         name b
+      }
+   }
+}
+";
+    let (cfg, diags) = load(text);
+    for line in [3, 6, 8, 11] {
+        assert!(has(&diags, line, Severity::Warning, "counts as down", "keepalived takes a real server out"));
+    }
+    assert!(!diags.iter().any(Diagnostic::is_error), "{diags:?}");
+    let kinds: Vec<&CheckerKind> =
+        cfg.virtual_servers[0].real_servers[0].checkers.iter().map(|c| &c.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            &CheckerKind::Unrunnable("UDP_CHECK"),
+            &CheckerKind::Unrunnable("PING_CHECK"),
+            &CheckerKind::Unrunnable("FILE_CHECK"),
+            &CheckerKind::Unrunnable("BFD_CHECK")
+        ]
+    );
+}
+
+#[test]
+fn ssl_get_needs_the_ssl_feature() {
+    let text = "\
+virtual_server 198.18.0.1 443 {
+   real_server 198.18.1.2 443 {
+      SSL_GET {
+         url {
+            path /
+         }
+      }
+   }
+}
+";
+    let (_, diags) = load(text);
+    let refused =
+        has(&diags, 3, Severity::Error, "SSL_GET cannot run", "built without TLS (the ssl feature)");
+    assert_eq!(refused, !cfg!(feature = "ssl"), "{diags:?}");
+    assert_eq!(diags.iter().any(Diagnostic::is_unrunnable), !cfg!(feature = "ssl"));
+}

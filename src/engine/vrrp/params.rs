@@ -49,14 +49,16 @@ pub fn instance_params(inst: &VrrpInstance, g: &GlobalDefs, source: IpAddr) -> I
     p
 }
 
-/// The advert interval in centiseconds: v2 carries whole seconds, v3
-/// centiseconds up to 40.95 s.
+/// The advert interval in centiseconds: v2 carries whole seconds (1–255 in
+/// an 8-bit field), v3 centiseconds up to 40.95 s (12 bits). Each version
+/// is clamped to its own field: v2's 255 s is 25500 cs, past v3's limit.
 pub fn interval_cs(advert_int: Duration, version: Version) -> u16 {
-    let cs = (advert_int.as_millis() / 10).clamp(1, 4095) as u16;
-    match version {
-        Version::V2 => (cs.div_ceil(100).clamp(1, 255)) * 100,
-        Version::V3 => cs,
-    }
+    let ms = advert_int.as_millis();
+    let cs = match version {
+        Version::V2 => ms.div_ceil(1000).clamp(1, 255) * 100,
+        Version::V3 => (ms / 10).clamp(1, 4095),
+    };
+    u16::try_from(cs).unwrap_or(u16::MAX)
 }
 
 #[cfg(test)]
@@ -125,5 +127,34 @@ mod tests {
         assert_eq!(interval_cs(Duration::from_millis(1500), Version::V2), 200);
         assert_eq!(interval_cs(Duration::from_millis(10), Version::V3), 1);
         assert_eq!(interval_cs(Duration::from_secs(100), Version::V3), 4095);
+    }
+
+    /// VRRPv2 carries 1–255 whole seconds: intervals above v3's 40.95 s
+    /// limit go on the wire as configured (they were cut to 41 s).
+    #[test]
+    fn v2_long_intervals_are_not_cut_to_v3_range() {
+        for secs in [41, 42, 60, 100, 254, 255] {
+            assert_eq!(interval_cs(Duration::from_secs(secs), Version::V2), secs as u16 * 100, "{secs} s");
+        }
+        assert_eq!(interval_cs(Duration::from_secs(300), Version::V2), 25500, "clamped to the field");
+        let (i, g) = first(
+            "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority 100\n advert_int 60\n \
+             virtual_ipaddress {\n 198.18.0.100/24\n }\n}\n",
+        );
+        let p = instance_params(&i, &g, "198.18.0.1".parse().unwrap());
+        assert_eq!(p.advert_interval_cs, 6000);
+        assert_eq!(p.advert_interval(), Duration::from_secs(60), "timers run on 60 s");
+        let advert = crate::vrrp::Advert {
+            version: Version::V2,
+            vrid: 51,
+            priority: 100,
+            addrs: p.vips.clone(),
+            auth_type: 0,
+            auth_data: [0; 8],
+            interval_cs: p.advert_interval_cs,
+            checksum: 0,
+        };
+        let bytes = advert.to_bytes(crate::vrrp::ChecksumForm::Plain).unwrap();
+        assert_eq!(bytes[5], 60, "Adver Int field");
     }
 }

@@ -233,7 +233,10 @@ fn master_jumps_past_a_lower_priority_rival() {
     // Shutdown: the priority-0 advert continues the sequence too.
     inst.shutdown(Instant::from_secs(3));
     let actions = drain(&mut inst);
-    assert!(actions.contains(&Action::SendAdvert { priority: 0, ah_seq: Some(503), due: None }), "{actions:?}");
+    assert!(
+        actions.contains(&Action::SendAdvert { priority: 0, ah_seq: Some(503), due: None }),
+        "{actions:?}"
+    );
 }
 
 #[test]
