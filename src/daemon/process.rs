@@ -141,3 +141,22 @@ pub fn daemonize(keep_console: bool) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// `-s NAME`: move this (single-threaded) process into the network
+/// namespace `ip netns` made as /var/run/netns/NAME. Children forked later
+/// inherit it, so every socket vigil opens is in that namespace.
+pub fn enter_netns(name: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = std::path::Path::new("/var/run/netns").join(name);
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(&path)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    // SAFETY: f is an open namespace file (setns checks that it is one).
+    if unsafe { libc::setns(std::os::unix::io::AsRawFd::as_raw_fd(&f), libc::CLONE_NEWNET) } != 0 {
+        let e = std::io::Error::last_os_error();
+        return Err(std::io::Error::new(e.kind(), format!("setns {}: {e}", path.display())));
+    }
+    Ok(())
+}
