@@ -191,3 +191,31 @@ fn umask_bare_log_file_and_ignore_sigint() {
     assert!(d.is_running() && pid_alive(vrrp_pid), "SIGINT stopped it:\n{}", d.log());
     assert_eq!(d.log_count("Stopping"), 0, "{}", d.log());
 }
+
+/// `-e`: an include that matches nothing is an error, not a warning; and
+/// `-tFILE` appends the findings to FILE (stderr stays quiet).
+#[test]
+fn all_config_and_config_test_log_file() {
+    let dir = TempDir::new("cfgtest");
+    let conf = dir.path().join("keepalived.conf");
+    std::fs::write(
+        &conf,
+        format!("include missing-*.conf\n{}", config(150, "198.18.0.100".parse().unwrap())),
+    )
+    .unwrap();
+    let run = |flags: &[&str]| Command::new(vigil_bin()).args(flags).arg("-f").arg(&conf).output().unwrap();
+    let plain = run(&["-t"]);
+    assert_eq!(plain.status.code(), Some(0), "{}", String::from_utf8_lossy(&plain.stderr));
+    assert!(String::from_utf8_lossy(&plain.stderr).contains("warning: include missing-*.conf"));
+    let strict = run(&["-t", "-e"]);
+    let text = String::from_utf8_lossy(&strict.stderr);
+    assert_eq!(strict.status.code(), Some(5), "{text}");
+    assert!(text.contains("error: include missing-*.conf: no file matches"), "{text}");
+
+    let log = dir.path().join("test.log");
+    let to_file = run(&[&format!("-t{}", log.display()), "-e"]);
+    assert_eq!(to_file.status.code(), Some(5));
+    assert!(to_file.stderr.is_empty(), "{}", String::from_utf8_lossy(&to_file.stderr));
+    let logged = read(&log);
+    assert!(logged.contains("error: include missing-*.conf") && logged.contains("1 error(s)"), "{logged}");
+}
