@@ -136,16 +136,22 @@ fn missing_namespace_is_an_error() {
     assert!(!Path::new("/run/keepalived").join(&name).exists());
 }
 
-/// `-V`: SIGTERM stops the daemon but the VIP stays where it was.
+/// `-V`: SIGTERM stops the daemon but the VIP stays where it was, and no
+/// priority-0 advert goes out (keepalived skips the whole release).
 #[test]
 fn dont_release_vrrp_leaves_the_vip() {
     let lan = Lan::new();
-    let a = lan.add_host("a");
+    let (a, watcher) = (lan.add_host("a"), lan.add_host("w"));
     let vip: IpAddr = lan.v4(100).into();
+    let sniffer = AdvertSniffer::start(&watcher, "eth0");
     let mut d = Daemon::start(&a, &vigil_bin(), &config(150, vip), &["-P", "-V"]);
     assert!(d.wait_log("(VI_1) Entering MASTER STATE", secs(8)), "{}", d.log());
     assert!(wait_until(secs(2), ms(20), || a.has_addr(&vip)));
+    let t0 = std::time::Instant::now();
+    assert!(sniffer.wait_from(a.ip4, t0, secs(2)).is_some_and(|ad| ad.priority == 150), "no advert seen");
     assert!(d.stop().success(), "{}", d.log());
+    let prio0 = || sniffer.adverts_after(a.ip4, t0).iter().any(|ad| ad.priority == 0);
+    assert!(!wait_until(ms(300), ms(10), prio0), "-V: a priority-0 advert was sent");
     assert!(d.log().contains("(VI_1) --dont-release-vrrp: leaving VIPs"), "{}", d.log());
     assert!(!d.log().contains("Entering STOP"), "{}", d.log());
     assert!(a.has_addr(&vip), "-V: the VIP was removed:\n{}", d.log());

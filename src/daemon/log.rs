@@ -399,6 +399,20 @@ mod tests {
     }
 
     #[test]
+    fn namespace_names_the_ident_and_the_log_file() {
+        let o = crate::cli::Options {
+            namespace: Some("blue".into()),
+            log_file: Some("/var/log/ka.log".into()),
+            ..Default::default()
+        };
+        let cfg = LogConfig::from_options(&o).unwrap();
+        assert_eq!(cfg.ident, "Keepalived_blue");
+        assert_eq!(cfg.file_path.as_deref(), Some(Path::new("/var/log/ka_blue.log")));
+        let cfg = LogConfig::from_options(&crate::cli::Options::default()).unwrap();
+        assert_eq!((cfg.ident.as_str(), cfg.file_path), (IDENT_PARENT, None));
+    }
+
+    #[test]
     fn log_file_gets_whole_lines_and_refuses_symlinks() {
         let dir = std::env::temp_dir().join(format!("vigil-logfile-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
