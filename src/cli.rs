@@ -49,6 +49,8 @@ pub struct Options {
     pub log_file: Option<String>,
     pub flush_log_file: bool,
     pub ignore_sigint: bool,
+    /// `--all`: run every child even without configuration for it.
+    pub all_children: bool,
     /// `-e`: a missing included file is an error, as with `includet`.
     pub all_config: bool,
     /// `-m`, or `-M[PATTERN]`: unlimited core size for the daemon.
@@ -89,6 +91,7 @@ impl Default for Options {
             flush_log_file: false,
             ignore_sigint: false,
             all_config: false,
+            all_children: false,
             core_dump: false,
             core_dump_pattern: None,
             ignored: Vec::new(),
@@ -103,7 +106,6 @@ impl Options {
         let mut out = Vec::new();
         for flag in &self.ignored {
             let why = match flag.as_str() {
-                "--all" => "vigil starts only the children the configuration needs",
                 "-a" | "--address-monitoring" => "vigil does not log every netlink address change",
                 _ => "vigil has no such feature",
             };
@@ -307,9 +309,10 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
                 }
                 "ignore-sigint" => o.ignore_sigint = true,
                 "all-config" => o.all_config = true,
+                "all" => o.all_children = true,
                 // Done by vigil anyway: no BFD child to leave out, no malloc checker to turn off.
                 "no_bfd" | "no-mem-check" => {}
-                "all" | "address-monitoring" => {
+                "address-monitoring" => {
                     if !o.ignored.contains(&spelled) {
                         o.ignored.push(spelled)
                     }
@@ -356,7 +359,7 @@ pub fn usage() -> String {
          \x20     --ignore-sigint        SIGINT does not stop the daemon\n\
          \x20     --no-mem-check         accepted (vigil has no malloc checker)\n\
          \x20 -a, --address-monitoring   accepted; not supported (a warning at start)\n\
-         \x20     --all                  accepted; not supported (a warning at start)\n\
+         \x20     --all                  run both children even without configuration for them\n\
          \x20 -t, --config-test[=FILE]   check the configuration, print every finding (to FILE), exit\n\
          \x20     --dump                 with -t: print the effective configuration\n\
          \x20 -i, --config-id=ID         match @ID conditional lines (default short hostname)\n\
@@ -559,9 +562,9 @@ mod tests {
     fn unsupported_flags_are_named() {
         let o = run(&["-a", "--all", "-X", "-M/tmp/core", "--no-mem-check", "-B", "--flush-log-file"]);
         let w = o.unsupported();
-        assert_eq!(w.len(), 4, "{w:?}");
+        assert_eq!(w.len(), 3, "{w:?}");
         assert!(w[0].starts_with("-a accepted for compatibility"), "{w:?}");
-        assert!(w[1].starts_with("--all accepted for compatibility"), "{w:?}");
+        assert!(o.all_children);
         assert!(w.iter().any(|l| l.contains("core_pattern")), "{w:?}");
         assert!(w.iter().any(|l| l.starts_with("-X/--release-vips")), "{w:?}");
         assert!(o.flush_log_file && o.core_dump);

@@ -225,3 +225,18 @@ fn all_config_and_config_test_log_file() {
     let logged = read(&log);
     assert!(logged.contains("error: include missing-*.conf") && logged.contains("1 error(s)"), "{logged}");
 }
+
+/// `--all`: a VRRP-only configuration still gets a checker child, which stays up.
+#[test]
+fn all_runs_every_child() {
+    let lan = Lan::new();
+    let a = lan.add_host("a");
+    let vip: IpAddr = lan.v4(100).into();
+    let d = Daemon::start(&a, &vigil_bin(), &config(150, vip), &["--all"]);
+    assert!(d.wait_log("Starting Healthcheck child process", secs(5)), "{}", d.log());
+    assert!(d.wait_log("(VI_1) Entering MASTER STATE", secs(8)), "{}", d.log());
+    let checker = d.pid_from_file("c.pid").expect("checker pid file");
+    assert!(pid_alive(checker));
+    assert_eq!(d.log_count("died"), 0, "{}", d.log());
+    assert_eq!(d.log_count("accepted for compatibility"), 0, "{}", d.log());
+}

@@ -441,6 +441,10 @@ impl Supervisor {
     /// Start children the configuration needs and retire the others.
     fn apply_needs(&mut self, config: &Config, now: Instant) {
         let mut needs = (self.engines.needs)(config);
+        if self.opts.all_children {
+            // keepalived's --all: every child runs, configured or not (-P/-C still choose).
+            needs = Needs { vrrp: true, checker: true };
+        }
         if self.opts.vrrp_only || self.opts.check_only {
             needs = Needs {
                 vrrp: needs.vrrp && self.opts.vrrp_only,
