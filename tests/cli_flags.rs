@@ -226,17 +226,47 @@ fn all_config_and_config_test_log_file() {
     assert!(logged.contains("error: include missing-*.conf") && logged.contains("1 error(s)"), "{logged}");
 }
 
-/// `--all`: a VRRP-only configuration still gets a checker child, which stays up.
+/// `--all`: a VRRP-only configuration still gets a checker child, which
+/// stays up. `-m`: the children may dump core of any size; scripts keep the
+/// limit vigil started with.
 #[test]
-fn all_runs_every_child() {
+fn all_runs_every_child_and_core_dump_lifts_the_limit() {
     let lan = Lan::new();
     let a = lan.add_host("a");
     let vip: IpAddr = lan.v4(100).into();
-    let d = Daemon::start(&a, &vigil_bin(), &config(150, vip), &["--all"]);
+    let out = TempDir::new("core");
+    let limit_file = out.path().join("script-limit");
+    let conf = config(150, vip).replace(
+        "    advert_int 1\n",
+        &format!(
+            "    advert_int 1\n    notify_master \"/bin/sh -c 'ulimit -c > {}'\"\n",
+            limit_file.display()
+        ),
+    );
+    let d = Daemon::start(&a, &vigil_bin(), &conf, &["--all", "-m"]);
     assert!(d.wait_log("Starting Healthcheck child process", secs(5)), "{}", d.log());
     assert!(d.wait_log("(VI_1) Entering MASTER STATE", secs(8)), "{}", d.log());
     let checker = d.pid_from_file("c.pid").expect("checker pid file");
     assert!(pid_alive(checker));
     assert_eq!(d.log_count("died"), 0, "{}", d.log());
     assert_eq!(d.log_count("accepted for compatibility"), 0, "{}", d.log());
+
+    let vrrp = d.pid_from_file("v.pid").expect("vrrp pid file");
+    let limits = read(Path::new(&format!("/proc/{vrrp}/limits")));
+    let core = limits.lines().find(|l| l.starts_with("Max core file size")).unwrap_or_default().to_string();
+    assert!(core.split_whitespace().filter(|w| *w == "unlimited").count() == 2, "{core}");
+    let mut ours = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: valid out-parameter.
+    unsafe { libc::getrlimit(libc::RLIMIT_CORE, &mut ours) };
+    let expected = if ours.rlim_cur == libc::RLIM_INFINITY {
+        "unlimited".to_string()
+    } else {
+        (ours.rlim_cur / 512).to_string()
+    };
+    assert!(
+        wait_until(secs(5), ms(20), || !read(&limit_file).is_empty()),
+        "notify_master did not run:\n{}",
+        d.log()
+    );
+    assert_eq!(read(&limit_file).trim(), expected, "script's core limit");
 }

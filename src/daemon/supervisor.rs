@@ -125,10 +125,8 @@ pub fn run(opts: Options, engines: Engines) -> i32 {
         signals::ignore_sigint();
     }
     if opts.core_dump {
-        let unlimited = libc::rlimit { rlim_cur: libc::RLIM_INFINITY, rlim_max: libc::RLIM_INFINITY };
-        // SAFETY: a valid rlimit.
-        if unsafe { libc::setrlimit(libc::RLIMIT_CORE, &unlimited) } != 0 {
-            log::warn!("Failed to set core file size: {}", io::Error::last_os_error());
+        if let Err(e) = process::unlimit_core() {
+            log::warn!("Failed to set core file size: {e}");
         }
     }
     log::info!("Opening file '{}'.", opts.config_file.display());
