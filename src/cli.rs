@@ -49,6 +49,8 @@ pub struct Options {
     pub log_file: Option<String>,
     pub flush_log_file: bool,
     pub ignore_sigint: bool,
+    /// `-a`: the VRRP child logs every address added or removed.
+    pub address_monitoring: bool,
     /// `--all`: run every child even without configuration for it.
     pub all_children: bool,
     /// `-e`: a missing included file is an error, as with `includet`.
@@ -57,8 +59,6 @@ pub struct Options {
     pub core_dump: bool,
     /// `-M[PATTERN]` (the pattern is not applied: see [`Options::unsupported`]).
     pub core_dump_pattern: Option<String>,
-    /// Flags vigil accepts but does not act on, as they were spelled.
-    pub ignored: Vec<String>,
 }
 
 impl Default for Options {
@@ -92,9 +92,9 @@ impl Default for Options {
             ignore_sigint: false,
             all_config: false,
             all_children: false,
+            address_monitoring: false,
             core_dump: false,
             core_dump_pattern: None,
-            ignored: Vec::new(),
         }
     }
 }
@@ -104,12 +104,11 @@ impl Options {
     /// in keepalived, for the daemon to log at start.
     pub fn unsupported(&self) -> Vec<String> {
         let mut out = Vec::new();
-        for flag in &self.ignored {
-            let why = match flag.as_str() {
-                "-a" | "--address-monitoring" => "vigil does not log every netlink address change",
-                _ => "vigil has no such feature",
-            };
-            out.push(format!("{flag} accepted for compatibility; {why}"));
+        if self.address_monitoring && self.check_only && !self.vrrp_only {
+            out.push(
+                "-a/--address-monitoring with -C: only vigil's VRRP child logs address changes,                  and -C runs none"
+                    .into(),
+            );
         }
         if self.core_dump_pattern.is_some() {
             out.push(
@@ -222,8 +221,8 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
     while i < args.len() {
         let arg = &args[i];
         i += 1;
-        // (long name, spelling for messages, value)
-        let mut found: Vec<(&'static str, String, Option<String>)> = Vec::new();
+        // (long name, value)
+        let mut found: Vec<(&'static str, Option<String>)> = Vec::new();
         if let Some(long) = arg.strip_prefix("--") {
             let (n, inline) = match long.split_once('=') {
                 Some((n, v)) => (n, Some(v.to_string())),
@@ -241,7 +240,7 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
                 }
                 (_, v) => v,
             };
-            found.push((name, format!("--{n}"), value));
+            found.push((name, value));
         } else if let Some(short) = arg.strip_prefix('-').filter(|s| !s.is_empty()) {
             for (at, c) in short.char_indices() {
                 let Some(&(_, name, takes)) = OPTIONS.iter().find(|(s, _, _)| *s == Some(c)) else {
@@ -249,7 +248,7 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
                 };
                 let rest = &short[at + c.len_utf8()..];
                 if takes == Takes::Nothing {
-                    found.push((name, format!("-{c}"), None));
+                    found.push((name, None));
                     continue;
                 }
                 let value = if !rest.is_empty() {
@@ -261,13 +260,13 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
                 } else {
                     None
                 };
-                found.push((name, format!("-{c}"), value));
+                found.push((name, value));
                 break;
             }
         } else {
             return Err(format!("unexpected argument '{arg}'"));
         }
-        for (name, spelled, value) in found {
+        for (name, value) in found {
             let val = || value.clone().unwrap_or_default();
             match name {
                 "use-file" => o.config_file = PathBuf::from(val()),
@@ -312,11 +311,7 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
                 "all" => o.all_children = true,
                 // Done by vigil anyway: no BFD child to leave out, no malloc checker to turn off.
                 "no_bfd" | "no-mem-check" => {}
-                "address-monitoring" => {
-                    if !o.ignored.contains(&spelled) {
-                        o.ignored.push(spelled)
-                    }
-                }
+                "address-monitoring" => o.address_monitoring = true,
                 "version" => return Ok(Command::Version),
                 "help" => return Ok(Command::Help),
                 _ => unreachable!("option table entry {name} not handled"),
@@ -358,7 +353,7 @@ pub fn usage() -> String {
          \x20 -e, --all-config           a missing included file is an error\n\
          \x20     --ignore-sigint        SIGINT does not stop the daemon\n\
          \x20     --no-mem-check         accepted (vigil has no malloc checker)\n\
-         \x20 -a, --address-monitoring   accepted; not supported (a warning at start)\n\
+         \x20 -a, --address-monitoring   log every address added or removed (VRRP child)\n\
          \x20     --all                  run both children even without configuration for them\n\
          \x20 -t, --config-test[=FILE]   check the configuration, print every finding (to FILE), exit\n\
          \x20     --dump                 with -t: print the effective configuration\n\
@@ -562,9 +557,9 @@ mod tests {
     fn unsupported_flags_are_named() {
         let o = run(&["-a", "--all", "-X", "-M/tmp/core", "--no-mem-check", "-B", "--flush-log-file"]);
         let w = o.unsupported();
-        assert_eq!(w.len(), 3, "{w:?}");
-        assert!(w[0].starts_with("-a accepted for compatibility"), "{w:?}");
-        assert!(o.all_children);
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(o.all_children && o.address_monitoring);
+        assert_eq!(run(&["-a", "-C"]).unsupported().len(), 1);
         assert!(w.iter().any(|l| l.contains("core_pattern")), "{w:?}");
         assert!(w.iter().any(|l| l.starts_with("-X/--release-vips")), "{w:?}");
         assert!(o.flush_log_file && o.core_dump);

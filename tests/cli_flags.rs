@@ -160,18 +160,24 @@ fn dont_release_vrrp_leaves_the_vip() {
 /// `-u 077` applies to what the daemon creates: the SIGUSR1 dump and the
 /// `-g` log files are 0600. A bare `-g` logs to $TMPDIR/keepalived.log and
 /// the child to keepalived_vrrp.log, and does not swallow the next flag.
-/// `--ignore-sigint`: SIGINT stops nothing.
+/// `--ignore-sigint`: SIGINT stops nothing. `-a`: address changes are logged.
 #[test]
-fn umask_bare_log_file_and_ignore_sigint() {
+fn umask_bare_log_file_ignore_sigint_and_address_monitoring() {
     let lan = Lan::new();
     let a = lan.add_host("a");
     let vip: IpAddr = lan.v4(100).into();
     let tmp = TempDir::new("tmpdir");
     let tmp_s = tmp.path().to_string_lossy().into_owned();
-    let extra = ["-u", "077", "-g", "-P", "--ignore-sigint", "-X"];
+    let extra = ["-u", "077", "-g", "-P", "--ignore-sigint", "-X", "-a"];
     let d = Daemon::start_env(&a, &vigil_bin(), &config(150, vip), &extra, &[("TMPDIR", &tmp_s)]);
     assert!(d.wait_log("(VI_1) Entering MASTER STATE", secs(8)), "{}", d.log());
     assert!(d.log().contains("-X/--release-vips accepted for compatibility"), "{}", d.log());
+    assert!(d.wait_log(&format!("Netlink reflector reports IP {vip} added to eth0"), secs(2)), "{}", d.log());
+    let extra_addr = lan.v4(77);
+    a.ip(&["addr", "add", &format!("{extra_addr}/24"), "dev", "eth0"]);
+    assert!(d.wait_log(&format!("Netlink reflector reports IP {extra_addr} added to eth0"), secs(2)));
+    a.ip(&["addr", "del", &format!("{extra_addr}/24"), "dev", "eth0"]);
+    assert!(d.wait_log(&format!("Netlink reflector reports IP {extra_addr} removed from eth0"), secs(2)));
 
     let data = d.dir().join("keepalived.data");
     d.signal(libc::SIGUSR1);

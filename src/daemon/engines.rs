@@ -7,7 +7,9 @@ use crate::config::Config;
 pub fn engines() -> Engines {
     Engines {
         needs: Box::new(needs),
-        vrrp: Box::new(|s: &ChildStart| crate::engine::vrrp::subsystem(s.config, !s.opts.dont_release_vrrp)),
+        vrrp: Box::new(|s: &ChildStart| {
+            crate::engine::vrrp::subsystem(s.config, !s.opts.dont_release_vrrp, s.opts.address_monitoring)
+        }),
         checker: Box::new(|s: &ChildStart| crate::check::subsystem(s.config, !s.opts.dont_release_ipvs)),
     }
 }

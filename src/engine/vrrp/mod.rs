@@ -107,6 +107,8 @@ pub struct VrrpEngine {
     /// False under `-V/--dont-release-vrrp`: a stop leaves VIPs, virtual
     /// routes and rules and VMACs as they are, and sends no priority-0 advert.
     release_on_exit: bool,
+    /// `-a/--address-monitoring`: log every address added or removed.
+    log_address_changes: bool,
 }
 
 impl VrrpEngine {
@@ -136,6 +138,7 @@ impl VrrpEngine {
             ext: ext::Ext::new(config),
             vmacs: vmac::Vmacs::default(),
             release_on_exit: true,
+            log_address_changes: false,
         };
         for cfg in &config.instances {
             match engine.build_instance(cfg, &links, &addrs) {
@@ -663,10 +666,16 @@ fn instance_status(i: &Inst) -> Json {
 }
 
 /// The VRRP child's subsystem, for `daemon::engines`.
-/// `release_on_exit`: false under `-V/--dont-release-vrrp`.
-pub fn subsystem(config: &Config, release_on_exit: bool) -> Result<Box<dyn Subsystem>, String> {
+/// `release_on_exit`: false under `-V/--dont-release-vrrp`;
+/// `log_address_changes`: `-a/--address-monitoring`.
+pub fn subsystem(
+    config: &Config,
+    release_on_exit: bool,
+    log_address_changes: bool,
+) -> Result<Box<dyn Subsystem>, String> {
     let mut engine = VrrpEngine::new(config).map_err(|e| format!("VRRP engine: {e}"))?;
     engine.release_on_exit = release_on_exit;
+    engine.log_address_changes = log_address_changes;
     if engine.insts.is_empty() && !config.instances.is_empty() {
         return Err("no VRRP instance could be started".into());
     }
