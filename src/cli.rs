@@ -30,6 +30,8 @@ pub struct Options {
     pub checkers_pid_file: Option<PathBuf>,
     pub bfd_pid_file: Option<PathBuf>,
     pub config_test: bool,
+    /// `-tFILE` / `--config-test=FILE`: the findings go to FILE (appended).
+    pub config_test_log: Option<PathBuf>,
     /// `-t --dump`: print the effective configuration after defaults.
     pub dump_effective: bool,
     pub config_id: Option<String>,
@@ -38,6 +40,25 @@ pub struct Options {
     pub release_vips: bool,
     pub dont_release_vrrp: bool,
     pub dont_release_ipvs: bool,
+    /// `-s NAME`: run in the network namespace /var/run/netns/NAME.
+    pub namespace: Option<String>,
+    /// `-u MASK`: the file-creation mask, already validated.
+    pub umask: Option<u32>,
+    /// `-g[FILE]`: also log to FILE (`keepalived.log` when none is given);
+    /// see [`crate::daemon::log::log_file_name`] for the name each process writes.
+    pub log_file: Option<String>,
+    pub flush_log_file: bool,
+    pub ignore_sigint: bool,
+    /// `-a`: the VRRP child logs every address added or removed.
+    pub address_monitoring: bool,
+    /// `--all`: run every child even without configuration for it.
+    pub all_children: bool,
+    /// `-e`: a missing included file is an error, as with `includet`.
+    pub all_config: bool,
+    /// `-m`, or `-M[PATTERN]`: unlimited core size for the daemon.
+    pub core_dump: bool,
+    /// `-M[PATTERN]` (the pattern is not applied: see [`Options::unsupported`]).
+    pub core_dump_pattern: Option<String>,
 }
 
 impl Default for Options {
@@ -56,6 +77,7 @@ impl Default for Options {
             checkers_pid_file: None,
             bfd_pid_file: None,
             config_test: false,
+            config_test_log: None,
             dump_effective: false,
             config_id: None,
             dump_conf: false,
@@ -63,82 +85,240 @@ impl Default for Options {
             release_vips: false,
             dont_release_vrrp: false,
             dont_release_ipvs: false,
+            namespace: None,
+            umask: None,
+            log_file: None,
+            flush_log_file: false,
+            ignore_sigint: false,
+            all_config: false,
+            all_children: false,
+            address_monitoring: false,
+            core_dump: false,
+            core_dump_pattern: None,
         }
+    }
+}
+
+impl Options {
+    /// One warning per accepted flag that does not do in vigil what it does
+    /// in keepalived, for the daemon to log at start.
+    pub fn unsupported(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.address_monitoring && self.check_only && !self.vrrp_only {
+            out.push(
+                "-a/--address-monitoring with -C: only vigil's VRRP child logs address changes,                  and -C runs none"
+                    .into(),
+            );
+        }
+        if self.core_dump_pattern.is_some() {
+            out.push(
+                "-M/--core-dump-pattern accepted for compatibility; vigil does not change \
+                 /proc/sys/kernel/core_pattern (core size is unlimited as with -m)"
+                    .into(),
+            );
+        }
+        if self.release_vips {
+            out.push(
+                "-X/--release-vips accepted for compatibility; vigil always removes an instance's \
+                 VIPs when it leaves MASTER, whatever the cause"
+                    .into(),
+            );
+        }
+        out
     }
 }
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Command {
-    Run(Options),
+    Run(Box<Options>),
     Help,
     Version,
 }
 
-/// Parse keepalived-style arguments (without argv[0]). Accepts `-fFILE`,
-/// `-f FILE`, `--use-file=FILE` and `--use-file FILE`.
+/// Whether an option takes a value, as in keepalived's getopt table.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Takes {
+    Nothing,
+    /// `-f FILE`, `-fFILE`, `--use-file FILE`, `--use-file=FILE`.
+    Value,
+    /// Only glued: `-gFILE`, `--log-file=FILE`; `-g -n` is two flags.
+    Optional,
+}
+
+/// Short and long names of every option vigil accepts, and what each takes.
+const OPTIONS: &[(Option<char>, &str, Takes)] = &[
+    (Some('f'), "use-file", Takes::Value),
+    (Some('n'), "dont-fork", Takes::Nothing),
+    (Some('l'), "log-console", Takes::Nothing),
+    (Some('D'), "log-detail", Takes::Nothing),
+    (Some('S'), "log-facility", Takes::Value),
+    (Some('g'), "log-file", Takes::Optional),
+    (None, "flush-log-file", Takes::Nothing),
+    (Some('G'), "no-syslog", Takes::Nothing),
+    (Some('u'), "umask", Takes::Value),
+    (Some('P'), "vrrp", Takes::Nothing),
+    (Some('C'), "check", Takes::Nothing),
+    (Some('B'), "no_bfd", Takes::Nothing),
+    (None, "all", Takes::Nothing),
+    (Some('p'), "pid", Takes::Value),
+    (Some('r'), "vrrp_pid", Takes::Value),
+    (Some('c'), "checkers_pid", Takes::Value),
+    (Some('b'), "bfd_pid", Takes::Value),
+    (Some('t'), "config-test", Takes::Optional),
+    (None, "dump", Takes::Nothing),
+    (Some('i'), "config-id", Takes::Value),
+    (Some('d'), "dump-conf", Takes::Nothing),
+    (Some('R'), "dont-respawn", Takes::Nothing),
+    (Some('X'), "release-vips", Takes::Nothing),
+    (Some('V'), "dont-release-vrrp", Takes::Nothing),
+    (Some('I'), "dont-release-ipvs", Takes::Nothing),
+    (Some('a'), "address-monitoring", Takes::Nothing),
+    (Some('s'), "namespace", Takes::Value),
+    (Some('m'), "core-dump", Takes::Nothing),
+    (Some('M'), "core-dump-pattern", Takes::Optional),
+    (None, "no-mem-check", Takes::Nothing),
+    (None, "ignore-sigint", Takes::Nothing),
+    (Some('e'), "all-config", Takes::Nothing),
+    (Some('v'), "version", Takes::Nothing),
+    (Some('h'), "help", Takes::Nothing),
+];
+
+/// keepalived's `-u`: a number in C notation (0 prefix: octal, 0x: hex,
+/// else decimal), within 0777. keepalived's own examples (`-u 077`,
+/// `--umask=0027`) are octal.
+pub fn parse_umask(s: &str) -> Result<u32, String> {
+    let bad = || format!("invalid --umask '{s}' (an octal mask such as 022 or 077)");
+    let v = if let Some(hex) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        u32::from_str_radix(hex, 16)
+    } else if s.len() > 1 && s.starts_with('0') {
+        u32::from_str_radix(&s[1..], 8)
+    } else {
+        s.parse::<u32>()
+    }
+    .map_err(|_| bad())?;
+    if v > 0o777 {
+        return Err(bad());
+    }
+    Ok(v)
+}
+
+/// A network namespace name: a file name under /var/run/netns.
+fn parse_namespace(s: &str) -> Result<String, String> {
+    if s.is_empty() || s == "." || s == ".." || s.contains('/') || s.contains('\0') {
+        return Err(format!("invalid --namespace '{s}' (a name under /var/run/netns)"));
+    }
+    Ok(s.to_string())
+}
+
+/// Parse keepalived-style arguments (without argv[0]), as keepalived's
+/// getopt_long does: short flags may be bundled (`-nlD`), a value is glued
+/// or the next argument (`-fFILE`, `-f FILE`, `--use-file=FILE`,
+/// `--use-file FILE`), and an optional value is only ever glued (`-g`,
+/// `-gFILE`, `--log-file=FILE`).
 pub fn parse_args(args: &[String]) -> Result<Command, String> {
     let mut o = Options::default();
     let mut i = 0;
     while i < args.len() {
         let arg = &args[i];
         i += 1;
-        let (name, inline): (&str, Option<String>) = if let Some(long) = arg.strip_prefix("--") {
-            match long.split_once('=') {
+        // (long name, value)
+        let mut found: Vec<(&'static str, Option<String>)> = Vec::new();
+        if let Some(long) = arg.strip_prefix("--") {
+            let (n, inline) = match long.split_once('=') {
                 Some((n, v)) => (n, Some(v.to_string())),
                 None => (long, None),
+            };
+            let Some(&(_, name, takes)) = OPTIONS.iter().find(|(_, l, _)| *l == n) else {
+                return Err(format!("unknown option '{arg}'"));
+            };
+            let value = match (takes, inline) {
+                (Takes::Nothing, Some(_)) => return Err(format!("option '--{n}' takes no value")),
+                (Takes::Value, None) => {
+                    let v = args.get(i).cloned().ok_or_else(|| format!("option '{arg}' needs a value"))?;
+                    i += 1;
+                    Some(v)
+                }
+                (_, v) => v,
+            };
+            found.push((name, value));
+        } else if let Some(short) = arg.strip_prefix('-').filter(|s| !s.is_empty()) {
+            for (at, c) in short.char_indices() {
+                let Some(&(_, name, takes)) = OPTIONS.iter().find(|(s, _, _)| *s == Some(c)) else {
+                    return Err(format!("unknown option '-{c}'"));
+                };
+                let rest = &short[at + c.len_utf8()..];
+                if takes == Takes::Nothing {
+                    found.push((name, None));
+                    continue;
+                }
+                let value = if !rest.is_empty() {
+                    Some(rest.to_string())
+                } else if takes == Takes::Value {
+                    let v = args.get(i).cloned().ok_or_else(|| format!("option '-{c}' needs a value"))?;
+                    i += 1;
+                    Some(v)
+                } else {
+                    None
+                };
+                found.push((name, value));
+                break;
             }
-        } else if let Some(short) = arg.strip_prefix('-') {
-            if short.is_empty() {
-                return Err(format!("unexpected argument '{arg}'"));
-            }
-            let (c, rest) = short.split_at(short.chars().next().map_or(1, char::len_utf8));
-            (c, if rest.is_empty() { None } else { Some(rest.to_string()) })
         } else {
             return Err(format!("unexpected argument '{arg}'"));
-        };
-        // Fetch the value of an option that takes one.
-        let mut value = |inline: Option<String>| -> Result<String, String> {
-            if let Some(v) = inline {
-                return Ok(v);
+        }
+        for (name, value) in found {
+            let val = || value.clone().unwrap_or_default();
+            match name {
+                "use-file" => o.config_file = PathBuf::from(val()),
+                "dont-fork" => o.dont_fork = true,
+                "log-console" => o.log_console = true,
+                "log-detail" => o.log_detail = true,
+                "log-facility" => o.log_facility = Some(val()),
+                // keepalived: an empty value is the default name too.
+                "log-file" => {
+                    o.log_file =
+                        Some(value.filter(|v| !v.is_empty()).unwrap_or_else(|| "keepalived.log".into()))
+                }
+                "flush-log-file" => o.flush_log_file = true,
+                "no-syslog" => o.no_syslog = true,
+                "umask" => o.umask = Some(parse_umask(&val())?),
+                "vrrp" => o.vrrp_only = true,
+                "check" => o.check_only = true,
+                "pid" => o.pid_file = Some(PathBuf::from(val())),
+                "vrrp_pid" => o.vrrp_pid_file = Some(PathBuf::from(val())),
+                "checkers_pid" => o.checkers_pid_file = Some(PathBuf::from(val())),
+                "bfd_pid" => o.bfd_pid_file = Some(PathBuf::from(val())),
+                "config-test" => {
+                    o.config_test = true;
+                    o.config_test_log = value.filter(|v| !v.is_empty()).map(PathBuf::from);
+                }
+                "dump" => o.dump_effective = true,
+                "config-id" => o.config_id = Some(val()),
+                "dump-conf" => o.dump_conf = true,
+                "dont-respawn" => o.dont_respawn = true,
+                "release-vips" => o.release_vips = true,
+                "dont-release-vrrp" => o.dont_release_vrrp = true,
+                "dont-release-ipvs" => o.dont_release_ipvs = true,
+                "namespace" => o.namespace = Some(parse_namespace(&val())?),
+                "core-dump" => o.core_dump = true,
+                "core-dump-pattern" => {
+                    o.core_dump = true;
+                    o.core_dump_pattern =
+                        Some(value.filter(|v| !v.is_empty()).unwrap_or_else(|| "core".into()));
+                }
+                "ignore-sigint" => o.ignore_sigint = true,
+                "all-config" => o.all_config = true,
+                "all" => o.all_children = true,
+                // Done by vigil anyway: no BFD child to leave out, no malloc checker to turn off.
+                "no_bfd" | "no-mem-check" => {}
+                "address-monitoring" => o.address_monitoring = true,
+                "version" => return Ok(Command::Version),
+                "help" => return Ok(Command::Help),
+                _ => unreachable!("option table entry {name} not handled"),
             }
-            let v = args.get(i).cloned().ok_or_else(|| format!("option '{arg}' needs a value"))?;
-            i += 1;
-            Ok(v)
-        };
-        match name {
-            "f" | "use-file" => o.config_file = PathBuf::from(value(inline)?),
-            "n" | "dont-fork" => o.dont_fork = true,
-            "l" | "log-console" => o.log_console = true,
-            "D" | "log-detail" => o.log_detail = true,
-            "S" | "log-facility" => o.log_facility = Some(value(inline)?),
-            "G" | "no-syslog" => o.no_syslog = true,
-            "P" | "vrrp" => o.vrrp_only = true,
-            "C" | "check" => o.check_only = true,
-            "p" | "pid" => o.pid_file = Some(PathBuf::from(value(inline)?)),
-            "r" | "vrrp_pid" => o.vrrp_pid_file = Some(PathBuf::from(value(inline)?)),
-            "c" | "checkers_pid" => o.checkers_pid_file = Some(PathBuf::from(value(inline)?)),
-            "b" | "bfd_pid" => o.bfd_pid_file = Some(PathBuf::from(value(inline)?)),
-            // keepalived's -t takes an optional log file only in the glued form.
-            "t" | "config-test" => o.config_test = true,
-            "dump" => o.dump_effective = true,
-            "i" | "config-id" => o.config_id = Some(value(inline)?),
-            "d" | "dump-conf" => o.dump_conf = true,
-            "R" | "dont-respawn" => o.dont_respawn = true,
-            "X" | "release-vips" => o.release_vips = true,
-            "V" | "dont-release-vrrp" => o.dont_release_vrrp = true,
-            "I" | "dont-release-ipvs" => o.dont_release_ipvs = true,
-            // Accepted for init-script compatibility; they change nothing here.
-            "B" | "no_bfd" | "all" | "a" | "address-monitoring" | "m" | "core-dump" | "ignore-sigint"
-            | "no-mem-check" | "flush-log-file" | "e" | "all-config" => {}
-            "u" | "umask" | "M" | "core-dump-pattern" | "s" | "namespace" | "g" | "log-file" => {
-                value(inline)?;
-            }
-            "v" | "version" => return Ok(Command::Version),
-            "h" | "help" => return Ok(Command::Help),
-            _ => return Err(format!("unknown option '{arg}'")),
         }
     }
-    Ok(Command::Run(o))
+    Ok(Command::Run(Box::new(o)))
 }
 
 pub fn usage() -> String {
@@ -148,26 +328,40 @@ pub fn usage() -> String {
          \x20 -f, --use-file=FILE        configuration file (default {DEFAULT_CONFIG})\n\
          \x20 -P, --vrrp                 only run the VRRP subsystem\n\
          \x20 -C, --check                only run the health-checker subsystem\n\
+         \x20 -B, --no_bfd               do not run BFD (vigil never does)\n\
          \x20 -l, --log-console          log to the console\n\
          \x20 -D, --log-detail           detailed log messages\n\
          \x20 -S, --log-facility=[0-7]   syslog facility local0..local7 (default daemon)\n\
+         \x20 -g, --log-file[=FILE]      also log to FILE (default $TMPDIR or /tmp/keepalived.log);\n\
+         \x20                            the children write FILE_vrrp and FILE_check\n\
+         \x20     --flush-log-file       flush the log file on every write (vigil always does)\n\
          \x20 -G, --no-syslog            do not log to syslog\n\
+         \x20 -u, --umask=MASK           file-creation mask, numeric as in C (077 octal, 0x3f, 63)\n\
          \x20 -n, --dont-fork            stay in the foreground\n\
          \x20 -R, --dont-respawn         do not restart children that die\n\
-         \x20 -X, --release-vips         release VIPs on a signal-caused transition\n\
-         \x20 -V, --dont-release-vrrp    leave VIPs and routes in place on exit\n\
-         \x20 -I, --dont-release-ipvs    leave IPVS entries in place on exit\n\
+         \x20 -X, --release-vips         accepted: vigil always drops VIPs on leaving MASTER\n\
+         \x20 -V, --dont-release-vrrp    leave VIPs, virtual routes and rules in place on exit\n\
+         \x20 -I, --dont-release-ipvs    leave the IPVS table in place on exit\n\
+         \x20 -s, --namespace=NAME       run in network namespace NAME (/var/run/netns/NAME)\n\
          \x20 -p, --pid=FILE             parent pid file (default /run/keepalived.pid)\n\
          \x20 -r, --vrrp_pid=FILE        VRRP child pid file (default /run/vrrp.pid)\n\
          \x20 -c, --checkers_pid=FILE    checker child pid file (default /run/checkers.pid)\n\
+         \x20                            with -s NAME the defaults are /run/keepalived/NAME/*.pid\n\
          \x20 -b, --bfd_pid=FILE         accepted for compatibility; vigil has no BFD child\n\
-         \x20 -t, --config-test          check the configuration, print every finding, exit\n\
+         \x20 -m, --core-dump            unlimited core file size\n\
+         \x20 -M, --core-dump-pattern[=PATTERN]  as -m; the kernel's core_pattern is not changed\n\
+         \x20 -e, --all-config           a missing included file is an error\n\
+         \x20     --ignore-sigint        SIGINT does not stop the daemon\n\
+         \x20     --no-mem-check         accepted (vigil has no malloc checker)\n\
+         \x20 -a, --address-monitoring   log every address added or removed (VRRP child)\n\
+         \x20     --all                  run both children even without configuration for them\n\
+         \x20 -t, --config-test[=FILE]   check the configuration, print every finding (to FILE), exit\n\
          \x20     --dump                 with -t: print the effective configuration\n\
          \x20 -i, --config-id=ID         match @ID conditional lines (default short hostname)\n\
          \x20 -d, --dump-conf            log the effective configuration at start (with -t: print it)\n\
          \x20 -v, --version              print the version\n\
          \x20 -h, --help                 this text\n\n\
-         Subcommands: vigil status [--json], vigil genhash ...\n"
+         Subcommands: vigil status [--namespace NAME] [--json], vigil genhash ...\n"
     )
 }
 
@@ -198,7 +392,7 @@ pub fn main(argv: Vec<OsString>) -> i32 {
             EXIT_OK
         }
         Ok(Command::Run(o)) if o.config_test => config_test(&o),
-        Ok(Command::Run(o)) => crate::daemon::run(o),
+        Ok(Command::Run(o)) => crate::daemon::run(*o),
         Err(e) => {
             eprintln!("vigil: {e}\nTry 'vigil --help'.");
             2
@@ -220,12 +414,22 @@ fn load_options(o: &Options, host_checks: bool) -> config::LoadOptions {
 
 /// `vigil -t`: print every diagnostic; exit 0 if none is an error.
 fn config_test(o: &Options) -> i32 {
+    if let Some(path) = &o.config_test_log {
+        // keepalived's -tFILE: the findings are appended to FILE instead of stderr.
+        if let Err(e) = redirect_stderr(path) {
+            eprintln!("vigil: cannot open config-test log file {}: {e}", path.display());
+            return EXIT_CONFIG_FATAL;
+        }
+    }
     if !o.config_file.exists() {
         // keepalived 2.2.7 exits 0 here; an init script deserves better.
         eprintln!("{}: error: configuration file not found", o.config_file.display());
         return EXIT_CONFIG_FATAL;
     }
     let mut loaded = config::load_file(&o.config_file, &load_options(o, true));
+    if o.all_config {
+        loaded.require_includes();
+    }
     // In file order, so the output reads alongside the config.
     loaded.diags.sort_by(|a, b| {
         let key = |d: &config::Diagnostic| d.loc.as_ref().map(|l| (l.file.clone(), l.line, l.col));
@@ -248,6 +452,22 @@ fn config_test(o: &Options) -> i32 {
     }
 }
 
+fn redirect_stderr(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::io::AsRawFd;
+    let f = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)?;
+    // SAFETY: both descriptors are valid; dup2 onto 2 replaces stderr.
+    if unsafe { libc::dup2(f.as_raw_fd(), 2) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 fn genhash_main(args: &[String]) -> i32 {
     crate::genhash::main(args)
 }
@@ -259,7 +479,7 @@ mod tests {
     fn run(args: &[&str]) -> Options {
         let v: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         match parse_args(&v).unwrap() {
-            Command::Run(o) => o,
+            Command::Run(o) => *o,
             c => panic!("unexpected {c:?}"),
         }
     }
@@ -276,6 +496,87 @@ mod tests {
         assert_eq!(o.config_id.as_deref(), Some("node1"));
         let o = run(&["-p", "/run/a.pid", "-r", "/run/b.pid", "-c", "/run/c.pid", "-b", "/run/d.pid"]);
         assert_eq!(o.checkers_pid_file, Some(PathBuf::from("/run/c.pid")));
+    }
+
+    #[test]
+    fn optional_values_are_only_glued() {
+        // -g alone must not eat the next flag.
+        let o = run(&["-g", "-n"]);
+        assert_eq!(o.log_file.as_deref(), Some("keepalived.log"));
+        assert!(o.dont_fork);
+        assert_eq!(run(&["-g/var/log/k.log"]).log_file.as_deref(), Some("/var/log/k.log"));
+        assert_eq!(run(&["--log-file=/x.log", "-l"]).log_file.as_deref(), Some("/x.log"));
+        let o = run(&["--log-file", "-l"]);
+        assert_eq!(o.log_file.as_deref(), Some("keepalived.log"));
+        assert!(o.log_console);
+        assert!(parse_args(&["--log-file".into(), "/x.log".into()]).is_err());
+        let o = run(&["-M", "-n"]);
+        assert!(o.core_dump && o.dont_fork);
+        assert_eq!(o.core_dump_pattern.as_deref(), Some("core"));
+        let o = run(&["-t/tmp/x.txt"]);
+        assert!(o.config_test);
+        assert_eq!(o.config_test_log, Some(PathBuf::from("/tmp/x.txt")));
+        assert_eq!(run(&["-t", "-n"]).config_test_log, None);
+    }
+
+    #[test]
+    fn bundled_short_flags() {
+        let o = run(&["-nlD", "-PGf/k.conf"]);
+        assert!(o.dont_fork && o.log_console && o.log_detail && o.vrrp_only && o.no_syslog);
+        assert_eq!(o.config_file, PathBuf::from("/k.conf"));
+        let o = run(&["-nVIs", "blue"]);
+        assert!(o.dont_release_vrrp && o.dont_release_ipvs);
+        assert_eq!(o.namespace.as_deref(), Some("blue"));
+        assert!(parse_args(&["-nq".into()]).is_err());
+    }
+
+    #[test]
+    fn namespace_umask_and_release_flags() {
+        let o = run(&["-s", "blue", "-u", "077", "-V", "-I", "-X"]);
+        assert_eq!(o.namespace.as_deref(), Some("blue"));
+        assert_eq!(o.umask, Some(0o77));
+        assert!(o.dont_release_vrrp && o.dont_release_ipvs && o.release_vips);
+        assert_eq!(run(&["--namespace=red", "--umask=0027"]).namespace.as_deref(), Some("red"));
+        assert_eq!(run(&["--umask=0027"]).umask, Some(0o27));
+        assert_eq!(run(&["-u0"]).umask, Some(0));
+        assert_eq!(run(&["-u", "18"]).umask, Some(18));
+        assert_eq!(run(&["-u", "0x1ff"]).umask, Some(0o777));
+        // As keepalived's strtoll(.., 0): without a leading 0 the number is decimal.
+        assert_eq!(run(&["-u", "8"]).umask, Some(8));
+        for bad in ["512", "0778", "01000", "abc", "", "-1", "0x"] {
+            assert!(parse_args(&["-u".into(), bad.into()]).is_err(), "umask {bad:?}");
+        }
+        for bad in ["", "a/b", "..", "."] {
+            assert!(parse_args(&["-s".into(), bad.into()]).is_err(), "namespace {bad:?}");
+        }
+        assert!(parse_args(&["-s".into()]).is_err());
+        assert!(parse_args(&["--dont-fork=yes".into()]).is_err());
+    }
+
+    #[test]
+    fn unsupported_flags_are_named() {
+        let o = run(&["-a", "--all", "-X", "-M/tmp/core", "--no-mem-check", "-B", "--flush-log-file"]);
+        let w = o.unsupported();
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(o.all_children && o.address_monitoring);
+        assert_eq!(run(&["-a", "-C"]).unsupported().len(), 1);
+        assert!(w.iter().any(|l| l.contains("core_pattern")), "{w:?}");
+        assert!(w.iter().any(|l| l.starts_with("-X/--release-vips")), "{w:?}");
+        assert!(o.flush_log_file && o.core_dump);
+        assert!(run(&["-n", "--ignore-sigint", "-e", "-m"]).unsupported().is_empty());
+        let o = run(&["--ignore-sigint", "-e"]);
+        assert!(o.ignore_sigint && o.all_config);
+    }
+
+    #[test]
+    fn help_names_every_option() {
+        let help = usage();
+        for (short, long, _) in OPTIONS {
+            assert!(help.contains(&format!("--{long}")), "--{long} missing from --help");
+            if let Some(c) = short {
+                assert!(help.contains(&format!("-{c},")), "-{c} missing from --help");
+            }
+        }
     }
 
     #[test]

@@ -71,6 +71,9 @@ pub struct CheckerEngine {
     generation: u64,
     checks_run: u64,
     checks_failed: u64,
+    /// False under `-I/--dont-release-ipvs`: a stop leaves the IPVS table
+    /// as it is (and, as keepalived, runs no omega notify scripts).
+    pub release_on_exit: bool,
 }
 
 impl CheckerEngine {
@@ -100,6 +103,7 @@ impl CheckerEngine {
             generation: 0,
             checks_run: 0,
             checks_failed: 0,
+            release_on_exit: true,
         })
     }
 
@@ -576,6 +580,10 @@ impl Subsystem for CheckerEngine {
 
     fn shutdown(&mut self, registry: &Registry, now: StdInstant) {
         self.close_all(registry);
+        if !self.release_on_exit {
+            info!("--dont-release-ipvs: leaving the IPVS table as it is");
+            return;
+        }
         for v in 0..self.vss.len() {
             self.vss[v].core.shutdown();
             self.apply(v, now);

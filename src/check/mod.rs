@@ -51,6 +51,9 @@ use crate::config::Config;
 use crate::daemon::event_loop::Subsystem;
 
 /// The checker child's subsystem for `config`.
-pub fn subsystem(config: &Config) -> Result<Box<dyn Subsystem>, String> {
-    Ok(Box::new(CheckerEngine::new(config)?))
+/// `release_on_exit`: false under `-I/--dont-release-ipvs`.
+pub fn subsystem(config: &Config, release_on_exit: bool) -> Result<Box<dyn Subsystem>, String> {
+    let mut engine = CheckerEngine::new(config)?;
+    engine.release_on_exit = release_on_exit;
+    Ok(Box::new(engine))
 }

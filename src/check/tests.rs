@@ -521,6 +521,22 @@ mod engine {
         e.shutdown(poll.registry(), std::time::Instant::now());
     }
 
+    /// `-I/--dont-release-ipvs`: a stop leaves the services and real servers in the table.
+    #[test]
+    fn dont_release_ipvs_leaves_the_table() {
+        let one = config(&format!("{HEAD} real_server 198.18.1.2 80 {{ weight 3 }}\n}}\n"));
+        let lvs = MemoryLvs::new();
+        let mut e = CheckerEngine::with_lvs(&one, Some(Box::new(lvs.clone()))).unwrap();
+        e.release_on_exit = false;
+        let poll = mio::Poll::new().unwrap();
+        let mut tokens = TokenAlloc::new();
+        e.register(poll.registry(), &mut tokens).unwrap();
+        assert_eq!(lvs.weight(&svc(1), ip(2), 80), Some(3));
+        e.shutdown(poll.registry(), std::time::Instant::now());
+        assert_eq!(lvs.services().len(), 1);
+        assert_eq!(lvs.weight(&svc(1), ip(2), 80), Some(3));
+    }
+
     #[test]
     fn http_urls_are_walked_one_per_check_and_a_failing_one_is_retried() {
         let c = config(&format!(

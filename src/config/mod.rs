@@ -50,6 +50,16 @@ impl Loaded {
     pub fn has_errors(&self) -> bool {
         self.diags.iter().any(Diagnostic::is_error)
     }
+
+    /// keepalived's `-e/--all-config`: every `include` is an `includet`, so a
+    /// missing or unreadable included file is an error, not a warning.
+    pub fn require_includes(&mut self) {
+        for d in &mut self.diags {
+            if d.severity == Severity::Warning && preprocess::is_missing_include(&d.message) {
+                d.severity = Severity::Error;
+            }
+        }
+    }
 }
 
 /// Load a configuration file and everything it includes.

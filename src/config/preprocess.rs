@@ -670,6 +670,12 @@ fn is_definition_line(text: &[u8]) -> bool {
     definition(rest).is_some()
 }
 
+/// Whether a finding is an `include` that found no file or could not read one.
+pub fn is_missing_include(message: &str) -> bool {
+    (message.starts_with("include ") && message.ends_with(": no file matches"))
+        || message.starts_with("include: cannot read ")
+}
+
 /// `include` and its variants: `Some(strict)`, where strict variants make a
 /// missing or unreadable file an error instead of a warning.
 fn include_keyword(line: &[u8]) -> Option<bool> {
@@ -1237,6 +1243,7 @@ mod tests {
         assert_eq!(diags[0].severity, Severity::Warning);
         assert_eq!(diags[1].severity, Severity::Error);
         assert_eq!(diags[1].loc.as_ref().map(|l| (l.line, l.col)), Some((2, 10)));
+        assert!(diags.iter().all(|d| is_missing_include(&d.message)));
     }
 
     #[test]

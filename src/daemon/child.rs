@@ -31,7 +31,7 @@ pub struct ChildArgs<'a> {
 
 /// Runs in the child right after fork, with all signals blocked; never returns.
 pub fn main(args: ChildArgs) -> ! {
-    super::log::after_fork(args.kind.ident());
+    super::log::after_fork(args.kind.ident(), args.kind.log_prog());
     process::close_fds_except(&[0, 1, 2, args.channel.as_raw_fd()]);
     // Children stay in the daemon's process group (as keepalived's do), so
     // `kill -- -PGID` from an init system or a test stops them all; scripts
@@ -127,5 +127,9 @@ pub fn load_bytes(opts: &Options, bytes: &[u8]) -> config::Loaded {
     }
     let name = opts.config_file.display().to_string();
     let base = opts.config_file.parent().unwrap_or(Path::new("/"));
-    config::load_bytes(&name, bytes, base, &lo)
+    let mut loaded = config::load_bytes(&name, bytes, base, &lo);
+    if opts.all_config {
+        loaded.require_includes();
+    }
+    loaded
 }

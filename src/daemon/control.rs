@@ -220,19 +220,32 @@ pub fn query(path: &Path, request: &str) -> io::Result<String> {
     Ok(reply)
 }
 
-/// `vigil status [--json]`.
+const STATUS_USAGE: &str = "Usage: vigil status [-s NAME | --namespace NAME] [--json]";
+
+/// `vigil status [--namespace NAME] [--json]`: NAME finds the daemon started
+/// with `-s NAME`.
 pub fn status_main(args: &[String]) -> i32 {
     let mut json = false;
-    for a in args {
-        match a.as_str() {
-            "--json" | "-j" => json = true,
-            _ => {
-                eprintln!("vigil status: unknown argument '{a}'\nUsage: vigil status [--json]");
+    let mut namespace = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let ns = match a.as_str() {
+            "--json" | "-j" => {
+                json = true;
+                continue;
+            }
+            "--namespace" | "-s" => it.next().cloned(),
+            _ => a.strip_prefix("--namespace=").or_else(|| a.strip_prefix("-s")).map(String::from),
+        };
+        match ns.filter(|n| !n.is_empty() && !n.contains('/')) {
+            Some(n) => namespace = Some(n),
+            None => {
+                eprintln!("vigil status: bad argument '{a}'\n{STATUS_USAGE}");
                 return 2;
             }
         }
     }
-    let paths = RunPaths::from_env();
+    let paths = RunPaths::from_env(namespace.as_deref());
     let mut found = Vec::new();
     for kind in [ChildKind::Vrrp, ChildKind::Checker] {
         let path = paths.control_socket(kind);

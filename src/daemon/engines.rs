@@ -7,8 +7,10 @@ use crate::config::Config;
 pub fn engines() -> Engines {
     Engines {
         needs: Box::new(needs),
-        vrrp: Box::new(|s: &ChildStart| crate::engine::vrrp::subsystem(s.config)),
-        checker: Box::new(|s: &ChildStart| crate::check::subsystem(s.config)),
+        vrrp: Box::new(|s: &ChildStart| {
+            crate::engine::vrrp::subsystem(s.config, !s.opts.dont_release_vrrp, s.opts.address_monitoring)
+        }),
+        checker: Box::new(|s: &ChildStart| crate::check::subsystem(s.config, !s.opts.dont_release_ipvs)),
     }
 }
 

@@ -11,10 +11,11 @@
 //! - `pidfile`, `signals`, `process`, `log`, `control`, `json`, `backoff`:
 //!   one job each.
 //!
-//! Environment: `VIGIL_RUN_DIR` (default `/run/vigil`) holds the control
-//! sockets `vrrp.ctl`/`checker.ctl` and the validated configuration
-//! snapshot; `VIGIL_DUMP_DIR` (default `/tmp`) receives the signal dumps.
-//! Tests set both so parallel daemons do not collide.
+//! Environment: `VIGIL_RUN_DIR` (default `/run/vigil`, or `/run/vigil/NAME`
+//! under `-s NAME`) holds the control sockets `vrrp.ctl`/`checker.ctl` and
+//! the validated configuration snapshot; `VIGIL_DUMP_DIR` (default `/tmp`)
+//! receives the signal dumps. Tests set both so parallel daemons do not
+//! collide.
 
 pub mod backoff;
 pub mod child;
@@ -72,6 +73,14 @@ impl ChildKind {
         }
     }
 
+    /// keepalived's part of the child's `-g` log file name.
+    pub fn log_prog(self) -> &'static str {
+        match self {
+            ChildKind::Vrrp => "vrrp",
+            ChildKind::Checker => "check",
+        }
+    }
+
     /// keepalived's file names for the data, stats and JSON dumps.
     pub fn dump_names(self) -> [&'static str; 3] {
         match self {
@@ -123,10 +132,18 @@ pub struct RunPaths {
 }
 
 impl RunPaths {
-    pub fn from_env() -> RunPaths {
-        let var =
-            |k: &str, d: &str| std::env::var_os(k).map(PathBuf::from).unwrap_or_else(|| PathBuf::from(d));
-        RunPaths { run_dir: var("VIGIL_RUN_DIR", "/run/vigil"), dump_dir: var("VIGIL_DUMP_DIR", "/tmp") }
+    /// The paths of the daemon for network namespace `namespace` (`-s`), or
+    /// of the host's. `VIGIL_RUN_DIR` wins over both.
+    pub fn from_env(namespace: Option<&str>) -> RunPaths {
+        let var = |k: &str| std::env::var_os(k).map(PathBuf::from);
+        let run_dir = var("VIGIL_RUN_DIR").unwrap_or_else(|| {
+            let base = PathBuf::from("/run/vigil");
+            match namespace {
+                Some(ns) => base.join(ns),
+                None => base,
+            }
+        });
+        RunPaths { run_dir, dump_dir: var("VIGIL_DUMP_DIR").unwrap_or_else(|| PathBuf::from("/tmp")) }
     }
 
     pub fn control_socket(&self, kind: ChildKind) -> PathBuf {

@@ -8,9 +8,22 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::io::{AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
 
-pub const PARENT: &str = "/run/keepalived.pid";
-pub const VRRP: &str = "/run/vrrp.pid";
-pub const CHECKERS: &str = "/run/checkers.pid";
+pub const PARENT: &str = "keepalived";
+pub const VRRP: &str = "vrrp";
+pub const CHECKERS: &str = "checkers";
+/// Under `-s NAME` keepalived keeps its pid files in `/run/keepalived/NAME/`.
+pub const NAMESPACE_DIR: &str = "/run/keepalived";
+
+/// Where pid file `name` ([`PARENT`], [`VRRP`], [`CHECKERS`]) goes when no
+/// flag names it: `/run/NAME.pid`, or `/run/keepalived/NS/NAME.pid` for the
+/// daemon of network namespace NS, so daemons of different namespaces never
+/// share one.
+pub fn default_path(name: &str, namespace: Option<&str>) -> PathBuf {
+    match namespace {
+        Some(ns) => Path::new(NAMESPACE_DIR).join(ns).join(format!("{name}.pid")),
+        None => PathBuf::from(format!("/run/{name}.pid")),
+    }
+}
 
 #[derive(Debug)]
 pub enum PidFileError {
@@ -136,6 +149,14 @@ mod tests {
         // Dropping closes (unlocks) without removing: the next owner takes over.
         let p = PidFile::create(&path).unwrap();
         p.remove();
+    }
+
+    #[test]
+    fn default_paths_per_namespace() {
+        assert_eq!(default_path(PARENT, None), Path::new("/run/keepalived.pid"));
+        assert_eq!(default_path(VRRP, None), Path::new("/run/vrrp.pid"));
+        assert_eq!(default_path(CHECKERS, Some("blue")), Path::new("/run/keepalived/blue/checkers.pid"));
+        assert_eq!(default_path(PARENT, Some("blue")), Path::new("/run/keepalived/blue/keepalived.pid"));
     }
 
     #[test]

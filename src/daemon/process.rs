@@ -141,3 +141,43 @@ pub fn daemonize(keep_console: bool) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// The core-size limit vigil started with, when `-m` lifted it: scripts run
+/// with this one, as keepalived's do.
+pub static SCRIPT_CORE_LIMIT: std::sync::OnceLock<libc::rlimit> = std::sync::OnceLock::new();
+
+/// `-m`: unlimited core files for the daemon and its children (not scripts).
+pub fn unlimit_core() -> io::Result<()> {
+    // SAFETY: valid rlimit out-parameter and input.
+    unsafe {
+        let mut old: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_CORE, &mut old) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let unlimited = libc::rlimit { rlim_cur: libc::RLIM_INFINITY, rlim_max: libc::RLIM_INFINITY };
+        if libc::setrlimit(libc::RLIMIT_CORE, &unlimited) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let _ = SCRIPT_CORE_LIMIT.set(old);
+    }
+    Ok(())
+}
+
+/// `-s NAME`: move this (single-threaded) process into the network
+/// namespace `ip netns` made as /var/run/netns/NAME. Children forked later
+/// inherit it, so every socket vigil opens is in that namespace.
+pub fn enter_netns(name: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = std::path::Path::new("/var/run/netns").join(name);
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(&path)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    // SAFETY: f is an open namespace file (setns checks that it is one).
+    if unsafe { libc::setns(std::os::unix::io::AsRawFd::as_raw_fd(&f), libc::CLONE_NEWNET) } != 0 {
+        let e = std::io::Error::last_os_error();
+        return Err(std::io::Error::new(e.kind(), format!("setns {}: {e}", path.display())));
+    }
+    Ok(())
+}

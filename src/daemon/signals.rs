@@ -51,9 +51,19 @@ pub fn signum(name: &str) -> Option<c_int> {
     })
 }
 
+static IGNORE_SIGINT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `--ignore-sigint`: SIGINT (a ^C at the terminal, which reaches the whole
+/// process group) stops neither the parent nor the children forked later.
+pub fn ignore_sigint() {
+    IGNORE_SIGINT.store(true, std::sync::atomic::Ordering::Relaxed);
+    // SAFETY: SIG_IGN is a valid disposition; inherited across fork.
+    unsafe { libc::signal(libc::SIGINT, libc::SIG_IGN) };
+}
+
 /// The signals both the parent and the children take through the pipe.
 pub fn handled() -> Vec<c_int> {
-    vec![
+    let mut v = vec![
         libc::SIGHUP,
         libc::SIGTERM,
         libc::SIGINT,
@@ -62,7 +72,11 @@ pub fn handled() -> Vec<c_int> {
         libc::SIGCHLD,
         sig_json(),
         sig_stats_clear(),
-    ]
+    ];
+    if IGNORE_SIGINT.load(std::sync::atomic::Ordering::Relaxed) {
+        v.retain(|&s| s != libc::SIGINT);
+    }
+    v
 }
 
 pub struct SignalPipe {

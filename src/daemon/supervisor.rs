@@ -82,6 +82,13 @@ struct Supervisor {
 
 /// The parent's whole life: returns the exit code.
 pub fn run(opts: Options, engines: Engines) -> i32 {
+    // -u: before any file (the log file first) is created.
+    if let Some(mask) = opts.umask {
+        // SAFETY: umask cannot fail.
+        unsafe { libc::umask(mask as libc::mode_t) };
+    }
+    // -s: before any socket is opened, and before the children are forked.
+    let netns = opts.namespace.as_deref().map(|ns| (ns, process::enter_netns(ns)));
     match LogConfig::from_options(&opts) {
         Ok(cfg) => super::log::init(cfg),
         Err(e) => {
@@ -97,6 +104,31 @@ pub fn run(opts: Options, engines: Engines) -> i32 {
             eprintln!("vigil: {msg}");
         }
     };
+    for w in opts.unsupported() {
+        log::warn!("{w}");
+    }
+    match netns {
+        Some((ns, Ok(()))) => {
+            log::info!("Running in network namespace {ns}");
+            log::info!(
+                "Changing syslog ident to {}",
+                super::log::ident_for(super::log::IDENT_PARENT, Some(ns))
+            );
+        }
+        Some((ns, Err(e))) => {
+            fatal(format!("Unable to set network namespace {ns} - exiting: {e}"));
+            return EXIT_FATAL;
+        }
+        None => {}
+    }
+    if opts.ignore_sigint {
+        signals::ignore_sigint();
+    }
+    if opts.core_dump {
+        if let Err(e) = process::unlimit_core() {
+            log::warn!("Failed to set core file size: {e}");
+        }
+    }
     log::info!("Opening file '{}'.", opts.config_file.display());
     let bytes = match std::fs::read(&opts.config_file) {
         Ok(b) => b,
@@ -120,12 +152,25 @@ pub fn run(opts: Options, engines: Engines) -> i32 {
         fatal(format!("configuration needs what this build lacks: {d}"));
         return EXIT_CONFIG;
     }
-    let paths = RunPaths::from_env();
+    let namespace = opts.namespace.clone();
+    let ns = namespace.as_deref();
+    let paths = RunPaths::from_env(ns);
     if let Err(e) = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&paths.run_dir) {
         fatal(format!("cannot create {}: {e}", paths.run_dir.display()));
         return EXIT_FATAL;
     }
-    let pid_path = opts.pid_file.clone().unwrap_or_else(|| PathBuf::from(pidfile::PARENT));
+    // The namespace's own pid directory, /run/keepalived/NAME, as keepalived makes it.
+    let pid_dir = ns.map(|ns| Path::new(pidfile::NAMESPACE_DIR).join(ns));
+    let defaults_used =
+        opts.pid_file.is_none() || opts.vrrp_pid_file.is_none() || opts.checkers_pid_file.is_none();
+    let own_pid_dir = pid_dir.as_ref().filter(|_| defaults_used);
+    if let Some(dir) = own_pid_dir {
+        if let Err(e) = std::fs::DirBuilder::new().recursive(true).mode(0o755).create(dir) {
+            fatal(format!("cannot create {}: {e}", dir.display()));
+            return EXIT_FATAL;
+        }
+    }
+    let pid_path = opts.pid_file.clone().unwrap_or_else(|| pidfile::default_path(pidfile::PARENT, ns));
     // Lock before daemonising: "daemon is already running" reaches the
     // terminal, and the lock lives on in the daemon because fork shares the
     // open file.
@@ -161,6 +206,15 @@ pub fn run(opts: Options, engines: Engines) -> i32 {
     };
     let _ = std::fs::remove_file(paths.snapshot());
     pid_file.remove();
+    if ns.is_some() {
+        // A namespace's directories go with its daemon (if nothing else is in them).
+        if let Some(dir) = own_pid_dir {
+            let _ = std::fs::remove_dir(dir);
+        }
+        if std::env::var_os("VIGIL_RUN_DIR").is_none() {
+            let _ = std::fs::remove_dir(&paths.run_dir);
+        }
+    }
     log::info!("Stopped Keepalived v{VERSION} (vigil)");
     code
 }
@@ -392,6 +446,10 @@ impl Supervisor {
     /// Start children the configuration needs and retire the others.
     fn apply_needs(&mut self, config: &Config, now: Instant) {
         let mut needs = (self.engines.needs)(config);
+        if self.opts.all_children {
+            // keepalived's --all: every child runs, configured or not (-P/-C still choose).
+            needs = Needs { vrrp: true, checker: true };
+        }
         if self.opts.vrrp_only || self.opts.check_only {
             needs = Needs {
                 vrrp: needs.vrrp && self.opts.vrrp_only,
@@ -441,7 +499,7 @@ impl Supervisor {
             ChildKind::Vrrp => (&self.opts.vrrp_pid_file, pidfile::VRRP),
             ChildKind::Checker => (&self.opts.checkers_pid_file, pidfile::CHECKERS),
         };
-        opt.clone().unwrap_or_else(|| PathBuf::from(default))
+        opt.clone().unwrap_or_else(|| pidfile::default_path(default, self.opts.namespace.as_deref()))
     }
 
     fn spawn(&mut self, i: usize, now: Instant) {

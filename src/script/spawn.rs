@@ -95,6 +95,10 @@ fn child_setup(
                 libc::signal(sig, libc::SIG_DFL);
             }
         }
+        // -m lifted the daemon's core limit; scripts get the one it started with.
+        if let Some(limit) = crate::daemon::process::SCRIPT_CORE_LIMIT.get() {
+            libc::setrlimit(libc::RLIMIT_CORE, limit);
+        }
         if switch_user {
             if libc::setgroups(groups.len() as _, groups.as_ptr()) != 0 {
                 return Err(io::Error::last_os_error());

@@ -371,6 +371,12 @@ impl VrrpEngine {
             let (name, up) = match ev {
                 Event::Link(l) => (l.name.clone(), l.is_up() && l.is_running()),
                 Event::LinkGone(l) => (l.name.clone(), false),
+                Event::Addr(ref a) | Event::AddrGone(ref a) if self.log_address_changes => {
+                    // keepalived's -a, in its words.
+                    let how = if matches!(ev, Event::Addr(_)) { "added to" } else { "removed from" };
+                    info!("Netlink reflector reports IP {} {how} {}", a.addr, ifname_of(a));
+                    continue;
+                }
                 Event::Resync | Event::Addr(_) | Event::AddrGone(_) => continue,
             };
             let before = self.ext.links.insert(name.clone(), up);
@@ -774,4 +780,20 @@ fn alert_state(to: State, g: &GlobalDefs) -> Option<VrrpState> {
         State::Fault if !g.no_email_faults => Some(VrrpState::Fault),
         _ => None,
     }
+}
+
+/// The interface an address event is about: its IPv4 label, else the name
+/// the index has now (the interface may be gone: then its index).
+fn ifname_of(a: &crate::sys::link::Address) -> String {
+    if let Some(label) = &a.label {
+        return label.clone();
+    }
+    let mut buf = [0 as libc::c_char; libc::IF_NAMESIZE];
+    // SAFETY: buf holds IF_NAMESIZE bytes as if_indextoname requires.
+    let p = unsafe { libc::if_indextoname(a.index, buf.as_mut_ptr()) };
+    if p.is_null() {
+        return format!("interface #{}", a.index);
+    }
+    // SAFETY: on success buf holds a NUL-terminated name.
+    unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().into_owned()
 }

@@ -125,6 +125,11 @@ pub struct VrrpEngine {
     /// Tracking, sync groups, routes, static addresses, alerts (`ext.rs`).
     ext: ext::Ext,
     vmacs: vmac::Vmacs,
+    /// False under `-V/--dont-release-vrrp`: a stop leaves VIPs, virtual
+    /// routes and rules and VMACs as they are, and sends no priority-0 advert.
+    release_on_exit: bool,
+    /// `-a/--address-monitoring`: log every address added or removed.
+    log_address_changes: bool,
 }
 
 impl VrrpEngine {
@@ -155,6 +160,8 @@ impl VrrpEngine {
             start_at: None,
             ext: ext::Ext::new(config),
             vmacs: vmac::Vmacs::default(),
+            release_on_exit: true,
+            log_address_changes: false,
         };
         for cfg in &config.instances {
             engine.add_instance(cfg, &links, &addrs);
@@ -697,7 +704,18 @@ impl Subsystem for VrrpEngine {
 
     fn shutdown(&mut self, _registry: &Registry, now: StdInstant) {
         let vnow = self.vnow(now);
-        for i in 0..self.insts.len() {
+        // keepalived's -V skips the whole release: no priority 0, no removal,
+        // no stop transition; static addresses and routes go as always.
+        let insts = if self.release_on_exit { self.insts.len() } else { 0 };
+        if !self.release_on_exit {
+            for inst in &self.insts {
+                info!(
+                    "({}) --dont-release-vrrp: leaving VIPs, virtual routes and rules in place",
+                    inst.cfg.name
+                );
+            }
+        }
+        for i in 0..insts {
             self.insts[i].core.shutdown(vnow);
             self.apply(i, now);
             if self.insts[i].vips_set {
@@ -838,8 +856,16 @@ fn links_and_addrs(nl: &mut netlink::Socket) -> io::Result<(Vec<Link>, Vec<link:
 }
 
 /// The VRRP child's subsystem, for `daemon::engines`.
-pub fn subsystem(config: &Config) -> Result<Box<dyn Subsystem>, String> {
-    let engine = VrrpEngine::new(config).map_err(|e| format!("VRRP engine: {e}"))?;
+/// `release_on_exit`: false under `-V/--dont-release-vrrp`;
+/// `log_address_changes`: `-a/--address-monitoring`.
+pub fn subsystem(
+    config: &Config,
+    release_on_exit: bool,
+    log_address_changes: bool,
+) -> Result<Box<dyn Subsystem>, String> {
+    let mut engine = VrrpEngine::new(config).map_err(|e| format!("VRRP engine: {e}"))?;
+    engine.release_on_exit = release_on_exit;
+    engine.log_address_changes = log_address_changes;
     if engine.insts.is_empty() && engine.pending.is_empty() && !config.instances.is_empty() {
         return Err("no VRRP instance could be started".into());
     }
