@@ -71,10 +71,13 @@ pub enum Reject {
     AhBadHeader,
     /// AH: a sequence number not above the last one seen or sent (replay).
     AhReplay,
+    /// An advertisement interval of 0: adopting it (v3) would shrink a
+    /// backup's master-down interval to almost nothing.
+    ZeroInterval,
 }
 
 impl Reject {
-    pub const ALL: [Reject; 16] = [
+    pub const ALL: [Reject; 17] = [
         Reject::WrongFamily,
         Reject::BadLength,
         Reject::BadVrid,
@@ -91,6 +94,7 @@ impl Reject {
         Reject::AhAuthFailure,
         Reject::AhBadHeader,
         Reject::AhReplay,
+        Reject::ZeroInterval,
     ];
 
     /// Log text after "(VI_1) ", keepalived's wording where it has one.
@@ -116,6 +120,7 @@ impl Reject {
             Reject::AhReplay => {
                 format!("IPSEC-AH : sequence number from {src} already processed. Packet dropped")
             }
+            Reject::ZeroInterval => format!("advert from {src} with an advertisement interval of 0"),
         }
     }
 }
@@ -165,6 +170,7 @@ pub struct Counters {
     pub ah_auth_failure: u64,
     pub ah_bad_header: u64,
     pub ah_replay: u64,
+    pub zero_interval: u64,
     /// v3 adverts whose interval differed (accepted and adopted).
     pub interval_adopted: u64,
     pub addr_list_mismatch: u64,
@@ -192,6 +198,7 @@ impl Counters {
             Reject::AhAuthFailure => &mut self.ah_auth_failure,
             Reject::AhBadHeader => &mut self.ah_bad_header,
             Reject::AhReplay => &mut self.ah_replay,
+            Reject::ZeroInterval => &mut self.zero_interval,
         }
     }
 
@@ -289,6 +296,9 @@ fn check(
         }
     }
     let mut notices = Notices::default();
+    if view.interval_cs() == 0 {
+        return Err(Reject::ZeroInterval);
+    }
     if view.interval_cs() != params.advert_interval_cs {
         match params.version {
             Version::V2 => return Err(Reject::IntervalMismatch),

@@ -112,6 +112,22 @@ fn unicast_mode() {
     assert_eq!(check(&p, &mcast, &bytes(&good(Version::V3), &mcast)), Err(Reject::WrongDestination));
 }
 
+/// A v3 advert with interval 0 would be adopted as 1 cs and shrink a backup's
+/// master-down interval to about 30 ms: rejected and counted instead.
+#[test]
+fn v3_zero_interval_is_rejected_not_adopted() {
+    let p = params(Version::V3);
+    let mut a = good(Version::V3);
+    a.interval_cs = 0;
+    assert_eq!(check(&p, &ctx(), &bytes(&a, &ctx())), Err(Reject::ZeroInterval));
+    let mut inst = Instance::new(p);
+    inst.start(Instant::ZERO);
+    let down = inst.master_down_interval();
+    assert_eq!(inst.receive(Instant::from_millis(10), &ctx(), &bytes(&a, &ctx())), Err(Reject::ZeroInterval));
+    assert_eq!(inst.master_down_interval(), down);
+    assert_eq!(inst.counters().rejects(Reject::ZeroInterval), 1);
+}
+
 #[test]
 fn ethernet_padding_is_tolerated() {
     let p = params(Version::V3);
