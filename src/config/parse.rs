@@ -209,12 +209,12 @@ impl Parser<'_> {
                 "vrrp_strict" => g.vrrp_strict = self.flag(s),
                 "vrrp_version" => set(&mut g.vrrp_version, self.int(s, 2, 3).map(|v| v as u8)),
                 "vrrp_mcast_group4" => {
-                    if let Some(ip) = self.ip(s) {
+                    if let Some(ip) = self.mcast_group(s, false) {
                         g.vrrp_mcast_group4 = ip;
                     }
                 }
                 "vrrp_mcast_group6" => {
-                    if let Some(ip) = self.ip(s) {
+                    if let Some(ip) = self.mcast_group(s, true) {
                         g.vrrp_mcast_group6 = ip;
                     }
                 }

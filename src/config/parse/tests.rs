@@ -445,3 +445,28 @@ fn dual_stack_vmac_gives_the_ipv6_instance_vrrp6_in_either_order() {
     let (c, _) = load(v6);
     assert_eq!(c.instances[0].vmac_name().as_deref(), Some("vrrp.51"), "alone, IPv6 keeps vrrp.VRID");
 }
+
+#[test]
+fn mcast_groups_must_be_multicast_of_their_family() {
+    let text = "global_defs {\n vrrp_mcast_group4 224.0.0.100\n vrrp_mcast_group6 ff02::100\n}\n";
+    let (cfg, diags) = load(text);
+    assert!(diags.is_empty(), "{:?}", found(&diags));
+    assert_eq!(cfg.global.vrrp_mcast_group4, "224.0.0.100".parse::<IpAddr>().unwrap());
+    assert_eq!(cfg.global.vrrp_mcast_group6, "ff02::100".parse::<IpAddr>().unwrap());
+
+    let text = "global_defs {\n vrrp_mcast_group4 198.18.0.1\n vrrp_mcast_group6 224.0.0.100\n \
+                vrrp_mcast_group4 ff02::12\n vrrp_mcast_group6 ff05::100\n}\n";
+    let (cfg, diags) = load(text);
+    assert!(
+        has(&diags, 2, Severity::Error, "198.18.0.1 is not multicast", "224.0.0.18"),
+        "{:?}",
+        found(&diags)
+    );
+    assert!(has(&diags, 3, Severity::Error, "224.0.0.100 is not IPv6", "ff02::12"), "{:?}", found(&diags));
+    assert!(has(&diags, 4, Severity::Error, "ff02::12 is not IPv4", ""), "{:?}", found(&diags));
+    assert!(has(&diags, 5, Severity::Warning, "should be link-local", ""), "{:?}", found(&diags));
+    assert_eq!(diags.len(), 4, "{:?}", found(&diags));
+    // The rejected ones leave the default; the site-scoped IPv6 group is used, as keepalived does.
+    assert_eq!(cfg.global.vrrp_mcast_group4, "224.0.0.18".parse::<IpAddr>().unwrap());
+    assert_eq!(cfg.global.vrrp_mcast_group6, "ff05::100".parse::<IpAddr>().unwrap());
+}

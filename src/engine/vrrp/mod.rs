@@ -61,7 +61,8 @@ struct Pooled {
 struct SockKey {
     ifindex: u32,
     family: Family,
-    unicast: bool,
+    /// The group joined (`vrrp_mcast_group4/6`); None in unicast mode.
+    group: Option<IpAddr>,
     src: Option<IpAddr>,
 }
 
@@ -155,6 +156,7 @@ impl VrrpEngine {
             .ok_or_else(|| format!("interface {ifname} does not exist"))?;
         let family = if cfg.is_ipv6() { Family::V6 } else { Family::V4 };
         let unicast = cfg.is_unicast();
+        let group = (!unicast).then(|| mcast_group(&self.global, family));
         let mine: Vec<link::Address> = addrs.iter().filter(|a| a.index == link.index).cloned().collect();
         let configured_src = if unicast { cfg.unicast_src_ip } else { cfg.mcast_src_ip };
         let source = match (configured_src, family) {
@@ -172,9 +174,9 @@ impl VrrpEngine {
             // The macvlan has no IPv4 address of its own: without a source the kernel would pick a VIP.
             Some(v) if !cfg.vmac_xmit_base => {
                 let src = configured_src.or((family == Family::V4).then_some(source));
-                SockKey { ifindex: v.index, family, unicast, src }
+                SockKey { ifindex: v.index, family, group, src }
             }
-            _ => SockKey { ifindex: link.index, family, unicast, src: configured_src },
+            _ => SockKey { ifindex: link.index, family, group, src: configured_src },
         };
         let sock = match self.pooled_socket(&key, cfg.unicast_ttl) {
             Ok(s) => s,
@@ -185,12 +187,9 @@ impl VrrpEngine {
                 return Err(e.to_string());
             }
         };
-        let dsts = if unicast {
-            params.unicast_peers.clone()
-        } else if family == Family::V4 {
-            vec![IpAddr::V4(VRRP_GROUP_V4)]
-        } else {
-            vec![IpAddr::V6(VRRP_GROUP_V6)]
+        let dsts = match group {
+            Some(g) => vec![g],
+            None => params.unicast_peers.clone(),
         };
         let index = self.insts.len();
         self.socks[sock].members.push(index);
@@ -212,13 +211,8 @@ impl VrrpEngine {
         if let Some(i) = self.socks.iter().position(|s| &s.key == key) {
             return Ok(i);
         }
-        let mut sc = if key.unicast {
-            SocketConfig::unicast(key.ifindex)
-        } else if key.family == Family::V4 {
-            SocketConfig::multicast_v4(key.ifindex)
-        } else {
-            SocketConfig::multicast_v6(key.ifindex)
-        };
+        let mut sc = SocketConfig::unicast(key.ifindex);
+        sc.group = key.group;
         sc.src = key.src;
         sc.unicast_ttl = unicast_ttl;
         let sock = match key.family {
@@ -465,6 +459,18 @@ impl VrrpEngine {
             self.insts[i].core.start(vnow);
             self.apply(i, now);
         }
+    }
+}
+
+/// The advert group of `family`: `vrrp_mcast_group4` / `vrrp_mcast_group6`
+/// (224.0.0.18 / ff02::12 unless configured). The parser only lets a
+/// multicast address of the right family through; anything else falls back.
+pub fn mcast_group(g: &GlobalDefs, family: Family) -> IpAddr {
+    match (family, g.vrrp_mcast_group4, g.vrrp_mcast_group6) {
+        (Family::V4, a @ IpAddr::V4(v4), _) if v4.is_multicast() => a,
+        (Family::V4, _, _) => IpAddr::V4(VRRP_GROUP_V4),
+        (Family::V6, _, a @ IpAddr::V6(v6)) if v6.is_multicast() => a,
+        (Family::V6, _, _) => IpAddr::V6(VRRP_GROUP_V6),
     }
 }
 
