@@ -456,6 +456,9 @@ impl VrrpEngine {
                 info!("Netlink reports {} down", inst.ifname);
                 inst.core.set_fault(vnow, true);
             }
+        }
+        self.ext_announce_groups(now);
+        for i in 0..self.insts.len() {
             self.insts[i].core.start(vnow);
             self.apply(i, now);
         }
@@ -525,8 +528,12 @@ impl Subsystem for VrrpEngine {
         let vnow = self.vnow(now);
         for i in 0..self.insts.len() {
             if self.insts[i].core.poll_timeout().is_some_and(|t| t <= vnow) {
+                let wanted = self.insts[i].core.wants_master();
                 self.insts[i].core.handle_timeout(vnow);
                 self.apply(i, now);
+                if !wanted && self.insts[i].core.wants_master() {
+                    self.ext.sync_trigger = Some(i);
+                }
             }
         }
         self.send_due_garps(now);
