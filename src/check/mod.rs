@@ -50,6 +50,6 @@ use crate::config::Config;
 use crate::daemon::event_loop::Subsystem;
 
 /// The checker child's subsystem for `config`.
-pub fn subsystem(config: &Config) -> Result<Box<dyn Subsystem>, String> {
-    Ok(Box::new(CheckerEngine::new(config)?))
+pub fn subsystem(config: &Config, only: crate::script::fifo::Only) -> Result<Box<dyn Subsystem>, String> {
+    Ok(Box::new(CheckerEngine::new(config, only)?))
 }

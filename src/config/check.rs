@@ -591,6 +591,10 @@ mod host {
             let n = &g.notify;
             cmds.extend([&n.master, &n.backup, &n.fault, &n.stop, &n.any].into_iter().flatten());
         }
+        let g = &cfg.global;
+        for f in [&g.notify_fifo, &g.vrrp_notify_fifo, &g.lvs_notify_fifo].into_iter().flatten() {
+            cmds.extend(&f.script);
+        }
         for vs in &cfg.virtual_servers {
             cmds.extend(vs.quorum_up.iter().chain(&vs.quorum_down));
             for rs in &vs.real_servers {

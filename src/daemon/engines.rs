@@ -3,13 +3,19 @@
 
 use super::{ChildStart, Engines, Needs};
 use crate::config::Config;
+use crate::script::fifo::Only;
 
 pub fn engines() -> Engines {
     Engines {
         needs: Box::new(needs),
-        vrrp: Box::new(|s: &ChildStart| crate::engine::vrrp::subsystem(s.config)),
-        checker: Box::new(|s: &ChildStart| crate::check::subsystem(s.config)),
+        vrrp: Box::new(|s: &ChildStart| crate::engine::vrrp::subsystem(s.config, only(s))),
+        checker: Box::new(|s: &ChildStart| crate::check::subsystem(s.config, only(s))),
     }
+}
+
+/// `-P` / `-C`, which the notify FIFOs need to know who reads the global one.
+fn only(s: &ChildStart) -> Only {
+    Only { vrrp: s.opts.vrrp_only, checker: s.opts.check_only }
 }
 
 /// keepalived's rule: a child per subsystem that has configuration.

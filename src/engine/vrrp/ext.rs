@@ -634,6 +634,8 @@ impl VrrpEngine {
             State::Stop => notify.stop.as_ref(),
             State::Init => None,
         };
+        // keepalived writes a group's priority as 0.
+        self.fifos.write(&crate::script::fifo::vrrp_line(NotifyScope::Group, &name, state.as_str(), 0));
         let key = script::notify_key(NotifyScope::Group, &name);
         if let Some(c) = specific {
             self.run_script(&key, c, Vec::new(), now);

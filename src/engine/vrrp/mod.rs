@@ -33,6 +33,7 @@ use crate::config::model::{Command as ConfCommand, GlobalDefs, VrrpInstance};
 use crate::config::Config;
 use crate::daemon::event_loop::{Subsystem, TokenAlloc};
 use crate::daemon::json::Json;
+use crate::script::fifo::{self as notify_fifo, FifoSet, Only, Reader, Writer};
 use crate::script::{self, Command, Job, NotifyScope, Order, ScriptRunner, ScriptUser, UserDb};
 use crate::sys::link::{self, Link, Monitor};
 use crate::sys::netlink;
@@ -105,13 +106,18 @@ pub struct VrrpEngine {
     /// Tracking, sync groups, routes, static addresses, alerts (`ext.rs`).
     ext: ext::Ext,
     vmacs: vmac::Vmacs,
+    /// `notify_fifo` / `vrrp_notify_fifo`, opened at `register`.
+    fifos: FifoSet,
+    only: Only,
+    /// Which children run, for who reads the global FIFO.
+    children: notify_fifo::Children,
 }
 
 impl VrrpEngine {
     /// Resolve interfaces and open sockets for every instance of `config`.
     /// An instance whose interface is missing is skipped with an error, as
     /// keepalived refuses to run it.
-    pub fn new(config: &Config) -> io::Result<VrrpEngine> {
+    pub fn new(config: &Config, only: Only) -> io::Result<VrrpEngine> {
         let mut nl = netlink::Socket::open().map_err(io::Error::from)?;
         let links = link::dump_links(&mut nl).map_err(io::Error::from)?;
         let addrs = link::dump_addrs(&mut nl, None, None).map_err(io::Error::from)?;
@@ -133,6 +139,9 @@ impl VrrpEngine {
             started: false,
             ext: ext::Ext::new(config),
             vmacs: vmac::Vmacs::default(),
+            fifos: FifoSet::default(),
+            only,
+            children: notify_fifo::children(config, only),
         };
         for cfg in &config.instances {
             match engine.build_instance(cfg, &links, &addrs) {
@@ -329,6 +338,7 @@ impl VrrpEngine {
             State::Init => return,
         };
         let prio = inst.core.effective_priority();
+        self.fifos.write(&notify_fifo::vrrp_line(NotifyScope::Instance, &inst.cfg.name, to.as_str(), prio));
         let key = script::notify_key(NotifyScope::Instance, &inst.cfg.name);
         let mut jobs = Vec::new();
         if let Some(c) = specific {
@@ -369,6 +379,35 @@ impl VrrpEngine {
         };
         if let Err(e) = runner.spawn(job, now) {
             warn!("script {:?} not started: {e}", cmd.args.join(" "));
+        }
+    }
+
+    /// Open the notify FIFOs `config` asks this child for and start their
+    /// readers; an unchanged set (on reload) is kept as it is.
+    fn open_fifos(&mut self, now: StdInstant) {
+        let plan = notify_fifo::plan(&self.global, Writer::Vrrp, self.children);
+        if self.fifos.same_plan(&plan) {
+            return;
+        }
+        self.fifos.close();
+        let (fifos, readers) = FifoSet::open(plan, &self.users);
+        self.fifos = fifos;
+        for r in readers {
+            self.start_reader(r, now);
+        }
+    }
+
+    /// A FIFO's reader script: `script... FIFO`, running until it exits.
+    fn start_reader(&mut self, r: Reader, now: StdInstant) {
+        let Some(runner) = self.scripts.as_mut() else { return };
+        let user = script_user(&self.users, &self.global, &r.command);
+        match r.job(user) {
+            Ok(job) => {
+                if let Err(e) = runner.spawn(job, now) {
+                    warn!("{} script not started: {e}", r.key);
+                }
+            }
+            Err(e) => error!("{e}"),
         }
     }
 
@@ -499,6 +538,7 @@ impl Subsystem for VrrpEngine {
             Err(e) => warn!("no link monitor, interface state is not tracked: {e}"),
         }
         self.scripts = Some(ScriptRunner::new(Some(registry), SCRIPT_TOKEN_BASE)?);
+        self.open_fifos(StdInstant::now());
         self.ext_register(registry, tokens)?;
         self.start(StdInstant::now());
         Ok(())
@@ -565,6 +605,8 @@ impl Subsystem for VrrpEngine {
             self.vmac_teardown(i);
         }
         self.ext_shutdown();
+        // The STOP lines are written: the readers see end of file once they have read them.
+        self.fifos.close();
         // Give notify_stop scripts a moment; the runner kills what is left.
         if let Some(r) = self.scripts.as_mut() {
             let deadline = StdInstant::now() + Duration::from_millis(500);
@@ -620,6 +662,7 @@ impl Subsystem for VrrpEngine {
             ("instances", Json::Arr(instances)),
             ("unknown_vrid", Json::from(self.unknown_vrid)),
             ("malformed", Json::from(self.malformed)),
+            ("notify_fifos", self.fifos.status()),
         ])
     }
 }
@@ -652,8 +695,8 @@ fn instance_status(i: &Inst) -> Json {
 }
 
 /// The VRRP child's subsystem, for `daemon::engines`.
-pub fn subsystem(config: &Config) -> Result<Box<dyn Subsystem>, String> {
-    let engine = VrrpEngine::new(config).map_err(|e| format!("VRRP engine: {e}"))?;
+pub fn subsystem(config: &Config, only: Only) -> Result<Box<dyn Subsystem>, String> {
+    let engine = VrrpEngine::new(config, only).map_err(|e| format!("VRRP engine: {e}"))?;
     if engine.insts.is_empty() && !config.instances.is_empty() {
         return Err("no VRRP instance could be started".into());
     }

@@ -143,6 +143,8 @@ impl VrrpEngine {
         }
         self.garps.renumber(&renumber);
         self.global = new.global.clone();
+        self.children = crate::script::fifo::children(new, self.only);
+        self.open_fifos(now);
 
         let (links, addrs) = dump(&mut self.nl).map_err(|e| format!("interface dump: {e}"))?;
         let first_new = self.insts.len();
