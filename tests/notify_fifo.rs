@@ -362,3 +362,52 @@ fn checker_lines_are_keepaliveds() {
     assert_eq!(v_script, v_lines, "vigil's reader script saw other lines than the FIFO carried");
     assert!(k_lines.starts_with(&k_script), "keepalived's reader script: {k_script:?}");
 }
+
+/// What one implementation writes with `vrrp_notify_priority_changes` while a weighted
+/// vrrp_script fails and recovers on a lone MASTER.
+fn priority_change_lines(bin: &Path, vrid: u8) -> Vec<String> {
+    let lan = Lan::new();
+    let b = lan.add_host("b");
+    let vip: IpAddr = lan.v4(100).into();
+    let dir = TempDir::new("fifo");
+    let fifo = dir.path().join("all.fifo");
+    let (check, status) = (dir.path().join("chk.sh"), dir.path().join("status"));
+    std::fs::write(&check, format!("#!/bin/sh\nexit $(cat {})\n", status.display())).unwrap();
+    std::fs::set_permissions(&check, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(&status, "0").unwrap();
+    let config = format!(
+        "global_defs {{\n    router_id b\n    vrrp_version 3\n    notify_fifo {}\n    \
+         vrrp_notify_priority_changes\n}}\n\nvrrp_script chk {{\n    script \"{}\"\n    interval 1\n    \
+         weight -20\n}}\n\n{}",
+        fifo.display(),
+        check.display(),
+        instance("VI_1", vrid, 100, vip).replace(
+            "    virtual_ipaddress",
+            "    track_script {\n        chk\n    }\n    virtual_ipaddress"
+        )
+    );
+    let tag = bin.display().to_string();
+    let mut d = Daemon::start(&b, bin, &config, &["-P"]);
+    let reader = FifoReader::attach(&fifo);
+    assert!(reader.wait_for("INSTANCE \"VI_1\" MASTER 100", 1), "{tag}: never MASTER: {:?}", reader.lines());
+    std::fs::write(&status, "1").unwrap();
+    let lowered = "INSTANCE \"VI_1\" MASTER_PRIORITY 80";
+    assert!(reader.wait_for(lowered, 1), "{tag}: no priority line: {:?}", reader.lines());
+    std::fs::write(&status, "0").unwrap();
+    let restored = "INSTANCE \"VI_1\" MASTER_PRIORITY 100";
+    assert!(reader.wait_for(restored, 1), "{tag}: no priority line: {:?}", reader.lines());
+    d.signal(libc::SIGTERM);
+    let lines = reader.finish();
+    d.stop();
+    lines
+}
+
+#[test]
+fn priority_change_lines_are_keepaliveds() {
+    let keepalived = keepalived_bin();
+    assert!(keepalived.exists(), "{} missing: run `sh tests/deps.sh`", keepalived.display());
+    let k = priority_change_lines(&keepalived, 41);
+    let v = priority_change_lines(&vigil_bin(), 43);
+    eprintln!("keepalived:\n  {}\nvigil:\n  {}", k.join("\n  "), v.join("\n  "));
+    assert_eq!(v, k);
+}

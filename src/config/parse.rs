@@ -247,6 +247,7 @@ impl Parser<'_> {
                 "lvs_flush" => g.lvs_flush = self.flag(s),
                 "lvs_flush_on_stop" => g.lvs_flush_on_stop = true,
                 "notify_fifo" => g.notify_fifo = self.fifo(s),
+                "vrrp_notify_priority_changes" => g.vrrp_notify_priority_changes = self.flag(s),
                 "vrrp_notify_fifo" => g.vrrp_notify_fifo = self.fifo(s),
                 "lvs_notify_fifo" => g.lvs_notify_fifo = self.fifo(s),
                 "notify_fifo_script" => self.fifo_script(s, &mut g.notify_fifo),

@@ -470,3 +470,16 @@ fn mcast_groups_must_be_multicast_of_their_family() {
     assert_eq!(cfg.global.vrrp_mcast_group4, "224.0.0.18".parse::<IpAddr>().unwrap());
     assert_eq!(cfg.global.vrrp_mcast_group6, "ff05::100".parse::<IpAddr>().unwrap());
 }
+
+#[test]
+fn notify_priority_changes_at_every_level() {
+    let text = "global_defs {\n vrrp_notify_priority_changes\n}\nvrrp_sync_group G {\n group {\n VI_1\n }\n \
+                notify_priority_changes off\n}\nvrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n \
+                priority 100\n notify_priority_changes true\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n";
+    let (cfg, diags) = load(text);
+    assert!(diags.iter().all(|d| d.severity != Severity::Error), "{:?}", found(&diags));
+    assert!(!found(&diags).iter().any(|d| d.2.contains("notify_priority_changes")), "{:?}", found(&diags));
+    assert!(cfg.global.vrrp_notify_priority_changes);
+    assert_eq!(cfg.sync_groups[0].notify_priority_changes, Some(false));
+    assert_eq!(cfg.instances[0].notify_priority_changes, Some(true));
+}

@@ -330,10 +330,31 @@ impl VrrpEngine {
             let fault = !v.faults.is_empty() || g.is_some_and(|g| group_fault[g]);
             let core = &mut self.insts[i].core;
             let prio = effective_priority(core.params().priority, v.weight);
+            let before = core.effective_priority();
             core.set_effective_priority(vnow, prio);
-            core.set_fault(vnow, fault);
+            let after = core.effective_priority();
+            if after != before && self.notify_priority_changes(i, g) {
+                let inst = &self.insts[i];
+                let event =
+                    if inst.core.state() == State::Master { "MASTER_PRIORITY" } else { "BACKUP_PRIORITY" };
+                self.fifos.write(&crate::script::fifo::vrrp_line(
+                    NotifyScope::Instance,
+                    &inst.cfg.name,
+                    event,
+                    after,
+                ));
+            }
+            self.insts[i].core.set_fault(vnow, fault);
             self.apply(i, now);
         }
+    }
+
+    /// `notify_priority_changes` of instance `i` (in group `g`): its own,
+    /// else its sync group's, else `vrrp_notify_priority_changes`.
+    fn notify_priority_changes(&self, i: usize, g: Option<usize>) -> bool {
+        let own = self.insts[i].cfg.notify_priority_changes;
+        let group = g.and_then(|g| self.ext.groups[g].cfg.notify_priority_changes);
+        own.or(group).unwrap_or(self.global.vrrp_notify_priority_changes)
     }
 
     /// Link and address events from the monitor.
