@@ -32,6 +32,7 @@ pub fn check(cfg: &mut Config, diags: &mut Vec<Diagnostic>, opts: &LoadOptions) 
     c.track_pings(cfg);
     c.route_and_rule_lines(cfg);
     c.virtual_servers(cfg);
+    c.fifo_scripts(&mut cfg.global);
     if opts.host_checks {
         host::check(cfg, c.diags);
     }
@@ -42,6 +43,22 @@ struct Checker<'d> {
 }
 
 impl Checker<'_> {
+    /// A `*_notify_fifo_script` whose FIFO never came: never started (keepalived too).
+    fn fifo_scripts(&mut self, g: &mut crate::config::model::GlobalDefs) {
+        for (kw, slot) in [
+            ("notify_fifo", &mut g.notify_fifo),
+            ("vrrp_notify_fifo", &mut g.vrrp_notify_fifo),
+            ("lvs_notify_fifo", &mut g.lvs_notify_fifo),
+        ] {
+            if let Some(f) = slot.take_if(|f| f.path.is_empty()) {
+                if let Some(cmd) = &f.script {
+                    let msg = format!("'{kw}_script' without '{kw}': it is never started");
+                    self.diags.push(Diagnostic::warning(Some(cmd.loc.clone()), msg));
+                }
+            }
+        }
+    }
+
     fn error(&mut self, loc: &Loc, msg: String, hint: Option<String>) {
         let d = Diagnostic::error(Some(loc.clone()), msg);
         self.diags.push(if let Some(h) = hint { d.with_hint(h) } else { d });

@@ -483,3 +483,26 @@ fn notify_priority_changes_at_every_level() {
     assert_eq!(cfg.sync_groups[0].notify_priority_changes, Some(false));
     assert_eq!(cfg.instances[0].notify_priority_changes, Some(true));
 }
+
+#[test]
+fn fifo_scripts_in_any_order_and_duplicates_as_keepalived() {
+    let text = "global_defs {\n vrrp_notify_fifo_script /bin/reader\n vrrp_notify_fifo /run/v.fifo\n \
+                notify_fifo /run/a.fifo root\n notify_fifo /run/b.fifo\n lvs_notify_fifo_script /bin/lvs\n}\n";
+    let (cfg, diags) = load(text);
+    let g = &cfg.global;
+    let v = g.vrrp_notify_fifo.as_ref().expect("vrrp fifo");
+    assert_eq!(
+        (v.path.as_str(), v.script.as_ref().map(|c| c.args.clone())),
+        ("/run/v.fifo", Some(vec!["/bin/reader".into()]))
+    );
+    let a = g.notify_fifo.as_ref().expect("global fifo");
+    assert_eq!((a.path.as_str(), a.user.as_deref()), ("/run/a.fifo", Some("root")));
+    assert!(has(&diags, 5, Severity::Error, "already specified", ""), "{:?}", found(&diags));
+    assert!(g.lvs_notify_fifo.is_none());
+    assert!(
+        has(&diags, 6, Severity::Warning, "'lvs_notify_fifo_script' without 'lvs_notify_fifo'", ""),
+        "{:?}",
+        found(&diags)
+    );
+    assert_eq!(diags.len(), 2, "{:?}", found(&diags));
+}
