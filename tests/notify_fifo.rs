@@ -411,3 +411,52 @@ fn priority_change_lines_are_keepaliveds() {
     eprintln!("keepalived:\n  {}\nvigil:\n  {}", k.join("\n  "), v.join("\n  "));
     assert_eq!(v, k);
 }
+
+/// Paths a local user could have planted are not used (and not touched): a regular file, a
+/// symbolic link, a FIFO of their own. The daemon runs on without them.
+#[test]
+fn planted_paths_are_refused() {
+    let lan = Lan::new();
+    let b = lan.add_host("b");
+    let vip: IpAddr = lan.v4(100).into();
+    let dir = TempDir::new("fifo");
+    let file = dir.path().join("file");
+    std::fs::write(&file, "mine\n").unwrap();
+    let target = dir.path().join("target");
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let theirs = dir.path().join("theirs.fifo");
+    let c = std::ffi::CString::new(theirs.to_string_lossy().as_bytes()).unwrap();
+    // SAFETY: a valid C string.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).unwrap();
+    let globals = format!(
+        "    notify_fifo {}\n    vrrp_notify_fifo {}\n    lvs_notify_fifo {}\n",
+        theirs.display(),
+        link.display(),
+        file.display()
+    );
+    // A virtual server, so that the checker child runs and opens notify_fifo and lvs_notify_fifo.
+    let vs = format!(
+        "virtual_server {vip} 80 {{\n    delay_loop 1\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n    \
+         real_server {} 8080 {{\n        TCP_CHECK {{\n            connect_timeout 1\n        }}\n    }}\n}}\n",
+        lan.v4(50)
+    );
+    let config = format!(
+        "global_defs {{\n    router_id b\n    vrrp_version 3\n{globals}}}\n\n{}{vs}",
+        instance("VI_1", 51, 100, vip)
+    );
+    let mut d = Daemon::start(&b, &vigil_bin(), &config, &[]);
+    assert!(d.wait_log("(VI_1) Entering MASTER STATE", secs(5)), "{}", d.log());
+    assert!(d.wait_log("Activating healthchecker", secs(5)), "{}", d.log());
+    let log = d.log();
+    let refused =
+        |path: &Path, why: &str| log.matches(&format!("{} {why}: not used", path.display())).count();
+    assert_eq!(refused(&theirs, "is not owned by root"), 2, "VRRP and checker children: {log}");
+    assert_eq!(refused(&link, "is a symbolic link"), 1, "{log}");
+    assert_eq!(refused(&file, "exists and is not a FIFO"), 1, "{log}");
+    d.stop();
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine\n", "the planted file was written to");
+    assert!(theirs.exists(), "their FIFO was removed");
+    assert!(!target.exists(), "the link was followed");
+}
