@@ -460,3 +460,63 @@ fn planted_paths_are_refused() {
     assert!(theirs.exists(), "their FIFO was removed");
     assert!(!target.exists(), "the link was followed");
 }
+
+/// A reload keeps a FIFO whose path stays (same pipe, same reader) and starts the reader of
+/// one the new configuration adds; the lines of a changed instance go to both.
+#[test]
+fn a_reload_keeps_the_fifo_and_adds_new_ones() {
+    use std::os::unix::fs::MetadataExt;
+    let lan = Lan::new();
+    let b = lan.add_host("b");
+    let vip: IpAddr = lan.v4(100).into();
+    let dir = TempDir::new("fifo");
+    let (all, vrrp, out) =
+        (dir.path().join("all.fifo"), dir.path().join("vrrp.fifo"), dir.path().join("out"));
+    let script = reader_script(dir.path(), &out);
+    let config = |prio: u8, extra: &str| {
+        format!(
+            "global_defs {{\n    router_id b\n    vrrp_version 3\n    notify_fifo {}\n{extra}}}\n\n{}",
+            all.display(),
+            instance("VI_1", 61, prio, vip)
+        )
+    };
+    let mut d = Daemon::start(&b, &vigil_bin(), &config(100, ""), &["-P"]);
+    let reader = FifoReader::attach(&all);
+    assert!(reader.wait_for("INSTANCE \"VI_1\" MASTER 100", 1), "{:?}", reader.lines());
+    let inode = std::fs::metadata(&all).unwrap().ino();
+
+    let extra = format!(
+        "    vrrp_notify_fifo {}\n    vrrp_notify_fifo_script {}\n",
+        vrrp.display(),
+        script.display()
+    );
+    std::fs::write(d.dir().join("keepalived.conf"), config(101, &extra)).unwrap();
+    d.signal(libc::SIGHUP);
+    assert!(reader.wait_for("INSTANCE \"VI_1\" MASTER 101", 1), "{:?}\n{}", reader.lines(), d.log());
+    assert_eq!(std::fs::metadata(&all).unwrap().ino(), inode, "notify_fifo was made anew");
+    let script_saw = || std::fs::read_to_string(&out).unwrap_or_default();
+    assert!(
+        wait_until(secs(5), ms(10), || script_saw().contains("INSTANCE \"VI_1\" MASTER 101\n")),
+        "the new FIFO's reader saw {:?}",
+        script_saw()
+    );
+    d.signal(libc::SIGTERM);
+    let lines = reader.finish();
+    d.stop();
+    assert_eq!(
+        lines,
+        [
+            "INSTANCE \"VI_1\" BACKUP 100",
+            "INSTANCE \"VI_1\" MASTER 100",
+            "INSTANCE \"VI_1\" STOP 100",
+            "INSTANCE \"VI_1\" BACKUP 101",
+            "INSTANCE \"VI_1\" MASTER 101",
+            "INSTANCE \"VI_1\" STOP 101",
+        ]
+    );
+    assert_eq!(
+        script_saw(),
+        "INSTANCE \"VI_1\" BACKUP 101\nINSTANCE \"VI_1\" MASTER 101\nINSTANCE \"VI_1\" STOP 101\n"
+    );
+    assert!(!all.exists() && !vrrp.exists(), "FIFOs left behind");
+}

@@ -255,9 +255,12 @@ impl CheckerEngine {
         if self.fifos.same_plan(&plan) {
             return;
         }
-        self.fifos.close();
-        let (fifos, readers) = FifoSet::open(plan, &self.users);
-        self.fifos = fifos;
+        let (readers, old_readers) = self.fifos.replan(plan, &self.users);
+        if let Some(runner) = self.scripts.as_mut() {
+            for key in old_readers {
+                runner.terminate(&key, now);
+            }
+        }
         for r in readers {
             let user = script_user(&self.users, &self.global, Some(&r.command), None);
             let job = match r.job(user) {

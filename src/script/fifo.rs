@@ -128,25 +128,33 @@ impl FifoSet {
     /// Open what `plan` lists (a FIFO that cannot be used is logged and
     /// left out, as keepalived does) and say which readers to start.
     pub fn open(plan: Vec<Planned>, users: &UserDb) -> (FifoSet, Vec<Reader>) {
+        let mut set = FifoSet::default();
+        let (readers, _) = set.replan(plan, users);
+        (set, readers)
+    }
+
+    /// Move to `plan` (a reload): a FIFO whose path stays is kept open, with
+    /// what its pipe holds, so the other child's lines and ours keep going
+    /// to one FIFO; the others are closed (and removed if we made them).
+    /// Returns the readers to start and the runner keys of the readers this
+    /// set had started, which the caller stops first.
+    pub fn replan(&mut self, plan: Vec<Planned>, users: &UserDb) -> (Vec<Reader>, Vec<String>) {
+        let old_readers = self
+            .plan
+            .iter()
+            .filter(|p| p.start_script && p.fifo.script.is_some())
+            .map(|p| p.keyword.to_string())
+            .collect();
+        let mut old = std::mem::take(&mut self.open);
         let mut open = Vec::new();
         let mut readers = Vec::new();
         for p in &plan {
-            let owner = match owner(&p.fifo, users) {
-                Ok(o) => o,
-                Err(e) => {
-                    error!("{} {}: {e}", p.keyword, p.fifo.path);
-                    continue;
-                }
-            };
-            match NotifyFifo::open(std::path::Path::new(&p.fifo.path), owner) {
-                Ok(f) => {
-                    info!("Opened {} {}", p.keyword, p.fifo.path);
-                    open.push(f);
-                }
-                Err(e) => {
-                    error!("{}: {e}", p.keyword);
-                    continue;
-                }
+            if let Some(pos) = old.iter().position(|f| f.path() == std::path::Path::new(&p.fifo.path)) {
+                open.push(old.swap_remove(pos));
+            } else if let Some(f) = open_one(p, users) {
+                open.push(f);
+            } else {
+                continue;
             }
             if let (true, Some(cmd)) = (p.start_script, &p.fifo.script) {
                 readers.push(Reader {
@@ -156,7 +164,10 @@ impl FifoSet {
                 });
             }
         }
-        (FifoSet { plan, open }, readers)
+        drop(old);
+        self.plan = plan;
+        self.open = open;
+        (readers, old_readers)
     }
 
     /// Whether a reload to `plan` changes nothing.
@@ -208,6 +219,20 @@ impl FifoSet {
                 })
                 .collect(),
         )
+    }
+}
+
+fn open_one(p: &Planned, users: &UserDb) -> Option<NotifyFifo> {
+    let owner = owner(&p.fifo, users).map_err(|e| error!("{} {}: {e}", p.keyword, p.fifo.path)).ok()?;
+    match NotifyFifo::open(std::path::Path::new(&p.fifo.path), owner) {
+        Ok(f) => {
+            info!("Opened {} {}", p.keyword, p.fifo.path);
+            Some(f)
+        }
+        Err(e) => {
+            error!("{}: {e}", p.keyword);
+            None
+        }
     }
 }
 

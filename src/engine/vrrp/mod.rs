@@ -389,9 +389,12 @@ impl VrrpEngine {
         if self.fifos.same_plan(&plan) {
             return;
         }
-        self.fifos.close();
-        let (fifos, readers) = FifoSet::open(plan, &self.users);
-        self.fifos = fifos;
+        let (readers, old_readers) = self.fifos.replan(plan, &self.users);
+        if let Some(runner) = self.scripts.as_mut() {
+            for key in old_readers {
+                runner.terminate(&key, now);
+            }
+        }
         for r in readers {
             self.start_reader(r, now);
         }
