@@ -27,9 +27,30 @@ enum Mode {
     Unicast,
     /// Unicast with AH (the TTL is left out of the ICV).
     UnicastAh,
+    /// VRRPv2 with PASS auth to `vrrp_mcast_group4` [`GROUP4`].
+    V2Group,
+    /// VRRPv3 over IPv6 to `vrrp_mcast_group6` [`GROUP6`].
+    V3Ipv6Group,
 }
 
+/// Non-default advert groups; keepalived takes any multicast address (IPv6 preferably link-local).
+const GROUP4: &str = "224.0.0.100";
+const GROUP6: &str = "ff02::100";
+
 impl Mode {
+    fn ipv6(self) -> bool {
+        matches!(self, Mode::V3Ipv6 | Mode::V3Ipv6Group)
+    }
+
+    /// The configured advert group, if not the default.
+    fn group(self) -> Option<&'static str> {
+        match self {
+            Mode::V2Group => Some(GROUP4),
+            Mode::V3Ipv6Group => Some(GROUP6),
+            _ => None,
+        }
+    }
+
     fn ah(self) -> bool {
         matches!(self, Mode::V2Ah | Mode::UnicastAh)
     }
@@ -74,7 +95,7 @@ struct Router {
 
 impl Router {
     fn version(&self) -> u8 {
-        if matches!(self.mode, Mode::V2Pass | Mode::V2Ah | Mode::Unicast | Mode::UnicastAh) {
+        if matches!(self.mode, Mode::V2Pass | Mode::V2Ah | Mode::Unicast | Mode::UnicastAh | Mode::V2Group) {
             2
         } else {
             3
@@ -107,8 +128,13 @@ impl Router {
         if let Some((me, peer)) = self.unicast {
             body.push_str(&format!("    unicast_src_ip {me}\n    unicast_peer {{\n        {peer}\n    }}\n"));
         }
+        let group = match self.mode.group() {
+            Some(g) if self.vip.is_ipv6() => format!("    vrrp_mcast_group6 {g}\n"),
+            Some(g) => format!("    vrrp_mcast_group4 {g}\n"),
+            None => String::new(),
+        };
         format!(
-            "global_defs {{\n    router_id r{}\n    vrrp_version {}\n}}\n\nvrrp_instance VI_1 {{\n{body}    \
+            "global_defs {{\n    router_id r{}\n    vrrp_version {}\n{group}}}\n\nvrrp_instance VI_1 {{\n{body}    \
              virtual_ipaddress {{\n        {}/{prefix} dev eth0\n    }}\n}}\n",
             self.prio,
             self.version(),
@@ -164,14 +190,22 @@ const AH_TROUBLE: [&str; 3] = ["IPSEC-AH : invalid", "already processed", "AH he
 fn interop(mode: Mode, vrid: u8, high: Impl, low: Impl) {
     let lan = Lan::new();
     let (a, b, c) = (lan.add_host("a"), lan.add_host("b"), lan.add_host("c"));
-    let v6 = mode == Mode::V3Ipv6;
+    let v6 = mode.ipv6();
     let vip: IpAddr = if v6 { lan.v6(0x100).into() } else { lan.v4(100).into() };
     let unicast = |me: &Host, peer: &Host| mode.unicast().then(|| (me.ip4.into(), peer.ip4.into()));
     let ra = Router { mode, vrid, prio: 150, vip, unicast: unicast(&a, &b) };
     let rb = Router { mode, vrid, prio: 100, vip, unicast: unicast(&b, &a) };
     let tag = format!("{mode:?} {high:?}(150) / {low:?}(100)");
     let hosts = [&a, &b, &c];
-    let mut cap = mode.ah().then(|| lan.capture("ip proto 51 or ip proto 112"));
+    // Every advert on the segment: AH's wire form, or where each side sent them.
+    let mut cap = if mode.ah() {
+        Some(lan.capture("ip proto 51 or ip proto 112"))
+    } else {
+        mode.group().map(|_| lan.capture("ip proto 112 or ip6 proto 112"))
+    };
+    // Advert sources, taken now: a's link-local address goes with its link after the crash.
+    let src_of = |h: &Host| if v6 { h.link_local().map(|l| l.to_string()) } else { Some(h.ip4.to_string()) };
+    let (a_src, b_src) = (src_of(&a), src_of(&b));
 
     // Steady state: exactly one master, and both sides say so.
     let mut da = Daemon::start(&a, &high.bin(), &ra.config(), &["-P"]);
@@ -183,7 +217,6 @@ fn interop(mode: Mode, vrid: u8, high: Impl, low: Impl) {
     assert_eq!(da.log_count(BACKUP), 1, "{tag}: a left MASTER:\n{}", da.log());
     assert!(wait_until(secs(2), ms(10), || holders(&hosts, &vip) == [a.name()]), "{tag}: VIP not only on a");
     if low == Impl::Vigil {
-        let a_src = if v6 { a.link_local().map(|l| l.to_string()) } else { Some(a.ip4.to_string()) };
         assert_eq!(vigil_sees_master(&b, &db), a_src, "{tag}: vigil follows the wrong master");
     }
     let probe = Prober::start(&c, vip);
@@ -239,8 +272,19 @@ fn interop(mode: Mode, vrid: u8, high: Impl, low: Impl) {
         report.sent()
     );
     assert!(db.is_running(), "{tag}: b died:\n{}", db.log());
-    if let Some(cap) = &mut cap {
+    if let (true, Some(cap)) = (mode.ah(), cap.as_mut()) {
         assert_ah_wire(&tag, cap, [a.ip4, b.ip4]);
+    }
+    // Both implementations advertised, and only ever to the configured group.
+    if let (Some(group), Some(cap)) = (mode.group(), cap.as_mut()) {
+        let (src, dst) = if v6 { ("ipv6.src", "ipv6.dst") } else { ("ip.src", "ip.dst") };
+        let rows = cap.fields("vrrp", &[src, dst, "vrrp.prio"]);
+        let from = |s: &Option<String>| rows.iter().filter(|r| Some(&r[0]) == s.as_ref()).count();
+        eprintln!("{tag}: {} adverts captured, {} from a, {} from b", rows.len(), from(&a_src), from(&b_src));
+        assert!(from(&a_src) >= 3 && from(&b_src) >= 3, "{tag}: adverts missing from a or b: {rows:?}");
+        let stray: Vec<_> = rows.iter().filter(|r| r[1] != group).collect();
+        assert!(stray.is_empty(), "{tag}: adverts not sent to {group}: {stray:?}");
+        assert!(cap.expert_problems().is_empty(), "{tag}: {:?}", cap.expert_problems());
     }
     if mode.ah() {
         assert_ah_clean(&tag, "a (second run)", &da);
@@ -497,4 +541,24 @@ fn v2_advert_int_60_keepalived_accepts_vigils_adverts() {
     assert!(dv.log().contains("(VI_1) sent 0 priority"), "{}", dv.log());
     assert!(!dk.log().contains("interval mismatch"), "{}", dk.log());
     assert!(wait_until(secs(3), ms(10), || b.has_addr(&vip) && !a.has_addr(&vip)), "VIP not on b");
+}
+
+#[test]
+fn mcast_group4_vigil_master_keepalived_backup() {
+    interop(Mode::V2Group, 89, Impl::Vigil, Impl::Keepalived);
+}
+
+#[test]
+fn mcast_group4_keepalived_master_vigil_backup() {
+    interop(Mode::V2Group, 90, Impl::Keepalived, Impl::Vigil);
+}
+
+#[test]
+fn mcast_group6_vigil_master_keepalived_backup() {
+    interop(Mode::V3Ipv6Group, 94, Impl::Vigil, Impl::Keepalived);
+}
+
+#[test]
+fn mcast_group6_keepalived_master_vigil_backup() {
+    interop(Mode::V3Ipv6Group, 95, Impl::Keepalived, Impl::Vigil);
 }

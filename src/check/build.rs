@@ -159,8 +159,9 @@ impl VsRun {
                 name: names::service(rs.addr, protocol, rs.effective_port(vs)),
                 weight: u32::try_from(rs.weight).unwrap_or(0),
                 inhibit: rs.effective_inhibit_on_failure(vs),
-                notify_up: rs.notify_up.is_some(),
-                notify_down: rs.notify_down.is_some(),
+                // Always: a notify point also writes the notify FIFOs' line.
+                notify_up: true,
+                notify_down: true,
             };
             ck_map.push(map);
             rss.push(RealServerCore::new(params, cores));
@@ -171,8 +172,8 @@ impl VsRun {
             name: name.clone(),
             quorum: vs.quorum,
             hysteresis: vs.hysteresis,
-            quorum_up: vs.quorum_up.is_some(),
-            quorum_down: vs.quorum_down.is_some(),
+            quorum_up: true,
+            quorum_down: true,
             sorry,
             sorry_inhibit: vs.sorry_server_inhibit,
             omega: vs.omega,

@@ -25,6 +25,7 @@ use crate::config::diag::Loc;
 use crate::config::model::{CheckerKind, Command as ConfCommand, Config, GlobalDefs, HttpCheck, Url};
 use crate::daemon::event_loop::{Subsystem, TokenAlloc};
 use crate::daemon::json::Json;
+use crate::script::fifo::{self, Children, FifoSet, Only, Writer};
 use crate::script::{self, Command, Job, JobId, Order, ScriptRunner, ScriptUser, UserDb};
 use crate::smtp::{check_body, quorum_body, Alert, Mailer};
 use crate::vrrp::Instant;
@@ -39,6 +40,8 @@ const SCRIPT_TOKEN_BASE: usize = 1 << 24;
 const NOTIFY_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long `shutdown` waits for `omega` scripts before leaving.
 const OMEGA_WAIT: Duration = Duration::from_secs(3);
+/// How long a notify FIFO's reader has to read the last lines and leave.
+const READER_GRACE: Duration = Duration::from_millis(500);
 
 enum Work {
     Probe(Box<Probe>),
@@ -74,13 +77,19 @@ pub struct CheckerEngine {
     /// False under `-I/--dont-release-ipvs`: a stop leaves the IPVS table
     /// as it is (and, as keepalived, runs no omega notify scripts).
     pub release_on_exit: bool,
+    /// `notify_fifo` / `lvs_notify_fifo`, opened at `register`.
+    fifos: FifoSet,
+    only: Only,
+    children: Children,
 }
 
 impl CheckerEngine {
     /// An engine for `config` that programs the kernel's IPVS when it has one.
-    pub fn new(config: &Config) -> Result<CheckerEngine, String> {
+    pub fn new(config: &Config, only: Only) -> Result<CheckerEngine, String> {
         let mut e = CheckerEngine::with_lvs(config, None)?;
         e.want_kernel = true;
+        e.only = only;
+        e.children = fifo::children(config, only);
         Ok(e)
     }
 
@@ -104,6 +113,9 @@ impl CheckerEngine {
             checks_run: 0,
             checks_failed: 0,
             release_on_exit: true,
+            fifos: FifoSet::default(),
+            only: Only::default(),
+            children: fifo::children(config, Only::default()),
         })
     }
 
@@ -242,7 +254,51 @@ impl CheckerEngine {
         }
     }
 
+    /// Open the notify FIFOs this child writes and start their readers; an
+    /// unchanged set (on reload) is kept as it is.
+    fn open_fifos(&mut self, now: StdInstant) {
+        let plan = fifo::plan(&self.global, Writer::Checker, self.children);
+        if self.fifos.same_plan(&plan) {
+            return;
+        }
+        let (readers, old_readers) = self.fifos.replan(plan, &self.users);
+        if let Some(runner) = self.scripts.as_mut() {
+            for key in old_readers {
+                runner.terminate(&key, now);
+            }
+        }
+        for r in readers {
+            let user = script_user(&self.users, &self.global, Some(&r.command), None);
+            let job = match r.job(user) {
+                Ok(j) => j,
+                Err(e) => {
+                    error!("{e}");
+                    continue;
+                }
+            };
+            if let Some(runner) = self.scripts.as_mut() {
+                if let Err(e) = runner.spawn(job, now) {
+                    warn!("{} script not started: {e}", r.key);
+                }
+            }
+        }
+        self.reap_scripts(now);
+    }
+
+    /// keepalived's notify points: the FIFO line, then the script if one is set.
     fn run_notify(&mut self, v: usize, s: ScriptRef, now: StdInstant) {
+        let vs = &self.vss[v];
+        let line = match s {
+            ScriptRef::NotifyUp(r) | ScriptRef::NotifyDown(r) => {
+                let up = matches!(s, ScriptRef::NotifyUp(_));
+                vs.core.real_servers().get(r).map(|rs| fifo::rs_line(&rs.params().name, &vs.name, up))
+            }
+            ScriptRef::QuorumUp => Some(fifo::vs_line(&vs.name, true)),
+            ScriptRef::QuorumDown => Some(fifo::vs_line(&vs.name, false)),
+        };
+        if let Some(line) = line {
+            self.fifos.write(&line);
+        }
         let vs = &self.vss[v];
         let (cmd, key) = match s {
             ScriptRef::NotifyUp(r) | ScriptRef::NotifyDown(r) => {
@@ -430,6 +486,7 @@ impl CheckerEngine {
             ("checks_run", Json::from(self.checks_run)),
             ("checks_failed", Json::from(self.checks_failed)),
             ("virtual_servers", Json::Arr(vss)),
+            ("notify_fifos", self.fifos.status()),
         ])
     }
 }
@@ -441,6 +498,7 @@ impl Subsystem for CheckerEngine {
         if self.want_kernel && self.lvs.is_none() {
             self.lvs = super::lvs_kernel::open();
         }
+        self.open_fifos(StdInstant::now());
         self.start_all(StdInstant::now());
         Ok(())
     }
@@ -525,6 +583,8 @@ impl Subsystem for CheckerEngine {
         self.close_all(registry);
         self.generation += 1;
         self.global = new_config.global.clone();
+        self.children = fifo::children(new_config, self.only);
+        self.open_fifos(now);
         // A changed mail setup replaces the mailer (what it had in flight is
         // abandoned); an unchanged one keeps its queue.
         let mailer_config = crate::smtp::MailerConfig::from_globals(&self.global);
@@ -588,11 +648,22 @@ impl Subsystem for CheckerEngine {
             self.vss[v].core.shutdown();
             self.apply(v, now);
         }
+        // Readers see end of file once they have read the last lines.
+        self.fifos.close();
         // omega scripts were just started: give them a moment, since
         // dropping the runner kills what still runs.
         let Some(runner) = self.scripts.as_mut() else { return };
-        let until = StdInstant::now() + OMEGA_WAIT;
-        while runner.running() > 0 && StdInstant::now() < until {
+        let start = StdInstant::now();
+        let mut readers_told = false;
+        while runner.running() > 0 && start.elapsed() < OMEGA_WAIT {
+            // A FIFO reader that does not leave at end of file is not waited for.
+            if !readers_told && start.elapsed() >= READER_GRACE {
+                readers_told = true;
+                for key in ["notify_fifo", "lvs_notify_fifo"] {
+                    runner.terminate(key, StdInstant::now());
+                }
+            }
+            runner.handle_timeout(StdInstant::now());
             runner.reap_exited();
             std::thread::sleep(Duration::from_millis(20));
         }

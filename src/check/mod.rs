@@ -51,9 +51,14 @@ use crate::config::Config;
 use crate::daemon::event_loop::Subsystem;
 
 /// The checker child's subsystem for `config`.
+/// `only`: `-P` / `-C` (who reads the global notify FIFO);
 /// `release_on_exit`: false under `-I/--dont-release-ipvs`.
-pub fn subsystem(config: &Config, release_on_exit: bool) -> Result<Box<dyn Subsystem>, String> {
-    let mut engine = CheckerEngine::new(config)?;
+pub fn subsystem(
+    config: &Config,
+    only: crate::script::fifo::Only,
+    release_on_exit: bool,
+) -> Result<Box<dyn Subsystem>, String> {
+    let mut engine = CheckerEngine::new(config, only)?;
     engine.release_on_exit = release_on_exit;
     Ok(Box::new(engine))
 }

@@ -172,12 +172,13 @@ fn first_run_after_one_second_plus_warmup_jitter() {
 fn without_alpha_up_at_start_and_first_failure_marks_down_at_once() {
     let mut sim =
         Sim::new(VirtualServerCore::new(vs_params(1, 0, false), vec![rs(2, 1, false, vec![tcp(1, false)])]));
-    assert_eq!(sim.ipvs(), vec![ev(0.0, "add Real(0) 1")]);
+    assert_eq!(sim.ipvs(), vec![ev(0.0, "add Real(0) 1"), ev(0.0, "run QuorumUp")]);
     sim.run(1.5, 0.0, |_, _| fail());
     assert_eq!(
         sim.ipvs(),
         vec![
             ev(0.0, "add Real(0) 1"),
+            ev(0.0, "run QuorumUp"),
             ev(1.0, "del Real(0)"),
             ev(1.0, "run NotifyDown(0)"),
             ev(1.0, "run QuorumDown")
@@ -262,6 +263,7 @@ fn inhibit_on_failure_sets_weight_zero_instead_of_removing() {
         ipvs,
         vec![
             ev(0.0, "add Real(0) 5"),
+            ev(0.0, "run QuorumUp"),
             ev(11.0, "set Real(0) 0"),
             ev(11.0, "run NotifyDown(0)"),
             ev(11.0, "run QuorumDown"),
@@ -288,7 +290,7 @@ fn real_server_is_the_and_of_its_checkers_and_without_checkers_always_up() {
         vs_params(1, 0, false),
         vec![rs(2, 1, false, two), rs(3, 1, false, vec![])],
     ));
-    assert_eq!(sim.ipvs(), vec![ev(0.0, "add Real(0) 1"), ev(0.0, "add Real(1) 1")]);
+    assert_eq!(sim.ipvs(), vec![ev(0.0, "add Real(0) 1"), ev(0.0, "add Real(1) 1"), ev(0.0, "run QuorumUp")]);
     // Only the HTTP checker fails: the real server goes down; server 3 stays.
     sim.run(5.0, 0.0, |id, _| if id.ck == 1 { fail() } else { ok() });
     assert!(sim.ipvs().contains(&ev(1.0, "del Real(0)")));
@@ -317,6 +319,7 @@ fn quorum_hysteresis_and_sorry_server() {
         vec![
             ev(0.0, "add Real(0) 2"),
             ev(0.0, "add Real(1) 2"),
+            ev(0.0, "run QuorumUp"),
             // sum 2 is not below 3-1=2: quorum holds.
             ev(11.0, "del Real(0)"),
             ev(11.0, "run NotifyDown(0)"),
@@ -353,6 +356,7 @@ fn misc_dynamic_weight_changes_the_destination_weight() {
         ipvs,
         vec![
             ev(0.0, "add Real(0) 1"),
+            ev(0.0, "run QuorumUp"),
             ev(1.0, "set Real(0) 5"),
             ev(11.0, "set Real(0) 0"),
             ev(11.0, "run QuorumDown")

@@ -189,6 +189,21 @@ impl VirtualServerCore {
                 self.set_dest(i, Some(0));
             }
         }
+        // keepalived starts a virtual server with quorum down (no real server
+        // is alive while it reads the configuration) and gains it at once
+        // when its real servers start alive, after adding them: the log line
+        // and the quorum_up notify (script and FIFO line), no alert.
+        let (sum, q, h) = (self.alive_weight(), self.params.quorum, self.params.hysteresis);
+        if sum > 0 && sum >= q.saturating_add(h) {
+            let high = q.saturating_add(h);
+            self.log(
+                Level::Info,
+                format!("Gained quorum {q}+{h}={high} <= {sum} for VS {}", self.params.name),
+            );
+            if self.params.quorum_up {
+                self.actions.push_back(Action::RunScript(ScriptRef::QuorumUp));
+            }
+        }
     }
 
     /// Adopt the state of real servers kept across a reload: `map[new] =

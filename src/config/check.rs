@@ -35,6 +35,7 @@ pub fn check(cfg: &mut Config, diags: &mut Vec<Diagnostic>, opts: &LoadOptions) 
     c.track_pings(cfg);
     c.route_and_rule_lines(cfg);
     c.virtual_servers(cfg);
+    c.fifo_scripts(&mut cfg.global);
     if opts.host_checks {
         host::check(cfg, c.diags);
     }
@@ -45,6 +46,22 @@ struct Checker<'d> {
 }
 
 impl Checker<'_> {
+    /// A `*_notify_fifo_script` whose FIFO never came: never started (keepalived too).
+    fn fifo_scripts(&mut self, g: &mut crate::config::model::GlobalDefs) {
+        for (kw, slot) in [
+            ("notify_fifo", &mut g.notify_fifo),
+            ("vrrp_notify_fifo", &mut g.vrrp_notify_fifo),
+            ("lvs_notify_fifo", &mut g.lvs_notify_fifo),
+        ] {
+            if let Some(f) = slot.take_if(|f| f.path.is_empty()) {
+                if let Some(cmd) = &f.script {
+                    let msg = format!("'{kw}_script' without '{kw}': it is never started");
+                    self.diags.push(Diagnostic::warning(Some(cmd.loc.clone()), msg));
+                }
+            }
+        }
+    }
+
     fn error(&mut self, loc: &Loc, msg: String, hint: Option<String>) {
         let d = Diagnostic::error(Some(loc.clone()), msg);
         self.diags.push(if let Some(h) = hint { d.with_hint(h) } else { d });
@@ -624,6 +641,10 @@ mod host {
         for g in &cfg.sync_groups {
             let n = &g.notify;
             cmds.extend([&n.master, &n.backup, &n.fault, &n.stop, &n.any].into_iter().flatten());
+        }
+        let g = &cfg.global;
+        for f in [&g.notify_fifo, &g.vrrp_notify_fifo, &g.lvs_notify_fifo].into_iter().flatten() {
+            cmds.extend(&f.script);
         }
         for vs in &cfg.virtual_servers {
             cmds.extend(vs.quorum_up.iter().chain(&vs.quorum_down));

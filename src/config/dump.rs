@@ -173,6 +173,7 @@ fn global(o: &mut Out, g: &GlobalDefs) {
     o.kv("vrrp_higher_prio_send_advert", yes(g.vrrp_higher_prio_send_advert));
     o.kv("vrrp_skip_check_adv_addr", yes(g.vrrp_skip_check_adv_addr));
     o.kv("vrrp_check_unicast_src", yes(g.vrrp_check_unicast_src));
+    o.kv("vrrp_notify_priority_changes", yes(g.vrrp_notify_priority_changes));
     o.kv("vrrp_startup_delay", secs(g.vrrp_startup_delay));
     o.kv("vrrp_down_timer_adverts", g.vrrp_down_timer_adverts);
     o.kv("dynamic_interfaces", yes(g.dynamic_interfaces));

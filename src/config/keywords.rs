@@ -210,7 +210,7 @@ table! {
         "lvs_notify_fifo" Value Common,
         "lvs_notify_fifo_script" Value Common,
         "vrrp_garp_extra_if" Ignored Rare,
-        "vrrp_notify_priority_changes" Ignored Rare,
+        "vrrp_notify_priority_changes" Value Rare,
         "fifo_write_vrrp_states_on_reload" Ignored Rare,
         "startup_script" Ignored Rare,
         "startup_script_timeout" Ignored Rare,
@@ -313,6 +313,7 @@ table! {
         "track_bfd" Ignored Rare,
         "global_tracking" Ignored Rare,
         "sync_group_tracking_weight" Value Rare,
+        "notify_priority_changes" Value Rare,
     }
     VrrpScript {
         "script" Value Core,
@@ -399,7 +400,7 @@ table! {
         "notify" Value Core,
         "notify_master_rx_lower_pri" Ignored Rare,
         "notify_deleted" Ignored Rare,
-        "notify_priority_changes" Ignored Rare,
+        "notify_priority_changes" Value Rare,
         "smtp_alert" Value Core,
         "lvs_sync_daemon_interface" Ignored Rare,
     }

@@ -141,6 +141,8 @@ pub struct GlobalDefs {
     /// `lvs_timeouts [tcp S] [tcpfin S] [udp S]`, as written.
     pub lvs_timeouts: Option<Vec<String>>,
     pub notify_fifo: Option<Fifo>,
+    /// `vrrp_notify_priority_changes`: FIFO lines for effective priority changes.
+    pub vrrp_notify_priority_changes: bool,
     pub vrrp_notify_fifo: Option<Fifo>,
     pub lvs_notify_fifo: Option<Fifo>,
     pub locs: Locs,
@@ -202,6 +204,7 @@ impl Default for GlobalDefs {
             lvs_sync_daemon: None,
             lvs_timeouts: None,
             notify_fifo: None,
+            vrrp_notify_priority_changes: false,
             vrrp_notify_fifo: None,
             lvs_notify_fifo: None,
             locs: Locs::default(),
@@ -377,6 +380,8 @@ pub struct VrrpInstance {
     pub v3_checksum_as_v2: bool,
     pub down_timer_adverts: Option<u32>,
     pub notify: Notify,
+    /// `notify_priority_changes`; unset: the sync group's, then the global.
+    pub notify_priority_changes: Option<bool>,
     pub smtp_alert: Option<bool>,
     pub loc: Loc,
     pub locs: Locs,
@@ -426,6 +431,7 @@ impl VrrpInstance {
             v3_checksum_as_v2: false,
             down_timer_adverts: None,
             notify: Notify::default(),
+            notify_priority_changes: None,
             smtp_alert: None,
             loc,
             locs: Locs::default(),
@@ -562,6 +568,7 @@ pub struct VrrpSyncGroup {
     pub track_pings: Vec<TrackScript>,
     pub track_interfaces: Vec<TrackInterface>,
     pub sync_group_tracking_weight: bool,
+    pub notify_priority_changes: Option<bool>,
     pub loc: Loc,
 }
 

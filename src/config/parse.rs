@@ -218,12 +218,12 @@ impl Parser<'_> {
                 "vrrp_strict" => g.vrrp_strict = self.flag(s),
                 "vrrp_version" => set(&mut g.vrrp_version, self.int(s, 2, 3).map(|v| v as u8)),
                 "vrrp_mcast_group4" => {
-                    if let Some(ip) = self.ip(s) {
+                    if let Some(ip) = self.mcast_group(s, false) {
                         g.vrrp_mcast_group4 = ip;
                     }
                 }
                 "vrrp_mcast_group6" => {
-                    if let Some(ip) = self.ip(s) {
+                    if let Some(ip) = self.mcast_group(s, true) {
                         g.vrrp_mcast_group6 = ip;
                     }
                 }
@@ -255,9 +255,10 @@ impl Parser<'_> {
                 "lvs_timeouts" => g.lvs_timeouts = Some(s.words()[1..].to_vec()),
                 "lvs_flush" => g.lvs_flush = self.flag(s),
                 "lvs_flush_on_stop" => g.lvs_flush_on_stop = true,
-                "notify_fifo" => g.notify_fifo = self.fifo(s),
-                "vrrp_notify_fifo" => g.vrrp_notify_fifo = self.fifo(s),
-                "lvs_notify_fifo" => g.lvs_notify_fifo = self.fifo(s),
+                "notify_fifo" => self.fifo(s, &mut g.notify_fifo),
+                "vrrp_notify_priority_changes" => g.vrrp_notify_priority_changes = self.flag(s),
+                "vrrp_notify_fifo" => self.fifo(s, &mut g.vrrp_notify_fifo),
+                "lvs_notify_fifo" => self.fifo(s, &mut g.lvs_notify_fifo),
                 "notify_fifo_script" => self.fifo_script(s, &mut g.notify_fifo),
                 "vrrp_notify_fifo_script" => self.fifo_script(s, &mut g.vrrp_notify_fifo),
                 "lvs_notify_fifo_script" => self.fifo_script(s, &mut g.lvs_notify_fifo),
@@ -266,20 +267,30 @@ impl Parser<'_> {
         }
     }
 
-    fn fifo(&mut self, s: &Stmt) -> Option<Fifo> {
-        let path = self.string(s)?;
-        Some(Fifo { path, user: s.arg(1).map(String::from), group: s.arg(2).map(String::from), script: None })
+    /// `notify_fifo PATH [user [group]]`. As in keepalived, the first one
+    /// counts, and its `_script` may come before or after it (`check` reports
+    /// a script whose FIFO never comes).
+    fn fifo(&mut self, s: &Stmt, slot: &mut Option<Fifo>) {
+        let Some(path) = self.string(s) else { return };
+        if let Some(f) = slot.as_ref().filter(|f| !f.path.is_empty()) {
+            let msg = format!("'{}' already specified ({}): {path} ignored", s.name(), f.path);
+            self.error(s.loc(), msg, None);
+            return;
+        }
+        let script = slot.take().and_then(|f| f.script);
+        let (user, group) = (s.arg(1).map(String::from), s.arg(2).map(String::from));
+        *slot = Some(Fifo { path, user, group, script });
     }
 
     fn fifo_script(&mut self, s: &Stmt, fifo: &mut Option<Fifo>) {
         let Some(cmd) = self.command(s) else { return };
-        match fifo {
-            Some(f) => f.script = Some(cmd),
-            None => {
-                let fifo_kw = s.name().trim_end_matches("_script");
-                self.error(s.loc(), format!("'{}' needs '{fifo_kw}' before it", s.name()), None)
-            }
+        let f =
+            fifo.get_or_insert_with(|| Fifo { path: String::new(), user: None, group: None, script: None });
+        if f.script.is_some() {
+            self.error(s.loc(), format!("'{}' already specified: ignored", s.name()), None);
+            return;
         }
+        f.script = Some(cmd);
     }
 }
 

@@ -3,15 +3,28 @@
 
 use super::{ChildStart, Engines, Needs};
 use crate::config::Config;
+use crate::script::fifo::Only;
 
 pub fn engines() -> Engines {
     Engines {
         needs: Box::new(needs),
         vrrp: Box::new(|s: &ChildStart| {
-            crate::engine::vrrp::subsystem(s.config, !s.opts.dont_release_vrrp, s.opts.address_monitoring)
+            crate::engine::vrrp::subsystem(
+                s.config,
+                only(s),
+                !s.opts.dont_release_vrrp,
+                s.opts.address_monitoring,
+            )
         }),
-        checker: Box::new(|s: &ChildStart| crate::check::subsystem(s.config, !s.opts.dont_release_ipvs)),
+        checker: Box::new(|s: &ChildStart| {
+            crate::check::subsystem(s.config, only(s), !s.opts.dont_release_ipvs)
+        }),
     }
+}
+
+/// `-P` / `-C`, which the notify FIFOs need to know who reads the global one.
+fn only(s: &ChildStart) -> Only {
+    Only { vrrp: s.opts.vrrp_only, checker: s.opts.check_only }
 }
 
 /// keepalived's rule: a child per subsystem that has configuration.

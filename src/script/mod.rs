@@ -34,6 +34,7 @@
 //! kills and reaps the children still running.
 
 mod command;
+pub mod fifo;
 mod runner;
 mod security;
 mod spawn;

@@ -182,6 +182,19 @@ impl ScriptRunner {
         Ok(id)
     }
 
+    /// Stop the running jobs of `key` (SIGTERM to their process groups,
+    /// SIGKILL `KILL_GRACE` later), as their timeout would.
+    pub fn terminate(&mut self, key: &str, now: Instant) {
+        for r in self.running.iter_mut().filter(|r| r.key == key) {
+            if let Phase::Running { .. } = r.phase {
+                // SAFETY: kill has no memory effects; the leader is not yet
+                // reaped, so the group id cannot have been reused.
+                unsafe { libc::kill(-(r.child.id() as libc::pid_t), libc::SIGTERM) };
+                r.phase = Phase::Terminating { kill_at: now + KILL_GRACE };
+            }
+        }
+    }
+
     /// True while a job with this key runs or waits.
     pub fn is_busy(&self, key: &str) -> bool {
         self.running.iter().any(|r| r.key == key) || self.queued.get(key).is_some_and(|q| !q.is_empty())

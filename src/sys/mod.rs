@@ -8,6 +8,7 @@
 //! [`Error`], never a panic.
 
 pub mod addr;
+pub mod fifo;
 pub mod garp;
 pub mod icmp;
 pub mod link;

@@ -237,6 +237,11 @@ impl Instance {
     }
 
     /// A held backup whose Master_Down timer expired with no master heard since.
+    /// A fault is set (trackers, interface), also before `start`.
+    pub fn has_fault(&self) -> bool {
+        self.fault
+    }
+
     pub fn wants_master(&self) -> bool {
         self.state == State::Backup && self.wants_master
     }

@@ -589,3 +589,64 @@ virtual_server 198.18.0.1 443 {
     assert_eq!(refused, !cfg!(feature = "ssl"), "{diags:?}");
     assert_eq!(diags.iter().any(Diagnostic::is_unrunnable), !cfg!(feature = "ssl"));
 }
+
+#[test]
+fn mcast_groups_must_be_multicast_of_their_family() {
+    let text = "global_defs {\n vrrp_mcast_group4 224.0.0.100\n vrrp_mcast_group6 ff02::100\n}\n";
+    let (cfg, diags) = load(text);
+    assert!(diags.is_empty(), "{:?}", found(&diags));
+    assert_eq!(cfg.global.vrrp_mcast_group4, "224.0.0.100".parse::<IpAddr>().unwrap());
+    assert_eq!(cfg.global.vrrp_mcast_group6, "ff02::100".parse::<IpAddr>().unwrap());
+
+    let text = "global_defs {\n vrrp_mcast_group4 198.18.0.1\n vrrp_mcast_group6 224.0.0.100\n \
+                vrrp_mcast_group4 ff02::12\n vrrp_mcast_group6 ff05::100\n}\n";
+    let (cfg, diags) = load(text);
+    assert!(
+        has(&diags, 2, Severity::Error, "198.18.0.1 is not multicast", "224.0.0.18"),
+        "{:?}",
+        found(&diags)
+    );
+    assert!(has(&diags, 3, Severity::Error, "224.0.0.100 is not IPv6", "ff02::12"), "{:?}", found(&diags));
+    assert!(has(&diags, 4, Severity::Error, "ff02::12 is not IPv4", ""), "{:?}", found(&diags));
+    assert!(has(&diags, 5, Severity::Warning, "should be link-local", ""), "{:?}", found(&diags));
+    assert_eq!(diags.len(), 4, "{:?}", found(&diags));
+    // The rejected ones leave the default; the site-scoped IPv6 group is used, as keepalived does.
+    assert_eq!(cfg.global.vrrp_mcast_group4, "224.0.0.18".parse::<IpAddr>().unwrap());
+    assert_eq!(cfg.global.vrrp_mcast_group6, "ff05::100".parse::<IpAddr>().unwrap());
+}
+
+#[test]
+fn notify_priority_changes_at_every_level() {
+    let text = "global_defs {\n vrrp_notify_priority_changes\n}\nvrrp_sync_group G {\n group {\n VI_1\n }\n \
+                notify_priority_changes off\n}\nvrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n \
+                priority 100\n notify_priority_changes true\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n";
+    let (cfg, diags) = load(text);
+    assert!(diags.iter().all(|d| d.severity != Severity::Error), "{:?}", found(&diags));
+    assert!(!found(&diags).iter().any(|d| d.2.contains("notify_priority_changes")), "{:?}", found(&diags));
+    assert!(cfg.global.vrrp_notify_priority_changes);
+    assert_eq!(cfg.sync_groups[0].notify_priority_changes, Some(false));
+    assert_eq!(cfg.instances[0].notify_priority_changes, Some(true));
+}
+
+#[test]
+fn fifo_scripts_in_any_order_and_duplicates_as_keepalived() {
+    let text = "global_defs {\n vrrp_notify_fifo_script /bin/reader\n vrrp_notify_fifo /run/v.fifo\n \
+                notify_fifo /run/a.fifo root\n notify_fifo /run/b.fifo\n lvs_notify_fifo_script /bin/lvs\n}\n";
+    let (cfg, diags) = load(text);
+    let g = &cfg.global;
+    let v = g.vrrp_notify_fifo.as_ref().expect("vrrp fifo");
+    assert_eq!(
+        (v.path.as_str(), v.script.as_ref().map(|c| c.args.clone())),
+        ("/run/v.fifo", Some(vec!["/bin/reader".into()]))
+    );
+    let a = g.notify_fifo.as_ref().expect("global fifo");
+    assert_eq!((a.path.as_str(), a.user.as_deref()), ("/run/a.fifo", Some("root")));
+    assert!(has(&diags, 5, Severity::Error, "already specified", ""), "{:?}", found(&diags));
+    assert!(g.lvs_notify_fifo.is_none());
+    assert!(
+        has(&diags, 6, Severity::Warning, "'lvs_notify_fifo_script' without 'lvs_notify_fifo'", ""),
+        "{:?}",
+        found(&diags)
+    );
+    assert_eq!(diags.len(), 2, "{:?}", found(&diags));
+}

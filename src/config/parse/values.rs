@@ -109,6 +109,29 @@ impl Parser<'_> {
         ip
     }
 
+    /// `vrrp_mcast_group4` / `vrrp_mcast_group6`: a multicast address of the
+    /// keyword's family, else an error and the default stays (as keepalived:
+    /// "... Skipping"); an IPv6 group beyond link scope is only a warning.
+    pub(super) fn mcast_group(&mut self, s: &Stmt, v6: bool) -> Option<IpAddr> {
+        let ip = self.ip(s)?;
+        let (key, loc) = (s.name().to_string(), s.loc().clone());
+        let (family, hint) = if v6 { ("IPv6", "e.g. ff02::12") } else { ("IPv4", "e.g. 224.0.0.18") };
+        if ip.is_ipv6() != v6 {
+            self.error(&loc, format!("'{key}' {ip} is not {family}: ignored"), Some(hint.to_string()));
+            return None;
+        }
+        if !ip.is_multicast() {
+            self.error(&loc, format!("'{key}' {ip} is not multicast: ignored"), Some(hint.to_string()));
+            return None;
+        }
+        if let IpAddr::V6(a) = ip {
+            if a.segments()[0] & 0xff0f != 0xff02 {
+                self.warn(&loc, format!("'{key}' {ip} should be link-local multicast (ff02::/16)"), None);
+            }
+        }
+        Some(ip)
+    }
+
     pub(super) fn port_tok(&mut self, key: &str, t: &Token) -> Option<u16> {
         self.int_tok(key, t, 0, 65535).and_then(|n| u16::try_from(n).ok())
     }

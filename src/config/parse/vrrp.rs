@@ -90,6 +90,7 @@ impl Parser<'_> {
             track_pings: Vec::new(),
             track_interfaces: Vec::new(),
             sync_group_tracking_weight: false,
+            notify_priority_changes: None,
             loc: s.loc().clone(),
         };
         for s in self.known(Ctx::SyncGroup, s.stmts()) {
@@ -100,6 +101,7 @@ impl Parser<'_> {
                 "track_ping" => g.track_pings.extend(self.track_scripts(s)),
                 "track_interface" => g.track_interfaces.extend(self.track_interfaces(s)),
                 "sync_group_tracking_weight" => g.sync_group_tracking_weight = self.flag(s),
+                "notify_priority_changes" => g.notify_priority_changes = Some(self.flag(s)),
                 _ if self.notify(&mut g.notify, s) => {}
                 _ => self.unhandled(s),
             }
@@ -225,6 +227,7 @@ impl Parser<'_> {
                 "v3_checksum_as_v2" => vi.v3_checksum_as_v2 = self.flag(s),
                 "down_timer_adverts" => vi.down_timer_adverts = self.u32(s, 1, 100),
                 "smtp_alert" => vi.smtp_alert = Some(self.flag(s)),
+                "notify_priority_changes" => vi.notify_priority_changes = Some(self.flag(s)),
                 _ if self.notify(&mut vi.notify, s) => {}
                 _ => self.unhandled(s),
             }

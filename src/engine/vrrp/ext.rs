@@ -78,6 +78,9 @@ pub(super) struct Ext {
     mailer: Option<Mailer>,
     echo: [Option<(EchoSocket, Token)>; 2],
     echo_id: u16,
+    /// The held backup whose wish for MASTER completed its group: it goes
+    /// first and drags the others, as in keepalived.
+    pub(super) sync_trigger: Option<usize>,
 }
 
 impl Ext {
@@ -97,6 +100,7 @@ impl Ext {
             mailer: None,
             echo: [None, None],
             echo_id: (std::process::id() & 0xffff) as u16,
+            sync_trigger: None,
         };
         ext.configure(config);
         ext.mailer = Mailer::from_config(&config.global, MAILER_TOKEN_BASE);
@@ -337,10 +341,31 @@ impl VrrpEngine {
             let fault = !v.faults.is_empty() || g.is_some_and(|g| group_fault[g]);
             let core = &mut self.insts[i].core;
             let prio = effective_priority(core.params().priority, v.weight);
+            let before = core.effective_priority();
             core.set_effective_priority(vnow, prio);
-            core.set_fault(vnow, fault);
+            let after = core.effective_priority();
+            if after != before && self.notify_priority_changes(i, g) {
+                let inst = &self.insts[i];
+                let event =
+                    if inst.core.state() == State::Master { "MASTER_PRIORITY" } else { "BACKUP_PRIORITY" };
+                self.fifos.write(&crate::script::fifo::vrrp_line(
+                    NotifyScope::Instance,
+                    &inst.cfg.name,
+                    event,
+                    after,
+                ));
+            }
+            self.insts[i].core.set_fault(vnow, fault);
             self.apply(i, now);
         }
+    }
+
+    /// `notify_priority_changes` of instance `i` (in group `g`): its own,
+    /// else its sync group's, else `vrrp_notify_priority_changes`.
+    fn notify_priority_changes(&self, i: usize, g: Option<usize>) -> bool {
+        let own = self.insts[i].cfg.notify_priority_changes;
+        let group = g.and_then(|g| self.ext.groups[g].cfg.notify_priority_changes);
+        own.or(group).unwrap_or(self.global.vrrp_notify_priority_changes)
     }
 
     /// Link and address events from the monitor. True when there were any
@@ -577,12 +602,32 @@ impl VrrpEngine {
         self.sync_settle(now);
     }
 
-    /// Members held in BACKUP go MASTER together once every member wants it.
-    fn sync_settle(&mut self, now: StdInstant) {
-        let vnow = self.vnow(now);
+    /// keepalived announces every sync group before its members start:
+    /// BACKUP, or FAULT when a member starts in FAULT.
+    pub(super) fn ext_announce_groups(&mut self, now: StdInstant) {
         for g in 0..self.ext.groups.len() {
             let members: Vec<usize> =
                 self.ext.groups[g].cfg.members.iter().filter_map(|(m, _)| self.inst_index(m)).collect();
+            let Some(prio) = members.iter().map(|&j| self.insts[j].core.effective_priority()).max() else {
+                continue;
+            };
+            let fault = members.iter().any(|&j| self.insts[j].core.has_fault());
+            self.group_set_state(g, if fault { State::Fault } else { State::Backup }, prio, now);
+        }
+    }
+
+    /// Members held in BACKUP go MASTER together once every member wants
+    /// it; the one that wanted it last goes first.
+    fn sync_settle(&mut self, now: StdInstant) {
+        let vnow = self.vnow(now);
+        let trigger = self.ext.sync_trigger.take();
+        for g in 0..self.ext.groups.len() {
+            let mut members: Vec<usize> =
+                self.ext.groups[g].cfg.members.iter().filter_map(|(m, _)| self.inst_index(m)).collect();
+            if let Some(pos) = trigger.and_then(|t| members.iter().position(|&j| j == t)) {
+                let t = members.remove(pos);
+                members.insert(0, t);
+            }
             let all = members.iter().all(|&j| {
                 let c = &self.insts[j].core;
                 c.state() == State::Master || c.wants_master()
@@ -612,6 +657,11 @@ impl VrrpEngine {
             })
             .collect();
         let Some((state, prio)) = group_state(&members) else { return };
+        self.group_set_state(g, state, prio, now);
+    }
+
+    /// Announce `state` for group `g` unless it is the one last announced.
+    fn group_set_state(&mut self, g: usize, state: State, prio: u8, now: StdInstant) {
         let group = &mut self.ext.groups[g];
         if group.state == Some(state) {
             return;
@@ -625,6 +675,8 @@ impl VrrpEngine {
             State::Stop => notify.stop.as_ref(),
             State::Init => None,
         };
+        // keepalived writes a group's priority as 0.
+        self.fifos.write(&crate::script::fifo::vrrp_line(NotifyScope::Group, &name, state.as_str(), 0));
         let key = script::notify_key(NotifyScope::Group, &name);
         if let Some(c) = specific {
             self.run_script(&key, c, Vec::new(), now);

@@ -35,6 +35,7 @@ use crate::config::model::{Command as ConfCommand, GlobalDefs, VrrpInstance};
 use crate::config::Config;
 use crate::daemon::event_loop::{Subsystem, TokenAlloc};
 use crate::daemon::json::Json;
+use crate::script::fifo::{self as notify_fifo, FifoSet, Only, Reader, Writer};
 use crate::script::{self, Command, Job, NotifyScope, Order, ScriptRunner, ScriptUser, UserDb};
 use crate::sys::link::{self, Link, Monitor};
 use crate::sys::netlink;
@@ -69,7 +70,8 @@ struct Pooled {
 struct SockKey {
     ifindex: u32,
     family: Family,
-    unicast: bool,
+    /// The group joined (`vrrp_mcast_group4/6`); None in unicast mode.
+    group: Option<IpAddr>,
     src: Option<IpAddr>,
     /// IP protocol 51 (AH) rather than 112.
     ah: bool,
@@ -130,13 +132,18 @@ pub struct VrrpEngine {
     release_on_exit: bool,
     /// `-a/--address-monitoring`: log every address added or removed.
     log_address_changes: bool,
+    /// `notify_fifo` / `vrrp_notify_fifo`, opened at `register`.
+    fifos: FifoSet,
+    only: Only,
+    /// Which children run, for who reads the global FIFO.
+    children: notify_fifo::Children,
 }
 
 impl VrrpEngine {
     /// Resolve interfaces and open sockets for every instance of `config`.
     /// An instance whose interface or source address is missing waits
     /// (`pending.rs`).
-    pub fn new(config: &Config) -> io::Result<VrrpEngine> {
+    pub fn new(config: &Config, only: Only) -> io::Result<VrrpEngine> {
         let mut nl = netlink::Socket::open().map_err(io::Error::from)?;
         let (links, addrs) = links_and_addrs(&mut nl)?;
         let mut engine = VrrpEngine {
@@ -162,6 +169,9 @@ impl VrrpEngine {
             vmacs: vmac::Vmacs::default(),
             release_on_exit: true,
             log_address_changes: false,
+            fifos: FifoSet::default(),
+            only,
+            children: notify_fifo::children(config, only),
         };
         for cfg in &config.instances {
             engine.add_instance(cfg, &links, &addrs);
@@ -248,6 +258,7 @@ impl VrrpEngine {
         let ifname = link.name.clone();
         let family = if cfg.is_ipv6() { Family::V6 } else { Family::V4 };
         let unicast = cfg.is_unicast();
+        let group = (!unicast).then(|| mcast_group(&self.global, family));
         let configured_src = if unicast { cfg.unicast_src_ip } else { cfg.mcast_src_ip };
         let params = params::instance_params(cfg, &self.global, source);
         let ah = params.auth.ah_key().is_some();
@@ -256,9 +267,9 @@ impl VrrpEngine {
             // The macvlan has no IPv4 address of its own: without a source the kernel would pick a VIP.
             Some(v) if !cfg.vmac_xmit_base => {
                 let src = configured_src.or((family == Family::V4).then_some(source));
-                SockKey { ifindex: v.index, family, unicast, src, ah }
+                SockKey { ifindex: v.index, family, group, src, ah }
             }
-            _ => SockKey { ifindex: link.index, family, unicast, src: configured_src, ah },
+            _ => SockKey { ifindex: link.index, family, group, src: configured_src, ah },
         };
         let sock = match self.pooled_socket(&key, cfg.unicast_ttl) {
             Ok(s) => s,
@@ -269,12 +280,9 @@ impl VrrpEngine {
                 return Err(e.to_string());
             }
         };
-        let dsts = if unicast {
-            params.unicast_peers.clone()
-        } else if family == Family::V4 {
-            vec![IpAddr::V4(VRRP_GROUP_V4)]
-        } else {
-            vec![IpAddr::V6(VRRP_GROUP_V6)]
+        let dsts = match group {
+            Some(g) => vec![g],
+            None => params.unicast_peers.clone(),
         };
         let index = self.insts.len();
         self.socks[sock].members.push(index);
@@ -298,13 +306,8 @@ impl VrrpEngine {
         if let Some(i) = self.socks.iter().position(|s| &s.key == key) {
             return Ok(i);
         }
-        let mut sc = if key.unicast {
-            SocketConfig::unicast(key.ifindex)
-        } else if key.family == Family::V4 {
-            SocketConfig::multicast_v4(key.ifindex)
-        } else {
-            SocketConfig::multicast_v6(key.ifindex)
-        };
+        let mut sc = SocketConfig::unicast(key.ifindex);
+        sc.group = key.group;
         sc.src = key.src;
         sc.unicast_ttl = unicast_ttl;
         sc.ah = key.ah;
@@ -449,6 +452,7 @@ impl VrrpEngine {
             State::Init => return,
         };
         let prio = inst.core.effective_priority();
+        self.fifos.write(&notify_fifo::vrrp_line(NotifyScope::Instance, &inst.cfg.name, to.as_str(), prio));
         let key = script::notify_key(NotifyScope::Instance, &inst.cfg.name);
         let mut jobs = Vec::new();
         if let Some(c) = specific {
@@ -489,6 +493,38 @@ impl VrrpEngine {
         };
         if let Err(e) = runner.spawn(job, now) {
             warn!("script {:?} not started: {e}", cmd.args.join(" "));
+        }
+    }
+
+    /// Open the notify FIFOs `config` asks this child for and start their
+    /// readers; an unchanged set (on reload) is kept as it is.
+    fn open_fifos(&mut self, now: StdInstant) {
+        let plan = notify_fifo::plan(&self.global, Writer::Vrrp, self.children);
+        if self.fifos.same_plan(&plan) {
+            return;
+        }
+        let (readers, old_readers) = self.fifos.replan(plan, &self.users);
+        if let Some(runner) = self.scripts.as_mut() {
+            for key in old_readers {
+                runner.terminate(&key, now);
+            }
+        }
+        for r in readers {
+            self.start_reader(r, now);
+        }
+    }
+
+    /// A FIFO's reader script: `script... FIFO`, running until it exits.
+    fn start_reader(&mut self, r: Reader, now: StdInstant) {
+        let Some(runner) = self.scripts.as_mut() else { return };
+        let user = script_user(&self.users, &self.global, &r.command);
+        match r.job(user) {
+            Ok(job) => {
+                if let Err(e) = runner.spawn(job, now) {
+                    warn!("{} script not started: {e}", r.key);
+                }
+            }
+            Err(e) => error!("{e}"),
         }
     }
 
@@ -594,6 +630,9 @@ impl VrrpEngine {
                 info!("Netlink reports {} down", inst.ifname);
                 inst.core.set_fault(vnow, true);
             }
+        }
+        self.ext_announce_groups(now);
+        for i in 0..self.insts.len() {
             self.start_instance(i, now);
         }
     }
@@ -610,6 +649,18 @@ impl Inst {
         let ttl = if unicast { self.cfg.unicast_ttl } else { vrrp::ipv4::TTL_VRRP };
         let tx = vrrp::ah::AhTx { key: *key, seq, ident: self.ip_id, ttl, unicast };
         vrrp::ah::build_datagram(advert, src, dst, &tx)
+    }
+}
+
+/// The advert group of `family`: `vrrp_mcast_group4` / `vrrp_mcast_group6`
+/// (224.0.0.18 / ff02::12 unless configured). The parser only lets a
+/// multicast address of the right family through; anything else falls back.
+pub fn mcast_group(g: &GlobalDefs, family: Family) -> IpAddr {
+    match (family, g.vrrp_mcast_group4, g.vrrp_mcast_group6) {
+        (Family::V4, a @ IpAddr::V4(v4), _) if v4.is_multicast() => a,
+        (Family::V4, _, _) => IpAddr::V4(VRRP_GROUP_V4),
+        (Family::V6, _, a @ IpAddr::V6(v6)) if v6.is_multicast() => a,
+        (Family::V6, _, _) => IpAddr::V6(VRRP_GROUP_V6),
     }
 }
 
@@ -632,6 +683,7 @@ impl Subsystem for VrrpEngine {
             Err(e) => warn!("no link monitor, interface state is not tracked: {e}"),
         }
         self.scripts = Some(ScriptRunner::new(Some(registry), SCRIPT_TOKEN_BASE)?);
+        self.open_fifos(StdInstant::now());
         self.ext_register(registry, tokens)?;
         let now = StdInstant::now();
         let delay = self.global.vrrp_startup_delay;
@@ -680,8 +732,12 @@ impl Subsystem for VrrpEngine {
         let vnow = self.vnow(now);
         for i in 0..self.insts.len() {
             if self.insts[i].core.poll_timeout().is_some_and(|t| t <= vnow) {
+                let wanted = self.insts[i].core.wants_master();
                 self.insts[i].core.handle_timeout(vnow);
                 self.apply(i, now);
+                if !wanted && self.insts[i].core.wants_master() {
+                    self.ext.sync_trigger = Some(i);
+                }
             }
         }
         self.send_due_garps(now);
@@ -724,6 +780,8 @@ impl Subsystem for VrrpEngine {
             self.vmac_teardown(i);
         }
         self.ext_shutdown();
+        // The STOP lines are written: the readers see end of file once they have read them.
+        self.fifos.close();
         // Give notify_stop scripts a moment; the runner kills what is left.
         if let Some(r) = self.scripts.as_mut() {
             let deadline = StdInstant::now() + Duration::from_millis(500);
@@ -798,6 +856,7 @@ impl Subsystem for VrrpEngine {
             ("instances", Json::Arr(instances)),
             ("unknown_vrid", Json::from(self.unknown_vrid)),
             ("malformed", Json::from(self.malformed)),
+            ("notify_fifos", self.fifos.status()),
         ])
     }
 }
@@ -856,14 +915,16 @@ fn links_and_addrs(nl: &mut netlink::Socket) -> io::Result<(Vec<Link>, Vec<link:
 }
 
 /// The VRRP child's subsystem, for `daemon::engines`.
+/// `only`: `-P` / `-C` (who reads the global notify FIFO);
 /// `release_on_exit`: false under `-V/--dont-release-vrrp`;
 /// `log_address_changes`: `-a/--address-monitoring`.
 pub fn subsystem(
     config: &Config,
+    only: Only,
     release_on_exit: bool,
     log_address_changes: bool,
 ) -> Result<Box<dyn Subsystem>, String> {
-    let mut engine = VrrpEngine::new(config).map_err(|e| format!("VRRP engine: {e}"))?;
+    let mut engine = VrrpEngine::new(config, only).map_err(|e| format!("VRRP engine: {e}"))?;
     engine.release_on_exit = release_on_exit;
     engine.log_address_changes = log_address_changes;
     if engine.insts.is_empty() && engine.pending.is_empty() && !config.instances.is_empty() {

@@ -65,7 +65,8 @@ pub fn fingerprint(inst: &VrrpInstance, g: &GlobalDefs) -> String {
     let any =
         if inst.is_ipv6() { IpAddr::V6(Ipv6Addr::UNSPECIFIED) } else { IpAddr::V4(Ipv4Addr::UNSPECIFIED) };
     let params = super::params::instance_params(inst, g, any);
-    strip_locs(&format!("{inst:?}|{params:?}|{:?}", g.script_user))
+    let group = (!inst.is_unicast()).then(|| super::mcast_group(g, params.family));
+    strip_locs(&format!("{inst:?}|{params:?}|{group:?}|{:?}", g.script_user))
 }
 
 fn strip_locs(text: &str) -> String {
@@ -149,6 +150,8 @@ impl VrrpEngine {
         }
         self.garps.renumber(&renumber);
         self.global = new.global.clone();
+        self.children = crate::script::fifo::children(new, self.only);
+        self.open_fifos(now);
 
         let (links, addrs) =
             super::links_and_addrs(&mut self.nl).map_err(|e| format!("interface dump: {e}"))?;
@@ -257,6 +260,16 @@ mod tests {
         let new = load(&format!("global_defs {{\n vrrp_garp_master_repeat 2\n}}\n{A}"));
         let running: Vec<_> = old.instances.iter().map(|i| (i, &old.global)).collect();
         assert_eq!(plan(&running, &new).0, vec![Fate::Restart]);
+    }
+
+    #[test]
+    fn a_new_multicast_group_restarts_multicast_instances_only() {
+        let u = A.replace("priority 100\n", "priority 100\n unicast_peer {\n 198.18.0.9\n }\n");
+        let u = u.replace("vrrp_instance A", "vrrp_instance U");
+        let old = load(&format!("{A}{u}"));
+        let new = load(&format!("global_defs {{\n vrrp_mcast_group4 224.0.0.100\n}}\n{A}{u}"));
+        let running: Vec<_> = old.instances.iter().map(|i| (i, &old.global)).collect();
+        assert_eq!(plan(&running, &new).0, vec![Fate::Restart, Fate::Keep]);
     }
 
     #[test]
