@@ -98,7 +98,6 @@ impl Parser<'_> {
                 }
                 "sorry_server_inhibit" => vs.sorry_server_inhibit = self.flag(s),
                 "sorry_server_lvs_method" => vs.sorry_server_lvs_method = self.method(s),
-                "ha_suspend" => vs.ha_suspend = self.flag(s),
                 "virtualhost" => vs.virtualhost = self.string(s),
                 "smtp_alert" => vs.smtp_alert = Some(self.flag(s)),
                 "real_server" => {
@@ -222,7 +221,6 @@ impl Parser<'_> {
                     urls: Vec::new(),
                     http_protocol: HttpProtocol::V1_0,
                     virtualhost: None,
-                    fast_recovery: false,
                     enable_sni: false,
                     sni_name: None,
                 }),
@@ -263,7 +261,6 @@ impl Parser<'_> {
                     }
                 }
                 (CheckerKind::Http(h), "virtualhost") => h.virtualhost = self.string(s),
-                (CheckerKind::Http(h), "fast_recovery") => h.fast_recovery = self.flag(s),
                 (CheckerKind::Http(h), "enable_sni") => h.enable_sni = self.flag(s),
                 (CheckerKind::Http(h), "sni_name") => h.sni_name = self.string(s),
                 (CheckerKind::Http(_), "nb_get_retry") => {

@@ -367,7 +367,7 @@ virtual_server group G {
         &diags,
         11,
         Severity::Warning,
-        "'nb_get_retry' is not supported",
+        "'nb_get_retry' accepted; vigil does not read nb_get_retry in TCP_CHECK",
         "only in HTTP_GET/SSL_GET"
     ));
     assert!(has(&diags, 18, Severity::Warning, "'nb_get_retry' is deprecated", "retry"));
@@ -444,4 +444,13 @@ fn dual_stack_vmac_gives_the_ipv6_instance_vrrp6_in_either_order() {
     }
     let (c, _) = load(v6);
     assert_eq!(c.instances[0].vmac_name().as_deref(), Some("vrrp.51"), "alone, IPv6 keeps vrrp.VRID");
+}
+
+#[test]
+fn vrrp_delay_after_boot_is_vrrp_startup_delay() {
+    // keepalived's older name; the delay itself: tests/vrrp_netns.rs startup_delay_holds_the_instances.
+    let mut diags = Vec::new();
+    let cfg = super::parse(&tokens("global_defs {\n vrrp_delay_after_boot 2.5\n}\n"), &mut diags);
+    assert!(diags.is_empty(), "{diags:?}");
+    assert_eq!(cfg.global.vrrp_startup_delay, std::time::Duration::from_millis(2500));
 }
