@@ -602,8 +602,18 @@ impl Subsystem for CheckerEngine {
 /// `sni_name`, else the virtualhost.
 #[cfg(feature = "ssl")]
 fn tls_session(ip: IpAddr, h: &HttpCheck, vhost: Option<&str>) -> Result<Box<Tls>, String> {
-    let sni = if h.enable_sni || h.sni_name.is_some() { h.sni_name.as_deref().or(vhost) } else { None };
-    super::tls::TlsSession::new(ip, sni).map(Box::new)
+    super::tls::TlsSession::new(ip, sni(h, vhost)).map(Box::new)
+}
+
+/// The SNI SSL_GET sends: only with `enable_sni` or `sni_name`; the
+/// `sni_name`, else the virtualhost.
+#[cfg_attr(not(any(feature = "ssl", test)), allow(dead_code))]
+fn sni<'a>(h: &'a HttpCheck, vhost: Option<&'a str>) -> Option<&'a str> {
+    if h.enable_sni || h.sni_name.is_some() {
+        h.sni_name.as_deref().or(vhost)
+    } else {
+        None
+    }
 }
 
 /// Not reached: `build` drops SSL_GET checkers in a build without `ssl`.
@@ -667,4 +677,28 @@ fn next_random(state: &mut u64) -> u64 {
     x ^= x << 17;
     *state = x;
     x
+}
+
+#[cfg(test)]
+mod sni_tests {
+    use super::*;
+    use crate::config::model::HttpProtocol;
+
+    #[test]
+    fn sni_only_with_enable_sni_or_sni_name() {
+        let mut h = HttpCheck {
+            tls: true,
+            urls: Vec::new(),
+            http_protocol: HttpProtocol::V1_0,
+            virtualhost: None,
+            enable_sni: false,
+            sni_name: None,
+        };
+        assert_eq!(sni(&h, Some("www.example")), None);
+        h.enable_sni = true;
+        assert_eq!(sni(&h, Some("www.example")), Some("www.example"), "enable_sni: the virtualhost");
+        h.enable_sni = false;
+        h.sni_name = Some("sni.example".into());
+        assert_eq!(sni(&h, Some("www.example")), Some("sni.example"), "sni_name");
+    }
 }

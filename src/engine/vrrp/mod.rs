@@ -160,15 +160,7 @@ impl VrrpEngine {
         let unicast = cfg.is_unicast();
         let mine: Vec<link::Address> = addrs.iter().filter(|a| a.index == link.index).cloned().collect();
         let configured_src = if unicast { cfg.unicast_src_ip } else { cfg.mcast_src_ip };
-        let source = match (configured_src, family) {
-            (Some(ip), _) => ip,
-            (None, Family::V4) => link::primary_ipv4(&mine)
-                .map(|a| a.addr)
-                .ok_or_else(|| format!("no IPv4 address on {ifname}"))?,
-            (None, Family::V6) => link::ipv6_link_local(&mine)
-                .map(|a| a.addr)
-                .ok_or_else(|| format!("no IPv6 link-local address on {ifname}"))?,
-        };
+        let source = advert_source(cfg, family, &mine, &ifname)?;
         let params = params::instance_params(cfg, &self.global, source);
         let vmac = self.vmacs.setup(&mut self.nl, cfg, link)?;
         let key = match &vmac {
@@ -330,13 +322,10 @@ impl VrrpEngine {
     fn notify(&mut self, i: usize, to: State, now: StdInstant) {
         let inst = &self.insts[i];
         let n = &inst.cfg.notify;
-        let specific = match to {
-            State::Master => n.master.as_ref(),
-            State::Backup => n.backup.as_ref(),
-            State::Fault => n.fault.as_ref(),
-            State::Stop => n.stop.as_ref(),
-            State::Init => return,
-        };
+        if to == State::Init {
+            return;
+        }
+        let specific = ext::state_script(n, to);
         let prio = inst.core.effective_priority();
         let key = script::notify_key(NotifyScope::Instance, &inst.cfg.name);
         let mut jobs = Vec::new();
@@ -679,4 +668,57 @@ pub fn subsystem(config: &Config) -> Result<Box<dyn Subsystem>, String> {
 /// A map from instance name to state, for tests and the sync-group logic.
 pub fn states(engine: &VrrpEngine) -> HashMap<String, State> {
     engine.insts.iter().map(|i| (i.cfg.name.clone(), i.core.state())).collect()
+}
+
+/// Where `cfg`'s adverts leave from: `unicast_src_ip` (unicast) or
+/// `mcast_src_ip` (multicast), else the interface's primary IPv4 address
+/// or its IPv6 link-local address, as keepalived picks them.
+fn advert_source(
+    cfg: &VrrpInstance,
+    family: Family,
+    mine: &[link::Address],
+    ifname: &str,
+) -> Result<IpAddr, String> {
+    let configured = if cfg.is_unicast() { cfg.unicast_src_ip } else { cfg.mcast_src_ip };
+    Ok(match (configured, family) {
+        (Some(ip), _) => ip,
+        (None, Family::V4) => {
+            link::primary_ipv4(mine).map(|a| a.addr).ok_or_else(|| format!("no IPv4 address on {ifname}"))?
+        }
+        (None, Family::V6) => link::ipv6_link_local(mine)
+            .map(|a| a.addr)
+            .ok_or_else(|| format!("no IPv6 link-local address on {ifname}"))?,
+    })
+}
+
+#[cfg(test)]
+mod source_tests {
+    use super::*;
+    use crate::config::{load_bytes, LoadOptions};
+    use std::path::Path;
+
+    #[test]
+    fn adverts_leave_from_mcast_or_unicast_src_ip() {
+        let conf = "vrrp_instance M {\n interface eth0\n virtual_router_id 1\n mcast_src_ip 198.18.0.9\n \
+                    unicast_src_ip 198.18.0.8\n virtual_ipaddress {\n 198.18.0.100\n }\n}\n\
+                    vrrp_instance U {\n interface eth0\n virtual_router_id 2\n mcast_src_ip 198.18.0.9\n \
+                    unicast_src_ip 198.18.0.8\n unicast_peer {\n 198.18.0.2\n }\n \
+                    virtual_ipaddress {\n 198.18.0.101\n }\n}\n\
+                    vrrp_instance D {\n interface eth0\n virtual_router_id 3\n virtual_ipaddress {\n 198.18.0.102\n }\n}\n";
+        let opts = LoadOptions { config_id: "n1".into(), host_checks: false };
+        let c = load_bytes("t.conf", conf.as_bytes(), Path::new("/"), &opts).config;
+        let mine = [link::Address {
+            index: 2,
+            addr: "198.18.0.1".parse().unwrap(),
+            prefix_len: 24,
+            scope: 0,
+            flags: 0,
+            label: None,
+            broadcast: None,
+        }];
+        let src = |i: usize| advert_source(&c.instances[i], Family::V4, &mine, "eth0").unwrap().to_string();
+        assert_eq!(src(0), "198.18.0.9", "mcast_src_ip");
+        assert_eq!(src(1), "198.18.0.8", "unicast_src_ip");
+        assert_eq!(src(2), "198.18.0.1", "the interface's primary address");
+    }
 }

@@ -354,4 +354,18 @@ mod tests {
         assert!(a.iter().all(|i| i.weight == 0));
         assert_eq!(a.len(), 6);
     }
+
+    #[test]
+    fn sync_group_tracking_weight_keeps_member_weights() {
+        let text = format!(
+            "{CONF}vrrp_sync_group G {{\n group {{\n A\n B\n }}\n track_script {{\n chk\n }}\n \
+             sync_group_tracking_weight\n}}\n"
+        );
+        let c = load(&text);
+        let g = &c.sync_groups[0];
+        let b = items_for(&c.instances[1], Some(g), &c.vrrp_scripts, &[]);
+        assert_eq!(b, vec![item("chk", -20, false)], "the group's script keeps its weight");
+        let a = items_for(&c.instances[0], Some(g), &c.vrrp_scripts, &[]);
+        assert!(a.iter().any(|i| i.weight == -5), "track_interface eth1 weight -5 is kept: {a:?}");
+    }
 }
