@@ -449,13 +449,8 @@ fn checker(o: &mut Out, ck: &Checker, rs: &RealServer, vs: &VirtualServer) {
                 o.close();
             }
         }
-        CheckerKind::Smtp { helo_name, hosts } => {
+        CheckerKind::Smtp { helo_name } => {
             o.kv("helo_name", helo_name.as_deref().unwrap_or("smtpchecker.keepalived.org"));
-            for h in hosts {
-                o.open("host");
-                conn(o, h);
-                o.close();
-            }
         }
         CheckerKind::Misc(m) => {
             o.kv("misc_path", m.path.as_ref().map(cmd).unwrap_or_default());

@@ -516,7 +516,7 @@ table! {
     }
     SmtpCheck {
         "helo_name" Value Core,
-        "host" Block(SmtpHost) Rare,
+        "host" Ignored Rare,
     }
     MiscCheck {
         "misc_path" Value Core,
@@ -660,6 +660,7 @@ pub fn ignored_reason(ctx: Ctx, name: &str) -> Option<&'static str> {
         (RealServer, "PING_CHECK") => "run PING_CHECK: no checker runs for it",
         (RealServer, "FILE_CHECK") => "run FILE_CHECK: no checker runs for it",
         (TcpCheck, "nb_get_retry") => "read nb_get_retry in TCP_CHECK",
+        (SmtpCheck, "host") => "check the hosts of SMTP_CHECK 'host' blocks: it checks connect_ip/connect_port",
         (HttpCheck, "tls_compliant") => "change its TLS shutdown for tls_compliant",
         (HttpCheck, "fast_recovery") => "switch fast_recovery: its HTTP checks recover the same way either way",
         (
@@ -679,6 +680,7 @@ pub fn ignored_note(ctx: Ctx, name: &str) -> Option<&'static str> {
             "keepalived accepts nb_get_retry only in HTTP_GET/SSL_GET; use retry"
         }
         (Ctx::GlobalDefs, "lvs_id") => "obsolete since keepalived 1.x",
+        (Ctx::SmtpCheck, "host") => "deprecated in keepalived; put connect_ip/connect_port in the checker",
         (_, "lvs_sync_daemon_interface") => "obsolete; use lvs_sync_daemon in global_defs",
         _ => return None,
     })

@@ -919,7 +919,7 @@ pub struct MiscCheck {
 pub enum CheckerKind {
     Tcp,
     Http(HttpCheck),
-    Smtp { helo_name: Option<String>, hosts: Vec<CheckerConn> },
+    Smtp { helo_name: Option<String> },
     Misc(MiscCheck),
     Dns { qtype: String, name: String },
 }

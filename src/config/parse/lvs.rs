@@ -225,7 +225,7 @@ impl Parser<'_> {
                     sni_name: None,
                 }),
             ),
-            "SMTP_CHECK" => (Ctx::SmtpCheck, CheckerKind::Smtp { helo_name: None, hosts: Vec::new() }),
+            "SMTP_CHECK" => (Ctx::SmtpCheck, CheckerKind::Smtp { helo_name: None }),
             "MISC_CHECK" => (
                 Ctx::MiscCheck,
                 CheckerKind::Misc(MiscCheck { path: None, timeout: None, dynamic: false, user: None }),
@@ -272,22 +272,6 @@ impl Parser<'_> {
                     ck.retry = self.u32(s, 0, 1_000_000).or(ck.retry);
                 }
                 (CheckerKind::Smtp { helo_name, .. }, "helo_name") => *helo_name = self.string(s),
-                (CheckerKind::Smtp { .. }, "host") => {
-                    let mut conn = CheckerConn::default();
-                    for h in self.known(Ctx::SmtpHost, s.stmts()) {
-                        if !self.conn_option(&mut conn, h) {
-                            self.unhandled(h);
-                        }
-                    }
-                    self.warn(
-                        s.loc(),
-                        "SMTP_CHECK 'host' blocks are deprecated".to_string(),
-                        Some("put connect_ip/connect_port in the checker".into()),
-                    );
-                    if let CheckerKind::Smtp { hosts, .. } = &mut ck.kind {
-                        hosts.push(conn);
-                    }
-                }
                 (CheckerKind::Misc(m), "misc_path") => m.path = self.script_line(s),
                 (CheckerKind::Misc(m), "misc_timeout") => m.timeout = self.timer(s, 0.000_001, 86400.0),
                 (CheckerKind::Misc(m), "misc_dynamic") => m.dynamic = self.flag(s),
