@@ -279,6 +279,22 @@ mod tests {
     }
 
     #[test]
+    fn help_prints_the_usage() {
+        assert_eq!(parse_args(&["-h".into()]).unwrap(), Command::Help);
+        assert_eq!(parse_args(&["--help".into()]).unwrap(), Command::Help);
+        assert!(usage().contains("-f, --use-file=FILE"));
+    }
+
+    #[test]
+    fn config_id_selects_the_at_id_lines() {
+        let o = run(&["-i", "lb2"]);
+        let text = b"vrrp_instance V {\n interface eth0\n virtual_router_id 1\n@lb1 priority 150\n@lb2 priority 50\n}\n";
+        let lo = load_options(&o, false);
+        let l = config::load_bytes("t.conf", text, Path::new("/"), &lo);
+        assert_eq!(l.config.instances[0].priority, Some(50));
+    }
+
+    #[test]
     fn bad_arguments_are_errors() {
         assert!(parse_args(&["-f".into()]).is_err());
         assert!(parse_args(&["--bogus".into()]).is_err());
