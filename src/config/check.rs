@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::diag::{Diagnostic, Loc};
-use super::model::{Config, InitialState, LvsMethod, RawLine, VipSpec, VrrpInstance, VsAddr};
+use super::model::{CheckerKind, Config, InitialState, LvsMethod, RawLine, VipSpec, VrrpInstance, VsAddr};
 use super::suggest;
 use super::LoadOptions;
 
@@ -492,6 +492,13 @@ impl Checker<'_> {
             let fwmark = matches!(vs.addr, VsAddr::Fwmark(_));
             let vs_port = vs.port();
             let method = vs.effective_method();
+            if !cfg!(feature = "ssl") {
+                let ssl = vs.real_servers.iter().flat_map(|rs| &rs.checkers);
+                for ck in ssl.filter(|c| matches!(&c.kind, CheckerKind::Http(h) if h.tls)) {
+                    let msg = "'SSL_GET' accepted; this vigil build has no TLS (cargo feature `ssl`): the checker does not run";
+                    self.warn(&ck.loc, msg.to_string(), None);
+                }
+            }
             let mut fixes = Vec::new();
             for (i, rs) in vs.real_servers.iter().enumerate() {
                 let m = rs.lvs_method.unwrap_or(method);

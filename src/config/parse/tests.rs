@@ -118,7 +118,9 @@ vrrp_instance VI_1 {
 #[test]
 fn basic_instance_with_defaults() {
     let (cfg, diags) = load(BASIC);
-    assert!(diags.is_empty(), "{:#?}", found(&diags));
+    // Only the unicast_peer TTL option, which vigil does not check.
+    assert!(has(&diags, 27, Severity::Warning, "'min_ttl' accepted; vigil does not check the TTL", ""));
+    assert_eq!(diags.len(), 1, "{:#?}", found(&diags));
     assert_eq!(cfg.global.router_id.as_deref(), Some("r1"));
     assert_eq!(cfg.global.vrrp_garp_master_delay, Duration::from_millis(2500));
     let s = &cfg.vrrp_scripts[0];
@@ -453,4 +455,16 @@ fn vrrp_delay_after_boot_is_vrrp_startup_delay() {
     let cfg = super::parse(&tokens("global_defs {\n vrrp_delay_after_boot 2.5\n}\n"), &mut diags);
     assert!(diags.is_empty(), "{diags:?}");
     assert_eq!(cfg.global.vrrp_startup_delay, std::time::Duration::from_millis(2500));
+}
+
+#[cfg(not(feature = "ssl"))]
+#[test]
+fn ssl_get_without_a_tls_build_is_warned() {
+    let (_, diags) = load(
+        "virtual_server 10.0.0.1 443 {\n protocol TCP\n real_server 10.0.0.2 443 {\n SSL_GET {\n url {\n path /\n }\n }\n }\n}\n",
+    );
+    assert!(
+        has(&diags, 4, Severity::Warning, "'SSL_GET' accepted; this vigil build has no TLS", ""),
+        "{diags:?}"
+    );
 }

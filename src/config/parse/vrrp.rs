@@ -336,6 +336,11 @@ impl Parser<'_> {
                     Some(v) => *slot = self.int_tok(w, v, 0, 255).map(|n| n as u8),
                     None => self.error(&opt.loc, format!("'{w}' needs a value"), None),
                 }
+                self.warn(
+                    &opt.loc,
+                    format!("'{w}' accepted; vigil does not check the TTL of unicast adverts"),
+                    None,
+                );
                 i += 2;
             }
             out.push(p);
