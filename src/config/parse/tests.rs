@@ -468,3 +468,14 @@ fn ssl_get_without_a_tls_build_is_warned() {
         "{diags:?}"
     );
 }
+
+#[test]
+fn options_vigil_does_not_act_on_are_warned() {
+    let (_, diags) = load(
+        "vrrp_instance V {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n \
+         198.18.0.1 use_vmac\n 198.18.0.2 track_group G\n }\n unicast_peer {\n 198.18.0.9 max_ttl 64\n }\n}\n",
+    );
+    assert!(has(&diags, 5, Severity::Warning, "'use_vmac' on an address accepted; vigil does not", ""));
+    assert!(has(&diags, 6, Severity::Warning, "'track_group G' is accepted; vigil does not", ""));
+    assert!(has(&diags, 9, Severity::Warning, "'max_ttl' accepted; vigil does not check the TTL", ""));
+}

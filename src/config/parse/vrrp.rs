@@ -383,7 +383,16 @@ impl Parser<'_> {
                 "noprefixroute" => v.noprefixroute = true,
                 "autojoin" => v.autojoin = true,
                 "no_track" => v.no_track = true,
-                "use_vmac" => v.use_vmac = true,
+                "use_vmac" => {
+                    let msg =
+                        "'use_vmac' on an address accepted; vigil does not give single addresses a VMAC";
+                    self.warn(
+                        &t.loc,
+                        msg.to_string(),
+                        Some("use_vmac in the vrrp_instance puts all its VIPs on one".into()),
+                    );
+                    v.use_vmac = true;
+                }
                 "brd" | "broadcast" | "dev" | "scope" | "label" | "peer" | "preferred_lft"
                 | "track_group" => {
                     let Some(val) = item.args.get(i).and_then(|t| t.word()) else {
