@@ -48,7 +48,12 @@ impl Daemon {
     }
 
     fn start_with(name: &str, extra: &[&str]) -> Daemon {
+        Self::start_conf(name, GOOD_CONF, extra)
+    }
+
+    fn start_conf(name: &str, conf: &str, extra: &[&str]) -> Daemon {
         let dir = Self::dir_for(name);
+        fs::write(dir.join("k.conf"), conf).unwrap();
         let child = Self::command(&dir)
             .args(extra)
             .stderr(fs::File::create(dir.join("log")).unwrap())
@@ -256,6 +261,17 @@ fn a_killed_child_is_restarted_at_once() {
     let new = d.vrrp_pid().unwrap();
     assert!(log.contains(&format!("Starting VRRP child process, pid={new}")), "{log}");
     assert_eq!(children_of(d.parent_pid()), vec![new]);
+}
+
+/// Issue 13: a keyword vigil accepts without acting on it is logged once at
+/// start with its file:line, as `vigil -t` prints it.
+#[test]
+fn not_acted_on_keywords_are_logged_at_start() {
+    let conf = format!("global_defs {{\n    lvs_flush\n}}\n{GOOD_CONF}");
+    let d = Daemon::start_conf("ignoredlog", &conf, &[]);
+    let log = d.log();
+    let line = "k.conf:2:5: warning: 'lvs_flush' accepted; vigil does not flush IPVS at start";
+    assert_eq!(log.matches(line).count(), 1, "{log}");
 }
 
 /// `-R`: a child that dies is not restarted; the daemon stops, as keepalived's does.

@@ -608,8 +608,7 @@ impl VrrpEngine {
             let args = script::notify_args(NotifyScope::Group, &name, state.as_str(), prio);
             self.run_script(&key, c, args, now);
         }
-        let g_alert = smtp.or(self.global.smtp_alert_vrrp).or(self.global.smtp_alert).unwrap_or(false);
-        if let (true, Some(s)) = (g_alert, alert_state(state, &self.global)) {
+        if let (true, Some(s)) = (group_alert(smtp, &self.global), alert_state(state, &self.global)) {
             if let Some(m) = self.ext.mailer.as_mut() {
                 m.send(&Alert::vrrp_group(&name, s), now);
             }
@@ -758,6 +757,11 @@ pub(super) fn state_script(n: &Notify, to: State) -> Option<&ConfCommand> {
     }
 }
 
+/// A sync group's `smtp_alert`, else `smtp_alert_vrrp`, else `smtp_alert`, else off.
+fn group_alert(smtp_alert: Option<bool>, g: &GlobalDefs) -> bool {
+    smtp_alert.or(g.smtp_alert_vrrp).or(g.smtp_alert).unwrap_or(false)
+}
+
 /// The device of a `static_ipaddress` line: its `dev`, else `default_interface`.
 fn static_dev(a: &VipSpec, g: &GlobalDefs) -> String {
     a.dev.clone().unwrap_or_else(|| g.default_interface.clone())
@@ -830,6 +834,12 @@ mod tests {
         );
         let vs = &c.virtual_servers[0];
         assert!(!vs.real_servers[0].effective_smtp_alert(vs, &c.global), "smtp_alert_checker off");
+        let c = load(&format!(
+            "global_defs {{\n smtp_alert\n}}\n{VI}}}\nvrrp_instance B {{\n interface eth0\n virtual_router_id 2\n \
+             virtual_ipaddress {{\n 198.18.0.2\n }}\n}}\nvrrp_sync_group G {{\n group {{\n A\n B\n }}\n smtp_alert off\n}}\n"
+        ));
+        assert!(!group_alert(c.sync_groups[0].smtp_alert, &c.global), "the group's smtp_alert wins");
+        assert!(group_alert(None, &c.global), "else smtp_alert");
         assert!(vs.real_servers[1].effective_smtp_alert(vs, &c.global), "real_server smtp_alert");
     }
 
