@@ -643,7 +643,7 @@ pub fn ignored_reason(ctx: Ctx, name: &str) -> Option<&'static str> {
         (Instance, "use_vmac_addr") => "use an existing interface as the VMAC",
         (Instance, "use_ipvlan") => "use ipvlan interfaces",
         (Instance, "vrf") => "bind instances to a VRF",
-        (Instance, "native_ipv6") => "change IPv6 handling for native_ipv6",
+        (Instance, "native_ipv6") => "force IPv6 adverts (the family follows the first VIP)",
         (Instance, "timer_expired_backup") => "go to BACKUP when the master-down timer expires this way",
         (Instance, "debug") => "log per-instance debug output",
         (Instance, "notify_master_rx_lower_pri") => "run a script when a master hears a lower priority",
@@ -662,7 +662,10 @@ pub fn ignored_reason(ctx: Ctx, name: &str) -> Option<&'static str> {
         (TcpCheck, "nb_get_retry") => "read nb_get_retry in TCP_CHECK",
         (SmtpCheck, "host") => "check the hosts of SMTP_CHECK 'host' blocks: it checks connect_ip/connect_port",
         (HttpCheck, "tls_compliant") => "change its TLS shutdown for tls_compliant",
-        (HttpCheck, "fast_recovery") => "switch fast_recovery: its HTTP checks recover the same way either way",
+        (HttpCheck, "fast_recovery") => {
+            "switch fast_recovery: a real server always comes back after one good HTTP check, \
+             as with fast_recovery (keepalived without it needs two)"
+        }
         (
             Url,
             "regex" | "regex_no_match" | "regex_options" | "regex_min_offset" | "regex_max_offset"
