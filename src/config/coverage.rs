@@ -593,6 +593,25 @@ mod tests {
         }
     }
 
+    /// No acted-on keyword falls through the parser (`unhandled`: "accepted
+    /// but has no effect") or is reported as not acted on.
+    #[test]
+    fn acted_on_keywords_reach_the_parser() {
+        let opts = LoadOptions { config_id: "n1".into(), host_checks: false };
+        for &(ctx, name, _) in ACTED_ON {
+            let (pre, post, line) = skeleton(ctx);
+            let text = format!("{pre}{name} 1{post}");
+            let l = load_bytes("t.conf", text.as_bytes(), Path::new("/"), &opts);
+            let bad = l.diags.iter().find(|d| {
+                d.loc.as_ref().is_some_and(|x| x.line == line)
+                    && (d.message.contains("has no effect in vigil")
+                        || d.message.contains("accepted; vigil does not"))
+            });
+            let pending = is_pending_keyword(ctx, name);
+            assert!(bad.is_none() || pending, "{ctx:?} {name}: {bad:?}");
+        }
+    }
+
     /// README.md's table between the keyword markers is `readme_table()`.
     #[test]
     fn keyword_table_in_readme() {
