@@ -248,7 +248,7 @@ pub const ACTED_ON: &[(Ctx, &str, &str)] = {
         (HttpCheck, "http_protocol", "request_follows_http_protocol"),
         (HttpCheck, "virtualhost", "virtualhost_from_url_checker_real_server_or_virtual_server"),
         (HttpCheck, "nb_get_retry", "keywords_reach_ipvs_and_the_checkers"),
-        (HttpCheck, "enable_sni", "ssl_get_checks_digest_and_sends_sni_only_when_enabled"),
+        (HttpCheck, "enable_sni", "sni_only_with_enable_sni_or_sni_name"),
         (HttpCheck, "sni_name", "sni_only_with_enable_sni_or_sni_name"),
         (Url, "path", "checkers_against_real_servers"),
         (Url, "digest", "checkers_against_real_servers"),

@@ -150,10 +150,14 @@ mod tests {
              garp_master_refresh 30\n garp_master_refresh_repeat 4\n garp_lower_prio_delay 3\n \
              garp_lower_prio_repeat 8\n lower_prio_no_advert off\n higher_prio_send_advert off\n \
              skip_check_adv_addr\n down_timer_adverts 4\n owner_ignore_adverts\n v3_checksum_as_v2\n \
-             unicast_peer {{\n 198.18.0.2\n }}\n check_unicast_src off\n}}\n"
+             unicast_peer {{\n 198.18.0.2\n }}\n check_unicast_src off\n \
+             virtual_ipaddress_excluded {{\n 198.18.0.50\n }}\n}}\n"
         ));
         let p = instance_params(&i, &g, "198.18.0.1".parse().unwrap());
         assert_eq!((p.version, p.priority, p.advert_interval_cs), (Version::V3, 100, 50));
+        let vip: IpAddr = "198.18.0.100".parse().unwrap();
+        assert_eq!(p.vips, vec![vip], "virtual_ipaddress_excluded is not advertised");
+        assert_eq!(i.vips_excluded.len(), 1);
         assert!(p.nopreempt);
         assert_eq!(p.preempt_delay, Duration::from_secs(7));
         assert_eq!(p.garp.master_delay, Duration::from_secs(1));
