@@ -137,7 +137,7 @@ pub enum Command {
 
 /// Whether an option takes a value, as in keepalived's getopt table.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Takes {
+pub enum Takes {
     Nothing,
     /// `-f FILE`, `-fFILE`, `--use-file FILE`, `--use-file=FILE`.
     Value,
@@ -146,7 +146,7 @@ enum Takes {
 }
 
 /// Short and long names of every option vigil accepts, and what each takes.
-const OPTIONS: &[(Option<char>, &str, Takes)] = &[
+pub const OPTIONS: &[(Option<char>, &str, Takes)] = &[
     (Some('f'), "use-file", Takes::Value),
     (Some('n'), "dont-fork", Takes::Nothing),
     (Some('l'), "log-console", Takes::Nothing),
@@ -577,6 +577,22 @@ mod tests {
                 assert!(help.contains(&format!("-{c},")), "-{c} missing from --help");
             }
         }
+    }
+
+    #[test]
+    fn help_prints_the_usage() {
+        assert_eq!(parse_args(&["-h".into()]).unwrap(), Command::Help);
+        assert_eq!(parse_args(&["--help".into()]).unwrap(), Command::Help);
+        assert!(usage().contains("-f, --use-file=FILE"));
+    }
+
+    #[test]
+    fn config_id_selects_the_at_id_lines() {
+        let o = run(&["-i", "lb2"]);
+        let text = b"vrrp_instance V {\n interface eth0\n virtual_router_id 1\n@lb1 priority 150\n@lb2 priority 50\n}\n";
+        let lo = load_options(&o, false);
+        let l = config::load_bytes("t.conf", text, Path::new("/"), &lo);
+        assert_eq!(l.config.instances[0].priority, Some(50));
     }
 
     #[test]

@@ -9,7 +9,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use vigil::config::{load_file, Diagnostic, LoadOptions, Severity};
+use vigil::config::coverage::{is_warned, WARNED};
+use vigil::config::keywords::{lookup, Ctx, Kind};
+use vigil::config::{load_file, LoadOptions, Severity};
 
 /// ../shared/conf-corpus beside the checkout; CI always has it, so its
 /// absence fails the test instead of skipping it.
@@ -168,13 +170,22 @@ fn postgres_pair_is_clean() {
     let dir = corpus();
     let (out, code) = vigil_t(&dir.join("postgres-pair.conf"));
     assert!(errors(&out).is_empty(), "{}", out.join("\n"));
+    // Besides host facts, only line 7's enable_script_security, which vigil
+    // accepts without acting on it (issue 13: nothing silent).
     for l in out.iter().filter(|l| l.contains(": warning: ")) {
-        assert!(l.contains("on this host") || l.contains("not executable"), "unexpected: {l}");
+        let not_acted_on =
+            l.contains("postgres-pair.conf:7:") && l.contains("'enable_script_security' accepted");
+        assert!(
+            l.contains("on this host") || l.contains("not executable") || not_acted_on,
+            "unexpected: {l}"
+        );
     }
     assert_eq!(code, 0);
-    // Without host checks nothing at all is reported.
+    // Without host checks nothing else is reported.
     let opts = LoadOptions { config_id: "vm".into(), host_checks: false };
-    assert_eq!(load_file(&dir.join("postgres-pair.conf"), &opts).diags, Vec::<Diagnostic>::new());
+    let diags = load_file(&dir.join("postgres-pair.conf"), &opts).diags;
+    let lines: Vec<u32> = diags.iter().map(|d| d.loc.as_ref().map_or(0, |l| l.line)).collect();
+    assert_eq!(lines, [7], "{diags:?}");
 }
 
 /// Lines where keepalived 2.2.7 says `Unknown keyword` and vigil deliberately
@@ -343,4 +354,163 @@ fn dump_shows_what_runs() {
         ),
         "{stderr}"
     );
+}
+
+/// The keywords of `text` that vigil accepts without acting on them, by
+/// line: (line, block, keyword). A small reader of its own, independent
+/// of the parser: it follows the braces and looks each statement up in the
+/// keyword table of its block. `@id` lines count as for config id `vm`.
+fn not_acted_on_lines(text: &str) -> Vec<(u32, Ctx, &'static str)> {
+    let mut out = Vec::new();
+    // None: a block vigil skips or reads as a list.
+    let mut stack: Vec<Option<Ctx>> = Vec::new();
+    let mut pending: Option<Option<Ctx>> = None;
+    for (i, raw) in text.lines().enumerate() {
+        let mut line = raw.trim_start();
+        if let Some(rest) = line.strip_prefix('@') {
+            let (id, body) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+            let (neg, id) = id.strip_prefix('^').map_or((false, id), |x| (true, x));
+            if (id == "vm") == neg {
+                continue;
+            }
+            line = body;
+        }
+        // Quoted text and comments carry no braces or keywords.
+        let mut clean = String::new();
+        let mut quoted = false;
+        for c in line.chars() {
+            match c {
+                '"' => quoted = !quoted,
+                '#' | '!' if !quoted => break,
+                '{' | '}' if !quoted => {
+                    clean.push(' ');
+                    clean.push(c);
+                    clean.push(' ');
+                }
+                c if !quoted => clean.push(c),
+                _ => {}
+            }
+        }
+        let words: Vec<&str> = clean.split_whitespace().collect();
+        let mut opens: Option<Ctx> = None;
+        let mut rest = &words[..];
+        if let Some(&w) = words.first().filter(|w| **w != "{" && **w != "}") {
+            rest = &words[1..];
+            pending = None;
+            let here = stack.last().copied().unwrap_or(Some(Ctx::Top));
+            if let Some(ctx) = here {
+                if let Some(k) = lookup(ctx, w) {
+                    if k.kind == Kind::Ignored || is_warned(k.ctx, k.name) {
+                        out.push((i as u32 + 1, k.ctx, k.name));
+                    }
+                    if let Kind::Block(c) = k.kind {
+                        opens = Some(c);
+                    }
+                    if matches!(k.kind, Kind::Block(_) | Kind::List | Kind::Ignored) && !rest.contains(&"{") {
+                        pending = Some(opens);
+                    }
+                }
+            }
+        }
+        for &w in rest.iter().chain(words.first().filter(|w| **w == "{" || **w == "}")) {
+            match w {
+                "{" => {
+                    let block = pending.take().unwrap_or(opens);
+                    stack.push(block);
+                    opens = None;
+                }
+                "}" => {
+                    stack.pop();
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// Issue 13: wherever a corpus file uses a keyword vigil does not act on,
+/// `vigil -t` warns on that line. Prints how many wild files hit one.
+#[test]
+fn not_acted_on_keywords_are_warned_at_their_line() {
+    let dir = corpus();
+    let opts = LoadOptions { config_id: "vm".into(), host_checks: false };
+    let (mut files, mut wild, mut wild_hit, mut checked) = (0, 0, Vec::new(), 0);
+    let mut misses = Vec::new();
+    for sub in [dir.clone(), dir.join("wild")] {
+        let mut paths: Vec<PathBuf> =
+            std::fs::read_dir(&sub).expect("corpus dir").flatten().map(|e| e.path()).collect();
+        paths.sort();
+        for p in paths.into_iter().filter(|p| p.extension().is_some_and(|x| x == "conf")) {
+            files += 1;
+            let is_wild = sub.ends_with("wild");
+            wild += usize::from(is_wild);
+            let text = String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned();
+            let hits = not_acted_on_lines(&text);
+            if hits.is_empty() {
+                continue;
+            }
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            let loaded = load_file(&p, &opts);
+            for &(line, ctx, kw) in &hits {
+                checked += 1;
+                let warned = loaded.diags.iter().any(|d| {
+                    d.severity == Severity::Warning
+                        && d.loc.as_ref().is_some_and(|l| l.line == line && l.file.ends_with(name.as_str()))
+                        && (d.message.contains(&format!("'{kw}' accepted; vigil does not"))
+                            || WARNED.iter().any(|&(c, n, f)| c == ctx && n == kw && d.message.contains(f)))
+                });
+                if !warned {
+                    misses.push(format!("{name}:{line}: {kw} ({})", ctx.name()));
+                }
+            }
+            if is_wild {
+                let mut kws: Vec<&str> = hits.iter().map(|h| h.2).collect();
+                kws.sort();
+                kws.dedup();
+                wild_hit.push(format!("{name}: {}", kws.join(", ")));
+            }
+        }
+    }
+    println!(
+        "{} of {wild} wild configs use a keyword vigil does not act on (the aim: only BFD ones):\n  {}",
+        wild_hit.len(),
+        wild_hit.join("\n  ")
+    );
+    assert_eq!(files, 87);
+    assert!(checked > 0);
+    assert!(
+        misses.is_empty(),
+        "not-acted-on keywords without a warning at their line:\n{}",
+        misses.join("\n")
+    );
+}
+
+/// `-t --dump` ends with every keyword vigil accepted without acting on it.
+#[test]
+fn dump_lists_what_vigil_does_not_act_on() {
+    let conf = std::env::temp_dir().join(format!("vigil-dump-ignored-{}.conf", std::process::id()));
+    std::fs::write(
+        &conf,
+        "global_defs {\n lvs_flush\n enable_script_security\n}\nvirtual_server 10.0.0.1 80 {\n protocol TCP\n \
+         ha_suspend\n real_server 10.0.0.2 80 {\n TCP_CHECK {\n }\n }\n}\n",
+    )
+    .unwrap();
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_vigil")).args(["-t", "--dump", "-f"]).arg(&conf).output().unwrap();
+    let _ = std::fs::remove_file(&conf);
+    let dump = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for (line, kw) in [(2, "lvs_flush"), (3, "enable_script_security"), (7, "ha_suspend")] {
+        let mark = format!(".conf:{line}: {kw} (");
+        assert!(dump.lines().any(|l| l.starts_with("#   ") && l.contains(&mark)), "no '{mark}' in:\n{dump}");
+        let warn = format!(".conf:{line}:");
+        assert!(
+            stderr.lines().any(
+                |l| l.contains(&warn) && l.contains(&format!("warning: '{kw}' accepted; vigil does not"))
+            ),
+            "{stderr}"
+        );
+    }
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
 }

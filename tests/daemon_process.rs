@@ -44,8 +44,21 @@ impl Daemon {
     }
 
     fn start(name: &str) -> Daemon {
+        Self::start_with(name, &[])
+    }
+
+    fn start_with(name: &str, extra: &[&str]) -> Daemon {
+        Self::start_conf(name, GOOD_CONF, extra)
+    }
+
+    fn start_conf(name: &str, conf: &str, extra: &[&str]) -> Daemon {
         let dir = Self::dir_for(name);
-        let child = Self::command(&dir).stderr(fs::File::create(dir.join("log")).unwrap()).spawn().unwrap();
+        fs::write(dir.join("k.conf"), conf).unwrap();
+        let child = Self::command(&dir)
+            .args(extra)
+            .stderr(fs::File::create(dir.join("log")).unwrap())
+            .spawn()
+            .unwrap();
         let d = Daemon { dir, child: Some(child) };
         d.wait_for("the VRRP child's pid file", Duration::from_secs(5), || d.vrrp_pid().is_some());
         d
@@ -248,6 +261,39 @@ fn a_killed_child_is_restarted_at_once() {
     let new = d.vrrp_pid().unwrap();
     assert!(log.contains(&format!("Starting VRRP child process, pid={new}")), "{log}");
     assert_eq!(children_of(d.parent_pid()), vec![new]);
+}
+
+/// Issue 13: a keyword vigil accepts without acting on it is logged once at
+/// start with its file:line, as `vigil -t` prints it.
+#[test]
+fn not_acted_on_keywords_are_logged_at_start() {
+    let conf = format!("global_defs {{\n    lvs_flush\n}}\n{GOOD_CONF}");
+    let d = Daemon::start_conf("ignoredlog", &conf, &[]);
+    let log = d.log();
+    let line = "k.conf:2:5: warning: 'lvs_flush' accepted; vigil does not flush IPVS at start";
+    assert_eq!(log.matches(line).count(), 1, "{log}");
+}
+
+/// `-R`: a child that dies is not restarted; the daemon stops, as keepalived's does.
+#[test]
+fn dont_respawn_leaves_a_dead_child_dead() {
+    let mut d = Daemon::start_with("norespawn", &["-R"]);
+    let old = d.vrrp_pid().unwrap();
+    // SAFETY: kill(2) of the daemon's child.
+    unsafe { libc::kill(old, libc::SIGKILL) };
+    let start = Instant::now();
+    let mut child = d.child.take().unwrap();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "the daemon kept running\n{}", d.log());
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let log = d.log();
+    assert!(log.contains(&format!("VRRP child process({old}) died")) && log.contains("Exiting"), "{log}");
+    assert!(!log.contains("Respawning"), "{log}");
+    assert_ne!(status.code(), Some(0));
 }
 
 #[test]

@@ -332,3 +332,91 @@ impl VsRun {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::lvs::ProtocolKey;
+    use crate::config::model::LvsMethod;
+    use crate::config::{load_bytes, LoadOptions};
+    use std::path::Path;
+    use std::time::Duration;
+
+    fn runs(conf: &str) -> Vec<VsRun> {
+        let opts = LoadOptions { config_id: "n1".into(), host_checks: false };
+        let l = load_bytes("t.conf", conf.as_bytes(), Path::new("/"), &opts);
+        assert!(!l.has_errors(), "{:?}", l.diags);
+        virtual_servers(&l.config).unwrap()
+    }
+
+    /// The virtual_server, real_server and checker keywords reach the IPVS
+    /// service and destinations vigil programs and the checker cores; the
+    /// cores' own tests (src/check/tests.rs) exercise what each one does.
+    #[test]
+    fn keywords_reach_ipvs_and_the_checkers() {
+        let v = runs(
+            "global_defs {\n checker_log_all_failures\n}\n\
+             virtual_server_group G {\n 198.18.0.10-11 80\n fwmark 7\n}\n\
+             virtual_server group G {\n lb_algo rr\n lb_kind DR\n protocol TCP\n persistence_timeout 300\n \
+             persistence_granularity 255.255.255.0\n delay_loop 9\n retry 4\n delay_before_retry 2\n warmup 3\n \
+             connect_timeout 6\n quorum 2\n hysteresis 1\n omega\n alpha\n inhibit_on_failure\n \
+             sorry_server 198.18.2.1 8080\n sorry_server_inhibit\n sorry_server_lvs_method TUN\n \
+             real_server 198.18.1.2 80 {\n weight 5\n uthreshold 100\n lthreshold 10\n lvs_method NAT\n \
+             retry 6\n TCP_CHECK {\n connect_ip 198.18.3.3\n connect_port 8443\n log_all_failures off\n }\n \
+             HTTP_GET {\n url {\n path /\n }\n nb_get_retry 2\n }\n }\n \
+             real_server 198.18.1.3 80 {\n delay_loop 5\n inhibit_on_failure off\n \
+             TCP_CHECK {\n retry 1\n delay_loop 2\n alpha off\n }\n }\n}\n\
+             virtual_server 198.18.0.20 53 {\n lvs_sched wlc\n lvs_method DR\n protocol UDP\n \
+             real_server 198.18.1.4 53 {\n MISC_CHECK {\n misc_path /bin/true\n }\n }\n}\n",
+        );
+        let (g, u) = (&v[0], &v[1]);
+        // virtual_server_group: a range and a fwmark.
+        let addrs = g.service_addrs();
+        let tcp = |a: &str| SvcAddr::Addr { protocol: ProtocolKey::Tcp, addr: a.parse().unwrap(), port: 80 };
+        assert_eq!(
+            addrs,
+            vec![tcp("198.18.0.10"), tcp("198.18.0.11"), SvcAddr::Fwmark { v6: false, mark: 7 }]
+        );
+        // lb_algo, persistence_timeout, persistence_granularity.
+        let s = &g.services[0];
+        assert_eq!((s.scheduler.as_str(), s.persistence, s.netmask), ("rr", Some(300), Some(0xffff_ff00)));
+        assert_eq!(u.services[0].scheduler, "wlc", "lvs_sched");
+        let SvcAddr::Addr { protocol, .. } = &u.services[0].addr else { panic!() };
+        assert_eq!(*protocol, ProtocolKey::Udp, "protocol");
+        // weight, uthreshold, lthreshold, lvs_method (real server over lb_kind).
+        let d = g.dest_spec(DestRef::Real(0), 5).unwrap();
+        assert_eq!((d.method, d.u_threshold, d.l_threshold), (LvsMethod::Nat, 100, 10));
+        assert_eq!(g.dest_spec(DestRef::Real(1), 1).unwrap().method, LvsMethod::Dr, "lb_kind");
+        assert_eq!(u.dest_spec(DestRef::Real(0), 1).unwrap().method, LvsMethod::Dr, "lvs_method");
+        // sorry_server, sorry_server_lvs_method, sorry_server_inhibit, quorum, hysteresis, omega.
+        let sorry = g.dest_spec(DestRef::Sorry, 0).unwrap();
+        assert_eq!(
+            (sorry.addr, sorry.port, sorry.method),
+            ("198.18.2.1".parse().unwrap(), 8080, LvsMethod::Tun)
+        );
+        let p = g.core.params();
+        assert!(p.sorry.is_some() && p.sorry_inhibit && p.omega);
+        assert_eq!((p.quorum, p.hysteresis), (2, 1));
+        let rs = g.core.real_servers();
+        assert_eq!(rs[0].params().weight, 5);
+        assert!(
+            rs[0].params().inhibit && !rs[1].params().inhibit,
+            "inhibit_on_failure, inherited and overridden"
+        );
+        // Checker timing: checker over real server over virtual server.
+        let c0 = &g.cfg.real_servers[0];
+        let tcp0 = checker_params(&c0.checkers[0], c0, &g.cfg, &GlobalDefs::default());
+        assert_eq!(tcp0.target, "[198.18.3.3]:tcp:8443", "connect_ip, connect_port");
+        assert_eq!((tcp0.retry, tcp0.delay_loop), (6, Duration::from_secs(9)));
+        assert_eq!((tcp0.delay_before_retry, tcp0.warmup), (Duration::from_secs(2), Duration::from_secs(3)));
+        assert!(tcp0.alpha && !tcp0.log_all_failures);
+        let globals = GlobalDefs { checker_log_all_failures: true, ..Default::default() };
+        let http = checker_params(&c0.checkers[1], c0, &g.cfg, &globals);
+        assert!(http.log_all_failures, "checker_log_all_failures");
+        assert_eq!(http.retry, 2, "nb_get_retry");
+        let c1 = &g.cfg.real_servers[1];
+        let tcp1 = checker_params(&c1.checkers[0], c1, &g.cfg, &globals);
+        assert_eq!((tcp1.retry, tcp1.delay_loop, tcp1.alpha), (1, Duration::from_secs(2), false));
+        assert_eq!(c1.checkers[0].effective_connect_timeout(c1, &g.cfg), Duration::from_secs(6));
+    }
+}

@@ -121,3 +121,52 @@ fn sockaddr(addr: SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
     };
     (ss, len as libc::socklen_t)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsRawFd;
+
+    fn sockopt(fd: libc::c_int, opt: libc::c_int) -> u32 {
+        let mut v: u32 = 0;
+        let mut len = mem::size_of::<u32>() as libc::socklen_t;
+        // SAFETY: v and len are valid for getsockopt to write.
+        let rc =
+            unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, opt, (&mut v as *mut u32).cast(), &mut len) };
+        assert_eq!(rc, 0, "{}", io::Error::last_os_error());
+        v
+    }
+
+    /// `bindto`, `bind_port`, `bind_if` and `fwmark` reach the socket
+    /// (SO_MARK and SO_BINDTODEVICE need root, as vigil runs).
+    #[test]
+    fn connect_binds_pins_and_marks_as_configured() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let free = std::net::TcpListener::bind("127.0.0.2:0").unwrap().local_addr().unwrap().port();
+        let spec = ConnSpec {
+            target: listener.local_addr().unwrap(),
+            bind_ip: Some("127.0.0.2".parse().unwrap()),
+            bind_port: Some(free),
+            bind_if: Some("lo".into()),
+            fwmark: Some(7),
+        };
+        let stream = connect(&spec).expect("connect (as root)");
+        let (_, peer) = listener.accept().unwrap();
+        assert_eq!(peer, SocketAddr::new("127.0.0.2".parse().unwrap(), free), "bindto, bind_port");
+        assert_eq!(sockopt(stream.as_raw_fd(), libc::SO_MARK), 7, "fwmark");
+        let mut name = [0u8; 16];
+        let mut len = name.len() as libc::socklen_t;
+        // SAFETY: name and len are valid for getsockopt to write.
+        let rc = unsafe {
+            libc::getsockopt(
+                stream.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_BINDTODEVICE,
+                name.as_mut_ptr().cast(),
+                &mut len,
+            )
+        };
+        assert_eq!(rc, 0);
+        assert_eq!(&name[..2], b"lo", "bind_if");
+    }
+}

@@ -22,7 +22,9 @@ use super::probe::{Dialogue, Probe, Tls};
 use super::smtp::{SmtpExchange, DEFAULT_HELO};
 use super::vs::CheckId;
 use crate::config::diag::Loc;
-use crate::config::model::{CheckerKind, Command as ConfCommand, Config, GlobalDefs, HttpCheck, Url};
+use crate::config::model::{
+    CheckerKind, Command as ConfCommand, Config, GlobalDefs, HttpCheck, RealServer, Url, VirtualServer,
+};
 use crate::daemon::event_loop::{Subsystem, TokenAlloc};
 use crate::daemon::json::Json;
 use crate::script::fifo::{self, Children, FifoSet, Only, Writer};
@@ -356,12 +358,7 @@ impl CheckerEngine {
             CheckerKind::Http(h) => {
                 let url =
                     h.urls.get(vs.url_next(id) % h.urls.len().max(1)).cloned().unwrap_or_else(default_url);
-                let vhost = url
-                    .virtualhost
-                    .clone()
-                    .or_else(|| h.virtualhost.clone())
-                    .or_else(|| rs.virtualhost.clone())
-                    .or_else(|| vs.cfg.virtualhost.clone());
+                let vhost = virtualhost(&url, h, rs, &vs.cfg);
                 let tls = match h.tls.then(|| tls_session(ip, h, vhost.as_deref())).transpose() {
                     Ok(tls) => tls,
                     Err(e) => return self.finish(v, id, CheckResult::failure(e), now),
@@ -695,8 +692,28 @@ impl Subsystem for CheckerEngine {
 /// `sni_name`, else the virtualhost.
 #[cfg(feature = "ssl")]
 fn tls_session(ip: IpAddr, h: &HttpCheck, vhost: Option<&str>) -> Result<Box<Tls>, String> {
-    let sni = if h.enable_sni || h.sni_name.is_some() { h.sni_name.as_deref().or(vhost) } else { None };
-    super::tls::TlsSession::new(ip, sni).map(Box::new)
+    super::tls::TlsSession::new(ip, sni(h, vhost)).map(Box::new)
+}
+
+/// The `virtualhost` of an HTTP check: the url's, else the checker's, the
+/// real server's, the virtual server's.
+fn virtualhost(url: &Url, h: &HttpCheck, rs: &RealServer, vs: &VirtualServer) -> Option<String> {
+    url.virtualhost
+        .clone()
+        .or_else(|| h.virtualhost.clone())
+        .or_else(|| rs.virtualhost.clone())
+        .or_else(|| vs.virtualhost.clone())
+}
+
+/// The SNI SSL_GET sends: only with `enable_sni` or `sni_name`; the
+/// `sni_name`, else the virtualhost.
+#[cfg_attr(not(any(feature = "ssl", test)), allow(dead_code))]
+fn sni<'a>(h: &'a HttpCheck, vhost: Option<&'a str>) -> Option<&'a str> {
+    if h.enable_sni || h.sni_name.is_some() {
+        h.sni_name.as_deref().or(vhost)
+    } else {
+        None
+    }
 }
 
 /// A build without `ssl` refuses SSL_GET configurations; should one get
@@ -761,4 +778,53 @@ fn next_random(state: &mut u64) -> u64 {
     x ^= x << 17;
     *state = x;
     x
+}
+
+#[cfg(test)]
+mod sni_tests {
+    use super::*;
+    use crate::config::model::HttpProtocol;
+
+    #[test]
+    fn virtualhost_from_url_checker_real_server_or_virtual_server() {
+        let opts = crate::config::LoadOptions { config_id: "n1".into(), host_checks: false };
+        let conf = "virtual_server 10.0.0.1 80 {\n protocol TCP\n virtualhost vs.example\n \
+                    real_server 10.0.0.2 80 {\n virtualhost rs.example\n HTTP_GET {\n virtualhost ck.example\n \
+                    url {\n path /a\n virtualhost url.example\n }\n url {\n path /b\n }\n }\n }\n \
+                    real_server 10.0.0.3 80 {\n HTTP_GET {\n url {\n path /\n }\n }\n }\n}\n";
+        let c = crate::config::load_bytes("t.conf", conf.as_bytes(), std::path::Path::new("/"), &opts).config;
+        let vs = &c.virtual_servers[0];
+        let host = |r: usize, u: usize| {
+            let rs = &vs.real_servers[r];
+            let CheckerKind::Http(h) = &rs.checkers[0].kind else { panic!() };
+            virtualhost(&h.urls[u], h, rs, vs)
+        };
+        assert_eq!(host(0, 0).as_deref(), Some("url.example"));
+        assert_eq!(host(0, 1).as_deref(), Some("ck.example"));
+        let mut no_ck = vs.clone();
+        let CheckerKind::Http(h) = &mut no_ck.real_servers[0].checkers[0].kind else { panic!() };
+        h.virtualhost = None;
+        let rs = &no_ck.real_servers[0];
+        let CheckerKind::Http(h) = &rs.checkers[0].kind else { panic!() };
+        assert_eq!(virtualhost(&h.urls[1], h, rs, &no_ck).as_deref(), Some("rs.example"));
+        assert_eq!(host(1, 0).as_deref(), Some("vs.example"));
+    }
+
+    #[test]
+    fn sni_only_with_enable_sni_or_sni_name() {
+        let mut h = HttpCheck {
+            tls: true,
+            urls: Vec::new(),
+            http_protocol: HttpProtocol::V1_0,
+            virtualhost: None,
+            enable_sni: false,
+            sni_name: None,
+        };
+        assert_eq!(sni(&h, Some("www.example")), None);
+        h.enable_sni = true;
+        assert_eq!(sni(&h, Some("www.example")), Some("www.example"), "enable_sni: the virtualhost");
+        h.enable_sni = false;
+        h.sni_name = Some("sni.example".into());
+        assert_eq!(sni(&h, Some("www.example")), Some("sni.example"), "sni_name");
+    }
 }

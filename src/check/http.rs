@@ -296,6 +296,17 @@ mod tests {
     }
 
     #[test]
+    fn request_follows_http_protocol() {
+        let text = |p| String::from_utf8(request("/h", "web", p)).unwrap();
+        assert!(text(HttpProtocol::V1_0).starts_with("GET /h HTTP/1.0\r\n"));
+        assert!(!text(HttpProtocol::V1_0).contains("Connection: close"));
+        assert!(text(HttpProtocol::V1_0C).starts_with("GET /h HTTP/1.0\r\n"));
+        assert!(text(HttpProtocol::V1_0C).contains("Connection: close\r\n"));
+        assert!(text(HttpProtocol::V1_1).starts_with("GET /h HTTP/1.1\r\n"));
+        assert!(text(HttpProtocol::V1_1).contains("Host: web\r\n"));
+    }
+
+    #[test]
     fn judging() {
         let mut url = Url {
             path: "/".into(),

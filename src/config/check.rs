@@ -598,10 +598,9 @@ mod host {
 
     pub fn check(cfg: &Config, diags: &mut Vec<Diagnostic>) {
         let mut warn = |loc: &Loc, msg: String| diags.push(Diagnostic::warning(Some(loc.clone()), msg));
-        let dynamic = cfg.global.dynamic_interfaces;
         for vi in &cfg.instances {
             if let Some(i) = &vi.interface {
-                if !dynamic && !interface_exists(i) {
+                if !interface_exists(i) {
                     warn(
                         vi.locs.of("interface").unwrap_or(&vi.loc),
                         format!("interface {i} does not exist on this host"),

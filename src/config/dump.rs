@@ -72,6 +72,19 @@ pub fn dump(cfg: &Config) -> String {
     for vs in &cfg.virtual_servers {
         virtual_server(&mut o, vs, &cfg.global);
     }
+    if !cfg.ignored.is_empty() {
+        o.line("# accepted, not acted on by vigil (vigil -t warns at each):");
+        for i in &cfg.ignored {
+            let why = super::keywords::ignored_reason(i.ctx, i.name).unwrap_or("act on it");
+            o.line(&format!(
+                "#   {}:{}: {} ({}): vigil does not {why}",
+                i.loc.file,
+                i.loc.line,
+                i.name,
+                i.ctx.name()
+            ));
+        }
+    }
     o.s
 }
 
@@ -149,7 +162,6 @@ fn global(o: &mut Out, g: &GlobalDefs) {
         "script_user",
         g.script_user.as_ref().map(|(u, _)| u.as_str()).unwrap_or("(keepalived_script or root)"),
     );
-    o.kv("enable_script_security", yes(g.enable_script_security));
     o.kv("disable_local_igmp", yes(g.disable_local_igmp));
     for (prefix, sched) in [("vrrp", &g.vrrp_sched), ("checker", &g.checker_sched)] {
         let show = |v: Option<String>| v.unwrap_or_else(|| "(default)".into());
@@ -176,9 +188,7 @@ fn global(o: &mut Out, g: &GlobalDefs) {
     o.kv("vrrp_notify_priority_changes", yes(g.vrrp_notify_priority_changes));
     o.kv("vrrp_startup_delay", secs(g.vrrp_startup_delay));
     o.kv("vrrp_down_timer_adverts", g.vrrp_down_timer_adverts);
-    o.kv("dynamic_interfaces", yes(g.dynamic_interfaces));
     o.kv("default_interface", &g.default_interface);
-    o.kv("lvs_flush", yes(g.lvs_flush));
     o.close();
 }
 
@@ -343,7 +353,6 @@ fn virtual_server(o: &mut Out, vs: &VirtualServer, g: &GlobalDefs) {
     if let Some((ip, port)) = vs.sorry_server {
         o.kv("sorry_server", format!("{ip} {}", port.map(|p| p.to_string()).unwrap_or_default()).trim_end());
     }
-    o.kv("ha_suspend", yes(vs.ha_suspend));
     if let Some(v) = &vs.virtualhost {
         o.kv("virtualhost", v);
     }
@@ -447,13 +456,8 @@ fn checker(o: &mut Out, ck: &Checker, rs: &RealServer, vs: &VirtualServer) {
                 o.close();
             }
         }
-        CheckerKind::Smtp { helo_name, hosts } => {
+        CheckerKind::Smtp { helo_name } => {
             o.kv("helo_name", helo_name.as_deref().unwrap_or("smtpchecker.keepalived.org"));
-            for h in hosts {
-                o.open("host");
-                conn(o, h);
-                o.close();
-            }
         }
         CheckerKind::Misc(m) => {
             o.kv("misc_path", m.path.as_ref().map(cmd).unwrap_or_default());

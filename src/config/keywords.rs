@@ -4,6 +4,8 @@
 //! whether it opens a block; the did-you-mean hints search it. Keywords that
 //! keepalived knows but vigil does not act on are `Ignored`: accepted with a
 //! warning rather than rejected, so a working keepalived.conf keeps loading.
+//! Every other keyword is acted on, and `config::coverage` names the test
+//! that shows it; a unit test fails for a keyword in neither class.
 
 /// The kind of block a keyword sits in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -175,7 +177,7 @@ table! {
         "no_checker_emails" Value Common,
         "checker_log_all_failures" Value Common,
         "script_user" Value Common,
-        "enable_script_security" Value Common,
+        "enable_script_security" Ignored Common,
         "vrrp_strict" Value Common,
         "vrrp_version" Value Common,
         "vrrp_mcast_group4" Value Rare,
@@ -197,12 +199,12 @@ table! {
         "vrrp_delay_after_boot" Value Common,
         "vrrp_down_timer_adverts" Value Rare,
         "vrrp_owner_ignore_adverts" Value Rare,
-        "dynamic_interfaces" Value Common,
+        "dynamic_interfaces" Ignored Common,
         "default_interface" Value Rare,
-        "lvs_sync_daemon" Value Common,
-        "lvs_timeouts" Value Common,
-        "lvs_flush" Value Common,
-        "lvs_flush_on_stop" Value Common,
+        "lvs_sync_daemon" Ignored Common,
+        "lvs_timeouts" Ignored Common,
+        "lvs_flush" Ignored Common,
+        "lvs_flush_on_stop" Ignored Common,
         "notify_fifo" Value Common,
         "notify_fifo_script" Value Common,
         "vrrp_notify_fifo" Value Common,
@@ -441,7 +443,7 @@ table! {
         "sorry_server" Value Core,
         "sorry_server_inhibit" Value Core,
         "sorry_server_lvs_method" Value Core,
-        "ha_suspend" Value Common,
+        "ha_suspend" Ignored Common,
         "virtualhost" Value Common,
         "smtp_alert" Value Common,
         "snmp_name" Ignored Rare,
@@ -500,7 +502,7 @@ table! {
         "url" Block(Url) Core,
         "http_protocol" Value Common,
         "virtualhost" Value Common,
-        "fast_recovery" Value Common,
+        "fast_recovery" Ignored Common,
         "nb_get_retry" Value Core,
         "enable_sni" Value Rare,
         "sni_name" Value Rare,
@@ -520,7 +522,7 @@ table! {
     }
     SmtpCheck {
         "helo_name" Value Core,
-        "host" Block(SmtpHost) Rare,
+        "host" Ignored Rare,
     }
     MiscCheck {
         "misc_path" Value Core,
@@ -534,7 +536,149 @@ table! {
     }
 }
 
-/// Why an `Ignored` keyword is ignored, when there is more to say.
+/// What vigil does not do for an `Ignored` keyword, completing the warning
+/// "'NAME' accepted; vigil does not ...". Every `Ignored` keyword has one
+/// (a unit test walks the table).
+pub fn ignored_reason(ctx: Ctx, name: &str) -> Option<&'static str> {
+    use Ctx::*;
+    Some(match (ctx, name) {
+        (Top, "vrrp_track_process") | (SyncGroup | Instance, "track_process") => "track processes",
+        (Top, "track_file" | "vrrp_track_file") | (SyncGroup | Instance, "track_file") => "track files",
+        (Top, "bfd_instance") | (SyncGroup | Instance, "track_bfd") => "do BFD",
+        (Top, "SSL") => "load SSL_GET client certificates or CA files",
+        (Top, "track_group") => "tie instances to static addresses or routes (track_group)",
+        (Top, "linkbeat_interfaces") | (GlobalDefs | Instance, "linkbeat_use_polling") => {
+            "poll link state (it follows netlink link events)"
+        }
+        (Top, "interface_up_down_delays") => "delay its reaction to interface up/down",
+        (Top, "garp_group") => "send gratuitous ARPs per interface group (garp_group)",
+        (GlobalDefs, "vrrp_garp_extra_if") | (Instance, "garp_extra_if") => {
+            "send gratuitous ARPs on extra interfaces"
+        }
+        (GlobalDefs, "fifo_write_vrrp_states_on_reload") => "write VRRP states to the notify FIFO on reload",
+        (GlobalDefs, "startup_script" | "startup_script_timeout") => "run a startup script",
+        (GlobalDefs, "shutdown_script" | "shutdown_script_timeout") => "run a shutdown script",
+        (GlobalDefs, "max_auto_priority" | "min_auto_priority_delay") => {
+            "raise its priority automatically this way (realtime only for sub-second adverts; see vrrp_rt_priority)"
+        }
+        (GlobalDefs, "vrrp_cpu_affinity" | "checker_cpu_affinity" | "bfd_cpu_affinity") => {
+            "pin its processes to CPUs"
+        }
+        (GlobalDefs, "bfd_rt_priority" | "bfd_priority" | "bfd_no_swap" | "bfd_rlimit_rttime") => {
+            "have a BFD process"
+        }
+        (GlobalDefs, "net_namespace" | "net_namespace_ipvs" | "namespace_with_ipsets") => {
+            "switch network namespaces from the configuration"
+        }
+        (GlobalDefs, "instance") => "name its files after an instance",
+        (GlobalDefs, "use_pid_dir") => "use a pid directory",
+        (
+            GlobalDefs,
+            "nftables" | "nftables_priority" | "nftables_counters" | "nftables_ifindex" | "nftables_ipvs"
+            | "vrrp_iptables" | "vrrp_ipsets",
+        ) => "install firewall rules",
+        (
+            GlobalDefs,
+            "enable_snmp_vrrp" | "enable_snmp_checker" | "enable_snmp_rfc" | "enable_snmp_rfcv2"
+            | "enable_snmp_rfcv3" | "enable_traps" | "snmp_socket",
+        )
+        | (VirtualServer, "snmp_name") => "speak SNMP",
+        (GlobalDefs, "enable_dbus" | "dbus_service_name") => "offer D-Bus",
+        (GlobalDefs, "reload_check_config") => {
+            "check a reload in a separate process (the parent validates every reload itself)"
+        }
+        (GlobalDefs, "reload_time_file" | "reload_repeat" | "reload_file") => "schedule reloads",
+        (GlobalDefs, "include_check") => "check included files",
+        (GlobalDefs, "config_save_dir" | "tmp_config_directory") => "keep copies of the configuration there",
+        (
+            GlobalDefs,
+            "vrrp_netlink_cmd_rcv_bufs"
+            | "vrrp_netlink_cmd_rcv_bufs_force"
+            | "vrrp_netlink_monitor_rcv_bufs"
+            | "vrrp_netlink_monitor_rcv_bufs_force"
+            | "lvs_netlink_cmd_rcv_bufs"
+            | "lvs_netlink_cmd_rcv_bufs_force"
+            | "lvs_netlink_monitor_rcv_bufs"
+            | "lvs_netlink_monitor_rcv_bufs_force"
+            | "process_monitor_rcv_bufs"
+            | "process_monitor_rcv_bufs_force",
+        ) => "size netlink buffers from the configuration",
+        (GlobalDefs, "vrrp_rx_bufs_policy" | "vrrp_rx_bufs_multiplier") | (Instance, "kernel_rx_buf_size") => {
+            "size VRRP socket buffers from the configuration"
+        }
+        (
+            GlobalDefs,
+            "process_names" | "process_name" | "vrrp_process_name" | "checker_process_name" | "bfd_process_name",
+        ) => "rename its processes",
+        (GlobalDefs, "umask") => "set its umask from the configuration",
+        (GlobalDefs, "random_seed") => "take a random seed from the configuration",
+        (GlobalDefs, "data_use_instance") => "name dump files after an instance",
+        (GlobalDefs, "child_wait_time") => "change how long it waits for its children at exit",
+        (GlobalDefs, "log_unknown_vrids") => "log adverts for unknown VRIDs",
+        (GlobalDefs, "vmac_prefix" | "vmac_addr_prefix") => "change VMAC name prefixes",
+        (GlobalDefs, "rs_init_notifies") => "notify the initial state of real servers",
+        (GlobalDefs, "state_dump_file" | "stats_dump_file" | "json_dump_file") => {
+            "change dump file names (VIGIL_DUMP_DIR sets their directory)"
+        }
+        (GlobalDefs, "json_version") => "write other JSON versions",
+        (GlobalDefs, "set_supplementary_groups") => "give scripts supplementary groups",
+        (GlobalDefs, "lvs_sync_daemon") | (GlobalDefs | Instance, "lvs_sync_daemon_interface") => {
+            "run the IPVS connection sync daemon"
+        }
+        (GlobalDefs, "lvs_id") => "use lvs_id",
+        (GlobalDefs, "enable_script_security") => {
+            "refuse scripts that non-root users could change: scripts run whatever their permissions"
+        }
+        (GlobalDefs, "dynamic_interfaces") => {
+            "wait for interfaces missing at start: an instance whose interface is absent is not started"
+        }
+        (GlobalDefs, "lvs_timeouts") => "set IPVS timeouts",
+        (GlobalDefs, "lvs_flush") => "flush IPVS at start",
+        (GlobalDefs, "lvs_flush_on_stop") => "flush IPVS at stop (it removes its own services)",
+        (SyncGroup | Instance, "notify_deleted") => "run notify_deleted scripts",
+        (SyncGroup, "global_tracking") => "apply global_tracking (see sync_group_tracking_weight)",
+        (Instance, "auth_hmac") => "authenticate adverts with HMAC",
+        (Instance, "no_virtual_ipaddress") => "accept an instance declared without addresses this way",
+        (Instance, "promote_secondaries") => "set promote_secondaries on the interface",
+        (Instance, "track_src_ip") => "track the advert source address",
+        (Instance, "old_unicast_checksum") => "compute the old unicast checksum",
+        (Instance, "mcast_dst_ip") => "send adverts to another multicast group per instance",
+        (Instance, "use_vmac_addr") => "use an existing interface as the VMAC",
+        (Instance, "use_ipvlan") => "use ipvlan interfaces",
+        (Instance, "vrf") => "bind instances to a VRF",
+        (Instance, "native_ipv6") => "force IPv6 adverts (the family follows the first VIP)",
+        (Instance, "timer_expired_backup") => "go to BACKUP when the master-down timer expires this way",
+        (Instance, "debug") => "log per-instance debug output",
+        (Instance, "notify_master_rx_lower_pri") => "run a script when a master hears a lower priority",
+        (VirtualServer, "persistence_engine") => "use IPVS persistence engines",
+        (VirtualServer, "ops") => "set one-packet scheduling",
+        (
+            VirtualServer,
+            "hashed" | "flag-1" | "flag-2" | "flag-3" | "sh-port" | "sh-fallback" | "mh-port" | "mh-fallback",
+        ) => "set IPVS scheduler flags",
+        (VirtualServer, "ip_family") => "take the address family from ip_family",
+        (VirtualServer, "nat_mask") => "use nat_mask",
+        (VirtualServer, "ha_suspend") => "suspend checkers while the virtual address is absent",
+        (RealServer, "UDP_CHECK" | "PING_CHECK" | "FILE_CHECK" | "BFD_CHECK") => {
+            "run this checker: it never passes, so the real server counts as down"
+        }
+        (TcpCheck, "nb_get_retry") => "read nb_get_retry in TCP_CHECK",
+        (SmtpCheck, "host") => "check the hosts of SMTP_CHECK 'host' blocks: it checks connect_ip/connect_port",
+        (HttpCheck, "tls_compliant") => "change its TLS shutdown for tls_compliant",
+        (HttpCheck, "fast_recovery") => {
+            "switch fast_recovery: a real server always comes back after one good HTTP check, \
+             as with fast_recovery (keepalived without it needs two)"
+        }
+        (
+            Url,
+            "regex" | "regex_no_match" | "regex_options" | "regex_min_offset" | "regex_max_offset"
+            | "regex_stack",
+        ) => "match response bodies against regular expressions",
+        _ => return None,
+    })
+}
+
+/// A hint to go with an `Ignored` keyword's warning, when there is more to say.
 pub fn ignored_note(ctx: Ctx, name: &str) -> Option<&'static str> {
     Some(match (ctx, name) {
         (Ctx::VirtualServer, "nat_mask") => "obsolete; keepalived 2.x rejects it",
@@ -542,9 +686,20 @@ pub fn ignored_note(ctx: Ctx, name: &str) -> Option<&'static str> {
             "keepalived accepts nb_get_retry only in HTTP_GET/SSL_GET; use retry"
         }
         (Ctx::GlobalDefs, "lvs_id") => "obsolete since keepalived 1.x",
+        (Ctx::SmtpCheck, "host") => "deprecated in keepalived; put connect_ip/connect_port in the checker",
         (_, "lvs_sync_daemon_interface") => "obsolete; use lvs_sync_daemon in global_defs",
+        (Ctx::RealServer, "UDP_CHECK" | "PING_CHECK" | "FILE_CHECK" | "BFD_CHECK") => {
+            "keepalived takes a real server out when a checker fails; remove the checker or use \
+             TCP_CHECK, HTTP_GET, SMTP_CHECK, DNS_CHECK or MISC_CHECK"
+        }
         _ => return None,
     })
+}
+
+/// The warning for an `Ignored` keyword: "'NAME' accepted; vigil does not ...".
+pub fn ignored_message(ctx: Ctx, name: &str) -> String {
+    let what = ignored_reason(ctx, name).unwrap_or("act on it");
+    format!("'{name}' accepted; vigil does not {what}")
 }
 
 #[cfg(test)]

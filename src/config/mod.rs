@@ -9,6 +9,7 @@
 //! can run; `vigil -t` prints the diagnostics and fails on any error.
 
 pub mod check;
+pub mod coverage;
 pub mod diag;
 pub mod dump;
 pub mod keywords;

@@ -23,6 +23,17 @@ pub struct Config {
     pub instances: Vec<VrrpInstance>,
     pub vs_groups: Vec<VirtualServerGroup>,
     pub virtual_servers: Vec<VirtualServer>,
+    /// Keywords accepted but not acted on (`Kind::Ignored`), where they were
+    /// written: `-t` warns about each, `--dump` lists them.
+    pub ignored: Vec<Ignored>,
+}
+
+/// One use of a keyword vigil accepts but does not act on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ignored {
+    pub ctx: super::keywords::Ctx,
+    pub name: &'static str,
+    pub loc: Loc,
 }
 
 impl Config {
@@ -107,7 +118,6 @@ pub struct GlobalDefs {
     pub checker_log_all_failures: bool,
     /// `script_user USER [GROUP]`; `None`: keepalived_script if it exists, else root.
     pub script_user: Option<(String, Option<String>)>,
-    pub enable_script_security: bool,
     pub vrrp_strict: bool,
     pub vrrp_version: u8,
     pub vrrp_mcast_group4: IpAddr,
@@ -132,14 +142,7 @@ pub struct GlobalDefs {
     pub vrrp_startup_delay: Duration,
     pub vrrp_down_timer_adverts: u32,
     pub vrrp_owner_ignore_adverts: bool,
-    pub dynamic_interfaces: bool,
     pub default_interface: String,
-    pub lvs_flush: bool,
-    pub lvs_flush_on_stop: bool,
-    /// `lvs_sync_daemon IF [options]`, as written.
-    pub lvs_sync_daemon: Option<Vec<String>>,
-    /// `lvs_timeouts [tcp S] [tcpfin S] [udp S]`, as written.
-    pub lvs_timeouts: Option<Vec<String>>,
     pub notify_fifo: Option<Fifo>,
     /// `vrrp_notify_priority_changes`: FIFO lines for effective priority changes.
     pub vrrp_notify_priority_changes: bool,
@@ -176,7 +179,6 @@ impl Default for GlobalDefs {
             no_checker_emails: false,
             checker_log_all_failures: false,
             script_user: None,
-            enable_script_security: false,
             vrrp_strict: false,
             vrrp_version: 2,
             vrrp_mcast_group4: IpAddr::from([224, 0, 0, 18]),
@@ -197,12 +199,7 @@ impl Default for GlobalDefs {
             vrrp_startup_delay: Duration::ZERO,
             vrrp_down_timer_adverts: 3,
             vrrp_owner_ignore_adverts: false,
-            dynamic_interfaces: false,
             default_interface: String::from("eth0"),
-            lvs_flush: false,
-            lvs_flush_on_stop: false,
-            lvs_sync_daemon: None,
-            lvs_timeouts: None,
             notify_fifo: None,
             vrrp_notify_priority_changes: false,
             vrrp_notify_fifo: None,
@@ -739,7 +736,6 @@ pub struct VirtualServer {
     pub sorry_server: Option<(IpAddr, Option<u16>)>,
     pub sorry_server_inhibit: bool,
     pub sorry_server_lvs_method: Option<LvsMethod>,
-    pub ha_suspend: bool,
     pub virtualhost: Option<String>,
     pub smtp_alert: Option<bool>,
     pub real_servers: Vec<RealServer>,
@@ -771,7 +767,6 @@ impl VirtualServer {
             sorry_server: None,
             sorry_server_inhibit: false,
             sorry_server_lvs_method: None,
-            ha_suspend: false,
             virtualhost: None,
             smtp_alert: None,
             real_servers: Vec::new(),
@@ -914,7 +909,6 @@ pub struct HttpCheck {
     pub urls: Vec<Url>,
     pub http_protocol: HttpProtocol,
     pub virtualhost: Option<String>,
-    pub fast_recovery: bool,
     pub enable_sni: bool,
     pub sni_name: Option<String>,
 }
@@ -934,7 +928,6 @@ pub enum CheckerKind {
     Http(HttpCheck),
     Smtp {
         helo_name: Option<String>,
-        hosts: Vec<CheckerConn>,
     },
     Misc(MiscCheck),
     Dns {

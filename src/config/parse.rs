@@ -14,14 +14,14 @@ pub use values::{parse_timer, split_command};
 
 use super::diag::Diagnostic;
 use super::keywords::{self, Ctx, Kind};
-use super::model::{Config, Fifo, GlobalDefs, SmtpServer};
+use super::model::{Config, Fifo, GlobalDefs, Ignored, SmtpServer};
 use super::suggest;
 use super::token::Token;
 use tree::Stmt;
 
 pub fn parse(tokens: &[Token], diags: &mut Vec<Diagnostic>) -> Config {
     let stmts = tree::build(tokens, diags);
-    let mut p = Parser { diags };
+    let mut p = Parser { diags, ignored: Vec::new() };
     let mut cfg = Config::default();
     for s in p.known(Ctx::Top, &stmts) {
         match s.name() {
@@ -48,11 +48,14 @@ pub fn parse(tokens: &[Token], diags: &mut Vec<Diagnostic>) -> Config {
             _ => p.unhandled(s),
         }
     }
+    cfg.ignored = p.ignored;
     cfg
 }
 
 pub(crate) struct Parser<'d> {
     diags: &'d mut Vec<Diagnostic>,
+    /// `Ignored` keywords met, in order, for `--dump`.
+    ignored: Vec<Ignored>,
 }
 
 impl Parser<'_> {
@@ -68,18 +71,18 @@ impl Parser<'_> {
             };
             match k.kind {
                 Kind::Ignored => {
-                    let note = keywords::ignored_note(ctx, name).map(String::from);
-                    self.warn(s.loc(), format!("'{name}' is not supported by vigil and is ignored"), note);
+                    let note = keywords::ignored_note(k.ctx, name).map(String::from);
+                    let msg = keywords::ignored_message(k.ctx, name);
+                    self.ignored.push(Ignored { ctx: k.ctx, name: k.name, loc: s.loc().clone() });
+                    self.warn(s.loc(), msg, note);
                     continue;
                 }
                 Kind::Unrunnable => {
-                    let msg = format!(
-                        "'{name}' is not supported by vigil: the checker never passes, so this real server \
-                         counts as down"
-                    );
-                    let hint = "keepalived takes a real server out when a checker fails; remove the \
-                                checker or use TCP_CHECK, HTTP_GET, SMTP_CHECK, DNS_CHECK or MISC_CHECK";
-                    self.warn(s.loc(), msg, Some(hint.to_string()));
+                    // Still parsed: the checker exists and fails, so its server is down.
+                    let msg = keywords::ignored_message(k.ctx, name);
+                    self.ignored.push(Ignored { ctx: k.ctx, name: k.name, loc: s.loc().clone() });
+                    let note = keywords::ignored_note(k.ctx, name).map(String::from);
+                    self.warn(s.loc(), msg, note);
                 }
                 Kind::Value => {
                     if let Some(b) = &s.body {
@@ -214,7 +217,6 @@ impl Parser<'_> {
                 "no_checker_emails" => g.no_checker_emails = self.flag(s),
                 "checker_log_all_failures" => g.checker_log_all_failures = self.flag(s),
                 "script_user" => g.script_user = self.user_group(s),
-                "enable_script_security" => g.enable_script_security = self.flag(s),
                 "vrrp_strict" => g.vrrp_strict = self.flag(s),
                 "vrrp_version" => set(&mut g.vrrp_version, self.int(s, 2, 3).map(|v| v as u8)),
                 "vrrp_mcast_group4" => {
@@ -249,12 +251,7 @@ impl Parser<'_> {
                 }
                 "vrrp_down_timer_adverts" => set(&mut g.vrrp_down_timer_adverts, self.u32(s, 1, 100)),
                 "vrrp_owner_ignore_adverts" => g.vrrp_owner_ignore_adverts = self.flag(s),
-                "dynamic_interfaces" => g.dynamic_interfaces = true,
                 "default_interface" => set(&mut g.default_interface, self.string(s)),
-                "lvs_sync_daemon" => g.lvs_sync_daemon = self.value(s).map(|_| s.words()[1..].to_vec()),
-                "lvs_timeouts" => g.lvs_timeouts = Some(s.words()[1..].to_vec()),
-                "lvs_flush" => g.lvs_flush = self.flag(s),
-                "lvs_flush_on_stop" => g.lvs_flush_on_stop = true,
                 "notify_fifo" => self.fifo(s, &mut g.notify_fifo),
                 "vrrp_notify_priority_changes" => g.vrrp_notify_priority_changes = self.flag(s),
                 "vrrp_notify_fifo" => self.fifo(s, &mut g.vrrp_notify_fifo),

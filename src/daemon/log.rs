@@ -145,10 +145,19 @@ struct Logger {
 
 static LOGGER: OnceLock<Logger> = OnceLock::new();
 
+/// `-D/--log-detail` adds the debug lines.
+fn level(cfg: &LogConfig) -> log::LevelFilter {
+    if cfg.detail {
+        log::LevelFilter::Debug
+    } else {
+        log::LevelFilter::Info
+    }
+}
+
 /// Install the process-wide logger. Calling it again only replaces the
 /// settings (the `log` crate allows one logger per process).
 pub fn init(cfg: LogConfig) {
-    let level = if cfg.detail { log::LevelFilter::Debug } else { log::LevelFilter::Info };
+    let level = level(&cfg);
     let logger = LOGGER.get_or_init(|| Logger {
         state: Mutex::new(State {
             cfg: cfg.clone(),
@@ -475,6 +484,17 @@ mod tests {
         let sent = (0..100_000).take_while(|_| st.send("filler line")).count();
         assert!(sent < 100_000 && start.elapsed() < Duration::from_secs(5));
         let _ = std::fs::remove_file(path);
+    }
+
+    #[test]
+    fn log_detail_logs_debug_lines() {
+        let args: Vec<String> = ["-D", "-S", "local2"].iter().map(|s| s.to_string()).collect();
+        let crate::cli::Command::Run(o) = crate::cli::parse_args(&args).unwrap() else { panic!() };
+        let cfg = LogConfig::from_options(&o).unwrap();
+        assert_eq!(level(&cfg), log::LevelFilter::Debug);
+        assert_eq!(cfg.facility, parse_facility("2").unwrap(), "-S");
+        let cfg = LogConfig::from_options(&crate::cli::Options::default()).unwrap();
+        assert_eq!(level(&cfg), log::LevelFilter::Info);
     }
 
     #[test]

@@ -120,7 +120,7 @@ mod test {
     fn keywords_map_to_the_plan() {
         let conf = format!(
             "global_defs {{\n vrrp_rt_priority 20\n vrrp_priority -5\n vrrp_no_swap\n vrrp_rlimit_rttime 100000\n\
-             checker_priority 10\n}}\n{}",
+             checker_priority 10\n checker_rt_priority 5\n checker_no_swap\n checker_rlimit_rttime 50000\n}}\n{}",
             instance("1")
         );
         let c = load(&conf);
@@ -132,6 +132,13 @@ mod test {
             rt_by_default: false,
         };
         assert_eq!(plan(ChildKind::Vrrp, &c), want);
-        assert_eq!(plan(ChildKind::Checker, &c), Plan { nice: Some(10), ..Plan::default() });
+        let checker = Plan {
+            rt_priority: Some(5),
+            nice: Some(10),
+            no_swap: true,
+            rlimit_rttime_us: Some(50_000),
+            rt_by_default: false,
+        };
+        assert_eq!(plan(ChildKind::Checker, &c), checker);
     }
 }

@@ -357,6 +357,26 @@ impl AsFd for VrrpSocket {
 mod test {
     use super::*;
 
+    /// `unicast_ttl` is the TTL of the socket's unicast adverts (root: raw socket).
+    #[test]
+    fn unicast_ttl_sets_the_socket_ttl() {
+        let cfg = SocketConfig { ifindex: 1, group: None, src: None, unicast_ttl: 7, ah: false };
+        let sock = VrrpSocket::open_v4(&cfg).expect("raw VRRP socket on lo (as root)");
+        let mut v: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: v and len are valid for getsockopt to write.
+        let rc = unsafe {
+            libc::getsockopt(
+                sock.as_raw_fd(),
+                libc::IPPROTO_IP,
+                libc::IP_TTL,
+                (&mut v as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        assert_eq!((rc, v), (0, 7));
+    }
+
     #[test]
     fn ipv4_header_metadata() {
         let mut p = vec![0x45, 0xc0, 0, 28, 0, 1, 0, 0, 255, 112, 0, 0, 198, 18, 0, 1, 224, 0, 0, 18];

@@ -99,7 +99,6 @@ impl Parser<'_> {
                 }
                 "sorry_server_inhibit" => vs.sorry_server_inhibit = self.flag(s),
                 "sorry_server_lvs_method" => vs.sorry_server_lvs_method = self.method(s),
-                "ha_suspend" => vs.ha_suspend = self.flag(s),
                 "virtualhost" => vs.virtualhost = self.string(s),
                 "smtp_alert" => vs.smtp_alert = Some(self.flag(s)),
                 "real_server" => {
@@ -231,12 +230,11 @@ impl Parser<'_> {
                     urls: Vec::new(),
                     http_protocol: HttpProtocol::V1_0,
                     virtualhost: None,
-                    fast_recovery: false,
                     enable_sni: false,
                     sni_name: None,
                 }),
             ),
-            "SMTP_CHECK" => (Ctx::SmtpCheck, CheckerKind::Smtp { helo_name: None, hosts: Vec::new() }),
+            "SMTP_CHECK" => (Ctx::SmtpCheck, CheckerKind::Smtp { helo_name: None }),
             "MISC_CHECK" => (
                 Ctx::MiscCheck,
                 CheckerKind::Misc(MiscCheck { path: None, timeout: None, dynamic: false, user: None }),
@@ -272,7 +270,6 @@ impl Parser<'_> {
                     }
                 }
                 (CheckerKind::Http(h), "virtualhost") => h.virtualhost = self.string(s),
-                (CheckerKind::Http(h), "fast_recovery") => h.fast_recovery = self.flag(s),
                 (CheckerKind::Http(h), "enable_sni") => h.enable_sni = self.flag(s),
                 (CheckerKind::Http(h), "sni_name") => h.sni_name = self.string(s),
                 (CheckerKind::Http(_), "nb_get_retry") => {
@@ -284,22 +281,6 @@ impl Parser<'_> {
                     ck.retry = self.u32(s, 0, 1_000_000).or(ck.retry);
                 }
                 (CheckerKind::Smtp { helo_name, .. }, "helo_name") => *helo_name = self.string(s),
-                (CheckerKind::Smtp { .. }, "host") => {
-                    let mut conn = CheckerConn::default();
-                    for h in self.known(Ctx::SmtpHost, s.stmts()) {
-                        if !self.conn_option(&mut conn, h) {
-                            self.unhandled(h);
-                        }
-                    }
-                    self.warn(
-                        s.loc(),
-                        "SMTP_CHECK 'host' blocks are deprecated".to_string(),
-                        Some("put connect_ip/connect_port in the checker".into()),
-                    );
-                    if let CheckerKind::Smtp { hosts, .. } = &mut ck.kind {
-                        hosts.push(conn);
-                    }
-                }
                 (CheckerKind::Misc(m), "misc_path") => m.path = self.script_line(s),
                 (CheckerKind::Misc(m), "misc_timeout") => m.timeout = self.timer(s, 0.000_001, 86400.0),
                 (CheckerKind::Misc(m), "misc_dynamic") => m.dynamic = self.flag(s),

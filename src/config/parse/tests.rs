@@ -118,7 +118,9 @@ vrrp_instance VI_1 {
 #[test]
 fn basic_instance_with_defaults() {
     let (cfg, diags) = load(BASIC);
-    assert!(diags.is_empty(), "{:#?}", found(&diags));
+    // Only the unicast_peer TTL option, which vigil does not check.
+    assert!(has(&diags, 27, Severity::Warning, "'min_ttl' accepted; vigil does not check the TTL", ""));
+    assert_eq!(diags.len(), 1, "{:#?}", found(&diags));
     assert_eq!(cfg.global.router_id.as_deref(), Some("r1"));
     assert_eq!(cfg.global.vrrp_garp_master_delay, Duration::from_millis(2500));
     let s = &cfg.vrrp_scripts[0];
@@ -426,7 +428,7 @@ virtual_server group G {
         &diags,
         11,
         Severity::Warning,
-        "'nb_get_retry' is not supported",
+        "'nb_get_retry' accepted; vigil does not read nb_get_retry in TCP_CHECK",
         "only in HTTP_GET/SSL_GET"
     ));
     assert!(has(&diags, 18, Severity::Warning, "'nb_get_retry' is deprecated", "retry"));
@@ -649,4 +651,24 @@ fn fifo_scripts_in_any_order_and_duplicates_as_keepalived() {
         found(&diags)
     );
     assert_eq!(diags.len(), 2, "{:?}", found(&diags));
+}
+
+#[test]
+fn vrrp_delay_after_boot_is_vrrp_startup_delay() {
+    // keepalived's older name; the delay itself: tests/vrrp_netns.rs startup_delay_holds_the_instances.
+    let mut diags = Vec::new();
+    let cfg = super::parse(&tokens("global_defs {\n vrrp_delay_after_boot 2.5\n}\n"), &mut diags);
+    assert!(diags.is_empty(), "{diags:?}");
+    assert_eq!(cfg.global.vrrp_startup_delay, std::time::Duration::from_millis(2500));
+}
+
+#[test]
+fn options_vigil_does_not_act_on_are_warned() {
+    let (_, diags) = load(
+        "vrrp_instance V {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n \
+         198.18.0.1 use_vmac\n 198.18.0.2 track_group G\n }\n unicast_peer {\n 198.18.0.9 max_ttl 64\n }\n}\n",
+    );
+    assert!(has(&diags, 5, Severity::Warning, "'use_vmac' on an address accepted; vigil does not", ""));
+    assert!(has(&diags, 6, Severity::Warning, "'track_group G' is accepted; vigil does not", ""));
+    assert!(has(&diags, 9, Severity::Warning, "'max_ttl' accepted; vigil does not check the TTL", ""));
 }

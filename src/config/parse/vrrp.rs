@@ -339,6 +339,11 @@ impl Parser<'_> {
                     Some(v) => *slot = self.int_tok(w, v, 0, 255).map(|n| n as u8),
                     None => self.error(&opt.loc, format!("'{w}' needs a value"), None),
                 }
+                self.warn(
+                    &opt.loc,
+                    format!("'{w}' accepted; vigil does not check the TTL of unicast adverts"),
+                    None,
+                );
                 i += 2;
             }
             out.push(p);
@@ -381,7 +386,16 @@ impl Parser<'_> {
                 "noprefixroute" => v.noprefixroute = true,
                 "autojoin" => v.autojoin = true,
                 "no_track" => v.no_track = true,
-                "use_vmac" => v.use_vmac = true,
+                "use_vmac" => {
+                    let msg =
+                        "'use_vmac' on an address accepted; vigil does not give single addresses a VMAC";
+                    self.warn(
+                        &t.loc,
+                        msg.to_string(),
+                        Some("use_vmac in the vrrp_instance puts all its VIPs on one".into()),
+                    );
+                    v.use_vmac = true;
+                }
                 "brd" | "broadcast" | "dev" | "scope" | "label" | "peer" | "preferred_lft"
                 | "track_group" => {
                     let Some(val) = item.args.get(i).and_then(|t| t.word()) else {

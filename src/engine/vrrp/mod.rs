@@ -444,13 +444,10 @@ impl VrrpEngine {
     fn notify(&mut self, i: usize, to: State, now: StdInstant) {
         let inst = &self.insts[i];
         let n = &inst.cfg.notify;
-        let specific = match to {
-            State::Master => n.master.as_ref(),
-            State::Backup => n.backup.as_ref(),
-            State::Fault => n.fault.as_ref(),
-            State::Stop => n.stop.as_ref(),
-            State::Init => return,
-        };
+        if to == State::Init {
+            return;
+        }
+        let specific = ext::state_script(n, to);
         let prio = inst.core.effective_priority();
         self.fifos.write(&notify_fifo::vrrp_line(NotifyScope::Instance, &inst.cfg.name, to.as_str(), prio));
         let key = script::notify_key(NotifyScope::Instance, &inst.cfg.name);

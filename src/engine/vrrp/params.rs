@@ -121,6 +121,84 @@ mod tests {
         assert_eq!(p.priority, 90);
     }
 
+    const VI: &str = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority 100\n \
+                      virtual_ipaddress {\n 198.18.0.100/24\n }\n";
+
+    /// Every VRRP tuning keyword of global_defs reaches the protocol core,
+    /// whose tests (src/vrrp/tests) exercise what each parameter does.
+    #[test]
+    fn global_tuning_reaches_the_protocol_params() {
+        let (i, g) = first(&format!(
+            "global_defs {{\n vrrp_version 3\n vrrp_garp_master_delay 2\n vrrp_garp_master_repeat 3\n \
+             vrrp_garp_master_refresh 60\n vrrp_garp_master_refresh_repeat 2\n vrrp_garp_lower_prio_delay 4\n \
+             vrrp_garp_lower_prio_repeat 6\n vrrp_garp_interval 0.01\n vrrp_gna_interval 0.02\n \
+             vrrp_lower_prio_no_advert\n vrrp_higher_prio_send_advert off\n vrrp_skip_check_adv_addr\n \
+             vrrp_check_unicast_src off\n vrrp_down_timer_adverts 5\n vrrp_owner_ignore_adverts\n}}\n{VI}}}\n"
+        ));
+        let p = instance_params(&i, &g, "198.18.0.1".parse().unwrap());
+        assert_eq!(p.version, Version::V3, "vrrp_version");
+        assert_eq!(p.garp.master_delay, Duration::from_secs(2));
+        assert_eq!(p.garp.master_repeat, 3);
+        assert_eq!(p.garp.master_refresh, Duration::from_secs(60));
+        assert_eq!(p.garp.refresh_repeat, 2);
+        assert_eq!(p.garp.lower_prio_delay, Duration::from_secs(4));
+        assert_eq!(p.garp.lower_prio_repeat, 6);
+        assert_eq!(p.garp.spacing, Duration::from_millis(10), "vrrp_garp_interval for IPv4");
+        assert!(p.lower_prio_no_advert && !p.higher_prio_send_advert && p.skip_check_adv_addr);
+        assert!(!p.check_unicast_src);
+        assert_eq!(p.down_timer_adverts, 5);
+        assert!(p.owner_ignore_adverts);
+        let p6 = instance_params(&i, &g, "fe80::1".parse().unwrap());
+        assert_eq!(p6.garp.spacing, Duration::from_millis(20), "vrrp_gna_interval for IPv6");
+
+        let (i, g) = first(&format!("global_defs {{\n vrrp_min_garp\n}}\n{VI}}}\n"));
+        let p = instance_params(&i, &g, "198.18.0.1".parse().unwrap());
+        assert_eq!((p.garp.master_repeat, p.garp.master_delay), (1, Duration::ZERO), "vrrp_min_garp");
+
+        let (i, g) = first(&format!("global_defs {{\n vrrp_strict\n}}\n{VI}}}\n"));
+        let p = instance_params(&i, &g, "198.18.0.1".parse().unwrap());
+        assert!(p.lower_prio_no_advert && !p.higher_prio_send_advert, "vrrp_strict");
+        assert_eq!(p.garp.lower_prio_repeat, 0, "vrrp_strict: no lower-priority GARP bursts");
+    }
+
+    /// The instance forms override the globals.
+    #[test]
+    fn instance_tuning_reaches_the_protocol_params() {
+        let (i, g) = first(&format!(
+            "global_defs {{\n vrrp_garp_master_repeat 3\n vrrp_lower_prio_no_advert\n}}\n{VI} version 3\n \
+             advert_int 0.5\n nopreempt\n preempt_delay 7\n garp_master_delay 1\n garp_master_repeat 2\n \
+             garp_master_refresh 30\n garp_master_refresh_repeat 4\n garp_lower_prio_delay 3\n \
+             garp_lower_prio_repeat 8\n lower_prio_no_advert off\n higher_prio_send_advert off\n \
+             skip_check_adv_addr\n down_timer_adverts 4\n owner_ignore_adverts\n v3_checksum_as_v2\n \
+             unicast_peer {{\n 198.18.0.2\n }}\n check_unicast_src off\n \
+             virtual_ipaddress_excluded {{\n 198.18.0.50\n }}\n}}\n"
+        ));
+        let p = instance_params(&i, &g, "198.18.0.1".parse().unwrap());
+        assert_eq!((p.version, p.priority, p.advert_interval_cs), (Version::V3, 100, 50));
+        let vip: IpAddr = "198.18.0.100".parse().unwrap();
+        assert_eq!(p.vips, vec![vip], "virtual_ipaddress_excluded is not advertised");
+        assert_eq!(i.vips_excluded.len(), 1);
+        assert!(p.nopreempt);
+        assert_eq!(p.preempt_delay, Duration::from_secs(7));
+        assert_eq!(p.garp.master_delay, Duration::from_secs(1));
+        assert_eq!(p.garp.master_repeat, 2);
+        assert_eq!(p.garp.master_refresh, Duration::from_secs(30));
+        assert_eq!(p.garp.refresh_repeat, 4);
+        assert_eq!(p.garp.lower_prio_delay, Duration::from_secs(3));
+        assert_eq!(p.garp.lower_prio_repeat, 8);
+        assert!(!p.lower_prio_no_advert && !p.higher_prio_send_advert && p.skip_check_adv_addr);
+        assert_eq!(p.down_timer_adverts, 4);
+        assert!(p.owner_ignore_adverts && p.v3_checksum_as_v2);
+        assert_eq!(p.unicast_peers, vec!["198.18.0.2".parse::<IpAddr>().unwrap()]);
+        assert!(!p.check_unicast_src);
+
+        let (i, g) = first(&format!("{VI} strict_mode\n}}\n"));
+        let p = instance_params(&i, &g, "198.18.0.1".parse().unwrap());
+        assert!(p.lower_prio_no_advert && !p.higher_prio_send_advert, "strict_mode");
+        let (i, g) = first(&format!("{VI} state BACKUP\n priority 255\n}}\n"));
+        assert_eq!(instance_params(&i, &g, "198.18.0.1".parse().unwrap()).priority, 255);
+    }
+
     #[test]
     fn interval_rounding() {
         assert_eq!(interval_cs(Duration::from_millis(100), Version::V2), 100);

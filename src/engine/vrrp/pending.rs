@@ -193,4 +193,33 @@ mod tests {
         let ready = placement(&cfg, &links, &[addr("fe80::1", 0), addr("fe80::7", 0)]);
         assert_eq!(ready, Ok(Placement::Ready { link: &links[0], source }));
     }
+
+    #[test]
+    fn adverts_leave_from_mcast_or_unicast_src_ip() {
+        let conf = "vrrp_instance M {\n interface eth0\n virtual_router_id 1\n mcast_src_ip 198.18.0.9\n \
+                    unicast_src_ip 198.18.0.8\n virtual_ipaddress {\n 198.18.0.100\n }\n}\n\
+                    vrrp_instance U {\n interface eth0\n virtual_router_id 2\n mcast_src_ip 198.18.0.9\n \
+                    unicast_src_ip 198.18.0.8\n unicast_peer {\n 198.18.0.2\n }\n \
+                    virtual_ipaddress {\n 198.18.0.101\n }\n}\n\
+                    vrrp_instance D {\n interface eth0\n virtual_router_id 3\n virtual_ipaddress {\n 198.18.0.102\n }\n}\n";
+        let opts = LoadOptions { config_id: "n1".into(), host_checks: false };
+        let c = load_bytes("t.conf", conf.as_bytes(), Path::new("/"), &opts).config;
+        let links = [eth0()];
+        let mine = [Address {
+            index: 2,
+            addr: "198.18.0.1".parse().unwrap(),
+            prefix_len: 24,
+            scope: 0,
+            flags: 0,
+            label: None,
+            broadcast: None,
+        }];
+        let src = |i: usize| match placement(&c.instances[i], &links, &mine) {
+            Ok(Placement::Ready { source, .. }) => source.to_string(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(src(0), "198.18.0.9", "mcast_src_ip");
+        assert_eq!(src(1), "198.18.0.8", "unicast_src_ip");
+        assert_eq!(src(2), "198.18.0.1", "the interface's primary address");
+    }
 }

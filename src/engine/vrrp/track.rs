@@ -354,4 +354,21 @@ mod tests {
         assert!(a.iter().all(|i| i.weight == 0));
         assert_eq!(a.len(), 6);
     }
+
+    #[test]
+    fn sync_group_tracking_weight_keeps_member_weights() {
+        let text = format!(
+            "{CONF}vrrp_track_ping gw {{\n address 198.18.0.254\n weight -30\n}}\n\
+             vrrp_sync_group G {{\n group {{\n A\n B\n }}\n track_script {{\n chk\n }}\n \
+             track_interface {{\n eth7 weight -7\n }}\n track_ping {{\n gw\n }}\n sync_group_tracking_weight\n}}\n"
+        );
+        let c = load(&text);
+        let g = &c.sync_groups[0];
+        let b = items_for(&c.instances[1], Some(g), &c.vrrp_scripts, &c.track_pings);
+        let link = Item { source: Source::Link("eth7".into()), weight: -7, reverse: false };
+        let ping = Item { source: Source::Ping("gw".into()), weight: -30, reverse: false };
+        assert_eq!(b, vec![link, item("chk", -20, false), ping], "the group's trackers keep their weights");
+        let a = items_for(&c.instances[0], Some(g), &c.vrrp_scripts, &[]);
+        assert!(a.iter().any(|i| i.weight == -5), "track_interface eth1 weight -5 is kept: {a:?}");
+    }
 }
