@@ -34,6 +34,8 @@ pub struct Socket {
     buf: Vec<u8>,
     /// Bytes of the last datagram in `buf`.
     len: usize,
+    /// Datagrams from other processes' netlink sockets, dropped.
+    foreign: u64,
 }
 
 impl Socket {
@@ -69,7 +71,7 @@ impl Socket {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(1);
-        Ok(Socket { fd, seq, buf: vec![0; RECV_BUF], len: 0 })
+        Ok(Socket { fd, seq, buf: vec![0; RECV_BUF], len: 0, foreign: 0 })
     }
 
     /// Raise the kernel receive buffer (SO_RCVBUFFORCE as root, else SO_RCVBUF)
@@ -158,12 +160,23 @@ impl Socket {
 
     /// Receive one datagram without waiting. Returns the message bytes;
     /// EAGAIN means drained, ENOBUFS means the kernel dropped messages
-    /// (subscribers must resynchronise).
+    /// (subscribers must resynchronise). Only the kernel's datagrams count:
+    /// one from another process's netlink socket (port id not 0) is dropped.
     pub fn recv(&mut self) -> Result<&[u8]> {
         loop {
-            // SAFETY: buf is valid for its whole length.
+            // SAFETY: zeroed sockaddr_nl is valid; recvfrom writes at most `alen` bytes of it.
+            let mut from: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+            let mut alen = std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t;
+            // SAFETY: buf is valid for its whole length; `from` for `alen` bytes.
             let n = unsafe {
-                libc::recv(self.fd.as_raw_fd(), self.buf.as_mut_ptr().cast(), self.buf.len(), libc::MSG_TRUNC)
+                libc::recvfrom(
+                    self.fd.as_raw_fd(),
+                    self.buf.as_mut_ptr().cast(),
+                    self.buf.len(),
+                    libc::MSG_TRUNC,
+                    (&mut from as *mut libc::sockaddr_nl).cast(),
+                    &mut alen,
+                )
             };
             if n < 0 {
                 let e = Error::last("netlink recv");
@@ -173,6 +186,10 @@ impl Socket {
                 self.len = 0;
                 return Err(e);
             }
+            if from.nl_pid != 0 {
+                self.foreign += 1;
+                continue;
+            }
             let n = n as usize;
             if n > self.buf.len() {
                 self.len = 0;
@@ -181,6 +198,11 @@ impl Socket {
             self.len = n;
             return Ok(&self.buf[..n]);
         }
+    }
+
+    /// Datagrams dropped because they did not come from the kernel.
+    pub fn foreign(&self) -> u64 {
+        self.foreign
     }
 
     fn received(&self) -> &[u8] {
@@ -204,5 +226,46 @@ impl AsRawFd for Socket {
 impl AsFd for Socket {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Another process's netlink socket can address ours by its port id:
+    /// what it sends is not the kernel speaking, so it is dropped and counted.
+    #[test]
+    fn datagrams_not_from_the_kernel_are_dropped() {
+        let mut ours = Socket::open().expect("netlink socket");
+        let other = Socket::open().expect("netlink socket");
+        // SAFETY: zeroed sockaddr_nl is valid; getsockname writes at most `len` bytes.
+        let mut me: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t;
+        // SAFETY: as above.
+        let rc = unsafe {
+            libc::getsockname(ours.as_raw_fd(), (&mut me as *mut libc::sockaddr_nl).cast(), &mut len)
+        };
+        assert_eq!(rc, 0, "getsockname: {}", std::io::Error::last_os_error());
+        // A well-formed NLMSG_DONE, as a forger would send it.
+        let mut msg = [0u8; 20];
+        msg[0..4].copy_from_slice(&20u32.to_ne_bytes());
+        msg[4..6].copy_from_slice(&3u16.to_ne_bytes());
+        // SAFETY: valid buffer; `me` is a complete sockaddr_nl.
+        let sent = unsafe {
+            libc::sendto(
+                other.as_raw_fd(),
+                msg.as_ptr().cast(),
+                msg.len(),
+                0,
+                (&me as *const libc::sockaddr_nl).cast(),
+                len,
+            )
+        };
+        assert_eq!(sent, 20, "sendto: {}", std::io::Error::last_os_error());
+        assert!(fd::wait_readable(&ours.fd, 1000).unwrap(), "the datagram never arrived");
+        let got = ours.recv().map(|b| b.to_vec());
+        assert!(got.as_ref().is_err_and(|e| e.is_would_block()), "accepted: {got:?}");
+        assert_eq!(ours.foreign(), 1);
     }
 }
