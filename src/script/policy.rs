@@ -228,6 +228,18 @@ impl ScriptPolicy {
             }
         };
         self.any_script = true;
+        for file in cmd.files() {
+            let Ok(m) = fs::metadata(file) else { continue };
+            if !is_executable(&m, &user) {
+                lines.push(format!(
+                    "WARNING - script '{}' is not executable for uid:gid {}:{} - disabling.",
+                    file.display(),
+                    user.uid,
+                    user.gid
+                ));
+                return None;
+            }
+        }
         let empty = UserDb::default();
         let db = self.db.as_ref().unwrap_or(&empty);
         for file in cmd.files() {
@@ -284,6 +296,15 @@ impl ScriptPolicy {
 
 fn cache_key(words: &[String], own: UserSpec) -> String {
     format!("{words:?}{own:?}")
+}
+
+/// keepalived's test (lib/notify.c `is_executable`): may `user` execute the file?
+fn is_executable(m: &fs::Metadata, user: &ScriptUser) -> bool {
+    let mode = m.mode();
+    (user.uid == 0 && mode & 0o111 != 0)
+        || (user.uid == m.uid() && mode & 0o100 != 0)
+        || (user.uid != m.uid()
+            && ((user.gid == m.gid() && mode & 0o010 != 0) || (user.gid != m.gid() && mode & 0o001 != 0)))
 }
 
 /// keepalived protects a script run with uid 0 or gid 0, or a file that is
@@ -543,6 +564,17 @@ nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
         chmod(&file, 0o4755);
         let v = check(&mut p, ScriptKind::Notify, &format!("{text} y"), Some(("nobody", None)));
         assert_eq!(v.user, None, "setuid root: {:?}", v.lines);
+
+        // A script nobody may not execute is disabled.
+        chmod(&file, 0o744);
+        let v = check(&mut p, ScriptKind::Track("chk"), &format!("{text} z"), Some(("nobody", None)));
+        assert_eq!(v.user, None);
+        assert_eq!(
+            strs(&v),
+            [format!("WARNING - script '{text}' is not executable for uid:gid 65534:65534 - disabling.")
+                .as_str()]
+        );
+        chmod(&file, 0o755);
 
         // The verdict is cached for the run-time lookups.
         assert_eq!(
