@@ -28,7 +28,7 @@ use crate::config::model::{
 use crate::daemon::event_loop::{Subsystem, TokenAlloc};
 use crate::daemon::json::Json;
 use crate::script::fifo::{self, Children, FifoSet, Only, Writer};
-use crate::script::{self, Command, Job, JobId, Order, ScriptRunner, ScriptUser, UserDb};
+use crate::script::{self, Command, Job, JobId, Order, ScriptKind, ScriptPolicy, ScriptRunner, ScriptUser};
 use crate::smtp::{check_body, quorum_body, Alert, Mailer};
 use crate::vrrp::Instant;
 
@@ -69,7 +69,8 @@ pub struct CheckerEngine {
     scripts: Option<ScriptRunner>,
     /// SMTP alerts; `None` without `smtp_server` and `notification_email`.
     mailer: Option<Mailer>,
-    users: UserDb,
+    /// Who runs each script and whether it may run (checked at start and on reload).
+    policy: ScriptPolicy,
     rng: u64,
     /// Bumped on reload, so MISC jobs of the old configuration never
     /// collide with new ones.
@@ -109,7 +110,7 @@ impl CheckerEngine {
             want_kernel: false,
             scripts: None,
             mailer: None,
-            users: UserDb::system().unwrap_or_else(|_| UserDb::parse("root:x:0:0::/:/bin/sh\n", "")),
+            policy: script_policy(&config.global),
             rng: seed(),
             generation: 0,
             checks_run: 0,
@@ -263,16 +264,16 @@ impl CheckerEngine {
         if self.fifos.same_plan(&plan) {
             return;
         }
-        let (readers, old_readers) = self.fifos.replan(plan, &self.users);
+        let (readers, old_readers) = self.fifos.replan(plan, self.policy.users());
         if let Some(runner) = self.scripts.as_mut() {
             for key in old_readers {
                 runner.terminate(&key, now);
             }
         }
         for r in readers {
-            let user = script_user(&self.users, &self.global, Some(&r.command), None);
-            let job = match r.job(user) {
-                Ok(j) => j,
+            let job = match r.job(&mut self.policy) {
+                Ok(Some(j)) => j,
+                Ok(None) => continue,
                 Err(e) => {
                     error!("{e}");
                     continue;
@@ -313,7 +314,10 @@ impl CheckerEngine {
         };
         let Some(cmd) = cmd else { return };
         let Some(command) = resolve(&cmd) else { return };
-        let user = script_user(&self.users, &self.global, Some(&cmd), None);
+        let Some(user) = script_user(&mut self.policy, ScriptKind::Notify, &cmd, None, &command) else {
+            debug!("script {:?} is disabled, not run", cmd.args.join(" "));
+            return;
+        };
         let job =
             Job { key, command, args: Vec::new(), user, timeout: Some(NOTIFY_TIMEOUT), order: Order::Queue };
         if let Some(runner) = self.scripts.as_mut() {
@@ -374,17 +378,28 @@ impl CheckerEngine {
             }
             CheckerKind::Misc(m) => {
                 let timeout = ck.effective_misc_timeout(rs, &vs.cfg);
-                let job = m.path.as_ref().and_then(resolve).map(|command| Job {
-                    key: format!("MISC_CHECK {}:{v}:{}:{}", self.generation, id.rs, id.ck),
-                    command,
-                    args: Vec::new(),
-                    user: script_user(&self.users, &self.global, m.path.as_ref(), m.user.as_ref()),
-                    timeout: Some(timeout),
-                    order: Order::Exclusive,
-                });
+                let command = m.path.as_ref().and_then(|p| resolve(p).map(|c| (p, c)));
+                let policy = &mut self.policy;
+                let user = command
+                    .as_ref()
+                    .map(|(p, c)| (c, script_user(policy, ScriptKind::Misc, p, m.user.as_ref(), c)));
+                let job = match user {
+                    Some((command, Some(user))) => Ok(Job {
+                        key: format!("MISC_CHECK {}:{v}:{}:{}", self.generation, id.rs, id.ck),
+                        command: command.clone(),
+                        args: Vec::new(),
+                        user,
+                        timeout: Some(timeout),
+                        order: Order::Exclusive,
+                    }),
+                    Some((_, None)) => {
+                        Err("misc_path is disabled (script user or script security)".to_string())
+                    }
+                    None => Err("misc_path cannot be run".to_string()),
+                };
                 let started = match (job, self.scripts.as_mut()) {
-                    (Some(job), Some(runner)) => runner.spawn(job, now).map_err(|e| e.to_string()),
-                    (None, _) => Err("misc_path cannot be run".to_string()),
+                    (Ok(job), Some(runner)) => runner.spawn(job, now).map_err(|e| e.to_string()),
+                    (Err(e), _) => Err(e),
                     (_, None) => Err("script runner not started".to_string()),
                 };
                 match started {
@@ -491,6 +506,7 @@ impl CheckerEngine {
 impl Subsystem for CheckerEngine {
     fn register(&mut self, registry: &Registry, _tokens: &mut TokenAlloc) -> io::Result<()> {
         self.scripts = Some(ScriptRunner::new(Some(registry), SCRIPT_TOKEN_BASE)?);
+        self.check_scripts();
         self.mailer = Mailer::from_config(&self.global, MAIL_TOKEN_BASE);
         if self.want_kernel && self.lvs.is_none() {
             self.lvs = super::lvs_kernel::open();
@@ -629,6 +645,7 @@ impl Subsystem for CheckerEngine {
             }
         }
         self.vss = new_vss;
+        self.check_scripts();
         for v in 0..self.vss.len() {
             self.apply(v, now);
         }
@@ -744,16 +761,63 @@ fn resolve(cmd: &ConfCommand) -> Option<Command> {
     Some(command)
 }
 
+/// The script policy of global_defs and this host.
+fn script_policy(g: &GlobalDefs) -> ScriptPolicy {
+    ScriptPolicy::system(g.script_user.as_ref().map(user_pair), g.enable_script_security)
+}
+
 /// The command's own user, else the checker's `user`, else `script_user`,
-/// else keepalived_script or root.
+/// else keepalived_script or root; `None`: the script is disabled.
 fn script_user(
-    users: &UserDb,
-    g: &GlobalDefs,
-    cmd: Option<&ConfCommand>,
+    policy: &mut ScriptPolicy,
+    kind: ScriptKind,
+    cmd: &ConfCommand,
     checker_user: Option<&(String, Option<String>)>,
-) -> ScriptUser {
-    let own = cmd.and_then(|c| c.user.as_deref().map(|u| (u, c.group.as_deref())));
-    users.resolve(&[own, checker_user.map(user_pair), g.script_user.as_ref().map(user_pair)])
+    command: &Command,
+) -> Option<ScriptUser> {
+    let own = cmd.user.as_deref().map(|u| (u, cmd.group.as_deref())).or(checker_user.map(user_pair));
+    policy.user_for(kind, &cmd.args, command, own)
+}
+
+impl CheckerEngine {
+    /// keepalived's check of every script at start (and reload), with its
+    /// log lines; what may not run is cached as disabled. Stat calls only.
+    fn check_scripts(&mut self) {
+        let mut policy = script_policy(&self.global);
+        let mut lines = policy.global_lines();
+        let mut check = |kind: ScriptKind,
+                         cmd: &ConfCommand,
+                         checker_user: Option<&(String, Option<String>)>| {
+            let Ok(mut command) = Command::from_words(&cmd.args) else { return };
+            if command.resolve(&script::search_path()).is_err() {
+                return; // reported when it is due to run
+            }
+            let own = cmd.user.as_deref().map(|u| (u, cmd.group.as_deref())).or(checker_user.map(user_pair));
+            lines.extend(policy.check(kind, &cmd.args, &command, own).lines);
+        };
+        for vs in &self.vss {
+            for rs in &vs.cfg.real_servers {
+                for ck in &rs.checkers {
+                    if let CheckerKind::Misc(m) = &ck.kind {
+                        if let Some(p) = &m.path {
+                            check(ScriptKind::Misc, p, m.user.as_ref());
+                        }
+                    }
+                }
+            }
+        }
+        for vs in &self.vss {
+            let quorum = vs.cfg.quorum_up.iter().chain(&vs.cfg.quorum_down);
+            let rs = vs.cfg.real_servers.iter().flat_map(|rs| rs.notify_up.iter().chain(&rs.notify_down));
+            for cmd in quorum.chain(rs) {
+                check(ScriptKind::Notify, cmd, None);
+            }
+        }
+        for line in lines.iter().chain(policy.summary(true).as_ref()) {
+            warn!("{line}");
+        }
+        self.policy = policy;
+    }
 }
 
 fn user_pair((user, group): &(String, Option<String>)) -> (&str, Option<&str>) {

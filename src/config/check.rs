@@ -618,48 +618,74 @@ mod host {
                 }
             }
         }
-        let default_user = cfg.global.script_user.as_ref().map(|(u, _)| u.as_str());
-        if let (Some(u), Some(loc)) = (default_user, cfg.global.locs.of("script_user")) {
-            if !user_exists(u) {
-                warn(loc, format!("script_user {u} does not exist on this host"));
-            }
-        }
         let mut cmds: Vec<&Command> = Vec::new();
-        for s in &cfg.vrrp_scripts {
-            cmds.extend(&s.script);
-            if let Some((u, _)) = &s.user {
-                if !user_exists(u) {
-                    warn(&s.loc, format!("user {u} of vrrp_script '{}' does not exist on this host", s.name));
-                }
+        // keepalived's rules for who runs each script and whether
+        // enable_script_security refuses it (src/script/policy.rs).
+        use crate::script::{ScriptKind, ScriptPolicy};
+        let pair = |(u, g): &(String, Option<String>)| (u.clone(), g.clone());
+        let global = cfg.global.script_user.as_ref().map(pair);
+        let mut policy = ScriptPolicy::system(
+            global.as_ref().map(|(u, g)| (u.as_str(), g.as_deref())),
+            cfg.global.enable_script_security,
+        );
+        if let Some(loc) = cfg.global.locs.of("script_user") {
+            for line in policy.global_lines() {
+                warn(loc, line);
             }
         }
-        for vi in &cfg.instances {
-            let n = &vi.notify;
-            cmds.extend([&n.master, &n.backup, &n.fault, &n.stop, &n.any].into_iter().flatten());
+        type UserPair = (String, Option<String>);
+        let mut scripts: Vec<(ScriptKind, &Command, Option<UserPair>)> = Vec::new();
+        for s in &cfg.vrrp_scripts {
+            if let Some(c) = &s.script {
+                cmds.push(c);
+                let own = s.user.as_ref().map(pair);
+                scripts.push((ScriptKind::Track(&s.name), c, own));
+            }
         }
-        for g in &cfg.sync_groups {
-            let n = &g.notify;
-            cmds.extend([&n.master, &n.backup, &n.fault, &n.stop, &n.any].into_iter().flatten());
+        let notifies =
+            cfg.instances.iter().map(|vi| &vi.notify).chain(cfg.sync_groups.iter().map(|g| &g.notify));
+        for n in notifies {
+            for c in [&n.master, &n.backup, &n.fault, &n.stop, &n.any].into_iter().flatten() {
+                cmds.push(c);
+                scripts.push((ScriptKind::Notify, c, None));
+            }
         }
         let g = &cfg.global;
         for f in [&g.notify_fifo, &g.vrrp_notify_fifo, &g.lvs_notify_fifo].into_iter().flatten() {
             cmds.extend(&f.script);
         }
         for vs in &cfg.virtual_servers {
-            cmds.extend(vs.quorum_up.iter().chain(&vs.quorum_down));
+            for c in vs.quorum_up.iter().chain(&vs.quorum_down) {
+                cmds.push(c);
+                scripts.push((ScriptKind::Notify, c, None));
+            }
             for rs in &vs.real_servers {
-                cmds.extend(rs.notify_up.iter().chain(&rs.notify_down));
+                for c in rs.notify_up.iter().chain(&rs.notify_down) {
+                    cmds.push(c);
+                    scripts.push((ScriptKind::Notify, c, None));
+                }
                 for ck in &rs.checkers {
                     if let crate::config::model::CheckerKind::Misc(m) = &ck.kind {
-                        cmds.extend(&m.path);
+                        if let Some(c) = &m.path {
+                            cmds.push(c);
+                            scripts.push((ScriptKind::Misc, c, m.user.as_ref().map(pair)));
+                        }
                     }
                 }
             }
         }
-        for c in cmds {
-            if let Some(u) = c.user.as_deref().filter(|u| !user_exists(u)) {
-                warn(&c.loc, format!("user {u} for '{}' does not exist on this host", c.program()));
+        for (kind, c, outer) in scripts {
+            let Ok(mut command) = crate::script::Command::from_words(&c.args) else { continue };
+            if command.resolve(&crate::script::search_path()).is_err() {
+                continue; // "not found" below
             }
+            let own = c.user.clone().map(|u| (u, c.group.clone())).or(outer);
+            let own = own.as_ref().map(|(u, g)| (u.as_str(), g.as_deref()));
+            for line in policy.check(kind, &c.args, &command, own).lines {
+                warn(&c.loc, line);
+            }
+        }
+        for c in cmds {
             match find_program(c.program()) {
                 None => warn(&c.loc, format!("script '{}' not found on this host", c.program())),
                 Some(false) => warn(&c.loc, format!("script '{}' is not executable", c.program())),
@@ -670,11 +696,6 @@ mod host {
 
     fn interface_exists(name: &str) -> bool {
         !name.is_empty() && !name.contains('/') && Path::new("/sys/class/net").join(name).exists()
-    }
-
-    fn user_exists(name: &str) -> bool {
-        let Ok(text) = std::fs::read_to_string("/etc/passwd") else { return true };
-        text.lines().any(|l| l.split(':').next() == Some(name))
     }
 
     /// `Some(executable)` if found; bare names are searched in PATH.

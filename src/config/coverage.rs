@@ -48,6 +48,7 @@ pub const ACTED_ON: &[(Ctx, &str, &str)] = {
         (GlobalDefs, "no_checker_emails", "no_checker_emails_mails_only_real_server_changes"),
         (GlobalDefs, "checker_log_all_failures", "keywords_reach_ipvs_and_the_checkers"),
         (GlobalDefs, "script_user", "resolves_script_user"),
+        (GlobalDefs, "enable_script_security", "enable_script_security_refuses_unsafe_root_scripts"),
         (GlobalDefs, "vrrp_strict", "strict_mode_vip_answers"),
         (GlobalDefs, "vrrp_version", "global_tuning_reaches_the_protocol_params"),
         (GlobalDefs, "vrrp_mcast_group4", "mcast_group4_vigil_master_keepalived_backup"),

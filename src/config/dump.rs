@@ -162,6 +162,7 @@ fn global(o: &mut Out, g: &GlobalDefs) {
         "script_user",
         g.script_user.as_ref().map(|(u, _)| u.as_str()).unwrap_or("(keepalived_script or root)"),
     );
+    o.kv("enable_script_security", yes(g.enable_script_security));
     o.kv("disable_local_igmp", yes(g.disable_local_igmp));
     for (prefix, sched) in [("vrrp", &g.vrrp_sched), ("checker", &g.checker_sched)] {
         let show = |v: Option<String>| v.unwrap_or_else(|| "(default)".into());

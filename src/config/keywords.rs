@@ -177,7 +177,7 @@ table! {
         "no_checker_emails" Value Common,
         "checker_log_all_failures" Value Common,
         "script_user" Value Common,
-        "enable_script_security" Ignored Common,
+        "enable_script_security" Value Common,
         "vrrp_strict" Value Common,
         "vrrp_version" Value Common,
         "vrrp_mcast_group4" Value Rare,
@@ -626,11 +626,8 @@ pub fn ignored_reason(ctx: Ctx, name: &str) -> Option<&'static str> {
             "run the IPVS connection sync daemon"
         }
         (GlobalDefs, "lvs_id") => "use lvs_id",
-        (GlobalDefs, "enable_script_security") => {
-            "refuse scripts that non-root users could change: scripts run whatever their permissions"
-        }
         (GlobalDefs, "dynamic_interfaces") => {
-            "wait for interfaces missing at start: an instance whose interface is absent is not started"
+            "need it: an instance whose interface or address is missing waits for it, set or not"
         }
         (GlobalDefs, "lvs_timeouts") => "set IPVS timeouts",
         (GlobalDefs, "lvs_flush") => "flush IPVS at start",

@@ -118,6 +118,8 @@ pub struct GlobalDefs {
     pub checker_log_all_failures: bool,
     /// `script_user USER [GROUP]`; `None`: keepalived_script if it exists, else root.
     pub script_user: Option<(String, Option<String>)>,
+    /// Refuse root scripts that a non-root user could change (src/script/policy.rs).
+    pub enable_script_security: bool,
     pub vrrp_strict: bool,
     pub vrrp_version: u8,
     pub vrrp_mcast_group4: IpAddr,
@@ -179,6 +181,7 @@ impl Default for GlobalDefs {
             no_checker_emails: false,
             checker_log_all_failures: false,
             script_user: None,
+            enable_script_security: false,
             vrrp_strict: false,
             vrrp_version: 2,
             vrrp_mcast_group4: IpAddr::from([224, 0, 0, 18]),

@@ -217,6 +217,7 @@ impl Parser<'_> {
                 "no_checker_emails" => g.no_checker_emails = self.flag(s),
                 "checker_log_all_failures" => g.checker_log_all_failures = self.flag(s),
                 "script_user" => g.script_user = self.user_group(s),
+                "enable_script_security" => g.enable_script_security = self.flag(s),
                 "vrrp_strict" => g.vrrp_strict = self.flag(s),
                 "vrrp_version" => set(&mut g.vrrp_version, self.int(s, 2, 3).map(|v| v as u8)),
                 "vrrp_mcast_group4" => {

@@ -18,7 +18,7 @@
 
 use log::{error, info, warn};
 
-use super::{search_path, Command, Job, NotifyScope, Order, ScriptUser, UserDb};
+use super::{search_path, Command, Job, NotifyScope, Order, ScriptKind, ScriptPolicy, UserDb};
 use crate::config::model::{Command as ConfCommand, Fifo, GlobalDefs};
 use crate::config::Config;
 use crate::daemon::json::Json;
@@ -101,19 +101,24 @@ pub struct Reader {
 
 impl Reader {
     /// The runner job: `script... FIFO`, no timeout (it reads until the FIFO
-    /// closes), as `user`.
-    pub fn job(&self, user: ScriptUser) -> Result<Job, String> {
+    /// closes), as the user `policy` gives a notify script; `None` when the
+    /// policy disables it (unknown user, refused by script security).
+    pub fn job(&self, policy: &mut ScriptPolicy) -> Result<Option<Job>, String> {
         let shown = || format!("{} script {:?}", self.key, self.command.args.join(" "));
         let mut command = Command::from_words(&self.command.args).map_err(|e| format!("{}: {e}", shown()))?;
         command.resolve(&search_path()).map_err(|e| format!("{}: {e}", shown()))?;
-        Ok(Job {
+        let own = self.command.user.as_deref().map(|u| (u, self.command.group.as_deref()));
+        let Some(user) = policy.user_for(ScriptKind::Notify, &self.command.args, &command, own) else {
+            return Ok(None);
+        };
+        Ok(Some(Job {
             key: self.key.clone(),
             command,
             args: vec![self.fifo_path.clone()],
             user,
             timeout: None,
             order: Order::Queue,
-        })
+        }))
     }
 }
 
@@ -127,7 +132,7 @@ pub struct FifoSet {
 impl FifoSet {
     /// Open what `plan` lists (a FIFO that cannot be used is logged and
     /// left out, as keepalived does) and say which readers to start.
-    pub fn open(plan: Vec<Planned>, users: &UserDb) -> (FifoSet, Vec<Reader>) {
+    pub fn open(plan: Vec<Planned>, users: Option<&UserDb>) -> (FifoSet, Vec<Reader>) {
         let mut set = FifoSet::default();
         let (readers, _) = set.replan(plan, users);
         (set, readers)
@@ -138,7 +143,7 @@ impl FifoSet {
     /// to one FIFO; the others are closed (and removed if we made them).
     /// Returns the readers to start and the runner keys of the readers this
     /// set had started, which the caller stops first.
-    pub fn replan(&mut self, plan: Vec<Planned>, users: &UserDb) -> (Vec<Reader>, Vec<String>) {
+    pub fn replan(&mut self, plan: Vec<Planned>, users: Option<&UserDb>) -> (Vec<Reader>, Vec<String>) {
         let old_readers = self
             .plan
             .iter()
@@ -222,7 +227,7 @@ impl FifoSet {
     }
 }
 
-fn open_one(p: &Planned, users: &UserDb) -> Option<NotifyFifo> {
+fn open_one(p: &Planned, users: Option<&UserDb>) -> Option<NotifyFifo> {
     let owner = owner(&p.fifo, users).map_err(|e| error!("{} {}: {e}", p.keyword, p.fifo.path)).ok()?;
     match NotifyFifo::open(std::path::Path::new(&p.fifo.path), owner) {
         Ok(f) => {
@@ -239,8 +244,9 @@ fn open_one(p: &Planned, users: &UserDb) -> Option<NotifyFifo> {
 /// `notify_fifo PATH [user [group]]`: the owner of a FIFO we create. None:
 /// root, whatever `script_user` says (the reader only needs to read, which
 /// mode 0644 allows).
-fn owner(f: &Fifo, users: &UserDb) -> Result<Option<Owner>, String> {
+fn owner(f: &Fifo, users: Option<&UserDb>) -> Result<Option<Owner>, String> {
     let Some(user) = f.user.as_deref() else { return Ok(None) };
+    let users = users.ok_or("the user database cannot be read")?;
     let u = users.script_user(user, f.group.as_deref()).map_err(|e| e.to_string())?;
     Ok(Some(Owner { uid: u.uid, gid: Some(u.gid) }))
 }

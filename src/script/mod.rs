@@ -3,9 +3,11 @@
 //! At configuration time each script goes through:
 //! `Command::parse` (shell-like splitting, shell needed or not) →
 //! `Command::resolve(&search_path())` (PATH lookup, "not found" / "not
-//! executable") → `UserDb::script_user` / `default_script_user` →
-//! `ScriptSecurity::admit` (refuse or warn about root scripts that non-root
-//! users could replace). Everything returns errors and warnings as values.
+//! executable") → `ScriptPolicy::check` (who runs it: its own user,
+//! `script_user`, `keepalived_script` or root, and whether
+//! `enable_script_security` refuses it, with keepalived's messages). Every
+//! place that starts a script gets its user from `ScriptPolicy`; nothing
+//! else makes a `ScriptUser` for a configured script.
 //!
 //! At run time each daemon child owns one `ScriptRunner`, driven by its
 //! mio poll loop. The runner registers a pidfd per child with the loop's
@@ -35,6 +37,7 @@
 
 mod command;
 pub mod fifo;
+mod policy;
 mod runner;
 mod security;
 mod spawn;
@@ -44,8 +47,9 @@ mod users;
 mod tests;
 
 pub use command::{find_program, search_path, shell_quote, Command, CommandError, DEFAULT_PATH, SHELL};
+pub use policy::{ScriptKind, ScriptPolicy, UserSpec, Verdict};
 pub use runner::{Busy, Completion, Job, JobId, Order, Outcome, ScriptRunner, KILL_GRACE, REAP_TICK};
-pub use security::{check_path, Reason, Refused, ScriptSecurity, Unsafe};
+pub use security::{check_path, Reason, Unsafe};
 pub use spawn::Output;
 pub use users::{GroupEntry, PasswdEntry, ScriptUser, UserDb, UserError, DEFAULT_SCRIPT_USER};
 

@@ -10,8 +10,7 @@ use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
-use super::command::Command;
-use super::users::{ScriptUser, UserDb};
+use super::users::UserDb;
 
 const S_ISVTX: u32 = 0o1000;
 
@@ -25,6 +24,8 @@ pub enum Reason {
     WorldWritable { mode: u32 },
     /// The component could not be examined.
     Unreadable(io::ErrorKind),
+    /// Not a directory on the way, or not a file (or symlink) at the end.
+    WrongType,
 }
 
 /// One path component that makes a root script unsafe.
@@ -42,7 +43,7 @@ impl Unsafe {
             Reason::Owner { .. } => format!("chown root {p}"),
             Reason::GroupWritable { .. } => format!("chmod g-w {p}"),
             Reason::WorldWritable { .. } => format!("chmod o-w {p}"),
-            Reason::Unreadable(_) => format!("ls -ld {p}"),
+            Reason::Unreadable(_) | Reason::WrongType => format!("ls -ld {p}"),
         }
     }
 }
@@ -63,6 +64,7 @@ impl fmt::Display for Unsafe {
             }
             Reason::WorldWritable { mode } => write!(f, "{p} is world-writable (mode {:04o})", mode & 0o7777),
             Reason::Unreadable(kind) => write!(f, "{p} cannot be checked ({kind})"),
+            Reason::WrongType => write!(f, "{p} is neither a directory on the way nor a file at the end"),
         }
     }
 }
@@ -91,9 +93,22 @@ fn walk(path: &Path, users: &UserDb) -> Result<(), Unsafe> {
         prefix.push(component);
         let last = i + 1 == components.len();
         let meta = fs::symlink_metadata(&prefix).map_err(|e| unreadable(&prefix, &e))?;
-        if meta.file_type().is_symlink() {
-            // Nobody can retarget a symlink; replacing it needs write access to
-            // its directory, which was checked one step earlier.
+        let ft = meta.file_type();
+        // keepalived: every component before the last is a directory, the last
+        // a file or a symlink. Symlinks on the way (as in /bin -> usr/bin) are
+        // followed by the canonical walk.
+        let right_type = if last { ft.is_file() || ft.is_symlink() } else { ft.is_dir() || ft.is_symlink() };
+        if !right_type {
+            return Err(Unsafe { path: prefix, reason: Reason::WrongType });
+        }
+        if ft.is_symlink() {
+            // Nobody can retarget a symlink, but its owner may replace it (even
+            // in a sticky directory): it must be root's. Replacing it otherwise
+            // needs write access to its directory, checked one step earlier.
+            if meta.uid() != 0 {
+                let user = users.user_by_uid(meta.uid()).map(|u| u.name.clone());
+                return Err(Unsafe { path: prefix, reason: Reason::Owner { uid: meta.uid(), user } });
+            }
             continue;
         }
         let mode = meta.mode();
@@ -123,83 +138,6 @@ fn walk(path: &Path, users: &UserDb) -> Result<(), Unsafe> {
 
 fn unreadable(path: &Path, err: &io::Error) -> Unsafe {
     Unsafe { path: path.to_path_buf(), reason: Reason::Unreadable(err.kind()) }
-}
-
-/// A script that `enable_script_security` refuses to run.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Refused {
-    pub script: String,
-    pub cause: Unsafe,
-}
-
-impl fmt::Display for Refused {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "Unsafe permissions found for script '{}' - disabling: {} (fix: {})",
-            self.script,
-            self.cause,
-            self.cause.fix()
-        )
-    }
-}
-
-impl std::error::Error for Refused {}
-
-/// The script-security policy of one process; it remembers whether the
-/// one-time "SECURITY VIOLATION" warning was already produced.
-#[derive(Clone, Debug)]
-pub struct ScriptSecurity {
-    enabled: bool,
-    violation_reported: bool,
-}
-
-impl ScriptSecurity {
-    pub fn new(enabled: bool) -> ScriptSecurity {
-        ScriptSecurity { enabled, violation_reported: false }
-    }
-
-    pub fn enabled(&self) -> bool {
-        self.enabled
-    }
-
-    /// Decide whether `cmd` may run as `user`; call once per configured
-    /// script at load time (after `Command::resolve`). Scripts of non-root
-    /// users are always admitted. An unsafe root script is refused when
-    /// security is enabled; otherwise it is admitted with warnings to log.
-    pub fn admit(
-        &mut self,
-        cmd: &Command,
-        user: &ScriptUser,
-        users: &UserDb,
-    ) -> Result<Vec<String>, Refused> {
-        let mut warnings = Vec::new();
-        if !user.is_root() {
-            return Ok(warnings);
-        }
-        for file in cmd.files() {
-            if let Err(cause) = check_path(file, users) {
-                if self.enabled {
-                    return Err(Refused { script: cmd.text.clone(), cause });
-                }
-                if !self.violation_reported {
-                    self.violation_reported = true;
-                    warnings.push(
-                        "SECURITY VIOLATION - scripts are being executed but script_security not enabled."
-                            .to_string(),
-                    );
-                }
-                warnings.push(format!(
-                    "Unsafe permissions for script '{}': {} (fix: {})",
-                    cmd.text,
-                    cause,
-                    cause.fix()
-                ));
-                break;
-            }
-        }
-        Ok(warnings)
-    }
 }
 
 #[cfg(test)]
@@ -318,44 +256,5 @@ mod tests {
         let missing = dir.join("missing.sh");
         let err = check_path(&missing, &users).expect_err("missing");
         assert_eq!(err.reason, Reason::Unreadable(io::ErrorKind::NotFound));
-    }
-
-    #[test]
-    fn policy_refuses_or_warns_once() {
-        if !is_root() {
-            return;
-        }
-        let users = db();
-        let (_tree, dir, file) = script_tree("policy");
-        chown(&dir, Some(0), Some(50)).expect("chown");
-        chmod(&dir, 0o775);
-        let mut cmd = Command::parse(&format!("{} --fast", file.display())).expect("parses");
-        cmd.resolve("").expect("resolves");
-        let root = ScriptUser::root();
-
-        let refused = ScriptSecurity::new(true).admit(&cmd, &root, &users).expect_err("refused");
-        assert_eq!(refused.cause.path, dir);
-        assert!(refused.to_string().starts_with(&format!(
-            "Unsafe permissions found for script '{} --fast' - disabling: {} is group-writable",
-            file.display(),
-            dir.display()
-        )));
-
-        let nobody = ScriptUser { name: "nobody".into(), uid: 65534, gid: 65534, groups: vec![65534] };
-        assert_eq!(ScriptSecurity::new(true).admit(&cmd, &nobody, &users), Ok(vec![]));
-
-        let mut lax = ScriptSecurity::new(false);
-        let first = lax.admit(&cmd, &root, &users).expect("admitted");
-        assert_eq!(first.len(), 2);
-        assert_eq!(
-            first[0],
-            "SECURITY VIOLATION - scripts are being executed but script_security not enabled."
-        );
-        assert!(first[1].contains("is group-writable (mode 0775, group staff)"), "{}", first[1]);
-        let second = lax.admit(&cmd, &root, &users).expect("admitted");
-        assert_eq!(second.len(), 1, "the violation line is produced once");
-
-        chmod(&dir, 0o755);
-        assert_eq!(ScriptSecurity::new(true).admit(&cmd, &root, &users), Ok(vec![]));
     }
 }

@@ -165,6 +165,11 @@ fn term_trapping_script_gets_killed_after_the_grace() {
     assert!(took >= KILL_GRACE && took < KILL_GRACE + Duration::from_secs(2), "{took:?}");
     // The whole group is gone, the ignoring `sleep` grandchild included.
     let pgid: i32 = s.read("pid").trim().parse().expect("pid written");
+    // SIGKILL is sent; the kernel takes a moment to tear the processes down.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while !live_members(pgid).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     assert_eq!(live_members(pgid), Vec::<i32>::new());
 }
 

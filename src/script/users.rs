@@ -126,36 +126,6 @@ impl UserDb {
         }
         Ok(ScriptUser { name: entry.name.clone(), uid: entry.uid, gid, groups })
     }
-
-    /// The user a script runs as: the first of `choices` that is set (the
-    /// script's own `user`, then its block's, then `script_user`), else the
-    /// default user. A user or group that does not exist is logged and the
-    /// script runs as root, as keepalived does.
-    pub fn resolve(&self, choices: &[Option<(&str, Option<&str>)>]) -> ScriptUser {
-        match choices.iter().flatten().next() {
-            Some(&(user, group)) => self.script_user(user, group).unwrap_or_else(|e| {
-                log::warn!("script user {user}: {e} - running as root");
-                ScriptUser::root()
-            }),
-            None => self.default_script_user().0,
-        }
-    }
-
-    /// The user scripts run as when `script_user` is not set:
-    /// `keepalived_script` if it exists, else root with keepalived's warning
-    /// (worth logging only when scripts are configured).
-    pub fn default_script_user(&self) -> (ScriptUser, Option<String>) {
-        match self.script_user(DEFAULT_SCRIPT_USER, None) {
-            Ok(user) => (user, None),
-            Err(_) => (
-                ScriptUser::root(),
-                Some(format!(
-                    "WARNING - default user '{DEFAULT_SCRIPT_USER}' for script execution does not exist - \
-                     please create (scripts run as root)."
-                )),
-            ),
-        }
-    }
 }
 
 fn parse_passwd_line(line: &str) -> Option<PasswdEntry> {
@@ -230,18 +200,6 @@ bad:x:zz:bob
         assert_eq!(db.script_user("eve", None), Err(UserError::UnknownUser("eve".into())));
         assert_eq!(db.script_user("bob", Some("nogroup")), Err(UserError::UnknownGroup("nogroup".into())));
         assert_eq!(db.script_user("4242", None), Err(UserError::UnknownUser("4242".into())));
-    }
-
-    #[test]
-    fn default_user_falls_back_to_root_with_warning() {
-        let db = UserDb::parse(PASSWD, GROUP);
-        let (user, warning) = db.default_script_user();
-        assert_eq!((user.name.as_str(), user.uid, user.gid, warning), ("keepalived_script", 995, 993, None));
-
-        let db = UserDb::parse("root:x:0:0::/root:/bin/sh\n", "root:x:0:\n");
-        let (user, warning) = db.default_script_user();
-        assert_eq!(user, ScriptUser::root());
-        assert!(warning.expect("warns").contains("'keepalived_script' for script execution does not exist"));
     }
 
     #[test]

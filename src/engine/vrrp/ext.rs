@@ -25,7 +25,7 @@ use crate::config::model::{
 };
 use crate::config::Config;
 use crate::daemon::event_loop::TokenAlloc;
-use crate::script::{self, Command, Completion, Job, NotifyScope, Order, Outcome};
+use crate::script::{self, Command, Completion, Job, NotifyScope, Order, Outcome, ScriptKind};
 use crate::smtp::{Alert, Mailer, VrrpState};
 use crate::sys::icmp::EchoSocket;
 use crate::sys::link::{self, Event};
@@ -41,6 +41,9 @@ struct ScriptJob {
     cfg: VrrpScript,
     health: Health,
     due: Option<StdInstant>,
+    /// Refused by the script policy: never run, and (as keepalived removes
+    /// it from every track_script) it has no effect on any instance.
+    disabled: bool,
 }
 
 struct PingJob {
@@ -130,7 +133,7 @@ impl Ext {
                 Some(o) => (self.scripts[o].health.clone(), self.scripts[o].due),
                 None => (Health::new(s.rise, s.fall, s.init_fail), None),
             };
-            scripts.push(ScriptJob { cfg: s.clone(), health, due });
+            scripts.push(ScriptJob { cfg: s.clone(), health, due, disabled: false });
         }
         self.scripts = scripts;
         let mut pings = Vec::new();
@@ -160,7 +163,7 @@ impl Ext {
     fn healthy(&self, s: &Source) -> bool {
         match s {
             Source::Script(n) => {
-                self.scripts.iter().find(|j| &j.cfg.name == n).is_none_or(|j| j.health.is_ok())
+                self.scripts.iter().find(|j| &j.cfg.name == n).is_none_or(|j| j.disabled || j.health.is_ok())
             }
             Source::Ping(n) => self.pings.iter().find(|j| &j.cfg.name == n).is_none_or(|j| j.health.is_ok()),
             Source::Link(n) => self.links.get(n).copied().unwrap_or(false),
@@ -311,7 +314,7 @@ impl VrrpEngine {
     }
 
     /// Every instance's priority and fault from its trackers and its sync group.
-    fn reevaluate(&mut self, now: StdInstant) {
+    pub(super) fn reevaluate(&mut self, now: StdInstant) {
         let vnow = self.vnow(now);
         let verdicts: Vec<_> = self
             .insts
@@ -419,6 +422,32 @@ impl VrrpEngine {
     }
 
     /// A finished job of the script runner; false if it is not a vrrp_script.
+    /// The vrrp_scripts in use, by name.
+    pub(super) fn ext_script_names(&self) -> Vec<String> {
+        self.ext.scripts.iter().map(|j| j.cfg.name.clone()).collect()
+    }
+
+    /// A vrrp_script's command with its `user` (as the runner sees it).
+    pub(super) fn ext_script_command(&self, name: &str) -> Option<ConfCommand> {
+        let j = self.ext.scripts.iter().find(|j| j.cfg.name == name)?;
+        let cmd = j.cfg.script.clone()?;
+        Some(match &j.cfg.user {
+            Some((u, g)) => ConfCommand { user: Some(u.clone()), group: g.clone(), ..cmd },
+            None => cmd,
+        })
+    }
+
+    pub(super) fn ext_disable_script(&mut self, name: &str, disabled: bool) {
+        for j in self.ext.scripts.iter_mut().filter(|j| j.cfg.name == name) {
+            j.disabled = disabled;
+        }
+    }
+
+    /// The notify scripts of every sync group.
+    pub(super) fn ext_group_notifies(&self) -> Vec<crate::config::model::Notify> {
+        self.ext.groups.iter().map(|g| g.cfg.notify.clone()).collect()
+    }
+
     pub(super) fn ext_script_done(&mut self, done: &Completion, now: StdInstant) -> bool {
         let Some(name) = done.key.strip_prefix(SCRIPT_KEY) else { return false };
         let Some(job) = self.ext.scripts.iter_mut().find(|j| j.cfg.name == name) else { return true };
@@ -503,16 +532,12 @@ impl VrrpEngine {
     fn run_due_scripts(&mut self, now: StdInstant) {
         for k in 0..self.ext.scripts.len() {
             let job = &self.ext.scripts[k];
-            if job.due.is_none_or(|d| d > now) {
+            if job.disabled || job.due.is_none_or(|d| d > now) {
                 continue;
             }
             let cfg = job.cfg.clone();
             self.ext.scripts[k].due = Some(now + cfg.interval.max(Duration::from_millis(10)));
-            let Some(conf_cmd) = cfg.script.clone() else { continue };
-            let conf_cmd = match &cfg.user {
-                Some((u, g)) => ConfCommand { user: Some(u.clone()), group: g.clone(), ..conf_cmd },
-                None => conf_cmd,
-            };
+            let Some(conf_cmd) = self.ext_script_command(&cfg.name) else { continue };
             let mut command = match Command::from_words(&conf_cmd.args) {
                 Ok(c) => c,
                 Err(e) => {
@@ -524,7 +549,13 @@ impl VrrpEngine {
                 error!("VRRP_Script({}): {e}", cfg.name);
                 continue;
             }
-            let user = super::script_user(&self.users, &self.global, &conf_cmd);
+            let Some(user) =
+                super::script_user(&mut self.policy, ScriptKind::Track(&cfg.name), &conf_cmd, &command)
+            else {
+                self.ext.scripts[k].disabled = true;
+                self.reevaluate(now);
+                continue;
+            };
             let job = Job {
                 key: format!("{SCRIPT_KEY}{}", cfg.name),
                 command,

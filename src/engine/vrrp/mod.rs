@@ -36,7 +36,9 @@ use crate::config::Config;
 use crate::daemon::event_loop::{Subsystem, TokenAlloc};
 use crate::daemon::json::Json;
 use crate::script::fifo::{self as notify_fifo, FifoSet, Only, Reader, Writer};
-use crate::script::{self, Command, Job, NotifyScope, Order, ScriptRunner, ScriptUser, UserDb};
+use crate::script::{
+    self, Command, Job, NotifyScope, Order, ScriptKind, ScriptPolicy, ScriptRunner, ScriptUser,
+};
 use crate::sys::link::{self, Link, Monitor};
 use crate::sys::netlink;
 use crate::sys::vrrp_socket::{SocketConfig, VrrpSocket, VRRP_GROUP_V4, VRRP_GROUP_V6};
@@ -116,7 +118,8 @@ pub struct VrrpEngine {
     na: Option<crate::sys::garp::NaSocket>,
     garps: GarpQueue,
     scripts: Option<ScriptRunner>,
-    users: UserDb,
+    /// Who runs each script and whether it may run (checked at start and on reload).
+    policy: ScriptPolicy,
     /// Packets that could not be handed to any instance.
     unknown_vrid: u64,
     malformed: u64,
@@ -159,7 +162,7 @@ impl VrrpEngine {
             na: crate::sys::garp::NaSocket::open().map_err(|e| warn!("no NA socket: {e}")).ok(),
             garps: GarpQueue::default(),
             scripts: None,
-            users: UserDb::system().unwrap_or_else(|_| UserDb::parse("root:x:0:0::/:/bin/sh\n", "")),
+            policy: script_policy(&config.global),
             unknown_vrid: 0,
             malformed: 0,
             rxbuf: vec![0u8; 65536],
@@ -479,7 +482,10 @@ impl VrrpEngine {
             error!("script {:?}: {e}", cmd.args.join(" "));
             return;
         }
-        let user = script_user(&self.users, &self.global, cmd);
+        let Some(user) = script_user(&mut self.policy, ScriptKind::Notify, cmd, &command) else {
+            debug!("script {:?} is disabled, not run", cmd.args.join(" "));
+            return;
+        };
         let job = Job {
             key: key.to_string(),
             command,
@@ -500,7 +506,7 @@ impl VrrpEngine {
         if self.fifos.same_plan(&plan) {
             return;
         }
-        let (readers, old_readers) = self.fifos.replan(plan, &self.users);
+        let (readers, old_readers) = self.fifos.replan(plan, self.policy.users());
         if let Some(runner) = self.scripts.as_mut() {
             for key in old_readers {
                 runner.terminate(&key, now);
@@ -514,9 +520,9 @@ impl VrrpEngine {
     /// A FIFO's reader script: `script... FIFO`, running until it exits.
     fn start_reader(&mut self, r: Reader, now: StdInstant) {
         let Some(runner) = self.scripts.as_mut() else { return };
-        let user = script_user(&self.users, &self.global, &r.command);
-        match r.job(user) {
-            Ok(job) => {
+        match r.job(&mut self.policy) {
+            Ok(None) => debug!("{} script {:?} is disabled, not run", r.key, r.command.args.join(" ")),
+            Ok(Some(job)) => {
                 if let Err(e) = runner.spawn(job, now) {
                     warn!("{} script not started: {e}", r.key);
                 }
@@ -661,11 +667,66 @@ pub fn mcast_group(g: &GlobalDefs, family: Family) -> IpAddr {
     }
 }
 
-/// A notify script's user: its own, else `script_user`, else the default.
-fn script_user(users: &UserDb, g: &GlobalDefs, cmd: &ConfCommand) -> ScriptUser {
+/// The script policy of global_defs and this host.
+fn script_policy(g: &GlobalDefs) -> ScriptPolicy {
+    ScriptPolicy::system(
+        g.script_user.as_ref().map(|(u, grp)| (u.as_str(), grp.as_deref())),
+        g.enable_script_security,
+    )
+}
+
+/// A script's user: its own, else `script_user`, else the default; `None`:
+/// the script is disabled (unknown user, or refused by script security).
+fn script_user(
+    policy: &mut ScriptPolicy,
+    kind: ScriptKind,
+    cmd: &ConfCommand,
+    command: &Command,
+) -> Option<ScriptUser> {
     let own = cmd.user.as_deref().map(|u| (u, cmd.group.as_deref()));
-    let global = g.script_user.as_ref().map(|(u, grp)| (u.as_str(), grp.as_deref()));
-    users.resolve(&[own, global])
+    policy.user_for(kind, &cmd.args, command, own)
+}
+
+impl VrrpEngine {
+    /// keepalived's check of every script at start (and reload): who runs
+    /// it, whether `enable_script_security` refuses it; logs keepalived's
+    /// lines and disables what may not run. Stat calls only.
+    fn check_scripts(&mut self) {
+        let mut policy = script_policy(&self.global);
+        let mut lines = policy.global_lines();
+        let mut check = |policy: &mut ScriptPolicy, kind: ScriptKind, cmd: &ConfCommand| -> bool {
+            let Ok(mut command) = Command::from_words(&cmd.args) else { return true };
+            if command.resolve(&script::search_path()).is_err() {
+                return true; // reported when it is due to run
+            }
+            let own = cmd.user.as_deref().map(|u| (u, cmd.group.as_deref()));
+            let verdict = policy.check(kind, &cmd.args, &command, own);
+            lines.extend(verdict.lines);
+            verdict.user.is_some()
+        };
+        let names: Vec<String> = self.ext_script_names();
+        for name in names {
+            let Some(cmd) = self.ext_script_command(&name) else { continue };
+            let ok = check(&mut policy, ScriptKind::Track(&name), &cmd);
+            self.ext_disable_script(&name, !ok);
+        }
+        let notifies = self
+            .insts
+            .iter()
+            .map(|i| i.cfg.notify.clone())
+            .chain(self.pending.iter().map(|p| p.cfg.notify.clone()))
+            .chain(self.ext_group_notifies());
+        let notifies: Vec<_> = notifies.collect();
+        for n in &notifies {
+            for cmd in [&n.master, &n.backup, &n.fault, &n.stop, &n.any].into_iter().flatten() {
+                check(&mut policy, ScriptKind::Notify, cmd);
+            }
+        }
+        for line in lines.iter().chain(policy.summary(false).as_ref()) {
+            warn!("{line}");
+        }
+        self.policy = policy;
+    }
 }
 
 impl Subsystem for VrrpEngine {
@@ -682,6 +743,7 @@ impl Subsystem for VrrpEngine {
         self.scripts = Some(ScriptRunner::new(Some(registry), SCRIPT_TOKEN_BASE)?);
         self.open_fifos(StdInstant::now());
         self.ext_register(registry, tokens)?;
+        self.check_scripts();
         let now = StdInstant::now();
         let delay = self.global.vrrp_startup_delay;
         if delay.is_zero() {

@@ -174,6 +174,8 @@ impl VrrpEngine {
         self.drop_idle_sockets(registry);
         self.register_sockets(registry).map_err(|e| format!("register socket: {e}"))?;
         self.ext_reload(registry, tokens, new, now);
+        self.check_scripts();
+        self.reevaluate(now);
         for i in first_new..self.insts.len() {
             self.start_instance(i, now);
         }
