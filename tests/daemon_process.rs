@@ -425,3 +425,43 @@ fn signum_prints_keepalived_signal_numbers() {
     assert_eq!(run("STOP"), "15");
     assert_eq!(run("JSON"), (libc::SIGRTMIN() + 2).to_string());
 }
+
+/// The run directory holds the control sockets and the validated configuration: one that
+/// another user owns, or a symlink, is refused before anything starts; one of ours with a
+/// loose mode is tightened to 0700.
+#[test]
+fn run_directory_must_be_ours_and_private() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let run = |dir: &Path| -> (Option<i32>, String) {
+        let out = Daemon::command(dir).stderr(Stdio::piped()).output().expect("run vigil");
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+
+    let dir = Daemon::dir_for("rundir-foreign");
+    fs::create_dir(dir.join("run")).unwrap();
+    std::os::unix::fs::chown(dir.join("run"), Some(65534), Some(65534)).unwrap();
+    let (code, err) = run(&dir);
+    assert_ne!(code, Some(0), "started in a directory nobody owns:\n{err}");
+    assert!(err.contains("owned by uid 65534") && err.contains("refusing"), "{err}");
+    assert!(!dir.join("run/vrrp.ctl").exists() && !dir.join("vrrp.pid").exists());
+    let _ = fs::remove_dir_all(&dir);
+
+    let dir = Daemon::dir_for("rundir-symlink");
+    let elsewhere = dir.join("elsewhere");
+    fs::create_dir(&elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, dir.join("run")).unwrap();
+    let (code, err) = run(&dir);
+    assert_ne!(code, Some(0), "followed a symlink:\n{err}");
+    assert!(err.contains("not a directory"), "{err}");
+    assert!(fs::read_dir(&elsewhere).unwrap().next().is_none(), "wrote through the symlink");
+    let _ = fs::remove_dir_all(&dir);
+
+    let dir = Daemon::dir_for("rundir-loose");
+    fs::create_dir(dir.join("run")).unwrap();
+    fs::set_permissions(dir.join("run"), fs::Permissions::from_mode(0o777)).unwrap();
+    let mut d = Daemon { dir: dir.clone(), child: Some(Daemon::command(&dir).spawn().unwrap()) };
+    d.wait_for("the VRRP child's pid file", Duration::from_secs(5), || d.vrrp_pid().is_some());
+    assert_eq!(fs::metadata(dir.join("run")).unwrap().mode() & 0o777, 0o700);
+    d.stop();
+    let _ = fs::remove_dir_all(&dir);
+}

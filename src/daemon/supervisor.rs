@@ -155,8 +155,8 @@ pub fn run(opts: Options, engines: Engines) -> i32 {
     let namespace = opts.namespace.clone();
     let ns = namespace.as_deref();
     let paths = RunPaths::from_env(ns);
-    if let Err(e) = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&paths.run_dir) {
-        fatal(format!("cannot create {}: {e}", paths.run_dir.display()));
+    if let Err(e) = private_dir(&paths.run_dir) {
+        fatal(format!("runtime directory {}: {e}", paths.run_dir.display()));
         return EXIT_FATAL;
     }
     // The namespace's own pid directory, /run/keepalived/NAME, as keepalived makes it.
@@ -610,4 +610,26 @@ fn write_snapshot(path: &Path, bytes: &[u8]) -> io::Result<()> {
         .open(&tmp)?;
     io::Write::write_all(&mut f, bytes)?;
     std::fs::rename(&tmp, path)
+}
+
+/// Create `dir` (mode 0700), or make sure the one that is there is ours: a
+/// real directory (not a symlink) owned by this user, then mode 0700. The
+/// control sockets and the validated configuration live there; a directory
+/// another user owns or can write to could swap them.
+fn private_dir(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    let meta = std::fs::symlink_metadata(dir)?;
+    // SAFETY: geteuid has no failure mode.
+    let me = unsafe { libc::geteuid() };
+    if !meta.file_type().is_dir() {
+        return Err(io::Error::other("not a directory (a symbolic link?) - refusing to use it"));
+    }
+    if meta.uid() != me {
+        return Err(io::Error::other(format!("owned by uid {}, not {me} - refusing to use it", meta.uid())));
+    }
+    if meta.mode() & 0o777 != 0o700 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
 }
