@@ -352,7 +352,9 @@ fn reload_with_a_broken_config_keeps_the_running_one() {
         "no diagnostic with file:line in\n{log}"
     );
     // The snapshot the children load still holds the good bytes.
-    assert_eq!(fs::read_to_string(d.dir.join("run/config.snapshot")).unwrap(), GOOD_CONF);
+    let snap = fs::read(d.dir.join("run/config.snapshot")).unwrap();
+    let snap = vigil::config::snapshot::Snapshot::decode(&snap).expect("a snapshot");
+    assert_eq!(snap.main, GOOD_CONF.as_bytes());
     assert_eq!(d.vrrp_pid(), Some(child));
     assert!(alive(d.parent_pid()));
 
@@ -464,4 +466,42 @@ fn run_directory_must_be_ours_and_private() {
     assert_eq!(fs::metadata(dir.join("run")).unwrap().mode() & 0o777, 0o700);
     d.stop();
     let _ = fs::remove_dir_all(&dir);
+}
+
+/// The children load what the parent validated, includes too: an included file edited
+/// after validation (no SIGHUP) is not what a restarted VRRP child runs.
+#[test]
+fn a_restarted_child_runs_the_validated_include() {
+    let dir = Daemon::dir_for("snapshot-include");
+    fs::create_dir(dir.join("conf.d")).unwrap();
+    fs::write(dir.join("conf.d/vi.conf"), GOOD_CONF).unwrap();
+    fs::write(dir.join("k.conf"), "include conf.d/*.conf\n").unwrap();
+    let d = Daemon {
+        dir: dir.clone(),
+        child: Some(
+            Daemon::command(&dir).stderr(fs::File::create(dir.join("log")).unwrap()).spawn().unwrap(),
+        ),
+    };
+    d.wait_for("the VRRP child's pid file", Duration::from_secs(5), || d.vrrp_pid().is_some());
+    let priority = || -> Option<i64> {
+        let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .args(["status", "--json"])
+            .env("VIGIL_RUN_DIR", dir.join("run"))
+            .output()
+            .ok()?;
+        let v = Json::parse(String::from_utf8_lossy(&out.stdout).trim()).ok()?;
+        let Some(Json::Arr(insts)) = v.get("vrrp")?.get("instances").cloned() else { return None };
+        insts.first()?.get("priority").and_then(Json::as_i64)
+    };
+    d.wait_for("status with VI_1", Duration::from_secs(5), || priority().is_some());
+    assert_eq!(priority(), Some(100));
+
+    // Edited on disk, not reloaded: then the child dies and is restarted.
+    fs::write(dir.join("conf.d/vi.conf"), GOOD_CONF.replace("priority 100", "priority 50")).unwrap();
+    let old = d.vrrp_pid().unwrap();
+    // SAFETY: kill(2) of the daemon's child.
+    unsafe { libc::kill(old, libc::SIGKILL) };
+    d.wait_for("a new VRRP child", Duration::from_secs(6), || d.vrrp_pid().is_some_and(|p| p != old));
+    d.wait_for("the new child's status", Duration::from_secs(5), || priority().is_some());
+    assert_eq!(priority(), Some(100), "the restarted child read the edited include:\n{}", d.log());
 }

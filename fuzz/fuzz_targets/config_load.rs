@@ -1,6 +1,7 @@
 //! keepalived.conf bytes through the whole front end: preprocessor
 //! (`include`, `$PARAM`, `~SEQ`, `@id`), parser, semantic checks, and the
-//! `vigil -t --dump` printer.
+//! `vigil -t --dump` printer; and the same bytes as the validated snapshot
+//! a child loads (`config::snapshot`), decoded and, if they decode, loaded.
 //!
 //! Relative includes resolve in an empty private directory. Absolute ones
 //! still reach the host's files; the loader reads regular files only, opens
@@ -14,7 +15,8 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use vigil::config::{dump, load_bytes, LoadOptions};
+use vigil::config::snapshot::Snapshot;
+use vigil::config::{dump, load_bytes, load_snapshot, LoadOptions};
 
 fn base_dir() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
@@ -33,4 +35,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = d.to_string();
     }
     let _ = dump::dump(&loaded.config);
+    if let Ok(snap) = Snapshot::decode(data) {
+        let _ = load_snapshot("fuzz.conf", &snap, base_dir(), &opts);
+    }
 });

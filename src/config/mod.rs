@@ -17,6 +17,7 @@ pub mod lexer;
 pub mod model;
 pub mod parse;
 pub mod preprocess;
+pub mod snapshot;
 pub mod suggest;
 pub mod token;
 
@@ -73,6 +74,24 @@ pub fn load_file(path: &Path, opts: &LoadOptions) -> Loaded {
 /// `base_dir` resolves relative `include`s.
 pub fn load_bytes(name: &str, bytes: &[u8], base_dir: &Path, opts: &LoadOptions) -> Loaded {
     let (tokens, mut diags) = preprocess::preprocess_bytes(name, bytes, base_dir, &opts.config_id);
+    finish(tokens, &mut diags, opts)
+}
+
+/// Load a configuration from memory as `load_bytes` does, and record every
+/// file its `include`s read: the snapshot the children load.
+pub fn load_recording(
+    name: &str,
+    bytes: &[u8],
+    base_dir: &Path,
+    opts: &LoadOptions,
+) -> (Loaded, snapshot::Snapshot) {
+    let (tokens, mut diags, snap) = preprocess::preprocess_recording(name, bytes, base_dir, &opts.config_id);
+    (finish(tokens, &mut diags, opts), snap)
+}
+
+/// Load a configuration from a snapshot: includes come from it, not the disk.
+pub fn load_snapshot(name: &str, snap: &snapshot::Snapshot, base_dir: &Path, opts: &LoadOptions) -> Loaded {
+    let (tokens, mut diags) = preprocess::preprocess_snapshot(name, snap, base_dir, &opts.config_id);
     finish(tokens, &mut diags, opts)
 }
 

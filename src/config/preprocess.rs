@@ -18,6 +18,8 @@ use std::collections::HashMap;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+
+use super::snapshot::{ReadFile, Snapshot};
 use std::rc::Rc;
 
 /// Files being read at once (keepalived's own limit is similar).
@@ -66,6 +68,69 @@ pub fn preprocess_bytes(
     let mut pre = Preprocessor::new(config_id);
     pre.run(&Source::new(Rc::from(name), base_dir.to_path_buf()), bytes);
     (pre.tokens, pre.diags)
+}
+
+/// Preprocess `bytes` as `preprocess_bytes` does and record what every
+/// `include` matched and read (see `snapshot`).
+pub fn preprocess_recording(
+    name: &str,
+    bytes: &[u8],
+    base_dir: &Path,
+    config_id: &str,
+) -> (Vec<Token>, Vec<Diagnostic>, Snapshot) {
+    let mut pre = Preprocessor::new(config_id);
+    pre.files = Files::Record(Snapshot::new(bytes.to_vec()));
+    pre.run(&Source::new(Rc::from(name), base_dir.to_path_buf()), bytes);
+    let Files::Record(snap) = std::mem::replace(&mut pre.files, Files::Disk) else { unreachable!() };
+    (pre.tokens, pre.diags, snap)
+}
+
+/// Preprocess a snapshot: its main file, with `include`s served from it.
+pub fn preprocess_snapshot(
+    name: &str,
+    snap: &Snapshot,
+    base_dir: &Path,
+    config_id: &str,
+) -> (Vec<Token>, Vec<Diagnostic>) {
+    let mut pre = Preprocessor::new(config_id);
+    pre.files = Files::Replay(snap.clone());
+    pre.run(&Source::new(Rc::from(name), base_dir.to_path_buf()), &snap.main);
+    (pre.tokens, pre.diags)
+}
+
+/// Where included files come from.
+enum Files {
+    Disk,
+    /// The disk, noting what was matched and read.
+    Record(Snapshot),
+    /// Only what a recording saw.
+    Replay(Snapshot),
+}
+
+impl Files {
+    fn glob(&mut self, dir: &Path, pattern: &str) -> Vec<PathBuf> {
+        let key = (dir.to_path_buf(), pattern.to_string());
+        match self {
+            Files::Disk => glob(dir, pattern),
+            Files::Record(snap) => snap.globs.entry(key).or_insert_with(|| glob(dir, pattern)).clone(),
+            Files::Replay(snap) => snap.globs.get(&key).cloned().unwrap_or_default(),
+        }
+    }
+
+    fn read(&mut self, path: &Path) -> ReadFile {
+        let from_disk = || ReadFile {
+            canonical: fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
+            bytes: read_config(path).map_err(|e| e.to_string()),
+        };
+        match self {
+            Files::Disk => from_disk(),
+            Files::Record(snap) => snap.files.entry(path.to_path_buf()).or_insert_with(from_disk).clone(),
+            Files::Replay(snap) => snap.files.get(path).cloned().unwrap_or_else(|| ReadFile {
+                canonical: path.to_path_buf(),
+                bytes: Err("not in the validated configuration".into()),
+            }),
+        }
+    }
 }
 
 /// Text with the source column of each byte.
@@ -192,6 +257,7 @@ struct Preprocessor<'a> {
     /// Set when a global limit is hit: nothing more is read.
     stopped: bool,
     rng: u64,
+    files: Files,
 }
 
 impl<'a> Preprocessor<'a> {
@@ -209,6 +275,7 @@ impl<'a> Preprocessor<'a> {
             work: 0,
             stopped: false,
             rng: (now ^ u64::from(std::process::id()).rotate_left(32)) | 1,
+            files: Files::Disk,
         }
     }
 
@@ -561,7 +628,7 @@ impl<'a> Preprocessor<'a> {
     /// Read every file a pattern matches, in glob order.
     fn include(&mut self, src: &Source, pattern: &str, strict: bool, loc: &Loc) {
         let severity = if strict { Severity::Error } else { Severity::Warning };
-        let files = glob(&src.dir, pattern);
+        let files = self.files.glob(&src.dir, pattern);
         if files.is_empty() {
             self.diags.push(finding(severity, loc, format!("include {pattern}: no file matches")));
         }
@@ -576,7 +643,8 @@ impl<'a> Preprocessor<'a> {
                 ));
                 return;
             }
-            let canon = fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+            let file = self.files.read(&path);
+            let canon = file.canonical;
             if self.open_files.contains(&canon) {
                 self.diags.push(
                     Diagnostic::error(
@@ -587,7 +655,7 @@ impl<'a> Preprocessor<'a> {
                 );
                 continue;
             }
-            let bytes = match read_config(&path) {
+            let bytes = match file.bytes {
                 Ok(b) => b,
                 Err(e) => {
                     let msg = format!("include: cannot read {}: {e}", path.display());

@@ -108,26 +108,45 @@ fn run(args: ChildArgs) -> i32 {
     code
 }
 
-/// Load the parent's validated snapshot, naming the real file in diagnostics.
+/// Load the parent's validated snapshot, naming the real file in
+/// diagnostics. Included files come from the snapshot too: what runs is
+/// exactly what the parent validated.
 pub fn load_snapshot(opts: &Options, paths: &RunPaths) -> Result<Config, String> {
     let snap = paths.snapshot();
     let bytes = std::fs::read(&snap).map_err(|e| format!("cannot read {}: {e}", snap.display()))?;
-    let loaded = load_bytes(opts, &bytes);
+    let snapshot =
+        config::snapshot::Snapshot::decode(&bytes).map_err(|e| format!("{}: {e}", snap.display()))?;
+    let loaded = load(opts, |name, base, lo| config::load_snapshot(name, &snapshot, base, lo));
     match loaded.diags.iter().find(|d| d.is_error()) {
         Some(d) => Err(format!("configuration has errors: {d}")),
         None => Ok(loaded.config),
     }
 }
 
-/// Parse configuration bytes as if read from `opts.config_file`.
-pub fn load_bytes(opts: &Options, bytes: &[u8]) -> config::Loaded {
+/// Parse configuration bytes as if read from `opts.config_file`, and record
+/// every file its includes read: the snapshot to hand to the children.
+pub fn validate(opts: &Options, bytes: &[u8]) -> (config::Loaded, config::snapshot::Snapshot) {
+    let mut snap = None;
+    let loaded = load(opts, |name, base, lo| {
+        let (loaded, s) = config::load_recording(name, bytes, base, lo);
+        snap = Some(s);
+        loaded
+    });
+    (loaded, snap.unwrap_or_else(|| config::snapshot::Snapshot::new(bytes.to_vec())))
+}
+
+/// Run `load` with the name, include base and options `opts` give.
+fn load(
+    opts: &Options,
+    load: impl FnOnce(&str, &Path, &config::LoadOptions) -> config::Loaded,
+) -> config::Loaded {
     let mut lo = config::LoadOptions::default();
     if let Some(id) = &opts.config_id {
         lo.config_id = id.clone();
     }
     let name = opts.config_file.display().to_string();
     let base = opts.config_file.parent().unwrap_or(Path::new("/"));
-    let mut loaded = config::load_bytes(&name, bytes, base, &lo);
+    let mut loaded = load(&name, base, &lo);
     if opts.all_config {
         loaded.require_includes();
     }

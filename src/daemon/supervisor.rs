@@ -10,8 +10,9 @@
 //!
 //! Reload (SIGHUP): the parent reads the file once, validates it, and only
 //! if it has no errors writes the bytes to the snapshot the children load
-//! (see [`RunPaths::snapshot`]) and signals them. Included files are read
-//! by each loader on its own.
+//! (see [`RunPaths::snapshot`]) and signals them. The snapshot holds every
+//! included file as read during validation (`config::snapshot`), so the
+//! children never read an include the parent did not validate.
 
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -137,7 +138,7 @@ pub fn run(opts: Options, engines: Engines) -> i32 {
             return EXIT_NO_CONFIG;
         }
     };
-    let loaded = child::load_bytes(&opts, &bytes);
+    let (loaded, snapshot) = child::validate(&opts, &bytes);
     log_diags(&loaded.diags);
     if opts.dump_conf {
         // keepalived's -d: the configuration as it will run, at start.
@@ -192,7 +193,7 @@ pub fn run(opts: Options, engines: Engines) -> i32 {
         return EXIT_FATAL;
     }
     let code = match Supervisor::new(opts, engines, paths.clone()) {
-        Ok(mut s) => match write_snapshot(&paths.snapshot(), &bytes) {
+        Ok(mut s) => match write_snapshot(&paths.snapshot(), &snapshot.encode()) {
             Ok(()) => s.run(&loaded.config),
             Err(e) => {
                 log::error!("cannot write {}: {e}", paths.snapshot().display());
@@ -416,11 +417,11 @@ impl Supervisor {
         let path = self.opts.config_file.clone();
         let loaded = match std::fs::read(&path) {
             Ok(bytes) => {
-                let loaded = child::load_bytes(&self.opts, &bytes);
+                let (loaded, snapshot) = child::validate(&self.opts, &bytes);
                 log_diags(&loaded.diags);
                 if loaded.has_errors() {
                     None
-                } else if let Err(e) = write_snapshot(&self.paths.snapshot(), &bytes) {
+                } else if let Err(e) = write_snapshot(&self.paths.snapshot(), &snapshot.encode()) {
                     log::error!("cannot write {}: {e}", self.paths.snapshot().display());
                     None
                 } else {
