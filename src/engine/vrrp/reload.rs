@@ -110,7 +110,7 @@ impl VrrpEngine {
         let (fates, added) = plan(&running, new);
         let mut to_start: Vec<&VrrpInstance> = added.iter().map(|&i| &new.instances[i]).collect();
         let vnow = self.vnow(now);
-        // AH sequence numbers of the restarted instances, by name.
+        // AH and auth_hmac sequence numbers of the restarted instances, by name.
         let mut ah_seqs = HashMap::new();
 
         // Leave first, so a restarted instance's VIPs are not removed after
@@ -130,7 +130,8 @@ impl VrrpEngine {
                 self.set_vips(i, false);
             }
             self.vmac_teardown(i);
-            ah_seqs.insert(self.insts[i].cfg.name.clone(), self.insts[i].core.ah_seq());
+            let core = &self.insts[i].core;
+            ah_seqs.insert(self.insts[i].cfg.name.clone(), (core.ah_seq(), core.hmac_seq()));
             if *fate == Fate::Restart {
                 if let Some(n) = new.instance(&self.insts[i].cfg.name) {
                     to_start.push(n);
@@ -162,8 +163,9 @@ impl VrrpEngine {
         let first_new = self.insts.len();
         for cfg in to_start {
             if let Some(i) = self.add_instance(cfg, &links, &addrs) {
-                if let Some(&seq) = ah_seqs.get(&cfg.name) {
+                if let Some(&(seq, hmac_seq)) = ah_seqs.get(&cfg.name) {
                     self.insts[i].core.continue_ah_seq(seq);
+                    self.insts[i].core.continue_hmac_seq(hmac_seq);
                 }
             }
         }
