@@ -241,6 +241,30 @@ fn instance(o: &mut Out, vi: &VrrpInstance, g: &GlobalDefs) {
         }
         None => o.kv("authentication", "none"),
     }
+    if let Some(h) = &vi.auth_hmac {
+        // Key ids and lengths only: a dump must not leak the keys.
+        o.open("auth_hmac");
+        o.kv("extension", "HMAC-SHA256-128");
+        for (id, key) in &h.keys {
+            o.kv("key", format!("{id} <{} bytes>", key.len()));
+        }
+        o.kv("active_key", h.active_key.map(|k| k.to_string()).unwrap_or_else(|| "none".into()));
+        o.kv("mode", h.mode.as_str());
+        o.kv("anti_replay", h.anti_replay.as_str());
+        if h.anti_replay == crate::vrrp::hmac::AntiReplay::Time {
+            let cs = crate::engine::vrrp::params::interval_cs(
+                vi.advert_int,
+                if vi.effective_version(g) == 3 {
+                    crate::vrrp::Version::V3
+                } else {
+                    crate::vrrp::Version::V2
+                },
+            );
+            let w = h.time_window.unwrap_or_else(|| crate::vrrp::hmac::derived_window(cs));
+            o.kv("time_window", format!("{w}{}", if h.time_window.is_none() { " (derived)" } else { "" }));
+        }
+        o.close();
+    }
     for (kw, list) in [("virtual_ipaddress", &vi.vips), ("virtual_ipaddress_excluded", &vi.vips_excluded)] {
         o.open(kw);
         for v in list {

@@ -16,6 +16,7 @@ pub enum Ctx {
     TrackPing,
     Instance,
     Authentication,
+    AuthHmac,
     VirtualServer,
     RealServer,
     TcpCheck,
@@ -42,6 +43,7 @@ impl Ctx {
             Ctx::TrackPing => "vrrp_track_ping",
             Ctx::Instance => "vrrp_instance",
             Ctx::Authentication => "authentication",
+            Ctx::AuthHmac => "auth_hmac",
             Ctx::VirtualServer => "virtual_server",
             Ctx::RealServer => "real_server",
             Ctx::TcpCheck => "TCP_CHECK",
@@ -339,7 +341,7 @@ table! {
         "priority" Value Core,
         "advert_int" Value Core,
         "authentication" Block(Authentication) Core,
-        "auth_hmac" Ignored Rare,
+        "auth_hmac" Block(AuthHmac) Rare,
         "virtual_ipaddress" List Core,
         "virtual_ipaddress_excluded" List Common,
         "no_virtual_ipaddress" Ignored Rare,
@@ -406,6 +408,13 @@ table! {
     Authentication {
         "auth_type" Value Core,
         "auth_pass" Value Core,
+    }
+    AuthHmac {
+        "key" Value Rare,
+        "active_key" Value Rare,
+        "anti_replay" Value Rare,
+        "time_window" Value Rare,
+        "mode" Value Rare,
     }
     VirtualServer {
         "lb_algo" Value Core,
