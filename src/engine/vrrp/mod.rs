@@ -884,6 +884,9 @@ fn instance_status(i: &Inst) -> Json {
         ("advert_late_mean_us", Json::from(i.lateness.mean_us())),
         ("adverts_late", Json::from(i.lateness.late())),
         ("rejected", Json::Obj(rejects)),
+        // auth_hmac: the mode, and adverts permissive / receive-only let in without a trailer.
+        ("auth_hmac", p.hmac.as_ref().map_or(Json::Null, |h| Json::from(h.mode.as_str()))),
+        ("hmac_missing_accepted", Json::from(c.hmac_missing_accepted)),
     ])
 }
 
