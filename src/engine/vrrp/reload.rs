@@ -60,12 +60,15 @@ pub fn plan(running: &[(&VrrpInstance, &GlobalDefs)], new: &Config) -> (Vec<Fate
 /// about where it was written: the model's Debug text with every `loc` and
 /// `locs` field cut out, plus the protocol parameters, which carry the
 /// global settings the instance inherits (a changed `router_id` alone
-/// restarts nothing).
+/// restarts nothing). auth_hmac keys are kept out of Debug text, so their
+/// bytes are added here: a new key (or key file content) is a change.
+/// The fingerprint is only compared, never logged.
 pub fn fingerprint(inst: &VrrpInstance, g: &GlobalDefs) -> String {
     let any =
         if inst.is_ipv6() { IpAddr::V6(Ipv6Addr::UNSPECIFIED) } else { IpAddr::V4(Ipv4Addr::UNSPECIFIED) };
     let params = super::params::instance_params(inst, g, any);
-    strip_locs(&format!("{inst:?}|{params:?}|{:?}", g.script_user))
+    let keys = inst.auth_hmac.as_ref().map(|h| &h.keys);
+    strip_locs(&format!("{inst:?}|{params:?}|{:?}|{keys:?}", g.script_user))
 }
 
 fn strip_locs(text: &str) -> String {
@@ -259,6 +262,24 @@ mod tests {
         let new = load(&format!("global_defs {{\n vrrp_garp_master_repeat 2\n}}\n{A}"));
         let running: Vec<_> = old.instances.iter().map(|i| (i, &old.global)).collect();
         assert_eq!(plan(&running, &new).0, vec![Fate::Restart]);
+    }
+
+    #[test]
+    fn a_new_auth_hmac_key_is_a_change() {
+        let with = |key: &str, mode: &str| {
+            A.replace(
+                " priority 100\n",
+                &format!(" priority 100\n auth_hmac {{\n key 1 {key}\n active_key 1\n mode {mode}\n }}\n"),
+            )
+        };
+        let k1 = "0123456789abcdef0123456789abcdef";
+        let k2 = "0123456789abcdef0123456789abcdeF";
+        let old = load(&with(k1, "enforce"));
+        let running: Vec<_> = old.instances.iter().map(|i| (i, &old.global)).collect();
+        assert_eq!(plan(&running, &load(&with(k1, "enforce"))).0, vec![Fate::Keep]);
+        assert_eq!(plan(&running, &load(&with(k2, "enforce"))).0, vec![Fate::Restart], "same id and length");
+        assert_eq!(plan(&running, &load(&with(k1, "permissive"))).0, vec![Fate::Restart]);
+        assert_eq!(plan(&running, &load(A)).0, vec![Fate::Restart]);
     }
 
     #[test]
