@@ -23,6 +23,15 @@ fn key() -> Vec<u8> {
 }
 
 fn config(prio: u8, me: Ipv4Addr, peer: Ipv4Addr, vip: IpAddr) -> String {
+    config_mode(prio, Some((me, peer)), vip, "enforce")
+}
+
+/// VRRPv3 with auth_hmac in `mode`; unicast between `(me, peer)`, else multicast.
+fn config_mode(prio: u8, unicast: Option<(Ipv4Addr, Ipv4Addr)>, vip: IpAddr, mode: &str) -> String {
+    let unicast = unicast.map_or(String::new(), |(me, peer)| {
+        format!("    unicast_src_ip {me}\n    unicast_peer {{\n        {peer}\n    }}\n")
+    });
+    let prefix = if vip.is_ipv6() { 64 } else { 24 };
     format!(
         "vrrp_instance VI_1 {{
     state BACKUP
@@ -31,17 +40,13 @@ fn config(prio: u8, me: Ipv4Addr, peer: Ipv4Addr, vip: IpAddr) -> String {
     priority {prio}
     advert_int 1
     version 3
-    unicast_src_ip {me}
-    unicast_peer {{
-        {peer}
-    }}
-    auth_hmac {{
+{unicast}    auth_hmac {{
         key 1 hex:{KEY_HEX}
         active_key 1
-        mode enforce
+        mode {mode}
     }}
     virtual_ipaddress {{
-        {vip}/24
+        {vip}/{prefix}
     }}
 }}
 "
@@ -250,4 +255,93 @@ fn enforce_pair_elects_and_drops_forged_and_replayed_adverts() {
     let took = db.log_time_after("(VI_1) Entering MASTER STATE", stop).unwrap() - stop;
     assert!(took < ms(2500), "b took {took:?}: the priority-0 advert was not accepted:\n{}", db.log());
     assert_eq!(hmac_rejects(&status(&b, &db)), [0, 0, 0, 0, 0, REPLAYED as i64]);
+}
+
+/// IPv6 multicast, enforce: the kernel's checksum covers the trailer both ways (IPV6_CHECKSUM);
+/// b follows a with no reject, and a's signed priority-0 advert hands over at b's skew time.
+#[test]
+fn ipv6_multicast_enforce_pair_elects_and_hands_over() {
+    let lan = Lan::new();
+    let (a, b) = (lan.add_host("a"), lan.add_host("b"));
+    let vip: IpAddr = lan.v6(0x100).into();
+    let mut da = Daemon::start(&a, &vigil_bin(), &config_mode(150, None, vip, "enforce"), &["-P"]);
+    assert!(da.wait_log("(VI_1) Entering MASTER STATE", secs(8)), "a never became master:\n{}", da.log());
+    let db = Daemon::start(&b, &vigil_bin(), &config_mode(100, None, vip, "enforce"), &["-P"]);
+    assert!(db.wait_log("(VI_1) Entering BACKUP STATE", secs(3)));
+    assert!(
+        wait_until(secs(5), ms(50), || count(&status(&b, &db), "rx") >= 3),
+        "b accepted no adverts from a:\n{}\n{}",
+        db.log(),
+        status(&b, &db)
+    );
+    let sb = status(&b, &db);
+    let ll = a.link_local().expect("a's link-local").to_string();
+    assert_eq!(field(&sb, "master").as_str(), Some(ll.as_str()), "{sb}");
+    assert_eq!(hmac_rejects(&sb), [0; 6], "{sb}");
+    assert_eq!(count(&sb, "BadChecksum"), 0, "{sb}");
+    assert_eq!(hmac_rejects(&status(&a, &da)), [0; 6]);
+    assert!(a.has_addr(&vip) && !b.has_addr(&vip));
+    let stop = Instant::now();
+    da.stop();
+    assert!(
+        wait_until(secs(3), ms(10), || db.log_time_after("(VI_1) Entering MASTER STATE", stop).is_some()),
+        "b did not take over:\n{}",
+        db.log()
+    );
+    let took = db.log_time_after("(VI_1) Entering MASTER STATE", stop).unwrap() - stop;
+    assert!(took < ms(2500), "b took {took:?}: the priority-0 advert was not accepted:\n{}", db.log());
+    assert!(wait_until(secs(2), ms(10), || b.has_addr(&vip)));
+}
+
+/// Modes on the wire: a (150) in receive-only sends no trailer, so b (100) in enforce drops
+/// every advert of a as HmacMissing and becomes master too; a verifies b's signed adverts and
+/// accepts them. Then b switches to permissive (reload): it accepts a's unsigned adverts,
+/// counts them, and goes back to backup.
+#[test]
+fn receive_only_sends_nothing_that_enforce_accepts() {
+    let lan = Lan::new();
+    let (a, b) = (lan.add_host("a"), lan.add_host("b"));
+    let vip: IpAddr = lan.v4(100).into();
+    let uni = |me: &Host, peer: &Host| Some((me.ip4, peer.ip4));
+    let da = Daemon::start(&a, &vigil_bin(), &config_mode(150, uni(&a, &b), vip, "receive-only"), &["-P"]);
+    assert!(da.wait_log("(VI_1) Entering MASTER STATE", secs(8)), "a never became master:\n{}", da.log());
+    let db = Daemon::start(&b, &vigil_bin(), &config_mode(100, uni(&b, &a), vip, "enforce"), &["-P"]);
+    assert!(db.wait_log("(VI_1) Entering BACKUP STATE", secs(3)));
+    assert!(
+        wait_until(secs(6), ms(50), || count(&status(&b, &db), "HmacMissing") >= 3),
+        "b did not drop a's unsigned adverts: {}",
+        status(&b, &db)
+    );
+    assert!(db.wait_log("(VI_1) Entering MASTER STATE", secs(6)), "b stayed backup:\n{}", db.log());
+    assert!(db.log().contains(&format!("(VI_1) missing authentication trailer from {}", a.ip4)));
+    // a hears b's lower priority, signed: verified and accepted (a stays master).
+    assert!(
+        wait_until(secs(4), ms(50), || count(&status(&a, &da), "rx") >= 2),
+        "a accepted none of b's signed adverts: {}",
+        status(&a, &da)
+    );
+    let sa = status(&a, &da);
+    assert_eq!(hmac_rejects(&sa), [0; 6], "{sa}");
+    assert_eq!(field(&sa, "auth_hmac").as_str(), Some("receive-only"));
+    assert_eq!(field(&sa, "state").as_str(), Some("MASTER"));
+
+    // b to permissive by reload: a's unsigned adverts are let in and counted; b steps back.
+    std::fs::write(db.dir().join("keepalived.conf"), config_mode(100, uni(&b, &a), vip, "permissive"))
+        .unwrap();
+    let reload = Instant::now();
+    db.signal(libc::SIGHUP);
+    assert!(
+        wait_until(secs(6), ms(20), || db.log_time_after("(VI_1) Entering BACKUP STATE", reload).is_some()),
+        "b did not step back after the reload:\n{}",
+        db.log()
+    );
+    assert!(
+        wait_until(secs(4), ms(50), || count(&status(&b, &db), "hmac_missing_accepted") >= 2),
+        "{}",
+        status(&b, &db)
+    );
+    let sb = status(&b, &db);
+    assert_eq!(field(&sb, "auth_hmac").as_str(), Some("permissive"));
+    assert_eq!(field(&sb, "master").as_str(), Some(a.ip4.to_string().as_str()), "{sb}");
+    assert!(wait_until(secs(3), ms(20), || a.has_addr(&vip) && !b.has_addr(&vip)));
 }
