@@ -9,7 +9,7 @@ use std::time::Duration;
 use log::Level;
 
 use super::action::{Action, Reason, State};
-use super::hmac::{self, AntiReplay, ReplayTable, SeqGen};
+use super::hmac::{self, AntiReplay, ReplayTable, SeqGen, Trailer};
 use super::packet::{Advert, ChecksumForm, ChecksumMatch, Version};
 use super::params::InstanceParams;
 use super::ratelimit::LogLimiter;
@@ -300,7 +300,32 @@ impl Instance {
     /// Validate a received packet (`bytes` after the IP header) and process
     /// it. Rejects are counted and logged once per reason per `log_interval`.
     pub fn receive(&mut self, now: Instant, ctx: &RxContext, bytes: &[u8]) -> Result<(), Reject> {
-        let checked = validate_at(ctx, bytes, &self.params, self.unix_time(now).as_secs());
+        let now_secs = self.unix_time(now).as_secs();
+        let checked = validate_at(ctx, bytes, &self.params, now_secs);
+        if let (Err(r @ (Reject::HmacUnknownKey | Reject::HmacStale)), Some(hp)) =
+            (&checked, &self.params.hmac)
+        {
+            // keepalived names the key id, or the skew and the window.
+            let r = *r;
+            let trailer =
+                bytes.len().checked_sub(hmac::TRAILER_LEN).and_then(|at| Trailer::parse(&bytes[at..]));
+            if let Some(t) = trailer {
+                self.counters.count_reject(r);
+                if self.limiter.allow(LogKey::Reject(r), now) {
+                    let line = if r == Reject::HmacUnknownKey {
+                        format!("unknown authentication key id {} from {}", t.key_id, ctx.src)
+                    } else {
+                        let skew = (now_secs as u32).wrapping_sub(t.sec()) as i32;
+                        format!(
+                            "stale authentication trailer from {}, clock skew {skew} sec exceeds window {} sec",
+                            ctx.src, hp.window
+                        )
+                    };
+                    self.log(Level::Info, line);
+                }
+                return Err(r);
+            }
+        }
         self.receive_checked(now, ctx, checked)
     }
 

@@ -805,6 +805,20 @@ impl Subsystem for VrrpEngine {
                 p.version.number(),
                 i.cfg.vips.iter().map(vips::show).collect::<Vec<_>>().join(", "),
             ));
+            if let Some(h) = &p.hmac {
+                // keepalived's words; key ids only.
+                let replay = match h.anti_replay {
+                    vrrp::hmac::AntiReplay::Time => format!("time, window = {} sec", h.window),
+                    vrrp::hmac::AntiReplay::Monotonic => "monotonic".to_string(),
+                };
+                out.push_str(&format!(
+                    "   Authentication extension = HMAC-SHA256-128\n   Keys = {}, active key id = {}\n   \
+                     Mode = {}\n   Anti replay = {replay}\n",
+                    h.keys.len(),
+                    h.active_key,
+                    h.mode.as_str(),
+                ));
+            }
         }
         for p in &self.pending {
             out.push_str(&format!(

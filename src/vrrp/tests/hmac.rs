@@ -489,3 +489,44 @@ fn python_built_fuzz_seeds_validate() {
     // The third one is a signed priority-0 advert.
     assert_eq!(inst.counters().prio0_rx, 1);
 }
+
+#[test]
+fn reject_log_lines_are_keepalived_s() {
+    let dst = "198.18.0.12";
+    let mut inst = started(inst_params(Mode::Enforce, true));
+    let mut logs = Vec::new();
+    let mut feed = |inst: &mut Instance, at: u64, bytes: &[u8]| {
+        let r = inst.receive(Instant::from_secs(at), &ctx(dst), bytes);
+        while let Some(a) = inst.poll_action() {
+            if let Action::Log { line, .. } = a {
+                logs.push(line);
+            }
+        }
+        r
+    };
+    let seq = NOW_UNIX << 32;
+    let mut unknown = advert(200, Some(&key()), seq, dst);
+    let n = unknown.len();
+    unknown[n - TRAILER_LEN + 1] = 9;
+    assert_eq!(feed(&mut inst, 1, &unknown), Err(Reject::HmacUnknownKey));
+    let stale = advert(200, Some(&key()), (NOW_UNIX - 60) << 32, dst);
+    assert_eq!(feed(&mut inst, 1, &stale), Err(Reject::HmacStale));
+    assert_eq!(feed(&mut inst, 1, &advert(200, Some(&[3; 32]), seq, dst)), Err(Reject::HmacBadDigest));
+    assert_eq!(feed(&mut inst, 1, &advert(200, None, 0, dst)), Err(Reject::HmacMissing));
+    assert_eq!(feed(&mut inst, 1, &advert(200, Some(&key()), seq, dst)), Ok(()));
+    assert_eq!(feed(&mut inst, 1, &advert(200, Some(&key()), seq, dst)), Err(Reject::HmacReplay));
+    // Within the window but more than half of it away: accepted, with a warning.
+    assert_eq!(feed(&mut inst, 2, &advert(200, Some(&key()), (NOW_UNIX + 5) << 32, dst)), Ok(()));
+    for want in [
+        "(VI_1) unknown authentication key id 9 from 198.18.0.11",
+        "(VI_1) stale authentication trailer from 198.18.0.11, clock skew 61 sec exceeds window 5 sec",
+        "(VI_1) invalid authentication HMAC from 198.18.0.11",
+        "(VI_1) missing authentication trailer from 198.18.0.11",
+        "(VI_1) replayed authentication trailer from 198.18.0.11",
+        "(VI_1) authentication clock skew -3 sec from 198.18.0.11 approaching window 5 sec",
+    ] {
+        assert!(logs.iter().any(|l| l == want), "no {want:?} in {logs:#?}");
+    }
+    let c = inst.counters();
+    assert_eq!((c.hmac_unknown_key, c.hmac_stale, c.rx), (1, 1, 2));
+}
