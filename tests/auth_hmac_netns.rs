@@ -3,7 +3,8 @@
 //! higher-priority advert (right format, wrong key, spoofed peer source) and a replay
 //! of the master's captured advert are both dropped and counted, and nothing fails over.
 //!
-//! No interop with keepalived here: Debian's keepalived 2.2.7 predates auth_hmac (2.4).
+//! Also the modes on the wire, IPv6 multicast, and Debian's keepalived 2.2.7 next to an enforce
+//! node. No auth_hmac interop with keepalived is possible here: 2.2.7 predates auth_hmac (2.4).
 
 mod common;
 
@@ -344,4 +345,42 @@ fn receive_only_sends_nothing_that_enforce_accepts() {
     assert_eq!(field(&sb, "auth_hmac").as_str(), Some("permissive"));
     assert_eq!(field(&sb, "master").as_str(), Some(a.ip4.to_string().as_str()), "{sb}");
     assert!(wait_until(secs(3), ms(20), || a.has_addr(&vip) && !b.has_addr(&vip)));
+}
+
+/// With Debian's keepalived 2.2.7, which has no auth_hmac: it fails closed both ways. keepalived
+/// drops vigil's trailered adverts as too long and takes over although its priority is lower;
+/// vigil (enforce) drops keepalived's unsigned adverts as HmacMissing. Two masters, by design:
+/// an upgrade goes through receive-only and permissive first.
+#[test]
+fn keepalived_2_2_7_without_auth_hmac_accepts_nothing_from_an_enforce_node() {
+    let lan = Lan::new();
+    let (a, b) = (lan.add_host("a"), lan.add_host("b"));
+    let vip: IpAddr = lan.v4(100).into();
+    let da = Daemon::start(&a, &vigil_bin(), &config(150, a.ip4, b.ip4, vip), &["-P"]);
+    assert!(da.wait_log("(VI_1) Entering MASTER STATE", secs(8)), "vigil never became master:\n{}", da.log());
+    let plain = config(100, b.ip4, a.ip4, vip);
+    let start = plain.find("    auth_hmac").unwrap();
+    let end = start + plain[start..].find("    }\n").unwrap() + "    }\n".len();
+    let plain = format!("{}{}", &plain[..start], &plain[end..]);
+    assert!(!plain.contains("auth_hmac"), "{plain}");
+    let mut cap = lan.capture("ip proto 112");
+    let dk = Daemon::start(&b, &keepalived_bin(), &plain, &["-P"]);
+    assert!(
+        dk.wait_log("(VI_1) Entering MASTER STATE", secs(8)),
+        "keepalived accepted vigil's trailered adverts:\n{}",
+        dk.log()
+    );
+    let why = dk.log().lines().find(|l| l.contains("too long")).map(String::from);
+    let why = why.unwrap_or_else(|| panic!("keepalived did not say why:\n{}", dk.log()));
+    assert!(why.contains("(VI_1) vrrp packet too long, length 60 and expect 32"), "{why}");
+    assert!(
+        // Observed: keepalived sends its advert on taking over and then none while vigil's
+        // (dropped) adverts keep arriving every second, so one is what vigil gets to judge.
+        wait_until(secs(4), ms(50), || count(&status(&a, &da), "HmacMissing") >= 1),
+        "vigil did not drop keepalived's unsigned adverts: {}\nkeepalived:\n{}\n{:?}",
+        status(&a, &da),
+        dk.log(),
+        cap.fields("vrrp", &["frame.time_relative", "ip.src", "ip.dst", "ip.len", "vrrp.prio"])
+    );
+    assert_eq!(field(&status(&a, &da), "state").as_str(), Some("MASTER"));
 }
