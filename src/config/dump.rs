@@ -516,4 +516,17 @@ mod tests {
             assert!(out.contains(want), "missing {want:?} in\n{out}");
         }
     }
+
+    #[test]
+    fn dump_shows_auth_hmac_without_the_keys() {
+        let text = "vrrp_instance A {\n interface eth0\n virtual_router_id 7\n advert_int 2\n \
+                    auth_hmac {\n key 4 s3cret-s3cret-s3cret-s3cret-s3cret\n active_key 4\n mode permissive\n }\n \
+                    virtual_ipaddress {\n 10.0.0.1/24\n }\n}\n";
+        let mut diags = Vec::new();
+        let out = super::dump(&parse(&tokens(text), &mut diags));
+        let want = "    auth_hmac {\n        extension HMAC-SHA256-128\n        key 4 <34 bytes>\n        \
+                    active_key 4\n        mode permissive\n        anti_replay time\n        time_window 6 (derived)\n    }\n";
+        assert!(out.contains(want), "missing {want:?} in\n{out}");
+        assert!(!out.contains("s3cret"), "a key leaked into the dump:\n{out}");
+    }
 }
