@@ -29,6 +29,7 @@ pub fn check(cfg: &mut Config, diags: &mut Vec<Diagnostic>, opts: &LoadOptions) 
         c.instance(vi, global);
         c.track_scripts(&vi.name.clone(), &mut vi.track_scripts, &names);
     }
+    c.unusable_auth_hmac(cfg);
     c.duplicate_vrids(cfg);
     dual_stack_vmac_names(cfg);
     c.sync_groups(cfg);
@@ -94,6 +95,33 @@ impl Checker<'_> {
                     Some(format!("vigil reads `ip {what}` selectors, table, preference and type")),
                 );
             }
+        }
+    }
+
+    /// An `auth_hmac` block whose `active_key` names no loaded key cannot
+    /// sign. keepalived then drops the block and runs the instance without
+    /// any authentication (fail open); vigil does not run the instance.
+    fn unusable_auth_hmac(&mut self, cfg: &mut Config) {
+        let mut dropped = Vec::new();
+        cfg.instances.retain(|vi| {
+            let Some(h) = &vi.auth_hmac else { return true };
+            if h.active().is_some() {
+                return true;
+            }
+            let why = match h.active_key {
+                None => "auth_hmac has no active_key".to_string(),
+                Some(id) => format!("active_key {id} is not defined"),
+            };
+            let loc = h.active_key_loc.clone().unwrap_or_else(|| h.loc.clone());
+            dropped.push((loc, vi.name.clone(), why));
+            false
+        });
+        for (loc, name, why) in dropped {
+            self.error(
+                &loc,
+                format!("({name}) {why}; the instance is not run (keepalived would run it without authentication)"),
+                Some("add 'key ID hex:...' (32 to 64 bytes) and 'active_key ID' to auth_hmac".into()),
+            );
         }
     }
 
@@ -166,6 +194,28 @@ impl Checker<'_> {
         vi.version = Some(version);
         self.advert_int(vi, version);
 
+        if vi.auth.is_some() && vi.auth_hmac.is_some() {
+            self.warn(
+                &at(vi, "auth_type"),
+                format!("({name}) auth_hmac cannot be combined with authentication, dropping legacy auth"),
+                Some("remove the authentication block".into()),
+            );
+            vi.auth = None;
+        }
+        if let Some(h) = vi.auth_hmac.as_mut() {
+            if strict && h.mode != crate::vrrp::hmac::Mode::Enforce {
+                let loc = h.mode_loc.clone().unwrap_or_else(|| h.loc.clone());
+                self.error(
+                    &loc,
+                    format!(
+                        "({name}) auth_hmac mode {} is not allowed in strict mode; using enforce",
+                        h.mode.as_str()
+                    ),
+                    Some("mode enforce, or no strict mode".into()),
+                );
+                h.mode = crate::vrrp::hmac::Mode::Enforce;
+            }
+        }
         if vi.auth.is_some() && (version == 3 || strict) {
             let why = if strict { "strict mode" } else { "VRRPv3" };
             self.warn(

@@ -253,6 +253,30 @@ fn instance(o: &mut Out, vi: &VrrpInstance, g: &GlobalDefs) {
         }
         None => o.kv("authentication", "none"),
     }
+    if let Some(h) = &vi.auth_hmac {
+        // Key ids and lengths only: a dump must not leak the keys.
+        o.open("auth_hmac");
+        o.kv("extension", "HMAC-SHA256-128");
+        for (id, key) in &h.keys {
+            o.kv("key", format!("{id} <{} bytes>", key.len()));
+        }
+        o.kv("active_key", h.active_key.map(|k| k.to_string()).unwrap_or_else(|| "none".into()));
+        o.kv("mode", h.mode.as_str());
+        o.kv("anti_replay", h.anti_replay.as_str());
+        if h.anti_replay == crate::vrrp::hmac::AntiReplay::Time {
+            let cs = crate::engine::vrrp::params::interval_cs(
+                vi.advert_int,
+                if vi.effective_version(g) == 3 {
+                    crate::vrrp::Version::V3
+                } else {
+                    crate::vrrp::Version::V2
+                },
+            );
+            let w = h.time_window.unwrap_or_else(|| crate::vrrp::hmac::derived_window(cs));
+            o.kv("time_window", format!("{w}{}", if h.time_window.is_none() { " (derived)" } else { "" }));
+        }
+        o.close();
+    }
     for (kw, list) in [("virtual_ipaddress", &vi.vips), ("virtual_ipaddress_excluded", &vi.vips_excluded)] {
         o.open(kw);
         for v in list {
@@ -497,5 +521,18 @@ mod tests {
         ] {
             assert!(out.contains(want), "missing {want:?} in\n{out}");
         }
+    }
+
+    #[test]
+    fn dump_shows_auth_hmac_without_the_keys() {
+        let text = "vrrp_instance A {\n interface eth0\n virtual_router_id 7\n advert_int 2\n \
+                    auth_hmac {\n key 4 s3cret-s3cret-s3cret-s3cret-s3cret\n active_key 4\n mode permissive\n }\n \
+                    virtual_ipaddress {\n 10.0.0.1/24\n }\n}\n";
+        let mut diags = Vec::new();
+        let out = super::dump(&parse(&tokens(text), &mut diags));
+        let want = "    auth_hmac {\n        extension HMAC-SHA256-128\n        key 4 <34 bytes>\n        \
+                    active_key 4\n        mode permissive\n        anti_replay time\n        time_window 6 (derived)\n    }\n";
+        assert!(out.contains(want), "missing {want:?} in\n{out}");
+        assert!(!out.contains("s3cret"), "a key leaked into the dump:\n{out}");
     }
 }

@@ -18,6 +18,7 @@ pub enum Ctx {
     TrackPing,
     Instance,
     Authentication,
+    AuthHmac,
     VirtualServer,
     RealServer,
     TcpCheck,
@@ -44,6 +45,7 @@ impl Ctx {
             Ctx::TrackPing => "vrrp_track_ping",
             Ctx::Instance => "vrrp_instance",
             Ctx::Authentication => "authentication",
+            Ctx::AuthHmac => "auth_hmac",
             Ctx::VirtualServer => "virtual_server",
             Ctx::RealServer => "real_server",
             Ctx::TcpCheck => "TCP_CHECK",
@@ -342,7 +344,7 @@ table! {
         "priority" Value Core,
         "advert_int" Value Core,
         "authentication" Block(Authentication) Core,
-        "auth_hmac" Ignored Rare,
+        "auth_hmac" Block(AuthHmac) Rare,
         "virtual_ipaddress" List Core,
         "virtual_ipaddress_excluded" List Common,
         "no_virtual_ipaddress" Ignored Rare,
@@ -409,6 +411,13 @@ table! {
     Authentication {
         "auth_type" Value Core,
         "auth_pass" Value Core,
+    }
+    AuthHmac {
+        "key" Value Rare,
+        "active_key" Value Rare,
+        "anti_replay" Value Rare,
+        "time_window" Value Rare,
+        "mode" Value Rare,
     }
     VirtualServer {
         "lb_algo" Value Core,
@@ -634,7 +643,6 @@ pub fn ignored_reason(ctx: Ctx, name: &str) -> Option<&'static str> {
         (GlobalDefs, "lvs_flush_on_stop") => "flush IPVS at stop (it removes its own services)",
         (SyncGroup | Instance, "notify_deleted") => "run notify_deleted scripts",
         (SyncGroup, "global_tracking") => "apply global_tracking (see sync_group_tracking_weight)",
-        (Instance, "auth_hmac") => "authenticate adverts with HMAC",
         (Instance, "no_virtual_ipaddress") => "accept an instance declared without addresses this way",
         (Instance, "promote_secondaries") => "set promote_secondaries on the interface",
         (Instance, "track_src_ip") => "track the advert source address",

@@ -283,6 +283,57 @@ pub enum Auth {
     Ah(Vec<u8>),
 }
 
+/// `auth_hmac { ... }` (keepalived 2.4): the HMAC-SHA256 trailer.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuthHmac {
+    /// (id, decoded key of 32..=64 bytes); ids are unique.
+    pub keys: Vec<(u8, Vec<u8>)>,
+    /// `None`: not given (the block cannot sign; `check` drops the instance).
+    pub active_key: Option<u8>,
+    pub anti_replay: crate::vrrp::hmac::AntiReplay,
+    /// `None`: derived from the advert interval (time mode).
+    pub time_window: Option<u32>,
+    pub mode: crate::vrrp::hmac::Mode,
+    pub loc: Loc,
+    pub mode_loc: Option<Loc>,
+    pub active_key_loc: Option<Loc>,
+}
+
+impl std::fmt::Debug for AuthHmac {
+    /// Key ids and lengths only: the key bytes stay out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let keys: Vec<(u8, usize)> = self.keys.iter().map(|(id, k)| (*id, k.len())).collect();
+        f.debug_struct("AuthHmac")
+            .field("keys", &keys)
+            .field("active_key", &self.active_key)
+            .field("anti_replay", &self.anti_replay)
+            .field("time_window", &self.time_window)
+            .field("mode", &self.mode)
+            .finish()
+    }
+}
+
+impl AuthHmac {
+    pub fn new(loc: Loc) -> AuthHmac {
+        AuthHmac {
+            keys: Vec::new(),
+            active_key: None,
+            anti_replay: crate::vrrp::hmac::AntiReplay::Time,
+            time_window: None,
+            mode: crate::vrrp::hmac::Mode::Enforce,
+            loc,
+            mode_loc: None,
+            active_key_loc: None,
+        }
+    }
+
+    /// The active key's bytes, if it names a loaded key.
+    pub fn active(&self) -> Option<&[u8]> {
+        let id = self.active_key?;
+        self.keys.iter().find(|(k, _)| *k == id).map(|(_, v)| v.as_slice())
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TrackScript {
     pub name: String,
@@ -344,6 +395,7 @@ pub struct VrrpInstance {
     /// `None`: the global `vrrp_version`, or 3 for IPv6 (`check` fills it in).
     pub version: Option<u8>,
     pub auth: Option<Auth>,
+    pub auth_hmac: Option<AuthHmac>,
     pub vips: Vec<VipSpec>,
     pub vips_excluded: Vec<VipSpec>,
     pub virtual_routes: Vec<RawLine>,
@@ -398,6 +450,7 @@ impl VrrpInstance {
             advert_int: Duration::from_secs(1),
             version: None,
             auth: None,
+            auth_hmac: None,
             vips: Vec::new(),
             vips_excluded: Vec::new(),
             virtual_routes: Vec::new(),

@@ -57,7 +57,10 @@ pub enum Action {
     /// `due` is the instant a periodic advert was scheduled for (its Advert
     /// timer), so the edge can measure how late it really leaves; `None` for
     /// adverts sent at once (becoming master, resigning, answering a peer).
-    SendAdvert { priority: u8, ah_seq: Option<u32>, due: Option<Instant> },
+    /// With `auth_hmac` (and a mode that sends), `hmac_seq` is the trailer's
+    /// sequence: append `hmac::sign(..)` of the message, one signature for
+    /// every destination.
+    SendAdvert { priority: u8, ah_seq: Option<u32>, hmac_seq: Option<u64>, due: Option<Instant> },
     /// Add the virtual addresses (and routes/rules) to the system.
     AddVips,
     /// Remove them.

@@ -9,18 +9,21 @@ use std::time::Duration;
 use log::Level;
 
 use super::action::{Action, Reason, State};
+use super::hmac::{self, AntiReplay, ReplayTable, SeqGen, Trailer};
 use super::packet::{Advert, ChecksumForm, ChecksumMatch, Version};
 use super::params::InstanceParams;
 use super::ratelimit::LogLimiter;
 use super::time::Instant;
 use super::timer::{Timer, TimerTable};
-use super::validate::{validate, validate_ah, Counters, Reject, RxContext, Valid};
+use super::validate::{validate_ah, validate_at, Counters, Reject, RxContext, Valid};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum LogKey {
     Reject(Reject),
     IntervalMismatch,
     AddrListMismatch,
+    HmacMissing,
+    HmacSkew,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,6 +64,11 @@ pub struct Instance {
     ah_seq: u32,
     /// The counter ran out; it restarts from 0 when we next become master.
     ah_cycle: bool,
+    /// Wall clock: Unix time `wall.1` at our instant `wall.0` (`set_wall_clock`).
+    wall: (Instant, Duration),
+    /// auth_hmac: the sequence of our adverts and the marks of our senders.
+    hmac_tx: SeqGen,
+    hmac_rx: ReplayTable,
 }
 
 impl Instance {
@@ -85,6 +93,9 @@ impl Instance {
             last_checksum: None,
             ah_seq: 0,
             ah_cycle: false,
+            wall: (Instant::ZERO, Duration::ZERO),
+            hmac_tx: SeqGen::default(),
+            hmac_rx: ReplayTable::default(),
         }
     }
 
@@ -129,6 +140,35 @@ impl Instance {
     /// restarts this instance), as keepalived keeps it across reloads.
     pub fn continue_ah_seq(&mut self, seq: u32) {
         self.ah_seq = self.ah_seq.max(seq);
+    }
+
+    /// Tell the core the wall clock (Unix time) at `now`; `auth_hmac`
+    /// timestamps its adverts and judges their age with it. Call it before
+    /// the inputs (the edge does it on every loop turn, so clock steps are
+    /// followed). Until the first call Unix time reads as `now` since our epoch.
+    pub fn set_wall_clock(&mut self, now: Instant, unix: Duration) {
+        self.wall = (now, unix);
+    }
+
+    /// Unix time at `now`, from the last `set_wall_clock`.
+    pub fn unix_time(&self, now: Instant) -> Duration {
+        let (at, unix) = self.wall;
+        if now >= at {
+            unix + (now - at)
+        } else {
+            unix.saturating_sub(at - now)
+        }
+    }
+
+    /// auth_hmac: the last sequence sent (a reload continues it).
+    pub fn hmac_seq(&self) -> u64 {
+        self.hmac_tx.last()
+    }
+
+    pub fn continue_hmac_seq(&mut self, seq: u64) {
+        if hmac::newer(seq, self.hmac_tx.last()) {
+            self.hmac_tx.set_last(seq);
+        }
     }
 
     pub fn master_adver_interval(&self) -> Duration {
@@ -265,7 +305,32 @@ impl Instance {
     /// Validate a received packet (`bytes` after the IP header) and process
     /// it. Rejects are counted and logged once per reason per `log_interval`.
     pub fn receive(&mut self, now: Instant, ctx: &RxContext, bytes: &[u8]) -> Result<(), Reject> {
-        let checked = validate(ctx, bytes, &self.params);
+        let now_secs = self.unix_time(now).as_secs();
+        let checked = validate_at(ctx, bytes, &self.params, now_secs);
+        if let (Err(r @ (Reject::HmacUnknownKey | Reject::HmacStale)), Some(hp)) =
+            (&checked, &self.params.hmac)
+        {
+            // keepalived names the key id, or the skew and the window.
+            let r = *r;
+            let trailer =
+                bytes.len().checked_sub(hmac::TRAILER_LEN).and_then(|at| Trailer::parse(&bytes[at..]));
+            if let Some(t) = trailer {
+                self.counters.count_reject(r);
+                if self.limiter.allow(LogKey::Reject(r), now) {
+                    let line = if r == Reject::HmacUnknownKey {
+                        format!("unknown authentication key id {} from {}", t.key_id, ctx.src)
+                    } else {
+                        let skew = (now_secs as u32).wrapping_sub(t.sec()) as i32;
+                        format!(
+                            "stale authentication trailer from {}, clock skew {skew} sec exceeds window {} sec",
+                            ctx.src, hp.window
+                        )
+                    };
+                    self.log(Level::Info, line);
+                }
+                return Err(r);
+            }
+        }
         self.receive_checked(now, ctx, checked)
     }
 
@@ -300,6 +365,31 @@ impl Instance {
             Ok(v) => v,
             Err(r) => return self.reject(now, ctx.src, r),
         };
+        if let (Some(t), Some(hp)) = (valid.hmac, self.params.hmac.as_ref()) {
+            let now_secs = self.unix_time(now).as_secs();
+            let peers: &[IpAddr] = if self.params.is_unicast() { &self.params.unicast_peers } else { &[] };
+            let Some(mark) = self.hmac_rx.mark(peers, ctx.src) else {
+                return self.reject(now, ctx.src, Reject::BadUnicastSource);
+            };
+            if mark.accept(hp, now_secs, t.seq).is_err() {
+                return self.reject(now, ctx.src, Reject::HmacReplay);
+            }
+            let skew = (now_secs as u32).wrapping_sub(t.sec()) as i32;
+            let window = hp.window;
+            if hp.anti_replay == AntiReplay::Time
+                && skew.unsigned_abs() > window / 2
+                && self.limiter.allow(LogKey::HmacSkew, now)
+            {
+                let line = format!(
+                    "authentication clock skew {skew} sec from {} approaching window {window} sec",
+                    ctx.src
+                );
+                self.log(Level::Info, line);
+            }
+        }
+        if valid.notices.hmac_missing && self.limiter.allow(LogKey::HmacMissing, now) {
+            self.log(Level::Info, format!("accepted advert without authentication trailer from {}", ctx.src));
+        }
         if let Some(seq) = valid.ah_seq {
             // Anti-replay: only numbers above the last one sent or seen.
             if seq <= self.ah_seq {
@@ -417,7 +507,7 @@ impl Instance {
                 format!("Master received advert from {src} with higher priority {theirs}, ours {ours}");
             self.log(Level::Info, line);
             if self.params.higher_prio_send_advert {
-                self.send_advert(ours);
+                self.send_advert(now, ours);
             }
             self.ah_cycle = false;
             self.follow_master(src, advert);
@@ -484,7 +574,7 @@ impl Instance {
         let from = self.state;
         if from == State::Master && to != State::Master {
             if matches!(to, State::Fault | State::Stop) {
-                self.send_advert(0);
+                self.send_advert(now, 0);
                 self.counters.prio0_tx += 1;
                 self.log(Level::Info, "sent 0 priority".to_string());
             }
@@ -506,7 +596,7 @@ impl Instance {
                 self.master = None;
                 self.master_adver_int = own_interval(&self.params);
                 self.log(Level::Info, "Entering MASTER STATE".to_string());
-                self.send_advert(self.effective_priority);
+                self.send_advert(now, self.effective_priority);
                 self.log(Level::Info, "setting VIPs.".to_string());
                 self.actions.push_back(Action::AddVips);
                 self.garp_burst(self.params.garp.master_repeat);
@@ -546,17 +636,17 @@ impl Instance {
     /// or one sent at once (`None`); the next one follows an interval later.
     fn send_periodic_advert(&mut self, now: Instant, due: Option<Instant>) {
         if self.state == State::Master {
-            self.send_advert_due(self.effective_priority, due);
+            self.send_advert_due(now, self.effective_priority, due);
             self.timers.set(Timer::Advert, now + self.master_adver_int);
         }
     }
 
-    fn send_advert(&mut self, priority: u8) {
-        self.send_advert_due(priority, None);
+    fn send_advert(&mut self, now: Instant, priority: u8) {
+        self.send_advert_due(now, priority, None);
     }
 
     /// An advert; `due` is the instant a periodic one was scheduled for.
-    fn send_advert_due(&mut self, priority: u8, due: Option<Instant>) {
+    fn send_advert_due(&mut self, now: Instant, priority: u8, due: Option<Instant>) {
         self.counters.tx += 1;
         let ah_seq = self.params.auth.ah_key().map(|_| {
             // keepalived stops counting just below the top (and then the
@@ -568,7 +658,12 @@ impl Instance {
             }
             self.ah_seq
         });
-        self.actions.push_back(Action::SendAdvert { priority, ah_seq, due });
+        let unix = self.unix_time(now);
+        let hmac_seq = match self.params.hmac.as_ref() {
+            Some(hp) if hp.mode.sends() => Some(self.hmac_tx.next(hp, unix)),
+            _ => None,
+        };
+        self.actions.push_back(Action::SendAdvert { priority, ah_seq, hmac_seq, due });
     }
 
     fn remove_vips(&mut self) {

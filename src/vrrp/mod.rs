@@ -7,6 +7,7 @@
 //! * [`packet`] / [`checksum`] / [`ipv4`]: the advert codec (v2 and v3, IPv4
 //!   and IPv6), keepalived's checksum forms and the IPv4 header.
 //! * [`ah`]: IPsec AH (HMAC-MD5-96) for VRRPv2 `auth_type AH`.
+//! * [`hmac`]: keepalived 2.4's `auth_hmac` trailer (HMAC-SHA256-128, anti-replay).
 //! * [`validate`]: keepalived's receive checks, one [`Reject`] per drop.
 //! * [`Instance`]: the per-instance state machine.
 //!
@@ -20,6 +21,8 @@
 //!    IPv6 fill [`RxContext`] from the hop-limit and pktinfo control messages.
 //!    An IPv4 packet of IP protocol 51 (AH) goes to `receive_ah(now, &ctx,
 //!    ip_header, after_ip)` instead, the VRID being after the AH header.
+//!    Before the inputs, `set_wall_clock(now, unix_time)` keeps the Unix
+//!    time `auth_hmac` stamps and judges adverts with.
 //! 3. When tracking changes: `set_fault(now, bool)` and
 //!    `set_effective_priority(now, prio)`.
 //! 4. When the clock reaches `poll_timeout()`: `handle_timeout(now)`.
@@ -27,7 +30,8 @@
 //!    returns `None` and apply the actions in order. `SendAdvert { priority,
 //!    ah_seq, .. }` is sent as `instance.advert(priority)` emitted with
 //!    `instance.tx_checksum_form(dst)` to the multicast group or each unicast
-//!    peer (with `ah_seq`: a whole datagram from [`ah::build_datagram`]);
+//!    peer (with `ah_seq`: a whole datagram from [`ah::build_datagram`];
+//!    with `hmac_seq`: the message followed by [`hmac::sign`]'s trailer);
 //!    then recompute the poll timeout, since any input may move it.
 //! 6. On SIGTERM: `shutdown(now)` and drain the actions (priority-0 advert,
 //!    VIP removal) before exiting.
@@ -35,6 +39,7 @@
 pub mod action;
 pub mod ah;
 pub mod checksum;
+pub mod hmac;
 pub mod instance;
 pub mod ipv4;
 pub mod packet;
@@ -56,4 +61,4 @@ pub use packet::{Advert, ChecksumForm, ChecksumMatch, Family, Packet, Version, W
 pub use params::{Auth, GarpParams, InstanceParams};
 pub use ratelimit::LogLimiter;
 pub use time::Instant;
-pub use validate::{validate, validate_ah, Counters, Notices, Reject, RxContext, Valid};
+pub use validate::{validate, validate_ah, validate_at, Counters, Notices, Reject, RxContext, Valid};

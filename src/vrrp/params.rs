@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use super::hmac::HmacParams;
 use super::packet::{Family, Version, AUTH_AH, AUTH_NONE, AUTH_PASS};
 
 /// v2 authentication (IPv4 only for AH, as in keepalived).
@@ -108,6 +109,8 @@ pub struct InstanceParams {
     /// Addresses carried in adverts (not the excluded ones).
     pub vips: Vec<IpAddr>,
     pub auth: Auth,
+    /// `auth_hmac`: the HMAC-SHA256 trailer (then `auth` is `None`).
+    pub hmac: Option<HmacParams>,
     /// Our source (primary) address: advert source and election tie-break.
     pub source: IpAddr,
     /// Non-empty: unicast mode (no TTL check, unicast destination expected).
@@ -145,6 +148,7 @@ impl InstanceParams {
             advert_interval_cs: 100,
             vips: Vec::new(),
             auth: Auth::None,
+            hmac: None,
             source,
             unicast_peers: Vec::new(),
             check_unicast_src: true,

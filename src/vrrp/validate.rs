@@ -8,6 +8,7 @@
 use std::net::IpAddr;
 
 use super::ah::{self, AhError};
+use super::hmac::{self, HmacError, Trailer};
 use super::ipv4::Ipv4Datagram;
 use super::packet::{self, Advert, ChecksumMatch, Family, Packet, Version, AUTH_AH, TYPE_ADVERT};
 use super::params::InstanceParams;
@@ -74,10 +75,24 @@ pub enum Reject {
     /// An advertisement interval of 0: adopting it (v3) would shrink a
     /// backup's master-down interval to almost nothing.
     ZeroInterval,
+    /// auth_hmac `enforce`: the advert has no trailer (`auth_ext_missing`).
+    HmacMissing,
+    /// auth_hmac: ext_type not 1 or reserved bytes not zero (`auth_ext_malformed`).
+    HmacMalformed,
+    /// auth_hmac: the trailer's key id is none of ours (`auth_ext_unknown_key`).
+    HmacUnknownKey,
+    /// auth_hmac: the HMAC does not match (`auth_ext_invalid_hmac`): another
+    /// key, a changed packet, or another source address or VRID.
+    HmacBadDigest,
+    /// auth_hmac time mode: the timestamp is outside the window (`auth_ext_stale`).
+    HmacStale,
+    /// auth_hmac: the sequence is not newer than the last one accepted from
+    /// this sender (`auth_ext_replay`).
+    HmacReplay,
 }
 
 impl Reject {
-    pub const ALL: [Reject; 17] = [
+    pub const ALL: [Reject; 23] = [
         Reject::WrongFamily,
         Reject::BadLength,
         Reject::BadVrid,
@@ -95,6 +110,12 @@ impl Reject {
         Reject::AhBadHeader,
         Reject::AhReplay,
         Reject::ZeroInterval,
+        Reject::HmacMissing,
+        Reject::HmacMalformed,
+        Reject::HmacUnknownKey,
+        Reject::HmacBadDigest,
+        Reject::HmacStale,
+        Reject::HmacReplay,
     ];
 
     /// Log text after "(VI_1) ", keepalived's wording where it has one.
@@ -121,6 +142,14 @@ impl Reject {
                 format!("IPSEC-AH : sequence number from {src} already processed. Packet dropped")
             }
             Reject::ZeroInterval => format!("advert from {src} with an advertisement interval of 0"),
+            Reject::HmacMissing => format!("missing authentication trailer from {src}"),
+            Reject::HmacMalformed => format!("malformed authentication trailer from {src}"),
+            Reject::HmacUnknownKey => format!("unknown authentication key id from {src}"),
+            Reject::HmacBadDigest => format!("invalid authentication HMAC from {src}"),
+            Reject::HmacStale => {
+                format!("stale authentication trailer from {src}, clock skew exceeds window")
+            }
+            Reject::HmacReplay => format!("replayed authentication trailer from {src}"),
         }
     }
 }
@@ -132,6 +161,8 @@ pub struct Notices {
     pub interval_mismatch: bool,
     /// The advertised address list differs from our VIPs.
     pub addr_list_mismatch: bool,
+    /// auth_hmac `permissive`/`receive-only`: accepted without a trailer.
+    pub hmac_missing: bool,
 }
 
 /// An advert that passed validation.
@@ -142,6 +173,9 @@ pub struct Valid {
     pub notices: Notices,
     /// AH sequence number of an advert that came with a valid AH header.
     pub ah_seq: Option<u32>,
+    /// auth_hmac: the verified trailer (its sequence is judged by the
+    /// instance's replay marks, not here).
+    pub hmac: Option<Trailer>,
 }
 
 /// Per-instance statistics (SIGUSR2 / JSON stats).
@@ -171,6 +205,14 @@ pub struct Counters {
     pub ah_bad_header: u64,
     pub ah_replay: u64,
     pub zero_interval: u64,
+    pub hmac_missing: u64,
+    pub hmac_malformed: u64,
+    pub hmac_unknown_key: u64,
+    pub hmac_bad_digest: u64,
+    pub hmac_stale: u64,
+    pub hmac_replay: u64,
+    /// auth_hmac `permissive`/`receive-only`: adverts accepted without a trailer.
+    pub hmac_missing_accepted: u64,
     /// v3 adverts whose interval differed (accepted and adopted).
     pub interval_adopted: u64,
     pub addr_list_mismatch: u64,
@@ -199,6 +241,12 @@ impl Counters {
             Reject::AhBadHeader => &mut self.ah_bad_header,
             Reject::AhReplay => &mut self.ah_replay,
             Reject::ZeroInterval => &mut self.zero_interval,
+            Reject::HmacMissing => &mut self.hmac_missing,
+            Reject::HmacMalformed => &mut self.hmac_malformed,
+            Reject::HmacUnknownKey => &mut self.hmac_unknown_key,
+            Reject::HmacBadDigest => &mut self.hmac_bad_digest,
+            Reject::HmacStale => &mut self.hmac_stale,
+            Reject::HmacReplay => &mut self.hmac_replay,
         }
     }
 
@@ -214,13 +262,25 @@ impl Counters {
     pub fn count_notices(&mut self, n: Notices) {
         self.interval_adopted += u64::from(n.interval_mismatch);
         self.addr_list_mismatch += u64::from(n.addr_list_mismatch);
+        self.hmac_missing_accepted += u64::from(n.hmac_missing);
     }
 }
 
 /// Check `bytes` (the VRRP message after the IP header, IP protocol 112)
 /// for `params`.
 pub fn validate(ctx: &RxContext, bytes: &[u8], params: &InstanceParams) -> Result<Valid, Reject> {
-    check(ctx, None, bytes, params)
+    check(ctx, None, bytes, params, None)
+}
+
+/// [`validate`] at Unix time `unix_secs`, which judges the age of an
+/// `auth_hmac` trailer in time mode (without it no advert is stale).
+pub fn validate_at(
+    ctx: &RxContext,
+    bytes: &[u8],
+    params: &InstanceParams,
+    unix_secs: u64,
+) -> Result<Valid, Reject> {
+    check(ctx, None, bytes, params, Some(unix_secs))
 }
 
 /// Check an IPv4 advert that came as IP protocol 51 (AH): `ip_header` as
@@ -232,7 +292,7 @@ pub fn validate_ah(
     after_ip: &[u8],
     params: &InstanceParams,
 ) -> Result<Valid, Reject> {
-    check(ctx, Some(ip_header), after_ip, params)
+    check(ctx, Some(ip_header), after_ip, params, None)
 }
 
 fn check(
@@ -240,6 +300,7 @@ fn check(
     ah_ip_header: Option<&[u8]>,
     after_ip: &[u8],
     params: &InstanceParams,
+    unix_secs: Option<u64>,
 ) -> Result<Valid, Reject> {
     let family = params.family;
     if Family::of(ctx.src) != family || Family::of(ctx.dst) != family {
@@ -261,8 +322,12 @@ fn check(
     }
     // Length as our configured version lays the message out.
     let expected = packet::message_len(params.version, family, view.count());
+    // auth_hmac: the trailer is found by length alone (message + 28 bytes).
+    let hmac_params = params.hmac.as_ref().filter(|_| ah_ip_header.is_none());
+    let trailer =
+        hmac_params.filter(|_| bytes.len() == expected + hmac::TRAILER_LEN).map(|_| &bytes[expected..]);
     let padded = ctx.ip_header_len + ah_len + bytes.len() <= MAX_PADDED_IP_LEN;
-    if bytes.len() < expected || (bytes.len() > expected && !padded) {
+    if trailer.is_none() && (bytes.len() < expected || (bytes.len() > expected && !padded)) {
         return Err(Reject::BadLength);
     }
     if !params.is_unicast() && ctx.ttl != 255 {
@@ -270,6 +335,25 @@ fn check(
     }
     if view.version() != Some(params.version) {
         return Err(Reject::BadVersion);
+    }
+    let mut notices = Notices::default();
+    let mut hmac_ok = None;
+    if let Some(hp) = hmac_params {
+        match trailer {
+            None if hp.mode == hmac::Mode::Enforce => return Err(Reject::HmacMissing),
+            None => notices.hmac_missing = true,
+            Some(t) => {
+                let message = &bytes[..expected];
+                let verified = hmac::verify(hp, unix_secs, params.version, params.vrid, ctx.src, message, t);
+                hmac_ok = Some(verified.map_err(|e| match e {
+                    HmacError::Malformed => Reject::HmacMalformed,
+                    HmacError::Stale { .. } => Reject::HmacStale,
+                    HmacError::UnknownKey(_) => Reject::HmacUnknownKey,
+                    HmacError::BadHmac => Reject::HmacBadDigest,
+                    HmacError::Replay => Reject::HmacReplay,
+                })?);
+            }
+        }
     }
     let mut ah_seq = None;
     if params.version == Version::V2 {
@@ -295,7 +379,6 @@ fn check(
             }
         }
     }
-    let mut notices = Notices::default();
     if view.interval_cs() == 0 {
         return Err(Reject::ZeroInterval);
     }
@@ -308,8 +391,13 @@ fn check(
     if view.kind() != TYPE_ADVERT {
         return Err(Reject::BadType);
     }
-    let checksum = packet::verify_checksum(view.message(), params.version, ctx.src, ctx.dst)
-        .ok_or(Reject::BadChecksum)?;
+    // IPv6: the kernel's transport checksum covers an auth_hmac trailer too.
+    let summed = match (family, trailer) {
+        (Family::V6, Some(_)) => &bytes[..expected + hmac::TRAILER_LEN],
+        _ => view.message(),
+    };
+    let checksum =
+        packet::verify_checksum(summed, params.version, ctx.src, ctx.dst).ok_or(Reject::BadChecksum)?;
     if params.is_unicast() == is_multicast(ctx.dst) {
         return Err(Reject::WrongDestination);
     }
@@ -321,7 +409,7 @@ fn check(
     if params.is_unicast() && params.check_unicast_src && !params.unicast_peers.contains(&ctx.src) {
         return Err(Reject::BadUnicastSource);
     }
-    Ok(Valid { advert, checksum, notices, ah_seq })
+    Ok(Valid { advert, checksum, notices, ah_seq, hmac: hmac_ok })
 }
 
 fn is_multicast(a: IpAddr) -> bool {

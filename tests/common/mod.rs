@@ -39,7 +39,7 @@
 //! * [`Prober`] (`start`, `answered`, `wait_answers`, `report`, `stop`) and [`ProbeReport`]
 //!   (`sent`, `answered`, `lost`, `lost_between`, `longest_gap`, `max_rtt`).
 //! * [`AdvertSniffer`]: IPv4 VRRP adverts seen on a host's interface, timestamped as they
-//!   arrive (`start`, `seen`, `adverts_after`, `wait_from`).
+//!   arrive (`start`, `seen`, `adverts_after`, `wait_from`, `datagrams_after`: the bytes).
 //! * [`Capture`]: `start`, `stop`, `fields`, `expert_problems`, `tshark`, `path`.
 //! * [`wait_until`], [`secs`], [`ms`], [`daemon_bin`] (vigil, or `VIGIL_TEST_DAEMON`),
 //!   [`keepalived_bin`], [`vigil_bin`], [`netns_exists`], [`our_namespaces`], [`pid_alive`].

@@ -20,9 +20,13 @@ pub struct SeenAdvert {
     pub priority: u8,
 }
 
+/// The seen adverts' IPv4 datagrams as they crossed the wire (for replays).
+type Datagrams = Mutex<Vec<(Instant, Ipv4Addr, Vec<u8>)>>;
+
 /// A thread reading an `AF_PACKET` socket on one interface of a namespace. Stops on drop.
 pub struct AdvertSniffer {
     seen: Arc<Mutex<Vec<SeenAdvert>>>,
+    datagrams: Arc<Datagrams>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -32,10 +36,17 @@ impl AdvertSniffer {
         let fd =
             ns.enter(|| open(iface)).unwrap_or_else(|e| panic!("sniffer on {iface} in {}: {e}", ns.name()));
         let seen = Arc::new(Mutex::new(Vec::new()));
+        let datagrams = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
-        let (seen2, stop2) = (seen.clone(), stop.clone());
-        let thread = std::thread::spawn(move || read_loop(&fd, &seen2, &stop2));
-        AdvertSniffer { seen, stop, thread: Some(thread) }
+        let (seen2, datagrams2, stop2) = (seen.clone(), datagrams.clone(), stop.clone());
+        let thread = std::thread::spawn(move || read_loop(&fd, &seen2, &datagrams2, &stop2));
+        AdvertSniffer { seen, datagrams, stop, thread: Some(thread) }
+    }
+
+    /// The whole IPv4 datagrams (header included) of the adverts from `src` seen after `after`.
+    pub fn datagrams_after(&self, src: Ipv4Addr, after: Instant) -> Vec<Vec<u8>> {
+        let all = self.datagrams.lock().unwrap_or_else(|p| p.into_inner());
+        all.iter().filter(|(at, s, _)| *s == src && *at > after).map(|(_, _, d)| d.clone()).collect()
     }
 
     /// Every advert so far.
@@ -98,7 +109,7 @@ fn open(iface: &str) -> io::Result<OwnedFd> {
     Ok(fd)
 }
 
-fn read_loop(fd: &OwnedFd, seen: &Mutex<Vec<SeenAdvert>>, stop: &AtomicBool) {
+fn read_loop(fd: &OwnedFd, seen: &Mutex<Vec<SeenAdvert>>, datagrams: &Datagrams, stop: &AtomicBool) {
     let mut buf = [0u8; 2048];
     while !stop.load(Ordering::Relaxed) {
         let mut pfd = libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
@@ -118,5 +129,6 @@ fn read_loop(fd: &OwnedFd, seen: &Mutex<Vec<SeenAdvert>>, stop: &AtomicBool) {
         let src = Ipv4Addr::new(p[12], p[13], p[14], p[15]);
         let (vrid, priority) = (p[ihl + 1], p[ihl + 2]);
         seen.lock().unwrap_or_else(|e| e.into_inner()).push(SeenAdvert { at, src, vrid, priority });
+        datagrams.lock().unwrap_or_else(|e| e.into_inner()).push((at, src, p.to_vec()));
     }
 }

@@ -9,6 +9,7 @@ use crate::config::diag::{Diagnostic, Loc, Severity};
 use crate::config::model::{Auth, CheckerKind, Config, InitialState, LvsMethod, Protocol, VsAddr};
 use crate::config::token::{Token, TokenKind};
 use crate::config::{check, LoadOptions};
+use crate::vrrp::hmac::{AntiReplay, Mode};
 
 pub(crate) fn tokens(text: &str) -> Vec<Token> {
     let file: Rc<str> = Rc::from("t.conf");
@@ -671,4 +672,126 @@ fn options_vigil_does_not_act_on_are_warned() {
     assert!(has(&diags, 5, Severity::Warning, "'use_vmac' on an address accepted; vigil does not", ""));
     assert!(has(&diags, 6, Severity::Warning, "'track_group G' is accepted; vigil does not", ""));
     assert!(has(&diags, 9, Severity::Warning, "'max_ttl' accepted; vigil does not check the TTL", ""));
+}
+
+#[test]
+fn auth_hmac_keys_modes_and_invalid_combinations() {
+    let dir = std::env::temp_dir().join(format!("vigil-hmac-keys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (tight, loose) = (dir.join("k600"), dir.join("k644"));
+    std::fs::write(&tight, format!("hex:{}\r\n", "ab".repeat(32))).unwrap();
+    std::fs::write(&loose, "0123456789abcdef0123456789abcdef\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&tight, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::set_permissions(&loose, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let text = format!(
+        "\
+vrrp_instance A {{
+   interface eth0
+   virtual_router_id 1
+   authentication {{
+      auth_type PASS
+      auth_pass secret
+   }}
+   auth_hmac {{
+      key 1 hex:000102030405060708090A0B0C0D0E0F101112131415161718191a1b1c1d1e1f
+      key 2 file:{}
+      key 3 file:{}
+      key 4 hex:0102
+      key 1 0123456789abcdef0123456789abcdef
+      key 5
+      active_key 1
+      mode permissive
+      anti_replay sometimes
+      time_window 301
+   }}
+   auth_hmac {{
+      mode receive-only
+   }}
+   virtual_ipaddress {{
+      198.18.0.100/24
+   }}
+}}
+vrrp_instance B {{
+   interface eth0
+   virtual_router_id 2
+   auth_hmac {{
+      key 1 0123456789abcdef0123456789abcdef
+      active_key 2
+   }}
+   virtual_ipaddress {{
+      198.18.0.101/24
+   }}
+}}
+vrrp_instance C {{
+   interface eth0
+   virtual_router_id 3
+   strict_mode on
+   auth_hmac {{
+      key 7 0123456789abcdef0123456789abcdef
+      active_key 7
+      anti_replay monotonic
+      mode permissive
+   }}
+   virtual_ipaddress {{
+      198.18.0.102/24
+   }}
+}}
+",
+        tight.display(),
+        loose.display()
+    );
+    let (cfg, diags) = load(&text);
+    std::fs::remove_dir_all(&dir).unwrap();
+    // B's active key is not loaded: not run at all (keepalived would run it unauthenticated).
+    let names: Vec<&str> = cfg.instances.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(names, ["A", "C"]);
+    assert!(has(
+        &diags,
+        32,
+        Severity::Error,
+        "(B) active_key 2 is not defined; the instance is not run",
+        "active_key"
+    ));
+    let a = cfg.instances[0].auth_hmac.as_ref().unwrap();
+    let ids: Vec<u8> = a.keys.iter().map(|(id, _)| *id).collect();
+    assert_eq!(ids, [1, 2, 3]);
+    assert_eq!(a.keys[0].1, (0u8..32).collect::<Vec<u8>>(), "hex digits in either case");
+    assert_eq!(a.keys[1].1, vec![0xab; 32], "file content with CR/LF removed, hex: decoded");
+    assert_eq!(a.keys[2].1, b"0123456789abcdef0123456789abcdef".to_vec());
+    assert_eq!(a.active_key, Some(1));
+    // The second block modifies the first.
+    assert_eq!(a.mode, Mode::ReceiveOnly);
+    assert_eq!((a.anti_replay, a.time_window), (AntiReplay::Time, None));
+    assert_eq!(cfg.instances[0].auth, None, "legacy auth dropped");
+    assert!(has(&diags, 5, Severity::Warning, "auth_hmac cannot be combined with authentication", ""));
+    assert!(has(&diags, 11, Severity::Error, "readable by group or others", "chmod 600"));
+    assert!(has(&diags, 12, Severity::Error, "key 4 length 2 not in range [32, 64]", ""));
+    assert!(has(&diags, 13, Severity::Error, "duplicate auth_hmac key id 1", ""));
+    assert!(has(&diags, 14, Severity::Error, "key needs an id and a value", ""));
+    assert!(has(&diags, 17, Severity::Error, "invalid anti_replay 'sometimes'", "time or monotonic"));
+    assert!(has(
+        &diags,
+        18,
+        Severity::Error,
+        "'301' for 'time_window': expected an integer from 1 to 300",
+        ""
+    ));
+    // Strict mode forces enforce.
+    let c = cfg.instances[1].auth_hmac.as_ref().unwrap();
+    assert_eq!((c.mode, c.anti_replay), (Mode::Enforce, AntiReplay::Monotonic));
+    assert!(has(&diags, 46, Severity::Error, "mode permissive is not allowed in strict mode", "enforce"));
+    // Key bytes never reach Debug output.
+    assert!(!format!("{a:?}").contains("0123456789abcdef"));
+}
+
+#[test]
+fn auth_hmac_hex_decoding_rules() {
+    use crate::config::parse::vrrp::decode_hmac_key;
+    assert_eq!(decode_hmac_key("hex:0a0B"), vec![0x0a, 0x0b]);
+    assert_eq!(decode_hmac_key("hex:0a 0b\t0c"), vec![0x0a, 0x0b, 0x0c]);
+    assert_eq!(decode_hmac_key("hex:a 0b"), vec![0x0a, 0x0b], "a lone digit before a space");
+    assert_eq!(decode_hmac_key("hex:0b a"), vec![0x0b, 0x0a], "a lone digit at the end");
+    assert_eq!(decode_hmac_key("hex:0g"), Vec::<u8>::new());
+    assert_eq!(decode_hmac_key("plain"), b"plain".to_vec());
 }

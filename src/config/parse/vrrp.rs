@@ -5,11 +5,12 @@ use std::net::IpAddr;
 
 use super::super::keywords::Ctx;
 use super::super::model::{
-    Auth, Broadcast, InitialState, Notify, TrackInterface, TrackScript, UnicastPeer, VipSpec, VrrpInstance,
-    VrrpScript, VrrpSyncGroup, VrrpTrackPing,
+    Auth, AuthHmac, Broadcast, InitialState, Notify, TrackInterface, TrackScript, UnicastPeer, VipSpec,
+    VrrpInstance, VrrpScript, VrrpSyncGroup, VrrpTrackPing,
 };
 use super::tree::Stmt;
 use super::{set, Parser};
+use crate::vrrp::hmac;
 
 impl Parser<'_> {
     pub(super) fn vrrp_script(&mut self, s: &Stmt) -> Option<VrrpScript> {
@@ -191,6 +192,7 @@ impl Parser<'_> {
                 }
                 "advert_int" => set(&mut vi.advert_int, self.timer(s, 0.01, 255.0)),
                 "authentication" => self.authentication(&mut vi, s),
+                "auth_hmac" => self.auth_hmac(&mut vi, s),
                 "virtual_ipaddress" => vi.vips.extend(self.vips(s)),
                 "virtual_ipaddress_excluded" => vi.vips_excluded.extend(self.vips(s)),
                 "virtual_routes" => vi.virtual_routes.extend(self.raw_lines(s)),
@@ -312,6 +314,106 @@ impl Parser<'_> {
             }
             (None, None) => None,
         };
+    }
+
+    /// `auth_hmac { key ID VALUE; active_key ID; anti_replay; time_window; mode }`.
+    /// A second block in one instance modifies the first, as in keepalived.
+    fn auth_hmac(&mut self, vi: &mut VrrpInstance, s: &Stmt) {
+        let name = vi.name.clone();
+        let h = vi.auth_hmac.get_or_insert_with(|| AuthHmac::new(s.loc().clone()));
+        for a in self.known(Ctx::AuthHmac, s.stmts()) {
+            match a.name() {
+                "key" => {
+                    let words: Vec<&str> = a.args.iter().filter_map(|t| t.word()).collect();
+                    if words.len() < 2 {
+                        self.error(a.loc(), format!("({name}) auth_hmac key needs an id and a value"), None);
+                        continue;
+                    }
+                    let Some(id) = self.int_tok("key", a.args[0], 1, 255).map(|v| v as u8) else { continue };
+                    let value = words[1..].join(" ");
+                    let Some(key) = self.hmac_key_value(&name, a, id, &value) else { continue };
+                    if h.keys.iter().any(|(k, _)| *k == id) {
+                        let msg = format!("({name}) duplicate auth_hmac key id {id}; the first key is kept");
+                        self.error(a.loc(), msg, None);
+                        continue;
+                    }
+                    h.keys.push((id, key));
+                }
+                "active_key" => {
+                    if let Some(id) = self.int(a, 1, 255) {
+                        h.active_key = Some(id as u8);
+                        h.active_key_loc = Some(a.loc().clone());
+                    }
+                }
+                "anti_replay" => {
+                    let Some(t) = self.value(a) else { continue };
+                    match hmac::AntiReplay::parse(t.word().unwrap_or("")) {
+                        Some(m) => h.anti_replay = m,
+                        None => {
+                            let msg = format!("({name}) invalid anti_replay '{}'", t.word().unwrap_or(""));
+                            self.error(&t.loc, msg, Some("time or monotonic".into()));
+                        }
+                    }
+                }
+                "time_window" => {
+                    if let Some(w) = self.u32(a, 1, hmac::WINDOW_MAX) {
+                        h.time_window = Some(w);
+                    }
+                }
+                "mode" => {
+                    let Some(t) = self.value(a) else { continue };
+                    match hmac::Mode::parse(t.word().unwrap_or("")) {
+                        Some(m) => {
+                            h.mode = m;
+                            h.mode_loc = Some(a.loc().clone());
+                        }
+                        None => {
+                            let msg = format!("({name}) invalid auth_hmac mode '{}'", t.word().unwrap_or(""));
+                            self.error(&t.loc, msg, Some("enforce, permissive or receive-only".into()));
+                        }
+                    }
+                }
+                _ => self.unhandled(a),
+            }
+        }
+    }
+
+    /// A key value: `hex:...`, `file:PATH` or literal ASCII; 32..=64 bytes.
+    fn hmac_key_value(&mut self, name: &str, a: &Stmt, id: u8, value: &str) -> Option<Vec<u8>> {
+        let key = if let Some(path) = value.strip_prefix("file:") {
+            match hmac_key_file(path) {
+                Ok((content, loose)) => {
+                    if loose {
+                        // keepalived: CONFIG_SECURITY_ERROR, and the key is still loaded.
+                        let msg =
+                            format!("({name}) auth_hmac key file {path} is readable by group or others");
+                        self.error(a.loc(), msg, Some(format!("chmod 600 {path}")));
+                    }
+                    decode_hmac_key(&content)
+                }
+                Err(e) => {
+                    self.error(a.loc(), format!("({name}) auth_hmac key {id}: key file {path}: {e}"), None);
+                    return None;
+                }
+            }
+        } else {
+            decode_hmac_key(value)
+        };
+        if !(hmac::KEY_MIN..=hmac::KEY_MAX).contains(&key.len()) {
+            let msg = format!(
+                "({name}) auth_hmac key {id} length {} not in range [{}, {}]",
+                key.len(),
+                hmac::KEY_MIN,
+                hmac::KEY_MAX
+            );
+            self.error(
+                a.loc(),
+                msg,
+                Some("hex:<64 to 128 hex digits>, file:PATH, or 32 to 64 characters".into()),
+            );
+            return None;
+        }
+        Some(key)
     }
 
     fn vips(&mut self, s: &Stmt) -> Vec<VipSpec> {
@@ -444,4 +546,47 @@ impl Parser<'_> {
         }
         Some(v)
     }
+}
+
+/// keepalived's key decoding: `hex:` pairs of hex digits (either case;
+/// spaces and tabs between pairs skipped; a lone digit before a space or
+/// the end is one byte; anything else: invalid, length 0), else the bytes.
+pub(crate) fn decode_hmac_key(value: &str) -> Vec<u8> {
+    let Some(hex) = value.strip_prefix("hex:") else { return value.as_bytes().to_vec() };
+    let digits = hex.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < digits.len() {
+        let c = digits[i];
+        if c == b' ' || c == b'\t' {
+            i += 1;
+            continue;
+        }
+        let Some(hi) = (c as char).to_digit(16) else { return Vec::new() };
+        match digits.get(i + 1) {
+            None | Some(b' ') | Some(b'\t') => {
+                out.push(hi as u8);
+                i += 1;
+            }
+            Some(&d) => {
+                let Some(lo) = (d as char).to_digit(16) else { return Vec::new() };
+                out.push((hi * 16 + lo) as u8);
+                i += 2;
+            }
+        }
+    }
+    out
+}
+
+/// The content of a key file without trailing CR/LF, and whether group or
+/// others may read it. 139 bytes or more is refused, as in keepalived.
+fn hmac_key_file(path: &str) -> Result<(String, bool), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if meta.len() >= 139 {
+        return Err(format!("too large ({} bytes)", meta.len()));
+    }
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&bytes).trim_end_matches(['\r', '\n']).to_string();
+    Ok((text, meta.permissions().mode() & 0o077 != 0))
 }

@@ -332,6 +332,17 @@ impl VrrpEngine {
         Ok(())
     }
 
+    /// Give every core the wall clock at `now` (auth_hmac timestamps);
+    /// called at each entry point, so a stepped clock is followed.
+    fn sync_wall_clock(&mut self, now: StdInstant) {
+        let vnow = self.vnow(now);
+        let unix = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+        let unix = unix.saturating_sub(StdInstant::now().saturating_duration_since(now));
+        for inst in &mut self.insts {
+            inst.core.set_wall_clock(vnow, unix);
+        }
+    }
+
     fn vnow(&self, now: StdInstant) -> vrrp::Instant {
         vrrp::Instant::from_micros(now.saturating_duration_since(self.epoch).as_micros() as u64)
     }
@@ -344,7 +355,9 @@ impl VrrpEngine {
     fn apply(&mut self, i: usize, now: StdInstant) {
         while let Some(action) = self.insts[i].core.poll_action() {
             match action {
-                Action::SendAdvert { priority, ah_seq, due } => self.send_advert(i, priority, ah_seq, due),
+                Action::SendAdvert { priority, ah_seq, hmac_seq, due } => {
+                    self.send_advert(i, priority, ah_seq, hmac_seq, due)
+                }
                 Action::AddVips => self.set_vips(i, true),
                 Action::RemoveVips => self.set_vips(i, false),
                 Action::SendGratuitous { repeat, spacing } => {
@@ -378,13 +391,39 @@ impl VrrpEngine {
     /// Send an advert to every destination. A periodic one (`due`: the
     /// instant the core scheduled it for) is timed as it is handed to the
     /// socket, the first destination's: that is when it leaves.
-    fn send_advert(&mut self, i: usize, priority: u8, ah_seq: Option<u32>, due: Option<vrrp::Instant>) {
+    fn send_advert(
+        &mut self,
+        i: usize,
+        priority: u8,
+        ah_seq: Option<u32>,
+        hmac_seq: Option<u64>,
+        due: Option<vrrp::Instant>,
+    ) {
         let due = due.map(|t| self.std_instant(t));
         let inst = &mut self.insts[i];
         if ah_seq.is_some() {
             inst.ip_id = inst.ip_id.checked_add(1).unwrap_or(1);
         }
         let advert = inst.core.advert(priority);
+        // auth_hmac: one signature for every copy (the destination and the
+        // checksum are not covered).
+        let trailer = match (hmac_seq, inst.core.params().hmac.as_ref()) {
+            (Some(seq), Some(hp)) => {
+                let p = inst.core.params();
+                let signed = advert
+                    .to_bytes(vrrp::ChecksumForm::Plain)
+                    .ok()
+                    .and_then(|m| vrrp::hmac::sign(hp, seq, p.version, p.vrid, p.source, &m));
+                match signed {
+                    Some(t) => Some(t),
+                    None => {
+                        error!("({}) cannot sign advert: no active auth_hmac key", inst.cfg.name);
+                        return;
+                    }
+                }
+            }
+            _ => None,
+        };
         let sock = &self.socks[inst.sock].sock;
         let mut timed = due.is_none();
         for &dst in &inst.dsts {
@@ -393,7 +432,12 @@ impl VrrpEngine {
                 None => advert.to_bytes(inst.core.tx_checksum_form(dst)),
             };
             let bytes = match built {
-                Ok(b) => b,
+                Ok(mut b) => {
+                    if let Some(t) = &trailer {
+                        b.extend_from_slice(t);
+                    }
+                    b
+                }
                 Err(e) => {
                     error!("({}) cannot build advert: {e:?}", inst.cfg.name);
                     return;
@@ -606,6 +650,7 @@ impl VrrpEngine {
     fn start_instance(&mut self, i: usize, now: StdInstant) {
         // Addresses left by a previous run (kill -9) must not linger on a backup.
         self.set_vips(i, false);
+        self.sync_wall_clock(now);
         let vnow = self.vnow(now);
         self.insts[i].core.start(vnow);
         self.apply(i, now);
@@ -745,6 +790,7 @@ impl Subsystem for VrrpEngine {
         self.ext_register(registry, tokens)?;
         self.check_scripts();
         let now = StdInstant::now();
+        self.sync_wall_clock(now);
         let delay = self.global.vrrp_startup_delay;
         if delay.is_zero() {
             self.start(now);
@@ -758,6 +804,7 @@ impl Subsystem for VrrpEngine {
     }
 
     fn handle_event(&mut self, registry: &Registry, event: &mio::event::Event, now: StdInstant) {
+        self.sync_wall_clock(now);
         let token = event.token();
         if let Some(s) = self.socks.iter().position(|s| s.token == token) {
             self.receive(s, now);
@@ -783,6 +830,7 @@ impl Subsystem for VrrpEngine {
     }
 
     fn handle_timeout(&mut self, registry: &Registry, now: StdInstant) {
+        self.sync_wall_clock(now);
         if self.start_at.is_some_and(|t| t <= now) {
             self.start_at = None;
             self.start(now);
@@ -814,10 +862,14 @@ impl Subsystem for VrrpEngine {
         new_config: &Config,
         now: StdInstant,
     ) -> Result<(), String> {
-        self.reload_config(registry, tokens, new_config, now)
+        self.sync_wall_clock(now);
+        let res = self.reload_config(registry, tokens, new_config, now);
+        self.sync_wall_clock(now);
+        res
     }
 
     fn shutdown(&mut self, _registry: &Registry, now: StdInstant) {
+        self.sync_wall_clock(now);
         let vnow = self.vnow(now);
         // keepalived's -V skips the whole release: no priority 0, no removal,
         // no stop transition; static addresses and routes go as always.
@@ -870,6 +922,20 @@ impl Subsystem for VrrpEngine {
                 p.version.number(),
                 i.cfg.vips.iter().map(vips::show).collect::<Vec<_>>().join(", "),
             ));
+            if let Some(h) = &p.hmac {
+                // keepalived's words; key ids only.
+                let replay = match h.anti_replay {
+                    vrrp::hmac::AntiReplay::Time => format!("time, window = {} sec", h.window),
+                    vrrp::hmac::AntiReplay::Monotonic => "monotonic".to_string(),
+                };
+                out.push_str(&format!(
+                    "   Authentication extension = HMAC-SHA256-128\n   Keys = {}, active key id = {}\n   \
+                     Mode = {}\n   Anti replay = {replay}\n",
+                    h.keys.len(),
+                    h.active_key,
+                    h.mode.as_str(),
+                ));
+            }
         }
         for p in &self.pending {
             out.push_str(&format!(
@@ -950,6 +1016,9 @@ fn instance_status(i: &Inst) -> Json {
         ("advert_late_mean_us", Json::from(i.lateness.mean_us())),
         ("adverts_late", Json::from(i.lateness.late())),
         ("rejected", Json::Obj(rejects)),
+        // auth_hmac: the mode, and adverts permissive / receive-only let in without a trailer.
+        ("auth_hmac", p.hmac.as_ref().map_or(Json::Null, |h| Json::from(h.mode.as_str()))),
+        ("hmac_missing_accepted", Json::from(c.hmac_missing_accepted)),
     ])
 }
 

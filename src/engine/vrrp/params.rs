@@ -5,6 +5,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::config::model::{self, GlobalDefs, VrrpInstance};
+use crate::vrrp::hmac::{self, AntiReplay, HmacParams};
 use crate::vrrp::{Auth, Family, GarpParams, InstanceParams, Version};
 
 /// The protocol parameters of `inst`, whose adverts leave from `source`.
@@ -20,6 +21,25 @@ pub fn instance_params(inst: &VrrpInstance, g: &GlobalDefs, source: IpAddr) -> I
         Some(model::Auth::Ah(pw)) if p.version == Version::V2 && p.family == Family::V4 => Auth::ah(pw),
         _ => Auth::None,
     };
+    p.hmac = inst.auth_hmac.as_ref().and_then(|h| {
+        // `check` drops instances whose active key is not loaded.
+        let active_key = h.active_key.filter(|_| h.active().is_some())?;
+        let window = match h.anti_replay {
+            AntiReplay::Time => h.time_window.unwrap_or_else(|| hmac::derived_window(p.advert_interval_cs)),
+            AntiReplay::Monotonic => h.time_window.unwrap_or(0),
+        };
+        Some(HmacParams {
+            keys: h.keys.clone(),
+            active_key,
+            anti_replay: h.anti_replay,
+            window,
+            mode: h.mode,
+        })
+    });
+    if p.hmac.is_some() {
+        // keepalived: "auth_hmac cannot be combined with authentication".
+        p.auth = Auth::None;
+    }
     p.unicast_peers = inst.unicast_peers.iter().map(|peer| peer.addr).collect();
     // vigil checks the source of unicast adverts unless told otherwise
     // (keepalived's default is off, which lets any host force failovers).
@@ -106,6 +126,27 @@ mod tests {
         assert_eq!(p.auth.type_code(), crate::vrrp::packet::AUTH_AH);
         let (i, g) = first(&conf(" version 3\n"));
         assert_eq!(instance_params(&i, &g, "198.18.0.1".parse().unwrap()).auth, Auth::None);
+    }
+
+    #[test]
+    fn auth_hmac_maps_keys_window_and_drops_legacy_auth() {
+        let conf = |extra: &str| {
+            format!(
+                "vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 51\n advert_int 40\n \
+                 authentication {{\n auth_type PASS\n auth_pass x\n }}\n \
+                 auth_hmac {{\n key 3 0123456789abcdef0123456789abcdef\n active_key 3\n{extra} }}\n \
+                 virtual_ipaddress {{\n 198.18.0.100/24\n }}\n}}\n"
+            )
+        };
+        let (i, g) = first(&conf(""));
+        let p = instance_params(&i, &g, "198.18.0.1".parse().unwrap());
+        let h = p.hmac.expect("auth_hmac");
+        assert_eq!((h.active_key, h.window, h.mode), (3, 120, hmac::Mode::Enforce), "3 x 40 s");
+        assert_eq!(h.key(3), Some(&b"0123456789abcdef0123456789abcdef"[..]));
+        assert_eq!(p.auth, Auth::None);
+        let (i, g) = first(&conf(" time_window 2\n mode receive-only\n anti_replay monotonic\n"));
+        let h = instance_params(&i, &g, "198.18.0.1".parse().unwrap()).hmac.unwrap();
+        assert_eq!((h.window, h.mode, h.anti_replay), (2, hmac::Mode::ReceiveOnly, AntiReplay::Monotonic));
     }
 
     #[test]

@@ -60,13 +60,16 @@ pub fn plan(running: &[(&VrrpInstance, &GlobalDefs)], new: &Config) -> (Vec<Fate
 /// about where it was written: the model's Debug text with every `loc` and
 /// `locs` field cut out, plus the protocol parameters, which carry the
 /// global settings the instance inherits (a changed `router_id` alone
-/// restarts nothing).
+/// restarts nothing). auth_hmac keys are kept out of Debug text, so their
+/// bytes are added here: a new key (or key file content) is a change.
+/// The fingerprint is only compared, never logged.
 pub fn fingerprint(inst: &VrrpInstance, g: &GlobalDefs) -> String {
     let any =
         if inst.is_ipv6() { IpAddr::V6(Ipv6Addr::UNSPECIFIED) } else { IpAddr::V4(Ipv4Addr::UNSPECIFIED) };
     let params = super::params::instance_params(inst, g, any);
     let group = (!inst.is_unicast()).then(|| super::mcast_group(g, params.family));
-    strip_locs(&format!("{inst:?}|{params:?}|{group:?}|{:?}", g.script_user))
+    let keys = inst.auth_hmac.as_ref().map(|h| &h.keys);
+    strip_locs(&format!("{inst:?}|{params:?}|{group:?}|{:?}|{keys:?}", g.script_user))
 }
 
 fn strip_locs(text: &str) -> String {
@@ -111,7 +114,7 @@ impl VrrpEngine {
         let (fates, added) = plan(&running, new);
         let mut to_start: Vec<&VrrpInstance> = added.iter().map(|&i| &new.instances[i]).collect();
         let vnow = self.vnow(now);
-        // AH sequence numbers of the restarted instances, by name.
+        // AH and auth_hmac sequence numbers of the restarted instances, by name.
         let mut ah_seqs = HashMap::new();
 
         // Leave first, so a restarted instance's VIPs are not removed after
@@ -131,7 +134,8 @@ impl VrrpEngine {
                 self.set_vips(i, false);
             }
             self.vmac_teardown(i);
-            ah_seqs.insert(self.insts[i].cfg.name.clone(), self.insts[i].core.ah_seq());
+            let core = &self.insts[i].core;
+            ah_seqs.insert(self.insts[i].cfg.name.clone(), (core.ah_seq(), core.hmac_seq()));
             if *fate == Fate::Restart {
                 if let Some(n) = new.instance(&self.insts[i].cfg.name) {
                     to_start.push(n);
@@ -165,8 +169,9 @@ impl VrrpEngine {
         let first_new = self.insts.len();
         for cfg in to_start {
             if let Some(i) = self.add_instance(cfg, &links, &addrs) {
-                if let Some(&seq) = ah_seqs.get(&cfg.name) {
+                if let Some(&(seq, hmac_seq)) = ah_seqs.get(&cfg.name) {
                     self.insts[i].core.continue_ah_seq(seq);
+                    self.insts[i].core.continue_hmac_seq(hmac_seq);
                 }
             }
         }
@@ -272,6 +277,24 @@ mod tests {
         let new = load(&format!("global_defs {{\n vrrp_mcast_group4 224.0.0.100\n}}\n{A}{u}"));
         let running: Vec<_> = old.instances.iter().map(|i| (i, &old.global)).collect();
         assert_eq!(plan(&running, &new).0, vec![Fate::Restart, Fate::Keep]);
+    }
+
+    #[test]
+    fn a_new_auth_hmac_key_is_a_change() {
+        let with = |key: &str, mode: &str| {
+            A.replace(
+                " priority 100\n",
+                &format!(" priority 100\n auth_hmac {{\n key 1 {key}\n active_key 1\n mode {mode}\n }}\n"),
+            )
+        };
+        let k1 = "0123456789abcdef0123456789abcdef";
+        let k2 = "0123456789abcdef0123456789abcdeF";
+        let old = load(&with(k1, "enforce"));
+        let running: Vec<_> = old.instances.iter().map(|i| (i, &old.global)).collect();
+        assert_eq!(plan(&running, &load(&with(k1, "enforce"))).0, vec![Fate::Keep]);
+        assert_eq!(plan(&running, &load(&with(k2, "enforce"))).0, vec![Fate::Restart], "same id and length");
+        assert_eq!(plan(&running, &load(&with(k1, "permissive"))).0, vec![Fate::Restart]);
+        assert_eq!(plan(&running, &load(A)).0, vec![Fate::Restart]);
     }
 
     #[test]

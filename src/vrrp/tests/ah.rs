@@ -234,7 +234,7 @@ fn master_jumps_past_a_lower_priority_rival() {
     inst.shutdown(Instant::from_secs(3));
     let actions = drain(&mut inst);
     assert!(
-        actions.contains(&Action::SendAdvert { priority: 0, ah_seq: Some(503), due: None }),
+        actions.contains(&Action::SendAdvert { priority: 0, ah_seq: Some(503), hmac_seq: None, due: None }),
         "{actions:?}"
     );
 }

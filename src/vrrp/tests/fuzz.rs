@@ -5,6 +5,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use crate::vrrp::ah::{self, AhHeader, AhTx};
+use crate::vrrp::hmac::{self, AntiReplay, HmacParams};
 use crate::vrrp::sim::Rng;
 use crate::vrrp::{
     validate, validate_ah, Advert, Auth, ChecksumForm, Family, Instance, InstanceParams, Instant, Ipv4Header,
@@ -40,6 +41,24 @@ fn ah_seed() -> (Vec<u8>, Vec<u8>) {
     let tx = AhTx { key: *b"s3cret\0\0", seq: 1_000_000, ident: 7, ttl: 255, unicast: false };
     let d = ah::build_datagram(&a, Ipv4Addr::new(198, 18, 0, 11), Ipv4Addr::new(224, 0, 0, 18), &tx).unwrap();
     (d[..20].to_vec(), d[20..].to_vec())
+}
+
+/// A v3 advert from 198.18.0.11 with an auth_hmac trailer (monotonic, fixed stamp).
+fn hmac_params() -> HmacParams {
+    HmacParams { anti_replay: AntiReplay::Monotonic, ..HmacParams::new(1, &[0x42; 32]) }
+}
+
+fn hmac_seed() -> Vec<u8> {
+    let mut p = InstanceParams::new("VI_1", 51, 100, ip("198.18.0.11"));
+    p.version = Version::V3;
+    p.vips = vec![ip("198.18.0.100")];
+    let a = Instance::new(p).advert(100);
+    let form = ChecksumForm::for_tx(Version::V3, ip("198.18.0.11"), ip("224.0.0.18"), false);
+    let mut b = a.to_bytes(form).unwrap();
+    let t =
+        hmac::sign(&hmac_params(), 0x6800_0000_0000_0000, Version::V3, 51, ip("198.18.0.11"), &b).unwrap();
+    b.extend_from_slice(&t);
+    b
 }
 
 fn mutate(rng: &mut Rng, mut b: Vec<u8>) -> Vec<u8> {
@@ -106,6 +125,7 @@ fn parser_and_validator_never_panic() {
     let mut seeds = seeds();
     let (ah_ip_header, ah_seed) = ah_seed();
     seeds.push(ah_seed);
+    seeds.push(hmac_seed());
     let mut insts: Vec<Instance> =
         [("198.18.0.12", Version::V2), ("198.18.0.12", Version::V3), ("fe80::2", Version::V3)]
             .iter()
@@ -117,6 +137,10 @@ fn parser_and_validator_never_panic() {
             .collect();
     let mut p = InstanceParams::new("VI_1", 51, 100, ip("198.18.0.12"));
     p.auth = Auth::ah(b"s3cret");
+    insts.push(Instance::new(p));
+    let mut p = InstanceParams::new("VI_1", 51, 100, ip("198.18.0.12"));
+    p.version = Version::V3;
+    p.hmac = Some(hmac_params());
     insts.push(Instance::new(p));
     for inst in &mut insts {
         inst.start(Instant::ZERO);
@@ -137,4 +161,7 @@ fn parser_and_validator_never_panic() {
     // The AH seed was accepted once, then replayed; mutations broke its ICV.
     let c = insts[3].counters();
     assert!(c.rx >= 1 && c.ah_replay > 0 && c.ah_auth_failure > 0, "{c:?}");
+    // The same for the auth_hmac seed; random bytes lack the trailer.
+    let c = insts[4].counters();
+    assert!(c.rx >= 1 && c.hmac_replay > 0 && c.hmac_bad_digest > 0 && c.hmac_missing > 0, "{c:?}");
 }

@@ -50,7 +50,7 @@ fn becoming_master_sends_advert_then_vips_then_garp() {
         vec![
             Action::StateChange { from: State::Init, to: State::Master, reason: Reason::Startup },
             log("(VI_1) Entering MASTER STATE"),
-            Action::SendAdvert { priority: 255, ah_seq: None, due: None },
+            Action::SendAdvert { priority: 255, ah_seq: None, hmac_seq: None, due: None },
             log("(VI_1) setting VIPs."),
             Action::AddVips,
             garp(5),
@@ -135,7 +135,10 @@ fn periodic_advert_carries_its_scheduled_instant() {
     let woke = Instant::from_micros(1_003_250);
     inst.handle_timeout(woke);
     let due = Some(Instant::from_secs(1));
-    assert_eq!(drain(&mut inst), vec![Action::SendAdvert { priority: 255, ah_seq: None, due }]);
+    assert_eq!(
+        drain(&mut inst),
+        vec![Action::SendAdvert { priority: 255, ah_seq: None, hmac_seq: None, due }]
+    );
     assert_eq!(inst.poll_timeout(), Some(woke + Duration::from_secs(1)));
     assert_eq!(inst.counters().tx, 2);
     inst.clear_counters();
@@ -151,7 +154,7 @@ fn master_reasserts_on_lower_priority() {
         drain(&mut inst),
         vec![
             log("(VI_1) Received advert from 198.18.0.11 with lower priority 100, ours 255, forcing new election"),
-            Action::SendAdvert { priority: 255, ah_seq: None, due: None },
+            Action::SendAdvert { priority: 255, ah_seq: None, hmac_seq: None, due: None },
             garp(5),
         ]
     );
@@ -161,7 +164,10 @@ fn master_reasserts_on_lower_priority() {
     inst.handle_timeout(Instant::from_millis(1_500));
     let actions = drain(&mut inst);
     let due = Some(Instant::from_millis(1_500));
-    assert_eq!(actions, vec![Action::SendAdvert { priority: 255, ah_seq: None, due }, garp(5)]);
+    assert_eq!(
+        actions,
+        vec![Action::SendAdvert { priority: 255, ah_seq: None, hmac_seq: None, due }, garp(5)]
+    );
     // Second lower-priority burst after garp_lower_prio_delay (5 s).
     for s in 2..=5 {
         inst.handle_timeout(Instant::from_millis(500 + s * 1000));
@@ -215,7 +221,7 @@ fn master_steps_down_for_higher_priority() {
         let mut expect =
             vec![log("(VI_1) Master received advert from 198.18.0.11 with higher priority 200, ours 100")];
         if send_advert {
-            expect.push(Action::SendAdvert { priority: 100, ah_seq: None, due: None });
+            expect.push(Action::SendAdvert { priority: 100, ah_seq: None, hmac_seq: None, due: None });
         }
         expect.extend([
             log("(VI_1) removing VIPs."),
@@ -250,7 +256,10 @@ fn master_answers_priority_zero_at_once() {
     let mut inst = master(params(255));
     let now = Instant::from_millis(700);
     inst.handle_advert(now, ip("198.18.0.11"), &peer_advert(0));
-    assert_eq!(drain(&mut inst), vec![Action::SendAdvert { priority: 255, ah_seq: None, due: None }]);
+    assert_eq!(
+        drain(&mut inst),
+        vec![Action::SendAdvert { priority: 255, ah_seq: None, hmac_seq: None, due: None }]
+    );
     assert_eq!(inst.poll_timeout(), Some(Instant::from_millis(1_700)));
     assert_eq!(inst.counters().prio0_rx, 1);
 }
@@ -262,7 +271,7 @@ fn shutdown_resigns_with_priority_zero() {
     assert_eq!(
         drain(&mut inst),
         vec![
-            Action::SendAdvert { priority: 0, ah_seq: None, due: None },
+            Action::SendAdvert { priority: 0, ah_seq: None, hmac_seq: None, due: None },
             log("(VI_1) sent 0 priority"),
             log("(VI_1) removing VIPs."),
             Action::RemoveVips,

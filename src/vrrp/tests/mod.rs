@@ -4,6 +4,7 @@
 mod ah;
 mod codec;
 mod fuzz;
+mod hmac;
 mod machine;
 mod pcap;
 mod reject;

@@ -67,7 +67,7 @@ fn sync_backup_leaves_master_without_priority_zero() {
     inst.sync_backup(t);
     let actions: Vec<Action> = std::iter::from_fn(|| inst.poll_action()).collect();
     assert!(actions.contains(&Action::RemoveVips));
-    assert!(!actions.contains(&Action::SendAdvert { priority: 0, ah_seq: None, due: None }));
+    assert!(!actions.contains(&Action::SendAdvert { priority: 0, ah_seq: None, hmac_seq: None, due: None }));
     assert!(actions.contains(&Action::StateChange {
         from: State::Master,
         to: State::Backup,
