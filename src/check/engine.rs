@@ -261,30 +261,7 @@ impl CheckerEngine {
     /// unchanged set (on reload) is kept as it is.
     fn open_fifos(&mut self, now: StdInstant) {
         let plan = fifo::plan(&self.global, Writer::Checker, self.children);
-        if self.fifos.same_plan(&plan) {
-            return;
-        }
-        let (readers, old_readers) = self.fifos.replan(plan, self.policy.users());
-        if let Some(runner) = self.scripts.as_mut() {
-            for key in old_readers {
-                runner.terminate(&key, now);
-            }
-        }
-        for r in readers {
-            let job = match r.job(&mut self.policy) {
-                Ok(Some(j)) => j,
-                Ok(None) => continue,
-                Err(e) => {
-                    error!("{e}");
-                    continue;
-                }
-            };
-            if let Some(runner) = self.scripts.as_mut() {
-                if let Err(e) = runner.spawn(job, now) {
-                    warn!("{} script not started: {e}", r.key);
-                }
-            }
-        }
+        self.fifos.apply(plan, &mut self.policy, self.scripts.as_mut(), now);
         self.reap_scripts(now);
     }
 

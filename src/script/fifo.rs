@@ -16,9 +16,9 @@
 //!   lines: `VS [198.18.0.1]:tcp:80 UP` and
 //!   `RS [198.18.1.2]:tcp:80 [198.18.0.1]:tcp:80 DOWN`.
 
-use log::{error, info, warn};
+use log::{debug, error, info, warn};
 
-use super::{search_path, Command, Job, NotifyScope, Order, ScriptKind, ScriptPolicy, UserDb};
+use super::{search_path, Command, Job, NotifyScope, Order, ScriptKind, ScriptPolicy, ScriptRunner, UserDb};
 use crate::config::model::{Command as ConfCommand, Fifo, GlobalDefs};
 use crate::config::Config;
 use crate::daemon::json::Json;
@@ -173,6 +173,37 @@ impl FifoSet {
         self.plan = plan;
         self.open = open;
         (readers, old_readers)
+    }
+
+    /// Move to `plan` (at start and on reload): unchanged, nothing happens;
+    /// otherwise the FIFOs are reopened, the readers of the old set stopped
+    /// and the new ones started on `runner` as `policy` allows.
+    pub fn apply(
+        &mut self,
+        plan: Vec<Planned>,
+        policy: &mut ScriptPolicy,
+        runner: Option<&mut ScriptRunner>,
+        now: std::time::Instant,
+    ) {
+        if self.same_plan(&plan) {
+            return;
+        }
+        let (readers, old_readers) = self.replan(plan, policy.users());
+        let Some(runner) = runner else { return };
+        for key in old_readers {
+            runner.terminate(&key, now);
+        }
+        for r in readers {
+            match r.job(policy) {
+                Ok(Some(job)) => {
+                    if let Err(e) = runner.spawn(job, now) {
+                        warn!("{} script not started: {e}", r.key);
+                    }
+                }
+                Ok(None) => debug!("{} script {:?} is disabled, not run", r.key, r.command.args.join(" ")),
+                Err(e) => error!("{e}"),
+            }
+        }
     }
 
     /// Whether a reload to `plan` changes nothing.

@@ -35,7 +35,7 @@ use crate::config::model::{Command as ConfCommand, GlobalDefs, VrrpInstance};
 use crate::config::Config;
 use crate::daemon::event_loop::{Subsystem, TokenAlloc};
 use crate::daemon::json::Json;
-use crate::script::fifo::{self as notify_fifo, FifoSet, Only, Reader, Writer};
+use crate::script::fifo::{self as notify_fifo, FifoSet, Only, Writer};
 use crate::script::{
     self, Command, Job, NotifyScope, Order, ScriptKind, ScriptPolicy, ScriptRunner, ScriptUser,
 };
@@ -547,32 +547,7 @@ impl VrrpEngine {
     /// readers; an unchanged set (on reload) is kept as it is.
     fn open_fifos(&mut self, now: StdInstant) {
         let plan = notify_fifo::plan(&self.global, Writer::Vrrp, self.children);
-        if self.fifos.same_plan(&plan) {
-            return;
-        }
-        let (readers, old_readers) = self.fifos.replan(plan, self.policy.users());
-        if let Some(runner) = self.scripts.as_mut() {
-            for key in old_readers {
-                runner.terminate(&key, now);
-            }
-        }
-        for r in readers {
-            self.start_reader(r, now);
-        }
-    }
-
-    /// A FIFO's reader script: `script... FIFO`, running until it exits.
-    fn start_reader(&mut self, r: Reader, now: StdInstant) {
-        let Some(runner) = self.scripts.as_mut() else { return };
-        match r.job(&mut self.policy) {
-            Ok(None) => debug!("{} script {:?} is disabled, not run", r.key, r.command.args.join(" ")),
-            Ok(Some(job)) => {
-                if let Err(e) = runner.spawn(job, now) {
-                    warn!("{} script not started: {e}", r.key);
-                }
-            }
-            Err(e) => error!("{e}"),
-        }
+        self.fifos.apply(plan, &mut self.policy, self.scripts.as_mut(), now);
     }
 
     fn reap_scripts(&mut self, now: StdInstant) {
