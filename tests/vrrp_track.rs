@@ -627,3 +627,42 @@ fn track_ping_ignores_spoofed_echo_replies() {
     assert!(wait_until(secs(6), ms(20), || a.has_addr(&vip)), "{}", da.log());
     drop(spoofer);
 }
+
+/// A link-local IPv6 gateway is probed on the tracking instance's interface (the scope id),
+/// here eth1, not the router's first interface (where an unscoped fe80:: destination goes):
+/// it is reachable, goes unreachable when it leaves, and comes back.
+#[test]
+fn track_ping_reaches_a_link_local_ipv6_gateway() {
+    let (lan, lan2) = (Lan::new(), Lan::new());
+    let a = lan.add_host("a");
+    let gw = lan2.add_host("gw");
+    plug(&lan2, &a, "eth1", 10);
+    assert!(
+        wait_until(secs(3), ms(10), || !a
+            .ip(&["-6", "addr", "show", "dev", "eth1", "scope", "link"])
+            .is_empty()),
+        "no link-local address on eth1"
+    );
+    let ll = gw.link_local().expect("gateway link-local address");
+    let vip: IpAddr = lan2.v4(100).into();
+    let inst = Inst {
+        name: "VI_1",
+        iface: "eth1",
+        vrid: 51,
+        prio: 150,
+        vip,
+        extra: "    track_ping {\n        gw\n    }\n".into(),
+    };
+    let conf = format!(
+        "vrrp_track_ping gw {{\n    address {ll}\n    interval 0.5\n    timeout 0.5\n    fall 2\n    \
+         weight -100\n}}\n{}",
+        inst.conf()
+    );
+    let da = Daemon::start(&a, &vigil_bin(), &conf, &["-P"]);
+    assert!(da.wait_log("(VI_1) Entering MASTER STATE", secs(8)), "{}", da.log());
+    gw.link_set("eth0", false);
+    assert!(da.wait_log(&format!("VRRP_Ping(gw) {ll} unreachable"), secs(4)), "{}", da.log());
+    gw.link_set("eth0", true);
+    assert!(da.wait_log(&format!("VRRP_Ping(gw) {ll} reachable"), secs(6)), "{}", da.log());
+    assert!(da.wait_log("(VI_1) Changing effective priority from 50 to 150", secs(2)), "{}", da.log());
+}
