@@ -604,3 +604,46 @@ fn unsolicited_na_seen_on_peer() {
     assert_eq!(icmp[4] & 0x20, 0x20, "override");
     assert_eq!(ipv6_checksum(src, "ff02::1".parse().unwrap(), 58, icmp), 0, "kernel checksum verifies");
 }
+
+/// `track_ping`'s echo sockets see echo replies only (ICMP_FILTER / ICMP6_FILTER): pinging
+/// loopback, the request (which a raw socket would also receive) never arrives, the reply
+/// does and matches its probe.
+#[test]
+fn icmp_echo_socket_receives_only_echo_replies() {
+    use vigil::sys::icmp::{reply_matches, EchoSocket, Probe};
+    if !is_root() {
+        return;
+    }
+    let pair = NsPair::new("icmp");
+    in_ns(&pair.a, || {
+        let v6: IpAddr = Ipv6Addr::LOCALHOST.into();
+        for dst in [IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), v6] {
+            let sock = EchoSocket::open(dst.is_ipv6()).unwrap();
+            let probe = Probe::new(dst, 0x4242, 1).unwrap();
+            sock.send_echo(&probe, 0).unwrap();
+            let deadline = Instant::now() + Duration::from_secs(2);
+            let mut seen = Vec::new();
+            let matched = loop {
+                match sock.recv() {
+                    Ok(Some((src, msg))) => {
+                        seen.push(msg[0]);
+                        if reply_matches(&probe, src, &msg) {
+                            break true;
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(e) if e.is_would_block() => {
+                        let left = deadline.saturating_duration_since(Instant::now());
+                        if left.is_zero() || !wait_readable(sock.as_raw_fd(), left) {
+                            break false;
+                        }
+                    }
+                    Err(e) => panic!("{dst}: {e}"),
+                }
+            };
+            assert!(matched, "{dst}: no reply; saw types {seen:?}");
+            let reply = if dst.is_ipv6() { 129 } else { 0 };
+            assert!(seen.iter().all(|&t| t == reply), "{dst}: not only echo replies: {seen:?}");
+        }
+    });
+}

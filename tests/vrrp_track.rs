@@ -485,3 +485,184 @@ fn unicast_fault_no_peer_holds_fault() {
     assert_eq!(da.log_count("Entering MASTER STATE"), 0, "{}", da.log());
     assert!(!a.has_addr(&vip_a));
 }
+
+/// The RFC 1071 checksum, for hand-made ICMP messages.
+fn inet_checksum(bytes: &[u8]) -> u16 {
+    let mut sum: u32 =
+        bytes.chunks(2).map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]))).sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// An IPv4 packet (IP_HDRINCL: the kernel fills in the length and header checksum) holding an
+/// ICMP echo reply from `src` to `dst` with identifier `id`, sequence `seq` and vigil's old
+/// fixed payload.
+fn spoofed_echo_reply(src: Ipv4Addr, dst: Ipv4Addr, id: u16, seq: u16) -> Vec<u8> {
+    let mut icmp = vec![0, 0, 0, 0];
+    icmp.extend_from_slice(&id.to_be_bytes());
+    icmp.extend_from_slice(&seq.to_be_bytes());
+    icmp.extend_from_slice(b"vigilpng");
+    let sum = inet_checksum(&icmp);
+    icmp[2..4].copy_from_slice(&sum.to_be_bytes());
+    let mut pkt = vec![0x45, 0, 0, 0, 0, 0, 0, 0, 64, 1, 0, 0];
+    pkt.extend_from_slice(&src.octets());
+    pkt.extend_from_slice(&dst.octets());
+    pkt.extend_from_slice(&icmp);
+    pkt
+}
+
+/// A thread in `ns` flooding `dst` with spoofed echo replies from `src`: for each of `ids`,
+/// sequence numbers 0..64, a round every 10 ms, until dropped. Returns the packets sent so far.
+struct Spoofer {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    sent: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Spoofer {
+    fn start(ns: &Netns, src: Ipv4Addr, dst: Ipv4Addr, ids: Vec<u16>) -> Spoofer {
+        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let sent = std::sync::Arc::new(AtomicU64::new(0));
+        let (stop2, sent2, name) = (stop.clone(), sent.clone(), ns.name().to_string());
+        let thread = std::thread::spawn(move || {
+            setns(&name).unwrap_or_else(|e| panic!("setns {name}: {e}"));
+            // SAFETY: plain syscall; the fd is closed below.
+            let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_RAW, libc::IPPROTO_RAW) };
+            assert!(fd >= 0, "raw socket: {}", std::io::Error::last_os_error());
+            // SAFETY: sockaddr_in is plain data.
+            let mut sa: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+            sa.sin_family = libc::AF_INET as libc::sa_family_t;
+            sa.sin_addr.s_addr = u32::from_ne_bytes(dst.octets());
+            while !stop2.load(Ordering::Relaxed) {
+                for &id in &ids {
+                    for seq in 0..64u16 {
+                        let pkt = spoofed_echo_reply(src, dst, id, seq);
+                        // SAFETY: pkt and sa are valid for the lengths passed.
+                        let n = unsafe {
+                            libc::sendto(
+                                fd,
+                                pkt.as_ptr().cast(),
+                                pkt.len(),
+                                0,
+                                (&sa as *const libc::sockaddr_in).cast(),
+                                std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+                            )
+                        };
+                        if n > 0 {
+                            sent2.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+                std::thread::sleep(ms(10));
+            }
+            // SAFETY: our own fd.
+            unsafe { libc::close(fd) };
+        });
+        Spoofer { stop, sent, thread: Some(thread) }
+    }
+
+    fn sent(&self) -> u64 {
+        self.sent.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl Drop for Spoofer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Issue 16: with the gateway gone, a host on the uplink floods the router with echo replies
+/// spoofed from the gateway's address, with the identifiers vigil used to use (its pids) and
+/// every early sequence number. They are dropped (no random cookie), track_ping fails and
+/// the VIP moves to the backup (whose own gateway is up); when the gateway returns its genuine replies still count.
+#[test]
+fn track_ping_ignores_spoofed_echo_replies() {
+    let (lan, uplink) = (Lan::new(), Lan::new());
+    let (a, b) = (lan.add_host("a"), lan.add_host("b"));
+    // b tracks a gateway of its own that stays up, so only a loses its gateway.
+    let (gw, gw_b) = (uplink.add_host("gw"), uplink.add_host("gwb"));
+    let attacker = uplink.add_host("atk");
+    let a_up = plug(&uplink, &a, "eth1", 10);
+    plug(&uplink, &b, "eth1", 11);
+    let vip: IpAddr = lan.v4(100).into();
+    let conf = |prio: u8, gw: Ipv4Addr| {
+        format!(
+            "vrrp_track_ping gw {{\n    address {}\n    interval 0.5\n    timeout 0.5\n    fall 2\n    \
+             weight -100\n}}\n{}",
+            gw,
+            vi1(prio, vip, "    track_ping {\n        gw\n    }\n")
+        )
+    };
+    let da = Daemon::start(&a, &vigil_bin(), &conf(150, gw.ip4), &["-P"]);
+    assert!(da.wait_log("(VI_1) Entering MASTER STATE", secs(8)), "{}", da.log());
+    let db = Daemon::start(&b, &vigil_bin(), &conf(100, gw_b.ip4), &["-P"]);
+    assert!(db.wait_log("(VI_1) Entering BACKUP STATE", secs(3)));
+    let child = da.pid_from_file("v.pid").expect("VRRP child pid");
+    let ids = vec![(child & 0xffff) as u16, (da.pid() & 0xffff) as u16];
+
+    let spoofer = Spoofer::start(&attacker, gw.ip4, a_up, ids);
+    assert!(wait_until(secs(2), ms(10), || spoofer.sent() > 1000), "the spoofer sends nothing");
+    gw.link_set("eth0", false);
+    let down = format!("VRRP_Ping(gw) {} unreachable", gw.ip4);
+    assert!(da.wait_log(&down, secs(4)), "spoofed replies kept the gateway alive:\n{}", da.log());
+    assert!(da.wait_log("(VI_1) Changing effective priority from 150 to 50", secs(1)));
+    assert!(wait_until(secs(6), ms(20), || b.has_addr(&vip) && !a.has_addr(&vip)), "{}", db.log());
+    assert!(
+        da.wait_log("echo replies matching no probe", secs(3)),
+        "the spoofs never arrived:\n{}",
+        da.log()
+    );
+    let up = format!("VRRP_Ping(gw) {} reachable", gw.ip4);
+    assert!(!da.wait_log(&up, secs(2)), "a spoofed reply counted:\n{}", da.log());
+
+    gw.link_set("eth0", true);
+    assert!(da.wait_log(&up, secs(4)), "genuine replies ignored:\n{}", da.log());
+    assert!(wait_until(secs(6), ms(20), || a.has_addr(&vip)), "{}", da.log());
+    drop(spoofer);
+}
+
+/// A link-local IPv6 gateway is probed on the tracking instance's interface (the scope id),
+/// here eth1, not the router's first interface (where an unscoped fe80:: destination goes):
+/// it is reachable, goes unreachable when it leaves, and comes back.
+#[test]
+fn track_ping_reaches_a_link_local_ipv6_gateway() {
+    let (lan, lan2) = (Lan::new(), Lan::new());
+    let a = lan.add_host("a");
+    let gw = lan2.add_host("gw");
+    plug(&lan2, &a, "eth1", 10);
+    assert!(
+        wait_until(secs(3), ms(10), || !a
+            .ip(&["-6", "addr", "show", "dev", "eth1", "scope", "link"])
+            .is_empty()),
+        "no link-local address on eth1"
+    );
+    let ll = gw.link_local().expect("gateway link-local address");
+    let vip: IpAddr = lan2.v4(100).into();
+    let inst = Inst {
+        name: "VI_1",
+        iface: "eth1",
+        vrid: 51,
+        prio: 150,
+        vip,
+        extra: "    track_ping {\n        gw\n    }\n".into(),
+    };
+    let conf = format!(
+        "vrrp_track_ping gw {{\n    address {ll}\n    interval 0.5\n    timeout 0.5\n    fall 2\n    \
+         weight -100\n}}\n{}",
+        inst.conf()
+    );
+    let da = Daemon::start(&a, &vigil_bin(), &conf, &["-P"]);
+    assert!(da.wait_log("(VI_1) Entering MASTER STATE", secs(8)), "{}", da.log());
+    gw.link_set("eth0", false);
+    assert!(da.wait_log(&format!("VRRP_Ping(gw) {ll} unreachable"), secs(4)), "{}", da.log());
+    gw.link_set("eth0", true);
+    assert!(da.wait_log(&format!("VRRP_Ping(gw) {ll} reachable"), secs(6)), "{}", da.log());
+    assert!(da.wait_log("(VI_1) Changing effective priority from 50 to 150", secs(2)), "{}", da.log());
+}

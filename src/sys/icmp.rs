@@ -1,6 +1,10 @@
 //! ICMP echo for `track_ping`: raw ICMP / ICMPv6 sockets (vigil runs as
 //! root, and a raw socket needs no `ping_group_range` sysctl). The codec
-//! is pure; replies are matched by identifier and sequence number.
+//! is pure. A kernel filter passes only echo replies to the socket, and a
+//! reply counts only if it comes from the probed address and echoes the
+//! probe's random identifier, its sequence number and its random cookie:
+//! a host on the link cannot keep a dead gateway "reachable" by spraying
+//! echo replies with guessed identifiers and sequence numbers.
 
 use std::mem;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -12,14 +16,74 @@ const ECHO_REQUEST_V4: u8 = 8;
 const ECHO_REPLY_V4: u8 = 0;
 const ECHO_REQUEST_V6: u8 = 128;
 const ECHO_REPLY_V6: u8 = 129;
-const PAYLOAD: &[u8; 8] = b"vigilpng";
+/// Random bytes carried in every echo request and required in its reply.
+pub const COOKIE_LEN: usize = 16;
+
+/// `ICMP_FILTER` on a raw IPv4 ICMP socket (linux/icmp.h): a bit set per
+/// ICMP type the socket must not receive.
+const ICMP_FILTER: i32 = 1;
+/// `ICMP6_FILTER` (linux/icmpv6.h), at level IPPROTO_ICMPV6.
+const ICMP6_FILTER: i32 = 1;
+
+/// One echo request in flight: what a reply must match.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Probe {
+    pub dst: IpAddr,
+    pub id: u16,
+    pub seq: u16,
+    pub cookie: [u8; COOKIE_LEN],
+}
+
+impl Probe {
+    /// A probe with a fresh random cookie.
+    pub fn new(dst: IpAddr, id: u16, seq: u16) -> Result<Probe> {
+        let mut cookie = [0u8; COOKIE_LEN];
+        random_bytes(&mut cookie)?;
+        Ok(Probe { dst, id, seq, cookie })
+    }
+}
+
+/// Fill `buf` from the kernel's CSPRNG: the getrandom syscall (called
+/// directly: musl's libc wrapper once resolved to address 0 in the static
+/// build), /dev/urandom when the syscall is missing.
+pub fn random_bytes(buf: &mut [u8]) -> Result<()> {
+    let mut done = 0;
+    while done < buf.len() {
+        let rest = &mut buf[done..];
+        // SAFETY: rest is valid for rest.len() writable bytes.
+        let n = unsafe { libc::syscall(libc::SYS_getrandom, rest.as_mut_ptr(), rest.len(), 0) };
+        if n > 0 {
+            done += n as usize;
+            continue;
+        }
+        let e = Error::last("getrandom");
+        if e.errno() == libc::EINTR {
+            continue;
+        }
+        use std::io::Read;
+        return std::fs::File::open("/dev/urandom")
+            .and_then(|mut f| f.read_exact(rest))
+            .map_err(|io| Error::new(io.raw_os_error().unwrap_or(libc::EIO), "read /dev/urandom"));
+    }
+    Ok(())
+}
+
+/// A random echo identifier for this daemon.
+pub fn random_id() -> u16 {
+    let mut b = [0u8; 2];
+    match random_bytes(&mut b) {
+        Ok(()) => u16::from_ne_bytes(b),
+        // Never expected; the cookie still protects the match.
+        Err(_) => (std::process::id() & 0xffff) as u16,
+    }
+}
 
 /// An echo request; IPv6 leaves the checksum to the kernel.
-pub fn build_echo(ipv6: bool, id: u16, seq: u16) -> Vec<u8> {
+pub fn build_echo(ipv6: bool, probe: &Probe) -> Vec<u8> {
     let mut m = vec![if ipv6 { ECHO_REQUEST_V6 } else { ECHO_REQUEST_V4 }, 0, 0, 0];
-    m.extend_from_slice(&id.to_be_bytes());
-    m.extend_from_slice(&seq.to_be_bytes());
-    m.extend_from_slice(PAYLOAD);
+    m.extend_from_slice(&probe.id.to_be_bytes());
+    m.extend_from_slice(&probe.seq.to_be_bytes());
+    m.extend_from_slice(&probe.cookie);
     if !ipv6 {
         let sum = checksum(&m);
         m[2..4].copy_from_slice(&sum.to_be_bytes());
@@ -36,6 +100,24 @@ pub fn parse_reply(ipv6: bool, msg: &[u8]) -> Option<(u16, u16)> {
     Some((u16::from_be_bytes([msg[4], msg[5]]), u16::from_be_bytes([msg[6], msg[7]])))
 }
 
+/// Whether `msg` (from the ICMP header on), received from `src`, is the
+/// reply to `probe`: an echo reply of the probe's family from the probed
+/// address with its identifier, sequence and cookie (and, for IPv4, a
+/// valid checksum; the kernel verifies ICMPv6's).
+pub fn reply_matches(probe: &Probe, src: IpAddr, msg: &[u8]) -> bool {
+    let ipv6 = probe.dst.is_ipv6();
+    if src != probe.dst || src.is_ipv6() != ipv6 {
+        return false;
+    }
+    if parse_reply(ipv6, msg) != Some((probe.id, probe.seq)) {
+        return false;
+    }
+    if !ipv6 && checksum(msg) != 0 {
+        return false;
+    }
+    msg.get(8..8 + COOKIE_LEN) == Some(&probe.cookie[..])
+}
+
 /// The Internet checksum (RFC 1071).
 pub fn checksum(bytes: &[u8]) -> u16 {
     let mut sum: u32 = 0;
@@ -49,7 +131,7 @@ pub fn checksum(bytes: &[u8]) -> u16 {
     !(sum as u16)
 }
 
-/// A non-blocking raw ICMP (or ICMPv6) socket.
+/// A non-blocking raw ICMP (or ICMPv6) socket that receives echo replies only.
 pub struct EchoSocket {
     fd: OwnedFd,
     ipv6: bool,
@@ -58,26 +140,37 @@ pub struct EchoSocket {
 impl EchoSocket {
     pub fn open(ipv6: bool) -> Result<EchoSocket> {
         let fd = if ipv6 {
-            fd::socket(libc::AF_INET6, libc::SOCK_RAW, libc::IPPROTO_ICMPV6, "ICMPv6 echo")?
+            let fd = fd::socket(libc::AF_INET6, libc::SOCK_RAW, libc::IPPROTO_ICMPV6, "ICMPv6 echo")?;
+            // A set bit blocks its type (the kernel's ICMP6_FILTER_WILLPASS).
+            let mut filter = [u32::MAX; 8];
+            filter[usize::from(ECHO_REPLY_V6 >> 5)] &= !(1u32 << (ECHO_REPLY_V6 & 31));
+            fd::setsockopt(&fd, libc::IPPROTO_ICMPV6, ICMP6_FILTER, &filter, "ICMP6_FILTER")?;
+            fd
         } else {
-            fd::socket(libc::AF_INET, libc::SOCK_RAW, libc::IPPROTO_ICMP, "ICMP echo")?
+            let fd = fd::socket(libc::AF_INET, libc::SOCK_RAW, libc::IPPROTO_ICMP, "ICMP echo")?;
+            let filter: u32 = !(1u32 << ECHO_REPLY_V4);
+            fd::setsockopt(&fd, libc::SOL_RAW, ICMP_FILTER, &filter, "ICMP_FILTER")?;
+            fd
         };
         Ok(EchoSocket { fd, ipv6 })
     }
 
-    pub fn send_echo(&self, dst: IpAddr, id: u16, seq: u16) -> Result<()> {
-        let msg = build_echo(self.ipv6, id, seq);
+    /// Send `probe`; `scope_id` is the interface index for a link-local
+    /// IPv6 destination (0 otherwise).
+    pub fn send_echo(&self, probe: &Probe, scope_id: u32) -> Result<()> {
+        let msg = build_echo(self.ipv6, probe);
+        let dst = probe.dst;
         let what = format!("echo request to {dst}");
         match (dst, self.ipv6) {
             (IpAddr::V4(a), false) => fd::sendto(&self.fd, &msg, &fd::sockaddr_in(a), &what),
-            (IpAddr::V6(a), true) => fd::sendto(&self.fd, &msg, &fd::sockaddr_in6(a, 0), &what),
+            (IpAddr::V6(a), true) => fd::sendto(&self.fd, &msg, &fd::sockaddr_in6(a, scope_id), &what),
             _ => Err(Error::invalid(format!("{what}: wrong address family for this socket"))),
         }
     }
 
-    /// One echo reply: (source, identifier, sequence). `Ok(None)` for
-    /// anything else that arrived; EAGAIN when drained.
-    pub fn recv_reply(&self) -> Result<Option<(IpAddr, u16, u16)>> {
+    /// One received ICMP message: (source, message from the ICMP header
+    /// on). `Ok(None)` for a truncated packet; EAGAIN when drained.
+    pub fn recv(&self) -> Result<Option<(IpAddr, Vec<u8>)>> {
         let mut buf = [0u8; 1500];
         // SAFETY: sockaddr_storage is plain data; all-zero is valid.
         let mut sa: libc::sockaddr_storage = unsafe { mem::zeroed() };
@@ -111,7 +204,7 @@ impl EchoSocket {
             let src = Ipv4Addr::new(pkt[12], pkt[13], pkt[14], pkt[15]);
             (IpAddr::V4(src), &pkt[ihl..])
         };
-        Ok(parse_reply(self.ipv6, msg).map(|(id, seq)| (src, id, seq)))
+        Ok(Some((src, msg.to_vec())))
     }
 }
 
@@ -131,25 +224,91 @@ impl AsFd for EchoSocket {
 mod tests {
     use super::*;
 
+    fn probe(dst: IpAddr) -> Probe {
+        Probe { dst, id: 0x1234, seq: 7, cookie: *b"0123456789abcdef" }
+    }
+
+    /// The reply a well-behaved host sends to `m`.
+    fn reply_to(mut m: Vec<u8>) -> Vec<u8> {
+        let ipv6 = m[0] == ECHO_REQUEST_V6;
+        m[0] = if ipv6 { ECHO_REPLY_V6 } else { ECHO_REPLY_V4 };
+        if !ipv6 {
+            m[2..4].copy_from_slice(&[0, 0]);
+            let sum = checksum(&m);
+            m[2..4].copy_from_slice(&sum.to_be_bytes());
+        }
+        m
+    }
+
     #[test]
     fn echo_request_has_a_valid_checksum() {
-        let m = build_echo(false, 0x1234, 7);
+        let p = probe(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 1)));
+        let m = build_echo(false, &p);
         assert_eq!(&m[..2], &[8, 0]);
         assert_eq!(&m[4..8], &[0x12, 0x34, 0, 7]);
+        assert_eq!(&m[8..], b"0123456789abcdef");
         assert_eq!(checksum(&m), 0, "a message with its checksum sums to zero");
-        assert_eq!(build_echo(true, 1, 2)[..4], [128, 0, 0, 0]);
+        assert_eq!(build_echo(true, &p)[..4], [128, 0, 0, 0]);
     }
 
     #[test]
     fn replies_are_parsed_and_others_ignored() {
-        let mut r = build_echo(false, 0xbeef, 9);
+        let p = probe(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 1)));
+        let r = build_echo(false, &p);
         assert_eq!(parse_reply(false, &r), None, "a request is not a reply");
-        r[0] = 0;
-        assert_eq!(parse_reply(false, &r), Some((0xbeef, 9)));
+        let r = reply_to(r);
+        assert_eq!(parse_reply(false, &r), Some((0x1234, 7)));
         assert_eq!(parse_reply(false, &r[..5]), None);
-        let mut r6 = build_echo(true, 3, 4);
-        r6[0] = 129;
-        assert_eq!(parse_reply(true, &r6), Some((3, 4)));
+        let r6 = reply_to(build_echo(true, &p));
+        assert_eq!(parse_reply(true, &r6), Some((0x1234, 7)));
         assert_eq!(parse_reply(false, &r6), None);
+    }
+
+    #[test]
+    fn icmp_reply_matcher_accepts_only_the_genuine_reply() {
+        let gw4 = IpAddr::V4(Ipv4Addr::new(198, 18, 0, 1));
+        let gw6 = IpAddr::V6("2001:db8::1".parse().unwrap());
+        for gw in [gw4, gw6] {
+            let p = probe(gw);
+            let good = reply_to(build_echo(gw.is_ipv6(), &p));
+            assert!(reply_matches(&p, gw, &good), "{gw}");
+            // From another address.
+            let other = if gw.is_ipv6() { gw4 } else { IpAddr::V4(Ipv4Addr::new(198, 18, 0, 2)) };
+            assert!(!reply_matches(&p, other, &good));
+            // Another identifier, sequence or cookie; a request; truncated; no cookie.
+            for bad in [
+                Probe { id: 0x1235, ..p },
+                Probe { seq: 8, ..p },
+                Probe { cookie: *b"0123456789abcdeF", ..p },
+            ] {
+                assert!(!reply_matches(&p, gw, &reply_to(build_echo(gw.is_ipv6(), &bad))), "{bad:?}");
+            }
+            assert!(!reply_matches(&p, gw, &build_echo(gw.is_ipv6(), &p)), "a request");
+            assert!(!reply_matches(&p, gw, &good[..good.len() - 1]), "truncated");
+            assert!(!reply_matches(&p, gw, &good[..8]), "no payload");
+            // The old fixed payload with the right id and sequence.
+            let mut old = good[..8].to_vec();
+            old.extend_from_slice(b"vigilpng");
+            assert!(!reply_matches(&p, gw, &reply_to(old)), "the old payload");
+        }
+        // IPv4: a corrupted checksum.
+        let p = probe(gw4);
+        let mut bad = reply_to(build_echo(false, &p));
+        bad[2] ^= 1;
+        assert!(!reply_matches(&p, gw4, &bad));
+        // A longer payload (padding) after the cookie is still the reply.
+        let mut long = build_echo(false, &p);
+        long.extend_from_slice(&[0; 4]);
+        assert!(reply_matches(&p, gw4, &reply_to(long)));
+    }
+
+    #[test]
+    fn icmp_random_bytes_differ() {
+        let (mut a, mut b) = ([0u8; COOKIE_LEN], [0u8; COOKIE_LEN]);
+        random_bytes(&mut a).unwrap();
+        random_bytes(&mut b).unwrap();
+        assert_ne!(a, b);
+        let p = Probe::new(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 1)), 1, 2).unwrap();
+        assert_ne!(p.cookie, [0; COOKIE_LEN]);
     }
 }

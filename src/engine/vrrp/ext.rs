@@ -27,7 +27,7 @@ use crate::config::Config;
 use crate::daemon::event_loop::TokenAlloc;
 use crate::script::{self, Command, Completion, Job, NotifyScope, Order, Outcome, ScriptKind};
 use crate::smtp::{Alert, Mailer, VrrpState};
-use crate::sys::icmp::EchoSocket;
+use crate::sys::icmp::{self, EchoSocket, Probe};
 use crate::sys::link::{self, Event};
 use crate::sys::{addr, route, rule};
 use crate::vrrp::State;
@@ -52,7 +52,13 @@ struct PingJob {
     due: Option<StdInstant>,
     seq: u16,
     /// The echo request in flight and when it counts as lost.
-    waiting: Option<(u16, StdInstant)>,
+    waiting: Option<(Probe, StdInstant)>,
+    /// For a link-local IPv6 address: the interface of an instance
+    /// tracking it (the scope of the address).
+    scope_dev: Option<String>,
+    /// Echo replies from the address that matched no probe (wrong
+    /// identifier, sequence or cookie: stale or spoofed) since last logged.
+    dropped: u64,
 }
 
 struct Group {
@@ -102,7 +108,7 @@ impl Ext {
             igmp_saved: None,
             mailer: None,
             echo: [None, None],
-            echo_id: (std::process::id() & 0xffff) as u16,
+            echo_id: icmp::random_id(),
             sync_trigger: None,
         };
         ext.configure(config);
@@ -146,7 +152,20 @@ impl Ext {
                 Some(o) => (self.pings[o].health.clone(), self.pings[o].due),
                 None => (Health::new(p.rise, p.fall, false), None),
             };
-            pings.push(PingJob { cfg: p.clone(), health, due, seq: 0, waiting: None });
+            let scope_dev = match p.address {
+                Some(IpAddr::V6(a)) if a.is_unicast_link_local() => config
+                    .instances
+                    .iter()
+                    .filter(|i| {
+                        self.items
+                            .get(&i.name)
+                            .is_some_and(|v| v.iter().any(|t| t.source == Source::Ping(p.name.clone())))
+                    })
+                    .find_map(|i| i.interface.clone()),
+                _ => None,
+            };
+            let seq = icmp::random_id();
+            pings.push(PingJob { cfg: p.clone(), health, due, seq, waiting: None, scope_dev, dropped: 0 });
         }
         self.pings = pings;
         let old = std::mem::take(&mut self.groups);
@@ -504,7 +523,7 @@ impl VrrpEngine {
         };
         let mut changed = false;
         while let Some((sock, _)) = self.ext.echo[slot].as_ref() {
-            let (src, id, seq) = match sock.recv_reply() {
+            let (src, msg) = match sock.recv() {
                 Ok(Some(r)) => r,
                 Ok(None) => continue,
                 Err(e) if e.is_would_block() => break,
@@ -513,13 +532,15 @@ impl VrrpEngine {
                     break;
                 }
             };
-            if id != self.ext.echo_id {
-                continue;
-            }
             for p in &mut self.ext.pings {
-                if p.cfg.address == Some(src) && p.waiting.is_some_and(|(s, _)| s == seq) {
+                if p.cfg.address != Some(src) {
+                    continue;
+                }
+                if p.waiting.is_some_and(|(probe, _)| icmp::reply_matches(&probe, src, &msg)) {
                     p.waiting = None;
                     changed |= ping_result(p, true);
+                } else {
+                    p.dropped = p.dropped.saturating_add(1);
                 }
             }
         }
@@ -588,9 +609,18 @@ impl VrrpEngine {
                 changed |= ping_result(p, false);
             }
             p.seq = p.seq.wrapping_add(1);
+            let probe = match Probe::new(dst, id, p.seq) {
+                Ok(probe) => probe,
+                Err(e) => {
+                    warn!("VRRP_Ping({}): {e}", p.cfg.name);
+                    changed |= ping_result(p, false);
+                    continue;
+                }
+            };
+            let scope = p.scope_dev.as_deref().map_or(0, ifindex);
             let sock = self.ext.echo[usize::from(dst.is_ipv6())].as_ref();
-            match sock.map(|(s, _)| s.send_echo(dst, id, p.seq)) {
-                Some(Ok(())) => p.waiting = Some((p.seq, now + p.cfg.effective_timeout())),
+            match sock.map(|(s, _)| s.send_echo(&probe, scope)) {
+                Some(Ok(())) => p.waiting = Some((probe, now + p.cfg.effective_timeout())),
                 // No route (the gateway's link is down): a failed probe.
                 Some(Err(_)) | None => changed |= ping_result(p, false),
             }
@@ -832,9 +862,21 @@ fn same_addr(a: &VipSpec, b: &VipSpec) -> bool {
     (a.addr, a.prefix_len, &a.dev) == (b.addr, b.prefix_len, &b.dev)
 }
 
+/// The index of interface `name`, 0 when there is none.
+fn ifindex(name: &str) -> u32 {
+    std::ffi::CString::new(name).map_or(0, |c| {
+        // SAFETY: c is a valid NUL-terminated string.
+        unsafe { libc::if_nametoindex(c.as_ptr()) }
+    })
+}
+
 /// Record a probe result of `p`, logging a flip; true when it flipped.
 fn ping_result(p: &mut PingJob, ok: bool) -> bool {
     let addr = p.cfg.address.map_or_else(String::new, |a: IpAddr| a.to_string());
+    if !ok && p.dropped > 0 {
+        warn!("VRRP_Ping({}) {addr}: dropped {} echo replies matching no probe", p.cfg.name, p.dropped);
+        p.dropped = 0;
+    }
     match p.health.record(ok) {
         Change::None => false,
         Change::Rose => {
