@@ -157,12 +157,32 @@ fn capture(fd: &OwnedFd, want: impl Fn(&[u8]) -> bool) -> Option<Vec<u8>> {
     None
 }
 
+/// What a received VRRP packet said, as the engine reads it: IPv4 through
+/// the protocol core's header parser, IPv6 from the socket's metadata.
+struct Got {
+    src: IpAddr,
+    dst: IpAddr,
+    ttl: u8,
+    ifindex: u32,
+    payload: std::ops::Range<usize>,
+}
+
 /// One VRRP packet from `sock`, waiting up to 3 s.
-fn recv_vrrp(sock: &VrrpSocket, buf: &mut [u8]) -> vigil::sys::vrrp_socket::Received {
+fn recv_vrrp(sock: &VrrpSocket, buf: &mut [u8]) -> Got {
+    use vigil::sys::vrrp_socket::Received;
     let deadline = Instant::now() + Duration::from_secs(3);
     loop {
         match sock.recv(buf) {
-            Ok(r) => return r,
+            Ok(Received::V4 { len, ifindex }) => {
+                let d = vigil::vrrp::Ipv4Header::parse(&buf[..len]).expect("a valid IPv4 header");
+                let end = d.header_len + d.payload.len();
+                let (src, dst, ttl) = (IpAddr::V4(d.header.src), IpAddr::V4(d.header.dst), d.header.ttl);
+                return Got { src, dst, ttl, ifindex, payload: d.header_len..end };
+            }
+            Ok(Received::V6 { meta, len }) => {
+                let (src, dst, ttl) = (meta.src, meta.dst, meta.ttl_or_hop_limit);
+                return Got { src, dst, ttl, ifindex: meta.ifindex, payload: 0..len };
+            }
             Err(e) if e.is_would_block() && Instant::now() < deadline => {
                 wait_readable(sock.as_raw_fd(), Duration::from_millis(100));
             }
@@ -482,10 +502,10 @@ fn vrrp_ipv4_multicast() {
     tx.send_to(IpAddr::V4(VRRP_GROUP_V4), &payload).unwrap();
     let mut buf = [0u8; 1500];
     let got = recv_vrrp(&rx, &mut buf);
-    assert_eq!(got.meta.src, "198.18.2.1".parse::<IpAddr>().unwrap());
-    assert_eq!(got.meta.dst, IpAddr::V4(VRRP_GROUP_V4));
-    assert_eq!(got.meta.ttl_or_hop_limit, 255);
-    assert_eq!(got.meta.ifindex, ib);
+    assert_eq!(got.src, "198.18.2.1".parse::<IpAddr>().unwrap());
+    assert_eq!(got.dst, IpAddr::V4(VRRP_GROUP_V4));
+    assert_eq!(got.ttl, 255);
+    assert_eq!(got.ifindex, ib);
     assert_eq!(&buf[got.payload.clone()], &payload[..]);
     assert_eq!(buf[1], 0xc0, "TOS CS6");
     assert_eq!(buf[9], 112, "protocol VRRP");
@@ -516,10 +536,10 @@ fn vrrp_ipv4_unicast() {
     tx.send_to("198.18.3.2".parse().unwrap(), &payload).unwrap();
     let mut buf = [0u8; 1500];
     let got = recv_vrrp(&rx, &mut buf);
-    assert_eq!(got.meta.src, "198.18.3.1".parse::<IpAddr>().unwrap());
-    assert_eq!(got.meta.dst, "198.18.3.2".parse::<IpAddr>().unwrap());
-    assert_eq!(got.meta.ttl_or_hop_limit, 255);
-    assert_eq!(got.meta.ifindex, ib);
+    assert_eq!(got.src, "198.18.3.1".parse::<IpAddr>().unwrap());
+    assert_eq!(got.dst, "198.18.3.2".parse::<IpAddr>().unwrap());
+    assert_eq!(got.ttl, 255);
+    assert_eq!(got.ifindex, ib);
     assert_eq!(&buf[got.payload.clone()], &payload[..]);
 }
 
@@ -545,10 +565,10 @@ fn vrrp_ipv6_multicast_kernel_checksum() {
     tx.send_to(IpAddr::V6(VRRP_GROUP_V6), &payload).unwrap();
     let mut buf = [0u8; 1500];
     let got = recv_vrrp(&rx, &mut buf);
-    assert_eq!(got.meta.src, IpAddr::V6(src));
-    assert_eq!(got.meta.dst, IpAddr::V6(VRRP_GROUP_V6));
-    assert_eq!(got.meta.ttl_or_hop_limit, 255);
-    assert_eq!(got.meta.ifindex, ib);
+    assert_eq!(got.src, IpAddr::V6(src));
+    assert_eq!(got.dst, IpAddr::V6(VRRP_GROUP_V6));
+    assert_eq!(got.ttl, 255);
+    assert_eq!(got.ifindex, ib);
     let rx_payload = &buf[got.payload.clone()];
     assert_eq!(rx_payload.len(), payload.len());
     assert_eq!(rx_payload[..6], payload[..6]);

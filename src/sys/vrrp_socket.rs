@@ -25,7 +25,6 @@
 
 use std::mem;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::ops::Range;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::ptr;
 
@@ -52,11 +51,16 @@ pub struct RxMeta {
     pub protocol: u8,
 }
 
-/// A received packet: metadata and where the VRRP message is in the buffer.
+/// A received packet.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Received {
-    pub meta: RxMeta,
-    pub payload: Range<usize>,
+pub enum Received {
+    /// IPv4: the whole datagram, header included, in `buf[..len]`, as the
+    /// kernel handed it over; the protocol core parses and checks the
+    /// header (`vrrp::ipv4`), so there is one IPv4 parser and it is fuzzed.
+    V4 { len: usize, ifindex: u32 },
+    /// IPv6: the kernel strips the header; what it said is in `meta`, and
+    /// the VRRP message is `buf[..len]`.
+    V6 { meta: RxMeta, len: usize },
 }
 
 /// How to open a socket on one interface.
@@ -231,7 +235,7 @@ impl VrrpSocket {
             ));
         }
         let cmsgs = parse_cmsgs(&msg);
-        let data = &buf[..n.min(buf.len())];
+        let len = n.min(buf.len());
         if self.ipv6 {
             let src = sockaddr_v6(&from).ok_or_else(|| Error::malformed("VRRP recv: no IPv6 source"))?;
             let (dst, ifindex) =
@@ -244,37 +248,11 @@ impl VrrpSocket {
                 ifindex,
                 protocol: IPPROTO_VRRP as u8,
             };
-            Ok(Received { meta, payload: 0..data.len() })
+            Ok(Received::V6 { meta, len })
         } else {
-            let (meta, payload) = parse_ipv4_header(data)?;
-            let ifindex = cmsgs.pktinfo4_ifindex.unwrap_or(self.ifindex);
-            Ok(Received { meta: RxMeta { ifindex, ..meta }, payload })
+            Ok(Received::V4 { len, ifindex: cmsgs.pktinfo4_ifindex.unwrap_or(self.ifindex) })
         }
     }
-}
-
-/// Metadata and payload range from a received IPv4 packet (header included).
-pub fn parse_ipv4_header(pkt: &[u8]) -> Result<(RxMeta, Range<usize>)> {
-    if pkt.len() < 20 || pkt[0] >> 4 != 4 {
-        return Err(Error::malformed("VRRP recv: not an IPv4 packet"));
-    }
-    let ihl = (pkt[0] & 0x0f) as usize * 4;
-    // Linux hands raw sockets the header as on the wire: total length in network order.
-    let total = u16::from_be_bytes([pkt[2], pkt[3]]) as usize;
-    if ihl < 20 || total < ihl || pkt.len() < ihl {
-        return Err(Error::malformed(format!("VRRP recv: bad IPv4 header (ihl {ihl}, total {total})")));
-    }
-    let end = total.min(pkt.len());
-    let src = Ipv4Addr::new(pkt[12], pkt[13], pkt[14], pkt[15]);
-    let dst = Ipv4Addr::new(pkt[16], pkt[17], pkt[18], pkt[19]);
-    let meta = RxMeta {
-        src: IpAddr::V4(src),
-        dst: IpAddr::V4(dst),
-        ttl_or_hop_limit: pkt[8],
-        ifindex: 0,
-        protocol: pkt[9],
-    };
-    Ok((meta, ihl..end))
 }
 
 #[derive(Default)]
@@ -375,25 +353,6 @@ mod test {
             )
         };
         assert_eq!((rc, v), (0, 7));
-    }
-
-    #[test]
-    fn ipv4_header_metadata() {
-        let mut p = vec![0x45, 0xc0, 0, 28, 0, 1, 0, 0, 255, 112, 0, 0, 198, 18, 0, 1, 224, 0, 0, 18];
-        p.extend_from_slice(&[0x21, 1, 100, 1, 0, 1, 0, 0]);
-        p.extend_from_slice(&[0; 4]); // link-layer padding past the total length
-        let (meta, range) = parse_ipv4_header(&p).unwrap();
-        assert_eq!(meta.src, IpAddr::V4(Ipv4Addr::new(198, 18, 0, 1)));
-        assert_eq!(meta.dst, IpAddr::V4(VRRP_GROUP_V4));
-        assert_eq!(meta.ttl_or_hop_limit, 255);
-        assert_eq!(range, 20..28);
-        assert_eq!(meta.protocol, 112);
-        assert!(parse_ipv4_header(&p[..19]).is_err());
-        p[0] = 0x44;
-        assert!(parse_ipv4_header(&p).is_err(), "ihl below 5");
-        for n in 0..p.len() {
-            let _ = parse_ipv4_header(&p[..n]);
-        }
     }
 
     #[test]

@@ -41,7 +41,7 @@ use crate::script::{
 };
 use crate::sys::link::{self, Link, Monitor};
 use crate::sys::netlink;
-use crate::sys::vrrp_socket::{SocketConfig, VrrpSocket, VRRP_GROUP_V4, VRRP_GROUP_V6};
+use crate::sys::vrrp_socket::{Received, SocketConfig, VrrpSocket, VRRP_GROUP_V4, VRRP_GROUP_V6};
 use crate::sys::{addr, Error as SysError};
 use crate::vrrp::{self, Action, Family, Reject, RxContext, State};
 
@@ -580,28 +580,49 @@ impl VrrpEngine {
                     return;
                 }
             };
+            // IPv4 arrives with its header, parsed here by the core's codec;
+            // IPv6 without, its fields from the socket's ancillary data.
+            let (ctx, protocol, header, len) = match r {
+                Received::V4 { len, .. } => match vrrp::Ipv4Header::parse(&self.rxbuf[..len]) {
+                    Ok(d) => (
+                        RxContext::from_ipv4(&d),
+                        d.header.protocol,
+                        d.header_len,
+                        d.header_len + d.payload.len(),
+                    ),
+                    Err(e) => {
+                        self.malformed += 1;
+                        debug!("VRRP receive: IPv4 header: {e:?}");
+                        continue;
+                    }
+                },
+                Received::V6 { meta, len } => {
+                    let ctx = RxContext {
+                        src: meta.src,
+                        dst: meta.dst,
+                        ttl: meta.ttl_or_hop_limit,
+                        ip_header_len: 0,
+                    };
+                    (ctx, meta.protocol, 0, len)
+                }
+            };
             // AH: the VRRP message follows the AH header.
-            let ah = r.meta.protocol == vrrp::ah::IP_PROTO_AH;
+            let ah = protocol == vrrp::ah::IP_PROTO_AH;
             let vrrp_at = if ah { vrrp::ah::HEADER_LEN } else { 0 };
-            let bytes = &self.rxbuf[r.payload.clone()];
+            let payload = header..len;
+            let bytes = &self.rxbuf[payload.clone()];
             let Some(&vrid) = bytes.get(vrrp_at + 1) else {
                 self.malformed += 1;
                 continue;
-            };
-            let ctx = RxContext {
-                src: r.meta.src,
-                dst: r.meta.dst,
-                ttl: r.meta.ttl_or_hop_limit,
-                ip_header_len: r.payload.start,
             };
             let target =
                 self.socks[s].members.iter().copied().find(|&i| self.insts[i].core.params().vrid == vrid);
             match target {
                 Some(i) => {
-                    let bytes = &self.rxbuf[r.payload.clone()];
+                    let bytes = &self.rxbuf[payload.clone()];
                     let core = &mut self.insts[i].core;
                     let _: Result<(), Reject> = if ah {
-                        core.receive_ah(vnow, &ctx, &self.rxbuf[..r.payload.start], bytes)
+                        core.receive_ah(vnow, &ctx, &self.rxbuf[..payload.start], bytes)
                     } else {
                         core.receive(vnow, &ctx, bytes)
                     };
