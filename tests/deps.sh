@@ -11,6 +11,8 @@ command -v tshark >/dev/null 2>&1    || need_apt="$need_apt tshark"
 command -v ping >/dev/null 2>&1      || need_apt="$need_apt iputils-ping"
 command -v shellcheck >/dev/null 2>&1 || need_apt="$need_apt shellcheck"
 command -v file >/dev/null 2>&1      || need_apt="$need_apt file"
+command -v openssl >/dev/null 2>&1   || need_apt="$need_apt openssl"
+command -v systemd-analyze >/dev/null 2>&1 || need_apt="$need_apt systemd"
 for extra in "$@"; do
     case "$extra" in
     qemu) command -v qemu-system-x86_64 >/dev/null 2>&1 || need_apt="$need_apt qemu-system-x86"; [ -x /bin/busybox ] || need_apt="$need_apt busybox-static" ;;

@@ -169,19 +169,16 @@ fn serve(config: Arc<ServerConfig>, mut sock: std::net::TcpStream, close_notify:
     Some(Seen { sni, request: String::from_utf8_lossy(&request).into_owned() })
 }
 
-fn cert_or_skip() -> Option<(Vec<u8>, Vec<u8>)> {
-    match self_signed() {
-        Ok(c) => Some(c),
-        Err(why) => {
-            eprintln!("skipping: cannot make a test certificate: {why}");
-            None
-        }
-    }
+/// A self-signed certificate and key; without openssl the test fails with the reason.
+fn cert() -> (Vec<u8>, Vec<u8>) {
+    self_signed().unwrap_or_else(|why| {
+        panic!("cannot make a test certificate: {why} (`sh tests/deps.sh` installs openssl)")
+    })
 }
 
 #[test]
 fn ssl_get_checks_digest_and_sends_sni_only_when_enabled() {
-    let Some((cert, key)) = cert_or_skip() else { return };
+    let (cert, key) = cert();
     // A: digest right, enable_sni; B: digest wrong; C: no SNI, server
     // closes without close_notify.
     let a = TlsServer::start(&cert, &key, true);
@@ -240,7 +237,7 @@ fn vigil() -> PathBuf {
 
 #[test]
 fn genhash_dash_s_prints_the_body_md5() {
-    let Some((cert, key)) = cert_or_skip() else { return };
+    let (cert, key) = cert();
     for close_notify in [true, false] {
         let srv = TlsServer::start(&cert, &key, close_notify);
         let port = srv.addr.port().to_string();
