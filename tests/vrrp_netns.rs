@@ -746,6 +746,19 @@ fn try_status(host: &Host, d: &Daemon) -> Option<Json> {
     Json::parse(String::from_utf8_lossy(&out.stdout).trim()).ok().filter(|_| out.status.success())
 }
 
+/// `vigil status --json` of `d`, once its control socket answers (2 s at most).
+fn wait_status(host: &Host, d: &Daemon) -> Json {
+    let mut st = None;
+    assert!(
+        wait_until(secs(2), ms(10), || {
+            st = try_status(host, d);
+            st.is_some()
+        }),
+        "no status"
+    );
+    st.expect("status")
+}
+
 /// Instance `name`'s (state, waiting_for) in a status object.
 fn instance_state(st: &Json, name: &str) -> (String, String) {
     let Some(Json::Arr(insts)) = st.get("vrrp").and_then(|v| v.get("instances")) else {
@@ -792,15 +805,7 @@ fn ipv6_instances_wait_for_dad_of_a_fresh_link_local() {
             format!("({name}) waiting for a usable IPv6 link-local address on eth0 (DAD in progress)");
         assert!(d.wait_log(&waiting, secs(3)), "{name} not waiting for DAD:\n{}", d.log());
     }
-    let mut st = None;
-    assert!(
-        wait_until(secs(2), ms(10), || {
-            st = try_status(&a, &d);
-            st.is_some()
-        }),
-        "no status"
-    );
-    let st = st.expect("status");
+    let st = wait_status(&a, &d);
     let still_tentative = a.link_local().is_none();
     for name in ["VI_6", "VI_7"] {
         let (state, waiting_for) = instance_state(&st, name);
@@ -875,15 +880,7 @@ fn instances_wait_for_a_missing_interface_across_reloads() {
         "the other instance did not run:\n{}",
         d.log()
     );
-    let mut st = None;
-    assert!(
-        wait_until(secs(2), ms(10), || {
-            st = try_status(&a, &d);
-            st.is_some()
-        }),
-        "no status"
-    );
-    let st = st.expect("status");
+    let st = wait_status(&a, &d);
     assert_eq!(instance_state(&st, "GONE"), ("INIT".into(), "interface vlan7 to appear".into()), "{st}");
 
     let conf2 = format!("! reloaded\n{run}{}", instance("LATE", "eth1", 72, &vip_late));
