@@ -51,8 +51,8 @@ size:
 	@sh packaging/cross/size.sh $(MUSL) $(CROSS_TARGETS)
 
 # Each cross binary under qemu-user: -v, and -t on every conf/*.conf.
-test-cross: cross
-	sh tests/cross.sh $(CROSS_TARGETS)
+test-cross: static cross
+	sh tests/cross.sh $(MUSL) $(CROSS_TARGETS)
 
 fmt:
 	$(CARGO) fmt --all
@@ -77,18 +77,27 @@ bench: deps
 # seeds plus a few seconds each and writes new inputs under fuzz/target only;
 # it builds unoptimised (-D), which builds in a fraction of the time.
 # Crashes land in fuzz/artifacts/<target>/.
-FUZZ_SECONDS ?= 60
+# `make fuzz`: FUZZ_RUNS executions of every target (libFuzzer's -runs),
+# from its committed corpus; the executions, time and corpus size of each
+# go to fuzz/target/fuzz-report.txt (README "Fuzzing" has the last figures).
+FUZZ_RUNS ?= 10000000
 FUZZ_TARGETS := vrrp_advert vrrp_ipv4 vrrp_instance config_load http_response smtp_check smtp_alert \
-                netlink_route ipvs_reply dns_reply
+                netlink_route ipvs_reply dns_reply icmp_reply
 FUZZ_FLAGS   := --fuzz-dir fuzz -s none -a --codegen-units 16
 FUZZ_SMOKE_DIR ?= fuzz/target/smoke-corpus
+FUZZ_REPORT  := fuzz/target/fuzz-report.txt
 .PHONY: fuzz fuzz-smoke soak
 
 fuzz:
 	@sh tests/deps.sh fuzz
 	$(CARGO) +nightly fuzz build $(FUZZ_FLAGS)
+	@mkdir -p fuzz/target && : > $(FUZZ_REPORT)
 	for t in $(FUZZ_TARGETS); do \
-	  $(CARGO) +nightly fuzz run $(FUZZ_FLAGS) $$t -- -max_total_time=$(FUZZ_SECONDS) -timeout=10 || exit 1; \
+	  mkdir -p fuzz/target/corpus/$$t && \
+	  $(CARGO) +nightly fuzz run $(FUZZ_FLAGS) $$t fuzz/target/corpus/$$t fuzz/corpus/$$t -- \
+	    -runs=$(FUZZ_RUNS) -timeout=10 -print_final_stats=1 2> fuzz/target/$$t.log || \
+	    { tail -40 fuzz/target/$$t.log; echo "fuzz: $$t crashed (fuzz/target/$$t.log)"; exit 1; }; \
+	  printf '%-14s %s\n' $$t "$$(grep -E '^Done [0-9]+ runs' fuzz/target/$$t.log)" | tee -a $(FUZZ_REPORT); \
 	done
 
 fuzz-smoke:

@@ -118,6 +118,17 @@ pub fn reply_matches(probe: &Probe, src: IpAddr, msg: &[u8]) -> bool {
     msg.get(8..8 + COOKIE_LEN) == Some(&probe.cookie[..])
 }
 
+/// A raw IPv4 ICMP socket delivers the IP header too: (source, the ICMP
+/// message after the header), or `None` for a header that does not fit
+/// or leaves less than an ICMP header.
+pub fn strip_ipv4_header(pkt: &[u8]) -> Option<(Ipv4Addr, &[u8])> {
+    let ihl = usize::from(pkt.first()? & 0x0f) * 4;
+    if ihl < 20 || pkt.len() < ihl + 8 {
+        return None;
+    }
+    Some((Ipv4Addr::new(pkt[12], pkt[13], pkt[14], pkt[15]), &pkt[ihl..]))
+}
+
 /// The Internet checksum (RFC 1071).
 pub fn checksum(bytes: &[u8]) -> u16 {
     let mut sum: u32 = 0;
@@ -195,14 +206,8 @@ impl EchoSocket {
             let sin6: libc::sockaddr_in6 = unsafe { mem::transmute_copy(&sa) };
             (IpAddr::V6(Ipv6Addr::from(sin6.sin6_addr.s6_addr)), pkt)
         } else {
-            // Raw IPv4 sockets deliver the IP header too.
-            let Some(&first) = pkt.first() else { return Ok(None) };
-            let ihl = usize::from(first & 0x0f) * 4;
-            if pkt.len() < ihl + 8 || ihl < 20 {
-                return Ok(None);
-            }
-            let src = Ipv4Addr::new(pkt[12], pkt[13], pkt[14], pkt[15]);
-            (IpAddr::V4(src), &pkt[ihl..])
+            let Some((src, msg)) = strip_ipv4_header(pkt) else { return Ok(None) };
+            (IpAddr::V4(src), msg)
         };
         Ok(Some((src, msg.to_vec())))
     }
