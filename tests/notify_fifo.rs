@@ -462,7 +462,8 @@ fn planted_paths_are_refused() {
 }
 
 /// A reload keeps a FIFO whose path stays (same pipe, same reader) and starts the reader of
-/// one the new configuration adds; the lines of a changed instance go to both.
+/// one the new configuration adds; the lines of a restarted instance (a new VRID: a priority
+/// change alone is applied in place, with no state change) go to both.
 #[test]
 fn a_reload_keeps_the_fifo_and_adds_new_ones() {
     use std::os::unix::fs::MetadataExt;
@@ -473,14 +474,14 @@ fn a_reload_keeps_the_fifo_and_adds_new_ones() {
     let (all, vrrp, out) =
         (dir.path().join("all.fifo"), dir.path().join("vrrp.fifo"), dir.path().join("out"));
     let script = reader_script(dir.path(), &out);
-    let config = |prio: u8, extra: &str| {
+    let config = |vrid: u8, prio: u8, extra: &str| {
         format!(
             "global_defs {{\n    router_id b\n    vrrp_version 3\n    notify_fifo {}\n{extra}}}\n\n{}",
             all.display(),
-            instance("VI_1", 61, prio, vip)
+            instance("VI_1", vrid, prio, vip)
         )
     };
-    let mut d = Daemon::start(&b, &vigil_bin(), &config(100, ""), &["-P"]);
+    let mut d = Daemon::start(&b, &vigil_bin(), &config(61, 100, ""), &["-P"]);
     let reader = FifoReader::attach(&all);
     assert!(reader.wait_for("INSTANCE \"VI_1\" MASTER 100", 1), "{:?}", reader.lines());
     let inode = std::fs::metadata(&all).unwrap().ino();
@@ -490,7 +491,7 @@ fn a_reload_keeps_the_fifo_and_adds_new_ones() {
         vrrp.display(),
         script.display()
     );
-    std::fs::write(d.dir().join("keepalived.conf"), config(101, &extra)).unwrap();
+    std::fs::write(d.dir().join("keepalived.conf"), config(62, 101, &extra)).unwrap();
     d.signal(libc::SIGHUP);
     assert!(reader.wait_for("INSTANCE \"VI_1\" MASTER 101", 1), "{:?}\n{}", reader.lines(), d.log());
     assert_eq!(std::fs::metadata(&all).unwrap().ino(), inode, "notify_fifo was made anew");

@@ -267,3 +267,159 @@ fn sub_second_adverts_run_the_vrrp_child_realtime() {
     drop(d);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// One router of `reload_applies_each_kind_of_change_in_place`.
+#[derive(Clone)]
+struct Router {
+    prio: u8,
+    advert_int: u32,
+    vips: Vec<IpAddr>,
+    /// Lines inside the instance block.
+    extra: String,
+    /// Blocks before it (vrrp_script).
+    prelude: String,
+}
+
+impl Router {
+    fn conf(&self) -> String {
+        let vips: String = self.vips.iter().map(|v| format!("        {v}/24\n")).collect();
+        format!(
+            "{}vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    \
+             priority {}\n    advert_int {}\n{}    virtual_ipaddress {{\n{vips}    }}\n}}\n",
+            self.prelude, self.prio, self.advert_int, self.extra
+        )
+    }
+}
+
+/// Issue 15: a reload for each kind of change an operator makes, on the
+/// master of a pair (100 and 90, adverts every second) while a client
+/// probes the VIPs every 10 ms. Each is applied in place: not one probe
+/// lost on the VIPs the change did not touch, the master stays master with
+/// no priority-0 advert, and what changed shows (the priority on the wire,
+/// the addresses, the advert spacing). Last, a priority below the peer's:
+/// the peer takes over the normal way (it preempts; no priority 0), and the
+/// notify_backup path set by the first reload runs.
+#[test]
+fn reload_applies_each_kind_of_change_in_place() {
+    let lan = Lan::new();
+    let (a, b, c) = (lan.add_host("a"), lan.add_host("b"), lan.add_host("c"));
+    let (vip1, vip2, vip3): (IpAddr, IpAddr, IpAddr) =
+        (lan.v4(100).into(), lan.v4(101).into(), lan.v4(102).into());
+    let dir = TempDir::new("reload-kinds");
+    let seen = dir.path().join("backup.seen");
+    let script = dir.path().join("backup.sh");
+    std::fs::write(&script, format!("#!/bin/sh\necho \"$@\" > {}\n", seen.display())).unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+
+    let mut ra = Router {
+        prio: 100,
+        advert_int: 1,
+        vips: vec![vip1, vip3],
+        extra: String::new(),
+        prelude: String::new(),
+    };
+    let mut rb = Router { prio: 90, ..ra.clone() };
+    let da = Daemon::start(&a, &vigil_bin(), &ra.conf(), &["-P"]);
+    assert!(da.wait_log("(VI_1) Entering MASTER STATE", secs(8)), "{}", da.log());
+    let db = Daemon::start(&b, &vigil_bin(), &rb.conf(), &["-P"]);
+    assert!(db.wait_log("(VI_1) Entering BACKUP STATE", secs(3)), "{}", db.log());
+    let sniffer = AdvertSniffer::start(&c, "eth0");
+    let probe1 = Prober::start(&c, vip1);
+    let probe3 = Prober::start(&c, vip3);
+    assert!(probe1.wait_answers(20, secs(3)) && probe3.wait_answers(20, secs(3)));
+    let a_ip = a.ip4;
+
+    let reload = |d: &Daemon, r: &Router| {
+        let done = d.log_count("Reload complete");
+        std::fs::write(d.dir().join("keepalived.conf"), r.conf()).unwrap();
+        d.signal(libc::SIGHUP);
+        assert!(wait_until(secs(5), ms(10), || d.log_count("Reload complete") > done), "{}", d.log());
+    };
+    let wire_priority = |prio: u8, after: Instant| {
+        wait_until(secs(5), ms(10), || sniffer.adverts_after(a_ip, after).iter().any(|s| s.priority == prio))
+    };
+    let mut figures = Vec::new();
+    let mut step = |what: &str, t0: Instant, probes: &[&Prober]| {
+        // A second of probes after the change was seen.
+        assert!(probe1.wait_answers(100, secs(3)), "{what}: VIP stopped answering");
+        let lost: usize = probes.iter().map(|p| p.report().lost_between(t0, Instant::now())).sum();
+        figures.push(format!("{what}: {lost} lost"));
+        assert_eq!(lost, 0, "{what}: probes lost on unchanged VIPs\n{}", da.log());
+        assert_eq!(da.log_count("Entering MASTER STATE"), 1, "{what}: a changed state\n{}", da.log());
+        assert_eq!(da.log_count("Entering BACKUP STATE"), 1, "{what}: a stepped down\n{}", da.log());
+        assert_eq!(db.log_count("Entering MASTER STATE"), 0, "{what}: b took over\n{}", db.log());
+        assert_eq!(da.log_count("sent 0 priority") + da.log_count("restarted on reload"), 0, "{}", da.log());
+    };
+
+    let t0 = Instant::now();
+    ra.extra = format!("    notify_backup \"{}\"\n", script.display());
+    reload(&da, &ra);
+    assert!(da.log().contains("(VI_1) reloaded in place: notify"), "{}", da.log());
+    step("notify path", t0, &[&probe1, &probe3]);
+
+    let t0 = Instant::now();
+    ra.prelude = "vrrp_script chk {\n    script \"/bin/true\"\n    interval 1\n    weight 2\n}\n".into();
+    ra.extra += "    track_script {\n        chk\n    }\n";
+    reload(&da, &ra);
+    assert!(wire_priority(102, t0), "the script's weight is not on the wire:\n{}", da.log());
+    step("track_script added", t0, &[&probe1, &probe3]);
+
+    let t0 = Instant::now();
+    ra.extra = ra.extra.replace("        chk\n", "        chk weight 5\n");
+    reload(&da, &ra);
+    assert!(wire_priority(105, t0), "the new weight is not on the wire:\n{}", da.log());
+    step("weight", t0, &[&probe1, &probe3]);
+
+    let t0 = Instant::now();
+    ra.prio = 110;
+    reload(&da, &ra);
+    assert!(wire_priority(115, t0), "the new priority is not on the wire:\n{}", da.log());
+    step("priority up", t0, &[&probe1, &probe3]);
+
+    let t0 = Instant::now();
+    ra.vips.push(vip2);
+    reload(&da, &ra);
+    assert!(wait_until(secs(2), ms(10), || a.has_addr(&vip2)), "VIP not added:\n{}", da.log());
+    let probe2 = Prober::start(&c, vip2);
+    assert!(probe2.wait_answers(10, secs(3)), "the added VIP does not answer");
+    step("VIP added", t0, &[&probe1, &probe3]);
+
+    let t0 = Instant::now();
+    ra.vips.retain(|v| *v != vip3);
+    reload(&da, &ra);
+    assert!(wait_until(secs(2), ms(10), || !a.has_addr(&vip3)), "VIP not removed:\n{}", da.log());
+    step("VIP removed", t0, &[&probe1, &probe2]);
+
+    // VRRPv2 drops adverts of another interval: both routers change.
+    let t0 = Instant::now();
+    rb.advert_int = 2;
+    ra.advert_int = 2;
+    reload(&db, &rb);
+    reload(&da, &ra);
+    let spaced = wait_until(secs(8), ms(20), || {
+        let seen = sniffer.adverts_after(a_ip, t0);
+        seen.windows(2).skip(1).any(|w| w[1].at - w[0].at > ms(1800))
+    });
+    assert!(spaced, "adverts not 2 s apart: {:?}", sniffer.adverts_after(a_ip, t0));
+    step("advert_int", t0, &[&probe1, &probe2]);
+
+    // 80 + 5 from the script: below b's 90. b preempts when a's adverts
+    // say so; a yields when it hears b.
+    let t0 = Instant::now();
+    ra.prio = 80;
+    reload(&da, &ra);
+    assert!(wire_priority(85, t0), "{}", da.log());
+    assert!(
+        wait_until(secs(10), ms(10), || db.log_time_after("(VI_1) Entering MASTER STATE", t0).is_some()),
+        "b did not take over:\n{}",
+        db.log()
+    );
+    assert!(da.wait_log("(VI_1) Master received advert from", secs(3)), "{}", da.log());
+    assert!(wait_until(secs(2), ms(10), || b.has_addr(&vip1) && !a.has_addr(&vip1)));
+    assert!(wait_until(secs(3), ms(20), || seen.exists()), "the reloaded notify_backup did not run");
+    assert!(probe1.wait_answers(100, secs(3)));
+    let lost = probe1.report().lost_between(t0, Instant::now());
+    figures.push(format!("priority down below the peer (takeover): {lost} lost"));
+    assert_eq!(da.log_count("sent 0 priority"), 0, "a resigned instead of yielding:\n{}", da.log());
+    eprintln!("probes lost per reload: {}", figures.join("; "));
+}

@@ -32,6 +32,19 @@ pub struct MasterInfo {
     pub priority: u8,
 }
 
+/// What [`Instance::reconfigure`] cannot change: the fields that make the
+/// router what its peers know it by. A change of one of them is a new
+/// instance (the edge stops the old one and starts the new one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdentityChange {
+    Vrid,
+    Family,
+    Version,
+    Source,
+    /// Unicast to multicast or back.
+    Transport,
+}
+
 #[derive(Debug)]
 pub struct Instance {
     params: InstanceParams,
@@ -243,6 +256,63 @@ impl Instance {
         if !matches!(self.state, State::Init | State::Stop) {
             self.set_state(now, State::Stop, Reason::Shutdown);
         }
+    }
+
+    /// Apply new parameters in place (a reload): state, timers, the master
+    /// followed, counters and sequence numbers are kept. Nothing changes and
+    /// `Err` names the first identity field when `params` describe another
+    /// router (see [`IdentityChange`]).
+    ///
+    /// The new base priority takes effect through the edge's next
+    /// `set_effective_priority` (the trackers' weights are the edge's), and
+    /// then as the protocol has it: a master that is no longer the best
+    /// yields when it hears a better advert; a backup that is now better
+    /// (and may preempt) ignores the master's adverts and takes over when
+    /// its Master_Down timer expires. A master whose parameters changed
+    /// advertises them at once, as keepalived's reloaded master does: the
+    /// Advert timer is moved to `now` (it runs after the edge has applied
+    /// the trackers' weights), and later adverts follow at the new interval.
+    pub fn reconfigure(&mut self, now: Instant, params: InstanceParams) -> Result<(), IdentityChange> {
+        let old = &self.params;
+        let identity = [
+            (old.vrid != params.vrid, IdentityChange::Vrid),
+            (old.family != params.family, IdentityChange::Family),
+            (old.version != params.version, IdentityChange::Version),
+            (old.source != params.source, IdentityChange::Source),
+            (old.is_unicast() != params.is_unicast(), IdentityChange::Transport),
+        ];
+        if let Some(&(_, change)) = identity.iter().find(|(changed, _)| *changed) {
+            return Err(change);
+        }
+        if *old == params {
+            return Ok(());
+        }
+        let refresh_changed = old.garp.master_refresh != params.garp.master_refresh;
+        if old.log_interval != params.log_interval {
+            self.limiter = LogLimiter::new(params.log_interval);
+        }
+        self.params = params;
+        if self.is_owner() {
+            self.effective_priority = 255;
+        } else if self.effective_priority == 255 {
+            // No longer the owner: the base priority until the edge adds the weights.
+            self.effective_priority = self.params.priority.clamp(1, 254);
+        }
+        // A v3 backup runs on the interval of the master it follows; every
+        // other instance on its own.
+        if self.state == State::Master || self.params.version == Version::V2 || self.master.is_none() {
+            self.master_adver_int = own_interval(&self.params);
+        }
+        if self.state == State::Master {
+            self.timers.set(Timer::Advert, now);
+            if refresh_changed {
+                self.timers.stop(Timer::GarpRefresh);
+                if !self.params.garp.master_refresh.is_zero() {
+                    self.timers.set(Timer::GarpRefresh, now + self.params.garp.master_refresh);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Trackers report that the instance can (false) or cannot (true) work.

@@ -33,7 +33,10 @@
 //!    peer (with `ah_seq`: a whole datagram from [`ah::build_datagram`];
 //!    with `hmac_seq`: the message followed by [`hmac::sign`]'s trailer);
 //!    then recompute the poll timeout, since any input may move it.
-//! 6. On SIGTERM: `shutdown(now)` and drain the actions (priority-0 advert,
+//! 6. On reload: `reconfigure(now, params)` keeps the state; an `Err`
+//!    (another VRID, version, family, source or transport) means a new
+//!    instance. Then the trackers' `set_effective_priority` as in 3.
+//! 7. On SIGTERM: `shutdown(now)` and drain the actions (priority-0 advert,
 //!    VIP removal) before exiting.
 
 pub mod action;
@@ -55,7 +58,7 @@ mod sim;
 mod tests;
 
 pub use action::{Action, Reason, State};
-pub use instance::{Instance, MasterInfo};
+pub use instance::{IdentityChange, Instance, MasterInfo};
 pub use ipv4::{Ipv4Datagram, Ipv4Header};
 pub use packet::{Advert, ChecksumForm, ChecksumMatch, Family, Packet, Version, WireError};
 pub use params::{Auth, GarpParams, InstanceParams};

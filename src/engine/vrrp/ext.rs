@@ -770,7 +770,7 @@ impl VrrpEngine {
         }
     }
 
-    fn rule_change(&mut self, owner: &str, line: &RawLine, add: bool) {
+    pub(super) fn rule_change(&mut self, owner: &str, line: &RawLine, add: bool) {
         let spec = match parse_rule(&line.words) {
             Ok(r) => r,
             Err(e) => {
@@ -788,7 +788,7 @@ impl VrrpEngine {
         }
     }
 
-    fn route_change(&mut self, owner: &str, line: &RawLine, add: bool) {
+    pub(super) fn route_change(&mut self, owner: &str, line: &RawLine, add: bool) {
         let RouteLine { mut spec, dev } = match parse_route(&line.words) {
             Ok(r) => r,
             Err(e) => {

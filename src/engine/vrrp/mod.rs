@@ -31,7 +31,7 @@ use log::{debug, error, info, log, warn};
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
-use crate::config::model::{Command as ConfCommand, GlobalDefs, VrrpInstance};
+use crate::config::model::{Command as ConfCommand, GlobalDefs, VipSpec, VrrpInstance, VrrpSyncGroup};
 use crate::config::Config;
 use crate::daemon::event_loop::{Subsystem, TokenAlloc};
 use crate::daemon::json::Json;
@@ -105,6 +105,8 @@ struct Inst {
 
 pub struct VrrpEngine {
     global: GlobalDefs,
+    /// The running configuration's sync groups, which reload compares.
+    sync_groups: Vec<VrrpSyncGroup>,
     epoch: StdInstant,
     insts: Vec<Inst>,
     /// Configured instances whose interface or source address is not there yet.
@@ -151,6 +153,7 @@ impl VrrpEngine {
         let (links, addrs) = links_and_addrs(&mut nl)?;
         let mut engine = VrrpEngine {
             global: config.global.clone(),
+            sync_groups: config.sync_groups.clone(),
             epoch: StdInstant::now(),
             insts: Vec::new(),
             pending: Vec::new(),
@@ -459,26 +462,34 @@ impl VrrpEngine {
     fn set_vips(&mut self, i: usize, add: bool) {
         let inst = &mut self.insts[i];
         inst.vips_set = add;
-        for vip in inst.cfg.vips.iter().chain(&inst.cfg.vips_excluded) {
-            let (ifindex, ifname) = match &vip.dev {
-                None => inst.vip_dev(),
-                Some(dev) if dev == &inst.ifname => (inst.ifindex, inst.ifname.clone()),
-                Some(dev) => match link::link_by_name(&mut self.nl, dev) {
-                    Ok(Some(l)) => (l.index, l.name),
-                    _ => {
-                        warn!("({}) VIP {}: device {dev} not found", inst.cfg.name, vips::show(vip));
-                        continue;
-                    }
-                },
-            };
-            let spec = vips::addr_spec(vip, ifindex, &ifname);
-            let res = if add { addr::add(&mut self.nl, &spec) } else { addr::delete(&mut self.nl, &spec) };
-            if let Err(e) = res {
-                let verb = if add { "add" } else { "remove" };
-                error!("({}) cannot {verb} VIP {} on {ifname}: {e}", inst.cfg.name, vips::show(vip));
-            }
+        let all: Vec<_> = inst.cfg.vips.iter().chain(&inst.cfg.vips_excluded).cloned().collect();
+        for vip in &all {
+            self.change_vip(i, vip, add);
         }
         self.ext_vips_changed(i, add);
+    }
+
+    /// Add or remove one VIP of instance `i` (on its own `dev`, or the
+    /// instance's interface or VMAC).
+    fn change_vip(&mut self, i: usize, vip: &VipSpec, add: bool) {
+        let inst = &self.insts[i];
+        let (ifindex, ifname) = match &vip.dev {
+            None => inst.vip_dev(),
+            Some(dev) if dev == &inst.ifname => (inst.ifindex, inst.ifname.clone()),
+            Some(dev) => match link::link_by_name(&mut self.nl, dev) {
+                Ok(Some(l)) => (l.index, l.name),
+                _ => {
+                    warn!("({}) VIP {}: device {dev} not found", inst.cfg.name, vips::show(vip));
+                    return;
+                }
+            },
+        };
+        let spec = vips::addr_spec(vip, ifindex, &ifname);
+        let res = if add { addr::add(&mut self.nl, &spec) } else { addr::delete(&mut self.nl, &spec) };
+        if let Err(e) = res {
+            let verb = if add { "add" } else { "remove" };
+            error!("({}) cannot {verb} VIP {} on {ifname}: {e}", inst.cfg.name, vips::show(vip));
+        }
     }
 
     fn send_due_garps(&mut self, now: StdInstant) {

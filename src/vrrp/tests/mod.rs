@@ -7,6 +7,7 @@ mod fuzz;
 mod hmac;
 mod machine;
 mod pcap;
+mod reconfigure;
 mod reject;
 mod scenarios;
 mod sync;
