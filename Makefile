@@ -32,7 +32,7 @@ test: deps
 # $(CROSS_DIR)/<target>/release/vigil. Tools install on first use.
 CROSS_TARGETS ?= aarch64-unknown-linux-musl armv7-unknown-linux-musleabihf mipsel-unknown-linux-musl
 CROSS_DIR     ?= $(or $(CARGO_TARGET_DIR),target)
-.PHONY: cross size test-cross
+.PHONY: cross size size-breakdown test-cross
 
 # One static, stripped musl binary: what goes on a router.
 static: deps
@@ -49,6 +49,12 @@ cross: deps
 size:
 	@sh tests/deps.sh cross
 	@sh packaging/cross/size.sh $(MUSL) $(CROSS_TARGETS)
+
+# Where the bytes go: crates, vigil modules and the largest functions of
+# the x86_64 router build (README "Sizes").
+size-breakdown:
+	@sh tests/deps.sh static
+	@sh packaging/cross/breakdown.sh $(MUSL)
 
 # Each cross binary under qemu-user: -v, and -t on every conf/*.conf.
 test-cross: static cross
