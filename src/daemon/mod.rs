@@ -24,6 +24,8 @@ pub mod engines;
 pub mod event_loop;
 pub mod json;
 pub mod log;
+pub mod metrics;
+pub mod metrics_http;
 pub mod pidfile;
 pub mod process;
 pub mod sched;
