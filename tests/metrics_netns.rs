@@ -62,15 +62,18 @@ fn promtool_accepts(text: &str) {
     assert!(out.status.success() && findings.trim().is_empty(), "promtool: {findings}\n---\n{text}");
 }
 
-fn status_prometheus(host: &Netns, d: &Daemon) -> String {
+/// `vigil status --prometheus` for `d`: its output, or its error.
+fn status_prometheus(host: &Netns, d: &Daemon) -> Result<String, String> {
     let bin = vigil_bin();
     let out = host
         .command(&[bin.to_str().unwrap(), "status", "--prometheus"])
         .env("VIGIL_RUN_DIR", d.dir().join("run"))
         .output()
         .expect("run vigil status --prometheus");
-    assert!(out.status.success(), "vigil status --prometheus: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    if !out.status.success() {
+        return Err(format!("vigil status --prometheus: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// Two routers, 150 and 100; the backup serves metrics on its LAN address
@@ -107,7 +110,7 @@ fn metrics_follow_a_failover() {
     assert_eq!(value(&first, "keepalived_vrrp_state", &vip_label), Some(1.0), "{first}");
     assert_eq!(value(&first, "keepalived_up", ""), Some(1.0));
     assert_eq!(value(&first, "vigil_child_restarts_total", "child=\"vrrp\""), Some(0.0));
-    let cli = status_prometheus(&b, &db);
+    let cli = status_prometheus(&b, &db).unwrap();
     promtool_accepts(&cli);
     assert_eq!(value(&cli, "keepalived_vrrp_state", &vip_label), Some(1.0), "{cli}");
     let families =
@@ -163,4 +166,52 @@ fn metrics_follow_a_failover() {
         })
     });
     assert!(counted, "restart not in the metrics:\n{}", db.log());
+}
+
+/// Both children: a vrrp_script that fails, a virtual server with a real
+/// server that listens and one that does not. `vigil status --prometheus`
+/// shows the script BAD under the exporter's name, the real servers and
+/// their checkers' states and latency, and promtool accepts all of it.
+#[test]
+fn checker_and_tracker_metrics() {
+    let lan = Lan::new();
+    let (a, srv) = (lan.add_host("a"), lan.add_host("srv"));
+    let up = SocketAddr::new(srv.ip4.into(), 8080);
+    let down = SocketAddr::new(srv.ip4.into(), 8081);
+    // The kernel completes the handshakes from the backlog; nothing is read.
+    let _listener = srv.enter(|| std::net::TcpListener::bind(up)).expect("bind the real server");
+    let conf = format!(
+        "vrrp_script chk_false {{\n    script /bin/false\n    interval 1\n    weight -10\n}}\n\
+         vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0\n    virtual_router_id 52\n    \
+         priority 100\n    advert_int 1\n    virtual_ipaddress {{\n        {vip}/24\n    }}\n    \
+         track_script {{\n        chk_false\n    }}\n}}\n\
+         virtual_server {vip} 80 {{\n    delay_loop 1\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n    \
+         real_server {ip} 8080 {{\n        TCP_CHECK {{\n            connect_timeout 1\n        }}\n    }}\n    \
+         real_server {ip} 8081 {{\n        TCP_CHECK {{\n            connect_timeout 1\n        }}\n    }}\n}}\n",
+        vip = lan.v4(100),
+        ip = srv.ip4,
+    );
+    let d = Daemon::start(&a, &vigil_bin(), &conf, &[]);
+    // keepalived's names for services: [ADDR]:PROTO:PORT.
+    let rs = |addr: SocketAddr| {
+        format!("vs=\"[{}]:tcp:80\",rs=\"[{}]:tcp:{}\"", lan.v4(100), addr.ip(), addr.port())
+    };
+    let mut text = String::new();
+    let settled = wait_until(secs(10), ms(100), || {
+        // Until both children have bound their control sockets, status fails.
+        text = status_prometheus(&a, &d).unwrap_or_else(|e| e);
+        value(&text, "vigil_real_server_up", &rs(up)) == Some(1.0)
+            && value(&text, "vigil_real_server_up", &rs(down)) == Some(0.0)
+            && value(&text, "keepalived_script_status", "name=\"chk_false\"") == Some(0.0)
+            && value(&text, "vigil_checker_latency_seconds", &rs(up)).is_some()
+    });
+    assert!(settled, "metrics never settled:\n{text}\n{}", d.log());
+    promtool_accepts(&text);
+    assert_eq!(value(&text, "keepalived_up", ""), Some(1.0));
+    assert_eq!(value(&text, "vigil_child_up", "child=\"checker\""), Some(1.0));
+    assert_eq!(value(&text, "vigil_vrrp_effective_priority", "iname=\"VI_1\""), Some(90.0), "{text}");
+    assert_eq!(value(&text, "vigil_tracker_up", "kind=\"script\",name=\"chk_false\""), Some(0.0));
+    let latency = value(&text, "vigil_checker_latency_seconds", &rs(up)).unwrap();
+    assert!((0.0..1.0).contains(&latency), "a local connect took {latency} s");
+    assert!(value(&text, "vigil_checks_failed_total", "").is_some_and(|n| n >= 1.0), "{text}");
 }

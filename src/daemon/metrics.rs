@@ -148,6 +148,7 @@ fn vrrp(m: &mut Families, status: &Json) {
                 }
             }
         }
+        // The last field divides the value into the metric's unit.
         let gauges: [(&str, &str, &str, f64); 5] = [
             ("vigil_vrrp_priority", "Configured priority", "priority", 1.0),
             ("vigil_vrrp_effective_priority", "Priority after tracking weights", "effective_priority", 1.0),
@@ -161,18 +162,18 @@ fn vrrp(m: &mut Families, status: &Json) {
                 "vigil_vrrp_advert_late_max_seconds",
                 "Worst delay of a periodic advert past its scheduled instant",
                 "advert_late_max_us",
-                1e-6,
+                1e6,
             ),
             (
                 "vigil_vrrp_advert_late_mean_seconds",
                 "Mean delay of periodic adverts past their scheduled instant",
                 "advert_late_mean_us",
-                1e-6,
+                1e6,
             ),
         ];
-        for (metric, help, key, scale) in gauges {
+        for (metric, help, key, divisor) in gauges {
             if let Some(v) = num(inst, key) {
-                m.gauge(metric, help).sample(&labels, v * scale);
+                m.gauge(metric, help).sample(&labels, v / divisor);
             }
         }
         if let Some(v) = num(inst, "adverts_late") {
@@ -266,7 +267,7 @@ fn checker(m: &mut Families, status: &Json) {
                 }
                 if let Some(v) = num(ck, "last_latency_us") {
                     m.gauge("vigil_checker_latency_seconds", "Duration of the checker's last check")
-                        .sample(&l, v * 1e-6);
+                        .sample(&l, v / 1e6);
                 }
             }
         }
@@ -437,7 +438,7 @@ mod tests {
             r#"{"process":"checker","uptime_s":3,"checks_run":10,"checks_failed":2,"virtual_servers":[
             {"name":"198.18.0.10:80","quorum":"UP","alive_weight":2,"sorry_server_active":false,"real_servers":[
              {"name":"198.18.0.20:80","state":"UP","weight":2,"ipvs_weight":2,"checkers":[
-              {"type":"TCP_CHECK","target":"198.18.0.20:80","state":"UP","last_ok":true,"failures":0}]},
+              {"type":"TCP_CHECK","target":"198.18.0.20:80","state":"UP","last_ok":true,"failures":0,"last_latency_us":1200}]},
              {"name":"198.18.0.21:80","state":"DOWN","weight":1,"ipvs_weight":null,"checkers":[]}]}]}"#,
         )
         .unwrap()
@@ -514,6 +515,9 @@ mod tests {
             r#"vigil_checker_up{vs="198.18.0.10:80",rs="198.18.0.20:80",type="TCP_CHECK",target="198.18.0.20:80"} 1"#
         ));
         assert!(out.contains("vigil_checks_failed_total 2\n"));
+        assert!(out.contains(
+            r#"vigil_checker_latency_seconds{vs="198.18.0.10:80",rs="198.18.0.20:80",type="TCP_CHECK",target="198.18.0.20:80"} 0.0012"#
+        ));
         assert!(out.ends_with('\n'));
     }
 
