@@ -8,8 +8,9 @@
 //! children, and it already talks to both children over their control
 //! sockets (`vigil status`'s path, [`super::control::gather`]). A scrape
 //! costs the parent one local request per child, each bounded by
-//! [`super::supervisor::SCRAPE_TIMEOUT`]; the children answer it after their
-//! timers, so a scrape never delays an advert.
+//! [`super::supervisor::SCRAPE_TIMEOUT`], and scrapes within
+//! [`super::supervisor::SCRAPE_REUSE`] of the last share its answer; the
+//! children answer after their timers, so a scrape never delays an advert.
 //!
 //! Scrapers are remote and may be slow or hostile: every socket is
 //! non-blocking in the parent's mio loop, a client has [`CLIENT_DEADLINE`]

@@ -54,6 +54,9 @@ const METRICS_CLIENTS: usize = (1 << 20) + 1;
 /// How long a scrape waits for each read or write on a child's control
 /// socket; a stopped child costs the parent this much per scrape, no more.
 pub const SCRAPE_TIMEOUT: Duration = Duration::from_millis(500);
+/// Scrapes closer together than this get the previous answer, so however
+/// often scrapers ask, a child answers at most 4 status requests a second.
+pub const SCRAPE_REUSE: Duration = Duration::from_millis(250);
 
 struct Running {
     pid: Pid,
@@ -95,6 +98,9 @@ struct Supervisor {
     stopping: Option<Stopping>,
     exit_code: i32,
     metrics: Option<MetricsServer>,
+    /// The last metrics text and when it was gathered (see [`SCRAPE_REUSE`]).
+    /// A cell: the scrape runs while the listener borrows the loop's registry.
+    last_scrape: std::cell::RefCell<Option<(Instant, String)>>,
 }
 
 /// The parent's whole life: returns the exit code.
@@ -253,6 +259,7 @@ impl Supervisor {
             stopping: None,
             exit_code: 0,
             metrics: None,
+            last_scrape: Default::default(),
         })
     }
 
@@ -336,20 +343,27 @@ impl Supervisor {
         if m.is_listener(token) {
             m.accept(self.poll.registry(), now);
         } else if m.owns(token) {
-            m.ready(self.poll.registry(), token, || self.scrape());
+            m.ready(self.poll.registry(), token, || self.scrape(now));
         }
         self.metrics = Some(m);
     }
 
     /// The metrics text: the children's status over their control sockets
     /// (as `vigil status` gathers it), plus what only the parent knows.
-    fn scrape(&self) -> String {
+    fn scrape(&self, now: Instant) -> String {
+        if let Some((at, text)) = &*self.last_scrape.borrow() {
+            if now.saturating_duration_since(*at) < SCRAPE_REUSE {
+                return text.clone();
+            }
+        }
         let children: Vec<_> = super::control::gather(&self.paths, SCRAPE_TIMEOUT)
             .into_iter()
             .map(|(kind, status)| (kind.name().to_string(), status))
             .collect();
         let restarts = self.slots.iter().map(|s| (s.kind.name().to_string(), s.restarts)).collect();
-        metrics::render(&children, Some(&ParentView { restarts }))
+        let text = metrics::render(&children, Some(&ParentView { restarts }));
+        *self.last_scrape.borrow_mut() = Some((now, text.clone()));
+        text
     }
 
     fn on_signal(&mut self, sig: libc::c_int, now: Instant) {
