@@ -10,6 +10,9 @@
 //! - `engines`: the one place that says which engine runs in which child.
 //! - `pidfile`, `signals`, `process`, `log`, `control`, `json`, `backoff`:
 //!   one job each.
+//! - `metrics`: the children's status objects in the Prometheus text format
+//!   (pure); `metrics_http`: the `metrics_listen` listener in the parent's
+//!   loop, and why the parent serves it.
 //!
 //! Environment: `VIGIL_RUN_DIR` (default `/run/vigil`, or `/run/vigil/NAME`
 //! under `-s NAME`) holds the control sockets `vrrp.ctl`/`checker.ctl` and
