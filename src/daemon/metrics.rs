@@ -63,6 +63,17 @@ pub fn render(children: &[ChildStatus], parent: Option<&ParentView>) -> String {
     m.text()
 }
 
+/// A VIP as keepalived's data dump writes it, which is where the exporter
+/// takes `ip_address` from: `ADDR/LEN`, but a host address without `/32`
+/// or `/128`.
+fn exporter_address(vip: &str) -> &str {
+    match vip.rsplit_once('/') {
+        Some((addr, "32")) if !addr.contains(':') => addr,
+        Some((addr, "128")) if addr.contains(':') => addr,
+        _ => vip,
+    }
+}
+
 /// keepalived's numbering of states, as the exporter exports it.
 fn state_number(state: &str) -> f64 {
     match state {
@@ -114,8 +125,8 @@ fn vrrp(m: &mut Families, status: &Json) {
         let vrid = num(inst, "vrid").map(|v| format!("{v}")).unwrap_or_default();
         let labels: [(&str, &str); 3] = [("iname", &name), ("intf", &intf), ("vrid", &vrid)];
         let state = state_number(&text(inst, "state"));
-        let vips: Vec<String> = match inst.get("vips") {
-            Some(Json::Arr(v)) => v.iter().filter_map(Json::as_str).map(String::from).collect(),
+        let vips: Vec<&str> = match inst.get("vips") {
+            Some(Json::Arr(v)) => v.iter().filter_map(Json::as_str).map(exporter_address).collect(),
             _ => Vec::new(),
         };
         let help = "Instance state: 0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT (one sample per VIP)";
@@ -535,6 +546,10 @@ mod tests {
     #[test]
     fn escaping_and_numbers() {
         assert_eq!(escape_label("a\\b\"c\nd"), "a\\\\b\\\"c\\nd");
+        assert_eq!(exporter_address("198.18.0.1/32"), "198.18.0.1");
+        assert_eq!(exporter_address("198.18.0.1/24"), "198.18.0.1/24");
+        assert_eq!(exporter_address("2001:db8::1/128"), "2001:db8::1");
+        assert_eq!(exporter_address("2001:db8::1/64"), "2001:db8::1/64");
         assert_eq!(escape_help("x\\y\nz \"q\""), "x\\\\y\\nz \"q\"");
         assert_eq!(number(3.0), "3");
         assert_eq!(number(0.25), "0.25");
