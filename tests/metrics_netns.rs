@@ -224,3 +224,30 @@ fn checker_and_tracker_metrics() {
     assert!((0.0..1.0).contains(&latency), "a local connect took {latency} s");
     assert!(value(&text, "vigil_checks_failed_total", "").is_some_and(|n| n >= 1.0), "{text}");
 }
+
+/// A reload that changes `metrics_listen` moves the listener; one that
+/// removes it closes it.
+#[test]
+fn reload_moves_and_closes_the_listener() {
+    let lan = Lan::new();
+    let (a, c) = (lan.add_host("a"), lan.add_host("c"));
+    let vip: IpAddr = lan.v4(100).into();
+    let (first, second) = (SocketAddr::new(a.ip4.into(), PORT), SocketAddr::new(a.ip4.into(), PORT + 1));
+    let d = Daemon::start(&a, &vigil_bin(), &config(100, vip, &first.to_string()), &["-P"]);
+    assert!(d.wait_log(&format!("Metrics: serving http://{first}/metrics"), secs(3)), "{}", d.log());
+    assert!(wait_until(secs(3), ms(50), || scrape(&c, first).is_ok()), "{}", d.log());
+
+    let conf = d.dir().join("keepalived.conf");
+    std::fs::write(&conf, config(100, vip, &second.to_string())).expect("rewrite the config");
+    d.signal(libc::SIGHUP);
+    assert!(d.wait_log(&format!("Metrics: serving http://{second}/metrics"), secs(3)), "{}", d.log());
+    let body = scrape(&c, second).expect("scrape the new address");
+    promtool_accepts(&body);
+    assert!(scrape(&c, first).is_err(), "the old address still answers");
+
+    std::fs::write(&conf, config(100, vip, &second.to_string()).replace("metrics_listen", "#")).unwrap();
+    d.signal(libc::SIGHUP);
+    assert!(d.wait_log(&format!("Metrics: no longer listening on {second}"), secs(3)), "{}", d.log());
+    assert!(scrape(&c, second).is_err(), "the listener is still open");
+    assert!(d.is_running());
+}
