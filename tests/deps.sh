@@ -13,6 +13,8 @@ command -v shellcheck >/dev/null 2>&1 || need_apt="$need_apt shellcheck"
 command -v file >/dev/null 2>&1      || need_apt="$need_apt file"
 command -v openssl >/dev/null 2>&1   || need_apt="$need_apt openssl"
 command -v systemd-analyze >/dev/null 2>&1 || need_apt="$need_apt systemd"
+# promtool checks the metrics output (tests/metrics_netns.rs).
+command -v promtool >/dev/null 2>&1  || need_apt="$need_apt prometheus"
 for extra in "$@"; do
     case "$extra" in
     qemu) command -v qemu-system-x86_64 >/dev/null 2>&1 || need_apt="$need_apt qemu-system-x86"; [ -x /bin/busybox ] || need_apt="$need_apt busybox-static" ;;
@@ -25,7 +27,7 @@ if [ -n "$need_apt" ]; then
     echo "deps: installing$need_apt"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    # keepalived's package starts a service on install; we only want the binary.
+    # keepalived's and prometheus's packages start services on install; we only want the binaries.
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
     # shellcheck disable=SC2086
     apt-get install -y -qq --no-install-recommends $need_apt >/dev/null

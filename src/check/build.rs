@@ -294,6 +294,10 @@ impl VsRun {
                     ("last_ok", last.map_or(Json::Null, |r| Json::from(r.ok))),
                     ("last_result", last.map_or(Json::Null, |r| Json::from(r.detail.as_str()))),
                     ("failures", Json::from(ck.consecutive_failures())),
+                    (
+                        "last_latency_us",
+                        ck.last_duration().map_or(Json::Null, |d| Json::from(d.as_micros() as u64)),
+                    ),
                 ])
             });
             Json::obj([

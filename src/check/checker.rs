@@ -108,6 +108,9 @@ pub struct CheckerCore {
     phase: Phase,
     consecutive_failures: u32,
     last: Option<CheckResult>,
+    /// How long the last check took, from `begin` to `finish` (the metrics'
+    /// checker latency).
+    last_duration: Option<Duration>,
 }
 
 impl CheckerCore {
@@ -122,6 +125,7 @@ impl CheckerCore {
             phase: Phase::Stopped,
             consecutive_failures: 0,
             last: None,
+            last_duration: None,
         }
     }
 
@@ -145,6 +149,10 @@ impl CheckerCore {
         self.last.as_ref()
     }
 
+    pub fn last_duration(&self) -> Option<Duration> {
+        self.last_duration
+    }
+
     /// Schedule the first run `1 s + jitter` from now; `jitter` is the
     /// caller's uniform draw from [0, warmup] (see `warmup_jitter`).
     pub fn start(&mut self, now: Instant, jitter: Duration) {
@@ -159,6 +167,7 @@ impl CheckerCore {
         self.retry_it = old.retry_it.min(self.params.retry);
         self.consecutive_failures = old.consecutive_failures;
         self.last = old.last.clone();
+        self.last_duration = old.last_duration;
     }
 
     pub fn stop(&mut self) {
@@ -186,7 +195,10 @@ impl CheckerCore {
     /// The probe ended at `now`: update the state and schedule the next run.
     pub fn finish(&mut self, now: Instant, result: CheckResult) -> Step {
         let started = match self.phase {
-            Phase::Running { started } => started,
+            Phase::Running { started } => {
+                self.last_duration = Some(now.saturating_duration_since(started));
+                started
+            }
             _ => now,
         };
         let first = !self.has_run;

@@ -594,3 +594,16 @@ fn many_checkers_run_exactly_on_schedule() {
     }
     assert!(sim.core.poll_timeout().is_some());
 }
+
+#[test]
+fn the_last_check_duration_is_kept_for_the_metrics() {
+    let mut misc = ck(Wording::Misc, 10, 0, 1, false);
+    misc.start(Instant::ZERO, Duration::ZERO);
+    assert_eq!(misc.last_duration(), None);
+    misc.begin(secs(1.0));
+    misc.finish(secs(1.25), ok());
+    assert_eq!(misc.last_duration(), Some(Duration::from_millis(250)));
+    let mut reloaded = ck(Wording::Misc, 5, 0, 1, false);
+    reloaded.adopt(&misc);
+    assert_eq!(reloaded.last_duration(), Some(Duration::from_millis(250)));
+}

@@ -71,6 +71,7 @@ pub const ACTED_ON: &[(Ctx, &str, &str)] = {
         (GlobalDefs, "vrrp_down_timer_adverts", "global_tuning_reaches_the_protocol_params"),
         (GlobalDefs, "vrrp_owner_ignore_adverts", "global_tuning_reaches_the_protocol_params"),
         (GlobalDefs, "default_interface", "static_addresses_default_to_default_interface"),
+        (GlobalDefs, "metrics_listen", "metrics_follow_a_failover"),
         (GlobalDefs, "notify_fifo", "vrrp_lines_through_a_failover_are_keepaliveds"),
         (GlobalDefs, "notify_fifo_script", "vrrp_lines_through_a_failover_are_keepaliveds"),
         (GlobalDefs, "vrrp_notify_fifo", "priority_change_lines_are_keepaliveds"),

@@ -190,6 +190,9 @@ fn global(o: &mut Out, g: &GlobalDefs) {
     o.kv("vrrp_startup_delay", secs(g.vrrp_startup_delay));
     o.kv("vrrp_down_timer_adverts", g.vrrp_down_timer_adverts);
     o.kv("default_interface", &g.default_interface);
+    if let Some(a) = g.metrics_listen {
+        o.kv("metrics_listen", a);
+    }
     o.close();
 }
 

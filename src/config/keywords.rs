@@ -203,6 +203,8 @@ table! {
         "vrrp_owner_ignore_adverts" Value Rare,
         "dynamic_interfaces" Ignored Common,
         "default_interface" Value Rare,
+        // A vigil extension: the Prometheus listener.
+        "metrics_listen" Value Rare,
         "lvs_sync_daemon" Ignored Common,
         "lvs_timeouts" Ignored Common,
         "lvs_flush" Ignored Common,

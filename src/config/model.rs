@@ -5,7 +5,7 @@
 //! the `effective_*` methods resolve it. Everything else already holds the
 //! built-in default after parsing.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use super::diag::Loc;
@@ -150,6 +150,9 @@ pub struct GlobalDefs {
     pub vrrp_notify_priority_changes: bool,
     pub vrrp_notify_fifo: Option<Fifo>,
     pub lvs_notify_fifo: Option<Fifo>,
+    /// `metrics_listen ADDR:PORT` (a vigil extension): the parent serves
+    /// the Prometheus metrics there (`daemon::metrics_http`).
+    pub metrics_listen: Option<SocketAddr>,
     pub locs: Locs,
 }
 
@@ -207,6 +210,7 @@ impl Default for GlobalDefs {
             vrrp_notify_priority_changes: false,
             vrrp_notify_fifo: None,
             lvs_notify_fifo: None,
+            metrics_listen: None,
             locs: Locs::default(),
         }
     }

@@ -253,6 +253,7 @@ impl Parser<'_> {
                 "vrrp_down_timer_adverts" => set(&mut g.vrrp_down_timer_adverts, self.u32(s, 1, 100)),
                 "vrrp_owner_ignore_adverts" => g.vrrp_owner_ignore_adverts = self.flag(s),
                 "default_interface" => set(&mut g.default_interface, self.string(s)),
+                "metrics_listen" => g.metrics_listen = self.socket_addr(s),
                 "notify_fifo" => self.fifo(s, &mut g.notify_fifo),
                 "vrrp_notify_priority_changes" => g.vrrp_notify_priority_changes = self.flag(s),
                 "vrrp_notify_fifo" => self.fifo(s, &mut g.vrrp_notify_fifo),

@@ -211,27 +211,56 @@ fn peer_uid(stream: &mio::net::UnixStream) -> io::Result<u32> {
 
 /// Send one request line and read the whole reply.
 pub fn query(path: &Path, request: &str) -> io::Result<String> {
+    query_within(path, request, CLIENT_TIMEOUT)
+}
+
+/// [`query`], waiting at most `timeout` for each read or write.
+pub fn query_within(path: &Path, request: &str, timeout: Duration) -> io::Result<String> {
     let mut s = UnixStream::connect(path)?;
-    s.set_read_timeout(Some(CLIENT_TIMEOUT))?;
-    s.set_write_timeout(Some(CLIENT_TIMEOUT))?;
+    s.set_read_timeout(Some(timeout))?;
+    s.set_write_timeout(Some(timeout))?;
     s.write_all(format!("{request}\n").as_bytes())?;
     let mut reply = String::new();
     s.take(MAX_REPLY).read_to_string(&mut reply)?;
     Ok(reply)
 }
 
-const STATUS_USAGE: &str = "Usage: vigil status [-s NAME | --namespace NAME] [--json]";
+const STATUS_USAGE: &str = "Usage: vigil status [-s NAME | --namespace NAME] [--json | --prometheus]";
 
-/// `vigil status [--namespace NAME] [--json]`: NAME finds the daemon started
-/// with `-s NAME`.
+/// The status object of each child of the daemon at `paths` whose control
+/// socket exists, or why it did not answer: what `vigil status` prints and
+/// what the metrics are made of. Waits at most `timeout` per read or write.
+pub fn gather(paths: &RunPaths, timeout: Duration) -> Vec<(ChildKind, Result<Json, String>)> {
+    let mut found = Vec::new();
+    for kind in [ChildKind::Vrrp, ChildKind::Checker] {
+        let path = paths.control_socket(kind);
+        if !path.exists() {
+            continue;
+        }
+        let status = query_within(&path, "status", timeout)
+            .map_err(|e| e.to_string())
+            .and_then(|r| Json::parse(r.trim()))
+            .map_err(|e| format!("{}: {e}", path.display()));
+        found.push((kind, status));
+    }
+    found
+}
+
+/// `vigil status [--namespace NAME] [--json | --prometheus]`: NAME finds the
+/// daemon started with `-s NAME`.
 pub fn status_main(args: &[String]) -> i32 {
     let mut json = false;
+    let mut prometheus = false;
     let mut namespace = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let ns = match a.as_str() {
             "--json" | "-j" => {
                 json = true;
+                continue;
+            }
+            "--prometheus" => {
+                prometheus = true;
                 continue;
             }
             "--namespace" | "-s" => it.next().cloned(),
@@ -245,24 +274,31 @@ pub fn status_main(args: &[String]) -> i32 {
             }
         }
     }
+    if json && prometheus {
+        eprintln!("vigil status: --json and --prometheus exclude each other\n{STATUS_USAGE}");
+        return 2;
+    }
     let paths = RunPaths::from_env(namespace.as_deref());
+    let gathered = gather(&paths, CLIENT_TIMEOUT);
+    if gathered.is_empty() {
+        eprintln!("vigil status: no running vigil found in {}", paths.run_dir.display());
+        return 1;
+    }
+    if prometheus {
+        // A child that does not answer is a metric (vigil_child_up 0), not a failure.
+        let children: Vec<_> = gathered.into_iter().map(|(k, s)| (k.name().to_string(), s)).collect();
+        print!("{}", super::metrics::render(&children, None));
+        return 0;
+    }
     let mut found = Vec::new();
-    for kind in [ChildKind::Vrrp, ChildKind::Checker] {
-        let path = paths.control_socket(kind);
-        if !path.exists() {
-            continue;
-        }
-        match query(&path, "status").map_err(|e| e.to_string()).and_then(|r| Json::parse(r.trim())) {
+    for (kind, status) in gathered {
+        match status {
             Ok(v) => found.push((kind.name().to_string(), v)),
             Err(e) => {
-                eprintln!("vigil status: {}: {e}", path.display());
+                eprintln!("vigil status: {e}");
                 return 1;
             }
         }
-    }
-    if found.is_empty() {
-        eprintln!("vigil status: no running vigil found in {}", paths.run_dir.display());
-        return 1;
     }
     if json {
         println!("{}", Json::Obj(found));

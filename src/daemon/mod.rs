@@ -10,6 +10,9 @@
 //! - `engines`: the one place that says which engine runs in which child.
 //! - `pidfile`, `signals`, `process`, `log`, `control`, `json`, `backoff`:
 //!   one job each.
+//! - `metrics`: the children's status objects in the Prometheus text format
+//!   (pure); `metrics_http`: the `metrics_listen` listener in the parent's
+//!   loop, and why the parent serves it.
 //!
 //! Environment: `VIGIL_RUN_DIR` (default `/run/vigil`, or `/run/vigil/NAME`
 //! under `-s NAME`) holds the control sockets `vrrp.ctl`/`checker.ctl` and
@@ -24,6 +27,8 @@ pub mod engines;
 pub mod event_loop;
 pub mod json;
 pub mod log;
+pub mod metrics;
+pub mod metrics_http;
 pub mod pidfile;
 pub mod process;
 pub mod sched;

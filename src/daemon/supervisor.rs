@@ -13,6 +13,10 @@
 //! (see [`RunPaths::snapshot`]) and signals them. The snapshot holds every
 //! included file as read during validation (`config::snapshot`), so the
 //! children never read an include the parent did not validate.
+//!
+//! Metrics (`metrics_listen`): the parent serves them, asking the children
+//! over their control sockets; why here and not in a child is in
+//! [`super::metrics_http`].
 
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -26,6 +30,8 @@ use mio::{Events, Interest, Poll, Token};
 use super::backoff::Backoff;
 use super::child::{self, ChildArgs, EXIT_CONFIG, EXIT_FATAL, EXIT_PERMISSION};
 use super::log::LogConfig;
+use super::metrics::{self, ParentView};
+use super::metrics_http::MetricsServer;
 use super::pidfile::{self, PidFile};
 use super::process::{self, Exit, Fork, Pid};
 use super::signals::{self, SignalPipe};
@@ -41,6 +47,16 @@ pub const CHILD_WAIT: Duration = Duration::from_secs(5);
 pub const EXIT_NO_CONFIG: i32 = 6;
 
 const SIGNALS: Token = Token(0);
+/// The metrics listener and its clients: far above the children's tokens
+/// (one per child kind, counting from 1).
+const METRICS_LISTENER: Token = Token(1 << 20);
+const METRICS_CLIENTS: usize = (1 << 20) + 1;
+/// How long a scrape waits for each read or write on a child's control
+/// socket; a stopped child costs the parent this much per scrape, no more.
+pub const SCRAPE_TIMEOUT: Duration = Duration::from_millis(500);
+/// Scrapes closer together than this get the previous answer, so however
+/// often scrapers ask, a child answers at most 4 status requests a second.
+pub const SCRAPE_REUSE: Duration = Duration::from_millis(250);
 
 struct Running {
     pid: Pid,
@@ -61,6 +77,8 @@ struct Slot {
     respawn_at: Option<Instant>,
     /// No longer in the configuration: stop it and do not respawn.
     retiring: bool,
+    /// Deaths followed by a restart, for the metrics.
+    restarts: u64,
 }
 
 struct Stopping {
@@ -79,6 +97,10 @@ struct Supervisor {
     next_token: usize,
     stopping: Option<Stopping>,
     exit_code: i32,
+    metrics: Option<MetricsServer>,
+    /// The last metrics text and when it was gathered (see [`SCRAPE_REUSE`]).
+    /// A cell: the scrape runs while the listener borrows the loop's registry.
+    last_scrape: std::cell::RefCell<Option<(Instant, String)>>,
 }
 
 /// The parent's whole life: returns the exit code.
@@ -236,12 +258,15 @@ impl Supervisor {
             next_token: 1,
             stopping: None,
             exit_code: 0,
+            metrics: None,
+            last_scrape: Default::default(),
         })
     }
 
     fn run(&mut self, config: &Config) -> i32 {
         let now = Instant::now();
         self.apply_needs(config, now);
+        self.apply_metrics(config);
         if self.slots.is_empty() {
             log::warn!("No VRRP instances or virtual servers configured for this run - nothing to start");
         }
@@ -265,9 +290,17 @@ impl Supervisor {
                     }
                 } else if let Some(slot) = self.slots.iter_mut().find(|s| s.token == ev.token()) {
                     read_acks(slot);
+                } else {
+                    self.on_metrics_event(ev.token(), now);
                 }
             }
             self.on_timers(Instant::now());
+            if let Some(m) = &mut self.metrics {
+                m.expire(self.poll.registry(), Instant::now());
+            }
+        }
+        if let Some(m) = self.metrics.take() {
+            m.close_all(self.poll.registry());
         }
         self.cleanup_child_pid_files();
         self.exit_code
@@ -278,7 +311,59 @@ impl Supervisor {
             self.slots.iter().filter_map(|s| s.run.as_ref().filter(|r| !r.killed).map(|r| r.next_hello));
         let respawns = self.slots.iter().filter_map(|s| s.respawn_at);
         let stop = self.stopping.as_ref().filter(|s| !s.forced).map(|s| s.deadline);
-        hellos.chain(respawns).chain(stop).min()
+        let scrapers = self.metrics.as_ref().and_then(MetricsServer::next_deadline);
+        hellos.chain(respawns).chain(stop).chain(scrapers).min()
+    }
+
+    /// Listen on `metrics_listen`, or stop listening, or move, as the
+    /// configuration says. A bind error is logged and the daemon runs on
+    /// without metrics (the next reload tries again).
+    fn apply_metrics(&mut self, config: &Config) {
+        let wanted = config.global.metrics_listen;
+        if self.metrics.as_ref().map(MetricsServer::addr) == wanted {
+            return;
+        }
+        if let Some(old) = self.metrics.take() {
+            log::info!("Metrics: no longer listening on {}", old.addr());
+            old.close_all(self.poll.registry());
+        }
+        let Some(addr) = wanted else { return };
+        match MetricsServer::bind(addr, self.poll.registry(), METRICS_LISTENER, METRICS_CLIENTS) {
+            Ok(m) => {
+                log::info!("Metrics: serving http://{addr}/metrics");
+                self.metrics = Some(m);
+            }
+            Err(e) => log::error!("metrics_listen {addr}: cannot listen: {e} - running without metrics"),
+        }
+    }
+
+    /// A scraper connected or its socket is ready.
+    fn on_metrics_event(&mut self, token: Token, now: Instant) {
+        let Some(mut m) = self.metrics.take() else { return };
+        if m.is_listener(token) {
+            m.accept(self.poll.registry(), now);
+        } else if m.owns(token) {
+            m.ready(self.poll.registry(), token, || self.scrape(now));
+        }
+        self.metrics = Some(m);
+    }
+
+    /// The metrics text: the children's status over their control sockets
+    /// (as `vigil status` gathers it), plus what only the parent knows.
+    fn scrape(&self, now: Instant) -> String {
+        if let Some((at, text)) = &*self.last_scrape.borrow() {
+            if now.saturating_duration_since(*at) < SCRAPE_REUSE {
+                return text.clone();
+            }
+        }
+        let children: Vec<_> = super::control::gather(&self.paths, SCRAPE_TIMEOUT)
+            .into_iter()
+            .map(|(kind, status)| (kind.name().to_string(), status))
+            .collect();
+        let restarts = self.slots.iter().map(|s| (s.kind.name().to_string(), s.restarts)).collect();
+        let text = metrics::render(&children, Some(&ParentView { restarts }));
+        *self.last_scrape.borrow_mut() = Some((now, text.clone()));
+        text
     }
 
     fn on_signal(&mut self, sig: libc::c_int, now: Instant) {
@@ -383,6 +468,7 @@ impl Supervisor {
             return;
         }
         log::warn!("{label} child process({pid}) died: Respawning");
+        slot.restarts += 1;
         let delay = slot.backoff.on_death(now.saturating_duration_since(run.started));
         if delay.is_zero() {
             self.spawn(i, now);
@@ -441,6 +527,7 @@ impl Supervisor {
             process::kill(r.pid, libc::SIGHUP);
         }
         self.apply_needs(&loaded.config, now);
+        self.apply_metrics(&loaded.config);
         log::info!("Configuration validated - children reloading");
     }
 
@@ -472,6 +559,7 @@ impl Supervisor {
                         run: None,
                         respawn_at: None,
                         retiring: false,
+                        restarts: 0,
                     });
                     self.spawn(self.slots.len() - 1, now);
                 }

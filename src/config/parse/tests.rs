@@ -795,3 +795,23 @@ fn auth_hmac_hex_decoding_rules() {
     assert_eq!(decode_hmac_key("hex:0g"), Vec::<u8>::new());
     assert_eq!(decode_hmac_key("plain"), b"plain".to_vec());
 }
+
+#[test]
+fn metrics_listen_takes_addr_colon_port() {
+    // The listener itself: tests/metrics_netns.rs metrics_follow_a_failover.
+    let mut diags = Vec::new();
+    let cfg = super::parse(&tokens("global_defs {\n metrics_listen [2001:db8::1]:9650\n}\n"), &mut diags);
+    assert!(diags.is_empty(), "{diags:?}");
+    assert_eq!(cfg.global.metrics_listen, Some("[2001:db8::1]:9650".parse().unwrap()));
+    let cfg = super::parse(&tokens("global_defs {\n metrics_listen 198.18.0.1:9650\n}\n"), &mut diags);
+    assert_eq!(cfg.global.metrics_listen, Some("198.18.0.1:9650".parse().unwrap()));
+    for bad in ["198.18.0.1", "198.18.0.1:0", "2001:db8::1:9650", "host:9650", "198.18.0.1:70000"] {
+        let mut diags = Vec::new();
+        let cfg =
+            super::parse(&tokens(&format!("global_defs {{\n\n metrics_listen {bad}\n}}\n")), &mut diags);
+        assert_eq!(cfg.global.metrics_listen, None, "{bad}");
+        assert_eq!(diags.len(), 1, "{bad}: {diags:?}");
+        assert!(diags[0].is_error() && diags[0].message.contains("expected ADDR:PORT"), "{:?}", diags[0]);
+        assert_eq!(diags[0].loc.as_ref().map(|l| l.line), Some(3), "{bad}: file:line of the value");
+    }
+}

@@ -109,6 +109,21 @@ impl Parser<'_> {
         ip
     }
 
+    /// `ADDR:PORT` (an IPv6 address in brackets), port 1 to 65535.
+    pub(super) fn socket_addr(&mut self, s: &Stmt) -> Option<std::net::SocketAddr> {
+        let t = self.value(s)?;
+        let w = t.word().unwrap_or("");
+        match w.parse::<std::net::SocketAddr>() {
+            Ok(a) if a.port() != 0 => Some(a),
+            _ => {
+                let msg = format!("invalid address '{w}' for '{}': expected ADDR:PORT", s.name());
+                let hint = "e.g. 198.18.0.1:9650, 0.0.0.0:9650 or [2001:db8::1]:9650".to_string();
+                self.error(&t.loc, msg, Some(hint));
+                None
+            }
+        }
+    }
+
     /// `vrrp_mcast_group4` / `vrrp_mcast_group6`: a multicast address of the
     /// keyword's family, else an error and the default stays (as keepalived:
     /// "... Skipping"); an IPv6 group beyond link scope is only a warning.

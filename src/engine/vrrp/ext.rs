@@ -190,6 +190,23 @@ impl Ext {
         }
     }
 
+    /// Every tracker's health for `vigil status` and the metrics: scripts
+    /// (a disabled one is BAD: it never runs), pings and tracked interfaces.
+    pub(super) fn status(&self) -> crate::daemon::Json {
+        use crate::daemon::Json;
+        let good = |ok: bool| Json::from(if ok { "GOOD" } else { "BAD" });
+        let row = |kind: &str, name: &str, ok: bool| {
+            Json::obj([("kind", Json::from(kind)), ("name", Json::from(name)), ("state", good(ok))])
+        };
+        let scripts =
+            self.scripts.iter().map(|j| row("script", &j.cfg.name, !j.disabled && j.health.is_ok()));
+        let pings = self.pings.iter().map(|j| row("ping", &j.cfg.name, j.health.is_ok()));
+        let mut links: Vec<(&String, &bool)> = self.links.iter().collect();
+        links.sort();
+        let links = links.into_iter().map(|(n, up)| row("interface", n, *up));
+        Json::Arr(scripts.chain(pings).chain(links).collect())
+    }
+
     fn tracks_link(&self, name: &str) -> bool {
         let src = Source::Link(name.to_string());
         self.items.values().flatten().any(|i| i.source == src)

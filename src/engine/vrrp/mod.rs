@@ -988,6 +988,7 @@ impl Subsystem for VrrpEngine {
             ("instances", Json::Arr(instances)),
             ("unknown_vrid", Json::from(self.unknown_vrid)),
             ("malformed", Json::from(self.malformed)),
+            ("trackers", self.ext.status()),
             ("notify_fifos", self.fifos.status()),
         ])
     }
@@ -1016,6 +1017,8 @@ fn instance_status(i: &Inst) -> Json {
         ("tx", Json::from(c.tx)),
         ("became_master", Json::from(c.became_master)),
         ("released_master", Json::from(c.released_master)),
+        ("prio0_rx", Json::from(c.prio0_rx)),
+        ("prio0_tx", Json::from(c.prio0_tx)),
         ("lower_prio_unanswered", Json::from(c.lower_prio_unanswered)),
         // Periodic adverts: the worst and mean delay past their scheduled
         // instant, and how many were later than a quarter of the interval.
