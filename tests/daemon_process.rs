@@ -397,7 +397,9 @@ fn status_json_and_signal_dumps() {
         .output()
         .unwrap();
     let table = String::from_utf8(table.stdout).unwrap();
-    assert!(table.starts_with("[vrrp]\n") && table.contains(&format!("pid: {child}")), "{table}");
+    // First which daemon answered (VIGIL_RUN_DIR names none of -s, -i, -p: the default one).
+    let header = format!("vigil daemon: default ({})\n[vrrp]\n", run_dir.display());
+    assert!(table.starts_with(&header) && table.contains(&format!("pid: {child}")), "{table}");
 
     // SIGUSR1 to the parent is relayed; the child writes keepalived.data.
     d.signal(libc::SIGUSR1);

@@ -5,9 +5,11 @@
 mod common;
 
 use std::net::IpAddr;
+use std::path::Path;
 use std::time::Instant;
 
 use common::*;
+use vigil::daemon::json::Json;
 
 fn instance(name: &str, vrid: u8, prio: u8, vip: IpAddr) -> String {
     format!(
@@ -266,4 +268,122 @@ fn sub_second_adverts_run_the_vrrp_child_realtime() {
     assert_eq!(sched_of(d.pid_from_file("v.pid").expect("VRRP child")), (2, 20));
     drop(d);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `vigil status -i ID -p FILE` (no `VIGIL_RUN_DIR`) for the daemon started with those flags:
+/// its stdout, the exit code and stderr.
+fn status_of(host: &Netns, d: &Daemon, id: &str) -> (String, Option<i32>, String) {
+    let bin = vigil_bin();
+    let pid = d.pid_file("k.pid");
+    let args = [bin.to_str().unwrap(), "status", "--json", "-i", id, "-p", pid.to_str().unwrap()];
+    let out = host.command(&args).env_remove("VIGIL_RUN_DIR").output().expect("run vigil status");
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (text(&out.stdout), out.status.code(), text(&out.stderr))
+}
+
+/// Two daemons on one host, told apart by `-i` and their pid files, with no `VIGIL_RUN_DIR`:
+/// each has its own runtime directory under /run/vigil, `vigil status` with the same flags
+/// reaches each one and says which, a killed VRRP child comes back with its own daemon's
+/// configuration (priority 100, master again), and a second daemon with the same identity is
+/// refused while the first runs.
+#[test]
+fn two_daemons_on_one_host_keep_their_own_runtime_directories() {
+    let lan = Lan::new();
+    let (a, b) = (lan.add_host("a"), lan.add_host("b"));
+    let vip: IpAddr = lan.v4(100).into();
+    let da =
+        Daemon::start_own_run_dir(&a, &vigil_bin(), &instance("VI_1", 51, 100, vip), &["-P", "-i", "node1"]);
+    assert!(da.wait_log("(VI_1) Entering MASTER STATE", secs(8)), "{}", da.log());
+    let db =
+        Daemon::start_own_run_dir(&b, &vigil_bin(), &instance("VI_1", 51, 90, vip), &["-P", "-i", "node2"]);
+    assert!(db.wait_log("(VI_1) Entering BACKUP STATE", secs(3)), "{}", db.log());
+
+    let run_dir_a =
+        format!("/run/vigil/@node1/pid={}", da.pid_file("k.pid").to_str().unwrap()[1..].replace('/', "%2f"));
+    assert!(
+        Path::new(&run_dir_a).join("vrrp.ctl").exists(),
+        "no control socket in {run_dir_a}:\n{}",
+        da.log()
+    );
+    assert!(da.log().contains(&format!("Runtime directory {run_dir_a} (daemon: config-id node1, pid file ")));
+
+    let status = |host: &Netns, d: &Daemon, id: &str| -> Json {
+        let (out, code, err) = status_of(host, d, id);
+        assert_eq!(code, Some(0), "vigil status -i {id}: {err}");
+        Json::parse(out.trim()).unwrap_or_else(|e| panic!("status --json: {e}: {out}"))
+    };
+    let instance_field = |v: &Json, k: &str| -> Option<Json> {
+        let Some(Json::Arr(insts)) = v.get("vrrp")?.get("instances") else { return None };
+        insts.first()?.get(k).cloned()
+    };
+    let sa = status(&a, &da, "node1");
+    let sb = status(&b, &db, "node2");
+    assert_eq!(
+        sa.get("daemon").and_then(|d| d.get("run_dir")).and_then(Json::as_str),
+        Some(run_dir_a.as_str())
+    );
+    assert!(sa.get("daemon").unwrap().to_string().contains("config-id node1"), "{sa}");
+    assert!(sb.get("daemon").unwrap().to_string().contains("config-id node2"), "{sb}");
+    assert_eq!(instance_field(&sa, "state"), Some(Json::Str("MASTER".into())), "{sa}");
+    assert_eq!(instance_field(&sb, "state"), Some(Json::Str("BACKUP".into())), "{sb}");
+    assert_eq!(instance_field(&sb, "priority").and_then(|p| p.as_i64()), Some(90), "{sb}");
+
+    // kill -9 of node 1's VRRP child: the new one loads node 1's snapshot, not node 2's.
+    let child = da.pid_from_file("v.pid").expect("VRRP child pid file");
+    let t0 = Instant::now();
+    // SAFETY: kill(2) of the daemon's child, pid from its pid file.
+    unsafe { libc::kill(child as i32, libc::SIGKILL) };
+    assert!(
+        wait_until(secs(6), ms(20), || da.pid_from_file("v.pid").is_some_and(|p| p != child && pid_alive(p))),
+        "VRRP child not restarted:\n{}",
+        da.log()
+    );
+    assert!(
+        wait_until(secs(6), ms(50), || {
+            let s = status(&a, &da, "node1");
+            instance_field(&s, "state") == Some(Json::Str("MASTER".into()))
+                && instance_field(&s, "priority").and_then(|p| p.as_i64()) == Some(100)
+        }),
+        "node 1's restarted child is not master at priority 100:\n{}",
+        da.log()
+    );
+    assert!(da.log_time_after("Starting VRRP child process", t0).is_some());
+    assert_eq!(db.log_count("(VI_1) Entering MASTER STATE"), 0, "node 2 took over:\n{}", db.log());
+
+    // The same identity again (same -i, same pid file): refused, and the first runs on.
+    let pid_a = da.pid_file("k.pid");
+    let mut dup = Daemon::start_own_run_dir(
+        &a,
+        &vigil_bin(),
+        &instance("VI_1", 51, 100, vip),
+        &["-P", "-i", "node1", "-p", pid_a.to_str().unwrap()],
+    );
+    assert!(
+        wait_until(secs(5), ms(20), || !dup.is_running()),
+        "a second node1 daemon started:\n{}",
+        dup.log()
+    );
+    let code = dup.stop().code();
+    assert!(code.is_some_and(|c| c != 0), "exit code {code:?}");
+    assert!(
+        dup.log().contains(&format!(
+            "another vigil daemon (config-id node1, pid file {}) is already running",
+            pid_a.display()
+        )),
+        "{}",
+        dup.log()
+    );
+    assert!(
+        da.is_running() && Path::new(&run_dir_a).join("vrrp.ctl").exists(),
+        "the refused start disturbed the first"
+    );
+    assert_eq!(instance_field(&status(&a, &da, "node1"), "state"), Some(Json::Str("MASTER".into())));
+
+    // A clean stop takes the directory away.
+    let mut da = da;
+    da.stop();
+    assert!(!Path::new(&run_dir_a).exists(), "{run_dir_a} left behind");
+    let (_, code, err) = status_of(&a, &da, "node1");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("no running vigil found"), "{err}");
 }

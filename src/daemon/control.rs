@@ -220,32 +220,27 @@ pub fn query(path: &Path, request: &str) -> io::Result<String> {
     Ok(reply)
 }
 
-const STATUS_USAGE: &str = "Usage: vigil status [-s NAME | --namespace NAME] [--json]";
+const STATUS_USAGE: &str = "Usage: vigil status [-s NAME] [-i ID] [-p PIDFILE] [--json]\n\
+     -s, -i and -p name the daemon as they did when it was started";
 
-/// `vigil status [--namespace NAME] [--json]`: NAME finds the daemon started
-/// with `-s NAME`.
+/// `vigil status [-s NAME] [-i ID] [-p FILE] [--json]`: the flags find the
+/// daemon started with the same ones (see [`RunPaths::for_daemon`]).
 pub fn status_main(args: &[String]) -> i32 {
     let mut json = false;
-    let mut namespace = None;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let ns = match a.as_str() {
-            "--json" | "-j" => {
-                json = true;
-                continue;
-            }
-            "--namespace" | "-s" => it.next().cloned(),
-            _ => a.strip_prefix("--namespace=").or_else(|| a.strip_prefix("-s")).map(String::from),
-        };
-        match ns.filter(|n| !n.is_empty() && !n.contains('/')) {
-            Some(n) => namespace = Some(n),
-            None => {
-                eprintln!("vigil status: bad argument '{a}'\n{STATUS_USAGE}");
-                return 2;
-            }
+    let mut daemon_args = Vec::new();
+    for a in args {
+        match a.as_str() {
+            "--json" | "-j" => json = true,
+            _ => daemon_args.push(a.clone()),
         }
     }
-    let paths = RunPaths::from_env(namespace.as_deref());
+    let paths = match daemon_paths(&daemon_args) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("vigil status: {e}\n{STATUS_USAGE}");
+            return 2;
+        }
+    };
     let mut found = Vec::new();
     for kind in [ChildKind::Vrrp, ChildKind::Checker] {
         let path = paths.control_socket(kind);
@@ -265,13 +260,38 @@ pub fn status_main(args: &[String]) -> i32 {
         return 1;
     }
     if json {
+        let daemon = Json::Obj(vec![
+            ("identity".into(), Json::Str(paths.identity.clone())),
+            ("run_dir".into(), Json::Str(paths.run_dir.display().to_string())),
+        ]);
+        found.insert(0, ("daemon".into(), daemon));
         println!("{}", Json::Obj(found));
     } else {
+        println!("vigil daemon: {} ({})", paths.identity, paths.run_dir.display());
         for (name, v) in &found {
             print!("{}", render(name, v));
         }
     }
     0
+}
+
+/// The paths of the daemon that the identifying flags in `args` (`-s`,
+/// `-i`, `-p`, in the daemon's own syntax) name; any other flag is an error.
+pub fn daemon_paths(args: &[String]) -> Result<RunPaths, String> {
+    let opts = match crate::cli::parse_args(args)? {
+        crate::cli::Command::Run(o) => o,
+        _ => return Err("unexpected --help or --version".into()),
+    };
+    let identity = crate::cli::Options {
+        namespace: opts.namespace.clone(),
+        config_id: opts.config_id.clone(),
+        pid_file: opts.pid_file.clone(),
+        ..Default::default()
+    };
+    if *opts != identity {
+        return Err(format!("only -s, -i and -p (which daemon) are accepted here, not '{}'", args.join(" ")));
+    }
+    Ok(RunPaths::for_daemon(&opts))
 }
 
 /// A human view of any status object: scalars as `key: value` lines, and

@@ -155,11 +155,31 @@ pub fn run(opts: Options, engines: Engines) -> i32 {
     }
     let namespace = opts.namespace.clone();
     let ns = namespace.as_deref();
-    let paths = RunPaths::from_env(ns);
+    let paths = RunPaths::for_daemon(&opts);
     if let Err(e) = private_dir(&paths.run_dir) {
         fatal(format!("runtime directory {}: {e}", paths.run_dir.display()));
         return EXIT_FATAL;
     }
+    // Held for the parent's life (fork shares it; the children close it), so
+    // the kernel, not a pid in a file, says whether this daemon runs.
+    let run_lock = match PidFile::lock(&paths.lock_file()) {
+        Ok(l) => l,
+        Err(pidfile::PidFileError::AlreadyRunning(p)) => {
+            fatal(format!(
+                "another vigil daemon ({}) is already running with runtime directory {} (it holds {}) - not starting; \
+                 give this one its own -s, -i or -p",
+                paths.identity,
+                paths.run_dir.display(),
+                p.display()
+            ));
+            return EXIT_FATAL;
+        }
+        Err(e) => {
+            fatal(e.to_string());
+            return EXIT_FATAL;
+        }
+    };
+    log::info!("Runtime directory {} (daemon: {})", paths.run_dir.display(), paths.identity);
     // The namespace's own pid directory, /run/keepalived/NAME, as keepalived makes it.
     let pid_dir = ns.map(|ns| Path::new(pidfile::NAMESPACE_DIR).join(ns));
     let defaults_used =
@@ -192,6 +212,10 @@ pub fn run(opts: Options, engines: Engines) -> i32 {
         log::error!("pid file {}: {e}", pid_path.display());
         return EXIT_FATAL;
     }
+    let mut run_lock = run_lock;
+    if let Err(e) = run_lock.write_pid(std::process::id()) {
+        log::warn!("{}: {e}", paths.lock_file().display());
+    }
     let code = match Supervisor::new(opts, engines, paths.clone()) {
         Ok(mut s) => match write_snapshot(&paths.snapshot(), &snapshot.encode()) {
             Ok(()) => s.run(&loaded.config),
@@ -207,13 +231,19 @@ pub fn run(opts: Options, engines: Engines) -> i32 {
     };
     let _ = std::fs::remove_file(paths.snapshot());
     pid_file.remove();
-    if ns.is_some() {
-        // A namespace's directories go with its daemon (if nothing else is in them).
-        if let Some(dir) = own_pid_dir {
-            let _ = std::fs::remove_dir(dir);
-        }
-        if std::env::var_os("VIGIL_RUN_DIR").is_none() {
-            let _ = std::fs::remove_dir(&paths.run_dir);
+    run_lock.remove();
+    // A namespace's pid directory goes with its daemon (if nothing else is in it).
+    if let Some(dir) = own_pid_dir {
+        let _ = std::fs::remove_dir(dir);
+    }
+    if paths.is_own_subdir() {
+        // Our directory, and the parents made for it, if nothing else is in them.
+        let mut dir = Some(paths.run_dir.as_path());
+        while let Some(d) = dir.filter(|d| *d != Path::new(super::RUN_BASE)) {
+            if std::fs::remove_dir(d).is_err() {
+                break;
+            }
+            dir = d.parent();
         }
     }
     log::info!("Stopped Keepalived v{VERSION} (vigil)");
