@@ -17,7 +17,8 @@
 //! holds the control sockets `vrrp.ctl`/`checker.ctl`, the validated
 //! configuration snapshot, the children's state files and the `daemon.lock`
 //! the parent holds for its life. `VIGIL_RUN_DIR` overrides it (tests);
-//! `VIGIL_DUMP_DIR` (default `/tmp`) receives the signal dumps.
+//! `VIGIL_DUMP_DIR` (default `/tmp`) receives the signal dumps;
+//! `VIGIL_STABLE_RUN_MS` (tests) shortens the respawn rate limit's minute.
 
 pub mod backoff;
 pub mod child;
@@ -106,6 +107,19 @@ pub struct ChildStart<'a> {
     pub kind: ChildKind,
     pub opts: &'a Options,
     pub config: &'a Config,
+    /// Where this child may keep state for its successor ([`RunPaths::state_file`]).
+    pub state_file: &'a Path,
+    /// The child this one replaces, when the parent saw it die: when it
+    /// started and when it was reaped. None at the daemon's start.
+    pub predecessor: Option<Lifetime>,
+}
+
+/// A child's life as the parent saw it (CLOCK_MONOTONIC, shared by every
+/// process of the host).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lifetime {
+    pub started: std::time::Instant,
+    pub died: std::time::Instant,
 }
 
 pub type SubsystemFactory = Box<dyn Fn(&ChildStart) -> Result<Box<dyn Subsystem>, String>>;
@@ -147,6 +161,11 @@ impl RunPaths {
     /// wins over all of them.
     pub fn for_daemon(opts: &Options) -> RunPaths {
         let var = |k: &str| std::env::var_os(k).map(PathBuf::from);
+        RunPaths::derive(opts, var("VIGIL_RUN_DIR"), var("VIGIL_DUMP_DIR"))
+    }
+
+    /// [`RunPaths::for_daemon`] with the environment's overrides given.
+    fn derive(opts: &Options, run_dir_override: Option<PathBuf>, dump_dir: Option<PathBuf>) -> RunPaths {
         let ns = opts.namespace.as_deref();
         let pid_file = opts
             .pid_file
@@ -170,8 +189,8 @@ impl RunPaths {
         }
         let identity = if identity.is_empty() { "default".to_string() } else { identity.join(", ") };
         RunPaths {
-            run_dir: var("VIGIL_RUN_DIR").unwrap_or(run_dir),
-            dump_dir: var("VIGIL_DUMP_DIR").unwrap_or_else(|| PathBuf::from("/tmp")),
+            run_dir: run_dir_override.unwrap_or(run_dir),
+            dump_dir: dump_dir.unwrap_or_else(|| PathBuf::from("/tmp")),
             identity,
         }
     }
@@ -196,6 +215,12 @@ impl RunPaths {
     /// every child (and every respawn) runs the same bytes.
     pub fn snapshot(&self) -> PathBuf {
         self.run_dir.join("config.snapshot")
+    }
+
+    /// What the child of `kind` keeps for a successor (see
+    /// `engine::vrrp::resume`); the daemon's clean stop removes it.
+    pub fn state_file(&self, kind: ChildKind) -> PathBuf {
+        self.run_dir.join(format!("{}.state", kind.name()))
     }
 
     pub fn dump_files(&self, kind: ChildKind) -> [PathBuf; 3] {
@@ -264,19 +289,15 @@ mod tests {
     fn paths(args: &[&str]) -> RunPaths {
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         match crate::cli::parse_args(&args) {
-            Ok(crate::cli::Command::Run(o)) => RunPaths::for_daemon(&o),
+            Ok(crate::cli::Command::Run(o)) => RunPaths::derive(&o, None, None),
             other => panic!("{args:?}: {other:?}"),
         }
     }
 
     #[test]
     fn each_identity_has_its_own_run_dir() {
-        if std::env::var_os("VIGIL_RUN_DIR").is_some() {
-            panic!("unset VIGIL_RUN_DIR to run this test");
-        }
         let d = paths(&[]);
         assert_eq!((d.run_dir.as_path(), d.identity.as_str()), (Path::new("/run/vigil"), "default"));
-        assert!(!d.is_own_subdir());
         // The default pid file is the default daemon.
         assert_eq!(paths(&["-p", "/run/keepalived.pid"]).run_dir, Path::new("/run/vigil"));
         assert_eq!(paths(&["-s", "blue"]).run_dir, Path::new("/run/vigil/blue"));
@@ -287,7 +308,6 @@ mod tests {
         let n1 = paths(&["-i", "node1", "-p", "/run/n1/k.pid"]);
         assert_eq!(n1.run_dir, Path::new("/run/vigil/@node1/pid=run%2fn1%2fk.pid"));
         assert_eq!(n1.identity, "config-id node1, pid file /run/n1/k.pid");
-        assert!(n1.is_own_subdir());
         assert_eq!(paths(&["-i", "a/b%"]).run_dir, Path::new("/run/vigil/@a%2fb%25"));
         let rel = paths(&["-p", "k.pid"]);
         let cwd = std::env::current_dir().unwrap().join("k.pid");

@@ -29,7 +29,7 @@ use super::log::LogConfig;
 use super::pidfile::{self, PidFile};
 use super::process::{self, Exit, Fork, Pid};
 use super::signals::{self, SignalPipe};
-use super::{ChildKind, Engines, Needs, RunPaths, HELLO, HELLO_ACK};
+use super::{ChildKind, Engines, Lifetime, Needs, RunPaths, HELLO, HELLO_ACK};
 use crate::cli::{Options, VERSION};
 use crate::config::{Config, Diagnostic};
 
@@ -61,6 +61,8 @@ struct Slot {
     respawn_at: Option<Instant>,
     /// No longer in the configuration: stop it and do not respawn.
     retiring: bool,
+    /// The last child that died (not stopped by us), for its successor.
+    died: Option<Lifetime>,
 }
 
 struct Stopping {
@@ -217,7 +219,7 @@ pub fn run(opts: Options, engines: Engines) -> i32 {
         log::warn!("{}: {e}", paths.lock_file().display());
     }
     let code = match Supervisor::new(opts, engines, paths.clone()) {
-        Ok(mut s) => match write_snapshot(&paths.snapshot(), &snapshot.encode()) {
+        Ok(mut s) => match write_private(&paths.snapshot(), &snapshot.encode()) {
             Ok(()) => s.run(&loaded.config),
             Err(e) => {
                 log::error!("cannot write {}: {e}", paths.snapshot().display());
@@ -230,6 +232,10 @@ pub fn run(opts: Options, engines: Engines) -> i32 {
         }
     };
     let _ = std::fs::remove_file(paths.snapshot());
+    // A later start is a normal start: no child resumes what this daemon ran.
+    for kind in [ChildKind::Vrrp, ChildKind::Checker] {
+        let _ = std::fs::remove_file(paths.state_file(kind));
+    }
     pid_file.remove();
     run_lock.remove();
     // A namespace's pid directory goes with its daemon (if nothing else is in it).
@@ -413,6 +419,7 @@ impl Supervisor {
             return;
         }
         log::warn!("{label} child process({pid}) died: Respawning");
+        slot.died = Some(Lifetime { started: run.started, died: now });
         let delay = slot.backoff.on_death(now.saturating_duration_since(run.started));
         if delay.is_zero() {
             self.spawn(i, now);
@@ -451,7 +458,7 @@ impl Supervisor {
                 log_diags(&loaded.diags);
                 if loaded.has_errors() {
                     None
-                } else if let Err(e) = write_snapshot(&self.paths.snapshot(), &snapshot.encode()) {
+                } else if let Err(e) = write_private(&self.paths.snapshot(), &snapshot.encode()) {
                     log::error!("cannot write {}: {e}", self.paths.snapshot().display());
                     None
                 } else {
@@ -498,10 +505,11 @@ impl Supervisor {
                         kind,
                         token,
                         pid_file,
-                        backoff: Backoff::default(),
+                        backoff: Backoff::from_env(),
                         run: None,
                         respawn_at: None,
                         retiring: false,
+                        died: None,
                     });
                     self.spawn(self.slots.len() - 1, now);
                 }
@@ -558,6 +566,7 @@ impl Supervisor {
                 engines: &self.engines,
                 paths: &self.paths,
                 pid_file: &self.slots[i].pid_file,
+                predecessor: self.slots[i].died,
                 channel: theirs,
                 parent: self.me,
             }),
@@ -629,8 +638,9 @@ fn log_diags(diags: &[Diagnostic]) {
     }
 }
 
-/// Replace the snapshot atomically, readable by root only.
-fn write_snapshot(path: &Path, bytes: &[u8]) -> io::Result<()> {
+/// Replace the file at `path` atomically (a temporary file renamed over it),
+/// readable by its owner (root) only: the snapshot, a child's state file.
+pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let tmp = path.with_extension("tmp");
     let _ = std::fs::remove_file(&tmp);
     let mut f = std::fs::OpenOptions::new()
