@@ -5,6 +5,7 @@
 mod common;
 
 use std::net::IpAddr;
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::Instant;
 
@@ -69,9 +70,9 @@ fn killed_vrrp_child_resumes_master_without_losing_a_probe() {
     let probe = Prober::start(&c, vip);
     assert!(probe.wait_answers(20, secs(3)));
     let t_start = Instant::now();
-    // A small LCG: random points of the 1 s advert cycle, reproducible from the seed printed.
-    let mut seed =
-        u64::from(std::process::id()) ^ t_start.elapsed().as_nanos() as u64 ^ 0x9e37_79b9_7f4a_7c15;
+    // A small LCG seeded by the clock: random points of the 1 s advert cycle (seed printed).
+    let clock = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let mut seed = clock.as_nanos() as u64 ^ u64::from(std::process::id());
     println!("kill schedule seed {seed}");
     let mut next_delay = || {
         seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
@@ -88,6 +89,17 @@ fn killed_vrrp_child_resumes_master_without_losing_a_probe() {
                 && da.log_count("resuming MASTER state of the previous VRRP child") >= round
         });
         assert!(back, "round {round}: the new child did not resume MASTER:\n{}", da.log());
+    }
+    // The backup's child killed too: it starts as a backup again and keeps following the master.
+    for round in 1..=3 {
+        let child = db.pid_from_file("v.pid").expect("backup's VRRP child pid file");
+        // SAFETY: kill(2) of the backup daemon's child, pid from its pid file.
+        unsafe { libc::kill(child as i32, libc::SIGKILL) };
+        let back = wait_until(secs(8), ms(5), || {
+            db.pid_from_file("v.pid").is_some_and(|p| p != child && pid_alive(p))
+                && db.log_count("(VI_1) Entering BACKUP STATE") > round
+        });
+        assert!(back, "backup round {round}: no new child in BACKUP:\n{}", db.log());
     }
     // One more advert interval on the wire after the last restart.
     std::thread::sleep(ms(1200));
@@ -373,6 +385,13 @@ fn two_daemons_on_one_host_keep_their_own_runtime_directories() {
         da.log()
     );
     assert!(da.log().contains(&format!("Runtime directory {run_dir_a} (daemon: config-id node1, pid file ")));
+
+    // The VRRP child's state for a successor: root's alone, rewritten on state changes.
+    let state_file = Path::new(&run_dir_a).join("vrrp.state");
+    let meta = std::fs::symlink_metadata(&state_file).expect("vrrp.state");
+    assert_eq!((meta.mode() & 0o777, meta.uid()), (0o600, 0), "vrrp.state mode and owner");
+    let state = std::fs::read_to_string(&state_file).unwrap();
+    assert!(state.lines().any(|l| l.starts_with("instance MASTER ") && l.ends_with(" VI_1")), "{state}");
 
     let status = |host: &Netns, d: &Daemon, id: &str| -> Json {
         let (out, code, err) = status_of(host, d, id);

@@ -650,9 +650,6 @@ impl VrrpEngine {
 
     /// Start instance `i` as at start-up.
     fn start_instance(&mut self, i: usize, now: StdInstant) {
-        if self.resume_instance(i, now) {
-            return;
-        }
         // Addresses left by a previous run (kill -9) must not linger on a backup.
         self.set_vips(i, false);
         self.sync_wall_clock(now);
@@ -686,8 +683,12 @@ impl VrrpEngine {
         }
         self.ext_announce_groups(now);
         for i in 0..self.insts.len() {
-            self.start_instance(i, now);
+            if !self.resume_instance(i, now) {
+                self.start_instance(i, now);
+            }
         }
+        // Only this start resumes: what reloads and late interfaces start later starts afresh.
+        self.resume.forget_previous();
     }
 }
 

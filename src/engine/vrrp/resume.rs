@@ -152,6 +152,12 @@ impl Resume {
         }
     }
 
+    /// The child's start is over: nothing more is resumed.
+    pub fn forget_previous(&mut self) {
+        self.previous.clear();
+        self.died = None;
+    }
+
     /// The daemon stops cleanly: the next start is a normal one.
     pub fn remove(&mut self) {
         if let Some(path) = self.path.take() {
@@ -161,8 +167,8 @@ impl Resume {
 }
 
 impl VrrpEngine {
-    /// Start instance `i` as MASTER if its predecessor had it so (see the
-    /// module docs); false when it must start normally.
+    /// At the child's start: start instance `i` as MASTER if its predecessor
+    /// had it so (see the module docs); false when it must start normally.
     pub(super) fn resume_instance(&mut self, i: usize, now: StdInstant) -> bool {
         let inst = &self.insts[i];
         let down = inst.core.master_down_interval();
