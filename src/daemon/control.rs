@@ -373,6 +373,17 @@ mod tests {
     }
 
     #[test]
+    fn status_takes_the_daemons_identifying_flags_only() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let p = daemon_paths(&args(&["-i", "node1", "--pid=/run/n1.pid", "-s", "blue"])).unwrap();
+        assert_eq!(p.identity, "namespace blue, config-id node1, pid file /run/n1.pid");
+        assert_eq!(daemon_paths(&args(&[])).unwrap().identity, "default");
+        for bad in [&["-f", "x.conf"][..], &["-P"], &["--bogus"], &["extra"], &["-s"]] {
+            assert!(daemon_paths(&args(bad)).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn serves_a_status_request_without_blocking() {
         let path = std::env::temp_dir().join(format!("vigil-ctl-test-{}.ctl", std::process::id()));
         let mut server = ControlServer::bind(&path, 4).unwrap();
