@@ -361,7 +361,7 @@ pub fn usage() -> String {
          \x20 -d, --dump-conf            log the effective configuration at start (with -t: print it)\n\
          \x20 -v, --version              print the version\n\
          \x20 -h, --help                 this text\n\n\
-         Subcommands: vigil status [--namespace NAME] [--json | --prometheus], vigil genhash ...\n"
+         Subcommands: vigil status [-s NAME] [-i ID] [-p PIDFILE] [--json | --prometheus], vigil genhash ...\n"
     )
 }
 

@@ -237,11 +237,21 @@ fn pid_files_are_locked_a_second_start_refuses_and_sigterm_is_fast() {
     // The refused start must not have disturbed the running one.
     assert_eq!(pidfile::read_pid(&d.dir.join("keepalived.pid")), Some(d.parent_pid()));
 
+    // The VRRP child keeps its state for a successor (see engine::vrrp::resume); a clean stop
+    // removes it, so the next start is a normal one.
+    d.wait_for("vrrp.state", Duration::from_secs(5), || d.dir.join("run/vrrp.state").exists());
     let (took, code) = d.stop();
     assert_eq!(code, Some(0));
     assert!(took < Duration::from_secs(1), "shutdown took {took:?}");
     assert!(!alive(vrrp));
-    for f in ["keepalived.pid", "vrrp.pid", "run/vrrp.ctl", "run/config.snapshot"] {
+    for f in [
+        "keepalived.pid",
+        "vrrp.pid",
+        "run/vrrp.ctl",
+        "run/config.snapshot",
+        "run/vrrp.state",
+        "run/daemon.lock",
+    ] {
         assert!(!d.dir.join(f).exists(), "{f} left behind");
     }
     assert!(d.log().contains("Stopped Keepalived"));
@@ -397,7 +407,9 @@ fn status_json_and_signal_dumps() {
         .output()
         .unwrap();
     let table = String::from_utf8(table.stdout).unwrap();
-    assert!(table.starts_with("[vrrp]\n") && table.contains(&format!("pid: {child}")), "{table}");
+    // First which daemon answered (VIGIL_RUN_DIR names none of -s, -i, -p: the default one).
+    let header = format!("vigil daemon: default ({})\n[vrrp]\n", run_dir.display());
+    assert!(table.starts_with(&header) && table.contains(&format!("pid: {child}")), "{table}");
 
     // SIGUSR1 to the parent is relayed; the child writes keepalived.data.
     d.signal(libc::SIGUSR1);

@@ -8,14 +8,29 @@ pub const STABLE_RUN: Duration = Duration::from_secs(60);
 /// The delay before the next restart, from how long the last run lasted.
 /// A crash loop is restarted after 0, 1, 2, 4, 8, 16, 32, then 60 s for ever;
 /// any run longer than [`STABLE_RUN`] starts the series again.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Backoff {
     fast_deaths: u32,
+    stable_run: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff { fast_deaths: 0, stable_run: STABLE_RUN }
+    }
 }
 
 impl Backoff {
+    /// keepalived's limit, or `VIGIL_STABLE_RUN_MS` milliseconds: a test-only
+    /// knob, so a test can kill a child many times in a row without waiting
+    /// a minute between kills.
+    pub fn from_env() -> Backoff {
+        let ms = std::env::var("VIGIL_STABLE_RUN_MS").ok().and_then(|v| v.parse().ok());
+        Backoff { fast_deaths: 0, stable_run: ms.map_or(STABLE_RUN, Duration::from_millis) }
+    }
+
     pub fn on_death(&mut self, ran_for: Duration) -> Duration {
-        if ran_for > STABLE_RUN {
+        if ran_for > self.stable_run {
             self.fast_deaths = 0;
         }
         let secs = match self.fast_deaths {

@@ -8,7 +8,7 @@ use super::control::ControlServer;
 use super::event_loop::{self, LoopSetup};
 use super::pidfile::PidFile;
 use super::process::{self, Pid};
-use super::{ChildKind, ChildStart, Engines, RunPaths};
+use super::{ChildKind, ChildStart, Engines, Lifetime, RunPaths};
 use crate::cli::Options;
 use crate::config::{self, Config};
 
@@ -25,6 +25,8 @@ pub struct ChildArgs<'a> {
     pub engines: &'a Engines,
     pub paths: &'a RunPaths,
     pub pid_file: &'a Path,
+    /// The child this one replaces, if it died under the parent's eyes.
+    pub predecessor: Option<Lifetime>,
     pub channel: OwnedFd,
     pub parent: Pid,
 }
@@ -64,7 +66,14 @@ fn run(args: ChildArgs) -> i32 {
     };
     let mut sched_plan = super::sched::plan(kind, &config);
     super::sched::apply(kind.label(), &sched_plan);
-    let start = ChildStart { kind, opts: args.opts, config: &config };
+    let state_file = args.paths.state_file(kind);
+    let start = ChildStart {
+        kind,
+        opts: args.opts,
+        config: &config,
+        state_file: &state_file,
+        predecessor: args.predecessor,
+    };
     let mut sub = match (args.engines.factory(kind))(&start) {
         Ok(s) => s,
         Err(e) => {

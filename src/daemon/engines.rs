@@ -14,6 +14,10 @@ pub fn engines() -> Engines {
                 only(s),
                 !s.opts.dont_release_vrrp,
                 s.opts.address_monitoring,
+                Some(crate::engine::vrrp::ResumeFrom {
+                    state_file: s.state_file.to_path_buf(),
+                    predecessor: s.predecessor,
+                }),
             )
         }),
         checker: Box::new(|s: &ChildStart| {

@@ -14,11 +14,14 @@
 //!   (pure); `metrics_http`: the `metrics_listen` listener in the parent's
 //!   loop, and why the parent serves it.
 //!
-//! Environment: `VIGIL_RUN_DIR` (default `/run/vigil`, or `/run/vigil/NAME`
-//! under `-s NAME`) holds the control sockets `vrrp.ctl`/`checker.ctl` and
-//! the validated configuration snapshot; `VIGIL_DUMP_DIR` (default `/tmp`)
-//! receives the signal dumps. Tests set both so parallel daemons do not
-//! collide.
+//! Runtime directory: each daemon has its own (see [`RunPaths::for_daemon`]),
+//! named after what identifies it on the host (`-s NAME`, `-i ID`, `-p FILE`),
+//! as keepalived names its pid files after its namespace and instance. It
+//! holds the control sockets `vrrp.ctl`/`checker.ctl`, the validated
+//! configuration snapshot, the children's state files and the `daemon.lock`
+//! the parent holds for its life. `VIGIL_RUN_DIR` overrides it (tests);
+//! `VIGIL_DUMP_DIR` (default `/tmp`) receives the signal dumps;
+//! `VIGIL_STABLE_RUN_MS` (tests) shortens the respawn rate limit's minute.
 
 pub mod backoff;
 pub mod child;
@@ -36,7 +39,7 @@ pub mod signals;
 pub mod supervisor;
 pub mod timer;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::cli::Options;
 use crate::config::Config;
@@ -109,6 +112,19 @@ pub struct ChildStart<'a> {
     pub kind: ChildKind,
     pub opts: &'a Options,
     pub config: &'a Config,
+    /// Where this child may keep state for its successor ([`RunPaths::state_file`]).
+    pub state_file: &'a Path,
+    /// The child this one replaces, when the parent saw it die: when it
+    /// started and when it was reaped. None at the daemon's start.
+    pub predecessor: Option<Lifetime>,
+}
+
+/// A child's life as the parent saw it (CLOCK_MONOTONIC, shared by every
+/// process of the host).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lifetime {
+    pub started: std::time::Instant,
+    pub died: std::time::Instant,
 }
 
 pub type SubsystemFactory = Box<dyn Fn(&ChildStart) -> Result<Box<dyn Subsystem>, String>>;
@@ -129,26 +145,71 @@ impl Engines {
     }
 }
 
-/// Directories from the environment (see the module docs).
+/// Where the default daemon (no `-s`, `-i` or `-p`) keeps its runtime files.
+pub const RUN_BASE: &str = "/run/vigil";
+
+/// A daemon's directories (see the module docs).
 #[derive(Clone, Debug)]
 pub struct RunPaths {
     pub run_dir: PathBuf,
     pub dump_dir: PathBuf,
+    /// Which daemon this is, for messages: "default", or its flags.
+    pub identity: String,
 }
 
 impl RunPaths {
-    /// The paths of the daemon for network namespace `namespace` (`-s`), or
-    /// of the host's. `VIGIL_RUN_DIR` wins over both.
-    pub fn from_env(namespace: Option<&str>) -> RunPaths {
+    /// The paths of the daemon `opts` describe: `/run/vigil` for the default
+    /// daemon, else a directory below it named by the namespace (`-s NS`:
+    /// `NS`, as before), the config id (`-i ID`: `@ID`) and the main pid file
+    /// when it is not the default one (`-p /run/x.pid`: `pid=run%2fx.pid`).
+    /// `vigil status` computes the same from the same flags. `VIGIL_RUN_DIR`
+    /// wins over all of them.
+    pub fn for_daemon(opts: &Options) -> RunPaths {
         let var = |k: &str| std::env::var_os(k).map(PathBuf::from);
-        let run_dir = var("VIGIL_RUN_DIR").unwrap_or_else(|| {
-            let base = PathBuf::from("/run/vigil");
-            match namespace {
-                Some(ns) => base.join(ns),
-                None => base,
-            }
-        });
-        RunPaths { run_dir, dump_dir: var("VIGIL_DUMP_DIR").unwrap_or_else(|| PathBuf::from("/tmp")) }
+        RunPaths::derive(opts, var("VIGIL_RUN_DIR"), var("VIGIL_DUMP_DIR"))
+    }
+
+    /// [`RunPaths::for_daemon`] with the environment's overrides given.
+    fn derive(opts: &Options, run_dir_override: Option<PathBuf>, dump_dir: Option<PathBuf>) -> RunPaths {
+        let ns = opts.namespace.as_deref();
+        let pid_file = opts
+            .pid_file
+            .as_deref()
+            .map(absolute)
+            .filter(|p| *p != pidfile::default_path(pidfile::PARENT, ns));
+        let mut run_dir = PathBuf::from(RUN_BASE);
+        let mut identity = Vec::new();
+        if let Some(ns) = ns {
+            run_dir.push(ns);
+            identity.push(format!("namespace {ns}"));
+        }
+        if let Some(id) = &opts.config_id {
+            run_dir.push(format!("@{}", escape_name(id)));
+            identity.push(format!("config-id {id}"));
+        }
+        if let Some(p) = &pid_file {
+            let s = p.to_string_lossy();
+            run_dir.push(format!("pid={}", escape_name(s.trim_start_matches('/'))));
+            identity.push(format!("pid file {s}"));
+        }
+        let identity = if identity.is_empty() { "default".to_string() } else { identity.join(", ") };
+        RunPaths {
+            run_dir: run_dir_override.unwrap_or(run_dir),
+            dump_dir: dump_dir.unwrap_or_else(|| PathBuf::from("/tmp")),
+            identity,
+        }
+    }
+
+    /// The lock the parent holds for its life: a second daemon with the same
+    /// identity finds it taken and refuses to start.
+    pub fn lock_file(&self) -> PathBuf {
+        self.run_dir.join("daemon.lock")
+    }
+
+    /// Whether this is a directory of its own below [`RUN_BASE`], which the
+    /// daemon removes when it stops (the default one and `VIGIL_RUN_DIR` stay).
+    pub fn is_own_subdir(&self) -> bool {
+        std::env::var_os("VIGIL_RUN_DIR").is_none() && self.run_dir != Path::new(RUN_BASE)
     }
 
     pub fn control_socket(&self, kind: ChildKind) -> PathBuf {
@@ -161,9 +222,40 @@ impl RunPaths {
         self.run_dir.join("config.snapshot")
     }
 
+    /// What the child of `kind` keeps for a successor (see
+    /// `engine::vrrp::resume`); the daemon's clean stop removes it.
+    pub fn state_file(&self, kind: ChildKind) -> PathBuf {
+        self.run_dir.join(format!("{}.state", kind.name()))
+    }
+
     pub fn dump_files(&self, kind: ChildKind) -> [PathBuf; 3] {
         kind.dump_names().map(|n| self.dump_dir.join(n))
     }
+}
+
+/// `p` made absolute against the working directory, so `-p k.pid` names the
+/// same daemon from wherever `vigil status` is run.
+fn absolute(p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        return p.to_path_buf();
+    }
+    std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// One path component that names `s` unambiguously: `%`, `/` and control
+/// characters become `%XX`.
+fn escape_name(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c == '%' || c == '/' || c.is_control() {
+            for b in c.to_string().bytes() {
+                out.push_str(&format!("%{b:02x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Run the daemon with vigil's engines; returns the exit code.
@@ -192,5 +284,38 @@ pub fn signum_main(name: &str) -> i32 {
             eprintln!("vigil: unknown signal name '{name}' (RELOAD STOP DATA STATS STATS_CLEAR JSON)");
             1
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paths(args: &[&str]) -> RunPaths {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        match crate::cli::parse_args(&args) {
+            Ok(crate::cli::Command::Run(o)) => RunPaths::derive(&o, None, None),
+            other => panic!("{args:?}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn each_identity_has_its_own_run_dir() {
+        let d = paths(&[]);
+        assert_eq!((d.run_dir.as_path(), d.identity.as_str()), (Path::new("/run/vigil"), "default"));
+        // The default pid file is the default daemon.
+        assert_eq!(paths(&["-p", "/run/keepalived.pid"]).run_dir, Path::new("/run/vigil"));
+        assert_eq!(paths(&["-s", "blue"]).run_dir, Path::new("/run/vigil/blue"));
+        assert_eq!(
+            paths(&["-s", "blue", "-p", "/run/keepalived/blue/keepalived.pid"]).run_dir,
+            Path::new("/run/vigil/blue")
+        );
+        let n1 = paths(&["-i", "node1", "-p", "/run/n1/k.pid"]);
+        assert_eq!(n1.run_dir, Path::new("/run/vigil/@node1/pid=run%2fn1%2fk.pid"));
+        assert_eq!(n1.identity, "config-id node1, pid file /run/n1/k.pid");
+        assert_eq!(paths(&["-i", "a/b%"]).run_dir, Path::new("/run/vigil/@a%2fb%25"));
+        let rel = paths(&["-p", "k.pid"]);
+        let cwd = std::env::current_dir().unwrap().join("k.pid");
+        assert!(rel.identity.ends_with(&*cwd.to_string_lossy()), "{}", rel.identity);
     }
 }

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::os::unix::io::{AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
 
@@ -55,6 +55,20 @@ impl PidFile {
     /// Open (creating with mode 0644) and lock `path` without writing to it.
     /// A file nobody holds a lock on is stale and is taken over.
     pub fn lock(path: &Path) -> Result<PidFile, PidFileError> {
+        // An owner that stops unlinks the file before it closes it: what we
+        // locked may be that unlinked file, while a third process creates and
+        // locks a new one. Lock only the file the path still names.
+        loop {
+            let p = PidFile::lock_once(path)?;
+            let held = p.file.metadata().map_err(|e| PidFileError::Io(path.to_path_buf(), e))?;
+            match std::fs::symlink_metadata(path) {
+                Ok(now) if (now.dev(), now.ino()) == (held.dev(), held.ino()) => return Ok(p),
+                _ => continue,
+            }
+        }
+    }
+
+    fn lock_once(path: &Path) -> Result<PidFile, PidFileError> {
         let io_err = |e| PidFileError::Io(path.to_path_buf(), e);
         let file = std::fs::OpenOptions::new()
             .write(true)

@@ -35,7 +35,7 @@ use super::metrics_http::MetricsServer;
 use super::pidfile::{self, PidFile};
 use super::process::{self, Exit, Fork, Pid};
 use super::signals::{self, SignalPipe};
-use super::{ChildKind, Engines, Needs, RunPaths, HELLO, HELLO_ACK};
+use super::{ChildKind, Engines, Lifetime, Needs, RunPaths, HELLO, HELLO_ACK};
 use crate::cli::{Options, VERSION};
 use crate::config::{Config, Diagnostic};
 
@@ -79,6 +79,8 @@ struct Slot {
     retiring: bool,
     /// Deaths followed by a restart, for the metrics.
     restarts: u64,
+    /// The last child that died (not stopped by us), for its successor.
+    died: Option<Lifetime>,
 }
 
 struct Stopping {
@@ -177,11 +179,31 @@ pub fn run(opts: Options, engines: Engines) -> i32 {
     }
     let namespace = opts.namespace.clone();
     let ns = namespace.as_deref();
-    let paths = RunPaths::from_env(ns);
+    let paths = RunPaths::for_daemon(&opts);
     if let Err(e) = private_dir(&paths.run_dir) {
         fatal(format!("runtime directory {}: {e}", paths.run_dir.display()));
         return EXIT_FATAL;
     }
+    // Held for the parent's life (fork shares it; the children close it), so
+    // the kernel, not a pid in a file, says whether this daemon runs.
+    let run_lock = match PidFile::lock(&paths.lock_file()) {
+        Ok(l) => l,
+        Err(pidfile::PidFileError::AlreadyRunning(p)) => {
+            fatal(format!(
+                "another vigil daemon ({}) is already running with runtime directory {} (it holds {}) - not starting; \
+                 give this one its own -s, -i or -p",
+                paths.identity,
+                paths.run_dir.display(),
+                p.display()
+            ));
+            return EXIT_FATAL;
+        }
+        Err(e) => {
+            fatal(e.to_string());
+            return EXIT_FATAL;
+        }
+    };
+    log::info!("Runtime directory {} (daemon: {})", paths.run_dir.display(), paths.identity);
     // The namespace's own pid directory, /run/keepalived/NAME, as keepalived makes it.
     let pid_dir = ns.map(|ns| Path::new(pidfile::NAMESPACE_DIR).join(ns));
     let defaults_used =
@@ -214,8 +236,12 @@ pub fn run(opts: Options, engines: Engines) -> i32 {
         log::error!("pid file {}: {e}", pid_path.display());
         return EXIT_FATAL;
     }
+    let mut run_lock = run_lock;
+    if let Err(e) = run_lock.write_pid(std::process::id()) {
+        log::warn!("{}: {e}", paths.lock_file().display());
+    }
     let code = match Supervisor::new(opts, engines, paths.clone()) {
-        Ok(mut s) => match write_snapshot(&paths.snapshot(), &snapshot.encode()) {
+        Ok(mut s) => match write_private(&paths.snapshot(), &snapshot.encode()) {
             Ok(()) => s.run(&loaded.config),
             Err(e) => {
                 log::error!("cannot write {}: {e}", paths.snapshot().display());
@@ -228,14 +254,24 @@ pub fn run(opts: Options, engines: Engines) -> i32 {
         }
     };
     let _ = std::fs::remove_file(paths.snapshot());
+    // A later start is a normal start: no child resumes what this daemon ran.
+    for kind in [ChildKind::Vrrp, ChildKind::Checker] {
+        let _ = std::fs::remove_file(paths.state_file(kind));
+    }
     pid_file.remove();
-    if ns.is_some() {
-        // A namespace's directories go with its daemon (if nothing else is in them).
-        if let Some(dir) = own_pid_dir {
-            let _ = std::fs::remove_dir(dir);
-        }
-        if std::env::var_os("VIGIL_RUN_DIR").is_none() {
-            let _ = std::fs::remove_dir(&paths.run_dir);
+    run_lock.remove();
+    // A namespace's pid directory goes with its daemon (if nothing else is in it).
+    if let Some(dir) = own_pid_dir {
+        let _ = std::fs::remove_dir(dir);
+    }
+    if paths.is_own_subdir() {
+        // Our directory, and the parents made for it, if nothing else is in them.
+        let mut dir = Some(paths.run_dir.as_path());
+        while let Some(d) = dir.filter(|d| *d != Path::new(super::RUN_BASE)) {
+            if std::fs::remove_dir(d).is_err() {
+                break;
+            }
+            dir = d.parent();
         }
     }
     log::info!("Stopped Keepalived v{VERSION} (vigil)");
@@ -469,6 +505,7 @@ impl Supervisor {
         }
         log::warn!("{label} child process({pid}) died: Respawning");
         slot.restarts += 1;
+        slot.died = Some(Lifetime { started: run.started, died: now });
         let delay = slot.backoff.on_death(now.saturating_duration_since(run.started));
         if delay.is_zero() {
             self.spawn(i, now);
@@ -507,7 +544,7 @@ impl Supervisor {
                 log_diags(&loaded.diags);
                 if loaded.has_errors() {
                     None
-                } else if let Err(e) = write_snapshot(&self.paths.snapshot(), &snapshot.encode()) {
+                } else if let Err(e) = write_private(&self.paths.snapshot(), &snapshot.encode()) {
                     log::error!("cannot write {}: {e}", self.paths.snapshot().display());
                     None
                 } else {
@@ -555,11 +592,12 @@ impl Supervisor {
                         kind,
                         token,
                         pid_file,
-                        backoff: Backoff::default(),
+                        backoff: Backoff::from_env(),
                         run: None,
                         respawn_at: None,
                         retiring: false,
                         restarts: 0,
+                        died: None,
                     });
                     self.spawn(self.slots.len() - 1, now);
                 }
@@ -616,6 +654,7 @@ impl Supervisor {
                 engines: &self.engines,
                 paths: &self.paths,
                 pid_file: &self.slots[i].pid_file,
+                predecessor: self.slots[i].died,
                 channel: theirs,
                 parent: self.me,
             }),
@@ -687,8 +726,9 @@ fn log_diags(diags: &[Diagnostic]) {
     }
 }
 
-/// Replace the snapshot atomically, readable by root only.
-fn write_snapshot(path: &Path, bytes: &[u8]) -> io::Result<()> {
+/// Replace the file at `path` atomically (a temporary file renamed over it),
+/// readable by its owner (root) only: the snapshot, a child's state file.
+pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let tmp = path.with_extension("tmp");
     let _ = std::fs::remove_file(&tmp);
     let mut f = std::fs::OpenOptions::new()

@@ -251,6 +251,22 @@ impl Instance {
         self.set_state(now, to, Reason::Startup);
     }
 
+    /// Begin operation as MASTER at once, for an instance that was master
+    /// moments ago in a process that died (the edge judges that, see
+    /// `engine::vrrp::resume`): an advert now, the VIPs (still installed)
+    /// asserted, gratuitous ARPs, no Master_Down wait and no VIP removal.
+    /// Returns false, doing nothing, where [`Instance::start`] would not make
+    /// it master by the same path: not freshly created, or in fault.
+    pub fn resume_as_master(&mut self, now: Instant) -> bool {
+        if !matches!(self.state, State::Init | State::Stop) || self.fault {
+            return false;
+        }
+        self.preempt_until = (!self.params.preempt_delay.is_zero()).then(|| now + self.params.preempt_delay);
+        self.log(Level::Info, "resuming MASTER state of the previous VRRP child".to_string());
+        self.set_state(now, State::Master, Reason::Startup);
+        true
+    }
+
     /// Stop: a master resigns with a priority-0 advert and removes its VIPs.
     pub fn shutdown(&mut self, now: Instant) {
         if !matches!(self.state, State::Init | State::Stop) {

@@ -35,6 +35,24 @@ impl Daemon {
 
     /// [`Daemon::start`] with extra environment variables (the bench's `LD_PRELOAD` for keepalived).
     pub fn start_env(ns: &Netns, bin: &Path, config: &str, extra: &[&str], env: &[(&str, &str)]) -> Daemon {
+        Daemon::spawn(ns, bin, config, extra, env, true)
+    }
+
+    /// [`Daemon::start`] without `VIGIL_RUN_DIR`: vigil picks its runtime directory under
+    /// /run/vigil from its flags, as in production (the `-p DIR/k.pid` this harness passes makes
+    /// it one of its own; vigil removes it when it stops).
+    pub fn start_own_run_dir(ns: &Netns, bin: &Path, config: &str, extra: &[&str]) -> Daemon {
+        Daemon::spawn(ns, bin, config, extra, &[], false)
+    }
+
+    fn spawn(
+        ns: &Netns,
+        bin: &Path,
+        config: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+        private_run_dir: bool,
+    ) -> Daemon {
         let dir = TempDir::new("daemon");
         let conf = dir.path().join("keepalived.conf");
         std::fs::write(&conf, config).unwrap_or_else(|e| panic!("write {}: {e}", conf.display()));
@@ -50,7 +68,12 @@ impl Daemon {
         let mut cmd = ns.command(&args);
         // vigil's control sockets, config snapshot and signal dumps: private to this daemon, so
         // parallel daemons never share /run/vigil or /tmp/keepalived.* (keepalived ignores these).
-        cmd.env("VIGIL_RUN_DIR", dir.path().join("run")).env("VIGIL_DUMP_DIR", dir.path());
+        cmd.env("VIGIL_DUMP_DIR", dir.path());
+        if private_run_dir {
+            cmd.env("VIGIL_RUN_DIR", dir.path().join("run"));
+        } else {
+            cmd.env_remove("VIGIL_RUN_DIR");
+        }
         cmd.envs(env.iter().copied());
         let stderr = write_end.try_clone().unwrap_or_else(|e| panic!("dup pipe: {e}"));
         cmd.stdin(Stdio::null()).stdout(Stdio::from(write_end)).stderr(Stdio::from(stderr));

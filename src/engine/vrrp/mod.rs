@@ -14,6 +14,7 @@ mod lateness;
 pub mod params;
 mod pending;
 mod reload;
+mod resume;
 pub mod routes;
 pub mod rules;
 pub mod sync;
@@ -48,6 +49,7 @@ use crate::vrrp::{self, Action, Family, Reject, RxContext, State};
 use garp::GarpQueue;
 use lateness::Lateness;
 use pending::{Pending, Placement};
+pub use resume::ResumeFrom;
 
 /// A pooled socket not yet registered with the poll loop.
 const NO_TOKEN: Token = Token(usize::MAX);
@@ -142,6 +144,8 @@ pub struct VrrpEngine {
     only: Only,
     /// Which children run, for who reads the global FIFO.
     children: notify_fifo::Children,
+    /// The state kept for, and left by, a VRRP child restarted after a crash.
+    resume: resume::Resume,
 }
 
 impl VrrpEngine {
@@ -178,6 +182,7 @@ impl VrrpEngine {
             fifos: FifoSet::default(),
             only,
             children: notify_fifo::children(config, only),
+            resume: resume::Resume::default(),
         };
         for cfg in &config.instances {
             engine.add_instance(cfg, &links, &addrs);
@@ -385,6 +390,7 @@ impl VrrpEngine {
                     }
                     self.notify(i, to, now);
                     self.ext_state_change(i, from, to, now);
+                    self.save_states();
                 }
                 Action::Log { level, line } => log!(level, "{line}"),
             }
@@ -688,8 +694,12 @@ impl VrrpEngine {
         }
         self.ext_announce_groups(now);
         for i in 0..self.insts.len() {
-            self.start_instance(i, now);
+            if !self.resume_instance(i, now) {
+                self.start_instance(i, now);
+            }
         }
+        // Only this start resumes: what reloads and late interfaces start later starts afresh.
+        self.resume.forget_previous();
     }
 }
 
@@ -900,6 +910,7 @@ impl Subsystem for VrrpEngine {
         self.ext_shutdown();
         // The STOP lines are written: the readers see end of file once they have read them.
         self.fifos.close();
+        self.resume.remove();
         // Give notify_stop scripts a moment; the runner kills what is left.
         if let Some(r) = self.scripts.as_mut() {
             let deadline = StdInstant::now() + Duration::from_millis(500);
@@ -1055,14 +1066,17 @@ fn links_and_addrs(nl: &mut netlink::Socket) -> io::Result<(Vec<Link>, Vec<link:
 /// The VRRP child's subsystem, for `daemon::engines`.
 /// `only`: `-P` / `-C` (who reads the global notify FIFO);
 /// `release_on_exit`: false under `-V/--dont-release-vrrp`;
-/// `log_address_changes`: `-a/--address-monitoring`.
+/// `log_address_changes`: `-a/--address-monitoring`;
+/// `resume`: the state file, and the child this one replaces (`resume.rs`).
 pub fn subsystem(
     config: &Config,
     only: Only,
     release_on_exit: bool,
     log_address_changes: bool,
+    resume: Option<ResumeFrom>,
 ) -> Result<Box<dyn Subsystem>, String> {
     let mut engine = VrrpEngine::new(config, only).map_err(|e| format!("VRRP engine: {e}"))?;
+    engine.resume = resume::Resume::new(resume, config);
     engine.release_on_exit = release_on_exit;
     engine.log_address_changes = log_address_changes;
     if engine.insts.is_empty() && engine.pending.is_empty() && !config.instances.is_empty() {

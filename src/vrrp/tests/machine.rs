@@ -343,3 +343,32 @@ fn address_list_mismatch_is_counted_not_dropped() {
         assert_eq!(logs, 1, "rate-limited");
     }
 }
+
+/// A restarted edge resumes a master: advert at once, VIPs asserted (never
+/// removed), gratuitous ARPs, no Master_Down wait; refused in fault or once running.
+#[test]
+fn resume_as_master_asserts_at_once_without_removing_vips() {
+    let mut inst = Instance::new(params(100));
+    assert!(inst.resume_as_master(Instant::from_millis(5)));
+    assert_eq!(
+        drain(&mut inst),
+        vec![
+            log("(VI_1) resuming MASTER state of the previous VRRP child"),
+            Action::StateChange { from: State::Init, to: State::Master, reason: Reason::Startup },
+            log("(VI_1) Entering MASTER STATE"),
+            Action::SendAdvert { priority: 100, ah_seq: None, hmac_seq: None, due: None },
+            log("(VI_1) setting VIPs."),
+            Action::AddVips,
+            garp(5),
+        ]
+    );
+    assert_eq!(inst.state(), State::Master);
+    assert_eq!(inst.poll_timeout(), Some(Instant::from_millis(1005)), "next advert one interval later");
+    assert!(!inst.resume_as_master(Instant::from_secs(2)), "already running");
+
+    let mut faulty = Instance::new(params(100));
+    faulty.set_fault(Instant::ZERO, true);
+    assert!(!faulty.resume_as_master(Instant::ZERO));
+    assert!(drain(&mut faulty).is_empty());
+    assert_eq!(faulty.state(), State::Init);
+}

@@ -1,0 +1,362 @@
+//! A VRRP child that replaces one which crashed resumes its masters.
+//!
+//! A new child used to start every instance in BACKUP: remove the VIPs,
+//! wait a whole Master_Down interval, and win back only if its own interval
+//! is shorter than the backup's. The VIP was gone for ~3.5 s (advert 1 s).
+//!
+//! So the child keeps a small state file in the daemon's runtime directory
+//! (`RunPaths::state_file`), rewritten atomically on every state change (not
+//! per advert): per instance its state and the hash of its configuration,
+//! and when it was written (CLOCK_MONOTONIC). The successor resumes an
+//! instance as MASTER (`Instance::resume_as_master`: an advert at once,
+//! gratuitous ARPs, the VIPs left in place) only when all of this holds:
+//! - the parent saw the predecessor die (`ChildStart::predecessor`), the
+//!   file was written during its life, and it died no longer ago than the
+//!   instance's Master_Down interval (a backup may have taken over since);
+//! - the instance was MASTER and its configuration (and the global one) is
+//!   unchanged;
+//! - it is in no sync group (the group decides for its members together);
+//! - every VIP is still on its interface (a master whose VIPs went was
+//!   leaving MASTER when it died).
+//!
+//! Anything else is the normal start. A backup starts as before: its master's
+//! next advert is accepted well within the full Master_Down timer it starts
+//! with, so it keeps that master without any state carried over. The
+//! daemon's clean stop removes the file, so a later start is a normal start.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant as StdInstant};
+
+use log::{info, warn};
+
+use super::VrrpEngine;
+use crate::config::model::{GlobalDefs, VrrpInstance};
+use crate::config::Config;
+use crate::daemon::Lifetime;
+use crate::sys::link;
+use crate::vrrp::State;
+
+/// First line of the state file.
+const MAGIC: &str = "vigil-vrrp-state 1";
+
+/// Where the state lives and who wrote what is there, for `subsystem`.
+pub struct ResumeFrom {
+    pub state_file: PathBuf,
+    /// The child this one replaces, if the parent saw it die.
+    pub predecessor: Option<Lifetime>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Saved {
+    state: State,
+    config: u64,
+}
+
+/// What the predecessor left, and where this child keeps its own.
+#[derive(Default)]
+pub(super) struct Resume {
+    path: Option<PathBuf>,
+    /// The predecessor's instances, when its file is from its life.
+    previous: HashMap<String, Saved>,
+    /// When the predecessor died.
+    died: Option<StdInstant>,
+    /// Members of sync groups: never resumed alone.
+    grouped: HashSet<String>,
+    global: u64,
+    /// What was last written, so an unchanged state is not written again.
+    written: Vec<(String, State, u64)>,
+}
+
+impl Resume {
+    pub fn new(from: Option<ResumeFrom>, config: &Config) -> Resume {
+        let grouped =
+            config.sync_groups.iter().flat_map(|g| g.members.iter().map(|(m, _)| m.clone())).collect();
+        let mut r = Resume { grouped, global: hash_global(&config.global), ..Default::default() };
+        let Some(from) = from else { return r };
+        if let Some(life) = from.predecessor {
+            match std::fs::read_to_string(&from.state_file) {
+                Ok(text) => match parse(&text) {
+                    Some((written, previous)) if within(written, life) => {
+                        r.previous = previous;
+                        r.died = Some(life.died);
+                    }
+                    Some(_) => info!(
+                        "{}: not written by the VRRP child that died - normal start",
+                        from.state_file.display()
+                    ),
+                    None => warn!("{}: unreadable - normal start", from.state_file.display()),
+                },
+                Err(e) => info!(
+                    "no state of the previous VRRP child ({}: {e}) - normal start",
+                    from.state_file.display()
+                ),
+            }
+        }
+        r.path = Some(from.state_file);
+        r
+    }
+
+    fn config_hash(&self, cfg: &VrrpInstance) -> u64 {
+        // Debug output of the model is deterministic (no hash maps in it).
+        let mut h = DefaultHasher::new();
+        self.global.hash(&mut h);
+        format!("{cfg:?}").hash(&mut h);
+        h.finish()
+    }
+
+    /// Whether instance `cfg` resumes as MASTER, judged by everything but
+    /// its VIPs: `down` is its Master_Down interval. Logs why not when the
+    /// predecessor had it as master.
+    fn may_resume(&self, cfg: &VrrpInstance, down: Duration, now: StdInstant) -> bool {
+        let (Some(saved), Some(died)) = (self.previous.get(&cfg.name), self.died) else { return false };
+        if saved.state != State::Master {
+            return false;
+        }
+        let why_not = if saved.config != self.config_hash(cfg) {
+            "its configuration changed".to_string()
+        } else if self.grouped.contains(&cfg.name) {
+            "it is in a sync group".to_string()
+        } else if now.saturating_duration_since(died) > down {
+            let age = now.saturating_duration_since(died);
+            format!(
+                "the previous child died {} ms ago, longer than Master_Down {} ms",
+                age.as_millis(),
+                down.as_millis()
+            )
+        } else {
+            return true;
+        };
+        info!("({}) was MASTER in the previous VRRP child, but {why_not} - normal start", cfg.name);
+        false
+    }
+
+    /// Record the states of `insts`, if they differ from what was written.
+    fn save(&mut self, insts: Vec<(String, State, u64)>) {
+        let Some(path) = &self.path else { return };
+        if insts == self.written {
+            return;
+        }
+        let mut text = format!("{MAGIC}\nwritten {}\n", monotonic_us());
+        for (name, state, hash) in &insts {
+            text.push_str(&format!("instance {} {hash:016x} {name}\n", state.as_str()));
+        }
+        match crate::daemon::supervisor::write_private(path, text.as_bytes()) {
+            Ok(()) => self.written = insts,
+            Err(e) => {
+                warn!("cannot write {}: {e} - a restarted VRRP child will start afresh", path.display())
+            }
+        }
+    }
+
+    /// The child's start is over: nothing more is resumed.
+    pub fn forget_previous(&mut self) {
+        self.previous.clear();
+        self.died = None;
+    }
+
+    /// The daemon stops cleanly: the next start is a normal one.
+    pub fn remove(&mut self) {
+        if let Some(path) = self.path.take() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+impl VrrpEngine {
+    /// At the child's start: start instance `i` as MASTER if its predecessor
+    /// had it so (see the module docs); false when it must start normally.
+    pub(super) fn resume_instance(&mut self, i: usize, now: StdInstant) -> bool {
+        let inst = &self.insts[i];
+        let down = inst.core.master_down_interval();
+        if !self.resume.may_resume(&inst.cfg, down, now) {
+            return false;
+        }
+        let missing = self.missing_vips(i);
+        let inst = &self.insts[i];
+        if !missing.is_empty() {
+            let list = missing.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(" ");
+            info!(
+                "({}) was MASTER in the previous VRRP child, but VIPs {list} are gone - normal start",
+                inst.cfg.name
+            );
+            return false;
+        }
+        self.sync_wall_clock(now);
+        let vnow = self.vnow(now);
+        if !self.insts[i].core.resume_as_master(vnow) {
+            return false;
+        }
+        self.apply(i, now);
+        true
+    }
+
+    /// The VIPs of instance `i` that are not on their interface.
+    fn missing_vips(&mut self, i: usize) -> Vec<IpAddr> {
+        let addrs = match link::dump_addrs(&mut self.nl, None, None) {
+            Ok(a) => a,
+            Err(e) => {
+                warn!("cannot list addresses: {e}");
+                return vec![IpAddr::from([0, 0, 0, 0])];
+            }
+        };
+        let inst = &self.insts[i];
+        let (vip_index, _) = inst.vip_dev();
+        inst.cfg
+            .vips
+            .iter()
+            .chain(&inst.cfg.vips_excluded)
+            .filter(|vip| {
+                // A VIP on another named device: that device's index.
+                let on = |a: &link::Address| {
+                    a.addr == vip.addr
+                        && match &vip.dev {
+                            None => a.index == vip_index,
+                            Some(dev) if *dev == inst.ifname => a.index == inst.ifindex,
+                            Some(_) => true,
+                        }
+                };
+                !addrs.iter().any(on)
+            })
+            .map(|vip| vip.addr)
+            .collect()
+    }
+
+    /// Write every instance's state for a successor (on each state change).
+    pub(super) fn save_states(&mut self) {
+        let insts = self
+            .insts
+            .iter()
+            .map(|i| (i.cfg.name.clone(), i.core.state(), self.resume.config_hash(&i.cfg)))
+            .collect();
+        self.resume.save(insts);
+    }
+}
+
+fn hash_global(g: &GlobalDefs) -> u64 {
+    let mut h = DefaultHasher::new();
+    format!("{g:?}").hash(&mut h);
+    h.finish()
+}
+
+/// CLOCK_MONOTONIC in microseconds: the clock of `std::time::Instant`, the
+/// same in every process, and running on while no child lives.
+fn monotonic_us() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: ts is a valid out-parameter; CLOCK_MONOTONIC always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    (ts.tv_sec as u64) * 1_000_000 + (ts.tv_nsec as u64) / 1000
+}
+
+/// `t` on the [`monotonic_us`] scale.
+fn as_monotonic_us(t: StdInstant) -> u64 {
+    monotonic_us().saturating_sub(StdInstant::now().saturating_duration_since(t).as_micros() as u64)
+}
+
+/// Whether a file written at `written` (µs, CLOCK_MONOTONIC) is from `life`.
+fn within(written: u64, life: Lifetime) -> bool {
+    // A little slack: the two clocks are read a few µs apart.
+    let slack = 1_000;
+    (as_monotonic_us(life.started).saturating_sub(slack)..=as_monotonic_us(life.died) + slack)
+        .contains(&written)
+}
+
+/// The write time and the instances of a state file; None if it is not one.
+fn parse(text: &str) -> Option<(u64, HashMap<String, Saved>)> {
+    let mut lines = text.lines();
+    if lines.next()? != MAGIC {
+        return None;
+    }
+    let written = lines.next()?.strip_prefix("written ")?.parse().ok()?;
+    let mut out = HashMap::new();
+    for line in lines {
+        let mut w = line.splitn(4, ' ');
+        let (Some("instance"), Some(state), Some(hash), Some(name)) =
+            (w.next(), w.next(), w.next(), w.next())
+        else {
+            return None;
+        };
+        let state = [State::Init, State::Backup, State::Master, State::Fault, State::Stop]
+            .into_iter()
+            .find(|s| s.as_str() == state)?;
+        out.insert(name.to_string(), Saved { state, config: u64::from_str_radix(hash, 16).ok()? });
+    }
+    Some((written, out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_file_round_trip_and_garbage() {
+        let text = format!("{MAGIC}\nwritten 1234\ninstance MASTER 00000000000000ff VI 1\ninstance BACKUP 0000000000000001 VI_2\n");
+        let (written, m) = parse(&text).unwrap();
+        assert_eq!(written, 1234);
+        assert_eq!(m["VI 1"], Saved { state: State::Master, config: 255 });
+        assert_eq!(m["VI_2"].state, State::Backup);
+        for bad in [
+            "",
+            "vigil-vrrp-state 2\nwritten 1\n",
+            &format!("{MAGIC}\nwritten x\n"),
+            &format!("{MAGIC}\nwritten 1\ninstance MAYBE 1 VI\n"),
+            &format!("{MAGIC}\nwritten 1\ninstance MASTER zz VI\n"),
+            &format!("{MAGIC}\nwritten 1\nVI\n"),
+        ] {
+            assert!(parse(bad).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_file_counts_only_if_written_during_the_dead_childs_life() {
+        let started = StdInstant::now();
+        std::thread::sleep(Duration::from_millis(3));
+        let mid = monotonic_us();
+        std::thread::sleep(Duration::from_millis(3));
+        let died = StdInstant::now();
+        let life = Lifetime { started, died };
+        assert!(within(mid, life));
+        assert!(!within(as_monotonic_us(started) - 10_000, life), "older than the dead child");
+        assert!(!within(as_monotonic_us(died) + 10_000, life), "written after its death");
+    }
+
+    fn instance(name: &str) -> VrrpInstance {
+        let text = format!("vrrp_instance {name} {{\n interface eth0\n virtual_router_id 1\n priority 100\n virtual_ipaddress {{\n  198.18.0.100/24\n }}\n}}\n");
+        let l = crate::config::load_bytes(
+            "t.conf",
+            text.as_bytes(),
+            std::path::Path::new("/"),
+            &Default::default(),
+        );
+        assert!(l.diags.iter().all(|d| !d.is_error()), "{:?}", l.diags);
+        l.config.instances[0].clone()
+    }
+
+    #[test]
+    fn only_a_recent_unchanged_master_resumes() {
+        let cfg = instance("VI_1");
+        let config = Config::default();
+        let died = StdInstant::now();
+        let mut r = Resume::new(None, &config);
+        let hash = r.config_hash(&cfg);
+        r.died = Some(died);
+        r.previous.insert("VI_1".into(), Saved { state: State::Master, config: hash });
+        let down = Duration::from_millis(3600);
+        assert!(r.may_resume(&cfg, down, died + Duration::from_millis(50)));
+        assert!(!r.may_resume(&cfg, down, died + Duration::from_millis(3700)), "too old");
+        let mut changed = cfg.clone();
+        changed.priority = Some(101);
+        assert!(!r.may_resume(&changed, down, died), "configuration changed");
+        r.grouped.insert("VI_1".into());
+        assert!(!r.may_resume(&cfg, down, died), "sync group member");
+        r.grouped.clear();
+        r.previous.insert("VI_1".into(), Saved { state: State::Backup, config: hash });
+        assert!(!r.may_resume(&cfg, down, died), "was backup");
+        r.died = None;
+        r.previous.insert("VI_1".into(), Saved { state: State::Master, config: hash });
+        assert!(!r.may_resume(&cfg, down, died), "no predecessor seen dying");
+    }
+}
