@@ -361,7 +361,8 @@ pub fn usage() -> String {
          \x20 -d, --dump-conf            log the effective configuration at start (with -t: print it)\n\
          \x20 -v, --version              print the version\n\
          \x20 -h, --help                 this text\n\n\
-         Subcommands: vigil status [-s NAME] [-i ID] [-p PIDFILE] [--json | --prometheus], vigil genhash ...\n"
+         Subcommands: vigil status [-s NAME] [-i ID] [-p PIDFILE] [--json | --prometheus],\n\
+         \x20 vigil upgrade [-s NAME] [-i ID] [-p PIDFILE], vigil genhash ...\n"
     )
 }
 
@@ -377,6 +378,7 @@ pub fn main(argv: Vec<OsString>) -> i32 {
         Some("genhash") => return genhash_main(&rest[1..]),
         Some("-T") | Some("--genhash") => return genhash_main(&rest[1..]),
         Some("status") => return crate::daemon::control::status_main(&rest[1..]),
+        Some("upgrade") => return crate::daemon::upgrade::upgrade_main(&rest[1..]),
         // Hidden: exercises the IPVS client on a test machine (flushes IPVS).
         Some("ipvs-selftest") => return crate::ipvs::selftest::main(&rest[1..]),
         Some(a) if a.starts_with("--signum=") => return crate::daemon::signum_main(&a["--signum=".len()..]),

@@ -18,6 +18,9 @@ pub const EXIT_CONFIG: i32 = 2;
 pub const EXIT_PERMISSION: i32 = 4;
 /// A bug (panic): respawned like a crash.
 pub const EXIT_PROGRAM: i32 = 70;
+/// Left on the parent's [`super::HANDOVER`]: not a death, the parent is
+/// about to exec its new binary.
+pub const EXIT_HANDOVER: i32 = 75;
 
 pub struct ChildArgs<'a> {
     pub kind: ChildKind,
@@ -67,11 +70,13 @@ fn run(args: ChildArgs) -> i32 {
     let mut sched_plan = super::sched::plan(kind, &config);
     super::sched::apply(kind.label(), &sched_plan);
     let state_file = args.paths.state_file(kind);
+    let config_digest = std::fs::read(args.paths.snapshot()).map(|b| digest_hex(&b)).unwrap_or_default();
     let start = ChildStart {
         kind,
         opts: args.opts,
         config: &config,
         state_file: &state_file,
+        config_digest,
         predecessor: args.predecessor,
     };
     let mut sub = match (args.engines.factory(kind))(&start) {
@@ -115,6 +120,12 @@ fn run(args: ChildArgs) -> i32 {
     let _ = std::fs::remove_file(&ctl_path);
     pid_file.remove();
     code
+}
+
+/// SHA-256 of `bytes` in hex.
+fn digest_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Load the parent's validated snapshot, naming the real file in

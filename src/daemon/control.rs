@@ -55,6 +55,10 @@ impl ControlServer {
         Ok(ControlServer { listener, path: path.to_path_buf(), first: first_token, clients })
     }
 
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     pub fn source(&mut self) -> &mut mio::net::UnixListener {
         &mut self.listener
     }

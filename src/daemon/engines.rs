@@ -16,6 +16,7 @@ pub fn engines() -> Engines {
                 s.opts.address_monitoring,
                 Some(crate::engine::vrrp::ResumeFrom {
                     state_file: s.state_file.to_path_buf(),
+                    config_digest: s.config_digest.clone(),
                     predecessor: s.predecessor,
                 }),
             )

@@ -137,7 +137,7 @@ pub fn run(sub: &mut dyn Subsystem, mut setup: LoopSetup) -> io::Result<i32> {
     // SAFETY: restoring the default disposition (not SIG_IGN, which would
     // auto-reap and break waitpid) of the handler inherited from the parent.
     unsafe { libc::signal(libc::SIGCHLD, libc::SIG_DFL) };
-    signals::restore_mask(&empty_mask());
+    signals::restore_mask(&signals::empty_set());
     let registry = poll.registry().try_clone()?;
     registry.register(&mut SourceFd(&signals.fd()), SIGNALS, Interest::READABLE)?;
     if let Some((fd, _)) = &setup.parent {
@@ -187,13 +187,24 @@ pub fn run(sub: &mut dyn Subsystem, mut setup: LoopSetup) -> io::Result<i32> {
                         }
                     }
                 }
-                PARENT => {
-                    if !answer_parent(&setup) {
+                PARENT => match answer_parent(&setup) {
+                    FromParent::Open => {}
+                    FromParent::Closed => {
                         log::info!("Parent socket closed - stopping");
                         sub.shutdown(&registry, now);
                         return Ok(0);
                     }
-                }
+                    FromParent::Handover => {
+                        // Nothing is released: the successor resumes what runs now.
+                        log::info!("Handing over to the upgraded daemon");
+                        if let Some(c) = &setup.control {
+                            let _ = std::fs::remove_file(c.path());
+                        }
+                        // SAFETY: leaving without destructors, which would
+                        // release what the successor takes over.
+                        unsafe { libc::_exit(super::child::EXIT_HANDOVER) };
+                    }
+                },
                 CONTROL => {
                     if let Some(c) = &mut setup.control {
                         c.accept(&registry, now);
@@ -259,23 +270,30 @@ fn on_signal(
     false
 }
 
-/// Answer every pending hello; false when the parent's end is closed.
-fn answer_parent(setup: &LoopSetup) -> bool {
-    let Some((fd, _)) = &setup.parent else { return true };
+enum FromParent {
+    Open,
+    Closed,
+    Handover,
+}
+
+/// Answer every pending hello; `Closed` when the parent's end is closed.
+fn answer_parent(setup: &LoopSetup) -> FromParent {
+    let Some((fd, _)) = &setup.parent else { return FromParent::Open };
     let mut buf = [0u8; 16];
     loop {
         // SAFETY: buf is valid for its length; fd is our open socket.
         let n = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
         match n {
-            0 => return false,
+            0 => return FromParent::Closed,
             n if n < 0 => {
                 let e = io::Error::last_os_error();
                 return match e.kind() {
-                    io::ErrorKind::WouldBlock => true,
+                    io::ErrorKind::WouldBlock => FromParent::Open,
                     io::ErrorKind::Interrupted => continue,
-                    _ => false,
+                    _ => FromParent::Closed,
                 };
             }
+            n if buf[..n as usize].contains(&super::HANDOVER) => return FromParent::Handover,
             _ if buf[0] == super::HELLO => {
                 let ack = [super::HELLO_ACK];
                 // SAFETY: ack is valid for one byte. A full buffer means the
@@ -291,6 +309,7 @@ fn status(sub: &dyn Subsystem, name: &str, started: Instant) -> Json {
     let mut pairs = vec![
         ("process".to_string(), Json::from(name)),
         ("pid".to_string(), Json::from(std::process::id())),
+        ("version".to_string(), Json::from(env!("CARGO_PKG_VERSION"))),
         ("uptime_s".to_string(), Json::from(started.elapsed().as_secs())),
     ];
     match sub.status() {
@@ -332,13 +351,4 @@ fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     written
-}
-
-fn empty_mask() -> libc::sigset_t {
-    // SAFETY: sigemptyset initialises the set.
-    unsafe {
-        let mut s: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut s);
-        s
-    }
 }

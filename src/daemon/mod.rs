@@ -38,6 +38,7 @@ pub mod sched;
 pub mod signals;
 pub mod supervisor;
 pub mod timer;
+pub mod upgrade;
 
 use std::path::{Path, PathBuf};
 
@@ -50,6 +51,10 @@ pub use json::Json;
 /// Parent → child on the socketpair; the child answers [`HELLO_ACK`].
 pub const HELLO: u8 = b'H';
 pub const HELLO_ACK: u8 = b'A';
+/// Parent → child: `vigil upgrade` is handing the daemon to a new binary.
+/// The child leaves at once as it is (VIPs, IPVS table and state file
+/// untouched, no priority-0 advert) for its successor to resume.
+pub const HANDOVER: u8 = b'U';
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChildKind {
@@ -114,6 +119,9 @@ pub struct ChildStart<'a> {
     pub config: &'a Config,
     /// Where this child may keep state for its successor ([`RunPaths::state_file`]).
     pub state_file: &'a Path,
+    /// SHA-256 (hex) of the snapshot this child loaded (see
+    /// `engine::vrrp::ResumeFrom::config_digest`).
+    pub config_digest: String,
     /// The child this one replaces, when the parent saw it die: when it
     /// started and when it was reaped. None at the daemon's start.
     pub predecessor: Option<Lifetime>,
@@ -214,6 +222,11 @@ impl RunPaths {
 
     pub fn control_socket(&self, kind: ChildKind) -> PathBuf {
         self.run_dir.join(format!("{}.ctl", kind.name()))
+    }
+
+    /// The parent's own control socket (`vigil upgrade`).
+    pub fn daemon_socket(&self) -> PathBuf {
+        self.run_dir.join("daemon.ctl")
     }
 
     /// The last configuration the parent validated; children load this, so

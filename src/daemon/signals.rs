@@ -153,6 +153,16 @@ pub fn block_all() -> libc::sigset_t {
     }
 }
 
+/// The empty signal set: what [`restore_mask`] takes to unblock everything.
+pub fn empty_set() -> libc::sigset_t {
+    // SAFETY: sigemptyset initialises the set.
+    unsafe {
+        let mut s: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut s);
+        s
+    }
+}
+
 pub fn restore_mask(old: &libc::sigset_t) {
     // SAFETY: old came from block_all.
     unsafe { libc::sigprocmask(libc::SIG_SETMASK, old, std::ptr::null_mut()) };

@@ -29,12 +29,15 @@ use mio::{Events, Interest, Poll, Token};
 
 use super::backoff::Backoff;
 use super::child::{self, ChildArgs, EXIT_CONFIG, EXIT_FATAL, EXIT_PERMISSION};
+use super::control::ControlServer;
+use super::json::Json;
 use super::log::LogConfig;
 use super::metrics::{self, ParentView};
 use super::metrics_http::MetricsServer;
 use super::pidfile::{self, PidFile};
 use super::process::{self, Exit, Fork, Pid};
 use super::signals::{self, SignalPipe};
+use super::upgrade::{self, Handover};
 use super::{ChildKind, Engines, Lifetime, Needs, RunPaths, HELLO, HELLO_ACK};
 use crate::cli::{Options, VERSION};
 use crate::config::{Config, Diagnostic};
@@ -51,6 +54,9 @@ const SIGNALS: Token = Token(0);
 /// (one per child kind, counting from 1).
 const METRICS_LISTENER: Token = Token(1 << 20);
 const METRICS_CLIENTS: usize = (1 << 20) + 1;
+/// `daemon.ctl` and its clients (`vigil upgrade`).
+const CONTROL_LISTENER: Token = Token(1 << 21);
+const CONTROL_CLIENTS: usize = (1 << 21) + 1;
 /// How long a scrape waits for each read or write on a child's control
 /// socket; a stopped child costs the parent this much per scrape, no more.
 pub const SCRAPE_TIMEOUT: Duration = Duration::from_millis(500);
@@ -100,6 +106,16 @@ struct Supervisor {
     stopping: Option<Stopping>,
     exit_code: i32,
     metrics: Option<MetricsServer>,
+    /// `daemon.ctl`: `vigil upgrade` asks here.
+    control: Option<ControlServer>,
+    /// The binary this daemon was started from, which `vigil upgrade` runs.
+    exe: PathBuf,
+    /// What the daemon this one replaced in place handed over, until the
+    /// children it describes are started.
+    handover: Option<Handover>,
+    upgrades: u32,
+    /// Children told to hand over; exec once they are all gone.
+    upgrading: Option<Instant>,
     /// The last metrics text and when it was gathered (see [`SCRAPE_REUSE`]).
     /// A cell: the scrape runs while the listener borrows the loop's registry.
     last_scrape: std::cell::RefCell<Option<(Instant, String)>>,
@@ -107,6 +123,10 @@ struct Supervisor {
 
 /// The parent's whole life: returns the exit code.
 pub fn run(opts: Options, engines: Engines) -> i32 {
+    // Before anything reads the environment or forks: `vigil upgrade`'s exec.
+    let handover = Handover::take_from_env();
+    let exe = std::env::current_exe()
+        .unwrap_or_else(|_| PathBuf::from(std::env::args_os().next().unwrap_or_default()));
     // -u: before any file (the log file first) is created.
     if let Some(mask) = opts.umask {
         // SAFETY: umask cannot fail.
@@ -226,7 +246,24 @@ pub fn run(opts: Options, engines: Engines) -> i32 {
             return EXIT_FATAL;
         }
     };
-    if !opts.dont_fork {
+    let handover = match handover {
+        Some(Ok(h)) => {
+            log::info!(
+                "Upgraded in place: vigil v{VERSION} continues daemon pid {} (was v{}), from {}",
+                std::process::id(),
+                h.from_version,
+                exe.display()
+            );
+            Some(h)
+        }
+        Some(Err(e)) => {
+            log::warn!("{e} - starting the children afresh");
+            None
+        }
+        None => None,
+    };
+    // An upgraded daemon is already one, with the pid init knows.
+    if !opts.dont_fork && handover.is_none() {
         if let Err(e) = process::daemonize(opts.log_console) {
             log::error!("cannot daemonise: {e}");
             return EXIT_FATAL;
@@ -240,7 +277,7 @@ pub fn run(opts: Options, engines: Engines) -> i32 {
     if let Err(e) = run_lock.write_pid(std::process::id()) {
         log::warn!("{}: {e}", paths.lock_file().display());
     }
-    let code = match Supervisor::new(opts, engines, paths.clone()) {
+    let code = match Supervisor::new(opts, engines, paths.clone(), exe, handover) {
         Ok(mut s) => match write_private(&paths.snapshot(), &snapshot.encode()) {
             Ok(()) => s.run(&loaded.config),
             Err(e) => {
@@ -279,10 +316,29 @@ pub fn run(opts: Options, engines: Engines) -> i32 {
 }
 
 impl Supervisor {
-    fn new(opts: Options, engines: Engines, paths: RunPaths) -> io::Result<Supervisor> {
+    fn new(
+        opts: Options,
+        engines: Engines,
+        paths: RunPaths,
+        exe: PathBuf,
+        handover: Option<Handover>,
+    ) -> io::Result<Supervisor> {
         let poll = Poll::new()?;
         let signals = SignalPipe::install(&signals::handled())?;
         poll.registry().register(&mut SourceFd(&signals.fd()), SIGNALS, Interest::READABLE)?;
+        let control = match ControlServer::bind(&paths.daemon_socket(), CONTROL_CLIENTS) {
+            Ok(mut c) => {
+                poll.registry().register(c.source(), CONTROL_LISTENER, Interest::READABLE)?;
+                Some(c)
+            }
+            Err(e) => {
+                log::warn!(
+                    "control socket {}: {e} - vigil upgrade will not reach us",
+                    paths.daemon_socket().display()
+                );
+                None
+            }
+        };
         Ok(Supervisor {
             opts,
             engines,
@@ -295,6 +351,11 @@ impl Supervisor {
             stopping: None,
             exit_code: 0,
             metrics: None,
+            control,
+            exe,
+            upgrades: handover.as_ref().map_or(0, |h| h.upgrades),
+            handover,
+            upgrading: None,
             last_scrape: Default::default(),
         })
     }
@@ -326,6 +387,10 @@ impl Supervisor {
                     }
                 } else if let Some(slot) = self.slots.iter_mut().find(|s| s.token == ev.token()) {
                     read_acks(slot);
+                } else if ev.token() == CONTROL_LISTENER
+                    || self.control.as_ref().is_some_and(|c| c.owns(ev.token()))
+                {
+                    self.on_control_event(ev.token(), now);
                 } else {
                     self.on_metrics_event(ev.token(), now);
                 }
@@ -334,6 +399,18 @@ impl Supervisor {
             if let Some(m) = &mut self.metrics {
                 m.expire(self.poll.registry(), Instant::now());
             }
+            if let Some(c) = &mut self.control {
+                c.expire(self.poll.registry(), Instant::now());
+            }
+            if self.upgrading.is_some()
+                && self.stopping.is_none()
+                && self.slots.iter().all(|s| s.run.is_none())
+            {
+                self.exec_upgrade(Instant::now());
+            }
+        }
+        if let Some(c) = self.control.take() {
+            let _ = std::fs::remove_file(c.path());
         }
         if let Some(m) = self.metrics.take() {
             m.close_all(self.poll.registry());
@@ -348,7 +425,10 @@ impl Supervisor {
         let respawns = self.slots.iter().filter_map(|s| s.respawn_at);
         let stop = self.stopping.as_ref().filter(|s| !s.forced).map(|s| s.deadline);
         let scrapers = self.metrics.as_ref().and_then(MetricsServer::next_deadline);
-        hellos.chain(respawns).chain(stop).chain(scrapers).min()
+        let control = self.control.as_ref().and_then(ControlServer::next_deadline);
+        let upgrade =
+            self.upgrading.filter(|_| self.slots.iter().any(|s| s.run.as_ref().is_some_and(|r| !r.killed)));
+        hellos.chain(respawns).chain(stop).chain(scrapers).chain(control).chain(upgrade).min()
     }
 
     /// Listen on `metrics_listen`, or stop listening, or move, as the
@@ -420,7 +500,130 @@ impl Supervisor {
         }
     }
 
+    /// `vigil upgrade` (or its status query) on `daemon.ctl`.
+    fn on_control_event(&mut self, token: Token, now: Instant) {
+        let Some(mut c) = self.control.take() else { return };
+        if token == CONTROL_LISTENER {
+            c.accept(self.poll.registry(), now);
+        } else {
+            let mut upgrade = false;
+            c.ready(self.poll.registry(), token, |request| match request {
+                "status" => self.daemon_status().to_string(),
+                "upgrade" => match self.check_upgrade() {
+                    Ok(version) => {
+                        upgrade = true;
+                        Json::obj([
+                            ("upgrading", Json::from(self.exe.display().to_string())),
+                            ("to", Json::from(version)),
+                        ])
+                        .to_string()
+                    }
+                    Err(e) => Json::obj([("error", Json::from(e))]).to_string(),
+                },
+                other => Json::obj([("error", Json::from(format!("unknown request '{other}'")))]).to_string(),
+            });
+            if upgrade {
+                self.begin_handover(now);
+            }
+        }
+        self.control = Some(c);
+    }
+
+    fn daemon_status(&self) -> Json {
+        Json::obj([
+            ("pid", Json::from(std::process::id())),
+            ("version", Json::from(VERSION)),
+            ("exe", Json::from(self.exe.display().to_string())),
+            ("upgrades", Json::from(self.upgrades)),
+        ])
+    }
+
+    /// Whether the binary at our path may take over; logged either way.
+    fn check_upgrade(&self) -> Result<String, String> {
+        if self.stopping.is_some() || self.upgrading.is_some() {
+            return Err("the daemon is stopping or already upgrading".into());
+        }
+        let mut extra = Vec::new();
+        if let Some(id) = &self.opts.config_id {
+            extra.push(format!("--config-id={id}"));
+        }
+        log::info!("Upgrade requested: checking {}", self.exe.display());
+        match upgrade::check_binary(&self.exe, &self.opts.config_file, &extra) {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                log::error!("Upgrade refused - keeping the running binary: {e}");
+                Err(e)
+            }
+        }
+    }
+
+    /// Tell every child to hand over; [`Self::exec_upgrade`] runs once they are gone.
+    fn begin_handover(&mut self, now: Instant) {
+        log::info!("Upgrade: handing over to {}", self.exe.display());
+        self.upgrading = Some(now + CHILD_WAIT);
+        for s in &mut self.slots {
+            s.respawn_at = None;
+            if let Some(r) = &s.run {
+                let byte = [super::HANDOVER];
+                // SAFETY: byte is valid for one byte.
+                unsafe {
+                    libc::send(
+                        r.channel.as_raw_fd(),
+                        byte.as_ptr().cast(),
+                        1,
+                        libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
+                    )
+                };
+            }
+        }
+    }
+
+    /// Replace this process with the new binary; returns only if exec
+    /// failed, after starting the children again.
+    fn exec_upgrade(&mut self, now: Instant) {
+        use std::os::unix::process::CommandExt;
+        self.upgrading = None;
+        let handover = Handover {
+            upgrades: self.upgrades + 1,
+            from_version: VERSION.to_string(),
+            children: self.slots.iter().filter_map(|s| s.died.map(|l| (s.kind, l))).collect(),
+        };
+        // Closed by exec anyway; gone now so that a failed exec can bind again.
+        drop(self.control.take());
+        log::info!("Upgrade: exec {}", self.exe.display());
+        // exec keeps the signal mask and resets the handlers.
+        signals::restore_mask(&signals::empty_set());
+        let err = std::process::Command::new(&self.exe)
+            .args(std::env::args_os().skip(1))
+            .env(upgrade::ENV, handover.encode())
+            .exec();
+        log::error!(
+            "Upgrade: exec {} failed: {err} - the children start again on this binary",
+            self.exe.display()
+        );
+        match ControlServer::bind(&self.paths.daemon_socket(), CONTROL_CLIENTS) {
+            Ok(mut c) => {
+                if self.poll.registry().register(c.source(), CONTROL_LISTENER, Interest::READABLE).is_ok() {
+                    self.control = Some(c);
+                }
+            }
+            Err(e) => log::warn!("control socket {}: {e}", self.paths.daemon_socket().display()),
+        }
+        for i in 0..self.slots.len() {
+            self.spawn(i, now);
+        }
+    }
+
     fn on_timers(&mut self, now: Instant) {
+        if self.upgrading.is_some_and(|d| now >= d) {
+            for s in &mut self.slots {
+                if let Some(r) = s.run.as_mut().filter(|r| !r.killed) {
+                    log::warn!("{} child process({}) did not hand over - killing it", s.kind.label(), r.pid);
+                    process::kill(r.pid, libc::SIGKILL);
+                    r.killed = true;
+                }
+            }
+        }
         if let Some(stop) = &mut self.stopping {
             if !stop.forced && now >= stop.deadline {
                 stop.forced = true;
@@ -484,6 +687,11 @@ impl Supervisor {
         let label = slot.kind.label();
         let _ = self.poll.registry().deregister(&mut SourceFd(&run.channel.as_raw_fd()));
         drop(run.channel);
+        if self.upgrading.is_some() && self.stopping.is_none() {
+            log::info!("{label} child process({pid}) handed over ({exit})");
+            slot.died = Some(Lifetime { started: run.started, died: now });
+            return;
+        }
         if self.stopping.is_some() || slot.retiring {
             log::info!("{label} child process({pid}) exited ({exit})");
             if slot.retiring {
@@ -597,7 +805,8 @@ impl Supervisor {
                         respawn_at: None,
                         retiring: false,
                         restarts: 0,
-                        died: None,
+                        // The child the daemon this one replaced ran.
+                        died: self.handover.as_ref().and_then(|h| h.lifetime(kind)),
                     });
                     self.spawn(self.slots.len() - 1, now);
                 }

@@ -46,6 +46,10 @@ const MAGIC: &str = "vigil-vrrp-state 1";
 /// Where the state lives and who wrote what is there, for `subsystem`.
 pub struct ResumeFrom {
     pub state_file: PathBuf,
+    /// SHA-256 (hex) of the validated configuration snapshot this child
+    /// runs: equal snapshots mean equal configurations, whatever binary
+    /// wrote the state file (`vigil upgrade`).
+    pub config_digest: String,
     /// The child this one replaces, if the parent saw it die.
     pub predecessor: Option<Lifetime>,
 }
@@ -67,6 +71,9 @@ pub(super) struct Resume {
     /// Members of sync groups: never resumed alone.
     grouped: HashSet<String>,
     global: u64,
+    /// This child's [`ResumeFrom::config_digest`], and the predecessor's.
+    digest: String,
+    previous_digest: Option<String>,
     /// What was last written, so an unchanged state is not written again.
     written: Vec<(String, State, u64)>,
 }
@@ -77,11 +84,13 @@ impl Resume {
             config.sync_groups.iter().flat_map(|g| g.members.iter().map(|(m, _)| m.clone())).collect();
         let mut r = Resume { grouped, global: hash_global(&config.global), ..Default::default() };
         let Some(from) = from else { return r };
+        r.digest = from.config_digest.clone();
         if let Some(life) = from.predecessor {
             match std::fs::read_to_string(&from.state_file) {
                 Ok(text) => match parse(&text) {
-                    Some((written, previous)) if within(written, life) => {
-                        r.previous = previous;
+                    Some(file) if within(file.written, life) => {
+                        r.previous = file.instances;
+                        r.previous_digest = file.config_digest;
                         r.died = Some(life.died);
                     }
                     Some(_) => info!(
@@ -116,7 +125,9 @@ impl Resume {
         if saved.state != State::Master {
             return false;
         }
-        let why_not = if saved.config != self.config_hash(cfg) {
+        let same_snapshot =
+            self.previous_digest.as_deref().is_some_and(|d| !d.is_empty() && d == self.digest);
+        let why_not = if saved.config != self.config_hash(cfg) && !same_snapshot {
             "its configuration changed".to_string()
         } else if self.grouped.contains(&cfg.name) {
             "it is in a sync group".to_string()
@@ -140,7 +151,7 @@ impl Resume {
         if insts == self.written {
             return;
         }
-        let mut text = format!("{MAGIC}\nwritten {}\n", monotonic_us());
+        let mut text = format!("{MAGIC}\nwritten {}\nconfig {}\n", monotonic_us(), self.digest);
         for (name, state, hash) in &insts {
             text.push_str(&format!("instance {} {hash:016x} {name}\n", state.as_str()));
         }
@@ -264,13 +275,30 @@ fn within(written: u64, life: Lifetime) -> bool {
         .contains(&written)
 }
 
-/// The write time and the instances of a state file; None if it is not one.
-fn parse(text: &str) -> Option<(u64, HashMap<String, Saved>)> {
-    let mut lines = text.lines();
+/// What a state file says.
+struct StateFile {
+    /// When it was written (µs, CLOCK_MONOTONIC).
+    written: u64,
+    instances: HashMap<String, Saved>,
+    /// The snapshot digest of the child that wrote it.
+    config_digest: Option<String>,
+}
+
+/// A state file; None if it is not one.
+fn parse(text: &str) -> Option<StateFile> {
+    let mut lines = text.lines().peekable();
     if lines.next()? != MAGIC {
         return None;
     }
     let written = lines.next()?.strip_prefix("written ")?.parse().ok()?;
+    let config_digest = match lines.peek().and_then(|l| l.strip_prefix("config ")) {
+        Some(d) => {
+            let d = d.to_string();
+            lines.next();
+            Some(d)
+        }
+        None => None,
+    };
     let mut out = HashMap::new();
     for line in lines {
         let mut w = line.splitn(4, ' ');
@@ -284,7 +312,7 @@ fn parse(text: &str) -> Option<(u64, HashMap<String, Saved>)> {
             .find(|s| s.as_str() == state)?;
         out.insert(name.to_string(), Saved { state, config: u64::from_str_radix(hash, 16).ok()? });
     }
-    Some((written, out))
+    Some(StateFile { written, instances: out, config_digest })
 }
 
 #[cfg(test)]
@@ -294,10 +322,16 @@ mod tests {
     #[test]
     fn state_file_round_trip_and_garbage() {
         let text = format!("{MAGIC}\nwritten 1234\ninstance MASTER 00000000000000ff VI 1\ninstance BACKUP 0000000000000001 VI_2\n");
-        let (written, m) = parse(&text).unwrap();
-        assert_eq!(written, 1234);
+        let file = parse(&text).unwrap();
+        assert_eq!(file.written, 1234);
+        assert_eq!(file.config_digest, None);
+        let m = file.instances;
         assert_eq!(m["VI 1"], Saved { state: State::Master, config: 255 });
         assert_eq!(m["VI_2"].state, State::Backup);
+        let text = format!("{MAGIC}\nwritten 5\nconfig ab12\ninstance MASTER 00000000000000ff VI\n");
+        let file = parse(&text).unwrap();
+        assert_eq!(file.config_digest.as_deref(), Some("ab12"));
+        assert_eq!(file.instances["VI"].state, State::Master);
         for bad in [
             "",
             "vigil-vrrp-state 2\nwritten 1\n",
