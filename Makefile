@@ -79,8 +79,8 @@ bench: deps
 # Fuzzing (cargo-fuzz on nightly, installed on first use): one target per
 # parser of outside bytes, seeds in fuzz/corpus/<target>. No sanitizer: the
 # parsers are safe Rust; overflow checks and debug assertions are on.
-# `fuzz` grows fuzz/corpus; `fuzz-smoke` (for `make test`) runs the committed
-# seeds plus a few seconds each and writes new inputs under fuzz/target only;
+# `fuzz-smoke` (for `make test`) runs the committed seeds plus a few seconds
+# each; both write new inputs under fuzz/target only;
 # it builds unoptimised (-D), which builds in a fraction of the time.
 # Crashes land in fuzz/artifacts/<target>/.
 # `make fuzz`: FUZZ_RUNS executions of every target (libFuzzer's -runs),

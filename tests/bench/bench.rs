@@ -8,6 +8,8 @@
 //! * CPU and RSS of the checker with 1,000 real servers (keepalived with an
 //!   IPVS shim, tests/bench/ipvs_shim.c, as this kernel has no IPVS);
 //! * start to MASTER for an address owner;
+//! * a VRRP child killed on the master (priorities 100/90, advert 1 s):
+//!   probes of the VIP lost, and whether the backup took over;
 //! * binary size with its shared libraries.
 //!
 //! Writes the table as Markdown to `bench-results.md` (or `$BENCH_OUT`) and
@@ -156,6 +158,25 @@ fn main() {
         );
     }
 
+    if only.is_empty() || only.contains("child") {
+        let _ = writeln!(
+            md,
+            "## VRRP child killed on the master (priority 100 vs 90, advert 1 s, VIP probed every 10 ms, {runs} runs)\n"
+        );
+        let _ = writeln!(md, "| daemon | probes lost (min / median / max) | runs where the backup took over |");
+        let _ = writeln!(md, "|---|---|---|");
+        for (name, bin) in &daemons {
+            eprintln!("child kill: {name}");
+            let (lost, takeovers) = child_kill(bin, runs);
+            let _ = writeln!(md, "| {name} | {} | {takeovers} of {} |", stats(&lost), lost.len());
+        }
+        let _ = writeln!(
+            md,
+            "\nThe parent restarts its VRRP child at once. keepalived's new child starts in BACKUP and \
+             removes the VIP until it wins again; vigil's resumes MASTER from its predecessor's state file.\n"
+        );
+    }
+
     if only.is_empty() || only.contains("size") {
         let _ = writeln!(md, "## Binary\n");
         let _ = writeln!(md, "| daemon | file | bytes | shared libraries | bytes with libraries |");
@@ -224,6 +245,43 @@ fn failover(bin: &Path, s: &Scenario, runs: usize) -> Vec<f64> {
         da.stop();
     }
     out
+}
+
+/// Per run: probes of the VIP lost in the 6 s after `kill -9` of the
+/// master's VRRP child, and the number of runs where the backup logged MASTER.
+fn child_kill(bin: &Path, runs: usize) -> (Vec<f64>, usize) {
+    let s = Scenario { name: "child kill", version: 2, advert: 1.0, stop: Stop::Crash };
+    let (mut lost, mut takeovers) = (Vec::new(), 0);
+    for run in 0..runs {
+        let lan = Lan::new();
+        let (a, b, c) = (lan.add_host("a"), lan.add_host("b"), lan.add_host("c"));
+        let vip: IpAddr = lan.v4(100).into();
+        let da = Daemon::start(&a, bin, &config(&s, 100, vip), &["-P"]);
+        let db = Daemon::start(&b, bin, &config(&s, 90, vip), &["-P"]);
+        if !da.wait_log("Entering MASTER STATE", secs(10)) || !db.wait_log("Entering BACKUP STATE", secs(5)) {
+            eprintln!("  run {run}: no master and backup");
+            continue;
+        }
+        let probe = Prober::start(&c, vip);
+        if !probe.wait_answers(20, secs(5)) {
+            eprintln!("  run {run}: the VIP does not answer");
+            continue;
+        }
+        // A different point of the advert cycle each run.
+        std::thread::sleep(Duration::from_secs_f64(1.0 + (run as f64 + 0.5) / runs as f64));
+        let Some(child) = da.pid_from_file("v.pid") else {
+            eprintln!("  run {run}: no VRRP child pid file");
+            continue;
+        };
+        let t0 = Instant::now();
+        // SAFETY: kill(2) of the daemon's VRRP child, pid from its pid file.
+        unsafe { libc::kill(child as i32, libc::SIGKILL) };
+        std::thread::sleep(secs(6));
+        let report = probe.stop();
+        lost.push(report.lost_between(t0, Instant::now()) as f64);
+        takeovers += usize::from(db.log_count("Entering MASTER STATE") > 0);
+    }
+    (lost, takeovers)
 }
 
 /// Watches for an address to appear, from an rtnetlink monitor inside a namespace.
