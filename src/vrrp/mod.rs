@@ -45,6 +45,7 @@ pub mod ipv4;
 pub mod packet;
 pub mod params;
 pub mod ratelimit;
+pub mod sync;
 pub mod time;
 pub mod timer;
 pub mod validate;

@@ -17,9 +17,8 @@ use mio::{Interest, Registry, Token};
 
 use super::routes::{parse_route, RouteLine};
 use super::rules::parse_rule;
-use super::sync::{group_state, Member};
 use super::track::{effective_priority, evaluate, items_for, Change, Health, Item, Source};
-use super::VrrpEngine;
+use super::{VrrpEngine, Work};
 use crate::config::model::{
     Command as ConfCommand, GlobalDefs, Notify, RawLine, VipSpec, VrrpScript, VrrpSyncGroup, VrrpTrackPing,
 };
@@ -30,6 +29,7 @@ use crate::smtp::{Alert, Mailer, VrrpState};
 use crate::sys::icmp::{self, EchoSocket, Probe};
 use crate::sys::link::{self, Event};
 use crate::sys::{addr, route, rule};
+use crate::vrrp::sync::{Lookup, Member, SyncAction, SyncGroups};
 use crate::vrrp::State;
 
 /// Tokens of the SMTP mailer, far above the loop's and the script runner's.
@@ -61,13 +61,6 @@ struct PingJob {
     dropped: u64,
 }
 
-struct Group {
-    cfg: VrrpSyncGroup,
-    /// The state last announced (notify scripts, alerts).
-    state: Option<State>,
-    faulted: bool,
-}
-
 pub(super) struct Ext {
     scripts: Vec<ScriptJob>,
     pings: Vec<PingJob>,
@@ -75,7 +68,10 @@ pub(super) struct Ext {
     links: HashMap<String, bool>,
     /// What each instance (by name) tracks.
     items: HashMap<String, Vec<Item>>,
-    groups: Vec<Group>,
+    /// The sync groups' decisions, and each group's configuration (by the
+    /// same index).
+    pub(super) sync: SyncGroups,
+    group_cfgs: Vec<VrrpSyncGroup>,
     static_addrs: Vec<VipSpec>,
     static_routes: Vec<RawLine>,
     static_rules: Vec<RawLine>,
@@ -87,9 +83,6 @@ pub(super) struct Ext {
     mailer: Option<Mailer>,
     echo: [Option<(EchoSocket, Token)>; 2],
     echo_id: u16,
-    /// The held backup whose wish for MASTER completed its group: it goes
-    /// first and drags the others, as in keepalived.
-    pub(super) sync_trigger: Option<usize>,
 }
 
 impl Ext {
@@ -99,7 +92,8 @@ impl Ext {
             pings: Vec::new(),
             links: HashMap::new(),
             items: HashMap::new(),
-            groups: Vec::new(),
+            sync: SyncGroups::default(),
+            group_cfgs: Vec::new(),
             static_addrs: config.static_ipaddress.clone(),
             static_routes: config.static_routes.clone(),
             static_rules: config.static_rules.clone(),
@@ -109,7 +103,6 @@ impl Ext {
             mailer: None,
             echo: [None, None],
             echo_id: icmp::random_id(),
-            sync_trigger: None,
         };
         ext.configure(config);
         ext.mailer = Mailer::from_config(&config.global, MAILER_TOKEN_BASE);
@@ -168,15 +161,9 @@ impl Ext {
             pings.push(PingJob { cfg: p.clone(), health, due, seq, waiting: None, scope_dev, dropped: 0 });
         }
         self.pings = pings;
-        let old = std::mem::take(&mut self.groups);
-        for g in groups {
-            let prev = old.iter().find(|o| o.cfg.name == g.name);
-            self.groups.push(Group {
-                cfg: g.clone(),
-                state: prev.and_then(|p| p.state),
-                faulted: prev.is_some_and(|p| p.faulted),
-            });
-        }
+        let members = |g: &VrrpSyncGroup| g.members.iter().map(|(m, _)| m.clone()).collect();
+        self.sync.configure(groups.iter().map(|g| (g.name.as_str(), members(g))));
+        self.group_cfgs = groups.into_iter().cloned().collect();
     }
 
     fn healthy(&self, s: &Source) -> bool {
@@ -196,15 +183,11 @@ impl Ext {
     }
 
     fn group_of(&self, inst: &str) -> Option<usize> {
-        self.groups.iter().position(|g| g.cfg.members.iter().any(|(m, _)| m == inst))
+        self.sync.group_of(inst)
     }
 }
 
 impl VrrpEngine {
-    fn inst_index(&self, name: &str) -> Option<usize> {
-        self.insts.iter().position(|i| i.cfg.name == name)
-    }
-
     /// Sockets for `track_ping`, registered with the loop.
     pub(super) fn ext_register(&mut self, registry: &Registry, tokens: &mut TokenAlloc) -> io::Result<()> {
         for (slot, ipv6) in [(0, false), (1, true)] {
@@ -343,21 +326,13 @@ impl VrrpEngine {
                 evaluate(items, |s| self.ext.healthy(s))
             })
             .collect();
-        let mut group_fault = vec![false; self.ext.groups.len()];
-        for (g, fault) in group_fault.iter_mut().enumerate() {
-            let members = &self.ext.groups[g].cfg.members;
-            *fault = members.iter().any(|(m, _)| match self.inst_index(m) {
-                Some(i) => !verdicts[i].faults.is_empty(),
-                // A member that cannot run yet counts as one in FAULT, as in
-                // keepalived: the others must not go MASTER without it.
-                None => self.pending.iter().any(|p| &p.cfg.name == m),
-            });
-            let group = &mut self.ext.groups[g];
-            if *fault && !group.faulted {
-                info!("VRRP_Group({}) Syncing instances to FAULT state", group.cfg.name);
-            }
-            group.faulted = *fault;
-        }
+        let mut out = Vec::new();
+        let group_fault = self.ext.sync.faults(
+            &sync_lookup(&self.insts, &self.pending),
+            &|i| !verdicts[i].faults.is_empty(),
+            &mut out,
+        );
+        self.apply_sync(out, now);
         for (i, v) in verdicts.iter().enumerate() {
             let g = self.ext.group_of(&self.insts[i].cfg.name);
             let fault = !v.faults.is_empty() || g.is_some_and(|g| group_fault[g]);
@@ -386,7 +361,7 @@ impl VrrpEngine {
     /// else its sync group's, else `vrrp_notify_priority_changes`.
     fn notify_priority_changes(&self, i: usize, g: Option<usize>) -> bool {
         let own = self.insts[i].cfg.notify_priority_changes;
-        let group = g.and_then(|g| self.ext.groups[g].cfg.notify_priority_changes);
+        let group = g.and_then(|g| self.ext.group_cfgs[g].notify_priority_changes);
         own.or(group).unwrap_or(self.global.vrrp_notify_priority_changes)
     }
 
@@ -464,7 +439,7 @@ impl VrrpEngine {
 
     /// The notify scripts of every sync group.
     pub(super) fn ext_group_notifies(&self) -> Vec<crate::config::model::Notify> {
-        self.ext.groups.iter().map(|g| g.cfg.notify.clone()).collect()
+        self.ext.group_cfgs.iter().map(|g| g.notify.clone()).collect()
     }
 
     pub(super) fn ext_script_done(&mut self, done: &Completion, now: StdInstant) -> bool {
@@ -642,93 +617,55 @@ impl VrrpEngine {
                 }
             }
         }
-        let Some(g) = self.ext.group_of(&inst.cfg.name) else { return };
-        if from == State::Master && to == State::Backup {
-            let vnow = self.vnow(now);
-            let members: Vec<usize> =
-                self.ext.groups[g].cfg.members.iter().filter_map(|(m, _)| self.inst_index(m)).collect();
-            let dragged: Vec<usize> = members
-                .into_iter()
-                .filter(|&j| j != i && self.insts[j].core.state() == State::Master)
-                .collect();
-            if !dragged.is_empty() {
-                info!("VRRP_Group({}) Syncing instances to BACKUP state", self.ext.groups[g].cfg.name);
-            }
-            for j in dragged {
-                self.insts[j].core.sync_backup(vnow);
-                self.apply(j, now);
-            }
-        }
-        self.group_announce(g, now);
-        self.sync_settle(now);
+        let name = inst.cfg.name.clone();
+        let mut out = Vec::new();
+        self.ext.sync.member_changed(&name, i, from, to, &sync_lookup(&self.insts, &self.pending), &mut out);
+        self.apply_sync(out, now);
     }
 
     /// keepalived announces every sync group before its members start:
     /// BACKUP, or FAULT when a member starts in FAULT.
     pub(super) fn ext_announce_groups(&mut self, now: StdInstant) {
-        for g in 0..self.ext.groups.len() {
-            let members: Vec<usize> =
-                self.ext.groups[g].cfg.members.iter().filter_map(|(m, _)| self.inst_index(m)).collect();
-            let Some(prio) = members.iter().map(|&j| self.insts[j].core.effective_priority()).max() else {
-                continue;
-            };
-            let fault = members.iter().any(|&j| self.insts[j].core.has_fault());
-            self.group_set_state(g, if fault { State::Fault } else { State::Backup }, prio, now);
-        }
+        let mut out = Vec::new();
+        self.ext.sync.announce_start(&sync_lookup(&self.insts, &self.pending), &mut out);
+        self.apply_sync(out, now);
     }
 
     /// Members held in BACKUP go MASTER together once every member wants
     /// it; the one that wanted it last goes first.
     fn sync_settle(&mut self, now: StdInstant) {
-        let vnow = self.vnow(now);
-        let trigger = self.ext.sync_trigger.take();
-        for g in 0..self.ext.groups.len() {
-            let mut members: Vec<usize> =
-                self.ext.groups[g].cfg.members.iter().filter_map(|(m, _)| self.inst_index(m)).collect();
-            if let Some(pos) = trigger.and_then(|t| members.iter().position(|&j| j == t)) {
-                let t = members.remove(pos);
-                members.insert(0, t);
-            }
-            let all = members.iter().all(|&j| {
-                let c = &self.insts[j].core;
-                c.state() == State::Master || c.wants_master()
-            });
-            if !all || !members.iter().any(|&j| self.insts[j].core.wants_master()) {
-                continue;
-            }
-            for j in members {
-                if self.insts[j].core.wants_master() {
-                    self.insts[j].core.sync_master(vnow);
-                    self.apply(j, now);
-                }
-            }
-        }
+        let mut out = Vec::new();
+        self.ext.sync.settle(&sync_lookup(&self.insts, &self.pending), &mut out);
+        self.apply_sync(out, now);
     }
 
-    /// Group notify scripts and alert when the group as a whole changed state.
-    fn group_announce(&mut self, g: usize, now: StdInstant) {
-        let members: Vec<Member> = self.ext.groups[g]
-            .cfg
-            .members
-            .iter()
-            .filter_map(|(m, _)| self.inst_index(m))
-            .map(|j| Member {
-                state: self.insts[j].core.state(),
-                priority: self.insts[j].core.effective_priority(),
-            })
-            .collect();
-        let Some((state, prio)) = group_state(&members) else { return };
-        self.group_set_state(g, state, prio, now);
+    /// Carry out the sync groups' decisions: the moved members' own
+    /// effects are queued behind what is already queued (`apply`).
+    fn apply_sync(&mut self, actions: Vec<SyncAction>, now: StdInstant) {
+        let vnow = self.vnow(now);
+        for action in actions {
+            match action {
+                SyncAction::Backup(j) => {
+                    self.insts[j].core.sync_backup(vnow);
+                    self.queue_work(Work::Drain(j));
+                }
+                SyncAction::Master(j) => {
+                    self.insts[j].core.sync_master(vnow);
+                    self.queue_work(Work::Drain(j));
+                }
+                SyncAction::Announce { group, state, priority } => {
+                    self.group_set_state(group, state, priority, now)
+                }
+                SyncAction::Log { level, line } => log::log!(level, "{line}"),
+            }
+        }
+        self.run_queue(now);
     }
 
     /// Announce `state` for group `g` unless it is the one last announced.
     fn group_set_state(&mut self, g: usize, state: State, prio: u8, now: StdInstant) {
-        let group = &mut self.ext.groups[g];
-        if group.state == Some(state) {
-            return;
-        }
-        group.state = Some(state);
-        let (name, notify, smtp) = (group.cfg.name.clone(), group.cfg.notify.clone(), group.cfg.smtp_alert);
+        let cfg = &self.ext.group_cfgs[g];
+        let (name, notify, smtp) = (cfg.name.clone(), cfg.notify.clone(), cfg.smtp_alert);
         let specific = state_script(&notify, state);
         // keepalived writes a group's priority as 0.
         self.fifos.write(&crate::script::fifo::vrrp_line(NotifyScope::Group, &name, state.as_str(), 0));
@@ -854,6 +791,30 @@ impl VrrpEngine {
             for r in rules {
                 self.rule_change("static_rules", r, true);
             }
+        }
+    }
+}
+
+/// How the sync groups see each configured instance: running (by its
+/// index, with its core's state), waiting to run, or not configured.
+fn sync_lookup<'a>(
+    insts: &'a [super::Inst],
+    pending: &'a [super::pending::Pending],
+) -> impl Fn(&str) -> Lookup + 'a {
+    move |name: &str| {
+        if let Some(i) = insts.iter().position(|inst| inst.cfg.name == name) {
+            let c = &insts[i].core;
+            let member = Member {
+                state: c.state(),
+                priority: c.effective_priority(),
+                wants_master: c.wants_master(),
+                fault: c.has_fault(),
+            };
+            Lookup::Running(i, member)
+        } else if pending.iter().any(|p| p.cfg.name == name) {
+            Lookup::Waiting
+        } else {
+            Lookup::Absent
         }
     }
 }

@@ -16,7 +16,6 @@ mod pending;
 mod reload;
 pub mod routes;
 pub mod rules;
-pub mod sync;
 pub mod track;
 mod vips;
 mod vmac;
@@ -81,6 +80,15 @@ struct SockKey {
 
 /// A running instance: its configuration, its protocol core and the
 /// interface facts the edge needs.
+/// Engine work caused by an input, done in order by `run_queue`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Work {
+    /// Apply the actions instance `i`'s core has queued.
+    Drain(usize),
+    /// Instance `i` changed state: alerts and its sync group.
+    StateChanged { i: usize, from: State, to: State },
+}
+
 struct Inst {
     cfg: VrrpInstance,
     core: vrrp::Instance,
@@ -129,6 +137,9 @@ pub struct VrrpEngine {
     start_at: Option<StdInstant>,
     /// Tracking, sync groups, routes, static addresses, alerts (`ext.rs`).
     ext: ext::Ext,
+    /// Work not done yet, and whether `run_queue` is doing it.
+    work: std::collections::VecDeque<Work>,
+    working: bool,
     vmacs: vmac::Vmacs,
     /// False under `-V/--dont-release-vrrp`: a stop leaves VIPs, virtual
     /// routes and rules and VMACs as they are, and sends no priority-0 advert.
@@ -169,6 +180,8 @@ impl VrrpEngine {
             started: false,
             start_at: None,
             ext: ext::Ext::new(config),
+            work: std::collections::VecDeque::new(),
+            working: false,
             vmacs: vmac::Vmacs::default(),
             release_on_exit: true,
             log_address_changes: false,
@@ -351,8 +364,38 @@ impl VrrpEngine {
         self.epoch + Duration::from_micros(t.as_micros())
     }
 
-    /// Apply every action instance `i` has queued, in order.
+    /// Apply every action instance `i` has queued, in order, and all the
+    /// work that follows from them (`run_queue`).
     fn apply(&mut self, i: usize, now: StdInstant) {
+        self.queue_work(Work::Drain(i));
+        self.run_queue(now);
+    }
+
+    fn queue_work(&mut self, w: Work) {
+        self.work.push_back(w);
+    }
+
+    /// Do the queued work first in, first out, until none is left. An
+    /// instance's actions are applied without interruption; what they
+    /// cause in other instances (a sync group moving its members) is
+    /// queued behind, as FRR's vrrpd and OpenBSD's carp queue events
+    /// rather than recurse. A call while the queue runs (from the work
+    /// itself) only adds to it.
+    fn run_queue(&mut self, now: StdInstant) {
+        if self.working {
+            return;
+        }
+        self.working = true;
+        while let Some(w) = self.work.pop_front() {
+            match w {
+                Work::Drain(i) => self.drain_actions(i, now),
+                Work::StateChanged { i, from, to } => self.ext_state_change(i, from, to, now),
+            }
+        }
+        self.working = false;
+    }
+
+    fn drain_actions(&mut self, i: usize, now: StdInstant) {
         while let Some(action) = self.insts[i].core.poll_action() {
             match action {
                 Action::SendAdvert { priority, ah_seq, hmac_seq, due } => {
@@ -381,7 +424,7 @@ impl VrrpEngine {
                         self.garps.cancel(i);
                     }
                     self.notify(i, to, now);
-                    self.ext_state_change(i, from, to, now);
+                    self.queue_work(Work::StateChanged { i, from, to });
                 }
                 Action::Log { level, line } => log!(level, "{line}"),
             }
@@ -839,7 +882,7 @@ impl Subsystem for VrrpEngine {
                 self.insts[i].core.handle_timeout(vnow);
                 self.apply(i, now);
                 if !wanted && self.insts[i].core.wants_master() {
-                    self.ext.sync_trigger = Some(i);
+                    self.ext.sync.wished_master(i);
                 }
             }
         }
