@@ -288,6 +288,7 @@ impl VrrpEngine {
         }
         self.refresh_links();
         self.apply_sync_holds();
+        self.clear_vip_faults();
         self.reevaluate(now);
     }
 
@@ -326,16 +327,17 @@ impl VrrpEngine {
                 evaluate(items, |s| self.ext.healthy(s))
             })
             .collect();
+        // Refused VIPs fault an instance as its trackers do (`retry_vips`).
+        let own_fault: Vec<bool> = (self.insts.iter().zip(&verdicts))
+            .map(|(inst, v)| !v.faults.is_empty() || inst.vip_fault.is_some())
+            .collect();
         let mut out = Vec::new();
-        let group_fault = self.ext.sync.faults(
-            &sync_lookup(&self.insts, &self.pending),
-            &|i| !verdicts[i].faults.is_empty(),
-            &mut out,
-        );
+        let group_fault =
+            self.ext.sync.faults(&sync_lookup(&self.insts, &self.pending), &|i| own_fault[i], &mut out);
         self.apply_sync(out, now);
         for (i, v) in verdicts.iter().enumerate() {
             let g = self.ext.group_of(&self.insts[i].cfg.name);
-            let fault = !v.faults.is_empty() || g.is_some_and(|g| group_fault[g]);
+            let fault = own_fault[i] || g.is_some_and(|g| group_fault[g]);
             let core = &mut self.insts[i].core;
             let prio = effective_priority(core.params().priority, v.weight);
             let before = core.effective_priority();
@@ -410,9 +412,20 @@ impl VrrpEngine {
             }
         }
         if changed {
+            self.clear_vip_faults();
             self.reevaluate(now);
         }
         any
+    }
+
+    /// An interface changed or the configuration was reloaded: instances
+    /// held in FAULT by refused VIPs may try again.
+    fn clear_vip_faults(&mut self) {
+        for inst in &mut self.insts {
+            if let Some(what) = inst.vip_fault.take() {
+                info!("({}) leaving the FAULT of refused VIPs ({what}) to try again", inst.cfg.name);
+            }
+        }
     }
 
     /// A finished job of the script runner; false if it is not a vrrp_script.

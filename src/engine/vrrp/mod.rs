@@ -47,6 +47,7 @@ use crate::vrrp::{self, Action, Family, Reject, RxContext, State};
 use garp::GarpQueue;
 use lateness::Lateness;
 use pending::{Pending, Placement};
+use vips::{VipOutcome, VipRetry, VIP_ADD_RETRIES};
 
 /// A pooled socket not yet registered with the poll loop.
 const NO_TOKEN: Token = Token(usize::MAX);
@@ -102,6 +103,11 @@ struct Inst {
     /// Wall-clock time of the last state change, for status.
     since: SystemTime,
     vips_set: bool,
+    /// VIP adds the kernel refused, to try again.
+    vip_retry: Option<VipRetry>,
+    /// VIPs that could not be added after every retry: the instance is
+    /// held in FAULT until an interface changes or a reload.
+    vip_fault: Option<String>,
     /// The `use_vmac` macvlan.
     vmac: Option<vmac::Vmac>,
     /// IP identification of the last AH advert (AH covers the IP header,
@@ -312,6 +318,8 @@ impl VrrpEngine {
             dsts,
             since: SystemTime::now(),
             vips_set: false,
+            vip_retry: None,
+            vip_fault: None,
             vmac,
             ip_id: 0,
             lateness: Lateness::default(),
@@ -401,8 +409,10 @@ impl VrrpEngine {
                 Action::SendAdvert { priority, ah_seq, hmac_seq, due } => {
                     self.send_advert(i, priority, ah_seq, hmac_seq, due)
                 }
-                Action::AddVips => self.set_vips(i, true),
-                Action::RemoveVips => self.set_vips(i, false),
+                Action::AddVips => self.add_vips(i, now),
+                Action::RemoveVips => {
+                    self.set_vips(i, false);
+                }
                 Action::SendGratuitous { repeat, spacing } => {
                     let inst = &self.insts[i];
                     let vips: Vec<IpAddr> =
@@ -498,30 +508,94 @@ impl VrrpEngine {
     }
 
     /// Add or remove the instance's VIPs and excluded VIPs. Addresses that
-    /// are already there (or already gone) count as done.
-    fn set_vips(&mut self, i: usize, add: bool) {
-        let inst = &mut self.insts[i];
-        inst.vips_set = add;
-        for vip in inst.cfg.vips.iter().chain(&inst.cfg.vips_excluded) {
-            let (ifindex, ifname) = match &vip.dev {
-                None => inst.vip_dev(),
-                Some(dev) if dev == &inst.ifname => (inst.ifindex, inst.ifname.clone()),
-                Some(dev) => match link::link_by_name(&mut self.nl, dev) {
-                    Ok(Some(l)) => (l.index, l.name),
-                    _ => {
-                        warn!("({}) VIP {}: device {dev} not found", inst.cfg.name, vips::show(vip));
-                        continue;
-                    }
-                },
-            };
-            let spec = vips::addr_spec(vip, ifindex, &ifname);
-            let res = if add { addr::add(&mut self.nl, &spec) } else { addr::delete(&mut self.nl, &spec) };
-            if let Err(e) = res {
-                let verb = if add { "add" } else { "remove" };
-                error!("({}) cannot {verb} VIP {} on {ifname}: {e}", inst.cfg.name, vips::show(vip));
+    /// are already there (or already gone) count as done. Returns the adds
+    /// that failed (`vip_change`); a removal cancels any retry.
+    fn set_vips(&mut self, i: usize, add: bool) -> Vec<(usize, String)> {
+        self.insts[i].vips_set = add;
+        if !add {
+            self.insts[i].vip_retry = None;
+        }
+        let n = self.insts[i].cfg.vips.len() + self.insts[i].cfg.vips_excluded.len();
+        let mut failed = Vec::new();
+        for k in 0..n {
+            if let Err(why) = self.vip_change(i, k, add) {
+                if add {
+                    failed.push((k, why));
+                } else {
+                    error!("({}) cannot remove VIP {why}", self.insts[i].cfg.name);
+                }
             }
         }
         self.ext_vips_changed(i, add);
+        failed
+    }
+
+    /// Add or remove VIP `k` of instance `i` (its VIPs, then its excluded
+    /// VIPs); the error says which address on which device and why.
+    fn vip_change(&mut self, i: usize, k: usize, add: bool) -> Result<(), String> {
+        let inst = &self.insts[i];
+        let Some(vip) = inst.cfg.vips.iter().chain(&inst.cfg.vips_excluded).nth(k) else { return Ok(()) };
+        let (ifindex, ifname) = match &vip.dev {
+            None => inst.vip_dev(),
+            Some(dev) if dev == &inst.ifname => (inst.ifindex, inst.ifname.clone()),
+            Some(dev) => match link::link_by_name(&mut self.nl, dev) {
+                Ok(Some(l)) => (l.index, l.name),
+                _ => return Err(format!("{}: device {dev} not found", vips::show(vip))),
+            },
+        };
+        let spec = vips::addr_spec(vip, ifindex, &ifname);
+        let res = if add { addr::add(&mut self.nl, &spec) } else { addr::delete(&mut self.nl, &spec) };
+        res.map(drop).map_err(|e| format!("{} on {ifname}: {e}", vips::show(vip)))
+    }
+
+    /// The core went MASTER: add the VIPs; refused ones are retried.
+    fn add_vips(&mut self, i: usize, now: StdInstant) {
+        let failed = self.set_vips(i, true);
+        self.vip_outcome(i, VipRetry::after(0, failed, now), now);
+    }
+
+    /// Retry the refused VIP adds that are due.
+    fn retry_vips(&mut self, now: StdInstant) {
+        for i in 0..self.insts.len() {
+            let Some(retry) = self.insts[i].vip_retry.take_if(|r| r.due <= now) else { continue };
+            if self.insts[i].core.state() != State::Master {
+                continue;
+            }
+            let failed: Vec<(usize, String)> = retry
+                .failed
+                .iter()
+                .filter_map(|&(k, _)| self.vip_change(i, k, true).err().map(|why| (k, why)))
+                .collect();
+            if failed.is_empty() {
+                info!("({}) VIPs added on retry {}", self.insts[i].cfg.name, retry.retries + 1);
+            }
+            self.vip_outcome(i, VipRetry::after(retry.retries + 1, failed, now), now);
+        }
+    }
+
+    fn vip_outcome(&mut self, i: usize, outcome: VipOutcome, now: StdInstant) {
+        let name = self.insts[i].cfg.name.clone();
+        match outcome {
+            VipOutcome::Done => {}
+            VipOutcome::Retry(r) => {
+                for (_, why) in &r.failed {
+                    error!(
+                        "({name}) cannot add VIP {why} - retry {} of {VIP_ADD_RETRIES} in {} ms",
+                        r.retries + 1,
+                        (r.due - now).as_millis()
+                    );
+                }
+                self.insts[i].vip_retry = Some(r);
+            }
+            VipOutcome::GiveUp(failed) => {
+                for (_, why) in &failed {
+                    error!("({name}) cannot add VIP {why} - gave up after {VIP_ADD_RETRIES} retries, entering FAULT");
+                }
+                let what = failed.iter().map(|(_, w)| w.as_str()).collect::<Vec<_>>().join("; ");
+                self.insts[i].vip_fault = Some(what);
+                self.reevaluate(now);
+            }
+        }
     }
 
     fn send_due_garps(&mut self, now: StdInstant) {
@@ -862,6 +936,7 @@ impl Subsystem for VrrpEngine {
         let scripts = self.scripts.as_ref().and_then(ScriptRunner::poll_timeout);
         cores
             .chain(self.garps.next_due())
+            .chain(self.insts.iter().filter_map(|i| i.vip_retry.as_ref().map(|r| r.due)))
             .chain(scripts)
             .chain(self.ext_poll_timeout())
             .chain(self.start_at)
@@ -887,6 +962,7 @@ impl Subsystem for VrrpEngine {
             }
         }
         self.send_due_garps(now);
+        self.retry_vips(now);
         if let Some(r) = self.scripts.as_mut() {
             r.handle_timeout(now);
         }
@@ -1043,6 +1119,7 @@ fn instance_status(i: &Inst) -> Json {
         ("effective_priority", Json::from(u32::from(i.core.effective_priority()))),
         ("master", i.core.master().map_or(Json::Null, |m| Json::from(m.addr.to_string()))),
         ("vips", Json::Arr(i.cfg.vips.iter().map(|v| Json::from(vips::show(v))).collect())),
+        ("vip_fault", i.vip_fault.as_deref().map_or(Json::Null, Json::from)),
         ("last_transition", Json::from(since)),
         ("rx", Json::from(c.rx)),
         ("tx", Json::from(c.tx)),
