@@ -8,15 +8,21 @@
 //! by draining its actions in order (`apply`), so the wire order is the
 //! core's: advert first, then VIPs, then gratuitous ARPs.
 
-mod ext;
+mod alerts;
 mod garp;
+mod igmp;
 mod lateness;
 pub mod params;
 mod pending;
+mod periphery;
+mod ping;
 mod reload;
 pub mod routes;
+mod routes_rules_statics;
 pub mod rules;
+mod sync_groups;
 pub mod track;
+mod tracking;
 mod vips;
 mod vmac;
 
@@ -141,8 +147,8 @@ pub struct VrrpEngine {
     started: bool,
     /// `vrrp_startup_delay`: the instances start at this instant.
     start_at: Option<StdInstant>,
-    /// Tracking, sync groups, routes, static addresses, alerts (`ext.rs`).
-    ext: ext::Ext,
+    /// Tracking, sync groups, routes, static addresses, alerts (`periphery.rs`).
+    periphery: periphery::Periphery,
     /// Work not done yet, and whether `run_queue` is doing it.
     work: std::collections::VecDeque<Work>,
     working: bool,
@@ -185,7 +191,7 @@ impl VrrpEngine {
             rxbuf: vec![0u8; 65536],
             started: false,
             start_at: None,
-            ext: ext::Ext::new(config),
+            periphery: periphery::Periphery::new(config),
             work: std::collections::VecDeque::new(),
             working: false,
             vmacs: vmac::Vmacs::default(),
@@ -611,7 +617,7 @@ impl VrrpEngine {
         if to == State::Init {
             return;
         }
-        let specific = ext::state_script(n, to);
+        let specific = alerts::state_script(n, to);
         let prio = inst.core.effective_priority();
         self.fifos.write(&notify_fifo::vrrp_line(NotifyScope::Instance, &inst.cfg.name, to.as_str(), prio));
         let key = script::notify_key(NotifyScope::Instance, &inst.cfg.name);
@@ -750,7 +756,7 @@ impl VrrpEngine {
         }
     }
 
-    /// Link events feed the trackers (`ext.rs`): the instance interface
+    /// Link events feed the trackers (`tracking.rs`): the instance interface
     /// (unless `dont_track_primary`) and every `track_interface`. Link and
     /// address events may also let a pending instance start.
     fn link_events(&mut self, registry: &Registry, now: StdInstant) {
@@ -957,7 +963,7 @@ impl Subsystem for VrrpEngine {
                 self.insts[i].core.handle_timeout(vnow);
                 self.apply(i, now);
                 if !wanted && self.insts[i].core.wants_master() {
-                    self.ext.sync.wished_master(i);
+                    self.periphery.sync.wished_master(i);
                 }
             }
         }
