@@ -5,7 +5,6 @@
 //! their state and the hooks `mod.rs` calls (`ext_*`); the decisions are
 //! pure (`track`, `crate::vrrp::sync`, `routes`, `rules`).
 
-use std::collections::HashMap;
 use std::io;
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;
@@ -17,7 +16,7 @@ use mio::{Interest, Registry, Token};
 
 use super::ping::PingJob;
 use super::routes_rules_statics::same_addr;
-use super::track::{items_for, Health, Item, Source};
+use super::track::{Source, Tracking};
 use super::tracking::ScriptJob;
 use super::VrrpEngine;
 use crate::config::model::{RawLine, VipSpec, VrrpSyncGroup};
@@ -33,10 +32,8 @@ const MAILER_TOKEN_BASE: usize = (1 << 24) + (1 << 20);
 pub(super) struct Periphery {
     pub(super) scripts: Vec<ScriptJob>,
     pub(super) pings: Vec<PingJob>,
-    /// Tracked interfaces by name: up and running.
-    pub(super) links: HashMap<String, bool>,
-    /// What each instance (by name) tracks.
-    pub(super) items: HashMap<String, Vec<Item>>,
+    /// The trackers' state and rules (pure, `track.rs`).
+    pub(super) tracking: Tracking,
     /// The sync groups' decisions, and each group's configuration (by the
     /// same index).
     pub(super) sync: SyncGroups,
@@ -59,8 +56,7 @@ impl Periphery {
         let mut p = Periphery {
             scripts: Vec::new(),
             pings: Vec::new(),
-            links: HashMap::new(),
-            items: HashMap::new(),
+            tracking: Tracking::default(),
             sync: SyncGroups::default(),
             group_cfgs: Vec::new(),
             static_addrs: config.static_ipaddress.clone(),
@@ -84,71 +80,40 @@ impl Periphery {
             && config.instances.iter().any(|i| i.use_vmac.is_some() && !i.is_ipv6());
         let groups: Vec<&VrrpSyncGroup> =
             config.sync_groups.iter().filter(|g| g.members.len() >= 2).collect();
-        self.items.clear();
-        for inst in &config.instances {
-            let group = groups.iter().copied().find(|g| g.members.iter().any(|(m, _)| *m == inst.name));
-            let items = items_for(inst, group, &config.vrrp_scripts, &config.track_pings);
-            self.items.insert(inst.name.clone(), items);
-        }
-        let used = |s: &Source| self.items.values().flatten().any(|i| &i.source == s);
+        self.tracking.configure(config);
         let mut scripts = Vec::new();
         for s in &config.vrrp_scripts {
-            if !used(&Source::Script(s.name.clone())) || s.script.is_none() {
+            if !self.tracking.probes(&Source::Script(s.name.clone())) {
                 continue;
             }
-            let old = self.scripts.iter().position(|o| o.cfg.name == s.name && o.cfg.script == s.script);
-            let (health, due) = match old {
-                Some(o) => (self.scripts[o].health.clone(), self.scripts[o].due),
-                None => (Health::new(s.rise, s.fall, s.init_fail), None),
-            };
-            scripts.push(ScriptJob { cfg: s.clone(), health, due, disabled: false });
+            let old = self.scripts.iter().find(|o| o.cfg.name == s.name && o.cfg.script == s.script);
+            scripts.push(ScriptJob { cfg: s.clone(), due: old.and_then(|o| o.due) });
         }
         self.scripts = scripts;
         let mut pings = Vec::new();
         for p in &config.track_pings {
-            if !used(&Source::Ping(p.name.clone())) || p.address.is_none() {
+            if !self.tracking.probes(&Source::Ping(p.name.clone())) {
                 continue;
             }
-            let old = self.pings.iter().position(|o| o.cfg.name == p.name && o.cfg.address == p.address);
-            let (health, due) = match old {
-                Some(o) => (self.pings[o].health.clone(), self.pings[o].due),
-                None => (Health::new(p.rise, p.fall, false), None),
-            };
+            let old = self.pings.iter().find(|o| o.cfg.name == p.name && o.cfg.address == p.address);
+            let due = old.and_then(|o| o.due);
             let scope_dev = match p.address {
                 Some(IpAddr::V6(a)) if a.is_unicast_link_local() => config
                     .instances
                     .iter()
                     .filter(|i| {
-                        self.items
-                            .get(&i.name)
-                            .is_some_and(|v| v.iter().any(|t| t.source == Source::Ping(p.name.clone())))
+                        self.tracking.items(&i.name).iter().any(|t| t.source == Source::Ping(p.name.clone()))
                     })
                     .find_map(|i| i.interface.clone()),
                 _ => None,
             };
             let seq = icmp::random_id();
-            pings.push(PingJob { cfg: p.clone(), health, due, seq, waiting: None, scope_dev, dropped: 0 });
+            pings.push(PingJob { cfg: p.clone(), due, seq, waiting: None, scope_dev, dropped: 0 });
         }
         self.pings = pings;
         let members = |g: &VrrpSyncGroup| g.members.iter().map(|(m, _)| m.clone()).collect();
         self.sync.configure(groups.iter().map(|g| (g.name.as_str(), members(g))));
         self.group_cfgs = groups.into_iter().cloned().collect();
-    }
-
-    pub(super) fn healthy(&self, s: &Source) -> bool {
-        match s {
-            Source::Script(n) => {
-                self.scripts.iter().find(|j| &j.cfg.name == n).is_none_or(|j| j.disabled || j.health.is_ok())
-            }
-            Source::Ping(n) => self.pings.iter().find(|j| &j.cfg.name == n).is_none_or(|j| j.health.is_ok()),
-            Source::Link(n) => self.links.get(n).copied().unwrap_or(false),
-            Source::NoUnicastPeer => false,
-        }
-    }
-
-    pub(super) fn tracks_link(&self, name: &str) -> bool {
-        let src = Source::Link(name.to_string());
-        self.items.values().flatten().any(|i| i.source == src)
     }
 
     pub(super) fn group_of(&self, inst: &str) -> Option<usize> {

@@ -7,14 +7,13 @@ use std::time::{Duration, Instant as StdInstant};
 use log::{info, warn};
 use mio::Token;
 
-use super::track::{Change, Health};
+use super::track::{Change, Tracking};
 use super::VrrpEngine;
 use crate::config::model::VrrpTrackPing;
 use crate::sys::icmp::{self, Probe};
 
 pub(super) struct PingJob {
     pub(super) cfg: VrrpTrackPing,
-    pub(super) health: Health,
     pub(super) due: Option<StdInstant>,
     pub(super) seq: u16,
     /// The echo request in flight and when it counts as lost.
@@ -53,7 +52,7 @@ impl VrrpEngine {
                 }
                 if p.waiting.is_some_and(|(probe, _)| icmp::reply_matches(&probe, src, &msg)) {
                     p.waiting = None;
-                    changed |= ping_result(p, true);
+                    changed |= ping_result(&mut self.periphery.tracking, p, true);
                 } else {
                     p.dropped = p.dropped.saturating_add(1);
                 }
@@ -71,7 +70,7 @@ impl VrrpEngine {
         for p in &mut self.periphery.pings {
             if p.waiting.is_some_and(|(_, deadline)| deadline <= now) {
                 p.waiting = None;
-                changed |= ping_result(p, false);
+                changed |= ping_result(&mut self.periphery.tracking, p, false);
             }
             if p.due.is_none_or(|d| d > now) {
                 continue;
@@ -79,14 +78,14 @@ impl VrrpEngine {
             p.due = Some(now + p.cfg.interval.max(Duration::from_millis(10)));
             let Some(dst) = p.cfg.address else { continue };
             if p.waiting.take().is_some() {
-                changed |= ping_result(p, false);
+                changed |= ping_result(&mut self.periphery.tracking, p, false);
             }
             p.seq = p.seq.wrapping_add(1);
             let probe = match Probe::new(dst, id, p.seq) {
                 Ok(probe) => probe,
                 Err(e) => {
                     warn!("VRRP_Ping({}): {e}", p.cfg.name);
-                    changed |= ping_result(p, false);
+                    changed |= ping_result(&mut self.periphery.tracking, p, false);
                     continue;
                 }
             };
@@ -95,7 +94,7 @@ impl VrrpEngine {
             match sock.map(|(s, _)| s.send_echo(&probe, scope)) {
                 Some(Ok(())) => p.waiting = Some((probe, now + p.cfg.effective_timeout())),
                 // No route (the gateway's link is down): a failed probe.
-                Some(Err(_)) | None => changed |= ping_result(p, false),
+                Some(Err(_)) | None => changed |= ping_result(&mut self.periphery.tracking, p, false),
             }
         }
         if changed {
@@ -113,13 +112,13 @@ pub(super) fn ifindex(name: &str) -> u32 {
 }
 
 /// Record a probe result of `p`, logging a flip; true when it flipped.
-pub(super) fn ping_result(p: &mut PingJob, ok: bool) -> bool {
+pub(super) fn ping_result(tracking: &mut Tracking, p: &mut PingJob, ok: bool) -> bool {
     let addr = p.cfg.address.map_or_else(String::new, |a: IpAddr| a.to_string());
     if !ok && p.dropped > 0 {
         warn!("VRRP_Ping({}) {addr}: dropped {} echo replies matching no probe", p.cfg.name, p.dropped);
         p.dropped = 0;
     }
-    match p.health.record(ok) {
+    match tracking.ping_done(&p.cfg.name, ok) {
         Change::None => false,
         Change::Rose => {
             info!("VRRP_Ping({}) {addr} reachable", p.cfg.name);

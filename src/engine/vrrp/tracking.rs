@@ -7,7 +7,7 @@ use std::time::{Duration, Instant as StdInstant};
 use log::{error, info, warn};
 
 use super::sync_groups::sync_lookup;
-use super::track::{effective_priority, evaluate, Change, Health};
+use super::track::{effective_priority, Change, Source};
 use super::VrrpEngine;
 use crate::config::model::{Command as ConfCommand, VrrpScript};
 use crate::script::{self, Command, Completion, Job, NotifyScope, Order, Outcome, ScriptKind};
@@ -19,35 +19,29 @@ const SCRIPT_KEY: &str = "VRRP_Script ";
 
 pub(super) struct ScriptJob {
     pub(super) cfg: VrrpScript,
-    pub(super) health: Health,
     pub(super) due: Option<StdInstant>,
-    /// Refused by the script policy: never run, and (as keepalived removes
-    /// it from every track_script) it has no effect on any instance.
-    pub(super) disabled: bool,
 }
 
 impl VrrpEngine {
-    pub(super) fn refresh_links(&mut self) {
+    /// Re-read every interface; the tracked ones that changed.
+    pub(super) fn refresh_links(&mut self) -> Vec<(String, bool)> {
         match link::dump_links(&mut self.nl) {
             Ok(links) => {
-                self.periphery.links =
-                    links.iter().map(|l| (l.name.clone(), l.is_up() && l.is_running())).collect();
+                let states = links.iter().map(|l| (l.name.clone(), l.is_up() && l.is_running()));
+                self.periphery.tracking.set_links(states)
             }
-            Err(e) => warn!("interface dump: {e}"),
+            Err(e) => {
+                warn!("interface dump: {e}");
+                Vec::new()
+            }
         }
     }
 
     /// Every instance's priority and fault from its trackers and its sync group.
     pub(super) fn reevaluate(&mut self, now: StdInstant) {
         let vnow = self.vnow(now);
-        let verdicts: Vec<_> = self
-            .insts
-            .iter()
-            .map(|inst| {
-                let items = self.periphery.items.get(&inst.cfg.name).map(Vec::as_slice).unwrap_or(&[]);
-                evaluate(items, |s| self.periphery.healthy(s))
-            })
-            .collect();
+        let verdicts: Vec<_> =
+            self.insts.iter().map(|inst| self.periphery.tracking.verdict(&inst.cfg.name)).collect();
         // Refused VIPs fault an instance as its trackers do (`retry_vips`).
         let own_fault: Vec<bool> = (self.insts.iter().zip(&verdicts))
             .map(|(inst, v)| !v.faults.is_empty() || inst.vip_fault.is_some())
@@ -100,12 +94,8 @@ impl VrrpEngine {
             // Events were dropped, and what is still queued is older than a
             // dump taken now that the socket is drained: trust the dump.
             warn!("Netlink: link events lost (receive queue overrun) - re-reading every interface");
-            let before = self.periphery.links.clone();
-            self.refresh_links();
-            for (name, up) in &self.periphery.links {
-                if before.get(name) != Some(up) && self.periphery.tracks_link(name) {
-                    info!("Netlink reports {name} {}", if *up { "up" } else { "down" });
-                }
+            for (name, up) in self.refresh_links() {
+                info!("Netlink reports {name} {}", if up { "up" } else { "down" });
             }
             self.reevaluate(now);
             return true;
@@ -124,10 +114,9 @@ impl VrrpEngine {
                 }
                 Event::Resync | Event::Addr(_) | Event::AddrGone(_) => continue,
             };
-            let before = self.periphery.links.insert(name.clone(), up);
-            if before != Some(up) {
+            if self.periphery.tracking.set_link(&name, up) {
                 changed = true;
-                if self.periphery.tracks_link(&name) {
+                if self.periphery.tracking.tracks(&Source::Link(name.clone())) {
                     info!("Netlink reports {name} {}", if up { "up" } else { "down" });
                 }
             }
@@ -166,25 +155,23 @@ impl VrrpEngine {
     }
 
     pub(super) fn ext_disable_script(&mut self, name: &str, disabled: bool) {
-        for j in self.periphery.scripts.iter_mut().filter(|j| j.cfg.name == name) {
-            j.disabled = disabled;
-        }
+        self.periphery.tracking.disable_script(name, disabled);
     }
 
     pub(super) fn ext_script_done(&mut self, done: &Completion, now: StdInstant) -> bool {
         let Some(name) = done.key.strip_prefix(SCRIPT_KEY) else { return false };
-        let Some(job) = self.periphery.scripts.iter_mut().find(|j| j.cfg.name == name) else { return true };
         let status = match done.outcome {
             Outcome::Exited(code) => Some(code),
             _ => None,
         };
-        if let Some(s) = status.and_then(|s| job.health.note_status(s)) {
+        let (status, change) = self.periphery.tracking.script_done(name, status, done.outcome.success());
+        if let Some(s) = status {
             info!("Script `{name}` now returning {s}");
         }
         if matches!(done.outcome, Outcome::TimedOut) {
             warn!("VRRP_Script({name}) timed_out");
         }
-        match job.health.record(done.outcome.success()) {
+        match change {
             Change::None => return true,
             Change::Rose => info!("VRRP_Script({name}) succeeded"),
             Change::Fell => info!("VRRP_Script({name}) failed ({})", done.outcome),
@@ -196,7 +183,7 @@ impl VrrpEngine {
     pub(super) fn run_due_scripts(&mut self, now: StdInstant) {
         for k in 0..self.periphery.scripts.len() {
             let job = &self.periphery.scripts[k];
-            if job.disabled || job.due.is_none_or(|d| d > now) {
+            if self.periphery.tracking.script_disabled(&job.cfg.name) || job.due.is_none_or(|d| d > now) {
                 continue;
             }
             let cfg = job.cfg.clone();
@@ -216,7 +203,7 @@ impl VrrpEngine {
             let Some(user) =
                 super::script_user(&mut self.policy, ScriptKind::Track(&cfg.name), &conf_cmd, &command)
             else {
-                self.periphery.scripts[k].disabled = true;
+                self.periphery.tracking.disable_script(&cfg.name, true);
                 self.reevaluate(now);
                 continue;
             };

@@ -86,6 +86,10 @@ mod lan {
     use std::net::IpAddr;
     use std::time::Duration;
 
+    use std::path::Path;
+
+    use crate::config::{load_bytes, LoadOptions};
+    use crate::engine::vrrp::track::{effective_priority, Change, Tracking};
     use crate::vrrp::sim::Lan;
     use crate::vrrp::sync::{Lookup, Member, SyncAction, SyncGroups};
     use crate::vrrp::{InstanceParams, Instant, State};
@@ -235,6 +239,74 @@ mod lan {
     }
 
     const S: Duration = Duration::from_secs(1);
+
+    /// Host A's members track script `chk` (weight -60), through
+    /// `Tracking` as the engine does; the group has
+    /// `sync_group_tracking_weight` (keepalived's `global_tracking`) or not.
+    fn tracking(weighted: bool) -> Tracking {
+        let inst = |name: &str, vrid: u8| {
+            format!(
+                "vrrp_instance {name} {{\n interface eth0\n virtual_router_id {vrid}\n priority 150\n \
+                 track_script {{\n chk\n }}\n virtual_ipaddress {{\n 198.18.1.{vrid}\n }}\n}}\n"
+            )
+        };
+        let text = format!(
+            "vrrp_script chk {{\n script \"/bin/true\"\n weight -60\n}}\n{}{}\
+             vrrp_sync_group G {{\n group {{\n A1\n A2\n }}\n{}}}\n",
+            inst("A1", 51),
+            inst("A2", 52),
+            if weighted { " sync_group_tracking_weight\n" } else { "" }
+        );
+        let opts = LoadOptions { config_id: "n".into(), host_checks: false };
+        let loaded = load_bytes("t.conf", text.as_bytes(), Path::new("/"), &opts);
+        assert!(!loaded.has_errors(), "{:?}", loaded.diags);
+        let mut t = Tracking::default();
+        t.configure(&loaded.config);
+        t.set_links([("eth0".to_string(), true)]);
+        t
+    }
+
+    impl World {
+        /// Host `h`'s members take their trackers' verdicts, as `reevaluate` does.
+        fn apply_verdicts(&mut self, h: usize, t: &Tracking) {
+            for k in 0..2 {
+                let (name, node) = self.hosts[h].members[k].clone();
+                let v = t.verdict(&name);
+                let base = self.lan.nodes[node].inst.params().priority;
+                self.lan.with(node, |inst, now| {
+                    inst.set_effective_priority(now, effective_priority(base, v.weight))
+                });
+                self.hosts[h].own_fault[k] = !v.faults.is_empty();
+            }
+            let fault = self.hosts[h].own_fault[0];
+            self.set_fault(h, 0, fault);
+        }
+    }
+
+    #[test]
+    fn a_member_tracker_faults_the_group_unless_tracking_weight() {
+        let mut t = tracking(false);
+        let mut w = World::new([150, 100]);
+        w.run_for(10 * S);
+        assert_eq!(w.states(0), [State::Master; 2]);
+        assert_eq!(t.script_done("chk", Some(1), false), (None, Change::Fell));
+        w.apply_verdicts(0, &t);
+        assert_eq!(w.states(0), [State::Fault; 2], "weights are forced to 0 in a group: FAULT");
+        w.run_for(10 * S);
+        assert_eq!(w.states(1), [State::Master; 2]);
+
+        let mut t = tracking(true);
+        let mut w = World::new([150, 100]);
+        w.run_for(10 * S);
+        t.script_done("chk", Some(1), false);
+        w.apply_verdicts(0, &t);
+        let prios: Vec<u8> =
+            (0..2).map(|k| w.lan.nodes[w.hosts[0].members[k].1].inst.effective_priority()).collect();
+        assert_eq!(prios, [90, 90], "sync_group_tracking_weight keeps the weight");
+        w.run_for(10 * S);
+        assert_eq!(w.states(1), [State::Master; 2], "B (100) preempts both");
+        assert_eq!(w.states(0), [State::Backup; 2], "A steps down, not to FAULT");
+    }
 
     #[test]
     fn a_group_fails_over_only_when_every_member_can() {
