@@ -25,6 +25,7 @@ pub mod track;
 mod tracking;
 mod vips;
 mod vmac;
+mod work;
 
 use std::collections::HashMap;
 use std::io;
@@ -54,6 +55,7 @@ use garp::GarpQueue;
 use lateness::Lateness;
 use pending::{Pending, Placement};
 use vips::{VipOutcome, VipRetry, VIP_ADD_RETRIES};
+use work::{Work, WorkQueue};
 
 /// A pooled socket not yet registered with the poll loop.
 const NO_TOKEN: Token = Token(usize::MAX);
@@ -87,15 +89,6 @@ struct SockKey {
 
 /// A running instance: its configuration, its protocol core and the
 /// interface facts the edge needs.
-/// Engine work caused by an input, done in order by `run_queue`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Work {
-    /// Apply the actions instance `i`'s core has queued.
-    Drain(usize),
-    /// Instance `i` changed state: alerts and its sync group.
-    StateChanged { i: usize, from: State, to: State },
-}
-
 struct Inst {
     cfg: VrrpInstance,
     core: vrrp::Instance,
@@ -149,9 +142,8 @@ pub struct VrrpEngine {
     start_at: Option<StdInstant>,
     /// Tracking, sync groups, routes, static addresses, alerts (`periphery.rs`).
     periphery: periphery::Periphery,
-    /// Work not done yet, and whether `run_queue` is doing it.
-    work: std::collections::VecDeque<Work>,
-    working: bool,
+    /// Work not done yet (`run_queue`).
+    work: WorkQueue,
     vmacs: vmac::Vmacs,
     /// False under `-V/--dont-release-vrrp`: a stop leaves VIPs, virtual
     /// routes and rules and VMACs as they are, and sends no priority-0 advert.
@@ -192,8 +184,7 @@ impl VrrpEngine {
             started: false,
             start_at: None,
             periphery: periphery::Periphery::new(config),
-            work: std::collections::VecDeque::new(),
-            working: false,
+            work: WorkQueue::default(),
             vmacs: vmac::Vmacs::default(),
             release_on_exit: true,
             log_address_changes: false,
@@ -386,27 +377,23 @@ impl VrrpEngine {
     }
 
     fn queue_work(&mut self, w: Work) {
-        self.work.push_back(w);
+        self.work.push(w);
     }
 
     /// Do the queued work first in, first out, until none is left. An
     /// instance's actions are applied without interruption; what they
-    /// cause in other instances (a sync group moving its members) is
-    /// queued behind, as FRR's vrrpd and OpenBSD's carp queue events
-    /// rather than recurse. A call while the queue runs (from the work
-    /// itself) only adds to it.
+    /// cause in other instances is queued behind (`work.rs`). A call while
+    /// the queue runs (from the work itself) only adds to it.
     fn run_queue(&mut self, now: StdInstant) {
-        if self.working {
+        if !self.work.start() {
             return;
         }
-        self.working = true;
-        while let Some(w) = self.work.pop_front() {
+        while let Some(w) = self.work.next() {
             match w {
                 Work::Drain(i) => self.drain_actions(i, now),
                 Work::StateChanged { i, from, to } => self.ext_state_change(i, from, to, now),
             }
         }
-        self.working = false;
     }
 
     fn drain_actions(&mut self, i: usize, now: StdInstant) {
