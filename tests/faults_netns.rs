@@ -428,6 +428,57 @@ fn stuck_notify_script_does_not_stop_the_instance() {
     assert!(a.has_addr(&vip));
 }
 
+/// A VIP the kernel refuses (IPv6 is disabled on a's eth0, so the excluded
+/// IPv6 VIP cannot be added): vigil retries it with backoff, then puts the
+/// instance in FAULT with a log line naming the address and the kernel's
+/// reason, and the backup takes over. Once IPv6 is back and the interface
+/// changes, a tries again, holds every VIP and preempts.
+#[test]
+fn a_refused_vip_is_retried_then_faults_the_instance() {
+    let lan = Lan::new();
+    let (a, b) = (lan.add_host("a"), lan.add_host("b"));
+    let vip: IpAddr = lan.v4(100).into();
+    let vip6: IpAddr = lan.v6(100).into();
+    let extra = format!("    virtual_ipaddress_excluded {{\n        {vip6}/64\n    }}\n");
+    a.sysctl(&["net.ipv6.conf.eth0.disable_ipv6=1"]);
+
+    let t0 = Instant::now();
+    let da = Daemon::start(&a, &vigil_bin(), &instance(150, vip, &extra), &["-P"]);
+    assert!(da.wait_log("(VI_1) Entering MASTER STATE", secs(8)), "{}", da.log());
+    let gave_up = "gave up after 3 retries, entering FAULT";
+    assert!(da.wait_log(gave_up, secs(5)), "no FAULT after the retries:\n{}", da.log());
+    let log = da.log();
+    let refused = format!("(VI_1) cannot add VIP {vip6}/64 on eth0:");
+    assert_eq!(log.matches(&refused).count(), 4, "the add and three retries:\n{log}");
+    assert!(log.contains("retry 3 of 3 in 800 ms"), "backoff 200, 400, 800 ms:\n{log}");
+    let line = log.lines().find(|l| l.contains(gave_up)).unwrap();
+    assert!(line.contains(&refused) && line.contains("disabled"), "which address and why: {line}");
+    let (master, fault) =
+        (da.log_time("Entering MASTER STATE").unwrap(), da.log_time("Entering FAULT STATE"));
+    let fault = fault.expect("a entered FAULT");
+    let took = fault.saturating_duration_since(master);
+    eprintln!("refused VIP: FAULT {took:?} after MASTER ({:?} after start)", t0.elapsed());
+    assert!(took >= ms(1350) && took < secs(3), "200 + 400 + 800 ms of retries, took {took:?}");
+    assert!(wait_until(secs(2), ms(20), || !a.has_addr(&vip)), "a in FAULT kept its IPv4 VIP");
+    let s = status(&a, &da);
+    let vip_fault = find(&s, "vip_fault").and_then(|i| i.get("vip_fault")).and_then(Json::as_str);
+    assert!(vip_fault.is_some_and(|f| f.contains(&vip6.to_string())), "status: {s}");
+
+    let db = Daemon::start(&b, &vigil_bin(), &instance(100, vip, &extra), &["-P"]);
+    assert!(db.wait_log("(VI_1) Entering MASTER STATE", secs(8)), "{}", db.log());
+    assert!(wait_until(secs(2), ms(20), || b.has_addr(&vip) && b.has_addr(&vip6)));
+
+    a.sysctl(&["net.ipv6.conf.eth0.disable_ipv6=0"]);
+    a.link_set("eth0", false);
+    a.link_set("eth0", true);
+    assert!(da.wait_log("leaving the FAULT of refused VIPs", secs(3)), "{}", da.log());
+    let t1 = Instant::now();
+    let back = || da.log_time_after("(VI_1) Entering MASTER STATE", t1).is_some();
+    assert!(wait_until(secs(10), ms(20), back), "a did not preempt again:\n{}", da.log());
+    assert!(wait_until(secs(2), ms(20), || a.has_addr(&vip) && a.has_addr(&vip6)), "{:?}", a.addrs());
+    assert!(db.wait_log("(VI_1) Entering BACKUP STATE", secs(3)), "{}", db.log());
+}
+
 /// A local user's traps at the dump paths (keepalived's names in a sticky, world-writable
 /// directory, as /tmp is): a FIFO of theirs must not stall the VRRP child on SIGUSR1, and a
 /// hard link to a root file at the path must not have that file overwritten.

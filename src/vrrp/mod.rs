@@ -10,6 +10,8 @@
 //! * [`hmac`]: keepalived 2.4's `auth_hmac` trailer (HMAC-SHA256-128, anti-replay).
 //! * [`validate`]: keepalived's receive checks, one [`Reject`] per drop.
 //! * [`Instance`]: the per-instance state machine.
+//! * [`sync`]: sync groups over several instances (drag to BACKUP, MASTER
+//!   only together, group FAULT), lookups in, [`sync::SyncAction`]s out.
 //!
 //! # Driving an [`Instance`] from the I/O edge
 //!
@@ -48,6 +50,7 @@ pub mod ipv4;
 pub mod packet;
 pub mod params;
 pub mod ratelimit;
+pub mod sync;
 pub mod time;
 pub mod timer;
 pub mod validate;

@@ -67,6 +67,9 @@ pub struct Lan {
     pub delay: Duration,
     /// Extra uniform random delay in [0, jitter).
     pub jitter: Duration,
+    /// (node, from, to) of every transition not yet taken by a driver
+    /// above the instances (a sync group), oldest first.
+    pub changes: Vec<(usize, State, State)>,
     rng: Rng,
     in_flight: Vec<InFlight>,
     ident: u16,
@@ -80,6 +83,7 @@ impl Lan {
             loss: 0.0,
             delay: Duration::ZERO,
             jitter: Duration::ZERO,
+            changes: Vec::new(),
             rng: Rng::new(seed),
             in_flight: Vec::new(),
             ident: 0,
@@ -152,7 +156,7 @@ impl Lan {
         self.nodes[i].history.iter().filter(|(_, s)| *s == state).map(|(t, _)| *t).collect()
     }
 
-    fn next_event(&self) -> Option<Instant> {
+    pub fn next_event(&self) -> Option<Instant> {
         let timers = self.nodes.iter().filter(|n| n.running).filter_map(|n| n.inst.poll_timeout());
         timers.chain(self.in_flight.iter().map(|p| p.at)).min()
     }
@@ -231,7 +235,10 @@ impl Lan {
                 }
                 Action::RemoveVips => node.vips_installed = false,
                 Action::SendGratuitous { repeat, .. } => node.garps.push((now, repeat)),
-                Action::StateChange { to, .. } => node.history.push((now, to)),
+                Action::StateChange { from, to, .. } => {
+                    node.history.push((now, to));
+                    self.changes.push((i, from, to));
+                }
                 Action::Log { line, .. } => node.logs.push((now, line)),
             }
         }

@@ -163,7 +163,8 @@ fn main() {
             md,
             "## VRRP child killed on the master (priority 100 vs 90, advert 1 s, VIP probed every 10 ms, {runs} runs)\n"
         );
-        let _ = writeln!(md, "| daemon | probes lost (min / median / max) | runs where the backup took over |");
+        let _ =
+            writeln!(md, "| daemon | probes lost (min / median / max) | runs where the backup took over |");
         let _ = writeln!(md, "|---|---|---|");
         for (name, bin) in &daemons {
             eprintln!("child kill: {name}");

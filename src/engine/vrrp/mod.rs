@@ -8,19 +8,25 @@
 //! by draining its actions in order (`apply`), so the wire order is the
 //! core's: advert first, then VIPs, then gratuitous ARPs.
 
-mod ext;
+mod alerts;
 mod garp;
+mod igmp;
 mod lateness;
 pub mod params;
 mod pending;
+mod periphery;
+mod ping;
 mod reload;
 mod resume;
 pub mod routes;
+mod routes_rules_statics;
 pub mod rules;
-pub mod sync;
+mod sync_groups;
 pub mod track;
+mod tracking;
 mod vips;
 mod vmac;
+mod work;
 
 use std::collections::HashMap;
 use std::io;
@@ -50,6 +56,8 @@ use garp::GarpQueue;
 use lateness::Lateness;
 use pending::{Pending, Placement};
 pub use resume::ResumeFrom;
+use vips::{VipOutcome, VipRetry, VIP_ADD_RETRIES};
+use work::{Work, WorkQueue};
 
 /// A pooled socket not yet registered with the poll loop.
 const NO_TOKEN: Token = Token(usize::MAX);
@@ -96,6 +104,11 @@ struct Inst {
     /// Wall-clock time of the last state change, for status.
     since: SystemTime,
     vips_set: bool,
+    /// VIP adds the kernel refused, to try again.
+    vip_retry: Option<VipRetry>,
+    /// VIPs that could not be added after every retry: the instance is
+    /// held in FAULT until an interface changes or a reload.
+    vip_fault: Option<String>,
     /// The `use_vmac` macvlan.
     vmac: Option<vmac::Vmac>,
     /// IP identification of the last AH advert (AH covers the IP header,
@@ -131,8 +144,10 @@ pub struct VrrpEngine {
     started: bool,
     /// `vrrp_startup_delay`: the instances start at this instant.
     start_at: Option<StdInstant>,
-    /// Tracking, sync groups, routes, static addresses, alerts (`ext.rs`).
-    ext: ext::Ext,
+    /// Tracking, sync groups, routes, static addresses, alerts (`periphery.rs`).
+    periphery: periphery::Periphery,
+    /// Work not done yet (`run_queue`).
+    work: WorkQueue,
     vmacs: vmac::Vmacs,
     /// False under `-V/--dont-release-vrrp`: a stop leaves VIPs, virtual
     /// routes and rules and VMACs as they are, and sends no priority-0 advert.
@@ -175,7 +190,8 @@ impl VrrpEngine {
             rxbuf: vec![0u8; 65536],
             started: false,
             start_at: None,
-            ext: ext::Ext::new(config),
+            periphery: periphery::Periphery::new(config),
+            work: WorkQueue::default(),
             vmacs: vmac::Vmacs::default(),
             release_on_exit: true,
             log_address_changes: false,
@@ -307,6 +323,8 @@ impl VrrpEngine {
             dsts,
             since: SystemTime::now(),
             vips_set: false,
+            vip_retry: None,
+            vip_fault: None,
             vmac,
             ip_id: 0,
             lateness: Lateness::default(),
@@ -359,15 +377,43 @@ impl VrrpEngine {
         self.epoch + Duration::from_micros(t.as_micros())
     }
 
-    /// Apply every action instance `i` has queued, in order.
+    /// Apply every action instance `i` has queued, in order, and all the
+    /// work that follows from them (`run_queue`).
     fn apply(&mut self, i: usize, now: StdInstant) {
+        self.queue_work(Work::Drain(i));
+        self.run_queue(now);
+    }
+
+    fn queue_work(&mut self, w: Work) {
+        self.work.push(w);
+    }
+
+    /// Do the queued work first in, first out, until none is left. An
+    /// instance's actions are applied without interruption; what they
+    /// cause in other instances is queued behind (`work.rs`). A call while
+    /// the queue runs (from the work itself) only adds to it.
+    fn run_queue(&mut self, now: StdInstant) {
+        if !self.work.start() {
+            return;
+        }
+        while let Some(w) = self.work.next() {
+            match w {
+                Work::Drain(i) => self.drain_actions(i, now),
+                Work::StateChanged { i, from, to } => self.ext_state_change(i, from, to, now),
+            }
+        }
+    }
+
+    fn drain_actions(&mut self, i: usize, now: StdInstant) {
         while let Some(action) = self.insts[i].core.poll_action() {
             match action {
                 Action::SendAdvert { priority, ah_seq, hmac_seq, due } => {
                     self.send_advert(i, priority, ah_seq, hmac_seq, due)
                 }
-                Action::AddVips => self.set_vips(i, true),
-                Action::RemoveVips => self.set_vips(i, false),
+                Action::AddVips => self.add_vips(i, now),
+                Action::RemoveVips => {
+                    self.set_vips(i, false);
+                }
                 Action::SendGratuitous { repeat, spacing } => {
                     let inst = &self.insts[i];
                     let vips: Vec<IpAddr> =
@@ -389,7 +435,7 @@ impl VrrpEngine {
                         self.garps.cancel(i);
                     }
                     self.notify(i, to, now);
-                    self.ext_state_change(i, from, to, now);
+                    self.queue_work(Work::StateChanged { i, from, to });
                     self.save_states();
                 }
                 Action::Log { level, line } => log!(level, "{line}"),
@@ -464,37 +510,111 @@ impl VrrpEngine {
     }
 
     /// Add or remove the instance's VIPs and excluded VIPs. Addresses that
-    /// are already there (or already gone) count as done.
-    fn set_vips(&mut self, i: usize, add: bool) {
-        let inst = &mut self.insts[i];
-        inst.vips_set = add;
-        let all: Vec<_> = inst.cfg.vips.iter().chain(&inst.cfg.vips_excluded).cloned().collect();
-        for vip in &all {
-            self.change_vip(i, vip, add);
+    /// are already there (or already gone) count as done. Returns the adds
+    /// that failed (`vip_change`); a removal cancels any retry.
+    fn set_vips(&mut self, i: usize, add: bool) -> Vec<(usize, String)> {
+        self.insts[i].vips_set = add;
+        if !add {
+            self.insts[i].vip_retry = None;
+        }
+        let n = self.insts[i].cfg.vips.len() + self.insts[i].cfg.vips_excluded.len();
+        let mut failed = Vec::new();
+        for k in 0..n {
+            if let Err(why) = self.vip_change(i, k, add) {
+                if add {
+                    failed.push((k, why));
+                } else {
+                    error!("({}) cannot remove VIP {why}", self.insts[i].cfg.name);
+                }
+            }
         }
         self.ext_vips_changed(i, add);
+        failed
     }
 
-    /// Add or remove one VIP of instance `i` (on its own `dev`, or the
+    /// Add or remove VIP `k` of instance `i` (its VIPs, then its excluded
+    /// VIPs); the error says which address on which device and why.
+    fn vip_change(&mut self, i: usize, k: usize, add: bool) -> Result<(), String> {
+        let inst = &self.insts[i];
+        let Some(vip) = inst.cfg.vips.iter().chain(&inst.cfg.vips_excluded).nth(k).cloned() else {
+            return Ok(());
+        };
+        self.vip_apply(i, &vip, add)
+    }
+
+    /// Add or remove `vip` for instance `i` (on its own `dev`, or the
     /// instance's interface or VMAC).
-    fn change_vip(&mut self, i: usize, vip: &VipSpec, add: bool) {
+    fn vip_apply(&mut self, i: usize, vip: &VipSpec, add: bool) -> Result<(), String> {
         let inst = &self.insts[i];
         let (ifindex, ifname) = match &vip.dev {
             None => inst.vip_dev(),
             Some(dev) if dev == &inst.ifname => (inst.ifindex, inst.ifname.clone()),
             Some(dev) => match link::link_by_name(&mut self.nl, dev) {
                 Ok(Some(l)) => (l.index, l.name),
-                _ => {
-                    warn!("({}) VIP {}: device {dev} not found", inst.cfg.name, vips::show(vip));
-                    return;
-                }
+                _ => return Err(format!("{}: device {dev} not found", vips::show(vip))),
             },
         };
         let spec = vips::addr_spec(vip, ifindex, &ifname);
         let res = if add { addr::add(&mut self.nl, &spec) } else { addr::delete(&mut self.nl, &spec) };
-        if let Err(e) = res {
+        res.map(drop).map_err(|e| format!("{} on {ifname}: {e}", vips::show(vip)))
+    }
+
+    /// The core went MASTER: add the VIPs; refused ones are retried.
+    fn add_vips(&mut self, i: usize, now: StdInstant) {
+        let failed = self.set_vips(i, true);
+        self.vip_outcome(i, VipRetry::after(0, failed, now), now);
+    }
+
+    /// Retry the refused VIP adds that are due.
+    fn retry_vips(&mut self, now: StdInstant) {
+        for i in 0..self.insts.len() {
+            let Some(retry) = self.insts[i].vip_retry.take_if(|r| r.due <= now) else { continue };
+            if self.insts[i].core.state() != State::Master {
+                continue;
+            }
+            let failed: Vec<(usize, String)> = retry
+                .failed
+                .iter()
+                .filter_map(|&(k, _)| self.vip_change(i, k, true).err().map(|why| (k, why)))
+                .collect();
+            if failed.is_empty() {
+                info!("({}) VIPs added on retry {}", self.insts[i].cfg.name, retry.retries + 1);
+            }
+            self.vip_outcome(i, VipRetry::after(retry.retries + 1, failed, now), now);
+        }
+    }
+
+    fn vip_outcome(&mut self, i: usize, outcome: VipOutcome, now: StdInstant) {
+        let name = self.insts[i].cfg.name.clone();
+        match outcome {
+            VipOutcome::Done => {}
+            VipOutcome::Retry(r) => {
+                for (_, why) in &r.failed {
+                    error!(
+                        "({name}) cannot add VIP {why} - retry {} of {VIP_ADD_RETRIES} in {} ms",
+                        r.retries + 1,
+                        (r.due - now).as_millis()
+                    );
+                }
+                self.insts[i].vip_retry = Some(r);
+            }
+            VipOutcome::GiveUp(failed) => {
+                for (_, why) in &failed {
+                    error!("({name}) cannot add VIP {why} - gave up after {VIP_ADD_RETRIES} retries, entering FAULT");
+                }
+                let what = failed.iter().map(|(_, w)| w.as_str()).collect::<Vec<_>>().join("; ");
+                self.insts[i].vip_fault = Some(what);
+                self.reevaluate(now);
+            }
+        }
+    }
+
+    /// Add or remove one VIP of instance `i` outside a state change (a
+    /// reload's difference); a failure is logged.
+    fn change_vip(&mut self, i: usize, vip: &VipSpec, add: bool) {
+        if let Err(why) = self.vip_apply(i, vip, add) {
             let verb = if add { "add" } else { "remove" };
-            error!("({}) cannot {verb} VIP {} on {ifname}: {e}", inst.cfg.name, vips::show(vip));
+            error!("({}) cannot {verb} VIP {why}", self.insts[i].cfg.name);
         }
     }
 
@@ -511,7 +631,7 @@ impl VrrpEngine {
         if to == State::Init {
             return;
         }
-        let specific = ext::state_script(n, to);
+        let specific = alerts::state_script(n, to);
         let prio = inst.core.effective_priority();
         self.fifos.write(&notify_fifo::vrrp_line(NotifyScope::Instance, &inst.cfg.name, to.as_str(), prio));
         let key = script::notify_key(NotifyScope::Instance, &inst.cfg.name);
@@ -650,7 +770,7 @@ impl VrrpEngine {
         }
     }
 
-    /// Link events feed the trackers (`ext.rs`): the instance interface
+    /// Link events feed the trackers (`tracking.rs`): the instance interface
     /// (unless `dont_track_primary`) and every `track_interface`. Link and
     /// address events may also let a pending instance start.
     fn link_events(&mut self, registry: &Registry, now: StdInstant) {
@@ -840,6 +960,7 @@ impl Subsystem for VrrpEngine {
         let scripts = self.scripts.as_ref().and_then(ScriptRunner::poll_timeout);
         cores
             .chain(self.garps.next_due())
+            .chain(self.insts.iter().filter_map(|i| i.vip_retry.as_ref().map(|r| r.due)))
             .chain(scripts)
             .chain(self.ext_poll_timeout())
             .chain(self.start_at)
@@ -860,11 +981,12 @@ impl Subsystem for VrrpEngine {
                 self.insts[i].core.handle_timeout(vnow);
                 self.apply(i, now);
                 if !wanted && self.insts[i].core.wants_master() {
-                    self.ext.sync_trigger = Some(i);
+                    self.periphery.sync.wished_master(i);
                 }
             }
         }
         self.send_due_garps(now);
+        self.retry_vips(now);
         if let Some(r) = self.scripts.as_mut() {
             r.handle_timeout(now);
         }
@@ -999,7 +1121,7 @@ impl Subsystem for VrrpEngine {
             ("instances", Json::Arr(instances)),
             ("unknown_vrid", Json::from(self.unknown_vrid)),
             ("malformed", Json::from(self.malformed)),
-            ("trackers", self.ext.status()),
+            ("trackers", self.periphery.status()),
             ("notify_fifos", self.fifos.status()),
         ])
     }
@@ -1023,6 +1145,7 @@ fn instance_status(i: &Inst) -> Json {
         ("effective_priority", Json::from(u32::from(i.core.effective_priority()))),
         ("master", i.core.master().map_or(Json::Null, |m| Json::from(m.addr.to_string()))),
         ("vips", Json::Arr(i.cfg.vips.iter().map(|v| Json::from(vips::show(v))).collect())),
+        ("vip_fault", i.vip_fault.as_deref().map_or(Json::Null, Json::from)),
         ("last_transition", Json::from(since)),
         ("rx", Json::from(c.rx)),
         ("tx", Json::from(c.tx)),

@@ -1,9 +1,18 @@
 //! Tracking, pure: the health of tracked things with keepalived's rise/fall
 //! hysteresis, and what the tracked items of an instance do to it (FAULT,
-//! a weight sum, the effective priority). The engine feeds results and
-//! link states in; nothing here runs a script or reads a socket.
+//! a weight sum, the effective priority). [`Tracking`] holds it all for a
+//! configuration: the edge (`tracking.rs`, `ping.rs`) feeds in script
+//! exits, ping results and link states and reads each instance's
+//! [`Verdict`]; nothing here runs a script or reads a socket.
+//!
+//! keepalived's rule that a value below -253 faults applies to `track_file`
+//! only, which vigil does not run (see `config::coverage`).
 
-use crate::config::model::{TrackScript, VrrpInstance, VrrpScript, VrrpSyncGroup, VrrpTrackPing};
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+
+use crate::config::model::{Command, TrackScript, VrrpInstance, VrrpScript, VrrpSyncGroup, VrrpTrackPing};
+use crate::config::Config;
 
 /// What a health flip was.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -219,6 +228,168 @@ pub fn interfaces_used(inst: &VrrpInstance) -> Vec<String> {
     devs
 }
 
+/// What a probed tracker is, to know it again after a reload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Identity {
+    Script(Option<Command>),
+    Ping(Option<IpAddr>),
+}
+
+#[derive(Clone, Debug)]
+struct Probed {
+    identity: Identity,
+    health: Health,
+}
+
+/// The trackers of every instance of a configuration and what is known of
+/// them. Inputs: `set_link`, `script_done`, `ping_done`, `disable_script`;
+/// output: `verdict` per instance.
+#[derive(Clone, Debug, Default)]
+pub struct Tracking {
+    /// What each instance (by name) tracks.
+    items: HashMap<String, Vec<Item>>,
+    /// vrrp_scripts and track_pings in use, by source.
+    probed: HashMap<Source, Probed>,
+    /// Scripts refused by the script policy: never run, and (as keepalived
+    /// removes them from every track_script) without effect.
+    disabled: HashSet<String>,
+    /// Interfaces by name: up and running.
+    links: HashMap<String, bool>,
+}
+
+impl Tracking {
+    /// The items of every instance of `config` (a sync group member's as
+    /// `items_for` says). A script or ping of the same name and command or
+    /// address keeps its health; link states are kept.
+    pub fn configure(&mut self, config: &Config) {
+        let groups: Vec<&VrrpSyncGroup> =
+            config.sync_groups.iter().filter(|g| g.members.len() >= 2).collect();
+        self.items.clear();
+        for inst in &config.instances {
+            let group = groups.iter().copied().find(|g| g.members.iter().any(|(m, _)| *m == inst.name));
+            let items = items_for(inst, group, &config.vrrp_scripts, &config.track_pings);
+            self.items.insert(inst.name.clone(), items);
+        }
+        let mut old = std::mem::take(&mut self.probed);
+        let mut keep = |source: Source, identity: Identity, fresh: Health| {
+            let health = match old.remove(&source) {
+                Some(p) if p.identity == identity => p.health,
+                _ => fresh,
+            };
+            (source, Probed { identity, health })
+        };
+        let mut probed = HashMap::new();
+        for s in config.vrrp_scripts.iter().filter(|s| s.script.is_some()) {
+            let source = Source::Script(s.name.clone());
+            if self.tracks(&source) {
+                let (k, v) = keep(
+                    source,
+                    Identity::Script(s.script.clone()),
+                    Health::new(s.rise, s.fall, s.init_fail),
+                );
+                probed.insert(k, v);
+            }
+        }
+        for p in config.track_pings.iter().filter(|p| p.address.is_some()) {
+            let source = Source::Ping(p.name.clone());
+            if self.tracks(&source) {
+                let (k, v) = keep(source, Identity::Ping(p.address), Health::new(p.rise, p.fall, false));
+                probed.insert(k, v);
+            }
+        }
+        self.probed = probed;
+        self.disabled.retain(|n| self.probed.contains_key(&Source::Script(n.clone())));
+    }
+
+    /// Some instance tracks `source`.
+    pub fn tracks(&self, source: &Source) -> bool {
+        self.items.values().flatten().any(|i| &i.source == source)
+    }
+
+    /// The vrrp_script or track_ping is in use and has something to run.
+    pub fn probes(&self, source: &Source) -> bool {
+        self.probed.contains_key(source)
+    }
+
+    /// What instance `name` tracks.
+    pub fn items(&self, name: &str) -> &[Item] {
+        self.items.get(name).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Interface `name` is (not) up and running; true when that is news.
+    pub fn set_link(&mut self, name: &str, up: bool) -> bool {
+        self.links.insert(name.to_string(), up) != Some(up)
+    }
+
+    /// Every interface at once (a dump): the tracked ones that changed.
+    pub fn set_links(&mut self, links: impl IntoIterator<Item = (String, bool)>) -> Vec<(String, bool)> {
+        let before = std::mem::replace(&mut self.links, links.into_iter().collect());
+        let mut changed: Vec<(String, bool)> = (self.links.iter())
+            .filter(|(n, up)| before.get(*n) != Some(up) && self.tracks(&Source::Link((*n).clone())))
+            .map(|(n, up)| (n.clone(), *up))
+            .collect();
+        changed.sort();
+        changed
+    }
+
+    /// A run of script `name` ended: its exit status (if it exited) when
+    /// that differs from the last one, and the health flip.
+    pub fn script_done(&mut self, name: &str, status: Option<i32>, success: bool) -> (Option<i32>, Change) {
+        let Some(p) = self.probed.get_mut(&Source::Script(name.to_string())) else {
+            return (None, Change::None);
+        };
+        let status = status.and_then(|s| p.health.note_status(s));
+        (status, p.health.record(success))
+    }
+
+    /// An echo reply came (or the probe was lost) for track_ping `name`.
+    pub fn ping_done(&mut self, name: &str, ok: bool) -> Change {
+        match self.probed.get_mut(&Source::Ping(name.to_string())) {
+            Some(p) => p.health.record(ok),
+            None => Change::None,
+        }
+    }
+
+    pub fn disable_script(&mut self, name: &str, disabled: bool) {
+        if disabled {
+            self.disabled.insert(name.to_string());
+        } else {
+            self.disabled.remove(name);
+        }
+    }
+
+    /// The last verdict of a vrrp_script or track_ping in use (true when
+    /// it has none yet or is not in use).
+    pub fn probe_ok(&self, source: &Source) -> bool {
+        self.probed.get(source).is_none_or(|p| p.health.is_ok())
+    }
+
+    /// Every known interface and whether it is up and running, by name.
+    pub fn links(&self) -> Vec<(&str, bool)> {
+        let mut links: Vec<(&str, bool)> = self.links.iter().map(|(n, up)| (n.as_str(), *up)).collect();
+        links.sort();
+        links
+    }
+
+    pub fn script_disabled(&self, name: &str) -> bool {
+        self.disabled.contains(name)
+    }
+
+    fn healthy(&self, s: &Source) -> bool {
+        match s {
+            Source::Script(n) if self.disabled.contains(n) => true,
+            Source::Script(_) | Source::Ping(_) => self.probed.get(s).is_none_or(|p| p.health.is_ok()),
+            Source::Link(n) => self.links.get(n).copied().unwrap_or(false),
+            Source::NoUnicastPeer => false,
+        }
+    }
+
+    /// Instance `name`'s FAULTs and weight now.
+    pub fn verdict(&self, name: &str) -> Verdict {
+        evaluate(self.items(name), |s| self.healthy(s))
+    }
+}
+
 /// A reference's own `weight N [reverse]` wins over the tracker's.
 fn resolve(t: &TrackScript, weight: i32, reverse: bool) -> (i32, bool) {
     match t.weight {
@@ -353,6 +524,52 @@ mod tests {
         let a = items_for(&c.instances[0], Some(g), &c.vrrp_scripts, &[]);
         assert!(a.iter().all(|i| i.weight == 0));
         assert_eq!(a.len(), 6);
+    }
+
+    #[test]
+    fn tracking_turns_results_into_verdicts() {
+        let text = format!("{CONF}vrrp_script unused {{\n script \"/bin/false\"\n}}\n");
+        let mut t = Tracking::default();
+        t.configure(&load(&text));
+        assert!(t.probes(&Source::Script("chk".into())) && !t.probes(&Source::Script("unused".into())));
+        let links = ["eth0", "eth1", "eth2"].map(|n| (n.to_string(), true));
+        assert_eq!(t.set_links(links.clone()).len(), 3, "first news of each tracked link");
+        assert_eq!(
+            t.verdict("A"),
+            Verdict { faults: vec![], weight: 0 },
+            "plain weight 3 reverse: OK is off"
+        );
+        assert_eq!(t.script_done("chk", Some(1), false), (None, Change::Fell));
+        assert_eq!(t.verdict("A").weight, -20);
+        assert_eq!(t.script_done("plain", Some(2), false), (None, Change::Fell));
+        assert_eq!(t.verdict("A").weight, -17, "reverse: failing adds its 3");
+        assert!(!t.set_link("eth1", true), "no news");
+        assert!(t.set_link("eth1", false));
+        assert_eq!(t.verdict("A").weight, -22, "track_interface eth1 weight -5");
+        assert!(t.set_link("eth2", false));
+        assert_eq!(t.verdict("A").faults, vec![Source::Link("eth2".into())], "unweighted: FAULT");
+        assert_eq!(t.script_done("chk", Some(0), true), (Some(0), Change::Rose));
+        t.disable_script("plain", true);
+        assert_eq!(
+            t.verdict("A").weight,
+            -5,
+            "a refused script counts as OK (plain's reverse: adds nothing)"
+        );
+    }
+
+    #[test]
+    fn a_reload_keeps_the_health_of_unchanged_probes() {
+        let mut t = Tracking::default();
+        t.configure(&load(CONF));
+        t.set_links(["eth0", "eth1", "eth2"].map(|n| (n.to_string(), true)));
+        t.script_done("chk", None, false);
+        assert_eq!(t.verdict("A").weight, -20, "a fresh script fails at once");
+        t.configure(&load(CONF));
+        assert_eq!(t.verdict("A").weight, -20, "same script: still failed");
+        t.configure(&load(
+            &CONF.replace("script \"/bin/true\"\n weight -20", "script \"/bin/false\"\n weight -20"),
+        ));
+        assert_eq!(t.verdict("A").weight, 0, "another command: fresh");
     }
 
     #[test]

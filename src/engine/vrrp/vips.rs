@@ -1,6 +1,7 @@
 //! Virtual addresses of an instance, as rtnetlink requests.
 
 use std::net::IpAddr;
+use std::time::{Duration, Instant};
 
 use crate::config::model::{Broadcast, VipSpec};
 use crate::sys::addr::{self, AddrSpec, Scope};
@@ -47,4 +48,79 @@ pub fn preferred_lft(value: &str) -> Option<u32> {
 /// "198.18.0.100/24" for log lines.
 pub fn show(vip: &VipSpec) -> String {
     format!("{}/{}", vip.addr, vip.prefix_len)
+}
+
+/// Retries after a VIP add the kernel refused: this many, the first after
+/// `VIP_RETRY_FIRST`, each wait twice the one before; then the instance
+/// goes to FAULT (a MASTER without its addresses would draw the traffic
+/// and drop it).
+pub const VIP_ADD_RETRIES: u32 = 3;
+pub const VIP_RETRY_FIRST: Duration = Duration::from_millis(200);
+
+/// VIP adds that failed and when to try them again: a timer as data, the
+/// engine runs it from its poll timeout.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VipRetry {
+    /// Indices into the instance's VIPs then excluded VIPs, with the
+    /// reason each failed last ("198.18.0.100/24 on eth0: ...").
+    pub failed: Vec<(usize, String)>,
+    /// Retries done so far.
+    pub retries: u32,
+    pub due: Instant,
+}
+
+/// What to do after an attempt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VipOutcome {
+    /// Every address is there.
+    Done,
+    Retry(VipRetry),
+    /// Out of retries: these still fail.
+    GiveUp(Vec<(usize, String)>),
+}
+
+impl VipRetry {
+    /// After the first attempt (`retries` 0) or a retry at `now` left `failed`.
+    pub fn after(retries: u32, failed: Vec<(usize, String)>, now: Instant) -> VipOutcome {
+        if failed.is_empty() {
+            VipOutcome::Done
+        } else if retries >= VIP_ADD_RETRIES {
+            VipOutcome::GiveUp(failed)
+        } else {
+            let due = now + VIP_RETRY_FIRST * (1 << retries);
+            VipOutcome::Retry(VipRetry { failed, retries, due })
+        }
+    }
+}
+
+#[cfg(test)]
+mod retry_tests {
+    use super::*;
+
+    #[test]
+    fn refused_adds_are_retried_with_backoff_then_given_up() {
+        let t0 = Instant::now();
+        let failed = || vec![(1, "198.18.0.2/24 on eth0: Permission denied".to_string())];
+        assert_eq!(VipRetry::after(0, Vec::new(), t0), VipOutcome::Done);
+        let mut waits = Vec::new();
+        let mut retries = 0;
+        let mut now = t0;
+        loop {
+            match VipRetry::after(retries, failed(), now) {
+                VipOutcome::Retry(r) => {
+                    waits.push(r.due - now);
+                    now = r.due;
+                    retries = r.retries + 1;
+                }
+                VipOutcome::GiveUp(f) => {
+                    assert_eq!(f, failed());
+                    break;
+                }
+                VipOutcome::Done => unreachable!(),
+            }
+        }
+        let ms = |m| Duration::from_millis(m);
+        assert_eq!(waits, [ms(200), ms(400), ms(800)]);
+        assert_eq!(VipRetry::after(1, Vec::new(), now), VipOutcome::Done, "a retry that works ends it");
+    }
 }
