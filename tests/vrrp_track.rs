@@ -666,3 +666,43 @@ fn track_ping_reaches_a_link_local_ipv6_gateway() {
     assert!(da.wait_log(&format!("VRRP_Ping(gw) {ll} reachable"), secs(6)), "{}", da.log());
     assert!(da.wait_log("(VI_1) Changing effective priority from 50 to 150", secs(2)), "{}", da.log());
 }
+
+/// `interface` in vrrp_track_ping: probes leave by that interface only and
+/// replies count only when they arrive on it. The gateway sits on eth1's
+/// subnet; with `interface eth0` it cannot be reached (the router would
+/// otherwise route the probe out of eth1 and be fooled into "reachable"),
+/// and after a reload to `interface eth1` it is.
+#[test]
+fn track_ping_probes_only_through_its_interface() {
+    let (lan, uplink) = (Lan::new(), Lan::new());
+    let a = lan.add_host("a");
+    let gw = uplink.add_host("gw");
+    plug(&uplink, &a, "eth1", 10);
+    let vip: IpAddr = lan.v4(100).into();
+    let conf = |dev: &str| {
+        format!(
+            "vrrp_track_ping gw {{\n    address {}\n    interface {dev}\n    interval 0.3\n    timeout 0.3\n    \
+             fall 2\n    weight -100\n}}\n{}",
+            gw.ip4,
+            vi1(150, vip, "    track_ping {\n        gw\n    }\n")
+        )
+    };
+    let da = Daemon::start(&a, &vigil_bin(), &conf("eth0"), &["-P"]);
+    assert!(
+        da.wait_log(&format!("VRRP_Ping(gw) {} unreachable", gw.ip4), secs(4)),
+        "a probe bound to eth0 reached a gateway on eth1:\n{}",
+        da.log()
+    );
+    assert!(da.wait_log("Changing effective priority from 150 to 50", secs(2)), "{}", da.log());
+    // The probe went out of eth0: the router asked for the gateway there, in vain.
+    let neigh = a.ip(&["neigh", "show", "dev", "eth0"]);
+    assert!(neigh.contains(&gw.ip4.to_string()), "no neighbour lookup on eth0: {neigh}");
+    std::fs::write(da.dir().join("keepalived.conf"), conf("eth1")).unwrap();
+    da.signal(libc::SIGHUP);
+    assert!(
+        da.wait_log(&format!("VRRP_Ping(gw) {} reachable", gw.ip4), secs(4)),
+        "a probe bound to eth1 did not reach the gateway:\n{}",
+        da.log()
+    );
+    assert!(da.wait_log("Changing effective priority from 50 to 150", secs(2)), "{}", da.log());
+}

@@ -110,6 +110,7 @@ pub const ACTED_ON: &[(Ctx, &str, &str)] = {
         (VrrpScript, "user", "runs_as_a_non_root_script_user"),
         (VrrpScript, "init_fail", "a_fresh_script_fails_at_once_and_init_fail_needs_rise"),
         (TrackPing, "address", "track_ping_hands_over_when_the_gateway_is_lost"),
+        (TrackPing, "interface", "track_ping_probes_only_through_its_interface"),
         (TrackPing, "interval", "track_ping_hands_over_when_the_gateway_is_lost"),
         (TrackPing, "timeout", "track_ping_hands_over_when_the_gateway_is_lost"),
         (TrackPing, "weight", "track_ping_hands_over_when_the_gateway_is_lost"),

@@ -333,6 +333,7 @@ table! {
     }
     TrackPing {
         "address" Value Rare,
+        "interface" Value Rare,
         "interval" Value Rare,
         "timeout" Value Rare,
         "weight" Value Rare,

@@ -676,6 +676,9 @@ impl VrrpScript {
 pub struct VrrpTrackPing {
     pub name: String,
     pub address: Option<IpAddr>,
+    /// `interface IFNAME`: probes leave, and replies count only when they
+    /// arrive, on this interface.
+    pub interface: Option<String>,
     pub interval: Duration,
     /// `None`: equal to the interval.
     pub timeout: Option<Duration>,
@@ -691,6 +694,7 @@ impl VrrpTrackPing {
         VrrpTrackPing {
             name,
             address: None,
+            interface: None,
             interval: Duration::from_secs(1),
             timeout: None,
             weight: 0,

@@ -135,3 +135,43 @@ pub(crate) fn sendto<T>(fd: &OwnedFd, buf: &[u8], sa: &T, what: &str) -> Result<
     }
     Ok(())
 }
+
+/// What `IP_PKTINFO`, `IPV6_RECVPKTINFO` and `IPV6_RECVHOPLIMIT` put beside
+/// a received packet.
+#[derive(Default)]
+pub(crate) struct Cmsgs {
+    pub pktinfo4_ifindex: Option<u32>,
+    pub pktinfo6: Option<(std::net::Ipv6Addr, u32)>,
+    pub hop_limit: Option<u8>,
+}
+
+pub(crate) fn parse_cmsgs(msg: &libc::msghdr) -> Cmsgs {
+    let mut out = Cmsgs::default();
+    // SAFETY: msg was filled by recvmsg; the CMSG_* macros stay within msg_controllen.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(msg);
+        while !c.is_null() {
+            let data = libc::CMSG_DATA(c);
+            let len = ((*c).cmsg_len as usize).saturating_sub(data as usize - c as usize);
+            match ((*c).cmsg_level, (*c).cmsg_type) {
+                (libc::IPPROTO_IP, libc::IP_PKTINFO) if len >= std::mem::size_of::<libc::in_pktinfo>() => {
+                    let pi: libc::in_pktinfo = std::ptr::read_unaligned(data.cast());
+                    out.pktinfo4_ifindex = u32::try_from(pi.ipi_ifindex).ok();
+                }
+                (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO)
+                    if len >= std::mem::size_of::<libc::in6_pktinfo>() =>
+                {
+                    let pi: libc::in6_pktinfo = std::ptr::read_unaligned(data.cast());
+                    out.pktinfo6 = Some((std::net::Ipv6Addr::from(pi.ipi6_addr.s6_addr), pi.ipi6_ifindex));
+                }
+                (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT) if len >= std::mem::size_of::<i32>() => {
+                    let hops: i32 = std::ptr::read_unaligned(data.cast());
+                    out.hop_limit = u8::try_from(hops).ok();
+                }
+                _ => {}
+            }
+            c = libc::CMSG_NXTHDR(msg, c);
+        }
+    }
+    out
+}

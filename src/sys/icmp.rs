@@ -156,60 +156,118 @@ impl EchoSocket {
             let mut filter = [u32::MAX; 8];
             filter[usize::from(ECHO_REPLY_V6 >> 5)] &= !(1u32 << (ECHO_REPLY_V6 & 31));
             fd::setsockopt(&fd, libc::IPPROTO_ICMPV6, ICMP6_FILTER, &filter, "ICMP6_FILTER")?;
+            fd::setsockopt_int(&fd, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1, "IPV6_RECVPKTINFO")?;
             fd
         } else {
             let fd = fd::socket(libc::AF_INET, libc::SOCK_RAW, libc::IPPROTO_ICMP, "ICMP echo")?;
             let filter: u32 = !(1u32 << ECHO_REPLY_V4);
             fd::setsockopt(&fd, libc::SOL_RAW, ICMP_FILTER, &filter, "ICMP_FILTER")?;
+            fd::setsockopt_int(&fd, libc::IPPROTO_IP, libc::IP_PKTINFO, 1, "IP_PKTINFO")?;
             fd
         };
         Ok(EchoSocket { fd, ipv6 })
     }
 
-    /// Send `probe`; `scope_id` is the interface index for a link-local
-    /// IPv6 destination (0 otherwise).
-    pub fn send_echo(&self, probe: &Probe, scope_id: u32) -> Result<()> {
+    /// Send `probe`, out of interface `ifindex` when it is not 0 (an
+    /// `IP(V6)_PKTINFO` control message, as SO_BINDTODEVICE would, per
+    /// packet: one socket serves every track_ping); `ifindex` is also the
+    /// scope of a link-local IPv6 destination.
+    pub fn send_echo(&self, probe: &Probe, ifindex: u32) -> Result<()> {
         let msg = build_echo(self.ipv6, probe);
         let dst = probe.dst;
         let what = format!("echo request to {dst}");
+        // 8-byte aligned room for one in(6)_pktinfo control message.
+        let mut control = [0u64; 8];
+        let mut iov = libc::iovec { iov_base: msg.as_ptr() as *mut libc::c_void, iov_len: msg.len() };
+        // SAFETY: msghdr is plain data; the pointers set below outlive the call.
+        let mut hdr: libc::msghdr = unsafe { mem::zeroed() };
+        hdr.msg_iov = &mut iov;
+        hdr.msg_iovlen = 1;
+        let (mut sin, mut sin6) = (None, None);
         match (dst, self.ipv6) {
-            (IpAddr::V4(a), false) => fd::sendto(&self.fd, &msg, &fd::sockaddr_in(a), &what),
-            (IpAddr::V6(a), true) => fd::sendto(&self.fd, &msg, &fd::sockaddr_in6(a, scope_id), &what),
-            _ => Err(Error::invalid(format!("{what}: wrong address family for this socket"))),
+            (IpAddr::V4(a), false) => {
+                let sa = sin.insert(fd::sockaddr_in(a));
+                hdr.msg_name = (sa as *mut libc::sockaddr_in).cast();
+                hdr.msg_namelen = mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+            }
+            (IpAddr::V6(a), true) => {
+                let sa = sin6.insert(fd::sockaddr_in6(a, ifindex));
+                hdr.msg_name = (sa as *mut libc::sockaddr_in6).cast();
+                hdr.msg_namelen = mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
+            }
+            _ => return Err(Error::invalid(format!("{what}: wrong address family for this socket"))),
         }
+        if ifindex != 0 {
+            let (level, ty, len) = if self.ipv6 {
+                (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO, mem::size_of::<libc::in6_pktinfo>())
+            } else {
+                (libc::IPPROTO_IP, libc::IP_PKTINFO, mem::size_of::<libc::in_pktinfo>())
+            };
+            hdr.msg_control = control.as_mut_ptr().cast();
+            // SAFETY: CMSG_SPACE/CMSG_LEN are pure arithmetic.
+            hdr.msg_controllen = unsafe { libc::CMSG_SPACE(len as u32) } as _;
+            // SAFETY: control holds CMSG_SPACE(len) bytes (checked below); the
+            // header and its data are written within it.
+            unsafe {
+                assert!(hdr.msg_controllen as usize <= mem::size_of_val(&control));
+                let c = libc::CMSG_FIRSTHDR(&hdr);
+                (*c).cmsg_level = level;
+                (*c).cmsg_type = ty;
+                (*c).cmsg_len = libc::CMSG_LEN(len as u32) as _;
+                let data = libc::CMSG_DATA(c);
+                if self.ipv6 {
+                    let mut pi: libc::in6_pktinfo = mem::zeroed();
+                    pi.ipi6_ifindex = ifindex;
+                    std::ptr::write_unaligned(data.cast(), pi);
+                } else {
+                    let mut pi: libc::in_pktinfo = mem::zeroed();
+                    pi.ipi_ifindex = ifindex as i32;
+                    std::ptr::write_unaligned(data.cast(), pi);
+                }
+            }
+        }
+        // SAFETY: hdr describes valid buffers for the call.
+        let rc = unsafe { libc::sendmsg(self.fd.as_raw_fd(), &hdr, 0) };
+        if rc < 0 {
+            return Err(Error::last(format!("sendmsg({what})")));
+        }
+        Ok(())
     }
 
-    /// One received ICMP message: (source, message from the ICMP header
-    /// on). `Ok(None)` for a truncated packet; EAGAIN when drained.
-    pub fn recv(&self) -> Result<Option<(IpAddr, Vec<u8>)>> {
+    /// One received ICMP message: (source, arrival interface index, message
+    /// from the ICMP header on). `Ok(None)` for a truncated packet; EAGAIN
+    /// when drained.
+    pub fn recv(&self) -> Result<Option<(IpAddr, u32, Vec<u8>)>> {
         let mut buf = [0u8; 1500];
+        let mut control = [0u64; 8];
         // SAFETY: sockaddr_storage is plain data; all-zero is valid.
         let mut sa: libc::sockaddr_storage = unsafe { mem::zeroed() };
-        let mut len = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-        // SAFETY: buf and sa are valid for the lengths given.
-        let n = unsafe {
-            libc::recvfrom(
-                self.fd.as_raw_fd(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                0,
-                (&mut sa as *mut libc::sockaddr_storage).cast(),
-                &mut len,
-            )
-        };
+        let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+        // SAFETY: msghdr is plain data; the pointers set below outlive the call.
+        let mut hdr: libc::msghdr = unsafe { mem::zeroed() };
+        hdr.msg_name = (&mut sa as *mut libc::sockaddr_storage).cast();
+        hdr.msg_namelen = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        hdr.msg_iov = &mut iov;
+        hdr.msg_iovlen = 1;
+        hdr.msg_control = control.as_mut_ptr().cast();
+        hdr.msg_controllen = mem::size_of_val(&control) as _;
+        // SAFETY: hdr describes valid, writable buffers.
+        let n = unsafe { libc::recvmsg(self.fd.as_raw_fd(), &mut hdr, 0) };
         if n < 0 {
             return Err(Error::last("receive echo reply"));
         }
+        let cmsgs = fd::parse_cmsgs(&hdr);
         let pkt = &buf[..n as usize];
-        let (src, msg) = if self.ipv6 {
+        let (src, ifindex, msg) = if self.ipv6 {
             // SAFETY: an AF_INET6 socket fills a sockaddr_in6.
             let sin6: libc::sockaddr_in6 = unsafe { mem::transmute_copy(&sa) };
-            (IpAddr::V6(Ipv6Addr::from(sin6.sin6_addr.s6_addr)), pkt)
+            let ifindex = cmsgs.pktinfo6.map_or(0, |(_, i)| i);
+            (IpAddr::V6(Ipv6Addr::from(sin6.sin6_addr.s6_addr)), ifindex, pkt)
         } else {
             let Some((src, msg)) = strip_ipv4_header(pkt) else { return Ok(None) };
-            (IpAddr::V4(src), msg)
+            (IpAddr::V4(src), cmsgs.pktinfo4_ifindex.unwrap_or(0), msg)
         };
-        Ok(Some((src, msg.to_vec())))
+        Ok(Some((src, ifindex, msg.to_vec())))
     }
 }
 

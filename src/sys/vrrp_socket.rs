@@ -234,7 +234,7 @@ impl VrrpSocket {
                 format!("VRRP recv: packet larger than {} bytes", buf.len()),
             ));
         }
-        let cmsgs = parse_cmsgs(&msg);
+        let cmsgs = fd::parse_cmsgs(&msg);
         let len = n.min(buf.len());
         if self.ipv6 {
             let src = sockaddr_v6(&from).ok_or_else(|| Error::malformed("VRRP recv: no IPv6 source"))?;
@@ -253,42 +253,6 @@ impl VrrpSocket {
             Ok(Received::V4 { len, ifindex: cmsgs.pktinfo4_ifindex.unwrap_or(self.ifindex) })
         }
     }
-}
-
-#[derive(Default)]
-struct Cmsgs {
-    pktinfo4_ifindex: Option<u32>,
-    pktinfo6: Option<(Ipv6Addr, u32)>,
-    hop_limit: Option<u8>,
-}
-
-fn parse_cmsgs(msg: &libc::msghdr) -> Cmsgs {
-    let mut out = Cmsgs::default();
-    // SAFETY: msg was filled by recvmsg; the CMSG_* macros stay within msg_controllen.
-    unsafe {
-        let mut c = libc::CMSG_FIRSTHDR(msg);
-        while !c.is_null() {
-            let data = libc::CMSG_DATA(c);
-            let len = ((*c).cmsg_len as usize).saturating_sub(data as usize - c as usize);
-            match ((*c).cmsg_level, (*c).cmsg_type) {
-                (libc::IPPROTO_IP, libc::IP_PKTINFO) if len >= mem::size_of::<libc::in_pktinfo>() => {
-                    let pi: libc::in_pktinfo = ptr::read_unaligned(data.cast());
-                    out.pktinfo4_ifindex = u32::try_from(pi.ipi_ifindex).ok();
-                }
-                (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) if len >= mem::size_of::<libc::in6_pktinfo>() => {
-                    let pi: libc::in6_pktinfo = ptr::read_unaligned(data.cast());
-                    out.pktinfo6 = Some((Ipv6Addr::from(pi.ipi6_addr.s6_addr), pi.ipi6_ifindex));
-                }
-                (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT) if len >= mem::size_of::<i32>() => {
-                    let hops: i32 = ptr::read_unaligned(data.cast());
-                    out.hop_limit = u8::try_from(hops).ok();
-                }
-                _ => {}
-            }
-            c = libc::CMSG_NXTHDR(msg, c);
-        }
-    }
-    out
 }
 
 fn sockaddr_v6(sa: &libc::sockaddr_storage) -> Option<Ipv6Addr> {

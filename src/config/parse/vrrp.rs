@@ -47,6 +47,7 @@ impl Parser<'_> {
         for s in self.known(Ctx::TrackPing, s.stmts()) {
             match s.name() {
                 "address" => tp.address = self.ip(s),
+                "interface" => tp.interface = self.interface_name(s),
                 "interval" => set(&mut tp.interval, self.timer(s, 0.01, 86400.0)),
                 "timeout" => tp.timeout = self.timer(s, 0.01, 86400.0),
                 "weight" => {

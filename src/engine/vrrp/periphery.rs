@@ -97,7 +97,8 @@ impl Periphery {
             }
             let old = self.pings.iter().find(|o| o.cfg.name == p.name && o.cfg.address == p.address);
             let due = old.and_then(|o| o.due);
-            let scope_dev = match p.address {
+            let dev = match p.address {
+                _ if p.interface.is_some() => p.interface.clone(),
                 Some(IpAddr::V6(a)) if a.is_unicast_link_local() => config
                     .instances
                     .iter()
@@ -108,7 +109,7 @@ impl Periphery {
                 _ => None,
             };
             let seq = icmp::random_id();
-            pings.push(PingJob { cfg: p.clone(), due, seq, waiting: None, scope_dev, dropped: 0 });
+            pings.push(PingJob { cfg: p.clone(), due, seq, waiting: None, dev, dropped: 0 });
         }
         self.pings = pings;
         let members = |g: &VrrpSyncGroup| g.members.iter().map(|(m, _)| m.clone()).collect();

@@ -18,9 +18,10 @@ pub(super) struct PingJob {
     pub(super) seq: u16,
     /// The echo request in flight and when it counts as lost.
     pub(super) waiting: Option<(Probe, StdInstant)>,
-    /// For a link-local IPv6 address: the interface of an instance
-    /// tracking it (the scope of the address).
-    pub(super) scope_dev: Option<String>,
+    /// The interface probes leave by and replies must arrive on: the
+    /// configured `interface`, else for a link-local IPv6 address the
+    /// interface of an instance tracking it (the scope of the address).
+    pub(super) dev: Option<String>,
     /// Echo replies from the address that matched no probe (wrong
     /// identifier, sequence or cookie: stale or spoofed) since last logged.
     pub(super) dropped: u64,
@@ -37,7 +38,7 @@ impl VrrpEngine {
         };
         let mut changed = false;
         while let Some((sock, _)) = self.periphery.echo[slot].as_ref() {
-            let (src, msg) = match sock.recv() {
+            let (src, arrived_on, msg) = match sock.recv() {
                 Ok(Some(r)) => r,
                 Ok(None) => continue,
                 Err(e) if e.is_would_block() => break,
@@ -48,6 +49,11 @@ impl VrrpEngine {
             };
             for p in &mut self.periphery.pings {
                 if p.cfg.address != Some(src) {
+                    continue;
+                }
+                // A reply that came in by another interface did not cross the probed link.
+                if p.dev.as_deref().is_some_and(|d| ifindex(d) != arrived_on) {
+                    p.dropped = p.dropped.saturating_add(1);
                     continue;
                 }
                 if p.waiting.is_some_and(|(probe, _)| icmp::reply_matches(&probe, src, &msg)) {
@@ -89,9 +95,14 @@ impl VrrpEngine {
                     continue;
                 }
             };
-            let scope = p.scope_dev.as_deref().map_or(0, ifindex);
+            let dev = p.dev.as_deref().map_or(0, ifindex);
+            if dev == 0 && p.dev.is_some() {
+                // The interface is gone: the gateway cannot be reached through it.
+                changed |= ping_result(&mut self.periphery.tracking, p, false);
+                continue;
+            }
             let sock = self.periphery.echo[usize::from(dst.is_ipv6())].as_ref();
-            match sock.map(|(s, _)| s.send_echo(&probe, scope)) {
+            match sock.map(|(s, _)| s.send_echo(&probe, dev)) {
                 Some(Ok(())) => p.waiting = Some((probe, now + p.cfg.effective_timeout())),
                 // No route (the gateway's link is down): a failed probe.
                 Some(Err(_)) | None => changed |= ping_result(&mut self.periphery.tracking, p, false),
