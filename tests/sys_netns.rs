@@ -645,9 +645,10 @@ fn icmp_echo_socket_receives_only_echo_replies() {
             let mut seen = Vec::new();
             let matched = loop {
                 match sock.recv() {
-                    Ok(Some((src, msg))) => {
+                    Ok(Some((src, ifindex, msg))) => {
                         seen.push(msg[0]);
                         if reply_matches(&probe, src, &msg) {
+                            assert_eq!(ifindex, 1, "{dst}: the reply did not arrive on lo");
                             break true;
                         }
                     }
