@@ -17,6 +17,10 @@ pub enum Wording {
     Misc,
     /// `DNS_CHECK ([rs]:udp:53) <what happened>`.
     Dns,
+    /// UDP_CHECK: `UDP connection to [rs]:udp:port success.`
+    Udp,
+    /// PING_CHECK: `ICMP connection to [rs] success.`
+    Ping,
     /// A checker vigil cannot run (its keyword): it never passes.
     Unrunnable(&'static str),
 }
@@ -30,6 +34,8 @@ impl Wording {
             Wording::Smtp => "SMTP",
             Wording::Misc => "MISC",
             Wording::Dns => "DNS",
+            Wording::Udp => "UDP",
+            Wording::Ping => "PING",
             Wording::Unrunnable(keyword) => keyword,
         }
     }
@@ -227,6 +233,8 @@ impl CheckerCore {
             Wording::Smtp => format!("SMTP connection to {} success.", p.target),
             Wording::Misc => format!("Misc check for {} succeeded.", p.target),
             Wording::Dns => format!("DNS_CHECK ({}) succeeded.", p.target),
+            Wording::Udp => format!("UDP connection to {} success.", p.target),
+            Wording::Ping => format!("ICMP connection to {} success.", p.target),
             Wording::Unrunnable(k) => format!("{k} for {} succeeded.", p.target),
         }
     }
@@ -255,6 +263,8 @@ impl CheckerCore {
                 let name = match w {
                     Wording::Http => "HTTP_CHECK",
                     Wording::Smtp => "SMTP_CHECK",
+                    Wording::Udp => "UDP_CHECK",
+                    Wording::Ping => "ICMP CHECK",
                     _ => "TCP_CHECK",
                 };
                 match p.retry {

@@ -18,6 +18,7 @@ use super::conn::ConnSpec;
 use super::dns;
 use super::http::{self, HttpExchange};
 use super::lvs::Lvs;
+use super::ping::Pinger;
 use super::probe::{Dialogue, Probe, Tls};
 use super::smtp::{SmtpExchange, DEFAULT_HELO};
 use super::vs::CheckId;
@@ -30,12 +31,15 @@ use crate::daemon::json::Json;
 use crate::script::fifo::{self, Children, FifoSet, Only, Writer};
 use crate::script::{self, Command, Job, JobId, Order, ScriptKind, ScriptPolicy, ScriptRunner, ScriptUser};
 use crate::smtp::{check_body, quorum_body, Alert, Mailer};
+use crate::sys::icmp;
 use crate::vrrp::Instant;
 
 /// Probe sockets use tokens from here on, far above `TokenAlloc`'s.
 const PROBE_TOKEN_BASE: usize = 1 << 20;
 /// The SMTP alert mailer's tokens (`Mailer::TOKENS` of them).
 const MAIL_TOKEN_BASE: usize = 1 << 23;
+/// PING_CHECK's IPv4 and IPv6 echo sockets.
+const PING_TOKEN_BASE: usize = 1 << 22;
 /// Script pidfds use tokens from here on.
 const SCRIPT_TOKEN_BASE: usize = 1 << 24;
 /// A notify or quorum script that runs longer than this is stopped.
@@ -48,6 +52,21 @@ const READER_GRACE: Duration = Duration::from_millis(500);
 enum Work {
     Probe(Box<Probe>),
     Misc(JobId),
+    /// A PING_CHECK echo request out on the shared socket.
+    Ping {
+        probe: icmp::Probe,
+        deadline: StdInstant,
+    },
+}
+
+impl Work {
+    fn deadline(&self) -> Option<StdInstant> {
+        match self {
+            Work::Probe(p) => Some(p.deadline()),
+            Work::Ping { deadline, .. } => Some(*deadline),
+            Work::Misc(_) => None,
+        }
+    }
 }
 
 struct Running {
@@ -67,6 +86,8 @@ pub struct CheckerEngine {
     /// Open the kernel table at `register` unless one was given.
     want_kernel: bool,
     scripts: Option<ScriptRunner>,
+    /// PING_CHECK's echo sockets.
+    pinger: Pinger,
     /// SMTP alerts; `None` without `smtp_server` and `notification_email`.
     mailer: Option<Mailer>,
     /// Who runs each script and whether it may run (checked at start and on reload).
@@ -109,6 +130,7 @@ impl CheckerEngine {
             lvs,
             want_kernel: false,
             scripts: None,
+            pinger: Pinger::new(PING_TOKEN_BASE),
             mailer: None,
             policy: script_policy(&config.global),
             rng: seed(),
@@ -220,6 +242,8 @@ impl CheckerEngine {
                     Some(CheckerKind::Smtp { .. }) => "SMTP",
                     Some(CheckerKind::Misc(_)) => "MISC",
                     Some(CheckerKind::Dns { .. }) => "DNS",
+                    Some(CheckerKind::Udp(_)) => "UDP",
+                    Some(CheckerKind::Ping) => "ICMP",
                     Some(CheckerKind::Unrunnable(k)) => k.trim_end_matches("_CHECK"),
                     Some(CheckerKind::Tcp) | None => "TCP",
                 };
@@ -399,6 +423,21 @@ impl CheckerEngine {
                     Err(e) => return self.finish(v, id, CheckResult::failure(e), now),
                 }
             }
+            CheckerKind::Ping => {
+                let result = match self.pinger.send(registry, ip) {
+                    Ok(probe) => {
+                        let deadline = now + timeout;
+                        self.running.push(Running { vs: v, id, work: Work::Ping { probe, deadline } });
+                        return;
+                    }
+                    Err(e) => CheckResult::failure(e),
+                };
+                return self.finish(v, id, result, now);
+            }
+            CheckerKind::Udp(u) => {
+                let payload = u.payload.clone().unwrap_or_else(|| default_udp_payload().to_vec());
+                Dialogue::Udp { payload, rule: u.reply.clone() }
+            }
         };
         let spec = ConnSpec {
             target: SocketAddr::new(ip, port),
@@ -501,11 +540,23 @@ impl Subsystem for CheckerEngine {
                 return;
             }
         }
+        if self.pinger.owns(token) {
+            for (src, msg) in self.pinger.drain(token) {
+                let pos = self.running.iter().position(
+                    |r| matches!(&r.work, Work::Ping { probe, .. } if icmp::reply_matches(probe, src, &msg)),
+                );
+                if let Some(pos) = pos {
+                    let r = self.running.swap_remove(pos);
+                    self.finish(r.vs, r.id, CheckResult::success("echo reply"), now);
+                }
+            }
+            return;
+        }
         let pos = self.running.iter().position(|r| matches!(&r.work, Work::Probe(p) if p.token() == token));
         if let Some(pos) = pos {
             let decided = match &mut self.running[pos].work {
                 Work::Probe(p) => p.advance(),
-                Work::Misc(_) => None,
+                Work::Misc(_) | Work::Ping { .. } => None,
             };
             if let Some(result) = decided {
                 let r = self.running.swap_remove(pos);
@@ -524,10 +575,7 @@ impl Subsystem for CheckerEngine {
 
     fn poll_timeout(&self) -> Option<StdInstant> {
         let cores = self.vss.iter().filter_map(|v| v.core.poll_timeout()).map(|t| self.std_instant(t));
-        let probes = self.running.iter().filter_map(|r| match &r.work {
-            Work::Probe(p) => Some(p.deadline()),
-            Work::Misc(_) => None,
-        });
+        let probes = self.running.iter().filter_map(|r| r.work.deadline());
         let scripts = self.scripts.as_ref().and_then(ScriptRunner::poll_timeout);
         let mail = self.mailer.as_ref().and_then(Mailer::poll_timeout);
         cores.chain(probes).chain(scripts).chain(mail).min()
@@ -536,17 +584,21 @@ impl Subsystem for CheckerEngine {
     fn handle_timeout(&mut self, registry: &Registry, now: StdInstant) {
         let mut i = 0;
         while i < self.running.len() {
-            let expired = matches!(&self.running[i].work, Work::Probe(p) if p.deadline() <= now);
+            let expired = self.running[i].work.deadline().is_some_and(|d| d <= now);
             if !expired {
                 i += 1;
                 continue;
             }
             let r = self.running.swap_remove(i);
-            if let Work::Probe(p) = r.work {
-                let result = p.timeout_result();
-                self.free_token(p.token());
-                p.close(registry);
-                self.finish(r.vs, r.id, result, now);
+            match r.work {
+                Work::Probe(p) => {
+                    let result = p.timeout_result();
+                    self.free_token(p.token());
+                    p.close(registry);
+                    self.finish(r.vs, r.id, result, now);
+                }
+                Work::Ping { .. } => self.finish(r.vs, r.id, CheckResult::failure("timeout"), now),
+                Work::Misc(_) => {}
             }
         }
         if let Some(runner) = self.scripts.as_mut() {
@@ -631,6 +683,7 @@ impl Subsystem for CheckerEngine {
 
     fn shutdown(&mut self, registry: &Registry, now: StdInstant) {
         self.close_all(registry);
+        self.pinger.close(registry);
         if !self.release_on_exit {
             info!("--dont-release-ipvs: leaving the IPVS table as it is");
             return;
@@ -715,6 +768,16 @@ fn sni<'a>(h: &'a HttpCheck, vhost: Option<&'a str>) -> Option<&'a str> {
 #[cfg(not(feature = "ssl"))]
 fn tls_session(_ip: IpAddr, _h: &HttpCheck, _vhost: Option<&str>) -> Result<Box<Tls>, String> {
     Err("SSL_GET: this build has no TLS support (cargo feature `ssl`)".to_string())
+}
+
+/// UDP_CHECK's datagram without a `payload`: as long as keepalived's, a
+/// recognisable pattern rather than its stack bytes.
+fn default_udp_payload() -> [u8; super::udp::DEFAULT_PAYLOAD_LEN] {
+    let mut p = [0u8; super::udp::DEFAULT_PAYLOAD_LEN];
+    for (i, b) in p.iter_mut().enumerate() {
+        *b = b'A' + (i % 26) as u8;
+    }
+    p
 }
 
 /// `HTTP_GET` without a `url` block (the configuration check reports it).

@@ -32,10 +32,12 @@ pub mod http;
 pub mod lvs;
 mod lvs_kernel;
 pub mod names;
+pub mod ping;
 pub mod probe;
 pub mod smtp;
 #[cfg(feature = "ssl")]
 pub mod tls;
+pub mod udp;
 pub mod vs;
 
 #[cfg(test)]

@@ -249,6 +249,14 @@ pub const ACTED_ON: &[(Ctx, &str, &str)] = {
         (MiscCheck, "user", "runs_as_a_non_root_script_user"),
         (DnsCheck, "type", "dns_check_type_and_name"),
         (DnsCheck, "name", "dns_check_type_and_name"),
+        (RealServer, "UDP_CHECK", "udp_check_follows_the_responder"),
+        (UdpCheck, "payload", "udp_check_follows_the_responder"),
+        (UdpCheck, "require_reply", "udp_check_follows_the_responder"),
+        (UdpCheck, "min_reply_length", "udp_replies_are_judged_as_keepalived_does"),
+        (UdpCheck, "max_reply_length", "udp_replies_are_judged_as_keepalived_does"),
+        (RealServer, "PING_CHECK", "ping_check_follows_the_address"),
+        (PingCheck, "connect_ip", "ping_check_follows_the_address"),
+        (PingCheck, "connect_timeout", "ping_check_follows_the_address"),
     ]
 };
 
@@ -323,6 +331,12 @@ pub fn skeleton(ctx: Ctx) -> (&'static str, &'static str, u32) {
         }
         Ctx::DnsCheck => {
             ("virtual_server 10.0.0.1 80 {\nreal_server 10.0.0.2 80 {\nDNS_CHECK {\n", "\n}\n}\n}\n", 4)
+        }
+        Ctx::UdpCheck => {
+            ("virtual_server 10.0.0.1 80 {\nreal_server 10.0.0.2 80 {\nUDP_CHECK {\n", "\n}\n}\n}\n", 4)
+        }
+        Ctx::PingCheck => {
+            ("virtual_server 10.0.0.1 80 {\nreal_server 10.0.0.2 80 {\nPING_CHECK {\n", "\n}\n}\n}\n", 4)
         }
         Ctx::Url => (
             "virtual_server 10.0.0.1 80 {\nreal_server 10.0.0.2 80 {\nHTTP_GET {\nurl {\n",

@@ -493,6 +493,34 @@ fn checker(o: &mut Out, ck: &Checker, rs: &RealServer, vs: &VirtualServer) {
             o.kv("type", qtype);
             o.kv("name", name);
         }
+        CheckerKind::Udp(u) => {
+            let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+            match &u.payload {
+                Some(p) => o.kv("payload", hex(p)),
+                None => o.line(&format!("# payload: {} bytes", crate::check::udp::DEFAULT_PAYLOAD_LEN)),
+            }
+            if u.reply.required {
+                match &u.reply.data {
+                    Some(d) => {
+                        let mut text = hex(&d.data).into_bytes();
+                        // Wildcard nibbles back as x.
+                        for (i, m) in d.mask.iter().flatten().enumerate() {
+                            if m & 0xf0 != 0 {
+                                text[2 * i] = b'x';
+                            }
+                            if m & 0x0f != 0 {
+                                text[2 * i + 1] = b'x';
+                            }
+                        }
+                        o.kv("require_reply", String::from_utf8_lossy(&text));
+                        o.kv("min_reply_length", u.reply.min_len);
+                        o.kv("max_reply_length", u.reply.max_len);
+                    }
+                    None => o.line("require_reply"),
+                }
+            }
+        }
+        CheckerKind::Ping => {}
         CheckerKind::Unrunnable(_) => {}
     }
     o.close();

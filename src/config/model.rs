@@ -978,6 +978,14 @@ pub struct MiscCheck {
     pub user: Option<(String, Option<String>)>,
 }
 
+/// UDP_CHECK: what is sent and what a reply must be.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UdpCheck {
+    /// `payload`; `None`: keepalived's 32 bytes.
+    pub payload: Option<Vec<u8>>,
+    pub reply: crate::check::udp::ReplyRule,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CheckerKind {
     Tcp,
@@ -990,7 +998,10 @@ pub enum CheckerKind {
         qtype: String,
         name: String,
     },
-    /// UDP_CHECK, PING_CHECK, FILE_CHECK, BFD_CHECK: keepalived has them,
+    Udp(UdpCheck),
+    /// PING_CHECK: an ICMP / ICMPv6 echo to the target address.
+    Ping,
+    /// FILE_CHECK, BFD_CHECK: keepalived has them,
     /// vigil cannot run them. Such a checker never passes (its real server
     /// counts as down), rather than being dropped (which would leave a real
     /// server without checkers: always up).
@@ -1006,6 +1017,8 @@ impl CheckerKind {
             CheckerKind::Smtp { .. } => "SMTP_CHECK",
             CheckerKind::Misc(_) => "MISC_CHECK",
             CheckerKind::Dns { .. } => "DNS_CHECK",
+            CheckerKind::Udp(_) => "UDP_CHECK",
+            CheckerKind::Ping => "PING_CHECK",
             CheckerKind::Unrunnable(keyword) => keyword,
         }
     }

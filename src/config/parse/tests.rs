@@ -541,10 +541,10 @@ fn checkers_vigil_cannot_run_are_kept_as_failing_checkers() {
     let text = "\
 virtual_server 198.18.0.1 80 {
    real_server 198.18.1.2 80 {
-      UDP_CHECK {
+      BFD_CHECK {
          connect_timeout 3
       }
-      PING_CHECK {
+      FILE_CHECK {
       }
       FILE_CHECK {
          track_file f
@@ -565,8 +565,8 @@ virtual_server 198.18.0.1 80 {
     assert_eq!(
         kinds,
         [
-            &CheckerKind::Unrunnable("UDP_CHECK"),
-            &CheckerKind::Unrunnable("PING_CHECK"),
+            &CheckerKind::Unrunnable("BFD_CHECK"),
+            &CheckerKind::Unrunnable("FILE_CHECK"),
             &CheckerKind::Unrunnable("FILE_CHECK"),
             &CheckerKind::Unrunnable("BFD_CHECK")
         ]
