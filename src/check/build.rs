@@ -125,6 +125,10 @@ fn checker_params(ck: &Checker, rs: &RealServer, vs: &VirtualServer, g: &GlobalD
         CheckerKind::Udp(_) => (Wording::Udp, names::service(ip, Protocol::Udp, port)),
         // keepalived names the address alone: an echo has no port.
         CheckerKind::Ping => (Wording::Ping, format!("[{ip}]")),
+        CheckerKind::File(f) => {
+            let rs_name = names::service(rs.addr, protocol, rs.effective_port(vs));
+            (Wording::File, format!("{rs_name} track_file {}", f.track))
+        }
         CheckerKind::Unrunnable(keyword) => {
             let rs_name = names::service(rs.addr, protocol, rs.effective_port(vs));
             error!("{keyword} for {rs_name} is not supported by vigil - the checker fails, the real server is down");
@@ -221,6 +225,12 @@ impl VsRun {
         let rs = self.cfg.real_servers.get(id.rs)?;
         let ci = *self.ck_map.get(id.rs)?.get(id.ck)?;
         Some((rs, rs.checkers.get(ci)?))
+    }
+
+    /// The core's id of checker `c` of real server `r` in the configuration.
+    pub fn check_id(&self, r: usize, c: usize) -> Option<CheckId> {
+        let ck = self.ck_map.get(r)?.iter().position(|&i| i == c)?;
+        Some(CheckId { rs: r, ck })
     }
 
     pub fn url_next(&self, id: CheckId) -> usize {

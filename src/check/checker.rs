@@ -21,6 +21,8 @@ pub enum Wording {
     Udp,
     /// PING_CHECK: `ICMP connection to [rs] success.`
     Ping,
+    /// FILE_CHECK: `FILE_CHECK ([rs]:tcp:80 track_file NAME) ...`.
+    File,
     /// A checker vigil cannot run (its keyword): it never passes.
     Unrunnable(&'static str),
 }
@@ -36,6 +38,7 @@ impl Wording {
             Wording::Dns => "DNS",
             Wording::Udp => "UDP",
             Wording::Ping => "PING",
+            Wording::File => "FILE",
             Wording::Unrunnable(keyword) => keyword,
         }
     }
@@ -235,6 +238,7 @@ impl CheckerCore {
             Wording::Dns => format!("DNS_CHECK ({}) succeeded.", p.target),
             Wording::Udp => format!("UDP connection to {} success.", p.target),
             Wording::Ping => format!("ICMP connection to {} success.", p.target),
+            Wording::File => format!("FILE_CHECK ({}) leaving FAULT state ({detail}).", p.target),
             Wording::Unrunnable(k) => format!("{k} for {} succeeded.", p.target),
         }
     }
@@ -255,6 +259,7 @@ impl CheckerCore {
             Wording::Unrunnable(k) => {
                 format!("{k} for {} cannot run in vigil ({detail}): the check fails.", p.target)
             }
+            Wording::File => format!("FILE_CHECK ({}) now FAULT state ({detail}).", p.target),
             Wording::Dns => match p.retry {
                 0 => format!("DNS_CHECK ({}) {detail}", p.target),
                 n => format!("DNS_CHECK ({}) {detail} after {n} retries", p.target),

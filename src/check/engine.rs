@@ -16,6 +16,7 @@ use super::build::{self, VsRun};
 use super::checker::{warmup_jitter, CheckResult};
 use super::conn::ConnSpec;
 use super::dns;
+use super::file::FileTracker;
 use super::http::{self, HttpExchange};
 use super::lvs::Lvs;
 use super::ping::Pinger;
@@ -40,6 +41,8 @@ const PROBE_TOKEN_BASE: usize = 1 << 20;
 const MAIL_TOKEN_BASE: usize = 1 << 23;
 /// PING_CHECK's IPv4 and IPv6 echo sockets.
 const PING_TOKEN_BASE: usize = 1 << 22;
+/// The inotify descriptor watching FILE_CHECK's track files.
+const FILE_TOKEN: usize = PING_TOKEN_BASE + 2;
 /// Script pidfds use tokens from here on.
 const SCRIPT_TOKEN_BASE: usize = 1 << 24;
 /// A notify or quorum script that runs longer than this is stopped.
@@ -88,6 +91,8 @@ pub struct CheckerEngine {
     scripts: Option<ScriptRunner>,
     /// PING_CHECK's echo sockets.
     pinger: Pinger,
+    /// FILE_CHECK: the track files, their last values and the watcher.
+    files: FileTracker,
     /// SMTP alerts; `None` without `smtp_server` and `notification_email`.
     mailer: Option<Mailer>,
     /// Who runs each script and whether it may run (checked at start and on reload).
@@ -131,6 +136,7 @@ impl CheckerEngine {
             want_kernel: false,
             scripts: None,
             pinger: Pinger::new(PING_TOKEN_BASE),
+            files: FileTracker::new(config, Token(FILE_TOKEN)),
             mailer: None,
             policy: script_policy(&config.global),
             rng: seed(),
@@ -244,6 +250,7 @@ impl CheckerEngine {
                     Some(CheckerKind::Dns { .. }) => "DNS",
                     Some(CheckerKind::Udp(_)) => "UDP",
                     Some(CheckerKind::Ping) => "ICMP",
+                    Some(CheckerKind::File(_)) => "FILE",
                     Some(CheckerKind::Unrunnable(k)) => k.trim_end_matches("_CHECK"),
                     Some(CheckerKind::Tcp) | None => "TCP",
                 };
@@ -423,6 +430,10 @@ impl CheckerEngine {
                     Err(e) => return self.finish(v, id, CheckResult::failure(e), now),
                 }
             }
+            CheckerKind::File(f) => {
+                let result = self.files.result(f, rs.weight);
+                return self.finish(v, id, result, now);
+            }
             CheckerKind::Ping => {
                 let result = match self.pinger.send(registry, ip) {
                     Ok(probe) => {
@@ -452,6 +463,28 @@ impl CheckerEngine {
             Err(result) => {
                 self.free_token(token);
                 self.finish(v, id, result, now);
+            }
+        }
+    }
+
+    /// Track files changed: every FILE_CHECK on them takes the new value
+    /// at once (keepalived does not wait for a check period).
+    fn file_changed(&mut self, changed: &[String], now: StdInstant) {
+        for v in 0..self.vss.len() {
+            let mut due = Vec::new();
+            for (r, rs) in self.vss[v].cfg.real_servers.iter().enumerate() {
+                for (c, ck) in rs.checkers.iter().enumerate() {
+                    if let CheckerKind::File(f) = &ck.kind {
+                        if changed.contains(&f.track) {
+                            due.push((r, c, self.files.result(f, rs.weight)));
+                        }
+                    }
+                }
+            }
+            for (r, c, result) in due {
+                if let Some(id) = self.vss[v].check_id(r, c) {
+                    self.finish(v, id, result, now);
+                }
             }
         }
     }
@@ -527,8 +560,11 @@ impl Subsystem for CheckerEngine {
         if self.want_kernel && self.lvs.is_none() {
             self.lvs = super::lvs_kernel::open();
         }
+        self.files.open(registry);
         self.open_fifos(StdInstant::now());
         self.start_all(StdInstant::now());
+        // keepalived knows a FILE_CHECK's state at once: no first-run delay.
+        self.file_changed(&self.files.names(), StdInstant::now());
         Ok(())
     }
 
@@ -539,6 +575,13 @@ impl Subsystem for CheckerEngine {
                 self.drain_mail_results();
                 return;
             }
+        }
+        if token == Token(FILE_TOKEN) {
+            let changed = self.files.changed();
+            if !changed.is_empty() {
+                self.file_changed(&changed, now);
+            }
+            return;
         }
         if self.pinger.owns(token) {
             for (src, msg) in self.pinger.drain(token) {
@@ -623,6 +666,9 @@ impl Subsystem for CheckerEngine {
     ) -> Result<(), String> {
         let mut new_vss = build::virtual_servers(new_config)?;
         self.close_all(registry);
+        self.files.close(registry);
+        self.files = FileTracker::new(new_config, Token(FILE_TOKEN));
+        self.files.open(registry);
         self.generation += 1;
         self.global = new_config.global.clone();
         self.children = fifo::children(new_config, self.only);
@@ -678,12 +724,14 @@ impl Subsystem for CheckerEngine {
         for v in 0..self.vss.len() {
             self.apply(v, now);
         }
+        self.file_changed(&self.files.names(), now);
         Ok(())
     }
 
     fn shutdown(&mut self, registry: &Registry, now: StdInstant) {
         self.close_all(registry);
         self.pinger.close(registry);
+        self.files.close(registry);
         if !self.release_on_exit {
             info!("--dont-release-ipvs: leaving the IPVS table as it is");
             return;

@@ -28,6 +28,7 @@ pub mod checker;
 pub mod conn;
 pub mod dns;
 pub mod engine;
+pub mod file;
 pub mod http;
 pub mod lvs;
 mod lvs_kernel;

@@ -488,7 +488,7 @@ mod engine {
         let text = format!(
             "{HEAD} real_server 198.18.1.2 80 {{\n BFD_CHECK {{\n connect_timeout 2\n }}\n }}\n \
              real_server 198.18.1.3 80 {{\n weight 1\n }}\n \
-             real_server 198.18.1.4 80 {{\n FILE_CHECK {{\n }}\n BFD_CHECK {{\n name b\n }}\n }}\n}}\n"
+             real_server 198.18.1.4 80 {{\n BFD_CHECK {{\n }}\n BFD_CHECK {{\n name b\n }}\n }}\n}}\n"
         );
         let l = load_bytes("t.conf", text.as_bytes(), Path::new("/"), &opts);
         assert!(!l.has_errors(), "{:?}", l.diags);
@@ -506,7 +506,7 @@ mod engine {
         e.register(poll.registry(), &mut tokens).unwrap();
         assert_eq!(lvs.weight(&svc(1), ip(2), 80), None, "BFD_CHECK's server is not in the pool");
         assert_eq!(lvs.weight(&svc(1), ip(3), 80), Some(1), "no checker: up, as in keepalived");
-        assert_eq!(lvs.weight(&svc(1), ip(4), 80), None, "FILE_CHECK/BFD_CHECK's server is not in the pool");
+        assert_eq!(lvs.weight(&svc(1), ip(4), 80), None, "BFD_CHECKs' server is not in the pool");
         // Run the first checks (1 s + warmup jitter; warmup is the delay_loop, 60 s).
         let mut now = std::time::Instant::now();
         let until = now + std::time::Duration::from_secs(70);
@@ -518,7 +518,7 @@ mod engine {
                 break st;
             }
         };
-        assert!(st.contains(r#""type":"FILE_CHECK""#) && st.contains(r#""type":"BFD_CHECK""#), "{st}");
+        assert!(st.contains(r#""type":"BFD_CHECK""#), "{st}");
         assert_eq!(st.matches("is not supported by vigil").count(), 3, "{st}");
         assert_eq!(lvs.weight(&svc(1), ip(2), 80), None);
         assert_eq!(lvs.weight(&svc(1), ip(4), 80), None);

@@ -437,7 +437,7 @@ fn checker(o: &mut Out, ck: &Checker, rs: &RealServer, vs: &VirtualServer) {
         o.close();
         return;
     }
-    if !matches!(ck.kind, CheckerKind::Misc(_)) {
+    if !matches!(ck.kind, CheckerKind::Misc(_) | CheckerKind::File(_)) {
         let (ip, port) = ck.effective_target(rs, vs);
         o.kv("connect_ip", ip);
         o.kv("connect_port", port);
@@ -521,6 +521,12 @@ fn checker(o: &mut Out, ck: &Checker, rs: &RealServer, vs: &VirtualServer) {
             }
         }
         CheckerKind::Ping => {}
+        CheckerKind::File(f) => {
+            o.kv("track_file", &f.track);
+            if let Some((w, reverse)) = f.weight {
+                o.kv("weight", if reverse { format!("{w} reverse") } else { w.to_string() });
+            }
+        }
         CheckerKind::Unrunnable(_) => {}
     }
     o.close();

@@ -28,6 +28,10 @@ pub enum Ctx {
     MiscCheck,
     DnsCheck,
     UdpCheck,
+    /// FILE_CHECK: `track_file` and `weight` only.
+    FileCheck,
+    /// A top-level `track_file` / `vrrp_track_file` block.
+    TrackFile,
     /// PING_CHECK: the common options, `connect_ip` and `connect_timeout`.
     PingCheck,
     Url,
@@ -58,6 +62,8 @@ impl Ctx {
             Ctx::MiscCheck => "MISC_CHECK",
             Ctx::DnsCheck => "DNS_CHECK",
             Ctx::UdpCheck => "UDP_CHECK",
+            Ctx::FileCheck => "FILE_CHECK",
+            Ctx::TrackFile => "track_file",
             Ctx::PingCheck => "PING_CHECK",
             Ctx::Url => "url",
             Ctx::CheckerCommon | Ctx::ConnCommon => "checker",
@@ -161,8 +167,8 @@ table! {
         "virtual_server_group" List Common,
         "virtual_server" Block(VirtualServer) Core,
         "vrrp_track_process" Ignored Common,
-        "track_file" Ignored Rare,
-        "vrrp_track_file" Ignored Rare,
+        "track_file" Block(TrackFile) Rare,
+        "vrrp_track_file" Block(TrackFile) Rare,
         "bfd_instance" Ignored Rare,
         "SSL" Ignored Common,
         "track_group" Ignored Rare,
@@ -489,7 +495,7 @@ table! {
         "DNS_CHECK" Block(DnsCheck) Common,
         "UDP_CHECK" Block(UdpCheck) Rare,
         "PING_CHECK" Block(PingCheck) Rare,
-        "FILE_CHECK" Unrunnable Rare,
+        "FILE_CHECK" Block(FileCheck) Rare,
         "BFD_CHECK" Unrunnable Rare,
     }
     CheckerCommon {
@@ -554,6 +560,15 @@ table! {
         "min_reply_length" Value Rare,
         "max_reply_length" Value Rare,
     }
+    FileCheck {
+        "track_file" Value Rare,
+        "weight" Value Rare,
+    }
+    TrackFile {
+        "file" Value Rare,
+        "weight" Value Rare,
+        "init_file" Value Rare,
+    }
     PingCheck {
         "connect_ip" Value Rare,
         "connect_timeout" Value Rare,
@@ -572,7 +587,7 @@ pub fn ignored_reason(ctx: Ctx, name: &str) -> Option<&'static str> {
     use Ctx::*;
     Some(match (ctx, name) {
         (Top, "vrrp_track_process") | (SyncGroup | Instance, "track_process") => "track processes",
-        (Top, "track_file" | "vrrp_track_file") | (SyncGroup | Instance, "track_file") => "track files",
+        (SyncGroup | Instance, "track_file") => "track files",
         (Top, "bfd_instance") | (SyncGroup | Instance, "track_bfd") => "do BFD",
         (Top, "SSL") => "load SSL_GET client certificates or CA files",
         (Top, "track_group") => "tie instances to static addresses or routes (track_group)",
@@ -688,7 +703,7 @@ pub fn ignored_reason(ctx: Ctx, name: &str) -> Option<&'static str> {
             "bind or mark PING_CHECK's echo requests (one raw ICMP socket per family serves every PING_CHECK)"
         }
         (PingCheck, "connect_port") => "use a port for an ICMP echo",
-        (RealServer, "FILE_CHECK" | "BFD_CHECK") => {
+        (RealServer, "BFD_CHECK") => {
             "run this checker: it never passes, so the real server counts as down"
         }
         (TcpCheck, "nb_get_retry") => "read nb_get_retry in TCP_CHECK",
@@ -717,9 +732,9 @@ pub fn ignored_note(ctx: Ctx, name: &str) -> Option<&'static str> {
         (Ctx::GlobalDefs, "lvs_id") => "obsolete since keepalived 1.x",
         (Ctx::SmtpCheck, "host") => "deprecated in keepalived; put connect_ip/connect_port in the checker",
         (_, "lvs_sync_daemon_interface") => "obsolete; use lvs_sync_daemon in global_defs",
-        (Ctx::RealServer, "FILE_CHECK" | "BFD_CHECK") => {
+        (Ctx::RealServer, "BFD_CHECK") => {
             "keepalived takes a real server out when a checker fails; remove the checker or use \
-             TCP_CHECK, HTTP_GET, SMTP_CHECK, DNS_CHECK, UDP_CHECK, PING_CHECK or MISC_CHECK"
+             TCP_CHECK, HTTP_GET, SMTP_CHECK, DNS_CHECK, UDP_CHECK, PING_CHECK, FILE_CHECK or MISC_CHECK"
         }
         _ => return None,
     })

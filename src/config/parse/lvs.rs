@@ -207,11 +207,10 @@ impl Parser<'_> {
                 "virtualhost" => rs.virtualhost = self.string(s),
                 "TCP_CHECK" | "HTTP_GET" | "SSL_GET" | "SMTP_CHECK" | "MISC_CHECK" | "DNS_CHECK"
                 | "UDP_CHECK" | "PING_CHECK" => rs.checkers.push(self.checker(s)),
-                // Reported by `known`; their options are not read.
-                k @ ("FILE_CHECK" | "BFD_CHECK") => {
-                    let keyword =
-                        ["FILE_CHECK", "BFD_CHECK"].into_iter().find(|&n| n == k).unwrap_or("FILE_CHECK");
-                    rs.checkers.push(Checker::new(CheckerKind::Unrunnable(keyword), s.loc().clone()))
+                "FILE_CHECK" => rs.checkers.push(self.file_check(s)),
+                // Reported by `known`; its options are not read.
+                "BFD_CHECK" => {
+                    rs.checkers.push(Checker::new(CheckerKind::Unrunnable("BFD_CHECK"), s.loc().clone()))
                 }
                 _ => self.unhandled(s),
             }

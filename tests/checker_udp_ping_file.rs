@@ -1,7 +1,8 @@
-//! UDP_CHECK and PING_CHECK in the real binary: vigil's checker child (`-C`)
-//! in one namespace probes real servers in others on the same bridge, and
-//! `vigil status --json` shows each real server go DOWN when its server
-//! stops and come back UP when it returns. Needs root and `ip`.
+//! UDP_CHECK, PING_CHECK and FILE_CHECK in the real binary: vigil's checker
+//! child (`-C`) in one namespace probes real servers in others on the same
+//! bridge (or reads track files), and `vigil status --json` shows each real
+//! server go DOWN when its server stops (or its file says so) and come back
+//! UP when it returns. Needs root and `ip`.
 
 mod common;
 
@@ -64,7 +65,8 @@ impl Drop for Responder {
     }
 }
 
-fn status(host: &Host, d: &Daemon) -> Json {
+/// `vigil status --json`; `None` until the daemon answers (just started).
+fn status(host: &Host, d: &Daemon) -> Option<Json> {
     let bin = vigil_bin();
     let out = host
         .command(&[&bin.to_string_lossy(), "status", "--json"])
@@ -72,13 +74,17 @@ fn status(host: &Host, d: &Daemon) -> Json {
         .output()
         .unwrap_or_else(|e| panic!("vigil status: {e}"));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "vigil status: {}", String::from_utf8_lossy(&out.stderr));
-    Json::parse(text.trim()).unwrap_or_else(|e| panic!("vigil status --json: {e}: {text}"))
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("no running vigil"), "vigil status: {err}");
+        return None;
+    }
+    Some(Json::parse(text.trim()).unwrap_or_else(|e| panic!("vigil status --json: {e}: {text}")))
 }
 
 /// (real server state, its checker's type, state, last_result) of the real server `name`.
 fn rs_state(host: &Host, d: &Daemon, name: &str) -> Option<(String, String, String, String)> {
-    let st = status(host, d);
+    let st = status(host, d)?;
     let Some(Json::Arr(vss)) = st.get("checker")?.get("virtual_servers") else { return None };
     let Some(Json::Arr(rss)) = vss.first()?.get("real_servers") else { return None };
     let s = |j: &Json, k: &str| j.get(k).and_then(Json::as_str).unwrap_or("").to_string();
@@ -224,4 +230,91 @@ fn ping_check_follows_the_address() {
     assert!(wait_state(&a, &d, &n6, "DOWN", secs(10)), "{:?}\n{}", rs_state(&a, &d, &n6), d.log());
     srv.ip(&["addr", "add", &six, "dev", "eth0", "nodad"]);
     assert!(wait_state(&a, &d, &n6, "UP", secs(10)), "{:?}\n{}", rs_state(&a, &d, &n6), d.log());
+}
+
+/// (state, weight) of the real server `name`.
+fn rs_weight(host: &Host, d: &Daemon, name: &str) -> Option<(String, u64)> {
+    let st = status(host, d)?;
+    let Some(Json::Arr(vss)) = st.get("checker")?.get("virtual_servers") else { return None };
+    let Some(Json::Arr(rss)) = vss.first()?.get("real_servers") else { return None };
+    let rs = rss.iter().find(|rs| rs.get("name").and_then(Json::as_str) == Some(name))?;
+    let state = rs.get("state").and_then(Json::as_str)?.to_string();
+    Some((state, rs.get("weight").and_then(Json::as_i64).and_then(|w| u64::try_from(w).ok())?))
+}
+
+/// Write `text` to `path` as an editor or a script would: the change is
+/// seen through inotify (close after write, or a rename into place).
+fn write_file(path: &std::path::Path, text: &str, by_rename: bool) {
+    if by_rename {
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, text).unwrap();
+        std::fs::rename(&tmp, path).unwrap();
+    } else {
+        std::fs::write(path, text).unwrap();
+    }
+}
+
+/// FILE_CHECK: a track_file with weight 0 is a switch (a non-zero value
+/// takes the real server out, 0 puts it back); one with a weight moves the
+/// real server's weight by value x weight, and a value that makes it a
+/// FAULT takes the server out. `init_file` writes the first value; changes
+/// are seen through inotify, at once, not at the next check period
+/// (delay_loop is 60 s here).
+#[test]
+fn file_check_follows_the_file() {
+    let lan = Lan::new();
+    let a = lan.add_host("a");
+    let dir = TempDir::new("filecheck");
+    let (sw, dynf) = (dir.path().join("switch"), dir.path().join("dyn"));
+    std::fs::write(&dynf, "7\n").unwrap();
+    let conf = format!(
+        "track_file sw {{\n file {sw}\n weight 0\n init_file\n}}\n\
+         track_file dyn {{\n file {dynf}\n weight 1\n init_file 5 overwrite\n}}\n\
+         virtual_server {vip} 80 {{\n delay_loop 60\n lb_algo rr\n lb_kind DR\n protocol TCP\n \
+         real_server {rs1} 80 {{\n  weight 10\n  FILE_CHECK {{\n   track_file sw\n  }}\n }}\n \
+         real_server {rs2} 80 {{\n  weight 10\n  FILE_CHECK {{\n   track_file dyn\n   weight 2\n  }}\n }}\n}}\n",
+        sw = sw.display(),
+        dynf = dynf.display(),
+        vip = lan.v4(80),
+        rs1 = lan.v4(91),
+        rs2 = lan.v4(92),
+    );
+    let d = Daemon::start(&a, &vigil_bin(), &conf, &["-C"]);
+    let (n1, n2) = (format!("[{}]:tcp:80", lan.v4(91)), format!("[{}]:tcp:80", lan.v4(92)));
+
+    // init_file: the switch did not exist (0 written), dyn is overwritten with 5.
+    assert!(
+        wait_until(secs(10), ms(50), || rs_weight(&a, &d, &n1).is_some_and(|(s, _)| s == "UP")),
+        "{}",
+        d.log()
+    );
+    assert_eq!(std::fs::read_to_string(&sw).unwrap().trim(), "0");
+    assert_eq!(std::fs::read_to_string(&dynf).unwrap().trim(), "5");
+    // 10 + 5 x 2.
+    let w = |want: u64| wait_until(secs(5), ms(50), || rs_weight(&a, &d, &n2) == Some(("UP".into(), want)));
+    assert!(w(20), "{:?}\n{}", rs_weight(&a, &d, &n2), d.log());
+    let (_, ty, _, last) = rs_state(&a, &d, &n1).unwrap();
+    assert_eq!((ty.as_str(), last.as_str()), ("FILE", "value 0"));
+
+    // The switch flips: out, then back (by rename, as a script replacing the file).
+    write_file(&sw, "1\n", false);
+    let fault = format!("FILE_CHECK ({n1} track_file sw) now FAULT state (value 1).");
+    assert!(d.wait_log(&fault, secs(5)), "{}", d.log());
+    assert!(wait_state(&a, &d, &n1, "DOWN", secs(5)), "{:?}", rs_state(&a, &d, &n1));
+    write_file(&sw, "0\n", true);
+    assert!(wait_state(&a, &d, &n1, "UP", secs(5)), "{:?}\n{}", rs_state(&a, &d, &n1), d.log());
+    let left = format!("FILE_CHECK ({n1} track_file sw) leaving FAULT state (value 0).");
+    assert!(d.wait_log(&left, secs(5)), "{}", d.log());
+
+    // The dynamic weight follows the value: 10 - 3 x 2 = 4; a deleted file is 0 (weight 10).
+    write_file(&dynf, "-3\n", false);
+    assert!(w(4), "{:?}\n{}", rs_weight(&a, &d, &n2), d.log());
+    std::fs::remove_file(&dynf).unwrap();
+    assert!(w(10), "{:?}\n{}", rs_weight(&a, &d, &n2), d.log());
+    // A value whose weight is at or below -65536 is a FAULT: out.
+    write_file(&dynf, "-40000\n", false);
+    assert!(wait_state(&a, &d, &n2, "DOWN", secs(5)), "{:?}", rs_state(&a, &d, &n2));
+    write_file(&dynf, "1\n", false);
+    assert!(w(12), "{:?}\n{}", rs_weight(&a, &d, &n2), d.log());
+    assert_eq!(rs_weight(&a, &d, &n1).map(|(s, _)| s), Some("UP".into()), "the switch is not disturbed");
 }
