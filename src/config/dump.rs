@@ -42,6 +42,15 @@ pub fn dump(cfg: &Config) -> String {
         o.kv("init_fail", yes(s.init_fail));
         o.close();
     }
+    for tf in &cfg.track_files {
+        o.open(&format!("track_file {}", tf.name));
+        o.kv("file", tf.path.display());
+        o.kv("weight", format!("{}{}", tf.weight, if tf.reverse { " reverse" } else { "" }));
+        if let Some(i) = tf.init {
+            o.kv("init_file", format!("{}{}", i.value, if i.overwrite { " overwrite" } else { "" }));
+        }
+        o.close();
+    }
     for g in &cfg.sync_groups {
         o.open(&format!("vrrp_sync_group {}", g.name));
         o.open("group");
@@ -437,10 +446,21 @@ fn checker(o: &mut Out, ck: &Checker, rs: &RealServer, vs: &VirtualServer) {
         o.close();
         return;
     }
-    if !matches!(ck.kind, CheckerKind::Misc(_) | CheckerKind::File(_)) {
+    if let CheckerKind::File(f) = &ck.kind {
+        // keepalived's FILE_CHECK has none of the common options.
+        o.kv("track_file", &f.track);
+        if let Some((w, reverse)) = f.weight {
+            o.kv("weight", if reverse { format!("{w} reverse") } else { w.to_string() });
+        }
+        o.close();
+        return;
+    }
+    if !matches!(ck.kind, CheckerKind::Misc(_)) {
         let (ip, port) = ck.effective_target(rs, vs);
         o.kv("connect_ip", ip);
-        o.kv("connect_port", port);
+        if !matches!(ck.kind, CheckerKind::Ping) {
+            o.kv("connect_port", port);
+        }
         o.kv("connect_timeout", secs(ck.effective_connect_timeout(rs, vs)));
         let rest =
             CheckerConn { connect_ip: None, connect_port: None, connect_timeout: None, ..ck.conn.clone() };
@@ -521,12 +541,7 @@ fn checker(o: &mut Out, ck: &Checker, rs: &RealServer, vs: &VirtualServer) {
             }
         }
         CheckerKind::Ping => {}
-        CheckerKind::File(f) => {
-            o.kv("track_file", &f.track);
-            if let Some((w, reverse)) = f.weight {
-                o.kv("weight", if reverse { format!("{w} reverse") } else { w.to_string() });
-            }
-        }
+        CheckerKind::File(_) => {}
         CheckerKind::Unrunnable(_) => {}
     }
     o.close();
