@@ -17,7 +17,7 @@ use crate::config::model::TrackFile;
 /// keepalived's reading of a track file's first 127 bytes: `strtol(buf,
 /// NULL, 0)` (leading blanks, a sign, `0x` hex, `0` octal, decimal; what
 /// follows the digits is ignored; no digits is 0). `None` for a number
-/// outside [i32::MIN, i32::MAX + 1], which keepalived ignores (the previous
+/// outside `i32::MIN..=i32::MAX + 1`, which keepalived ignores (the previous
 /// value stays).
 pub fn parse_value(bytes: &[u8]) -> Option<i64> {
     let bytes = &bytes[..bytes.len().min(127)];
