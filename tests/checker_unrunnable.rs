@@ -1,6 +1,5 @@
 //! Nothing silent: a checker vigil cannot run never lets its real server
-//! count as up. UDP_CHECK, PING_CHECK, FILE_CHECK and BFD_CHECK are `-t`
-//! warnings naming the line, and at run time such a checker fails, so its
+//! count as up. BFD_CHECK is a `-t` warning naming the line, and at run time such a checker fails, so its
 //! real server is DOWN. SSL_GET in a build without the `ssl` feature is a
 //! `-t` error, and the daemon refuses the configuration. Needs root and `ip`.
 
@@ -98,16 +97,16 @@ virtual_server 198.18.0.80 80 {
     lb_kind DR
     protocol TCP
     real_server 198.18.0.2 80 {
-        UDP_CHECK {
+        BFD_CHECK {
             connect_timeout 1
         }
     }
     real_server 198.18.0.3 80 {
-        PING_CHECK {
+        BFD_CHECK {
         }
     }
     real_server 198.18.0.4 80 {
-        FILE_CHECK {
+        BFD_CHECK {
             track_file f
         }
     }
@@ -124,7 +123,7 @@ virtual_server 198.18.0.80 80 {
     let dir = TempDir::new("unrunnable");
     let conf = write(&dir, conf_text);
     let (out, code) = vigil_t(&conf);
-    for (line, kw) in [(8, "UDP_CHECK"), (13, "PING_CHECK"), (17, "FILE_CHECK"), (22, "BFD_CHECK")] {
+    for (line, kw) in [(8, "BFD_CHECK"), (13, "BFD_CHECK"), (17, "BFD_CHECK"), (22, "BFD_CHECK")] {
         let at =
             format!("{}:{line}:9: warning: '{kw}' accepted; vigil does not run this checker", conf.display());
         let found = out.lines().any(|l| l.starts_with(&at) && l.contains("the real server counts as down"));
@@ -144,7 +143,7 @@ virtual_server 198.18.0.80 80 {
     let ok = wait_until(secs(10), ms(100), || want(&real_servers(&ns, &d)));
     assert!(ok, "{:?}\n{}", real_servers(&ns, &d), d.log());
     let types: Vec<String> = real_servers(&ns, &d).into_iter().map(|(_, t, _)| t).collect();
-    assert_eq!(types, ["UDP_CHECK", "PING_CHECK", "FILE_CHECK", "BFD_CHECK", ""]);
-    let line = "UDP_CHECK for [198.18.0.2]:tcp:80 cannot run in vigil (UDP_CHECK is not supported by vigil)";
+    assert_eq!(types, ["BFD_CHECK", "BFD_CHECK", "BFD_CHECK", "BFD_CHECK", ""]);
+    let line = "BFD_CHECK for [198.18.0.2]:tcp:80 cannot run in vigil (BFD_CHECK is not supported by vigil)";
     assert!(d.wait_log(line, secs(2)), "{}", d.log());
 }

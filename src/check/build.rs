@@ -100,7 +100,7 @@ fn range(first: IpAddr, last: IpAddr) -> Vec<IpAddr> {
 }
 
 /// Every configured checker gets a core: one that vigil cannot run
-/// (UDP_CHECK, PING_CHECK, FILE_CHECK, BFD_CHECK, SSL_GET without the `ssl`
+/// (FILE_CHECK, BFD_CHECK, SSL_GET without the `ssl`
 /// feature) never passes, so its real server counts as down. Dropping it
 /// would leave a real server without checkers, which counts as up.
 fn checker_params(ck: &Checker, rs: &RealServer, vs: &VirtualServer, g: &GlobalDefs) -> CheckerParams {
@@ -122,6 +122,13 @@ fn checker_params(ck: &Checker, rs: &RealServer, vs: &VirtualServer, g: &GlobalD
         }
         // keepalived names the query's target, always UDP.
         CheckerKind::Dns { .. } => (Wording::Dns, names::service(ip, Protocol::Udp, port)),
+        CheckerKind::Udp(_) => (Wording::Udp, names::service(ip, Protocol::Udp, port)),
+        // keepalived names the address alone: an echo has no port.
+        CheckerKind::Ping => (Wording::Ping, format!("[{ip}]")),
+        CheckerKind::File(f) => {
+            let rs_name = names::service(rs.addr, protocol, rs.effective_port(vs));
+            (Wording::File, format!("{rs_name} track_file {}", f.track))
+        }
         CheckerKind::Unrunnable(keyword) => {
             let rs_name = names::service(rs.addr, protocol, rs.effective_port(vs));
             error!("{keyword} for {rs_name} is not supported by vigil - the checker fails, the real server is down");
@@ -218,6 +225,12 @@ impl VsRun {
         let rs = self.cfg.real_servers.get(id.rs)?;
         let ci = *self.ck_map.get(id.rs)?.get(id.ck)?;
         Some((rs, rs.checkers.get(ci)?))
+    }
+
+    /// The core's id of checker `c` of real server `r` in the configuration.
+    pub fn check_id(&self, r: usize, c: usize) -> Option<CheckId> {
+        let ck = self.ck_map.get(r)?.iter().position(|&i| i == c)?;
+        Some(CheckId { rs: r, ck })
     }
 
     pub fn url_next(&self, id: CheckId) -> usize {

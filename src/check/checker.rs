@@ -17,6 +17,12 @@ pub enum Wording {
     Misc,
     /// `DNS_CHECK ([rs]:udp:53) <what happened>`.
     Dns,
+    /// UDP_CHECK: `UDP connection to [rs]:udp:port success.`
+    Udp,
+    /// PING_CHECK: `ICMP connection to [rs] success.`
+    Ping,
+    /// FILE_CHECK: `FILE_CHECK ([rs]:tcp:80 track_file NAME) ...`.
+    File,
     /// A checker vigil cannot run (its keyword): it never passes.
     Unrunnable(&'static str),
 }
@@ -30,6 +36,9 @@ impl Wording {
             Wording::Smtp => "SMTP",
             Wording::Misc => "MISC",
             Wording::Dns => "DNS",
+            Wording::Udp => "UDP",
+            Wording::Ping => "PING",
+            Wording::File => "FILE",
             Wording::Unrunnable(keyword) => keyword,
         }
     }
@@ -239,6 +248,9 @@ impl CheckerCore {
             Wording::Smtp => format!("SMTP connection to {} success.", p.target),
             Wording::Misc => format!("Misc check for {} succeeded.", p.target),
             Wording::Dns => format!("DNS_CHECK ({}) succeeded.", p.target),
+            Wording::Udp => format!("UDP connection to {} success.", p.target),
+            Wording::Ping => format!("ICMP connection to {} success.", p.target),
+            Wording::File => format!("FILE_CHECK ({}) leaving FAULT state ({detail}).", p.target),
             Wording::Unrunnable(k) => format!("{k} for {} succeeded.", p.target),
         }
     }
@@ -259,6 +271,7 @@ impl CheckerCore {
             Wording::Unrunnable(k) => {
                 format!("{k} for {} cannot run in vigil ({detail}): the check fails.", p.target)
             }
+            Wording::File => format!("FILE_CHECK ({}) now FAULT state ({detail}).", p.target),
             Wording::Dns => match p.retry {
                 0 => format!("DNS_CHECK ({}) {detail}", p.target),
                 n => format!("DNS_CHECK ({}) {detail} after {n} retries", p.target),
@@ -267,6 +280,8 @@ impl CheckerCore {
                 let name = match w {
                     Wording::Http => "HTTP_CHECK",
                     Wording::Smtp => "SMTP_CHECK",
+                    Wording::Udp => "UDP_CHECK",
+                    Wording::Ping => "ICMP CHECK",
                     _ => "TCP_CHECK",
                 };
                 match p.retry {

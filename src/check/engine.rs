@@ -16,8 +16,10 @@ use super::build::{self, VsRun};
 use super::checker::{warmup_jitter, CheckResult};
 use super::conn::ConnSpec;
 use super::dns;
+use super::file::FileTracker;
 use super::http::{self, HttpExchange};
 use super::lvs::Lvs;
+use super::ping::Pinger;
 use super::probe::{Dialogue, Probe, Tls};
 use super::smtp::{SmtpExchange, DEFAULT_HELO};
 use super::vs::CheckId;
@@ -30,12 +32,17 @@ use crate::daemon::json::Json;
 use crate::script::fifo::{self, Children, FifoSet, Only, Writer};
 use crate::script::{self, Command, Job, JobId, Order, ScriptKind, ScriptPolicy, ScriptRunner, ScriptUser};
 use crate::smtp::{check_body, quorum_body, Alert, Mailer};
+use crate::sys::icmp;
 use crate::vrrp::Instant;
 
 /// Probe sockets use tokens from here on, far above `TokenAlloc`'s.
 const PROBE_TOKEN_BASE: usize = 1 << 20;
 /// The SMTP alert mailer's tokens (`Mailer::TOKENS` of them).
 const MAIL_TOKEN_BASE: usize = 1 << 23;
+/// PING_CHECK's IPv4 and IPv6 echo sockets.
+const PING_TOKEN_BASE: usize = 1 << 22;
+/// The inotify descriptor watching FILE_CHECK's track files.
+const FILE_TOKEN: usize = PING_TOKEN_BASE + 2;
 /// Script pidfds use tokens from here on.
 const SCRIPT_TOKEN_BASE: usize = 1 << 24;
 /// A notify or quorum script that runs longer than this is stopped.
@@ -48,6 +55,21 @@ const READER_GRACE: Duration = Duration::from_millis(500);
 enum Work {
     Probe(Box<Probe>),
     Misc(JobId),
+    /// A PING_CHECK echo request out on the shared socket.
+    Ping {
+        probe: icmp::Probe,
+        deadline: StdInstant,
+    },
+}
+
+impl Work {
+    fn deadline(&self) -> Option<StdInstant> {
+        match self {
+            Work::Probe(p) => Some(p.deadline()),
+            Work::Ping { deadline, .. } => Some(*deadline),
+            Work::Misc(_) => None,
+        }
+    }
 }
 
 struct Running {
@@ -67,6 +89,10 @@ pub struct CheckerEngine {
     /// Open the kernel table at `register` unless one was given.
     want_kernel: bool,
     scripts: Option<ScriptRunner>,
+    /// PING_CHECK's echo sockets.
+    pinger: Pinger,
+    /// FILE_CHECK: the track files, their last values and the watcher.
+    files: FileTracker,
     /// SMTP alerts; `None` without `smtp_server` and `notification_email`.
     mailer: Option<Mailer>,
     /// Who runs each script and whether it may run (checked at start and on reload).
@@ -109,6 +135,8 @@ impl CheckerEngine {
             lvs,
             want_kernel: false,
             scripts: None,
+            pinger: Pinger::new(PING_TOKEN_BASE),
+            files: FileTracker::new(config, Token(FILE_TOKEN)),
             mailer: None,
             policy: script_policy(&config.global),
             rng: seed(),
@@ -220,6 +248,9 @@ impl CheckerEngine {
                     Some(CheckerKind::Smtp { .. }) => "SMTP",
                     Some(CheckerKind::Misc(_)) => "MISC",
                     Some(CheckerKind::Dns { .. }) => "DNS",
+                    Some(CheckerKind::Udp(_)) => "UDP",
+                    Some(CheckerKind::Ping) => "ICMP",
+                    Some(CheckerKind::File(_)) => "FILE",
                     Some(CheckerKind::Unrunnable(k)) => k.trim_end_matches("_CHECK"),
                     Some(CheckerKind::Tcp) | None => "TCP",
                 };
@@ -399,6 +430,25 @@ impl CheckerEngine {
                     Err(e) => return self.finish(v, id, CheckResult::failure(e), now),
                 }
             }
+            CheckerKind::File(f) => {
+                let result = self.files.result(f, rs.weight);
+                return self.finish(v, id, result, now);
+            }
+            CheckerKind::Ping => {
+                let result = match self.pinger.send(registry, ip) {
+                    Ok(probe) => {
+                        let deadline = now + timeout;
+                        self.running.push(Running { vs: v, id, work: Work::Ping { probe, deadline } });
+                        return;
+                    }
+                    Err(e) => CheckResult::failure(e),
+                };
+                return self.finish(v, id, result, now);
+            }
+            CheckerKind::Udp(u) => {
+                let payload = u.payload.clone().unwrap_or_else(|| default_udp_payload().to_vec());
+                Dialogue::Udp { payload, rule: u.reply.clone() }
+            }
         };
         let spec = ConnSpec {
             target: SocketAddr::new(ip, port),
@@ -413,6 +463,28 @@ impl CheckerEngine {
             Err(result) => {
                 self.free_token(token);
                 self.finish(v, id, result, now);
+            }
+        }
+    }
+
+    /// Track files changed: every FILE_CHECK on them takes the new value
+    /// at once (keepalived does not wait for a check period).
+    fn file_changed(&mut self, changed: &[String], now: StdInstant) {
+        for v in 0..self.vss.len() {
+            let mut due = Vec::new();
+            for (r, rs) in self.vss[v].cfg.real_servers.iter().enumerate() {
+                for (c, ck) in rs.checkers.iter().enumerate() {
+                    if let CheckerKind::File(f) = &ck.kind {
+                        if changed.contains(&f.track) {
+                            due.push((r, c, self.files.result(f, rs.weight)));
+                        }
+                    }
+                }
+            }
+            for (r, c, result) in due {
+                if let Some(id) = self.vss[v].check_id(r, c) {
+                    self.finish(v, id, result, now);
+                }
             }
         }
     }
@@ -488,8 +560,11 @@ impl Subsystem for CheckerEngine {
         if self.want_kernel && self.lvs.is_none() {
             self.lvs = super::lvs_kernel::open();
         }
+        self.files.open(registry);
         self.open_fifos(StdInstant::now());
         self.start_all(StdInstant::now());
+        // keepalived knows a FILE_CHECK's state at once: no first-run delay.
+        self.file_changed(&self.files.names(), StdInstant::now());
         Ok(())
     }
 
@@ -501,11 +576,30 @@ impl Subsystem for CheckerEngine {
                 return;
             }
         }
+        if token == Token(FILE_TOKEN) {
+            let changed = self.files.changed();
+            if !changed.is_empty() {
+                self.file_changed(&changed, now);
+            }
+            return;
+        }
+        if self.pinger.owns(token) {
+            for (src, msg) in self.pinger.drain(token) {
+                let pos = self.running.iter().position(
+                    |r| matches!(&r.work, Work::Ping { probe, .. } if icmp::reply_matches(probe, src, &msg)),
+                );
+                if let Some(pos) = pos {
+                    let r = self.running.swap_remove(pos);
+                    self.finish(r.vs, r.id, CheckResult::success("echo reply"), now);
+                }
+            }
+            return;
+        }
         let pos = self.running.iter().position(|r| matches!(&r.work, Work::Probe(p) if p.token() == token));
         if let Some(pos) = pos {
             let decided = match &mut self.running[pos].work {
                 Work::Probe(p) => p.advance(),
-                Work::Misc(_) => None,
+                Work::Misc(_) | Work::Ping { .. } => None,
             };
             if let Some(result) = decided {
                 let r = self.running.swap_remove(pos);
@@ -524,10 +618,7 @@ impl Subsystem for CheckerEngine {
 
     fn poll_timeout(&self) -> Option<StdInstant> {
         let cores = self.vss.iter().filter_map(|v| v.core.poll_timeout()).map(|t| self.std_instant(t));
-        let probes = self.running.iter().filter_map(|r| match &r.work {
-            Work::Probe(p) => Some(p.deadline()),
-            Work::Misc(_) => None,
-        });
+        let probes = self.running.iter().filter_map(|r| r.work.deadline());
         let scripts = self.scripts.as_ref().and_then(ScriptRunner::poll_timeout);
         let mail = self.mailer.as_ref().and_then(Mailer::poll_timeout);
         cores.chain(probes).chain(scripts).chain(mail).min()
@@ -536,17 +627,21 @@ impl Subsystem for CheckerEngine {
     fn handle_timeout(&mut self, registry: &Registry, now: StdInstant) {
         let mut i = 0;
         while i < self.running.len() {
-            let expired = matches!(&self.running[i].work, Work::Probe(p) if p.deadline() <= now);
+            let expired = self.running[i].work.deadline().is_some_and(|d| d <= now);
             if !expired {
                 i += 1;
                 continue;
             }
             let r = self.running.swap_remove(i);
-            if let Work::Probe(p) = r.work {
-                let result = p.timeout_result();
-                self.free_token(p.token());
-                p.close(registry);
-                self.finish(r.vs, r.id, result, now);
+            match r.work {
+                Work::Probe(p) => {
+                    let result = p.timeout_result();
+                    self.free_token(p.token());
+                    p.close(registry);
+                    self.finish(r.vs, r.id, result, now);
+                }
+                Work::Ping { .. } => self.finish(r.vs, r.id, CheckResult::failure("timeout"), now),
+                Work::Misc(_) => {}
             }
         }
         if let Some(runner) = self.scripts.as_mut() {
@@ -571,6 +666,9 @@ impl Subsystem for CheckerEngine {
     ) -> Result<(), String> {
         let mut new_vss = build::virtual_servers(new_config)?;
         self.close_all(registry);
+        self.files.close(registry);
+        self.files = FileTracker::new(new_config, Token(FILE_TOKEN));
+        self.files.open(registry);
         self.generation += 1;
         self.global = new_config.global.clone();
         self.children = fifo::children(new_config, self.only);
@@ -626,11 +724,14 @@ impl Subsystem for CheckerEngine {
         for v in 0..self.vss.len() {
             self.apply(v, now);
         }
+        self.file_changed(&self.files.names(), now);
         Ok(())
     }
 
     fn shutdown(&mut self, registry: &Registry, now: StdInstant) {
         self.close_all(registry);
+        self.pinger.close(registry);
+        self.files.close(registry);
         if !self.release_on_exit {
             info!("--dont-release-ipvs: leaving the IPVS table as it is");
             return;
@@ -715,6 +816,16 @@ fn sni<'a>(h: &'a HttpCheck, vhost: Option<&'a str>) -> Option<&'a str> {
 #[cfg(not(feature = "ssl"))]
 fn tls_session(_ip: IpAddr, _h: &HttpCheck, _vhost: Option<&str>) -> Result<Box<Tls>, String> {
     Err("SSL_GET: this build has no TLS support (cargo feature `ssl`)".to_string())
+}
+
+/// UDP_CHECK's datagram without a `payload`: as long as keepalived's, a
+/// recognisable pattern rather than its stack bytes.
+fn default_udp_payload() -> [u8; super::udp::DEFAULT_PAYLOAD_LEN] {
+    let mut p = [0u8; super::udp::DEFAULT_PAYLOAD_LEN];
+    for (i, b) in p.iter_mut().enumerate() {
+        *b = b'A' + (i % 26) as u8;
+    }
+    p
 }
 
 /// `HTTP_GET` without a `url` block (the configuration check reports it).

@@ -8,6 +8,10 @@
 //!   pure and panic-free, plus the exchanges over any `Read + Write`.
 //! * [`conn`] / [`probe`]: the I/O edge, non-blocking sockets with the
 //!   checker connection options.
+//! * [`udp`]: UDP_CHECK's hex strings and reply rules, pure.
+//! * [`ping`]: PING_CHECK's shared raw ICMP sockets (codec in `sys::icmp`).
+//! * [`file`](mod@file): FILE_CHECK's rule, pure, and its track files watched with
+//!   inotify (`sys::track_file`).
 //! * `tls` (feature `ssl`): SSL_GET's rustls transport, no certificate
 //!   verification (keepalived's behaviour).
 //! * [`lvs`]: the IPVS calls the engine makes, with an in-memory table.
@@ -28,14 +32,17 @@ pub mod checker;
 pub mod conn;
 pub mod dns;
 pub mod engine;
+pub mod file;
 pub mod http;
 pub mod lvs;
 mod lvs_kernel;
 pub mod names;
+pub mod ping;
 pub mod probe;
 pub mod smtp;
 #[cfg(feature = "ssl")]
 pub mod tls;
+pub mod udp;
 pub mod vs;
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use super::conn::{self, ConnSpec};
 use super::dns::{self, Verdict};
 use super::http::{self, HttpExchange, Progress};
 use super::smtp::{SmtpExchange, SmtpProgress};
+use super::udp::{self, ReplyRule};
 use crate::config::model::Url;
 
 /// SSL_GET's session (feature `ssl`); without the feature nothing can
@@ -39,6 +40,12 @@ pub enum Dialogue {
     Dns {
         query: Vec<u8>,
         id: u16,
+    },
+    /// UDP_CHECK: send `payload` once, then judge the first datagram back
+    /// (or the silence) by `rule`.
+    Udp {
+        payload: Vec<u8>,
+        rule: ReplyRule,
     },
 }
 
@@ -70,7 +77,7 @@ impl Probe {
     ) -> Result<Probe, CheckResult> {
         let interest = Interest::READABLE | Interest::WRITABLE;
         let registered = |e: io::Error| CheckResult::failure(format!("register: {e}"));
-        let socket = if let Dialogue::Dns { .. } = dialogue {
+        let socket = if let Dialogue::Dns { .. } | Dialogue::Udp { .. } = dialogue {
             let mut udp =
                 conn::connect_udp(spec).map_err(|e| CheckResult::failure(format!("socket: {e}")))?;
             registry.register(&mut udp, token, interest).map_err(registered)?;
@@ -97,10 +104,11 @@ impl Probe {
         let stream = match &mut self.socket {
             Socket::Tcp(stream) => stream,
             Socket::Udp(udp) => {
-                let Dialogue::Dns { query, id } = &self.dialogue else {
-                    return Some(CheckResult::failure("internal: UDP socket without a DNS query"));
+                return match &self.dialogue {
+                    Dialogue::Dns { query, id } => advance_dns(udp, &mut self.connected, query, *id),
+                    Dialogue::Udp { payload, rule } => advance_udp(udp, &mut self.connected, payload, rule),
+                    _ => Some(CheckResult::failure("internal: UDP socket without a UDP dialogue")),
                 };
-                return advance_dns(udp, &mut self.connected, query, *id);
             }
         };
         if !self.connected {
@@ -127,7 +135,9 @@ impl Probe {
                 SmtpProgress::Done(Err(e)) => Some(CheckResult::failure(e.to_string())),
                 SmtpProgress::Failed(e) => Some(CheckResult::failure(e.to_string())),
             },
-            Dialogue::Dns { .. } => Some(CheckResult::failure("internal: DNS query on a TCP socket")),
+            Dialogue::Dns { .. } | Dialogue::Udp { .. } => {
+                Some(CheckResult::failure("internal: UDP dialogue on a TCP socket"))
+            }
         }
     }
 
@@ -139,6 +149,12 @@ impl Probe {
             // keepalived's words.
             Dialogue::Dns { .. } if self.connected => CheckResult::failure("read timeout from socket"),
             Dialogue::Dns { .. } => CheckResult::failure("write timeout to socket"),
+            // keepalived: silence is a success unless a reply is required.
+            Dialogue::Udp { rule, .. } if self.connected && !rule.required => {
+                CheckResult::success("no reply and no port unreachable")
+            }
+            Dialogue::Udp { .. } if self.connected => CheckResult::failure("no reply"),
+            Dialogue::Udp { .. } => CheckResult::failure("send timeout"),
             _ => CheckResult::failure(what),
         }
     }
@@ -186,6 +202,40 @@ fn advance_dns(udp: &mut mio::net::UdpSocket, sent: &mut bool, query: &[u8], id:
         }
     }
     Some(CheckResult::failure(format!("more than {MAX_DATAGRAMS_PER_WAKE} datagrams that are not the reply")))
+}
+
+/// UDP_CHECK: send the payload once the socket is writable, then the
+/// first datagram back decides; an ICMP port unreachable comes back as
+/// ECONNREFUSED on the connected socket and fails the check.
+fn advance_udp(
+    udp: &mut mio::net::UdpSocket,
+    sent: &mut bool,
+    payload: &[u8],
+    rule: &ReplyRule,
+) -> Option<CheckResult> {
+    if !*sent {
+        match udp.send(payload) {
+            Ok(n) if n == payload.len() => *sent = true,
+            Ok(_) => return Some(CheckResult::failure("failed to send all of the payload")),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
+            Err(e) => return Some(CheckResult::failure(format!("send: {e}"))),
+        }
+    }
+    let mut buf = vec![0u8; udp::recv_len(rule)];
+    loop {
+        return match udp.recv(&mut buf) {
+            Ok(n) if udp::reply_ok(rule, buf.get(..n).unwrap_or(&[])) => {
+                Some(CheckResult::success(format!("reply of {n} bytes")))
+            }
+            Ok(n) => Some(CheckResult::failure(format!("reply data mismatch ({n} bytes)"))),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                Some(CheckResult::failure("port unreachable"))
+            }
+            Err(e) => Some(CheckResult::failure(format!("receive: {e}"))),
+        };
+    }
 }
 
 /// See `advance_dns`.

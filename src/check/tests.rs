@@ -479,6 +479,59 @@ mod engine {
         assert!(lvs.services().is_empty());
     }
 
+    /// FILE_CHECK programs IPVS: the weight at start is the configured one
+    /// moved by value x weight, a change of the file (seen through inotify on
+    /// the engine's poll) edits the destination's weight at once, and a
+    /// FAULT value removes it; a reload keeps following the file.
+    #[test]
+    fn file_check_weights_reach_ipvs() {
+        let dir = std::env::temp_dir().join(format!("vigil-filecheck-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("w");
+        std::fs::write(&path, "4\n").unwrap();
+        let text = format!(
+            "track_file w {{\n file {}\n weight 3\n}}\n{HEAD} delay_loop 60\n \
+             real_server 198.18.1.2 80 {{\n weight 10\n FILE_CHECK {{\n track_file w\n }}\n }}\n}}\n",
+            path.display()
+        );
+        let conf = config(&text);
+        let lvs = MemoryLvs::new();
+        let mut e = CheckerEngine::with_lvs(&conf, Some(Box::new(lvs.clone()))).unwrap();
+        let mut poll = mio::Poll::new().unwrap();
+        let mut tokens = TokenAlloc::new();
+        e.register(poll.registry(), &mut tokens).unwrap();
+        assert_eq!(lvs.weight(&svc(1), ip(2), 80), Some(22), "10 + 4 x 3 at once");
+        // Turn the loop until the destination's weight is `want` (or 5 s pass).
+        fn turn(
+            e: &mut CheckerEngine,
+            poll: &mut mio::Poll,
+            lvs: &MemoryLvs,
+            want: Option<u32>,
+        ) -> Option<u32> {
+            let mut events = mio::event::Events::with_capacity(8);
+            let end = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            while lvs.weight(&svc(1), ip(2), 80) != want && std::time::Instant::now() < end {
+                poll.poll(&mut events, Some(std::time::Duration::from_millis(100))).unwrap();
+                for ev in events.iter() {
+                    e.handle_event(poll.registry(), ev, std::time::Instant::now());
+                }
+            }
+            lvs.weight(&svc(1), ip(2), 80)
+        }
+        let until = |e: &mut CheckerEngine, poll: &mut mio::Poll, want| turn(e, poll, &lvs, want);
+        std::fs::write(&path, "-2\n").unwrap();
+        assert_eq!(until(&mut e, &mut poll, Some(4)), Some(4), "10 - 2 x 3");
+        std::fs::write(&path, "-30000\n").unwrap();
+        assert_eq!(until(&mut e, &mut poll, None), None, "a FAULT takes the server out");
+        // A reload with another weight: the file is followed still.
+        let conf = config(&text.replace("weight 3", "weight 1"));
+        e.reload(poll.registry(), &mut tokens, &conf, std::time::Instant::now()).unwrap();
+        std::fs::write(&path, "5\n").unwrap();
+        assert_eq!(until(&mut e, &mut poll, Some(15)), Some(15), "10 + 5 x 1 after the reload");
+        e.shutdown(poll.registry(), std::time::Instant::now());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     /// A checker vigil cannot run never leaves its real server up: it
     /// starts DOWN (not added to IPVS), fails at its first run without
     /// retries, and says so in the status. (No probe touches the network.)
@@ -486,9 +539,9 @@ mod engine {
     fn unrunnable_checkers_keep_the_real_server_down() {
         let opts = LoadOptions { config_id: "t".into(), host_checks: false };
         let text = format!(
-            "{HEAD} real_server 198.18.1.2 80 {{\n UDP_CHECK {{\n connect_timeout 2\n }}\n }}\n \
+            "{HEAD} real_server 198.18.1.2 80 {{\n BFD_CHECK {{\n connect_timeout 2\n }}\n }}\n \
              real_server 198.18.1.3 80 {{\n weight 1\n }}\n \
-             real_server 198.18.1.4 80 {{\n PING_CHECK {{\n }}\n BFD_CHECK {{\n name b\n }}\n }}\n}}\n"
+             real_server 198.18.1.4 80 {{\n BFD_CHECK {{\n }}\n BFD_CHECK {{\n name b\n }}\n }}\n}}\n"
         );
         let l = load_bytes("t.conf", text.as_bytes(), Path::new("/"), &opts);
         assert!(!l.has_errors(), "{:?}", l.diags);
@@ -504,9 +557,9 @@ mod engine {
         let poll = mio::Poll::new().unwrap();
         let mut tokens = TokenAlloc::new();
         e.register(poll.registry(), &mut tokens).unwrap();
-        assert_eq!(lvs.weight(&svc(1), ip(2), 80), None, "UDP_CHECK's server is not in the pool");
+        assert_eq!(lvs.weight(&svc(1), ip(2), 80), None, "BFD_CHECK's server is not in the pool");
         assert_eq!(lvs.weight(&svc(1), ip(3), 80), Some(1), "no checker: up, as in keepalived");
-        assert_eq!(lvs.weight(&svc(1), ip(4), 80), None, "PING_CHECK/BFD_CHECK's server is not in the pool");
+        assert_eq!(lvs.weight(&svc(1), ip(4), 80), None, "BFD_CHECKs' server is not in the pool");
         // Run the first checks (1 s + warmup jitter; warmup is the delay_loop, 60 s).
         let mut now = std::time::Instant::now();
         let until = now + std::time::Duration::from_secs(70);
@@ -518,7 +571,7 @@ mod engine {
                 break st;
             }
         };
-        assert!(st.contains(r#""type":"UDP_CHECK""#) && st.contains(r#""type":"BFD_CHECK""#), "{st}");
+        assert!(st.contains(r#""type":"BFD_CHECK""#), "{st}");
         assert_eq!(st.matches("is not supported by vigil").count(), 3, "{st}");
         assert_eq!(lvs.weight(&svc(1), ip(2), 80), None);
         assert_eq!(lvs.weight(&svc(1), ip(4), 80), None);

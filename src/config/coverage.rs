@@ -251,6 +251,22 @@ pub const ACTED_ON: &[(Ctx, &str, &str)] = {
         (MiscCheck, "user", "runs_as_a_non_root_script_user"),
         (DnsCheck, "type", "dns_check_type_and_name"),
         (DnsCheck, "name", "dns_check_type_and_name"),
+        (RealServer, "UDP_CHECK", "udp_check_follows_the_responder"),
+        (UdpCheck, "payload", "udp_check_follows_the_responder"),
+        (UdpCheck, "require_reply", "udp_check_follows_the_responder"),
+        (UdpCheck, "min_reply_length", "udp_replies_are_judged_as_keepalived_does"),
+        (UdpCheck, "max_reply_length", "udp_replies_are_judged_as_keepalived_does"),
+        (RealServer, "PING_CHECK", "ping_check_follows_the_address"),
+        (PingCheck, "connect_ip", "ping_check_follows_the_address"),
+        (PingCheck, "connect_timeout", "ping_check_follows_the_address"),
+        (RealServer, "FILE_CHECK", "file_check_follows_the_file"),
+        (FileCheck, "track_file", "file_check_follows_the_file"),
+        (FileCheck, "weight", "file_check_follows_the_file"),
+        (Top, "track_file", "file_check_follows_the_file"),
+        (Top, "vrrp_track_file", "track_file_blocks_are_read_as_keepalived_does"),
+        (TrackFile, "file", "file_check_follows_the_file"),
+        (TrackFile, "weight", "file_check_follows_the_file"),
+        (TrackFile, "init_file", "file_check_follows_the_file"),
     ]
 };
 
@@ -325,6 +341,16 @@ pub fn skeleton(ctx: Ctx) -> (&'static str, &'static str, u32) {
         }
         Ctx::DnsCheck => {
             ("virtual_server 10.0.0.1 80 {\nreal_server 10.0.0.2 80 {\nDNS_CHECK {\n", "\n}\n}\n}\n", 4)
+        }
+        Ctx::UdpCheck => {
+            ("virtual_server 10.0.0.1 80 {\nreal_server 10.0.0.2 80 {\nUDP_CHECK {\n", "\n}\n}\n}\n", 4)
+        }
+        Ctx::FileCheck => {
+            ("virtual_server 10.0.0.1 80 {\nreal_server 10.0.0.2 80 {\nFILE_CHECK {\n", "\n}\n}\n}\n", 4)
+        }
+        Ctx::TrackFile => ("track_file F {\n", "\n}\n", 2),
+        Ctx::PingCheck => {
+            ("virtual_server 10.0.0.1 80 {\nreal_server 10.0.0.2 80 {\nPING_CHECK {\n", "\n}\n}\n}\n", 4)
         }
         Ctx::Url => (
             "virtual_server 10.0.0.1 80 {\nreal_server 10.0.0.2 80 {\nHTTP_GET {\nurl {\n",

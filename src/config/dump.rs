@@ -42,6 +42,15 @@ pub fn dump(cfg: &Config) -> String {
         o.kv("init_fail", yes(s.init_fail));
         o.close();
     }
+    for tf in &cfg.track_files {
+        o.open(&format!("track_file {}", tf.name));
+        o.kv("file", tf.path.display());
+        o.kv("weight", format!("{}{}", tf.weight, if tf.reverse { " reverse" } else { "" }));
+        if let Some(i) = tf.init {
+            o.kv("init_file", format!("{}{}", i.value, if i.overwrite { " overwrite" } else { "" }));
+        }
+        o.close();
+    }
     for g in &cfg.sync_groups {
         o.open(&format!("vrrp_sync_group {}", g.name));
         o.open("group");
@@ -440,10 +449,21 @@ fn checker(o: &mut Out, ck: &Checker, rs: &RealServer, vs: &VirtualServer) {
         o.close();
         return;
     }
+    if let CheckerKind::File(f) = &ck.kind {
+        // keepalived's FILE_CHECK has none of the common options.
+        o.kv("track_file", &f.track);
+        if let Some((w, reverse)) = f.weight {
+            o.kv("weight", if reverse { format!("{w} reverse") } else { w.to_string() });
+        }
+        o.close();
+        return;
+    }
     if !matches!(ck.kind, CheckerKind::Misc(_)) {
         let (ip, port) = ck.effective_target(rs, vs);
         o.kv("connect_ip", ip);
-        o.kv("connect_port", port);
+        if !matches!(ck.kind, CheckerKind::Ping) {
+            o.kv("connect_port", port);
+        }
         o.kv("connect_timeout", secs(ck.effective_connect_timeout(rs, vs)));
         let rest =
             CheckerConn { connect_ip: None, connect_port: None, connect_timeout: None, ..ck.conn.clone() };
@@ -496,6 +516,35 @@ fn checker(o: &mut Out, ck: &Checker, rs: &RealServer, vs: &VirtualServer) {
             o.kv("type", qtype);
             o.kv("name", name);
         }
+        CheckerKind::Udp(u) => {
+            let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+            match &u.payload {
+                Some(p) => o.kv("payload", hex(p)),
+                None => o.line(&format!("# payload: {} bytes", crate::check::udp::DEFAULT_PAYLOAD_LEN)),
+            }
+            if u.reply.required {
+                match &u.reply.data {
+                    Some(d) => {
+                        let mut text = hex(&d.data).into_bytes();
+                        // Wildcard nibbles back as x.
+                        for (i, m) in d.mask.iter().flatten().enumerate() {
+                            if m & 0xf0 != 0 {
+                                text[2 * i] = b'x';
+                            }
+                            if m & 0x0f != 0 {
+                                text[2 * i + 1] = b'x';
+                            }
+                        }
+                        o.kv("require_reply", String::from_utf8_lossy(&text));
+                        o.kv("min_reply_length", u.reply.min_len);
+                        o.kv("max_reply_length", u.reply.max_len);
+                    }
+                    None => o.line("require_reply"),
+                }
+            }
+        }
+        CheckerKind::Ping => {}
+        CheckerKind::File(_) => {}
         CheckerKind::Unrunnable(_) => {}
     }
     o.close();

@@ -27,6 +27,13 @@ pub enum Ctx {
     SmtpHost,
     MiscCheck,
     DnsCheck,
+    UdpCheck,
+    /// FILE_CHECK: `track_file` and `weight` only.
+    FileCheck,
+    /// A top-level `track_file` / `vrrp_track_file` block.
+    TrackFile,
+    /// PING_CHECK: the common options, `connect_ip` and `connect_timeout`.
+    PingCheck,
     Url,
     /// Options shared by all checkers (not a block of its own).
     CheckerCommon,
@@ -54,6 +61,10 @@ impl Ctx {
             Ctx::SmtpHost => "SMTP_CHECK host",
             Ctx::MiscCheck => "MISC_CHECK",
             Ctx::DnsCheck => "DNS_CHECK",
+            Ctx::UdpCheck => "UDP_CHECK",
+            Ctx::FileCheck => "FILE_CHECK",
+            Ctx::TrackFile => "track_file",
+            Ctx::PingCheck => "PING_CHECK",
             Ctx::Url => "url",
             Ctx::CheckerCommon | Ctx::ConnCommon => "checker",
         }
@@ -62,10 +73,10 @@ impl Ctx {
     /// The shared tables a block also draws from.
     fn shared(self) -> &'static [Ctx] {
         match self {
-            Ctx::TcpCheck | Ctx::HttpCheck | Ctx::SmtpCheck | Ctx::DnsCheck => {
+            Ctx::TcpCheck | Ctx::HttpCheck | Ctx::SmtpCheck | Ctx::DnsCheck | Ctx::UdpCheck => {
                 &[Ctx::CheckerCommon, Ctx::ConnCommon]
             }
-            Ctx::MiscCheck => &[Ctx::CheckerCommon],
+            Ctx::MiscCheck | Ctx::PingCheck => &[Ctx::CheckerCommon],
             Ctx::SmtpHost => &[Ctx::ConnCommon],
             _ => &[],
         }
@@ -156,8 +167,8 @@ table! {
         "virtual_server_group" List Common,
         "virtual_server" Block(VirtualServer) Core,
         "vrrp_track_process" Ignored Common,
-        "track_file" Ignored Rare,
-        "vrrp_track_file" Ignored Rare,
+        "track_file" Block(TrackFile) Rare,
+        "vrrp_track_file" Block(TrackFile) Rare,
         "bfd_instance" Ignored Rare,
         "SSL" Ignored Common,
         "track_group" Ignored Rare,
@@ -485,9 +496,9 @@ table! {
         "SMTP_CHECK" Block(SmtpCheck) Core,
         "MISC_CHECK" Block(MiscCheck) Core,
         "DNS_CHECK" Block(DnsCheck) Common,
-        "UDP_CHECK" Unrunnable Rare,
-        "PING_CHECK" Unrunnable Rare,
-        "FILE_CHECK" Unrunnable Rare,
+        "UDP_CHECK" Block(UdpCheck) Rare,
+        "PING_CHECK" Block(PingCheck) Rare,
+        "FILE_CHECK" Block(FileCheck) Rare,
         "BFD_CHECK" Unrunnable Rare,
     }
     CheckerCommon {
@@ -546,6 +557,30 @@ table! {
         "type" Value Common,
         "name" Value Common,
     }
+    UdpCheck {
+        "payload" Value Rare,
+        "require_reply" Value Rare,
+        "min_reply_length" Value Rare,
+        "max_reply_length" Value Rare,
+    }
+    FileCheck {
+        "track_file" Value Rare,
+        "weight" Value Rare,
+    }
+    TrackFile {
+        "file" Value Rare,
+        "weight" Value Rare,
+        "init_file" Value Rare,
+    }
+    PingCheck {
+        "connect_ip" Value Rare,
+        "connect_timeout" Value Rare,
+        "bindto" Ignored Rare,
+        "bind_port" Ignored Rare,
+        "bind_if" Ignored Rare,
+        "fwmark" Ignored Rare,
+        "connect_port" Ignored Rare,
+    }
 }
 
 /// What vigil does not do for an `Ignored` keyword, completing the warning
@@ -555,7 +590,7 @@ pub fn ignored_reason(ctx: Ctx, name: &str) -> Option<&'static str> {
     use Ctx::*;
     Some(match (ctx, name) {
         (Top, "vrrp_track_process") | (SyncGroup | Instance, "track_process") => "track processes",
-        (Top, "track_file" | "vrrp_track_file") | (SyncGroup | Instance, "track_file") => "track files",
+        (SyncGroup | Instance, "track_file") => "track files",
         (Top, "bfd_instance") | (SyncGroup | Instance, "track_bfd") => "do BFD",
         (Top, "SSL") => "load SSL_GET client certificates or CA files",
         (Top, "track_group") => "tie instances to static addresses or routes (track_group)",
@@ -667,7 +702,11 @@ pub fn ignored_reason(ctx: Ctx, name: &str) -> Option<&'static str> {
         (VirtualServer, "ip_family") => "take the address family from ip_family",
         (VirtualServer, "nat_mask") => "use nat_mask",
         (VirtualServer, "ha_suspend") => "suspend checkers while the virtual address is absent",
-        (RealServer, "UDP_CHECK" | "PING_CHECK" | "FILE_CHECK" | "BFD_CHECK") => {
+        (PingCheck, "bindto" | "bind_port" | "bind_if" | "fwmark") => {
+            "bind or mark PING_CHECK's echo requests (one raw ICMP socket per family serves every PING_CHECK)"
+        }
+        (PingCheck, "connect_port") => "use a port for an ICMP echo",
+        (RealServer, "BFD_CHECK") => {
             "run this checker: it never passes, so the real server counts as down"
         }
         (TcpCheck, "nb_get_retry") => "read nb_get_retry in TCP_CHECK",
@@ -696,9 +735,9 @@ pub fn ignored_note(ctx: Ctx, name: &str) -> Option<&'static str> {
         (Ctx::GlobalDefs, "lvs_id") => "obsolete since keepalived 1.x",
         (Ctx::SmtpCheck, "host") => "deprecated in keepalived; put connect_ip/connect_port in the checker",
         (_, "lvs_sync_daemon_interface") => "obsolete; use lvs_sync_daemon in global_defs",
-        (Ctx::RealServer, "UDP_CHECK" | "PING_CHECK" | "FILE_CHECK" | "BFD_CHECK") => {
+        (Ctx::RealServer, "BFD_CHECK") => {
             "keepalived takes a real server out when a checker fails; remove the checker or use \
-             TCP_CHECK, HTTP_GET, SMTP_CHECK, DNS_CHECK or MISC_CHECK"
+             TCP_CHECK, HTTP_GET, SMTP_CHECK, DNS_CHECK, UDP_CHECK, PING_CHECK, FILE_CHECK or MISC_CHECK"
         }
         _ => return None,
     })
@@ -741,6 +780,7 @@ mod tests {
             blocks_with("delay_loop", Ctx::Top),
             vec![Ctx::VirtualServer, Ctx::RealServer, Ctx::TcpCheck]
         );
-        assert!(blocks_with("connect_port", Ctx::TcpCheck).is_empty());
+        // PING_CHECK lists connect_port to warn that an echo has no port.
+        assert_eq!(blocks_with("connect_port", Ctx::TcpCheck), vec![Ctx::PingCheck]);
     }
 }

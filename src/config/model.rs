@@ -19,6 +19,8 @@ pub struct Config {
     pub vrrp_scripts: Vec<VrrpScript>,
     /// `vrrp_track_ping` blocks (a vigil extension).
     pub track_pings: Vec<VrrpTrackPing>,
+    /// Top-level `track_file` / `vrrp_track_file` blocks.
+    pub track_files: Vec<TrackFile>,
     pub sync_groups: Vec<VrrpSyncGroup>,
     pub instances: Vec<VrrpInstance>,
     pub vs_groups: Vec<VirtualServerGroup>,
@@ -36,7 +38,41 @@ pub struct Ignored {
     pub loc: Loc,
 }
 
+/// A top-level `track_file NAME { file PATH; weight N [reverse]; init_file [V] [overwrite] }`:
+/// an integer read from a file whenever it changes (keepalived's track_file.c).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrackFile {
+    pub name: String,
+    pub path: std::path::PathBuf,
+    /// -254..=254, default 1: what users multiply the value by.
+    pub weight: i32,
+    pub reverse: bool,
+    pub init: Option<TrackFileInit>,
+    pub loc: Loc,
+}
+
+/// `init_file [V] [overwrite]`: write V (default 0) at start when the file
+/// is missing, or always with `overwrite`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrackFileInit {
+    pub value: i64,
+    pub overwrite: bool,
+}
+
+/// FILE_CHECK: a real server's state and weight from a `track_file`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileCheck {
+    /// The `track_file` block's name.
+    pub track: String,
+    /// `weight N [reverse]` here, else the track_file's.
+    pub weight: Option<(i32, bool)>,
+}
+
 impl Config {
+    pub fn track_file(&self, name: &str) -> Option<&TrackFile> {
+        self.track_files.iter().find(|t| t.name == name)
+    }
+
     pub fn script(&self, name: &str) -> Option<&VrrpScript> {
         self.vrrp_scripts.iter().find(|s| s.name == name)
     }
@@ -986,6 +1022,14 @@ pub struct MiscCheck {
     pub user: Option<(String, Option<String>)>,
 }
 
+/// UDP_CHECK: what is sent and what a reply must be.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UdpCheck {
+    /// `payload`; `None`: keepalived's 32 bytes.
+    pub payload: Option<Vec<u8>>,
+    pub reply: crate::check::udp::ReplyRule,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CheckerKind {
     Tcp,
@@ -998,7 +1042,11 @@ pub enum CheckerKind {
         qtype: String,
         name: String,
     },
-    /// UDP_CHECK, PING_CHECK, FILE_CHECK, BFD_CHECK: keepalived has them,
+    Udp(UdpCheck),
+    File(FileCheck),
+    /// PING_CHECK: an ICMP / ICMPv6 echo to the target address.
+    Ping,
+    /// BFD_CHECK: keepalived has it,
     /// vigil cannot run them. Such a checker never passes (its real server
     /// counts as down), rather than being dropped (which would leave a real
     /// server without checkers: always up).
@@ -1014,6 +1062,9 @@ impl CheckerKind {
             CheckerKind::Smtp { .. } => "SMTP_CHECK",
             CheckerKind::Misc(_) => "MISC_CHECK",
             CheckerKind::Dns { .. } => "DNS_CHECK",
+            CheckerKind::Udp(_) => "UDP_CHECK",
+            CheckerKind::Ping => "PING_CHECK",
+            CheckerKind::File(_) => "FILE_CHECK",
             CheckerKind::Unrunnable(keyword) => keyword,
         }
     }
@@ -1062,6 +1113,10 @@ impl Checker {
 
     /// Built-in: MISC 0, DNS 3, others 1.
     pub fn effective_retry(&self, rs: &RealServer, vs: &VirtualServer) -> u32 {
+        if let CheckerKind::File(_) = self.kind {
+            // keepalived: a file's value applies at once, without retries.
+            return 0;
+        }
         self.retry.or(rs.retry).or(vs.retry).unwrap_or(match self.kind {
             CheckerKind::Misc(_) => 0,
             CheckerKind::Dns { .. } => 3,
@@ -1085,6 +1140,10 @@ impl Checker {
     }
 
     pub fn effective_alpha(&self, rs: &RealServer, vs: &VirtualServer) -> bool {
+        if let CheckerKind::File(_) = self.kind {
+            // keepalived clears alpha: the file's state is known at once.
+            return false;
+        }
         self.alpha.or(rs.alpha).unwrap_or(vs.alpha)
     }
 

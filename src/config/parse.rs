@@ -6,6 +6,7 @@
 //! skipped with their block; bad values are reported and leave the default.
 
 mod lvs;
+mod track_file;
 mod tree;
 mod values;
 mod vrrp;
@@ -37,6 +38,7 @@ pub fn parse(tokens: &[Token], diags: &mut Vec<Diagnostic>) -> Config {
             "static_rules" => cfg.static_rules.extend(p.raw_lines(s)),
             "vrrp_script" => cfg.vrrp_scripts.extend(p.vrrp_script(s).filter(|x| !x.name.is_empty())),
             "vrrp_track_ping" => cfg.track_pings.extend(p.track_ping(s).filter(|x| !x.name.is_empty())),
+            "track_file" | "vrrp_track_file" => cfg.track_files.extend(p.track_file(s)),
             "vrrp_sync_group" => cfg.sync_groups.extend(p.sync_group(s).filter(|x| !x.name.is_empty())),
             "vrrp_instance" => cfg.instances.extend(p.instance(s).filter(|x| !x.name.is_empty())),
             "virtual_server_group" => cfg.vs_groups.extend(p.vs_group(s).filter(|x| !x.name.is_empty())),
@@ -46,6 +48,15 @@ pub fn parse(tokens: &[Token], diags: &mut Vec<Diagnostic>) -> Config {
                 }
             }
             _ => p.unhandled(s),
+        }
+    }
+    // FILE_CHECK may name a track_file defined further down.
+    for ck in cfg.virtual_servers.iter().flat_map(|v| &v.real_servers).flat_map(|r| &r.checkers) {
+        if let super::model::CheckerKind::File(f) = &ck.kind {
+            if !f.track.is_empty() && !cfg.track_files.iter().any(|t| t.name == f.track) {
+                let msg = format!("FILE_CHECK tracks '{}', which no track_file block defines", f.track);
+                p.error(&ck.loc, msg, None);
+            }
         }
     }
     cfg.ignored = p.ignored;

@@ -11,12 +11,14 @@ pub mod addr;
 pub mod fifo;
 pub mod garp;
 pub mod icmp;
+pub mod inotify;
 pub mod link;
 pub mod macvlan;
 pub mod netlink;
 pub mod route;
 pub mod rule;
 pub mod sysctl;
+pub mod track_file;
 pub mod vrrp_socket;
 
 mod fd;

@@ -6,12 +6,13 @@ use std::net::IpAddr;
 use super::super::keywords::Ctx;
 use super::super::model::{
     Checker, CheckerConn, CheckerKind, HttpCheck, HttpProtocol, LvsMethod, MiscCheck, Protocol, RealServer,
-    Url, VirtualServer, VirtualServerGroup, VsAddr, VsgEntry,
+    UdpCheck, Url, VirtualServer, VirtualServerGroup, VsAddr, VsgEntry,
 };
 use super::super::token::Token;
 use super::tree::Stmt;
 use super::{set, Parser};
 use crate::check::dns;
+use crate::check::udp::{self, HexBytes, ReplyRule};
 
 impl Parser<'_> {
     pub(super) fn vs_group(&mut self, s: &Stmt) -> Option<VirtualServerGroup> {
@@ -204,16 +205,12 @@ impl Parser<'_> {
                 "delay_loop" => rs.delay_loop = self.timer(s, 0.000_001, 86400.0),
                 "smtp_alert" => rs.smtp_alert = Some(self.flag(s)),
                 "virtualhost" => rs.virtualhost = self.string(s),
-                "TCP_CHECK" | "HTTP_GET" | "SSL_GET" | "SMTP_CHECK" | "MISC_CHECK" | "DNS_CHECK" => {
-                    rs.checkers.push(self.checker(s))
-                }
-                // Reported by `known`; their options are not read.
-                k @ ("UDP_CHECK" | "PING_CHECK" | "FILE_CHECK" | "BFD_CHECK") => {
-                    let keyword = ["UDP_CHECK", "PING_CHECK", "FILE_CHECK", "BFD_CHECK"]
-                        .into_iter()
-                        .find(|&n| n == k)
-                        .unwrap_or("UDP_CHECK");
-                    rs.checkers.push(Checker::new(CheckerKind::Unrunnable(keyword), s.loc().clone()))
+                "TCP_CHECK" | "HTTP_GET" | "SSL_GET" | "SMTP_CHECK" | "MISC_CHECK" | "DNS_CHECK"
+                | "UDP_CHECK" | "PING_CHECK" => rs.checkers.push(self.checker(s)),
+                "FILE_CHECK" => rs.checkers.push(self.file_check(s)),
+                // Reported by `known`; its options are not read.
+                "BFD_CHECK" => {
+                    rs.checkers.push(Checker::new(CheckerKind::Unrunnable("BFD_CHECK"), s.loc().clone()))
                 }
                 _ => self.unhandled(s),
             }
@@ -242,6 +239,10 @@ impl Parser<'_> {
             "DNS_CHECK" => {
                 (Ctx::DnsCheck, CheckerKind::Dns { qtype: "SOA".to_string(), name: ".".to_string() })
             }
+            "UDP_CHECK" => {
+                (Ctx::UdpCheck, CheckerKind::Udp(UdpCheck { payload: None, reply: ReplyRule::default() }))
+            }
+            "PING_CHECK" => (Ctx::PingCheck, CheckerKind::Ping),
             _ => (Ctx::TcpCheck, CheckerKind::Tcp),
         };
         let mut ck = Checker::new(kind, s.loc().clone());
@@ -302,6 +303,21 @@ impl Parser<'_> {
                         }
                     }
                 }
+                (CheckerKind::Udp(u), "payload") => {
+                    u.payload = self.hex(s, false).map(|h| h.data);
+                }
+                (CheckerKind::Udp(u), "require_reply") => {
+                    u.reply.required = true;
+                    if !s.args.is_empty() {
+                        u.reply.data = self.hex(s, true);
+                    }
+                }
+                (CheckerKind::Udp(u), "min_reply_length") => {
+                    set(&mut u.reply.min_len, self.u32(s, 0, u16::MAX.into()).map(|n| n as u16))
+                }
+                (CheckerKind::Udp(u), "max_reply_length") => {
+                    set(&mut u.reply.max_len, self.u32(s, 0, u16::MAX.into()).map(|n| n as u16))
+                }
                 (CheckerKind::Dns { name, .. }, "name") => {
                     if let Some(n) = self.string(s) {
                         match dns::check_name(&n) {
@@ -315,6 +331,15 @@ impl Parser<'_> {
                     }
                 }
                 _ => self.unhandled(s),
+            }
+        }
+        if let CheckerKind::Udp(u) = &ck.kind {
+            if u.reply.data.is_some() && u.reply.min_len > u.reply.max_len {
+                let msg = format!(
+                    "UDP_CHECK min_reply_length {} > max_reply_length {}: the check would always fail",
+                    u.reply.min_len, u.reply.max_len
+                );
+                self.error(&ck.loc, msg, None);
             }
         }
         if let CheckerKind::Misc(m) = &ck.kind {
@@ -337,6 +362,22 @@ impl Parser<'_> {
             }
         }
         ck
+    }
+
+    /// `payload HEX...` / `require_reply HEX...`: the words joined by spaces
+    /// (keepalived's reading), `x` nibbles allowed in a reply.
+    fn hex(&mut self, s: &Stmt, wildcards: bool) -> Option<HexBytes> {
+        let t = self.value(s)?;
+        let words: Vec<&str> = s.args.iter().filter_map(|t| t.word()).collect();
+        match udp::parse_hex(&words.join(" "), wildcards) {
+            Ok(h) => Some(h),
+            Err(e) => {
+                let hint =
+                    if wildcards { "hex digits, x for a nibble that matches anything" } else { "hex digits" };
+                self.error(&t.loc, format!("invalid hex string for '{}': {e}", s.name()), Some(hint.into()));
+                None
+            }
+        }
     }
 
     /// Options every checker takes; false when `s` is not one.

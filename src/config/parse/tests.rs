@@ -541,12 +541,12 @@ fn checkers_vigil_cannot_run_are_kept_as_failing_checkers() {
     let text = "\
 virtual_server 198.18.0.1 80 {
    real_server 198.18.1.2 80 {
-      UDP_CHECK {
+      BFD_CHECK {
          connect_timeout 3
       }
-      PING_CHECK {
+      BFD_CHECK {
       }
-      FILE_CHECK {
+      BFD_CHECK {
          track_file f
       }
       BFD_CHECK {
@@ -565,9 +565,9 @@ virtual_server 198.18.0.1 80 {
     assert_eq!(
         kinds,
         [
-            &CheckerKind::Unrunnable("UDP_CHECK"),
-            &CheckerKind::Unrunnable("PING_CHECK"),
-            &CheckerKind::Unrunnable("FILE_CHECK"),
+            &CheckerKind::Unrunnable("BFD_CHECK"),
+            &CheckerKind::Unrunnable("BFD_CHECK"),
+            &CheckerKind::Unrunnable("BFD_CHECK"),
             &CheckerKind::Unrunnable("BFD_CHECK")
         ]
     );
@@ -814,4 +814,64 @@ fn metrics_listen_takes_addr_colon_port() {
         assert!(diags[0].is_error() && diags[0].message.contains("expected ADDR:PORT"), "{:?}", diags[0]);
         assert_eq!(diags[0].loc.as_ref().map(|l| l.line), Some(3), "{bad}: file:line of the value");
     }
+}
+
+#[test]
+fn track_file_blocks_are_read_as_keepalived_does() {
+    let text = "\
+vrrp_track_file old {
+   file /run/old
+}
+track_file tf {
+   file /run/tf
+   weight -5 reverse
+   init_file overwrite 7
+}
+track_file nofile {
+   weight 2
+}
+virtual_server 198.18.0.1 80 {
+   real_server 198.18.1.2 80 {
+      FILE_CHECK {
+         track_file tf
+         weight 3
+      }
+      FILE_CHECK {
+         track_file missing
+      }
+      UDP_CHECK {
+         payload 0g
+         require_reply 6x 6b
+         min_reply_length 9
+         max_reply_length 2
+      }
+   }
+}
+";
+    let (cfg, diags) = load(text);
+    assert!(has(&diags, 1, Severity::Warning, "'vrrp_track_file' is deprecated", "track_file"));
+    assert!(has(&diags, 9, Severity::Error, "track_file 'nofile' has no 'file' line", ""));
+    assert!(has(
+        &diags,
+        18,
+        Severity::Error,
+        "FILE_CHECK tracks 'missing', which no track_file block defines",
+        ""
+    ));
+    assert!(has(&diags, 22, Severity::Error, "invalid hex string for 'payload'", "hex digits"));
+    assert!(has(&diags, 21, Severity::Error, "min_reply_length 9 > max_reply_length 2", ""));
+    let names: Vec<&str> = cfg.track_files.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["old", "tf"]);
+    let tf = cfg.track_file("tf").unwrap();
+    assert_eq!((tf.path.to_str(), tf.weight, tf.reverse), (Some("/run/tf"), -5, true));
+    assert_eq!(tf.init, Some(crate::config::model::TrackFileInit { value: 7, overwrite: true }));
+    assert_eq!(cfg.track_file("old").unwrap().weight, 1, "default weight");
+    let cks = &cfg.virtual_servers[0].real_servers[0].checkers;
+    let CheckerKind::File(f) = &cks[0].kind else { panic!("{:?}", cks[0]) };
+    assert_eq!((f.track.as_str(), f.weight), ("tf", Some((3, false))));
+    let CheckerKind::Udp(u) = &cks[2].kind else { panic!("{:?}", cks[2]) };
+    assert_eq!(u.payload, None);
+    let reply = u.reply.data.as_ref().unwrap();
+    assert_eq!((reply.data.clone(), reply.mask.clone()), (vec![0x60, 0x6b], Some(vec![0x0f, 0])));
+    assert!(u.reply.required);
 }

@@ -68,7 +68,7 @@ impl Parser<'_> {
     }
 
     /// `reverse` after a weight, at argument `i`.
-    fn reverse_word(&mut self, s: &Stmt, i: usize) -> bool {
+    pub(super) fn reverse_word(&mut self, s: &Stmt, i: usize) -> bool {
         match s.args.get(i) {
             None => false,
             Some(t) if t.word() == Some("reverse") => true,

@@ -1,0 +1,150 @@
+//! A top-level `track_file` block at run time (keepalived's track_file.c):
+//! the value read from its file, `init_file`, and a watcher that says which
+//! tracked files changed (inotify on their directories, no polling). Used
+//! by FILE_CHECK in the checker child; the same pieces serve VRRP's
+//! `track_file`.
+
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use super::inotify::Inotify;
+use super::Result;
+use crate::config::model::TrackFile;
+
+/// keepalived's reading of a track file's first 127 bytes: `strtol(buf,
+/// NULL, 0)` (leading blanks, a sign, `0x` hex, `0` octal, decimal; what
+/// follows the digits is ignored; no digits is 0). `None` for a number
+/// outside `i32::MIN..=i32::MAX + 1`, which keepalived ignores (the previous
+/// value stays).
+pub fn parse_value(bytes: &[u8]) -> Option<i64> {
+    let bytes = &bytes[..bytes.len().min(127)];
+    let mut i = bytes.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    let negative = match bytes.get(i) {
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    let rest = bytes.get(i..).unwrap_or(&[]);
+    let (radix, digits) = match rest {
+        [b'0', b'x' | b'X', d, ..] if d.is_ascii_hexdigit() => (16, &rest[2..]),
+        [b'0', ..] => (8, rest),
+        _ => (10, rest),
+    };
+    let mut value: i64 = 0;
+    for &b in digits {
+        let Some(d) = char::from(b).to_digit(radix) else { break };
+        value = value.checked_mul(i64::from(radix))?.checked_add(i64::from(d))?;
+        if value > i64::from(i32::MAX) + 1 {
+            return None;
+        }
+    }
+    let value = if negative { -value } else { value };
+    (value >= i64::from(i32::MIN)).then_some(value)
+}
+
+/// The file's value now: a missing or empty file is 0; `None` when what
+/// it holds is out of range (keep the previous value).
+pub fn read_value(path: &Path) -> Option<i64> {
+    let mut buf = [0u8; 127];
+    let n = match std::fs::File::open(path) {
+        Ok(mut f) => f.read(&mut buf).unwrap_or(0),
+        Err(_) => 0,
+    };
+    parse_value(&buf[..n])
+}
+
+/// `init_file [V] [overwrite]`: write V when the file does not exist, or
+/// always with `overwrite`.
+pub fn init_file(tf: &TrackFile) -> std::io::Result<()> {
+    let Some(init) = tf.init else { return Ok(()) };
+    if !init.overwrite && tf.path.exists() {
+        return Ok(());
+    }
+    std::fs::write(&tf.path, format!("{}\n", init.value))
+}
+
+/// Watches the directories of some track files; `changed` names the
+/// files whose directory entry an event was about.
+pub struct Watcher {
+    inotify: Inotify,
+    /// (watch descriptor, file name) -> track file names.
+    files: HashMap<(i32, Vec<u8>), Vec<String>>,
+}
+
+impl Watcher {
+    /// A watcher for `files`; a file whose directory cannot be watched is
+    /// returned with the error (keepalived drops such a track file).
+    pub fn new<'a>(
+        files: impl IntoIterator<Item = &'a TrackFile>,
+    ) -> Result<(Watcher, Vec<(String, String)>)> {
+        let inotify = Inotify::new()?;
+        let mut w = Watcher { inotify, files: HashMap::new() };
+        let mut failed = Vec::new();
+        for tf in files {
+            let (dir, name) = split(&tf.path);
+            match w.inotify.watch_dir(&dir) {
+                Ok(wd) => w.files.entry((wd, name)).or_default().push(tf.name.clone()),
+                Err(e) => failed.push((tf.name.clone(), e.to_string())),
+            }
+        }
+        Ok((w, failed))
+    }
+
+    /// The names of the track files an event touched since the last call.
+    pub fn changed(&self) -> Result<Vec<String>> {
+        let mut out: Vec<String> = Vec::new();
+        for ev in self.inotify.read_events()? {
+            if ev.mask & libc::IN_ISDIR != 0 {
+                continue;
+            }
+            for name in self.files.get(&(ev.wd, ev.name)).into_iter().flatten() {
+                if !out.contains(name) {
+                    out.push(name.clone());
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn inotify(&self) -> &Inotify {
+        &self.inotify
+    }
+}
+
+/// (directory, file name) of a path; a bare name is in ".".
+fn split(path: &Path) -> (PathBuf, Vec<u8>) {
+    let name = path.file_name().unwrap_or(OsStr::new("")).as_bytes().to_vec();
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    (dir, name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn track_file_values_read_as_strtol() {
+        assert_eq!(parse_value(b"5\n"), Some(5));
+        assert_eq!(parse_value(b"  -12 apples"), Some(-12));
+        assert_eq!(parse_value(b"0x1f"), Some(31));
+        assert_eq!(parse_value(b"010"), Some(8));
+        assert_eq!(parse_value(b""), Some(0));
+        assert_eq!(parse_value(b"abc"), Some(0));
+        assert_eq!(parse_value(b"2147483648"), Some(2_147_483_648));
+        assert_eq!(parse_value(b"2147483649"), None);
+        assert_eq!(parse_value(b"-2147483649"), None);
+        assert_eq!(parse_value(b"99999999999999999999999"), None);
+    }
+}
