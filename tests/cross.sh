@@ -34,6 +34,7 @@ fits_budget() { # TARGET BINARY
         echo "no budget for $1 in $budget"
         return 1
     fi
+    # shellcheck disable=SC2086 # line is "RECORDED GOAL": two words
     set -- "$1" "$2" $line "$margin"
     size=$(wc -c <"$2" | tr -d ' ')
     limit=$(($3 + $3 * $5 / 100))

@@ -28,6 +28,7 @@ echo
 # trait impls (`<vigil::x::Y as core::fmt::Debug>::fmt` is vigil's).
 # C++ return types (libunwind's `bool ...`) are dropped, and impls on
 # primitives (`<str>::`, `<f64 as core::...>`) count as core's.
+# shellcheck disable=SC2016 # an awk program: its $2 is awk's, not the shell's
 crate_of='{ n = $2; sub(/^[A-Za-z] /, "", n); sub(/^(bool|void|int|unsigned|char|long|size_t) /, "", n);
   sub(/^</, "", n); sub(/^&(mut )?/, "", n); sub(/^\[/, "", n);
   if (n ~ /^(str|u8|u16|u32|u64|u128|usize|i8|i16|i32|i64|i128|isize|f32|f64|char|bool)[]> ;]/) n = "core::" n;
