@@ -453,9 +453,10 @@ fn a_refused_vip_is_retried_then_faults_the_instance() {
     assert!(log.contains("retry 3 of 3 in 800 ms"), "backoff 200, 400, 800 ms:\n{log}");
     let line = log.lines().find(|l| l.contains(gave_up)).unwrap();
     assert!(line.contains(&refused) && line.contains("disabled"), "which address and why: {line}");
-    let (master, fault) =
-        (da.log_time("Entering MASTER STATE").unwrap(), da.log_time("Entering FAULT STATE"));
-    let fault = fault.expect("a entered FAULT");
+    // The state change is logged just after the line that gives up.
+    assert!(da.wait_log("(VI_1) Entering FAULT STATE", secs(2)), "a did not enter FAULT:\n{}", da.log());
+    let master = da.log_time("Entering MASTER STATE").unwrap();
+    let fault = da.log_time("Entering FAULT STATE").expect("a entered FAULT");
     let took = fault.saturating_duration_since(master);
     eprintln!("refused VIP: FAULT {took:?} after MASTER ({:?} after start)", t0.elapsed());
     assert!(took >= ms(1350) && took < secs(3), "200 + 400 + 800 ms of retries, took {took:?}");
