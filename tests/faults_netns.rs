@@ -557,6 +557,17 @@ fn field(d: &Daemon, key: &str) -> i64 {
     inst.get(key).and_then(Json::as_i64).unwrap_or_else(|| panic!("no {key} in {inst}"))
 }
 
+/// VI_1 at 10 ms adverts (VRRPv3): `a` elected master at 150, then `b` its
+/// backup at 100, hearing the master's adverts.
+fn pair_at_10ms(a: &Netns, b: &Netns, vip: IpAddr) -> (Daemon, Daemon) {
+    let da = Daemon::start(a, &vigil_bin(), &instance_v3(150, vip), &["-P"]);
+    assert!(da.wait_log("(VI_1) Entering MASTER STATE", secs(5)), "{}", da.log());
+    let db = Daemon::start(b, &vigil_bin(), &instance_v3(100, vip), &["-P"]);
+    assert!(db.wait_log("(VI_1) Entering BACKUP STATE", secs(3)), "{}", db.log());
+    assert!(wait_until(secs(3), ms(20), || field(&db, "rx") >= 50), "the backup hears no adverts");
+    (da, db)
+}
+
 /// A pair at 10 ms adverts while every core is busy for 10 s: two busy-loop
 /// processes per core and a writer that writes and fsyncs 64 MiB files, all
 /// SCHED_OTHER, while `vigil status` is asked every 100 ms. The backup never
@@ -581,12 +592,7 @@ fn busy_machine_keeps_10ms_adverts_on_time() {
     const LOAD: Duration = Duration::from_secs(10);
     let lan = Lan::new();
     let (a, b) = (lan.add_host("a"), lan.add_host("b"));
-    let vip: IpAddr = lan.v4(100).into();
-    let da = Daemon::start(&a, &vigil_bin(), &instance_v3(150, vip), &["-P"]);
-    assert!(da.wait_log("(VI_1) Entering MASTER STATE", secs(5)), "{}", da.log());
-    let db = Daemon::start(&b, &vigil_bin(), &instance_v3(100, vip), &["-P"]);
-    assert!(db.wait_log("(VI_1) Entering BACKUP STATE", secs(3)), "{}", db.log());
-    assert!(wait_until(secs(3), ms(20), || field(&db, "rx") >= 50), "the backup hears no adverts");
+    let (da, db) = pair_at_10ms(&a, &b, lan.v4(100).into());
     for d in [&da, &db] {
         let child = d.pid_from_file("v.pid").expect("VRRP child pid");
         assert_eq!(sched_of(child), (2, 1), "the VRRP child runs SCHED_RR 1:\n{}", d.log());
@@ -665,12 +671,7 @@ fn stalled_control_clients_never_delay_adverts() {
     let _serial = TIMING.lock().unwrap_or_else(|e| e.into_inner());
     let lan = Lan::new();
     let (a, b) = (lan.add_host("a"), lan.add_host("b"));
-    let vip: IpAddr = lan.v4(100).into();
-    let da = Daemon::start(&a, &vigil_bin(), &instance_v3(150, vip), &["-P"]);
-    assert!(da.wait_log("(VI_1) Entering MASTER STATE", secs(5)), "{}", da.log());
-    let db = Daemon::start(&b, &vigil_bin(), &instance_v3(100, vip), &["-P"]);
-    assert!(db.wait_log("(VI_1) Entering BACKUP STATE", secs(3)), "{}", db.log());
-    assert!(wait_until(secs(3), ms(20), || field(&db, "rx") >= 50), "the backup hears no adverts");
+    let (da, db) = pair_at_10ms(&a, &b, lan.v4(100).into());
     let total = field(&da, "tx");
     da.signal(libc::SIGRTMAX() - 1);
     assert!(wait_until(secs(3), ms(20), || field(&da, "tx") < total), "counters not cleared");
