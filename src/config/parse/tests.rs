@@ -875,3 +875,11 @@ virtual_server 198.18.0.1 80 {
     assert_eq!((reply.data.clone(), reply.mask.clone()), (vec![0x60, 0x6b], Some(vec![0x0f, 0])));
     assert!(u.reply.required);
 }
+
+#[test]
+fn a_hundred_thousand_mistakes_list_ten_thousand_and_count_the_rest() {
+    let (_, diags) = load(&"bogus_keyword\n".repeat(100_000));
+    assert_eq!(diags.len(), 10_001, "{:?}", diags.last());
+    let last = diags.last().expect("the note");
+    assert!(last.is_error() && last.message.starts_with("90000 further problems not listed"), "{last:?}");
+}
