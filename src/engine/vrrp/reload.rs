@@ -404,7 +404,10 @@ mod tests {
             (
                 "a track_file added",
                 format!("track_file tf {{\n file /tmp/tf\n}}\n{A}"),
-                format!("track_file tf {{\n file /tmp/tf\n}}\n{}", a_with(" track_file {\n tf weight -3\n }\n")),
+                format!(
+                    "track_file tf {{\n file /tmp/tf\n}}\n{}",
+                    a_with(" track_file {\n tf weight -3\n }\n")
+                ),
                 vec![Change::Tracking],
             ),
             ("nopreempt", A.into(), a_with(" nopreempt\n"), vec![Change::Preempt]),

@@ -305,7 +305,8 @@ impl Tracking {
         self.items.clear();
         for inst in &config.instances {
             let group = groups.iter().copied().find(|g| g.members.iter().any(|(m, _)| *m == inst.name));
-            let items = items_for(inst, group, &config.vrrp_scripts, &config.track_pings, &config.track_files);
+            let items =
+                items_for(inst, group, &config.vrrp_scripts, &config.track_pings, &config.track_files);
             self.items.insert(inst.name.clone(), items);
         }
         let mut old = std::mem::take(&mut self.probed);
