@@ -60,9 +60,10 @@ impl FileTracker {
         FileTracker { files: TrackedFiles::new(files, token) }
     }
 
-    /// `init_file`, the watch on the files' directories, the first values.
-    pub fn open(&mut self, registry: &Registry) {
-        self.files.open(registry);
+    /// `init_file` (`reload`: not at start), the watch on the files'
+    /// directories, the first values.
+    pub fn open(&mut self, registry: &Registry, reload: bool) {
+        self.files.open(registry, reload);
     }
 
     /// The names of the track files in use.

@@ -68,10 +68,10 @@ pub fn read_value(path: &Path) -> Option<i64> {
 }
 
 /// `init_file [V] [overwrite]`: write V when the file does not exist, or
-/// always with `overwrite`.
-pub fn init_file(tf: &TrackFile) -> std::io::Result<()> {
+/// with `overwrite` at start; as keepalived, a reload never overwrites.
+pub fn init_file(tf: &TrackFile, reload: bool) -> std::io::Result<()> {
     let Some(init) = tf.init else { return Ok(()) };
-    if !init.overwrite && tf.path.exists() {
+    if (!init.overwrite || reload) && tf.path.exists() {
         return Ok(());
     }
     std::fs::write(&tf.path, format!("{}\n", init.value))
@@ -144,13 +144,14 @@ impl TrackedFiles {
         self.token
     }
 
-    /// `init_file`, the watch on the files' directories, the first values.
-    pub fn open(&mut self, registry: &Registry) {
+    /// `init_file` (`reload`: after a configuration reload), the watch on
+    /// the files' directories, the first values.
+    pub fn open(&mut self, registry: &Registry, reload: bool) {
         if self.files.is_empty() {
             return;
         }
         for tf in &self.files {
-            if let Err(e) = init_file(tf) {
+            if let Err(e) = init_file(tf, reload) {
                 error!("track_file {}: cannot initialise {}: {e}", tf.name, tf.path.display());
             }
         }

@@ -56,6 +56,8 @@ pub(super) struct Periphery {
     /// `configure` when the tracked files changed).
     pub(super) files_wanted: Option<Vec<TrackFile>>,
     pub(super) file_token: Option<Token>,
+    /// Track files were opened once: `init_file` no longer overwrites.
+    pub(super) files_started: bool,
 }
 
 impl Periphery {
@@ -78,6 +80,7 @@ impl Periphery {
             files: None,
             files_wanted: None,
             file_token: None,
+            files_started: false,
         };
         p.configure(config);
         p.mailer = Mailer::from_config(&config.global, MAILER_TOKEN_BASE);

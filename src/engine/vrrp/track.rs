@@ -207,10 +207,7 @@ pub fn items_for(
             }
         }
     }
-    let mut add = |ifs: &[crate::config::model::TrackInterface],
-                   ts: &[TrackScript],
-                   tp: &[TrackScript],
-                   tf: &[TrackScript]| {
+    let mut add = |ifs: &[crate::config::model::TrackInterface], ts: &[TrackScript], tp: &[TrackScript]| {
         for t in ifs {
             items.push(Item { source: Source::Link(t.name.clone()), weight: t.weight, reverse: t.reverse });
         }
@@ -224,15 +221,14 @@ pub fn items_for(
             let (weight, reverse) = resolve(t, p.weight, p.weight_reverse);
             items.push(Item { source: Source::Ping(t.name.clone()), weight, reverse });
         }
-        for t in tf {
-            let Some(f) = files.iter().find(|f| f.name == t.name) else { continue };
-            let (weight, reverse) = resolve(t, f.weight, f.reverse);
-            items.push(Item { source: Source::File(t.name.clone()), weight, reverse });
-        }
     };
-    add(&inst.track_interfaces, &inst.track_scripts, &inst.track_pings, &inst.track_files);
+    add(&inst.track_interfaces, &inst.track_scripts, &inst.track_pings);
     if let Some(g) = group {
-        add(&g.track_interfaces, &g.track_scripts, &g.track_pings, &g.track_files);
+        add(&g.track_interfaces, &g.track_scripts, &g.track_pings);
+    }
+    add_files(&mut items, &inst.track_files, files, false);
+    if let Some(g) = group {
+        add_files(&mut items, &g.track_files, files, true);
         if !g.sync_group_tracking_weight {
             for item in &mut items {
                 item.weight = 0;
@@ -240,6 +236,23 @@ pub fn items_for(
         }
     }
     items
+}
+
+/// `track_file` references as keepalived 2.2 takes them (track_file.c): a
+/// file is counted once per instance. A second reference in the instance
+/// is ignored; the sync group's replaces the instance's own, unless that
+/// one is unweighted.
+fn add_files(items: &mut Vec<Item>, tracks: &[TrackScript], files: &[TrackFile], from_group: bool) {
+    for t in tracks {
+        let Some(f) = files.iter().find(|f| f.name == t.name) else { continue };
+        let (weight, reverse) = resolve(t, f.weight, f.reverse);
+        let item = Item { source: Source::File(t.name.clone()), weight, reverse };
+        match items.iter_mut().find(|i| i.source == item.source) {
+            None => items.push(item),
+            Some(own) if from_group && own.weight != 0 => *own = item,
+            Some(_) => {}
+        }
+    }
 }
 
 /// The interfaces the instance's VIPs, eVIPs, virtual routes and virtual
@@ -579,6 +592,26 @@ mod tests {
         let weighted = group.replace("}\n}\n", "}\n sync_group_tracking_weight\n}\n");
         t.configure(&load(&format!("{text}{weighted}")));
         assert_eq!((t.verdict("A").weight, t.verdict("B").weight), (-20, -5), "weights kept");
+
+        // A file is counted once: a second reference in the instance is
+        // ignored, the group's replaces a weighted one of the instance.
+        let c = load(&format!(
+            "{files}{}vrrp_sync_group G {{\n group {{\n A\n B\n }}\n track_file {{\n tf weight -7\n }}\n \
+             sync_group_tracking_weight\n}}\n{}",
+            inst("A", 1, "tf weight -3\n tf weight -4"),
+            inst("B", 2, "tf weight 0")
+        ));
+        let g = Some(&c.sync_groups[0]);
+        let file_items = |i: usize| -> Vec<(i32, bool)> {
+            let items = items_for(&c.instances[i], g, &[], &[], &c.track_files);
+            items
+                .iter()
+                .filter(|i| matches!(i.source, Source::File(_)))
+                .map(|i| (i.weight, i.reverse))
+                .collect()
+        };
+        assert_eq!(file_items(0), [(-7, false)], "the group's weight");
+        assert_eq!(file_items(1), [(0, false)], "unweighted in the instance: stays a switch");
     }
 
     #[test]

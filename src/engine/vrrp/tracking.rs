@@ -139,12 +139,13 @@ impl VrrpEngine {
         if let Some(mut old) = p.files.take() {
             old.close(registry);
         }
+        let reload = std::mem::replace(&mut p.files_started, true);
         if files.is_empty() {
             return;
         }
         let token = *p.file_token.get_or_insert_with(|| tokens.alloc());
         let mut tracked = TrackedFiles::new(files, token);
-        tracked.open(registry);
+        tracked.open(registry, reload);
         for name in tracked.names() {
             p.tracking.set_file(&name, tracked.value(&name));
         }
