@@ -467,12 +467,34 @@ impl Checker<'_> {
         self.drop_unknown_tracked(owners, &names, "ping", "vrrp_track_ping");
     }
 
-    /// `track_file` names a top-level `track_file` block; unknown ones are dropped.
+    /// `track_file` names a top-level `track_file` block; unknown ones are
+    /// dropped, and so is a second reference to one (keepalived ignores it).
     fn track_files(&mut self, cfg: &mut Config) {
+        fn owners(cfg: &mut Config) -> impl Iterator<Item = (String, &mut Vec<super::model::TrackScript>)> {
+            let insts = cfg.instances.iter_mut().map(|i| (i.name.clone(), &mut i.track_files));
+            insts.chain(cfg.sync_groups.iter_mut().map(|g| (g.name.clone(), &mut g.track_files)))
+        }
+        let mut twice = Vec::new();
+        for (owner, tracks) in owners(cfg) {
+            let mut seen = Vec::new();
+            tracks.retain(|t| {
+                let first = !seen.contains(&t.name);
+                if first {
+                    seen.push(t.name.clone());
+                } else {
+                    twice.push((
+                        t.loc.clone(),
+                        format!("'{owner}' tracks file '{}' twice; the first counts", t.name),
+                    ));
+                }
+                first
+            });
+        }
+        for (loc, msg) in twice {
+            self.warn(&loc, msg, None);
+        }
         let names: Vec<String> = cfg.track_files.iter().map(|f| f.name.clone()).collect();
-        let owners = cfg.instances.iter_mut().map(|i| (i.name.clone(), &mut i.track_files));
-        let owners = owners.chain(cfg.sync_groups.iter_mut().map(|g| (g.name.clone(), &mut g.track_files)));
-        self.drop_unknown_tracked(owners, &names, "file", "track_file block");
+        self.drop_unknown_tracked(owners(cfg), &names, "file", "track_file block");
     }
 
     /// Drop (with an error) the references of `owners` to a `what` that no `block` defines.

@@ -888,6 +888,7 @@ vrrp_instance VI {
    track_file {
       tf weight -30 reverse
       gone
+      tf
    }
 }
 vrrp_sync_group G {
@@ -907,6 +908,7 @@ vrrp_sync_group G {
         "'VI' tracks file 'gone', which no track_file block defines",
         ""
     ));
+    assert!(has(&diags, 10, Severity::Warning, "'VI' tracks file 'tf' twice; the first counts", ""));
     let vi = &cfg.instances[0];
     let tracked: Vec<_> = vi.track_files.iter().map(|t| (t.name.as_str(), t.weight, t.reverse)).collect();
     assert_eq!(tracked, [("tf", Some(-30), true)], "the unknown name is dropped");

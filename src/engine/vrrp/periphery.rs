@@ -140,7 +140,9 @@ impl Periphery {
     }
 
     /// Every tracker's health for `vigil status` and the metrics: scripts
-    /// (a disabled one is BAD: it never runs), pings and tracked interfaces.
+    /// (a disabled one is BAD: it never runs), pings, track files (BAD
+    /// while they hold an instance in FAULT; with their value) and tracked
+    /// interfaces.
     pub(super) fn status(&self) -> crate::daemon::Json {
         use crate::daemon::Json;
         let good = |ok: bool| Json::from(if ok { "GOOD" } else { "BAD" });
@@ -156,8 +158,18 @@ impl Periphery {
             .pings
             .iter()
             .map(|j| row("ping", &j.cfg.name, t.probe_ok(&Source::Ping(j.cfg.name.clone()))));
+        let files = self.files.iter().flat_map(|f| f.names()).map(|n| {
+            let (value, faults) = t.file_state(&n);
+            let (kind, name) = (Json::from("file"), Json::from(n));
+            Json::obj([
+                ("kind", kind),
+                ("name", name),
+                ("state", good(!faults)),
+                ("value", Json::from(value)),
+            ])
+        });
         let links = t.links().into_iter().map(|(n, up)| row("interface", n, up));
-        Json::Arr(scripts.chain(pings).chain(links).collect())
+        Json::Arr(scripts.chain(pings).chain(files).chain(links).collect())
     }
 
     pub(super) fn group_of(&self, inst: &str) -> Option<usize> {

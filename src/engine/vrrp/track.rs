@@ -378,6 +378,14 @@ impl Tracking {
         self.files.insert(name.to_string(), value) != Some(value)
     }
 
+    /// Track file `name`'s last value, and whether it holds some instance in FAULT.
+    pub fn file_state(&self, name: &str) -> (i64, bool) {
+        let value = self.files.get(name).copied().unwrap_or(0);
+        let source = Source::File(name.to_string());
+        let items = self.items.values().flatten().filter(|i| i.source == source);
+        (value, items.into_iter().any(|i| file_effect(value, i.weight, i.reverse).is_none()))
+    }
+
     /// Every interface at once (a dump): the tracked ones that changed.
     pub fn set_links(&mut self, links: impl IntoIterator<Item = (String, bool)>) -> Vec<(String, bool)> {
         let before = std::mem::replace(&mut self.links, links.into_iter().collect());
@@ -573,8 +581,10 @@ mod tests {
         t.set_file("tf", 13);
         assert_eq!(t.verdict("A").faults, vec![Source::File("tf".into())], "-260: FAULT");
         assert_eq!(t.verdict("B").weight, -65);
+        assert_eq!(t.file_state("tf"), (13, true), "status: BAD while it holds an instance in FAULT");
         t.set_file("tf", 0);
         assert_eq!(t.verdict("A"), Verdict::default());
+        assert_eq!(t.file_state("tf"), (0, false));
 
         // A sync group's track_file reaches every member; members' weights
         // are forced to 0 (a switch) without sync_group_tracking_weight.
