@@ -34,6 +34,7 @@ pub fn check(cfg: &mut Config, diags: &mut Vec<Diagnostic>, opts: &LoadOptions) 
     dual_stack_vmac_names(cfg);
     c.sync_groups(cfg);
     c.track_pings(cfg);
+    c.track_processes(cfg);
     c.route_and_rule_lines(cfg);
     c.virtual_servers(cfg);
     c.fifo_scripts(&mut cfg.global);
@@ -472,6 +473,29 @@ impl Checker<'_> {
                         t.loc.clone(),
                         format!("'{owner}' tracks ping '{}', which no vrrp_track_ping defines", t.name),
                     ));
+                }
+                ok
+            });
+        }
+        for (loc, msg) in missing {
+            self.error(&loc, msg, None);
+        }
+    }
+
+    /// `track_process` names a `vrrp_track_process`; unknown ones are dropped.
+    fn track_processes(&mut self, cfg: &mut Config) {
+        let names: Vec<String> = cfg.track_processes.iter().map(|p| p.name.clone()).collect();
+        let owners = cfg.instances.iter_mut().map(|i| (i.name.clone(), &mut i.track_processes));
+        let owners =
+            owners.chain(cfg.sync_groups.iter_mut().map(|g| (g.name.clone(), &mut g.track_processes)));
+        let mut missing = Vec::new();
+        for (owner, tracks) in owners {
+            tracks.retain(|t| {
+                let ok = names.contains(&t.name);
+                if !ok {
+                    let msg =
+                        format!("'{owner}' tracks process '{}', which no vrrp_track_process defines", t.name);
+                    missing.push((t.loc.clone(), msg));
                 }
                 ok
             });

@@ -317,6 +317,7 @@ pub fn skeleton(ctx: Ctx) -> (&'static str, &'static str, u32) {
         Ctx::SyncGroup => ("vrrp_sync_group G {\n", "\n}\n", 2),
         Ctx::VrrpScript => ("vrrp_script S {\n", "\n}\n", 2),
         Ctx::TrackPing => ("vrrp_track_ping P {\n", "\n}\n", 2),
+        Ctx::TrackProcess => ("vrrp_track_process P {\n", "\n}\n", 2),
         Ctx::Instance => ("vrrp_instance V {\n", "\n}\n", 2),
         Ctx::Authentication => ("vrrp_instance V {\nauthentication {\n", "\n}\n}\n", 3),
         Ctx::AuthHmac => ("vrrp_instance V {\nauth_hmac {\n", "\n}\n}\n", 3),

@@ -23,6 +23,7 @@ mod routes_rules_statics;
 pub mod rules;
 mod sync_groups;
 pub mod track;
+pub mod track_process;
 mod tracking;
 mod vips;
 mod vmac;
