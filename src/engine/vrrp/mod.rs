@@ -16,6 +16,7 @@ pub mod params;
 mod pending;
 mod periphery;
 mod ping;
+mod processes;
 mod reload;
 mod resume;
 pub mod routes;
