@@ -763,3 +763,54 @@ fn track_process_quorum_moves_the_vip_and_back() {
         eprintln!("{line}");
     }
 }
+
+/// The process connector against the real kernel: in the test's own
+/// (initial) network namespace it acknowledges the subscription and
+/// reports a child's fork, exec and exit; in another namespace the
+/// subscription is refused (ECONNREFUSED, keepalived's "errno 111"), which
+/// is what makes vigil fall back to scanning /proc.
+#[test]
+fn process_connector_reports_fork_exec_exit_and_is_refused_in_a_netns() {
+    use vigil::sys::proc_connector::{Connector, Event};
+    let mut conn = Connector::open().expect("the connector answers in the initial namespace");
+    let mut events = Vec::new();
+    let drain = |conn: &mut Connector, events: &mut Vec<Event>| loop {
+        match conn.recv() {
+            Ok(Some(ev)) => events.push(ev),
+            Ok(None) => {}
+            Err(e) if e.is_would_block() => return,
+            Err(e) if e.errno() == libc::ENOBUFS => {}
+            Err(e) => panic!("connector: {e}"),
+        }
+    };
+    assert!(
+        wait_until(secs(2), ms(5), || {
+            drain(&mut conn, &mut events);
+            events.contains(&Event::Ack(0))
+        }),
+        "the kernel acknowledges the subscription: {events:?}"
+    );
+    let mut child = ProcGuard::spawn(std::process::Command::new("sleep").arg("3600"));
+    let pid = child.pid();
+    let me = std::process::id();
+    let seen = |events: &[Event], want: &Event| events.contains(want);
+    assert!(
+        wait_until(secs(3), ms(5), || {
+            drain(&mut conn, &mut events);
+            seen(&events, &Event::Fork { parent: me, child: pid }) && seen(&events, &Event::Exec(pid))
+        }),
+        "fork and exec of {pid}"
+    );
+    child.kill9();
+    assert!(
+        wait_until(secs(3), ms(5), || {
+            drain(&mut conn, &mut events);
+            seen(&events, &Event::Exit(pid))
+        }),
+        "exit of {pid}"
+    );
+
+    let ns = Netns::new("pc");
+    let refused = ns.enter(|| Connector::open().err().map(|e| e.errno()));
+    assert_eq!(refused, Some(libc::ECONNREFUSED));
+}
