@@ -56,7 +56,10 @@ pub fn subscribe_message(seq: u32, listen: bool) -> [u8; EVENT_AT + 4] {
 pub enum Event {
     /// The answer to a subscription: 0, or an errno.
     Ack(u32),
-    Fork { parent: u32, child: u32 },
+    Fork {
+        parent: u32,
+        child: u32,
+    },
     Exec(u32),
     /// A new `comm` (prctl PR_SET_NAME), up to its NUL.
     Comm(u32, Vec<u8>),
@@ -176,7 +179,11 @@ mod tests {
         assert_eq!(m.len(), 40);
         assert_eq!(u32::from_ne_bytes(m[0..4].try_into().unwrap()), 40);
         assert_eq!(u16::from_ne_bytes(m[4..6].try_into().unwrap()), msg::NLMSG_DONE);
-        assert_eq!(&m[16..24], &[1u32.to_ne_bytes(), 1u32.to_ne_bytes()].concat()[..], "CN_IDX_PROC, CN_VAL_PROC");
+        assert_eq!(
+            &m[16..24],
+            &[1u32.to_ne_bytes(), 1u32.to_ne_bytes()].concat()[..],
+            "CN_IDX_PROC, CN_VAL_PROC"
+        );
         assert_eq!(u16::from_ne_bytes(m[32..34].try_into().unwrap()), 4);
         assert_eq!(u32::from_ne_bytes(m[36..40].try_into().unwrap()), PROC_CN_MCAST_LISTEN);
         assert_eq!(u32::from_ne_bytes(subscribe_message(8, false)[36..40].try_into().unwrap()), 2);
@@ -187,7 +194,10 @@ mod tests {
         let p = |d: Vec<u8>| parse_event(&d).unwrap();
         assert_eq!(p(event(PROC_EVENT_NONE, 2, &[0], &[])), Some(Event::Ack(0)));
         assert_eq!(p(event(PROC_EVENT_NONE, 0, &[0], &[])), None, "an ack must say it is one");
-        assert_eq!(p(event(PROC_EVENT_FORK, 0, &[10, 10, 11, 11], &[])), Some(Event::Fork { parent: 10, child: 11 }));
+        assert_eq!(
+            p(event(PROC_EVENT_FORK, 0, &[10, 10, 11, 11], &[])),
+            Some(Event::Fork { parent: 10, child: 11 })
+        );
         assert_eq!(p(event(PROC_EVENT_FORK, 0, &[10, 10, 12, 11], &[])), None, "a new thread");
         assert_eq!(p(event(PROC_EVENT_EXEC, 0, &[11, 11], &[])), Some(Event::Exec(11)));
         assert_eq!(p(event(PROC_EVENT_EXIT, 0, &[11, 11, 0, 17], &[])), Some(Event::Exit(11)));

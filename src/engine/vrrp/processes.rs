@@ -89,7 +89,10 @@ impl ProcessWatch {
             let _ = registry.deregister(&mut SourceFd(&conn.as_raw_fd()));
         }
         self.mode = Mode::Scan;
-        info!("track_process: process connector unavailable ({why}); scanning /proc every {} s", SCAN_EVERY.as_secs());
+        info!(
+            "track_process: process connector unavailable ({why}); scanning /proc every {} s",
+            SCAN_EVERY.as_secs()
+        );
         self.next_scan = Some(self.next_scan.map_or(now, |t| t.min(now + SCAN_EVERY)));
     }
 }
@@ -97,7 +100,12 @@ impl ProcessWatch {
 impl VrrpEngine {
     /// Open the connector when something is tracked (at start and after a
     /// reload), or fall back to scanning; close it when nothing is.
-    pub(super) fn processes_register(&mut self, registry: &Registry, tokens: &mut TokenAlloc, now: StdInstant) {
+    pub(super) fn processes_register(
+        &mut self,
+        registry: &Registry,
+        tokens: &mut TokenAlloc,
+        now: StdInstant,
+    ) {
         let w = &mut self.periphery.processes;
         if w.table.is_empty() {
             if let Mode::Connector { conn, .. } = &w.mode {

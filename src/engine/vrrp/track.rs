@@ -634,7 +634,9 @@ mod tests {
         assert_eq!(t.verdict("A").weight, -30 + 10, "reverse: a stopped backupd adds its 10");
         assert_eq!(t.verdict("B").weight, 0);
 
-        let grouped = format!("{text}vrrp_sync_group G {{\n group {{\n A\n B\n }}\n track_process {{\n spare\n }}\n}}\n");
+        let grouped = format!(
+            "{text}vrrp_sync_group G {{\n group {{\n A\n B\n }}\n track_process {{\n spare\n }}\n}}\n"
+        );
         let c = load(&grouped);
         let b = items_for(&c.instances[1], Some(&c.sync_groups[0]), &[], &[], &c.track_processes);
         let item = |n: &str| Item { source: p(n), weight: 0, reverse: false };
@@ -643,6 +645,10 @@ mod tests {
         t.configure(&c);
         t.set_process("spare", true);
         let faults = t.verdict("B").faults;
-        assert_eq!(faults, vec![p("web"), p("spare")], "weight 0: web stopped, and (reverse) backupd running");
+        assert_eq!(
+            faults,
+            vec![p("web"), p("spare")],
+            "weight 0: web stopped, and (reverse) backupd running"
+        );
     }
 }

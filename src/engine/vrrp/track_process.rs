@@ -118,6 +118,9 @@ impl Tracker {
 /// A tracker's state changed: its name, and whether it is now up.
 pub type Flip = (String, bool);
 
+/// One process as a scan saw it: pid, `comm`, start of the command line.
+pub type Seen<'a> = (u32, Option<&'a [u8]>, Option<&'a [u8]>);
+
 /// Every `vrrp_track_process` in use and the processes matching each.
 #[derive(Clone, Debug, Default)]
 pub struct ProcessTable {
@@ -162,11 +165,7 @@ impl ProcessTable {
     /// A scan of every process (pid, comm, command line); each tracker's
     /// set is replaced, and a change of quorum waits for its delay (the
     /// first scan of a tracker sets its state at once).
-    pub fn scan<'a>(
-        &mut self,
-        procs: impl IntoIterator<Item = (u32, Option<&'a [u8]>, Option<&'a [u8]>)>,
-        now: Instant,
-    ) -> Vec<Flip> {
+    pub fn scan<'a>(&mut self, procs: impl IntoIterator<Item = Seen<'a>>, now: Instant) -> Vec<Flip> {
         let mut found: Vec<HashSet<u32>> = vec![HashSet::new(); self.trackers.len()];
         for (pid, comm, cmdline) in procs {
             for (t, set) in self.trackers.iter().zip(&mut found) {
@@ -248,7 +247,7 @@ impl ProcessTable {
             }
             t.flip_at = None;
             let is = t.in_quorum();
-            std::mem::replace(&mut t.up, Some(is)) != Some(is)
+            t.up.replace(is) != Some(is)
         })
     }
 
@@ -307,21 +306,25 @@ mod tests {
     #[test]
     fn param_match_exact_initial_and_partial() {
         let exact = spec("process sleep 300 x");
-        assert_eq!((exact.param_match, exact.full_command), (ParamMatch::Exact, true), "arguments imply both");
-        assert!(matches(&exact, None, Some(b"sleep\0300\0x\0")));
-        assert!(!matches(&exact, None, Some(b"sleep\0300\0x\0y\0")), "no more arguments");
-        assert!(!matches(&exact, None, Some(b"sleep\0300\0xy\0")));
+        assert_eq!(
+            (exact.param_match, exact.full_command),
+            (ParamMatch::Exact, true),
+            "arguments imply both"
+        );
+        assert!(matches(&exact, None, Some(b"sleep\x00300\0x\0")));
+        assert!(!matches(&exact, None, Some(b"sleep\x00300\0x\0y\0")), "no more arguments");
+        assert!(!matches(&exact, None, Some(b"sleep\x00300\0xy\0")));
         let bare = spec("process sleep\nparam_match");
-        assert!(matches(&bare, None, Some(b"sleep\0")) && !matches(&bare, None, Some(b"sleep\01\0")));
+        assert!(matches(&bare, None, Some(b"sleep\0")) && !matches(&bare, None, Some(b"sleep\x001\0")));
         let partial = spec("process sleep 300\nparam_match partial");
-        assert!(matches(&partial, None, Some(b"sleep\0300\0x\0")));
-        assert!(!matches(&partial, None, Some(b"sleep\03000\0")), "whole words");
+        assert!(matches(&partial, None, Some(b"sleep\x00300\0x\0")));
+        assert!(!matches(&partial, None, Some(b"sleep\x003000\0")), "whole words");
         let initial = spec("process sleep 30\nparam_match initial");
-        assert!(matches(&initial, None, Some(b"sleep\03000\0")), "the last word may be a prefix");
-        assert!(matches(&initial, None, Some(b"sleep\030\0x\0")));
-        assert!(!matches(&initial, None, Some(b"sleep\04\0")));
+        assert!(matches(&initial, None, Some(b"sleep\x003000\0")), "the last word may be a prefix");
+        assert!(matches(&initial, None, Some(b"sleep\x0030\0x\0")));
+        assert!(!matches(&initial, None, Some(b"sleep\x004\0")));
         let any = spec("process sleep\nparam_match initial");
-        assert!(matches(&any, None, Some(b"sleep\0")) && matches(&any, None, Some(b"sleep\01\0")));
+        assert!(matches(&any, None, Some(b"sleep\0")) && matches(&any, None, Some(b"sleep\x001\0")));
     }
 
     #[test]
@@ -341,8 +344,8 @@ mod tests {
         t
     }
 
-    fn sleeps(pids: &[u32]) -> Vec<(u32, Option<&'static [u8]>, Option<&'static [u8]>)> {
-        pids.iter().map(|&p| (p, Some(&b"sleep"[..]), Some(&b"sleep\0300\0"[..]))).collect()
+    fn sleeps(pids: &[u32]) -> Vec<Seen<'static>> {
+        pids.iter().map(|&p| (p, Some(&b"sleep"[..]), Some(&b"sleep\x00300\0"[..]))).collect()
     }
 
     #[test]
@@ -371,7 +374,11 @@ mod tests {
         let mut t = table("process sleep\nquorum 2\ndelay 5");
         t.scan(sleeps(&[10]), t0);
         assert_eq!(t.up("p"), Some(false));
-        assert_eq!(t.exec(11, Some(b"sleep"), None, s(1)), vec![("p".into(), true)], "an exec counts at once");
+        assert_eq!(
+            t.exec(11, Some(b"sleep"), None, s(1)),
+            vec![("p".into(), true)],
+            "an exec counts at once"
+        );
         assert!(t.exit(11, s(2)).is_empty(), "an exit waits for terminate_delay");
         assert!(t.fork(10, 12, s(3)).is_empty(), "a fork undoes it: cancelled");
         assert_eq!((t.next_due(), t.up("p")), (None, Some(true)));
