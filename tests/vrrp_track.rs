@@ -758,6 +758,16 @@ fn track_process_quorum_moves_the_vip_and_back() {
     assert!(after >= ms(2000) && after < ms(3600), "gained after {after:?}");
     assert!(da.wait_log("(VI_1) Changing effective priority from 80 to 100", secs(1)), "{}", da.log());
     assert!(wait_until(secs(6), ms(20), || a.has_addr(&vip) && !b.has_addr(&vip)), "{}", da.log());
+
+    // A reload that asks for a quorum of 3: a changed tracker is counted
+    // afresh at once (no delay), and the VIP moves again.
+    let conf_3 = conf_a.replace("quorum 2", "quorum 3");
+    std::fs::write(da.dir().join("keepalived.conf"), conf_3).expect("rewrite the configuration");
+    let reload = Instant::now();
+    da.signal(libc::SIGHUP);
+    let relost = || da.log_time_after("Quorum lost for tracked process daemons", reload).is_some();
+    assert!(wait_until(secs(3), ms(10), relost), "{}", da.log());
+    assert!(wait_until(secs(6), ms(20), || b.has_addr(&vip) && !a.has_addr(&vip)), "{}", db.log());
     assert!(da.log().contains("track_process: scanned "), "one scan's cost is logged");
     for line in da.log().lines().filter(|l| l.contains("track_process: scanned ")) {
         eprintln!("{line}");
