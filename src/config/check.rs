@@ -35,6 +35,7 @@ pub fn check(cfg: &mut Config, diags: &mut Vec<Diagnostic>, opts: &LoadOptions) 
     c.sync_groups(cfg);
     c.track_pings(cfg);
     c.track_files(cfg);
+    c.track_processes(cfg);
     c.route_and_rule_lines(cfg);
     c.virtual_servers(cfg);
     c.fifo_scripts(&mut cfg.global);
@@ -521,6 +522,15 @@ impl Checker<'_> {
         for (loc, msg) in missing {
             self.error(&loc, msg, None);
         }
+    }
+
+    /// `track_process` names a `vrrp_track_process`; unknown ones are dropped.
+    fn track_processes(&mut self, cfg: &mut Config) {
+        let names: Vec<String> = cfg.track_processes.iter().map(|p| p.name.clone()).collect();
+        let owners = cfg.instances.iter_mut().map(|i| (i.name.clone(), &mut i.track_processes));
+        let owners =
+            owners.chain(cfg.sync_groups.iter_mut().map(|g| (g.name.clone(), &mut g.track_processes)));
+        self.drop_unknown_tracked(owners, &names, "process", "vrrp_track_process");
     }
 
     fn duplicate_vrids(&mut self, cfg: &Config) {

@@ -16,6 +16,7 @@ pub enum Ctx {
     VrrpScript,
     /// `vrrp_track_ping`, a vigil extension.
     TrackPing,
+    TrackProcess,
     Instance,
     Authentication,
     AuthHmac,
@@ -50,6 +51,7 @@ impl Ctx {
             Ctx::SyncGroup => "vrrp_sync_group",
             Ctx::VrrpScript => "vrrp_script",
             Ctx::TrackPing => "vrrp_track_ping",
+            Ctx::TrackProcess => "vrrp_track_process",
             Ctx::Instance => "vrrp_instance",
             Ctx::Authentication => "authentication",
             Ctx::AuthHmac => "auth_hmac",
@@ -166,7 +168,7 @@ table! {
         "vrrp_instance" Block(Instance) Core,
         "virtual_server_group" List Common,
         "virtual_server" Block(VirtualServer) Core,
-        "vrrp_track_process" Ignored Common,
+        "vrrp_track_process" Block(TrackProcess) Common,
         "track_file" Block(TrackFile) Rare,
         "vrrp_track_file" Block(TrackFile) Rare,
         "bfd_instance" Ignored Rare,
@@ -326,7 +328,7 @@ table! {
         "track_script" List Common,
         "track_ping" List Rare,
         "track_file" List Common,
-        "track_process" Ignored Common,
+        "track_process" List Common,
         "track_bfd" Ignored Rare,
         "global_tracking" Ignored Rare,
         "sync_group_tracking_weight" Value Rare,
@@ -351,6 +353,17 @@ table! {
         "rise" Value Rare,
         "fall" Value Rare,
     }
+    TrackProcess {
+        "process" Value Common,
+        "param_match" Value Common,
+        "full_command" Value Common,
+        "quorum" Value Common,
+        "quorum_max" Value Common,
+        "weight" Value Common,
+        "delay" Value Common,
+        "fork_delay" Value Common,
+        "terminate_delay" Value Common,
+    }
     Instance {
         "state" Value Core,
         "interface" Value Core,
@@ -371,8 +384,8 @@ table! {
         "track_script" List Core,
         "track_ping" List Rare,
         "track_interface" List Common,
-        "track_process" Ignored Common,
         "track_file" List Rare,
+        "track_process" List Common,
         "track_bfd" Ignored Rare,
         "track_src_ip" Ignored Rare,
         "dont_track_primary" Value Common,
@@ -589,7 +602,6 @@ table! {
 pub fn ignored_reason(ctx: Ctx, name: &str) -> Option<&'static str> {
     use Ctx::*;
     Some(match (ctx, name) {
-        (Top, "vrrp_track_process") | (SyncGroup | Instance, "track_process") => "track processes",
         (Top, "bfd_instance") | (SyncGroup | Instance, "track_bfd") => "do BFD",
         (Top, "SSL") => "load SSL_GET client certificates or CA files",
         (Top, "track_group") => "tie instances to static addresses or routes (track_group)",

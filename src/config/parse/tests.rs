@@ -493,6 +493,48 @@ fn track_ping_blocks_and_references() {
 }
 
 #[test]
+fn track_process_blocks_references_and_their_checks() {
+    let (cfg, diags) = load(
+        "vrrp_track_process web {\n process nginx\n quorum 2\n quorum_max 4\n weight -30 reverse\n \
+         delay 2\n fork_delay 0.5\n}\n\
+         vrrp_track_process long {\n process very-long-daemon-name\n}\n\
+         vrrp_track_process bad {\n process a\n process b\n param_match fuzzy\n quorum_max 3\n quorum 4\n}\n\
+         vrrp_track_process none {\n quorum 1\n}\n\
+         vrrp_instance A {\n interface eth0\n virtual_router_id 1\n track_process {\n web weight 5\n nope\n }\n \
+         virtual_ipaddress {\n 198.18.0.1\n }\n}\n\
+         vrrp_sync_group G {\n group {\n A\n }\n track_process {\n web\n }\n}\n",
+    );
+    let names: Vec<&str> = cfg.track_processes.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["web", "long", "bad"], "a block without 'process' is dropped");
+    let w = &cfg.track_processes[0];
+    assert_eq!((w.quorum, w.quorum_max, w.weight, w.weight_reverse), (2, 4, -30, true));
+    assert_eq!((w.terminate_delay, w.fork_delay), (Duration::from_secs(2), Duration::from_millis(500)));
+    assert!(!w.full_command && w.params.is_empty());
+    let b = &cfg.track_processes[2];
+    assert_eq!((b.process.as_str(), b.quorum, b.quorum_max), ("a", 1, 3), "the later lines are refused");
+    let vi = &cfg.instances[0];
+    assert_eq!((vi.track_processes.len(), vi.track_processes[0].weight), (1, Some(5)), "'nope' is dropped");
+    assert_eq!(cfg.sync_groups[0].track_processes[0].name, "web");
+    let msgs = |error: bool| -> Vec<String> {
+        diags.iter().filter(|d| d.is_error() == error).map(|d| d.message.clone()).collect()
+    };
+    assert_eq!(
+        msgs(true),
+        [
+            "'process' already set for 'bad' - ignored",
+            "invalid param_match type 'fuzzy'",
+            "quorum is greater than quorum_max - ignored",
+            "vrrp_track_process 'none' has no 'process' line",
+            "'A' tracks process 'nope', which no vrrp_track_process defines",
+        ]
+    );
+    assert!(
+        msgs(false).iter().any(|m| m.contains("'very-long-daemon-name' is longer than the 15 characters")),
+        "{diags:?}"
+    );
+}
+
+#[test]
 fn dual_stack_vmac_gives_the_ipv6_instance_vrrp6_in_either_order() {
     let v6 = "vrrp_instance B {\n interface eth0\n virtual_router_id 51\n use_vmac\n \
               virtual_ipaddress {\n 2001:db8::100/64\n }\n}\n";

@@ -410,6 +410,15 @@ mod tests {
                 ),
                 vec![Change::Tracking],
             ),
+            (
+                "a track_process added",
+                format!("vrrp_track_process p {{\n process sshd\n}}\n{A}"),
+                format!(
+                    "vrrp_track_process p {{\n process sshd\n}}\n{}",
+                    a_with(" track_process {\n p\n }\n")
+                ),
+                vec![Change::Tracking],
+            ),
             ("nopreempt", A.into(), a_with(" nopreempt\n"), vec![Change::Preempt]),
             ("preempt_delay", A.into(), a_with(" preempt_delay 5\n"), vec![Change::Preempt]),
             (
