@@ -6,6 +6,7 @@
 //! skipped with their block; bad values are reported and leave the default.
 
 mod lvs;
+mod lvs_globals;
 mod track_file;
 mod track_process;
 mod tree;
@@ -286,6 +287,20 @@ impl Parser<'_> {
                 "vrrp_owner_ignore_adverts" => g.vrrp_owner_ignore_adverts = self.flag(s),
                 "default_interface" => set(&mut g.default_interface, self.string(s)),
                 "metrics_listen" => g.metrics_listen = self.socket_addr(s),
+                "lvs_sync_daemon" => {
+                    if let Some(old) = &g.lvs_sync_daemon {
+                        let msg = format!(
+                            "lvs_sync_daemon is already set (on {}); this one is ignored",
+                            old.ifname
+                        );
+                        self.error(s.loc(), msg, None);
+                    } else {
+                        g.lvs_sync_daemon = self.lvs_sync_daemon(s);
+                    }
+                }
+                "lvs_timeouts" => g.lvs_timeouts = self.lvs_timeouts(s).or(g.lvs_timeouts),
+                "lvs_flush" => g.lvs_flush = self.flag(s),
+                "lvs_flush_on_stop" => g.lvs_flush_on_stop = self.lvs_flush_on_stop(s),
                 "notify_fifo" => self.fifo(s, &mut g.notify_fifo),
                 "vrrp_notify_priority_changes" => g.vrrp_notify_priority_changes = self.flag(s),
                 "vrrp_notify_fifo" => self.fifo(s, &mut g.vrrp_notify_fifo),
