@@ -12,6 +12,7 @@ pub mod daemon;
 pub mod engine;
 pub mod genhash;
 pub mod ipvs;
+pub mod runtime;
 pub mod script;
 pub mod smtp;
 pub mod sys;

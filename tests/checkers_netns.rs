@@ -22,8 +22,8 @@ use md5::{Digest, Md5};
 use mio::{Events, Poll};
 use vigil::check::{CheckerEngine, MemoryLvs, SvcAddr};
 use vigil::config::{load_bytes, LoadOptions};
-use vigil::daemon::event_loop::{Subsystem, TokenAlloc};
-use vigil::daemon::json::Json;
+use vigil::runtime::Json;
+use vigil::runtime::{Subsystem, TokenAlloc};
 
 const BODY: &[u8] = b"healthy\n";
 

@@ -23,7 +23,7 @@ use rustls::{ServerConfig, ServerConnection};
 use vigil::check::lvs::ProtocolKey;
 use vigil::check::{CheckerEngine, MemoryLvs, SvcAddr};
 use vigil::config::{load_bytes, LoadOptions};
-use vigil::daemon::event_loop::Subsystem;
+use vigil::runtime::Subsystem;
 
 const BODY: &[u8] = b"<html>vigil over TLS</html>\n";
 const VHOST: &str = "www.example.test";

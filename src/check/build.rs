@@ -14,7 +14,7 @@ use super::vs::{CheckId, RealServerCore, RealServerParams, VirtualServerCore, Vs
 use crate::config::model::{
     Checker, CheckerKind, Config, GlobalDefs, Protocol, RealServer, VirtualServer, VsAddr, VsgEntry,
 };
-use crate::daemon::json::Json;
+use crate::runtime::Json;
 
 /// A group range longer than this is cut (a typo should not make 16M services).
 const MAX_GROUP_RANGE: u32 = 256;

@@ -27,24 +27,13 @@ use crate::config::diag::Loc;
 use crate::config::model::{
     CheckerKind, Command as ConfCommand, Config, GlobalDefs, HttpCheck, RealServer, Url, VirtualServer,
 };
-use crate::daemon::event_loop::{Subsystem, TokenAlloc};
-use crate::daemon::json::Json;
+use crate::runtime::{tokens, Json, Subsystem, TokenAlloc};
 use crate::script::fifo::{self, Children, FifoSet, Only, Writer};
 use crate::script::{self, Command, Job, JobId, Order, ScriptKind, ScriptPolicy, ScriptRunner, ScriptUser};
 use crate::smtp::{check_body, quorum_body, Alert, Mailer};
 use crate::sys::icmp;
 use crate::vrrp::Instant;
 
-/// Probe sockets use tokens from here on, far above `TokenAlloc`'s.
-const PROBE_TOKEN_BASE: usize = 1 << 20;
-/// The SMTP alert mailer's tokens (`Mailer::TOKENS` of them).
-const MAIL_TOKEN_BASE: usize = 1 << 23;
-/// PING_CHECK's IPv4 and IPv6 echo sockets.
-const PING_TOKEN_BASE: usize = 1 << 22;
-/// The inotify descriptor watching FILE_CHECK's track files.
-const FILE_TOKEN: usize = PING_TOKEN_BASE + 2;
-/// Script pidfds use tokens from here on.
-const SCRIPT_TOKEN_BASE: usize = 1 << 24;
 /// A notify or quorum script that runs longer than this is stopped.
 const NOTIFY_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long `shutdown` waits for `omega` scripts before leaving.
@@ -135,8 +124,8 @@ impl CheckerEngine {
             lvs,
             want_kernel: false,
             scripts: None,
-            pinger: Pinger::new(PING_TOKEN_BASE),
-            files: FileTracker::new(config, Token(FILE_TOKEN)),
+            pinger: Pinger::new(tokens::PING),
+            files: FileTracker::new(config, Token(tokens::FILE_WATCH)),
             mailer: None,
             policy: script_policy(&config.global),
             rng: seed(),
@@ -341,11 +330,11 @@ impl CheckerEngine {
             self.next_slot += 1;
             self.next_slot - 1
         });
-        Token(PROBE_TOKEN_BASE + slot)
+        Token(tokens::PROBES + slot)
     }
 
     fn free_token(&mut self, t: Token) {
-        self.free_slots.push(t.0 - PROBE_TOKEN_BASE);
+        self.free_slots.push(t.0 - tokens::PROBES);
     }
 
     /// Start every check that is due.
@@ -554,9 +543,9 @@ impl CheckerEngine {
 
 impl Subsystem for CheckerEngine {
     fn register(&mut self, registry: &Registry, _tokens: &mut TokenAlloc) -> io::Result<()> {
-        self.scripts = Some(ScriptRunner::new(Some(registry), SCRIPT_TOKEN_BASE)?);
+        self.scripts = Some(ScriptRunner::new(Some(registry), tokens::SCRIPTS)?);
         self.check_scripts();
-        self.mailer = Mailer::from_config(&self.global, MAIL_TOKEN_BASE);
+        self.mailer = Mailer::from_config(&self.global, tokens::MAILER);
         if self.want_kernel && self.lvs.is_none() {
             self.lvs = super::lvs_kernel::open();
         }
@@ -576,7 +565,7 @@ impl Subsystem for CheckerEngine {
                 return;
             }
         }
-        if token == Token(FILE_TOKEN) {
+        if token == Token(tokens::FILE_WATCH) {
             let changed = self.files.changed();
             if !changed.is_empty() {
                 self.file_changed(&changed, now);
@@ -667,7 +656,7 @@ impl Subsystem for CheckerEngine {
         let mut new_vss = build::virtual_servers(new_config)?;
         self.close_all(registry);
         self.files.close(registry);
-        self.files = FileTracker::new(new_config, Token(FILE_TOKEN));
+        self.files = FileTracker::new(new_config, Token(tokens::FILE_WATCH));
         self.files.open(registry);
         self.generation += 1;
         self.global = new_config.global.clone();
@@ -677,7 +666,7 @@ impl Subsystem for CheckerEngine {
         // abandoned); an unchanged one keeps its queue.
         let mailer_config = crate::smtp::MailerConfig::from_globals(&self.global);
         if self.mailer.as_ref().map(Mailer::config) != mailer_config.as_ref() {
-            self.mailer = mailer_config.map(|c| Mailer::new(c, MAIL_TOKEN_BASE));
+            self.mailer = mailer_config.map(|c| Mailer::new(c, tokens::MAILER));
         }
         let vnow = self.vnow(now);
         let old_vss = std::mem::take(&mut self.vss);

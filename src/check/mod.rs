@@ -55,7 +55,7 @@ pub use lvs::{DestSpec, Lvs, MemoryLvs, ServiceSpec, SvcAddr};
 pub use vs::{CheckId, RealServerCore, RealServerParams, VirtualServerCore, VsParams};
 
 use crate::config::Config;
-use crate::daemon::event_loop::Subsystem;
+use crate::runtime::Subsystem;
 
 /// The checker child's subsystem for `config`.
 /// `only`: `-P` / `-C` (who reads the global notify FIFO);

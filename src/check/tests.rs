@@ -420,7 +420,7 @@ mod engine {
     use crate::check::lvs::ProtocolKey;
     use crate::check::{CheckerEngine, MemoryLvs, SvcAddr};
     use crate::config::{load_bytes, Config, LoadOptions};
-    use crate::daemon::event_loop::{Subsystem, TokenAlloc};
+    use crate::runtime::{Subsystem, TokenAlloc};
 
     fn config(text: &str) -> Config {
         let opts = LoadOptions { config_id: "t".into(), host_checks: false };

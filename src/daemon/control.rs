@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use mio::{Interest, Registry, Token};
 
-use super::json::Json;
 use super::{ChildKind, RunPaths};
+use crate::runtime::Json;
 
 /// A client has this long, from connecting, to send its request and take
 /// the reply; then it is dropped. The loop never waits on a client.

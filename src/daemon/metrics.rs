@@ -18,7 +18,7 @@
 
 use std::fmt::Write as _;
 
-use super::json::Json;
+use crate::runtime::Json;
 
 /// What the parent adds about its children (the listener only: `vigil
 /// status` has no parent to ask).

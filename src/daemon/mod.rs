@@ -6,9 +6,10 @@
 //!   watches them (SIGCHLD plus a hello every 5 s over a socketpair), restarts
 //!   them with keepalived's back-off, validates reloads, relays signals.
 //! - `child`: what a forked child does before and after its loop.
-//! - `event_loop`: the mio loop and the [`Subsystem`] trait engines implement.
+//! - `event_loop`: the mio loop around the [`Subsystem`] an engine implements
+//!   (the trait lives in `runtime`, below the engines).
 //! - `engines`: the one place that says which engine runs in which child.
-//! - `pidfile`, `signals`, `process`, `log`, `control`, `json`, `backoff`:
+//! - `pidfile`, `signals`, `process`, `log`, `control`, `backoff`:
 //!   one job each.
 //! - `metrics`: the children's status objects in the Prometheus text format
 //!   (pure); `metrics_http`: the `metrics_listen` listener in the parent's
@@ -28,7 +29,6 @@ pub mod child;
 pub mod control;
 pub mod engines;
 pub mod event_loop;
-pub mod json;
 pub mod log;
 pub mod metrics;
 pub mod metrics_http;
@@ -44,9 +44,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::Options;
 use crate::config::Config;
-
-pub use event_loop::{Subsystem, TokenAlloc};
-pub use json::Json;
+use crate::runtime::Subsystem;
 
 /// Parent → child on the socketpair; the child answers [`HELLO_ACK`].
 pub const HELLO: u8 = b'H';

@@ -30,7 +30,6 @@ use mio::{Events, Interest, Poll, Token};
 use super::backoff::Backoff;
 use super::child::{self, ChildArgs, EXIT_CONFIG, EXIT_FATAL, EXIT_PERMISSION};
 use super::control::ControlServer;
-use super::json::Json;
 use super::log::LogConfig;
 use super::metrics::{self, ParentView};
 use super::metrics_http::MetricsServer;
@@ -41,6 +40,7 @@ use super::upgrade::{self, Handover};
 use super::{ChildKind, Engines, Lifetime, Needs, RunPaths, HELLO, HELLO_ACK};
 use crate::cli::{Options, VERSION};
 use crate::config::{Config, Diagnostic};
+use crate::runtime::Json;
 
 pub const HELLO_INTERVAL: Duration = Duration::from_secs(5);
 pub const MISSED_HELLOS: u32 = 2;

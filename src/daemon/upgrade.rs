@@ -159,7 +159,7 @@ fn run_checked(cmd: &mut Command, exe: &Path) -> Result<String, String> {
 /// `vigil upgrade [-s NAME] [-i ID] [-p FILE]`: ask the daemon those flags
 /// name to re-execute its binary, and wait until it runs again.
 pub fn upgrade_main(args: &[String]) -> i32 {
-    use super::json::Json;
+    use crate::runtime::Json;
     const USAGE: &str = "Usage: vigil upgrade [-s NAME] [-i ID] [-p PIDFILE]\n\
          re-executes the daemon's binary (the file at the path it was started from) without dropping its VIPs";
     let paths = match super::control::daemon_paths(args) {

@@ -21,7 +21,7 @@ use log::{debug, error, info, warn};
 use super::{search_path, Command, Job, NotifyScope, Order, ScriptKind, ScriptPolicy, ScriptRunner, UserDb};
 use crate::config::model::{Command as ConfCommand, Fifo, GlobalDefs};
 use crate::config::Config;
-use crate::daemon::json::Json;
+use crate::runtime::Json;
 use crate::sys::fifo::{NotifyFifo, Owner};
 
 /// Which child writes.

@@ -40,8 +40,7 @@ use mio::{Interest, Registry, Token};
 
 use crate::config::model::{Command as ConfCommand, GlobalDefs, VipSpec, VrrpInstance, VrrpSyncGroup};
 use crate::config::Config;
-use crate::daemon::event_loop::{Subsystem, TokenAlloc};
-use crate::daemon::json::Json;
+use crate::runtime::{tokens, Json, Subsystem, TokenAlloc};
 use crate::script::fifo::{self as notify_fifo, FifoSet, Only, Writer};
 use crate::script::{
     self, Command, Job, NotifyScope, Order, ScriptKind, ScriptPolicy, ScriptRunner, ScriptUser,
@@ -61,12 +60,6 @@ use work::{Work, WorkQueue};
 
 /// A pooled socket not yet registered with the poll loop.
 const NO_TOKEN: Token = Token(usize::MAX);
-/// Tokens of pooled advert sockets start here, far above what `TokenAlloc`
-/// hands out: the engine numbers them itself, because a pending instance
-/// that starts opens its socket where no `TokenAlloc` is at hand.
-const SOCKET_TOKEN_BASE: usize = 1 << 22;
-/// Tokens for script pidfds start here, far above what `TokenAlloc` hands out.
-const SCRIPT_TOKEN_BASE: usize = 1 << 24;
 /// A notify script that runs longer than this is stopped.
 const NOTIFY_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -351,7 +344,7 @@ impl VrrpEngine {
     /// Register the pooled sockets opened since the last call with the loop.
     fn register_sockets(&mut self, registry: &Registry) -> io::Result<()> {
         for s in self.socks.iter_mut().filter(|s| s.token == NO_TOKEN) {
-            s.token = Token(SOCKET_TOKEN_BASE + self.sockets_registered);
+            s.token = Token(tokens::ADVERT_SOCKETS + self.sockets_registered);
             self.sockets_registered += 1;
             registry.register(&mut SourceFd(&s.sock.as_raw_fd()), s.token, Interest::READABLE)?;
         }
@@ -922,7 +915,7 @@ impl Subsystem for VrrpEngine {
             }
             Err(e) => warn!("no link monitor, interface state is not tracked: {e}"),
         }
-        self.scripts = Some(ScriptRunner::new(Some(registry), SCRIPT_TOKEN_BASE)?);
+        self.scripts = Some(ScriptRunner::new(Some(registry), tokens::SCRIPTS)?);
         self.open_fifos(StdInstant::now());
         self.ext_register(registry, tokens)?;
         self.check_scripts();

@@ -21,13 +21,10 @@ use super::tracking::ScriptJob;
 use super::VrrpEngine;
 use crate::config::model::{RawLine, VipSpec, VrrpSyncGroup};
 use crate::config::Config;
-use crate::daemon::event_loop::TokenAlloc;
+use crate::runtime::{tokens, TokenAlloc};
 use crate::smtp::Mailer;
 use crate::sys::icmp::{self, EchoSocket};
 use crate::vrrp::sync::SyncGroups;
-
-/// Tokens of the SMTP mailer, far above the loop's and the script runner's.
-const MAILER_TOKEN_BASE: usize = (1 << 24) + (1 << 20);
 
 pub(super) struct Periphery {
     pub(super) scripts: Vec<ScriptJob>,
@@ -70,7 +67,7 @@ impl Periphery {
             echo_id: icmp::random_id(),
         };
         p.configure(config);
-        p.mailer = Mailer::from_config(&config.global, MAILER_TOKEN_BASE);
+        p.mailer = Mailer::from_config(&config.global, tokens::MAILER);
         p
     }
 
@@ -119,8 +116,8 @@ impl Periphery {
 
     /// Every tracker's health for `vigil status` and the metrics: scripts
     /// (a disabled one is BAD: it never runs), pings and tracked interfaces.
-    pub(super) fn status(&self) -> crate::daemon::Json {
-        use crate::daemon::Json;
+    pub(super) fn status(&self) -> crate::runtime::Json {
+        use crate::runtime::Json;
         let good = |ok: bool| Json::from(if ok { "GOOD" } else { "BAD" });
         let row = |kind: &str, name: &str, ok: bool| {
             Json::obj([("kind", Json::from(kind)), ("name", Json::from(name)), ("state", good(ok))])
@@ -209,7 +206,7 @@ impl VrrpEngine {
         self.static_changes(&gone_addrs, &gone_routes, &gone_rules, false);
         self.install_statics(true);
         self.apply_local_igmp();
-        self.periphery.mailer = Mailer::from_config(&new.global, MAILER_TOKEN_BASE);
+        self.periphery.mailer = Mailer::from_config(&new.global, tokens::MAILER);
         if let Err(e) = self.ext_register(registry, tokens) {
             error!("track_ping socket: {e}");
         }

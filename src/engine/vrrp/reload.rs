@@ -32,7 +32,7 @@ use mio::Registry;
 use super::VrrpEngine;
 use crate::config::model::{VipSpec, VrrpInstance};
 use crate::config::Config;
-use crate::daemon::event_loop::TokenAlloc;
+use crate::runtime::TokenAlloc;
 use crate::vrrp::State;
 use diff::missing;
 pub use diff::{diff, Change, Side};
