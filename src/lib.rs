@@ -16,4 +16,5 @@ pub mod runtime;
 pub mod script;
 pub mod smtp;
 pub mod sys;
+pub mod time;
 pub mod vrrp;

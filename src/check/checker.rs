@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::vrrp::Instant;
+use crate::time::Instant;
 
 /// Every checker's first run waits this long, plus a random part of `warmup`.
 pub const FIRST_RUN_DELAY: Duration = Duration::from_secs(1);

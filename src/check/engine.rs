@@ -6,7 +6,7 @@
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
-use std::time::{Duration, Instant as StdInstant};
+use std::time::Duration;
 
 use log::{debug, error, info, log, warn};
 use mio::{Registry, Token};
@@ -32,7 +32,7 @@ use crate::script::fifo::{self, Children, FifoSet, Only, Writer};
 use crate::script::{self, Command, Job, JobId, Order, ScriptKind, ScriptPolicy, ScriptRunner, ScriptUser};
 use crate::smtp::{check_body, quorum_body, Alert, Mailer};
 use crate::sys::icmp;
-use crate::vrrp::Instant;
+use crate::time::{Epoch, Monotonic};
 
 /// A notify or quorum script that runs longer than this is stopped.
 const NOTIFY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -47,12 +47,12 @@ enum Work {
     /// A PING_CHECK echo request out on the shared socket.
     Ping {
         probe: icmp::Probe,
-        deadline: StdInstant,
+        deadline: Monotonic,
     },
 }
 
 impl Work {
-    fn deadline(&self) -> Option<StdInstant> {
+    fn deadline(&self) -> Option<Monotonic> {
         match self {
             Work::Probe(p) => Some(p.deadline()),
             Work::Ping { deadline, .. } => Some(*deadline),
@@ -68,7 +68,7 @@ struct Running {
 }
 
 pub struct CheckerEngine {
-    epoch: StdInstant,
+    epoch: Epoch,
     global: GlobalDefs,
     vss: Vec<VsRun>,
     running: Vec<Running>,
@@ -115,7 +115,7 @@ impl CheckerEngine {
     pub fn with_lvs(config: &Config, lvs: Option<Box<dyn Lvs>>) -> Result<CheckerEngine, String> {
         let vss = build::virtual_servers(config)?;
         Ok(CheckerEngine {
-            epoch: StdInstant::now(),
+            epoch: Epoch::now(),
             global: config.global.clone(),
             vss,
             running: Vec::new(),
@@ -139,22 +139,12 @@ impl CheckerEngine {
         })
     }
 
-    fn vnow(&self, now: StdInstant) -> Instant {
-        Instant::from_micros(
-            u64::try_from(now.saturating_duration_since(self.epoch).as_micros()).unwrap_or(u64::MAX),
-        )
-    }
-
-    fn std_instant(&self, t: Instant) -> StdInstant {
-        self.epoch + Duration::from_micros(t.as_micros())
-    }
-
     fn jitter(rng: &mut u64) -> impl FnMut(Duration) -> Duration + '_ {
         move |warmup| warmup_jitter(warmup, next_random(rng))
     }
 
-    fn start_all(&mut self, now: StdInstant) {
-        let vnow = self.vnow(now);
+    fn start_all(&mut self, now: Monotonic) {
+        let vnow = self.epoch.instant(now);
         for v in 0..self.vss.len() {
             self.vss[v].core.start(vnow, &mut Self::jitter(&mut self.rng));
             self.apply(v, now);
@@ -162,7 +152,7 @@ impl CheckerEngine {
     }
 
     /// Apply the actions a core produced, in order.
-    fn apply(&mut self, v: usize, now: StdInstant) {
+    fn apply(&mut self, v: usize, now: Monotonic) {
         let mut actions = Vec::new();
         while let Some(a) = self.vss[v].core.poll_action() {
             actions.push(a);
@@ -218,7 +208,7 @@ impl CheckerEngine {
     /// Mail an alert if the objects involved have `smtp_alert` on: real
     /// servers by default (each checker change, or with `no_checker_emails`
     /// only real server changes), virtual servers (quorum) only when set.
-    fn alert(&mut self, v: usize, a: AlertRef, now: StdInstant) {
+    fn alert(&mut self, v: usize, a: AlertRef, now: Monotonic) {
         let Some(mailer) = self.mailer.as_mut() else { return };
         let (vs, g) = (&self.vss[v], &self.global);
         let alert = match a {
@@ -279,14 +269,14 @@ impl CheckerEngine {
 
     /// Open the notify FIFOs this child writes and start their readers; an
     /// unchanged set (on reload) is kept as it is.
-    fn open_fifos(&mut self, now: StdInstant) {
+    fn open_fifos(&mut self, now: Monotonic) {
         let plan = fifo::plan(&self.global, Writer::Checker, self.children);
         self.fifos.apply(plan, &mut self.policy, self.scripts.as_mut(), now);
         self.reap_scripts(now);
     }
 
     /// keepalived's notify points: the FIFO line, then the script if one is set.
-    fn run_notify(&mut self, v: usize, s: ScriptRef, now: StdInstant) {
+    fn run_notify(&mut self, v: usize, s: ScriptRef, now: Monotonic) {
         let vs = &self.vss[v];
         let line = match s {
             ScriptRef::NotifyUp(r) | ScriptRef::NotifyDown(r) => {
@@ -338,8 +328,8 @@ impl CheckerEngine {
     }
 
     /// Start every check that is due.
-    fn start_due(&mut self, registry: &Registry, now: StdInstant) {
-        let vnow = self.vnow(now);
+    fn start_due(&mut self, registry: &Registry, now: Monotonic) {
+        let vnow = self.epoch.instant(now);
         for v in 0..self.vss.len() {
             for id in self.vss[v].core.due(vnow) {
                 self.start_check(registry, v, id, now);
@@ -348,7 +338,7 @@ impl CheckerEngine {
         }
     }
 
-    fn start_check(&mut self, registry: &Registry, v: usize, id: CheckId, now: StdInstant) {
+    fn start_check(&mut self, registry: &Registry, v: usize, id: CheckId, now: Monotonic) {
         self.checks_run += 1;
         let vs = &self.vss[v];
         let Some((rs, ck)) = vs.checker_cfg(id) else { return };
@@ -458,7 +448,7 @@ impl CheckerEngine {
 
     /// Track files changed: every FILE_CHECK on them takes the new value
     /// at once (keepalived does not wait for a check period).
-    fn file_changed(&mut self, changed: &[String], now: StdInstant) {
+    fn file_changed(&mut self, changed: &[String], now: Monotonic) {
         for v in 0..self.vss.len() {
             let mut due = Vec::new();
             for (r, rs) in self.vss[v].cfg.real_servers.iter().enumerate() {
@@ -479,7 +469,7 @@ impl CheckerEngine {
     }
 
     /// A check ended: feed the core and apply what it decided.
-    fn finish(&mut self, v: usize, id: CheckId, result: CheckResult, now: StdInstant) {
+    fn finish(&mut self, v: usize, id: CheckId, result: CheckResult, now: Monotonic) {
         if !result.ok {
             self.checks_failed += 1;
             debug!(
@@ -489,12 +479,12 @@ impl CheckerEngine {
             );
         }
         self.vss[v].checked(id, result.ok);
-        let vnow = self.vnow(now);
+        let vnow = self.epoch.instant(now);
         self.vss[v].core.finish(vnow, id, result);
         self.apply(v, now);
     }
 
-    fn reap_scripts(&mut self, now: StdInstant) {
+    fn reap_scripts(&mut self, now: Monotonic) {
         loop {
             let Some(done) = self.scripts.as_mut().and_then(ScriptRunner::poll_completion) else { return };
             let pos = self.running.iter().position(|r| matches!(r.work, Work::Misc(j) if j == done.id));
@@ -550,14 +540,14 @@ impl Subsystem for CheckerEngine {
             self.lvs = super::lvs_kernel::open();
         }
         self.files.open(registry);
-        self.open_fifos(StdInstant::now());
-        self.start_all(StdInstant::now());
+        self.open_fifos(Monotonic::now());
+        self.start_all(Monotonic::now());
         // keepalived knows a FILE_CHECK's state at once: no first-run delay.
-        self.file_changed(&self.files.names(), StdInstant::now());
+        self.file_changed(&self.files.names(), Monotonic::now());
         Ok(())
     }
 
-    fn handle_event(&mut self, registry: &Registry, event: &mio::event::Event, now: StdInstant) {
+    fn handle_event(&mut self, registry: &Registry, event: &mio::event::Event, now: Monotonic) {
         let token = event.token();
         if let Some(m) = self.mailer.as_mut() {
             if m.handle_event(registry, token, now) {
@@ -605,15 +595,15 @@ impl Subsystem for CheckerEngine {
         }
     }
 
-    fn poll_timeout(&self) -> Option<StdInstant> {
-        let cores = self.vss.iter().filter_map(|v| v.core.poll_timeout()).map(|t| self.std_instant(t));
+    fn poll_timeout(&self) -> Option<Monotonic> {
+        let cores = self.vss.iter().filter_map(|v| v.core.poll_timeout()).map(|t| self.epoch.monotonic(t));
         let probes = self.running.iter().filter_map(|r| r.work.deadline());
         let scripts = self.scripts.as_ref().and_then(ScriptRunner::poll_timeout);
         let mail = self.mailer.as_ref().and_then(Mailer::poll_timeout);
         cores.chain(probes).chain(scripts).chain(mail).min()
     }
 
-    fn handle_timeout(&mut self, registry: &Registry, now: StdInstant) {
+    fn handle_timeout(&mut self, registry: &Registry, now: Monotonic) {
         let mut i = 0;
         while i < self.running.len() {
             let expired = self.running[i].work.deadline().is_some_and(|d| d <= now);
@@ -651,7 +641,7 @@ impl Subsystem for CheckerEngine {
         registry: &Registry,
         _tokens: &mut TokenAlloc,
         new_config: &Config,
-        now: StdInstant,
+        now: Monotonic,
     ) -> Result<(), String> {
         let mut new_vss = build::virtual_servers(new_config)?;
         self.close_all(registry);
@@ -668,7 +658,7 @@ impl Subsystem for CheckerEngine {
         if self.mailer.as_ref().map(Mailer::config) != mailer_config.as_ref() {
             self.mailer = mailer_config.map(|c| Mailer::new(c, tokens::MAILER));
         }
-        let vnow = self.vnow(now);
+        let vnow = self.epoch.instant(now);
         let old_vss = std::mem::take(&mut self.vss);
         let mut kept = vec![false; old_vss.len()];
         for nv in &mut new_vss {
@@ -717,7 +707,7 @@ impl Subsystem for CheckerEngine {
         Ok(())
     }
 
-    fn shutdown(&mut self, registry: &Registry, now: StdInstant) {
+    fn shutdown(&mut self, registry: &Registry, now: Monotonic) {
         self.close_all(registry);
         self.pinger.close(registry);
         self.files.close(registry);
@@ -734,17 +724,17 @@ impl Subsystem for CheckerEngine {
         // omega scripts were just started: give them a moment, since
         // dropping the runner kills what still runs.
         let Some(runner) = self.scripts.as_mut() else { return };
-        let start = StdInstant::now();
+        let start = Monotonic::now();
         let mut readers_told = false;
         while runner.running() > 0 && start.elapsed() < OMEGA_WAIT {
             // A FIFO reader that does not leave at end of file is not waited for.
             if !readers_told && start.elapsed() >= READER_GRACE {
                 readers_told = true;
                 for key in ["notify_fifo", "lvs_notify_fifo"] {
-                    runner.terminate(key, StdInstant::now());
+                    runner.terminate(key, Monotonic::now());
                 }
             }
-            runner.handle_timeout(StdInstant::now());
+            runner.handle_timeout(Monotonic::now());
             runner.reap_exited();
             std::thread::sleep(Duration::from_millis(20));
         }

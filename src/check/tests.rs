@@ -8,7 +8,7 @@ use log::Level;
 use super::action::{Action, DestRef, ScriptRef};
 use super::checker::{CheckResult, CheckerCore, CheckerParams, Wording};
 use super::vs::{CheckId, RealServerCore, RealServerParams, VirtualServerCore, VsParams};
-use crate::vrrp::Instant;
+use crate::time::Instant;
 
 const VS: &str = "[198.18.0.1]:tcp:80";
 

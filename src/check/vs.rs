@@ -10,7 +10,7 @@ use log::Level;
 
 use super::action::{Action, AlertRef, DestRef, ScriptRef};
 use super::checker::{CheckResult, CheckerCore, Step};
-use crate::vrrp::Instant;
+use crate::time::Instant;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RealServerParams {

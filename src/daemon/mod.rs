@@ -44,7 +44,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::Options;
 use crate::config::Config;
-use crate::runtime::Subsystem;
+use crate::runtime::{Lifetime, Subsystem};
 
 /// Parent → child on the socketpair; the child answers [`HELLO_ACK`].
 pub const HELLO: u8 = b'H';
@@ -123,14 +123,6 @@ pub struct ChildStart<'a> {
     /// The child this one replaces, when the parent saw it die: when it
     /// started and when it was reaped. None at the daemon's start.
     pub predecessor: Option<Lifetime>,
-}
-
-/// A child's life as the parent saw it (CLOCK_MONOTONIC, shared by every
-/// process of the host).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Lifetime {
-    pub started: std::time::Instant,
-    pub died: std::time::Instant,
 }
 
 pub type SubsystemFactory = Box<dyn Fn(&ChildStart) -> Result<Box<dyn Subsystem>, String>>;

@@ -19,7 +19,7 @@
 //! [`super::metrics_http`].
 
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::io::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -41,6 +41,7 @@ use super::{ChildKind, Engines, Lifetime, Needs, RunPaths, HELLO, HELLO_ACK};
 use crate::cli::{Options, VERSION};
 use crate::config::{Config, Diagnostic};
 use crate::runtime::Json;
+use crate::sys::file::write_private;
 
 pub const HELLO_INTERVAL: Duration = Duration::from_secs(5);
 pub const MISSED_HELLOS: u32 = 2;
@@ -933,21 +934,6 @@ fn log_diags(diags: &[Diagnostic]) {
             log::warn!("{d}");
         }
     }
-}
-
-/// Replace the file at `path` atomically (a temporary file renamed over it),
-/// readable by its owner (root) only: the snapshot, a child's state file.
-pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    let _ = std::fs::remove_file(&tmp);
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(&tmp)?;
-    io::Write::write_all(&mut f, bytes)?;
-    std::fs::rename(&tmp, path)
 }
 
 /// Create `dir` (mode 0700), or make sure the one that is there is ours: a

@@ -25,6 +25,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::{ChildKind, Lifetime};
+use crate::time::{monotonic_at, monotonic_us};
 
 /// What the old parent passes to the new one across exec.
 pub const ENV: &str = "VIGIL_HANDOVER";
@@ -69,8 +70,10 @@ impl Handover {
                 _ => {
                     let kind = [ChildKind::Vrrp, ChildKind::Checker].into_iter().find(|k| k.name() == key)?;
                     let (a, b) = value.split_once(',')?;
-                    let life =
-                        Lifetime { started: instant_at(a.parse().ok()?), died: instant_at(b.parse().ok()?) };
+                    let life = Lifetime {
+                        started: monotonic_at(a.parse().ok()?),
+                        died: monotonic_at(b.parse().ok()?),
+                    };
                     h.children.push((kind, life));
                 }
             }
@@ -89,25 +92,6 @@ impl Handover {
     pub fn lifetime(&self, kind: ChildKind) -> Option<Lifetime> {
         self.children.iter().find(|(k, _)| *k == kind).map(|(_, l)| *l)
     }
-}
-
-fn clock_us() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: ts is a valid out-parameter; CLOCK_MONOTONIC always exists.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    (ts.tv_sec as u64) * 1_000_000 + (ts.tv_nsec as u64) / 1000
-}
-
-/// `t` in CLOCK_MONOTONIC microseconds.
-fn monotonic_us(t: Instant) -> u64 {
-    clock_us().saturating_sub(Instant::now().saturating_duration_since(t).as_micros() as u64)
-}
-
-/// The `Instant` at CLOCK_MONOTONIC microseconds `us` (not in the future).
-fn instant_at(us: u64) -> Instant {
-    let ago = Duration::from_micros(clock_us().saturating_sub(us));
-    let now = Instant::now();
-    now.checked_sub(ago).unwrap_or(now)
 }
 
 /// Check the binary at `exe` before handing the daemon to it: its version

@@ -15,6 +15,15 @@ use mio::{Registry, Token};
 use crate::config::Config;
 pub use json::Json;
 
+/// A child's life as the parent saw it (CLOCK_MONOTONIC, shared by every
+/// process of the host): the VRRP engine resumes from a state file written
+/// within its predecessor's life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lifetime {
+    pub started: crate::time::Monotonic,
+    pub died: crate::time::Monotonic,
+}
+
 /// Hands out tokens the loop does not use.
 #[derive(Debug)]
 pub struct TokenAlloc {

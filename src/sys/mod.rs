@@ -9,6 +9,7 @@
 
 pub mod addr;
 pub mod fifo;
+pub mod file;
 pub mod garp;
 pub mod icmp;
 pub mod inotify;

@@ -13,9 +13,9 @@ use super::hmac::{self, AntiReplay, ReplayTable, SeqGen, Trailer};
 use super::packet::{Advert, ChecksumForm, ChecksumMatch, Version};
 use super::params::InstanceParams;
 use super::ratelimit::LogLimiter;
-use super::time::Instant;
 use super::timer::{Timer, TimerTable};
 use super::validate::{validate_ah, validate_at, Counters, Reject, RxContext, Valid};
+use crate::time::Instant;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum LogKey {

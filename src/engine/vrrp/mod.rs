@@ -32,7 +32,7 @@ use std::collections::HashMap;
 use std::io;
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;
-use std::time::{Duration, Instant as StdInstant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use log::{debug, error, info, log, warn};
 use mio::unix::SourceFd;
@@ -49,6 +49,7 @@ use crate::sys::link::{self, Link, Monitor};
 use crate::sys::netlink;
 use crate::sys::vrrp_socket::{Received, SocketConfig, VrrpSocket, VRRP_GROUP_V4, VRRP_GROUP_V6};
 use crate::sys::{addr, Error as SysError};
+use crate::time::{Epoch, Monotonic};
 use crate::vrrp::{self, Action, Family, Reject, RxContext, State};
 
 use garp::GarpQueue;
@@ -115,7 +116,7 @@ pub struct VrrpEngine {
     global: GlobalDefs,
     /// The running configuration's sync groups, which reload compares.
     sync_groups: Vec<VrrpSyncGroup>,
-    epoch: StdInstant,
+    epoch: Epoch,
     insts: Vec<Inst>,
     /// Configured instances whose interface or source address is not there yet.
     pending: Vec<Pending>,
@@ -136,7 +137,7 @@ pub struct VrrpEngine {
     rxbuf: Vec<u8>,
     started: bool,
     /// `vrrp_startup_delay`: the instances start at this instant.
-    start_at: Option<StdInstant>,
+    start_at: Option<Monotonic>,
     /// Tracking, sync groups, routes, static addresses, alerts (`periphery.rs`).
     periphery: periphery::Periphery,
     /// Work not done yet (`run_queue`).
@@ -166,7 +167,7 @@ impl VrrpEngine {
         let mut engine = VrrpEngine {
             global: config.global.clone(),
             sync_groups: config.sync_groups.clone(),
-            epoch: StdInstant::now(),
+            epoch: Epoch::now(),
             insts: Vec::new(),
             pending: Vec::new(),
             socks: Vec::new(),
@@ -244,7 +245,7 @@ impl VrrpEngine {
     /// Start the pending instances that can run now: after link or address
     /// events, and once the monitor is open (an address that became usable
     /// before it subscribed sent its event to no one).
-    fn start_pending(&mut self, registry: &Registry, now: StdInstant) {
+    fn start_pending(&mut self, registry: &Registry, now: Monotonic) {
         // Before vrrp_startup_delay is over, waiting instances keep waiting.
         if self.pending.is_empty() || !self.started {
             return;
@@ -353,26 +354,18 @@ impl VrrpEngine {
 
     /// Give every core the wall clock at `now` (auth_hmac timestamps);
     /// called at each entry point, so a stepped clock is followed.
-    fn sync_wall_clock(&mut self, now: StdInstant) {
-        let vnow = self.vnow(now);
+    fn sync_wall_clock(&mut self, now: Monotonic) {
+        let vnow = self.epoch.instant(now);
         let unix = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
-        let unix = unix.saturating_sub(StdInstant::now().saturating_duration_since(now));
+        let unix = unix.saturating_sub(Monotonic::now().saturating_duration_since(now));
         for inst in &mut self.insts {
             inst.core.set_wall_clock(vnow, unix);
         }
     }
 
-    fn vnow(&self, now: StdInstant) -> vrrp::Instant {
-        vrrp::Instant::from_micros(now.saturating_duration_since(self.epoch).as_micros() as u64)
-    }
-
-    fn std_instant(&self, t: vrrp::Instant) -> StdInstant {
-        self.epoch + Duration::from_micros(t.as_micros())
-    }
-
     /// Apply every action instance `i` has queued, in order, and all the
     /// work that follows from them (`run_queue`).
-    fn apply(&mut self, i: usize, now: StdInstant) {
+    fn apply(&mut self, i: usize, now: Monotonic) {
         self.queue_work(Work::Drain(i));
         self.run_queue(now);
     }
@@ -385,7 +378,7 @@ impl VrrpEngine {
     /// instance's actions are applied without interruption; what they
     /// cause in other instances is queued behind (`work.rs`). A call while
     /// the queue runs (from the work itself) only adds to it.
-    fn run_queue(&mut self, now: StdInstant) {
+    fn run_queue(&mut self, now: Monotonic) {
         if !self.work.start() {
             return;
         }
@@ -397,7 +390,7 @@ impl VrrpEngine {
         }
     }
 
-    fn drain_actions(&mut self, i: usize, now: StdInstant) {
+    fn drain_actions(&mut self, i: usize, now: Monotonic) {
         while let Some(action) = self.insts[i].core.poll_action() {
             match action {
                 Action::SendAdvert { priority, ah_seq, hmac_seq, due } => {
@@ -445,9 +438,9 @@ impl VrrpEngine {
         priority: u8,
         ah_seq: Option<u32>,
         hmac_seq: Option<u64>,
-        due: Option<vrrp::Instant>,
+        due: Option<crate::time::Instant>,
     ) {
-        let due = due.map(|t| self.std_instant(t));
+        let due = due.map(|t| self.epoch.monotonic(t));
         let inst = &mut self.insts[i];
         if ah_seq.is_some() {
             inst.ip_id = inst.ip_id.checked_add(1).unwrap_or(1);
@@ -493,7 +486,7 @@ impl VrrpEngine {
             };
             if let (false, Some(due)) = (timed, due) {
                 timed = true;
-                let late = StdInstant::now().saturating_duration_since(due);
+                let late = Monotonic::now().saturating_duration_since(due);
                 inst.lateness.record(late, inst.core.master_adver_interval());
             }
             if let Err(e) = sock.send_to(dst, &bytes) {
@@ -553,13 +546,13 @@ impl VrrpEngine {
     }
 
     /// The core went MASTER: add the VIPs; refused ones are retried.
-    fn add_vips(&mut self, i: usize, now: StdInstant) {
+    fn add_vips(&mut self, i: usize, now: Monotonic) {
         let failed = self.set_vips(i, true);
         self.vip_outcome(i, VipRetry::after(0, failed, now), now);
     }
 
     /// Retry the refused VIP adds that are due.
-    fn retry_vips(&mut self, now: StdInstant) {
+    fn retry_vips(&mut self, now: Monotonic) {
         for i in 0..self.insts.len() {
             let Some(retry) = self.insts[i].vip_retry.take_if(|r| r.due <= now) else { continue };
             if self.insts[i].core.state() != State::Master {
@@ -577,7 +570,7 @@ impl VrrpEngine {
         }
     }
 
-    fn vip_outcome(&mut self, i: usize, outcome: VipOutcome, now: StdInstant) {
+    fn vip_outcome(&mut self, i: usize, outcome: VipOutcome, now: Monotonic) {
         let name = self.insts[i].cfg.name.clone();
         match outcome {
             VipOutcome::Done => {}
@@ -611,14 +604,14 @@ impl VrrpEngine {
         }
     }
 
-    fn send_due_garps(&mut self, now: StdInstant) {
+    fn send_due_garps(&mut self, now: Monotonic) {
         let names: Vec<(&str, &str)> =
             self.insts.iter().map(|i| (i.cfg.name.as_str(), i.ifname.as_str())).collect();
         self.garps.send_due(now, self.arp.as_ref(), self.na.as_ref(), |i| names[i].1);
     }
 
     /// Queue the notify scripts for a transition of instance `i`.
-    fn notify(&mut self, i: usize, to: State, now: StdInstant) {
+    fn notify(&mut self, i: usize, to: State, now: Monotonic) {
         let inst = &self.insts[i];
         let n = &inst.cfg.notify;
         if to == State::Init {
@@ -643,7 +636,7 @@ impl VrrpEngine {
         }
     }
 
-    fn run_script(&mut self, key: &str, cmd: &ConfCommand, args: Vec<String>, now: StdInstant) {
+    fn run_script(&mut self, key: &str, cmd: &ConfCommand, args: Vec<String>, now: Monotonic) {
         let Some(runner) = self.scripts.as_mut() else { return };
         let mut command = match Command::from_words(&cmd.args) {
             Ok(c) => c,
@@ -675,12 +668,12 @@ impl VrrpEngine {
 
     /// Open the notify FIFOs `config` asks this child for and start their
     /// readers; an unchanged set (on reload) is kept as it is.
-    fn open_fifos(&mut self, now: StdInstant) {
+    fn open_fifos(&mut self, now: Monotonic) {
         let plan = notify_fifo::plan(&self.global, Writer::Vrrp, self.children);
         self.fifos.apply(plan, &mut self.policy, self.scripts.as_mut(), now);
     }
 
-    fn reap_scripts(&mut self, now: StdInstant) {
+    fn reap_scripts(&mut self, now: Monotonic) {
         let Some(runner) = self.scripts.as_mut() else { return };
         let finished: Vec<_> = std::iter::from_fn(|| runner.poll_completion()).collect();
         for done in finished {
@@ -694,8 +687,8 @@ impl VrrpEngine {
     }
 
     /// Read every pending packet from pooled socket `s`.
-    fn receive(&mut self, s: usize, now: StdInstant) {
-        let vnow = self.vnow(now);
+    fn receive(&mut self, s: usize, now: Monotonic) {
+        let vnow = self.epoch.instant(now);
         loop {
             let got = self.socks[s].sock.recv(&mut self.rxbuf);
             let r = match got {
@@ -766,29 +759,29 @@ impl VrrpEngine {
     /// Link events feed the trackers (`tracking.rs`): the instance interface
     /// (unless `dont_track_primary`) and every `track_interface`. Link and
     /// address events may also let a pending instance start.
-    fn link_events(&mut self, registry: &Registry, now: StdInstant) {
+    fn link_events(&mut self, registry: &Registry, now: Monotonic) {
         if self.ext_link_events(now) {
             self.start_pending(registry, now);
         }
     }
 
     /// Start instance `i` as at start-up.
-    fn start_instance(&mut self, i: usize, now: StdInstant) {
+    fn start_instance(&mut self, i: usize, now: Monotonic) {
         // Addresses left by a previous run (kill -9) must not linger on a backup.
         self.set_vips(i, false);
         self.sync_wall_clock(now);
-        let vnow = self.vnow(now);
+        let vnow = self.epoch.instant(now);
         self.insts[i].core.start(vnow);
         self.apply(i, now);
     }
 
-    fn start(&mut self, now: StdInstant) {
+    fn start(&mut self, now: Monotonic) {
         if self.started {
             return;
         }
         self.started = true;
         self.ext_start(now);
-        let vnow = self.vnow(now);
+        let vnow = self.epoch.instant(now);
         // The link monitor only reports changes: an interface that is already down must put
         // its instances in FAULT now, or they would elect themselves on a dead link.
         let down: Vec<u32> = match link::dump_links(&mut self.nl) {
@@ -916,10 +909,10 @@ impl Subsystem for VrrpEngine {
             Err(e) => warn!("no link monitor, interface state is not tracked: {e}"),
         }
         self.scripts = Some(ScriptRunner::new(Some(registry), tokens::SCRIPTS)?);
-        self.open_fifos(StdInstant::now());
+        self.open_fifos(Monotonic::now());
         self.ext_register(registry, tokens)?;
         self.check_scripts();
-        let now = StdInstant::now();
+        let now = Monotonic::now();
         self.sync_wall_clock(now);
         let delay = self.global.vrrp_startup_delay;
         if delay.is_zero() {
@@ -933,7 +926,7 @@ impl Subsystem for VrrpEngine {
         Ok(())
     }
 
-    fn handle_event(&mut self, registry: &Registry, event: &mio::event::Event, now: StdInstant) {
+    fn handle_event(&mut self, registry: &Registry, event: &mio::event::Event, now: Monotonic) {
         self.sync_wall_clock(now);
         let token = event.token();
         if let Some(s) = self.socks.iter().position(|s| s.token == token) {
@@ -948,8 +941,8 @@ impl Subsystem for VrrpEngine {
         }
     }
 
-    fn poll_timeout(&self) -> Option<StdInstant> {
-        let cores = self.insts.iter().filter_map(|i| i.core.poll_timeout()).map(|t| self.std_instant(t));
+    fn poll_timeout(&self) -> Option<Monotonic> {
+        let cores = self.insts.iter().filter_map(|i| i.core.poll_timeout()).map(|t| self.epoch.monotonic(t));
         let scripts = self.scripts.as_ref().and_then(ScriptRunner::poll_timeout);
         cores
             .chain(self.garps.next_due())
@@ -960,14 +953,14 @@ impl Subsystem for VrrpEngine {
             .min()
     }
 
-    fn handle_timeout(&mut self, registry: &Registry, now: StdInstant) {
+    fn handle_timeout(&mut self, registry: &Registry, now: Monotonic) {
         self.sync_wall_clock(now);
         if self.start_at.is_some_and(|t| t <= now) {
             self.start_at = None;
             self.start(now);
             self.start_pending(registry, now);
         }
-        let vnow = self.vnow(now);
+        let vnow = self.epoch.instant(now);
         for i in 0..self.insts.len() {
             if self.insts[i].core.poll_timeout().is_some_and(|t| t <= vnow) {
                 let wanted = self.insts[i].core.wants_master();
@@ -992,7 +985,7 @@ impl Subsystem for VrrpEngine {
         registry: &Registry,
         tokens: &mut TokenAlloc,
         new_config: &Config,
-        now: StdInstant,
+        now: Monotonic,
     ) -> Result<(), String> {
         self.sync_wall_clock(now);
         let res = self.reload_config(registry, tokens, new_config, now);
@@ -1000,9 +993,9 @@ impl Subsystem for VrrpEngine {
         res
     }
 
-    fn shutdown(&mut self, _registry: &Registry, now: StdInstant) {
+    fn shutdown(&mut self, _registry: &Registry, now: Monotonic) {
         self.sync_wall_clock(now);
-        let vnow = self.vnow(now);
+        let vnow = self.epoch.instant(now);
         // keepalived's -V skips the whole release: no priority 0, no removal,
         // no stop transition; static addresses and routes go as always.
         let insts = if self.release_on_exit { self.insts.len() } else { 0 };
@@ -1028,10 +1021,10 @@ impl Subsystem for VrrpEngine {
         self.resume.remove();
         // Give notify_stop scripts a moment; the runner kills what is left.
         if let Some(r) = self.scripts.as_mut() {
-            let deadline = StdInstant::now() + Duration::from_millis(500);
-            while r.running() > 0 && StdInstant::now() < deadline {
+            let deadline = Monotonic::now() + Duration::from_millis(500);
+            while r.running() > 0 && Monotonic::now() < deadline {
                 std::thread::sleep(Duration::from_millis(5));
-                r.handle_timeout(StdInstant::now());
+                r.handle_timeout(Monotonic::now());
                 r.reap_exited();
             }
         }

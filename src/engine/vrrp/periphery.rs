@@ -8,7 +8,6 @@
 use std::io;
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;
-use std::time::Instant as StdInstant;
 
 use log::error;
 use mio::unix::SourceFd;
@@ -24,6 +23,7 @@ use crate::config::Config;
 use crate::runtime::{tokens, TokenAlloc};
 use crate::smtp::Mailer;
 use crate::sys::icmp::{self, EchoSocket};
+use crate::time::Monotonic;
 use crate::vrrp::sync::SyncGroups;
 
 pub(super) struct Periphery {
@@ -164,7 +164,7 @@ impl VrrpEngine {
     /// Before the instances start: interface states, static addresses and
     /// routes, sync-group holds, and the trackers' first verdict (so an
     /// instance with a failed tracker starts in FAULT).
-    pub(super) fn ext_start(&mut self, now: StdInstant) {
+    pub(super) fn ext_start(&mut self, now: Monotonic) {
         self.refresh_links();
         self.install_statics(true);
         self.apply_local_igmp();
@@ -190,7 +190,7 @@ impl VrrpEngine {
         registry: &Registry,
         tokens: &mut TokenAlloc,
         new: &Config,
-        now: StdInstant,
+        now: Monotonic,
     ) {
         self.periphery.configure(new);
         let old_addrs = std::mem::replace(&mut self.periphery.static_addrs, new.static_ipaddress.clone());
@@ -224,12 +224,12 @@ impl VrrpEngine {
 
     /// Pending instances that could start were appended: their sync-group
     /// hold and their trackers' verdict, before they start.
-    pub(super) fn ext_instances_added(&mut self, now: StdInstant) {
+    pub(super) fn ext_instances_added(&mut self, now: Monotonic) {
         self.apply_sync_holds();
         self.reevaluate(now);
     }
 
-    pub(super) fn ext_poll_timeout(&self) -> Option<StdInstant> {
+    pub(super) fn ext_poll_timeout(&self) -> Option<Monotonic> {
         let e = &self.periphery;
         let scripts = e.scripts.iter().filter_map(|j| j.due);
         let pings = e.pings.iter().flat_map(|p| [p.due, p.waiting.map(|w| w.1)]).flatten();
@@ -237,7 +237,7 @@ impl VrrpEngine {
         scripts.chain(pings).chain(mail).min()
     }
 
-    pub(super) fn ext_timeout(&mut self, registry: &Registry, now: StdInstant) {
+    pub(super) fn ext_timeout(&mut self, registry: &Registry, now: Monotonic) {
         self.run_due_scripts(now);
         self.run_due_pings(now);
         if let Some(m) = self.periphery.mailer.as_mut() {
@@ -250,7 +250,7 @@ impl VrrpEngine {
     }
 
     /// Readiness on one of our tokens (mailer, echo sockets).
-    pub(super) fn ext_event(&mut self, registry: &Registry, token: Token, now: StdInstant) -> bool {
+    pub(super) fn ext_event(&mut self, registry: &Registry, token: Token, now: Monotonic) -> bool {
         if let Some(m) = self.periphery.mailer.as_mut() {
             if m.handle_event(registry, token, now) {
                 self.drain_mail();

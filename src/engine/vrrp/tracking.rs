@@ -2,7 +2,7 @@
 //! are gathered here and fed to the pure tracking rules (`track.rs`), and
 //! each instance's priority and FAULT follow from the verdicts.
 
-use std::time::{Duration, Instant as StdInstant};
+use std::time::Duration;
 
 use log::{error, info, warn};
 
@@ -12,6 +12,7 @@ use super::VrrpEngine;
 use crate::config::model::{Command as ConfCommand, VrrpScript};
 use crate::script::{self, Command, Completion, Job, NotifyScope, Order, Outcome, ScriptKind};
 use crate::sys::link::{self, Event};
+use crate::time::Monotonic;
 use crate::vrrp::State;
 
 /// Queue/exclusivity keys of vrrp_script runs start with this.
@@ -19,7 +20,7 @@ const SCRIPT_KEY: &str = "VRRP_Script ";
 
 pub(super) struct ScriptJob {
     pub(super) cfg: VrrpScript,
-    pub(super) due: Option<StdInstant>,
+    pub(super) due: Option<Monotonic>,
 }
 
 impl VrrpEngine {
@@ -38,8 +39,8 @@ impl VrrpEngine {
     }
 
     /// Every instance's priority and fault from its trackers and its sync group.
-    pub(super) fn reevaluate(&mut self, now: StdInstant) {
-        let vnow = self.vnow(now);
+    pub(super) fn reevaluate(&mut self, now: Monotonic) {
+        let vnow = self.epoch.instant(now);
         let verdicts: Vec<_> =
             self.insts.iter().map(|inst| self.periphery.tracking.verdict(&inst.cfg.name)).collect();
         // Refused VIPs fault an instance as its trackers do (`retry_vips`).
@@ -84,7 +85,7 @@ impl VrrpEngine {
 
     /// Link and address events from the monitor. True when there were any
     /// (or a re-dump after an overrun): a pending instance may start now.
-    pub(super) fn ext_link_events(&mut self, now: StdInstant) -> bool {
+    pub(super) fn ext_link_events(&mut self, now: Monotonic) -> bool {
         let Some((monitor, _)) = self.monitor.as_mut() else { return false };
         let mut events = Vec::new();
         if let Err(e) = monitor.read_events(&mut events) {
@@ -158,7 +159,7 @@ impl VrrpEngine {
         self.periphery.tracking.disable_script(name, disabled);
     }
 
-    pub(super) fn ext_script_done(&mut self, done: &Completion, now: StdInstant) -> bool {
+    pub(super) fn ext_script_done(&mut self, done: &Completion, now: Monotonic) -> bool {
         let Some(name) = done.key.strip_prefix(SCRIPT_KEY) else { return false };
         let status = match done.outcome {
             Outcome::Exited(code) => Some(code),
@@ -180,7 +181,7 @@ impl VrrpEngine {
         true
     }
 
-    pub(super) fn run_due_scripts(&mut self, now: StdInstant) {
+    pub(super) fn run_due_scripts(&mut self, now: Monotonic) {
         for k in 0..self.periphery.scripts.len() {
             let job = &self.periphery.scripts[k];
             if self.periphery.tracking.script_disabled(&job.cfg.name) || job.due.is_none_or(|d| d > now) {
