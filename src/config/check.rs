@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::diag::{Diagnostic, Loc};
-use super::model::{Auth, Config, InitialState, LvsMethod, RawLine, VipSpec, VrrpInstance, VsAddr};
+use super::model::{Auth, Config, InitialState, IpLine, LvsMethod, VipSpec, VrrpInstance, VsAddr};
 use super::suggest;
 use super::LoadOptions;
 
@@ -73,24 +73,24 @@ impl Checker<'_> {
         self.diags.push(if let Some(h) = hint { d.with_hint(h) } else { d });
     }
 
-    /// Route and rule lines are parsed when installed; say now, with the
-    /// line, which ones vigil will skip. Warnings: keepalived knows more of
+    /// Route and rule lines were parsed when read; say now, with the line,
+    /// which ones vigil will skip. Warnings: keepalived knows more of
     /// `ip route` (nexthops, encap, metrics) than vigil installs.
     fn route_and_rule_lines(&mut self, cfg: &Config) {
-        use crate::engine::vrrp::{routes::parse_route, rules::parse_rule};
-        let route = |l: &RawLine| parse_route(&l.words).err();
-        let rule = |l: &RawLine| parse_rule(&l.words).err();
-        let mut lines: Vec<(&str, &RawLine, Option<String>)> = Vec::new();
-        lines.extend(cfg.static_routes.iter().map(|l| ("route", l, route(l))));
-        lines.extend(cfg.static_rules.iter().map(|l| ("rule", l, rule(l))));
-        for vi in &cfg.instances {
-            lines.extend(vi.virtual_routes.iter().map(|l| ("route", l, route(l))));
-            lines.extend(vi.virtual_rules.iter().map(|l| ("rule", l, rule(l))));
+        fn err<T>(l: &IpLine<T>) -> Option<&String> {
+            l.parsed.as_ref().err()
         }
-        for (what, line, err) in lines {
+        let mut lines: Vec<(&str, &Loc, Option<&String>)> = Vec::new();
+        lines.extend(cfg.static_routes.iter().map(|l| ("route", &l.loc, err(l))));
+        lines.extend(cfg.static_rules.iter().map(|l| ("rule", &l.loc, err(l))));
+        for vi in &cfg.instances {
+            lines.extend(vi.virtual_routes.iter().map(|l| ("route", &l.loc, err(l))));
+            lines.extend(vi.virtual_rules.iter().map(|l| ("rule", &l.loc, err(l))));
+        }
+        for (what, loc, err) in lines {
             if let Some(e) = err {
                 self.warn(
-                    &line.loc,
+                    loc,
                     format!("vigil cannot install this {what}: {e}; the line is skipped"),
                     Some(format!("vigil reads `ip {what}` selectors, table, preference and type")),
                 );

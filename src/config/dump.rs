@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::model::{
     Auth, Broadcast, Checker, CheckerConn, CheckerKind, Command, Config, GlobalDefs, HttpProtocol,
-    InitialState, Notify, RealServer, VipSpec, VirtualServer, VrrpInstance, VsAddr, VsgEntry,
+    InitialState, IpLine, Notify, RealServer, VipSpec, VirtualServer, VrrpInstance, VsAddr, VsgEntry,
 };
 
 pub fn dump(cfg: &Config) -> String {
@@ -19,11 +19,13 @@ pub fn dump(cfg: &Config) -> String {
         }
         o.close();
     }
-    for (kw, lines) in [("static_routes", &cfg.static_routes), ("static_rules", &cfg.static_rules)] {
+    for (kw, lines) in
+        [("static_routes", words(&cfg.static_routes)), ("static_rules", words(&cfg.static_rules))]
+    {
         if !lines.is_empty() {
             o.open(kw);
             for l in lines {
-                o.line(&l.words.join(" "));
+                o.line(&l.join(" "));
             }
             o.close();
         }
@@ -296,11 +298,13 @@ fn instance(o: &mut Out, vi: &VrrpInstance, g: &GlobalDefs) {
         }
         o.close();
     }
-    for (kw, lines) in [("virtual_routes", &vi.virtual_routes), ("virtual_rules", &vi.virtual_rules)] {
+    for (kw, lines) in
+        [("virtual_routes", words(&vi.virtual_routes)), ("virtual_rules", words(&vi.virtual_rules))]
+    {
         if !lines.is_empty() {
             o.open(kw);
             for l in lines {
-                o.line(&l.words.join(" "));
+                o.line(&l.join(" "));
             }
             o.close();
         }
@@ -548,6 +552,11 @@ fn checker(o: &mut Out, ck: &Checker, rs: &RealServer, vs: &VirtualServer) {
         CheckerKind::Unrunnable(_) => {}
     }
     o.close();
+}
+
+/// The words of route or rule lines, as written.
+fn words<T>(lines: &[IpLine<T>]) -> Vec<&Vec<String>> {
+    lines.iter().map(|l| &l.words).collect()
 }
 
 #[cfg(test)]

@@ -17,6 +17,8 @@ pub mod lexer;
 pub mod model;
 pub mod parse;
 pub mod preprocess;
+pub mod route;
+pub mod rule;
 pub mod snapshot;
 pub mod suggest;
 pub mod token;

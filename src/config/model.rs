@@ -14,8 +14,8 @@ use super::diag::Loc;
 pub struct Config {
     pub global: GlobalDefs,
     pub static_ipaddress: Vec<VipSpec>,
-    pub static_routes: Vec<RawLine>,
-    pub static_rules: Vec<RawLine>,
+    pub static_routes: Vec<RouteLine>,
+    pub static_rules: Vec<RuleLine>,
     pub vrrp_scripts: Vec<VrrpScript>,
     /// `vrrp_track_ping` blocks (a vigil extension).
     pub track_pings: Vec<VrrpTrackPing>,
@@ -101,12 +101,21 @@ impl Locs {
     }
 }
 
-/// One line of a block that vigil keeps as words (routes, rules), in `ip` syntax.
+/// One line of a route or rule list (`virtual_routes`, `static_rules`...)
+/// in `ip` syntax: the words as written (dumps, messages) and what they
+/// parse to, once, when the configuration is read. `Err` says why vigil
+/// skips the line (`-t` warns; the engine logs it when it would install it).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RawLine {
+pub struct IpLine<T> {
     pub words: Vec<String>,
     pub loc: Loc,
+    pub parsed: Result<T, String>,
 }
+
+/// A `virtual_routes` / `static_routes` line.
+pub type RouteLine = IpLine<super::route::Route>;
+/// A `virtual_rules` / `static_rules` line.
+pub type RuleLine = IpLine<super::rule::RuleSpec>;
 
 /// A program to run: argv plus an optional user and group to run it as.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -438,8 +447,8 @@ pub struct VrrpInstance {
     pub auth_hmac: Option<AuthHmac>,
     pub vips: Vec<VipSpec>,
     pub vips_excluded: Vec<VipSpec>,
-    pub virtual_routes: Vec<RawLine>,
-    pub virtual_rules: Vec<RawLine>,
+    pub virtual_routes: Vec<RouteLine>,
+    pub virtual_rules: Vec<RuleLine>,
     pub nopreempt: bool,
     pub preempt_delay: Duration,
     pub track_scripts: Vec<TrackScript>,

@@ -34,8 +34,8 @@ pub fn parse(tokens: &[Token], diags: &mut Vec<Diagnostic>) -> Config {
                     }
                 }
             }
-            "static_routes" => cfg.static_routes.extend(p.raw_lines(s)),
-            "static_rules" => cfg.static_rules.extend(p.raw_lines(s)),
+            "static_routes" => cfg.static_routes.extend(p.ip_lines(s, super::route::parse_route)),
+            "static_rules" => cfg.static_rules.extend(p.ip_lines(s, super::rule::parse_rule)),
             "vrrp_script" => cfg.vrrp_scripts.extend(p.vrrp_script(s).filter(|x| !x.name.is_empty())),
             "vrrp_track_ping" => cfg.track_pings.extend(p.track_ping(s).filter(|x| !x.name.is_empty())),
             "track_file" | "vrrp_track_file" => cfg.track_files.extend(p.track_file(s)),
@@ -164,14 +164,21 @@ impl Parser<'_> {
         name
     }
 
-    fn raw_lines(&mut self, s: &Stmt) -> Vec<super::model::RawLine> {
+    /// A route or rule list, each line parsed with `parse` (`ip` syntax).
+    fn ip_lines<T>(
+        &mut self,
+        s: &Stmt,
+        parse: fn(&[String]) -> Result<T, String>,
+    ) -> Vec<super::model::IpLine<T>> {
         s.stmts()
             .iter()
             .map(|item| {
                 if let Some(b) = &item.body {
                     self.error(&b.open.loc, "unexpected block inside a route or rule list".to_string(), None);
                 }
-                super::model::RawLine { words: item.words(), loc: item.loc().clone() }
+                let words = item.words();
+                let parsed = parse(&words);
+                super::model::IpLine { words, loc: item.loc().clone(), parsed }
             })
             .collect()
     }

@@ -8,6 +8,7 @@ use super::netlink::msg::{NLM_F_CREATE, NLM_F_EXCL};
 use super::netlink::rt::*;
 use super::netlink::{Request, Socket};
 use super::{Error, Result};
+pub use crate::config::route::Scope;
 
 /// IPv4 broadcast address of an address (`brd`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -17,50 +18,6 @@ pub enum Broadcast {
     /// `brd +`: host bits set.
     Auto,
     Explicit(Ipv4Addr),
-}
-
-/// Address scope (`scope`); values from `rtnetlink.h`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Scope {
-    #[default]
-    Global,
-    Site,
-    Link,
-    Host,
-    Nowhere,
-    Other(u8),
-}
-
-impl Scope {
-    pub fn value(self) -> u8 {
-        match self {
-            Scope::Global => 0,
-            Scope::Site => 200,
-            Scope::Link => 253,
-            Scope::Host => 254,
-            Scope::Nowhere => 255,
-            Scope::Other(n) => n,
-        }
-    }
-
-    /// The names `ip` accepts, or a number 0-255.
-    pub fn parse(s: &str) -> Option<Scope> {
-        Some(match s {
-            "global" | "universe" => Scope::Global,
-            "site" => Scope::Site,
-            "link" => Scope::Link,
-            "host" => Scope::Host,
-            "nowhere" => Scope::Nowhere,
-            n => match n.parse::<u8>().ok()? {
-                0 => Scope::Global,
-                200 => Scope::Site,
-                253 => Scope::Link,
-                254 => Scope::Host,
-                255 => Scope::Nowhere,
-                v => Scope::Other(v),
-            },
-        })
-    }
 }
 
 /// An address to add to or delete from an interface.

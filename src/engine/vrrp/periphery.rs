@@ -18,7 +18,7 @@ use super::routes_rules_statics::same_addr;
 use super::track::{Source, Tracking};
 use super::tracking::ScriptJob;
 use super::VrrpEngine;
-use crate::config::model::{RawLine, VipSpec, VrrpSyncGroup};
+use crate::config::model::{IpLine, RouteLine, RuleLine, VipSpec, VrrpSyncGroup};
 use crate::config::Config;
 use crate::runtime::{tokens, TokenAlloc};
 use crate::smtp::Mailer;
@@ -36,8 +36,8 @@ pub(super) struct Periphery {
     pub(super) sync: SyncGroups,
     pub(super) group_cfgs: Vec<VrrpSyncGroup>,
     pub(super) static_addrs: Vec<VipSpec>,
-    pub(super) static_routes: Vec<RawLine>,
-    pub(super) static_rules: Vec<RawLine>,
+    pub(super) static_routes: Vec<RouteLine>,
+    pub(super) static_rules: Vec<RuleLine>,
     pub(super) statics_installed: bool,
     /// `disable_local_igmp` with an IPv4 VMAC configured.
     pub(super) quiet_local_igmp: bool,
@@ -198,9 +198,9 @@ impl VrrpEngine {
         let old_rules = std::mem::replace(&mut self.periphery.static_rules, new.static_rules.clone());
         let gone_addrs: Vec<VipSpec> =
             old_addrs.into_iter().filter(|o| !new.static_ipaddress.iter().any(|n| same_addr(o, n))).collect();
-        let gone = |old: Vec<RawLine>, new: &[RawLine]| -> Vec<RawLine> {
+        fn gone<T>(old: Vec<IpLine<T>>, new: &[IpLine<T>]) -> Vec<IpLine<T>> {
             old.into_iter().filter(|o| !new.iter().any(|n| n.words == o.words)).collect()
-        };
+        }
         let gone_routes = gone(old_routes, &new.static_routes);
         let gone_rules = gone(old_rules, &new.static_rules);
         self.static_changes(&gone_addrs, &gone_routes, &gone_rules, false);
