@@ -229,9 +229,6 @@ pub fn query_within(path: &Path, request: &str, timeout: Duration) -> io::Result
     Ok(reply)
 }
 
-const STATUS_USAGE: &str = "Usage: vigil status [-s NAME] [-i ID] [-p PIDFILE] [--json | --prometheus]\n\
-     -s, -i and -p name the daemon as they did when it was started";
-
 /// The status object of each child of the daemon at `paths` whose control
 /// socket exists, or why it did not answer: what `vigil status` prints and
 /// what the metrics are made of. Waits at most `timeout` per read or write.
@@ -251,32 +248,19 @@ pub fn gather(paths: &RunPaths, timeout: Duration) -> Vec<(ChildKind, Result<Jso
     found
 }
 
-/// `vigil status [-s NAME] [-i ID] [-p FILE] [--json | --prometheus]`: the
-/// flags find the daemon started with the same ones (see
-/// [`RunPaths::for_daemon`]).
-pub fn status_main(args: &[String]) -> i32 {
-    let mut json = false;
-    let mut prometheus = false;
-    let mut daemon_args = Vec::new();
-    for a in args {
-        match a.as_str() {
-            "--json" | "-j" => json = true,
-            "--prometheus" => prometheus = true,
-            _ => daemon_args.push(a.clone()),
-        }
-    }
-    if json && prometheus {
-        eprintln!("vigil status: --json and --prometheus exclude each other\n{STATUS_USAGE}");
-        return 2;
-    }
-    let paths = match daemon_paths(&daemon_args) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("vigil status: {e}\n{STATUS_USAGE}");
-            return 2;
-        }
-    };
-    let gathered = gather(&paths, CLIENT_TIMEOUT);
+/// How `vigil status` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusFormat {
+    Table,
+    Json,
+    Prometheus,
+}
+
+/// `vigil status`: ask the children of the daemon at `paths` (`cli` finds
+/// it from the flags the daemon was started with) and print their answers.
+pub fn status(paths: &RunPaths, format: StatusFormat) -> i32 {
+    let (json, prometheus) = (format == StatusFormat::Json, format == StatusFormat::Prometheus);
+    let gathered = gather(paths, CLIENT_TIMEOUT);
     if gathered.is_empty() {
         eprintln!("vigil status: no running vigil found in {}", paths.run_dir.display());
         return 1;
@@ -311,25 +295,6 @@ pub fn status_main(args: &[String]) -> i32 {
         }
     }
     0
-}
-
-/// The paths of the daemon that the identifying flags in `args` (`-s`,
-/// `-i`, `-p`, in the daemon's own syntax) name; any other flag is an error.
-pub fn daemon_paths(args: &[String]) -> Result<RunPaths, String> {
-    let opts = match crate::cli::parse_args(args)? {
-        crate::cli::Command::Run(o) => o,
-        _ => return Err("unexpected --help or --version".into()),
-    };
-    let identity = crate::cli::Options {
-        namespace: opts.namespace.clone(),
-        config_id: opts.config_id.clone(),
-        pid_file: opts.pid_file.clone(),
-        ..Default::default()
-    };
-    if *opts != identity {
-        return Err(format!("only -s, -i and -p (which daemon) are accepted here, not '{}'", args.join(" ")));
-    }
-    Ok(RunPaths::for_daemon(&opts))
 }
 
 /// A human view of any status object: scalars as `key: value` lines, and
@@ -408,17 +373,6 @@ mod tests {
             "[vrrp]\n  pid: 42\n  engine: vrrp\n  instances:\n    \
              NAME   STATE   PRIO\n    VI_1   MASTER\n    VI_22  BACKUP  90\n"
         );
-    }
-
-    #[test]
-    fn status_takes_the_daemons_identifying_flags_only() {
-        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let p = daemon_paths(&args(&["-i", "node1", "--pid=/run/n1.pid", "-s", "blue"])).unwrap();
-        assert_eq!(p.identity, "namespace blue, config-id node1, pid file /run/n1.pid");
-        assert_eq!(daemon_paths(&args(&[])).unwrap().identity, "default");
-        for bad in [&["-f", "x.conf"][..], &["-P"], &["--bogus"], &["extra"], &["-s"]] {
-            assert!(daemon_paths(&args(bad)).is_err(), "{bad:?}");
-        }
     }
 
     #[test]

@@ -246,7 +246,7 @@ fn status(sub: &dyn Subsystem, name: &str, started: Instant) -> Json {
     let mut pairs = vec![
         ("process".to_string(), Json::from(name)),
         ("pid".to_string(), Json::from(std::process::id())),
-        ("version".to_string(), Json::from(env!("CARGO_PKG_VERSION"))),
+        ("version".to_string(), Json::from(crate::runtime::VERSION)),
         ("uptime_s".to_string(), Json::from(started.elapsed().as_secs())),
     ];
     match sub.status() {

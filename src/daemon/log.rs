@@ -51,7 +51,7 @@ pub struct LogConfig {
 }
 
 impl LogConfig {
-    pub fn from_options(o: &crate::cli::Options) -> Result<LogConfig, String> {
+    pub fn from_settings(o: &super::Settings) -> Result<LogConfig, String> {
         let facility = match &o.log_facility {
             None => LOG_DAEMON,
             Some(s) => parse_facility(s).ok_or_else(|| format!("invalid log facility '{s}'"))?,
@@ -409,15 +409,15 @@ mod tests {
 
     #[test]
     fn namespace_names_the_ident_and_the_log_file() {
-        let o = crate::cli::Options {
+        let o = super::super::Settings {
             namespace: Some("blue".into()),
             log_file: Some("/var/log/ka.log".into()),
             ..Default::default()
         };
-        let cfg = LogConfig::from_options(&o).unwrap();
+        let cfg = LogConfig::from_settings(&o).unwrap();
         assert_eq!(cfg.ident, "Keepalived_blue");
         assert_eq!(cfg.file_path.as_deref(), Some(Path::new("/var/log/ka_blue.log")));
-        let cfg = LogConfig::from_options(&crate::cli::Options::default()).unwrap();
+        let cfg = LogConfig::from_settings(&super::super::Settings::default()).unwrap();
         assert_eq!((cfg.ident.as_str(), cfg.file_path), (IDENT_PARENT, None));
     }
 
@@ -488,12 +488,16 @@ mod tests {
 
     #[test]
     fn log_detail_logs_debug_lines() {
-        let args: Vec<String> = ["-D", "-S", "local2"].iter().map(|s| s.to_string()).collect();
-        let crate::cli::Command::Run(o) = crate::cli::parse_args(&args).unwrap() else { panic!() };
-        let cfg = LogConfig::from_options(&o).unwrap();
+        // -D -S local2
+        let o = super::super::Settings {
+            log_detail: true,
+            log_facility: Some("local2".into()),
+            ..Default::default()
+        };
+        let cfg = LogConfig::from_settings(&o).unwrap();
         assert_eq!(level(&cfg), log::LevelFilter::Debug);
         assert_eq!(cfg.facility, parse_facility("2").unwrap(), "-S");
-        let cfg = LogConfig::from_options(&crate::cli::Options::default()).unwrap();
+        let cfg = LogConfig::from_settings(&super::super::Settings::default()).unwrap();
         assert_eq!(level(&cfg), log::LevelFilter::Info);
     }
 

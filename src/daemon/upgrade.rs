@@ -24,7 +24,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{ChildKind, Lifetime};
+use super::{ChildKind, Lifetime, RunPaths};
 use crate::time::{monotonic_at, monotonic_us};
 
 /// What the old parent passes to the new one across exec.
@@ -140,19 +140,11 @@ fn run_checked(cmd: &mut Command, exe: &Path) -> Result<String, String> {
     Err(format!("{}{}", out.status, if tail.is_empty() { String::new() } else { format!(": {tail}") }))
 }
 
-/// `vigil upgrade [-s NAME] [-i ID] [-p FILE]`: ask the daemon those flags
-/// name to re-execute its binary, and wait until it runs again.
-pub fn upgrade_main(args: &[String]) -> i32 {
+/// `vigil upgrade`: ask the daemon at `paths` (`cli` finds it from the
+/// flags it was started with) to re-execute its binary, and wait until it
+/// runs again.
+pub fn upgrade(paths: &RunPaths) -> i32 {
     use crate::runtime::Json;
-    const USAGE: &str = "Usage: vigil upgrade [-s NAME] [-i ID] [-p PIDFILE]\n\
-         re-executes the daemon's binary (the file at the path it was started from) without dropping its VIPs";
-    let paths = match super::control::daemon_paths(args) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("vigil upgrade: {e}\n{USAGE}");
-            return 2;
-        }
-    };
     let socket = paths.daemon_socket();
     let ask = |request: &str, timeout: Duration| -> Result<Json, String> {
         super::control::query_within(&socket, request, timeout)
@@ -182,7 +174,7 @@ pub fn upgrade_main(args: &[String]) -> i32 {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if let Ok(now) = ask("status", Duration::from_secs(1)) {
-            let children = super::control::gather(&paths, Duration::from_secs(1));
+            let children = super::control::gather(paths, Duration::from_secs(1));
             let children_up = !children.is_empty() && children.iter().all(|(_, s)| s.is_ok());
             if count(&now) > count(&before) && children_up {
                 println!(

@@ -15,6 +15,9 @@ use mio::{Registry, Token};
 use crate::config::Config;
 pub use json::Json;
 
+/// vigil's version, as `-v`, the logs and the status objects give it.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 /// A child's life as the parent saw it (CLOCK_MONOTONIC, shared by every
 /// process of the host): the VRRP engine resumes from a state file written
 /// within its predecessor's life.
