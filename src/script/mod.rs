@@ -51,7 +51,7 @@ pub use policy::{ScriptKind, ScriptPolicy, UserSpec, Verdict};
 pub use runner::{Busy, Completion, Job, JobId, Order, Outcome, ScriptRunner, KILL_GRACE, REAP_TICK};
 pub use security::{check_path, Reason, Unsafe};
 pub use spawn::Output;
-pub use users::{GroupEntry, PasswdEntry, ScriptUser, UserDb, UserError, DEFAULT_SCRIPT_USER};
+pub use users::{script_user, ScriptUser, UserError, DEFAULT_SCRIPT_USER};
 
 /// Whose state a `notify` script is told about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -27,7 +27,8 @@ use std::os::unix::fs::MetadataExt;
 
 use super::command::Command;
 use super::security::{check_path, Reason};
-use super::users::{ScriptUser, UserDb, DEFAULT_SCRIPT_USER};
+use super::users::{ScriptUser, DEFAULT_SCRIPT_USER};
+use crate::sys::users::UserDb;
 
 const S_ISUID: u32 = 0o4000;
 const S_ISGID: u32 = 0o2000;
@@ -120,7 +121,7 @@ impl ScriptPolicy {
             Ok(db) => db,
             Err(_) => return Err(format!("Unable to resolve script username '{user}' - ignoring")),
         };
-        db.script_user(user, group).map_err(|e| match e {
+        super::users::script_user(db, user, group).map_err(|e| match e {
             super::UserError::UnknownUser(u) => format!("Script user '{u}' does not exist"),
             super::UserError::UnknownGroup(g) => format!("Script group '{g}' does not exist"),
         })

@@ -310,7 +310,7 @@ fn full_hostname() -> String {
 fn user_name() -> String {
     // SAFETY: geteuid cannot fail.
     let uid = unsafe { libc::geteuid() };
-    crate::script::UserDb::system()
+    crate::sys::users::UserDb::system()
         .ok()
         .and_then(|db| db.user_by_uid(uid).map(|u| u.name.clone()))
         .unwrap_or_else(|| if uid == 0 { "root".into() } else { "keepalived".into() })

@@ -20,6 +20,7 @@ pub mod route;
 pub mod rule;
 pub mod sysctl;
 pub mod track_file;
+pub mod users;
 pub mod vrrp_socket;
 
 mod fd;
