@@ -360,7 +360,7 @@ mod tests {
     use std::time::Duration;
 
     fn runs(conf: &str) -> Vec<VsRun> {
-        let opts = LoadOptions { config_id: "n1".into(), host_checks: false };
+        let opts = LoadOptions { config_id: "n1".into() };
         let l = load_bytes("t.conf", conf.as_bytes(), Path::new("/"), &opts);
         assert!(!l.has_errors(), "{:?}", l.diags);
         virtual_servers(&l.config).unwrap()

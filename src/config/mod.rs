@@ -32,15 +32,11 @@ pub use model::Config;
 pub struct LoadOptions {
     /// Matched against `@id` lines (`-i/--config-id`; default: short hostname).
     pub config_id: String,
-    /// Also check facts of this host (interfaces, users, script files).
-    /// Such findings are always warnings, so a config can be checked on
-    /// another machine than the router it is for.
-    pub host_checks: bool,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        LoadOptions { config_id: short_hostname(), host_checks: false }
+        LoadOptions { config_id: short_hostname() }
     }
 }
 
@@ -69,14 +65,14 @@ impl Loaded {
 /// Load a configuration file and everything it includes.
 pub fn load_file(path: &Path, opts: &LoadOptions) -> Loaded {
     let (tokens, mut diags) = preprocess::preprocess_file(path, &opts.config_id);
-    finish(tokens, &mut diags, opts)
+    finish(tokens, &mut diags)
 }
 
 /// Load a configuration from memory; `name` is used in diagnostics and
 /// `base_dir` resolves relative `include`s.
 pub fn load_bytes(name: &str, bytes: &[u8], base_dir: &Path, opts: &LoadOptions) -> Loaded {
     let (tokens, mut diags) = preprocess::preprocess_bytes(name, bytes, base_dir, &opts.config_id);
-    finish(tokens, &mut diags, opts)
+    finish(tokens, &mut diags)
 }
 
 /// Load a configuration from memory as `load_bytes` does, and record every
@@ -88,18 +84,18 @@ pub fn load_recording(
     opts: &LoadOptions,
 ) -> (Loaded, snapshot::Snapshot) {
     let (tokens, mut diags, snap) = preprocess::preprocess_recording(name, bytes, base_dir, &opts.config_id);
-    (finish(tokens, &mut diags, opts), snap)
+    (finish(tokens, &mut diags), snap)
 }
 
 /// Load a configuration from a snapshot: includes come from it, not the disk.
 pub fn load_snapshot(name: &str, snap: &snapshot::Snapshot, base_dir: &Path, opts: &LoadOptions) -> Loaded {
     let (tokens, mut diags) = preprocess::preprocess_snapshot(name, snap, base_dir, &opts.config_id);
-    finish(tokens, &mut diags, opts)
+    finish(tokens, &mut diags)
 }
 
-fn finish(tokens: Vec<token::Token>, diags: &mut Vec<Diagnostic>, opts: &LoadOptions) -> Loaded {
+fn finish(tokens: Vec<token::Token>, diags: &mut Vec<Diagnostic>) -> Loaded {
     let mut config = parse::parse(&tokens, diags);
-    check::check(&mut config, diags, opts);
+    check::check(&mut config, diags);
     Loaded { config, diags: std::mem::take(diags) }
 }
 

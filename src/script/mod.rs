@@ -46,6 +46,10 @@ mod users;
 #[cfg(test)]
 mod tests;
 
+/// The core-size limit vigil started with, when `-m` lifted it (the daemon
+/// sets it once, before any fork): scripts run with this one, as keepalived's do.
+pub static SCRIPT_CORE_LIMIT: std::sync::OnceLock<libc::rlimit> = std::sync::OnceLock::new();
+
 pub use command::{find_program, search_path, shell_quote, Command, CommandError, DEFAULT_PATH, SHELL};
 pub use policy::{ScriptKind, ScriptPolicy, UserSpec, Verdict};
 pub use runner::{Busy, Completion, Job, JobId, Order, Outcome, ScriptRunner, KILL_GRACE, REAP_TICK};

@@ -55,7 +55,7 @@ pub mod timer;
 pub mod validate;
 
 #[cfg(test)]
-mod sim;
+pub(crate) mod sim;
 #[cfg(test)]
 mod tests;
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::config::diag::{Diagnostic, Loc, Severity};
 use crate::config::model::{Auth, CheckerKind, Config, InitialState, LvsMethod, Protocol, VsAddr};
 use crate::config::token::{Token, TokenKind};
-use crate::config::{check, LoadOptions};
+use crate::config::check;
 use crate::vrrp::hmac::{AntiReplay, Mode};
 
 pub(crate) fn tokens(text: &str) -> Vec<Token> {
@@ -57,8 +57,7 @@ pub(crate) fn tokens(text: &str) -> Vec<Token> {
 fn load(text: &str) -> (Config, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let mut cfg = super::parse(&tokens(text), &mut diags);
-    let opts = LoadOptions { config_id: "test".into(), host_checks: false };
-    check::check(&mut cfg, &mut diags, &opts);
+    check::check(&mut cfg, &mut diags);
     (cfg, diags)
 }
 

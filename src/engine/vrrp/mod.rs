@@ -20,6 +20,8 @@ mod reload;
 mod resume;
 mod routes_rules_statics;
 mod sync_groups;
+#[cfg(test)]
+mod sync_lan;
 pub mod track;
 mod tracking;
 mod vips;

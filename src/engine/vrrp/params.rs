@@ -88,7 +88,7 @@ mod tests {
     use std::path::Path;
 
     fn first(conf: &str) -> (VrrpInstance, GlobalDefs) {
-        let opts = LoadOptions { config_id: "n1".into(), host_checks: false };
+        let opts = LoadOptions { config_id: "n1".into() };
         let l = load_bytes("t.conf", conf.as_bytes(), Path::new("/"), &opts);
         (l.config.instances[0].clone(), l.config.global.clone())
     }

@@ -299,7 +299,7 @@ mod tests {
     use std::path::Path;
 
     fn load(text: &str) -> Config {
-        let opts = LoadOptions { config_id: "n".into(), host_checks: false };
+        let opts = LoadOptions { config_id: "n".into() };
         load_bytes("t.conf", text.as_bytes(), Path::new("/"), &opts).config
     }
 

@@ -484,7 +484,7 @@ mod tests {
     }
 
     fn load(text: &str) -> crate::config::Config {
-        let opts = LoadOptions { config_id: "n".into(), host_checks: false };
+        let opts = LoadOptions { config_id: "n".into() };
         load_bytes("t.conf", text.as_bytes(), Path::new("/"), &opts).config
     }
 

@@ -1,6 +1,8 @@
 //! Command line: keepalived's flags with keepalived's meanings, plus the
 //! multi-call names (`keepalived`, `genhash`) and vigil's own subcommands.
 
+pub mod host_checks;
+
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -410,8 +412,8 @@ fn basename(p: &str) -> &str {
     Path::new(p).file_name().and_then(|s| s.to_str()).unwrap_or(p)
 }
 
-fn load_options(o: &Options, host_checks: bool) -> config::LoadOptions {
-    let mut lo = config::LoadOptions { host_checks, ..Default::default() };
+fn load_options(o: &Options) -> config::LoadOptions {
+    let mut lo = config::LoadOptions::default();
     if let Some(id) = &o.daemon.config_id {
         lo.config_id = id.clone();
     }
@@ -432,7 +434,8 @@ fn config_test(o: &Options) -> i32 {
         eprintln!("{}: error: configuration file not found", o.daemon.config_file.display());
         return EXIT_CONFIG_FATAL;
     }
-    let mut loaded = config::load_file(&o.daemon.config_file, &load_options(o, true));
+    let mut loaded = config::load_file(&o.daemon.config_file, &load_options(o));
+    host_checks::check(&loaded.config, &mut loaded.diags);
     if o.daemon.all_config {
         loaded.require_includes();
     }
@@ -608,7 +611,7 @@ mod tests {
     fn config_id_selects_the_at_id_lines() {
         let o = run(&["-i", "lb2"]);
         let text = b"vrrp_instance V {\n interface eth0\n virtual_router_id 1\n@lb1 priority 150\n@lb2 priority 50\n}\n";
-        let lo = load_options(&o, false);
+        let lo = load_options(&o);
         let l = config::load_bytes("t.conf", text, Path::new("/"), &lo);
         assert_eq!(l.config.instances[0].priority, Some(50));
     }
@@ -629,6 +632,30 @@ mod tests {
         assert_eq!(daemon_paths(&args(&[])).unwrap().identity, "default");
         for bad in [&["-f", "x.conf"][..], &["-P"], &["--bogus"], &["extra"], &["-s"]] {
             assert!(daemon_paths(&args(bad)).is_err(), "{bad:?}");
+        }
+    }
+
+    /// Every flag parse_args accepts is in FLAGS, and nothing else is.
+    #[test]
+    fn every_flag_is_classified() {
+        let mut accepted: Vec<String> = Vec::new();
+        for (short, long, _) in OPTIONS {
+            accepted.extend(short.map(|c| c.to_string()));
+            accepted.push(long.to_string());
+        }
+        let listed: Vec<&str> =
+            crate::config::coverage::FLAGS.iter().flat_map(|(n, _)| n.iter().copied()).collect();
+        for a in &accepted {
+            assert!(
+                listed.contains(&a.as_str()),
+                "flag '{a}' is accepted by cli::parse_args but not in FLAGS"
+            );
+        }
+        for l in &listed {
+            assert!(
+                accepted.iter().any(|a| a == l),
+                "FLAGS lists '{l}', which cli::parse_args does not accept"
+            );
         }
     }
 }
