@@ -198,7 +198,7 @@ impl Checker<'_> {
             vi.auth = None;
         }
         if let Some(h) = vi.auth_hmac.as_mut() {
-            if strict && h.mode != crate::vrrp::hmac::Mode::Enforce {
+            if strict && h.mode != super::model::Mode::Enforce {
                 let loc = h.mode_loc.clone().unwrap_or_else(|| h.loc.clone());
                 self.error(
                     &loc,
@@ -208,7 +208,7 @@ impl Checker<'_> {
                     ),
                     Some("mode enforce, or no strict mode".into()),
                 );
-                h.mode = crate::vrrp::hmac::Mode::Enforce;
+                h.mode = super::model::Mode::Enforce;
             }
         }
         if vi.auth.is_some() && (version == 3 || strict) {

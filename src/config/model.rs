@@ -332,6 +332,88 @@ pub enum Auth {
     Ah(Vec<u8>),
 }
 
+/// `auth_hmac` key length accepted by keepalived, after decoding.
+pub const KEY_MIN: usize = 32;
+pub const KEY_MAX: usize = 64;
+/// `time_window` bounds (seconds); the derived default is clamped to [5, 300].
+pub const WINDOW_MAX: u32 = 300;
+pub const WINDOW_DERIVED_MIN: u32 = 5;
+
+/// keepalived's default window: 3 × advert interval in whole seconds, in [5, 300].
+pub fn derived_window(advert_interval_cs: u16) -> u32 {
+    (3 * u32::from(advert_interval_cs) / 100).clamp(WINDOW_DERIVED_MIN, WINDOW_MAX)
+}
+
+/// The advert interval in centiseconds: v2 carries whole seconds (1–255 in
+/// an 8-bit field), v3 centiseconds up to 40.95 s (12 bits). Each version
+/// is clamped to its own field: v2's 255 s is 25500 cs, past v3's limit.
+pub fn interval_cs(advert_int: Duration, version: u8) -> u16 {
+    let ms = advert_int.as_millis();
+    let cs = if version == 3 { (ms / 10).clamp(1, 4095) } else { ms.div_ceil(1000).clamp(1, 255) * 100 };
+    u16::try_from(cs).unwrap_or(u16::MAX)
+}
+
+/// Which adverts carry and need a trailer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Send the trailer; drop adverts without one.
+    Enforce,
+    /// Send the trailer; accept adverts without one (counted).
+    Permissive,
+    /// Send no trailer; accept adverts without one (counted).
+    ReceiveOnly,
+}
+
+impl Mode {
+    pub fn parse(word: &str) -> Option<Mode> {
+        match word {
+            "enforce" => Some(Mode::Enforce),
+            "permissive" => Some(Mode::Permissive),
+            "receive-only" => Some(Mode::ReceiveOnly),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Enforce => "enforce",
+            Mode::Permissive => "permissive",
+            Mode::ReceiveOnly => "receive-only",
+        }
+    }
+
+    /// Whether our adverts carry the trailer.
+    pub fn sends(self) -> bool {
+        self != Mode::ReceiveOnly
+    }
+}
+
+/// How the sequence number is judged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AntiReplay {
+    /// Seconds are Unix time: adverts outside ±window are stale, old marks expire.
+    Time,
+    /// Only ordering: the sequence never goes backwards.
+    Monotonic,
+}
+
+impl AntiReplay {
+    pub fn parse(word: &str) -> Option<AntiReplay> {
+        match word {
+            "time" => Some(AntiReplay::Time),
+            "monotonic" => Some(AntiReplay::Monotonic),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AntiReplay::Time => "time",
+            AntiReplay::Monotonic => "monotonic",
+        }
+    }
+}
+
 /// `auth_hmac { ... }` (keepalived 2.4): the HMAC-SHA256 trailer.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AuthHmac {
@@ -339,10 +421,10 @@ pub struct AuthHmac {
     pub keys: Vec<(u8, Vec<u8>)>,
     /// `None`: not given (the block cannot sign; `check` drops the instance).
     pub active_key: Option<u8>,
-    pub anti_replay: crate::vrrp::hmac::AntiReplay,
+    pub anti_replay: AntiReplay,
     /// `None`: derived from the advert interval (time mode).
     pub time_window: Option<u32>,
-    pub mode: crate::vrrp::hmac::Mode,
+    pub mode: Mode,
     pub loc: Loc,
     pub mode_loc: Option<Loc>,
     pub active_key_loc: Option<Loc>,
@@ -367,9 +449,9 @@ impl AuthHmac {
         AuthHmac {
             keys: Vec::new(),
             active_key: None,
-            anti_replay: crate::vrrp::hmac::AntiReplay::Time,
+            anti_replay: AntiReplay::Time,
             time_window: None,
-            mode: crate::vrrp::hmac::Mode::Enforce,
+            mode: Mode::Enforce,
             loc,
             mode_loc: None,
             active_key_loc: None,
@@ -1036,7 +1118,7 @@ pub struct MiscCheck {
 pub struct UdpCheck {
     /// `payload`; `None`: keepalived's 32 bytes.
     pub payload: Option<Vec<u8>>,
-    pub reply: crate::check::udp::ReplyRule,
+    pub reply: super::probe::ReplyRule,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

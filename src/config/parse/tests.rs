@@ -5,11 +5,11 @@ use std::net::IpAddr;
 use std::rc::Rc;
 use std::time::Duration;
 
+use crate::config::check;
 use crate::config::diag::{Diagnostic, Loc, Severity};
+use crate::config::model::{AntiReplay, Mode};
 use crate::config::model::{Auth, CheckerKind, Config, InitialState, LvsMethod, Protocol, VsAddr};
 use crate::config::token::{Token, TokenKind};
-use crate::config::check;
-use crate::vrrp::hmac::{AntiReplay, Mode};
 
 pub(crate) fn tokens(text: &str) -> Vec<Token> {
     let file: Rc<str> = Rc::from("t.conf");

@@ -10,7 +10,7 @@ use super::super::model::{
 };
 use super::tree::Stmt;
 use super::{set, Parser};
-use crate::vrrp::hmac;
+use crate::config::model as hmac;
 
 impl Parser<'_> {
     pub(super) fn vrrp_script(&mut self, s: &Stmt) -> Option<VrrpScript> {
