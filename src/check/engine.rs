@@ -29,13 +29,11 @@ use crate::config::model::{
 };
 use crate::runtime::{tokens, Json, Subsystem, TokenAlloc};
 use crate::script::fifo::{self, Children, FifoSet, Only, Writer};
-use crate::script::{self, Command, Job, JobId, Order, ScriptKind, ScriptPolicy, ScriptRunner, ScriptUser};
+use crate::script::{self, Command, Job, JobId, Order, ScriptKind, ScriptPolicy, ScriptRunner};
 use crate::smtp::{check_body, quorum_body, Alert, Mailer};
 use crate::sys::icmp;
 use crate::time::{Epoch, Monotonic};
 
-/// A notify or quorum script that runs longer than this is stopped.
-const NOTIFY_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long `shutdown` waits for `omega` scripts before leaving.
 const OMEGA_WAIT: Duration = Duration::from_secs(3);
 /// How long a notify FIFO's reader has to read the last lines and leave.
@@ -127,7 +125,7 @@ impl CheckerEngine {
             pinger: Pinger::new(tokens::PING),
             files: FileTracker::new(config, Token(tokens::FILE_WATCH)),
             mailer: None,
-            policy: script_policy(&config.global),
+            policy: ScriptPolicy::for_globals(&config.global),
             rng: seed(),
             generation: 0,
             checks_run: 0,
@@ -301,12 +299,18 @@ impl CheckerEngine {
         };
         let Some(cmd) = cmd else { return };
         let Some(command) = resolve(&cmd) else { return };
-        let Some(user) = script_user(&mut self.policy, ScriptKind::Notify, &cmd, None, &command) else {
+        let Some(user) = self.policy.user_for_command(ScriptKind::Notify, &cmd, None, &command) else {
             debug!("script {:?} is disabled, not run", cmd.args.join(" "));
             return;
         };
-        let job =
-            Job { key, command, args: Vec::new(), user, timeout: Some(NOTIFY_TIMEOUT), order: Order::Queue };
+        let job = Job {
+            key,
+            command,
+            args: Vec::new(),
+            user,
+            timeout: Some(script::NOTIFY_TIMEOUT),
+            order: Order::Queue,
+        };
         if let Some(runner) = self.scripts.as_mut() {
             if let Err(e) = runner.spawn(job, now) {
                 warn!("script {:?} not started: {e}", cmd.args.join(" "));
@@ -369,7 +373,7 @@ impl CheckerEngine {
                 let policy = &mut self.policy;
                 let user = command
                     .as_ref()
-                    .map(|(p, c)| (c, script_user(policy, ScriptKind::Misc, p, m.user.as_ref(), c)));
+                    .map(|(p, c)| (c, policy.user_for_command(ScriptKind::Misc, p, m.user.as_ref(), c)));
                 let job = match user {
                     Some((command, Some(user))) => Ok(Job {
                         key: format!("MISC_CHECK {}:{v}:{}:{}", self.generation, id.rs, id.ck),
@@ -828,29 +832,11 @@ fn resolve(cmd: &ConfCommand) -> Option<Command> {
     Some(command)
 }
 
-/// The script policy of global_defs and this host.
-fn script_policy(g: &GlobalDefs) -> ScriptPolicy {
-    ScriptPolicy::system(g.script_user.as_ref().map(user_pair), g.enable_script_security)
-}
-
-/// The command's own user, else the checker's `user`, else `script_user`,
-/// else keepalived_script or root; `None`: the script is disabled.
-fn script_user(
-    policy: &mut ScriptPolicy,
-    kind: ScriptKind,
-    cmd: &ConfCommand,
-    checker_user: Option<&(String, Option<String>)>,
-    command: &Command,
-) -> Option<ScriptUser> {
-    let own = cmd.user.as_deref().map(|u| (u, cmd.group.as_deref())).or(checker_user.map(user_pair));
-    policy.user_for(kind, &cmd.args, command, own)
-}
-
 impl CheckerEngine {
     /// keepalived's check of every script at start (and reload), with its
     /// log lines; what may not run is cached as disabled. Stat calls only.
     fn check_scripts(&mut self) {
-        let mut policy = script_policy(&self.global);
+        let mut policy = ScriptPolicy::for_globals(&self.global);
         let mut lines = policy.global_lines();
         let mut check = |kind: ScriptKind,
                          cmd: &ConfCommand,
@@ -859,8 +845,7 @@ impl CheckerEngine {
             if command.resolve(&script::search_path()).is_err() {
                 return; // reported when it is due to run
             }
-            let own = cmd.user.as_deref().map(|u| (u, cmd.group.as_deref())).or(checker_user.map(user_pair));
-            lines.extend(policy.check(kind, &cmd.args, &command, own).lines);
+            lines.extend(policy.check(kind, &cmd.args, &command, script::own_user(cmd, checker_user)).lines);
         };
         for vs in &self.vss {
             for rs in &vs.cfg.real_servers {
@@ -885,10 +870,6 @@ impl CheckerEngine {
         }
         self.policy = policy;
     }
-}
-
-fn user_pair((user, group): &(String, Option<String>)) -> (&str, Option<&str>) {
-    (user.as_str(), group.as_deref())
 }
 
 /// A non-zero seed from std's randomly keyed hasher. (Not libc's

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use crate::config::model::{Command, Config};
 use crate::config::{Diagnostic, Loc};
+use crate::script::{self, ScriptKind, ScriptPolicy};
 
 /// Warn about what this host lacks for `cfg`.
 pub fn check(cfg: &Config, diags: &mut Vec<Diagnostic>) {
@@ -32,26 +33,19 @@ pub fn check(cfg: &Config, diags: &mut Vec<Diagnostic>) {
     }
     let mut cmds: Vec<&Command> = Vec::new();
     // keepalived's rules for who runs each script and whether
-    // enable_script_security refuses it (src/script/policy.rs).
-    use crate::script::{ScriptKind, ScriptPolicy};
-    let pair = |(u, g): &(String, Option<String>)| (u.clone(), g.clone());
-    let global = cfg.global.script_user.as_ref().map(pair);
-    let mut policy = ScriptPolicy::system(
-        global.as_ref().map(|(u, g)| (u.as_str(), g.as_deref())),
-        cfg.global.enable_script_security,
-    );
+    // enable_script_security refuses it, as the engines apply them.
+    let mut policy = ScriptPolicy::for_globals(&cfg.global);
     if let Some(loc) = cfg.global.locs.of("script_user") {
         for line in policy.global_lines() {
             warn(loc, line);
         }
     }
     type UserPair = (String, Option<String>);
-    let mut scripts: Vec<(ScriptKind, &Command, Option<UserPair>)> = Vec::new();
+    let mut scripts: Vec<(ScriptKind, &Command, Option<&UserPair>)> = Vec::new();
     for s in &cfg.vrrp_scripts {
         if let Some(c) = &s.script {
             cmds.push(c);
-            let own = s.user.as_ref().map(pair);
-            scripts.push((ScriptKind::Track(&s.name), c, own));
+            scripts.push((ScriptKind::Track(&s.name), c, s.user.as_ref()));
         }
     }
     let notifies = cfg.instances.iter().map(|vi| &vi.notify).chain(cfg.sync_groups.iter().map(|g| &g.notify));
@@ -79,44 +73,33 @@ pub fn check(cfg: &Config, diags: &mut Vec<Diagnostic>) {
                 if let crate::config::model::CheckerKind::Misc(m) = &ck.kind {
                     if let Some(c) = &m.path {
                         cmds.push(c);
-                        scripts.push((ScriptKind::Misc, c, m.user.as_ref().map(pair)));
+                        scripts.push((ScriptKind::Misc, c, m.user.as_ref()));
                     }
                 }
             }
         }
     }
     for (kind, c, outer) in scripts {
-        let Ok(mut command) = crate::script::Command::from_words(&c.args) else { continue };
-        if command.resolve(&crate::script::search_path()).is_err() {
+        let Ok(mut command) = script::Command::from_words(&c.args) else { continue };
+        if command.resolve(&script::search_path()).is_err() {
             continue; // "not found" below
         }
-        let own = c.user.clone().map(|u| (u, c.group.clone())).or(outer);
-        let own = own.as_ref().map(|(u, g)| (u.as_str(), g.as_deref()));
-        for line in policy.check(kind, &c.args, &command, own).lines {
+        for line in policy.check(kind, &c.args, &command, script::own_user(c, outer)).lines {
             warn(&c.loc, line);
         }
     }
     for c in cmds {
-        match find_program(c.program()) {
-            None => warn(&c.loc, format!("script '{}' not found on this host", c.program())),
-            Some(false) => warn(&c.loc, format!("script '{}' is not executable", c.program())),
-            Some(true) => {}
+        // Looked up as the script runner will (its PATH, execvp's rules).
+        match script::find_program(c.program(), &script::search_path()) {
+            Err(script::CommandError::NotExecutable { .. }) => {
+                warn(&c.loc, format!("script '{}' is not executable", c.program()))
+            }
+            Err(_) => warn(&c.loc, format!("script '{}' not found on this host", c.program())),
+            Ok(_) => {}
         }
     }
 }
 
 fn interface_exists(name: &str) -> bool {
     !name.is_empty() && !name.contains('/') && Path::new("/sys/class/net").join(name).exists()
-}
-
-/// `Some(executable)` if found; bare names are searched in PATH.
-fn find_program(prog: &str) -> Option<bool> {
-    use std::os::unix::fs::PermissionsExt;
-    let exec =
-        |p: &Path| std::fs::metadata(p).ok().map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
-    if prog.contains('/') {
-        return exec(Path::new(prog));
-    }
-    let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/sbin:/usr/bin:/sbin:/bin".into());
-    path.split(':').filter_map(|d| exec(&Path::new(d).join(prog))).find(|x| *x).or(None)
 }

@@ -42,9 +42,7 @@ use crate::config::model::{Command as ConfCommand, GlobalDefs, VipSpec, VrrpInst
 use crate::config::Config;
 use crate::runtime::{tokens, Json, Subsystem, TokenAlloc};
 use crate::script::fifo::{self as notify_fifo, FifoSet, Only, Writer};
-use crate::script::{
-    self, Command, Job, NotifyScope, Order, ScriptKind, ScriptPolicy, ScriptRunner, ScriptUser,
-};
+use crate::script::{self, Command, Job, NotifyScope, Order, ScriptKind, ScriptPolicy, ScriptRunner};
 use crate::sys::link::{self, Link, Monitor};
 use crate::sys::netlink;
 use crate::sys::vrrp_socket::{Received, SocketConfig, VrrpSocket, VRRP_GROUP_V4, VRRP_GROUP_V6};
@@ -61,8 +59,6 @@ use work::{Work, WorkQueue};
 
 /// A pooled socket not yet registered with the poll loop.
 const NO_TOKEN: Token = Token(usize::MAX);
-/// A notify script that runs longer than this is stopped.
-const NOTIFY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// One pooled advert socket and the instances that listen on it.
 struct Pooled {
@@ -178,7 +174,7 @@ impl VrrpEngine {
             na: crate::sys::garp::NaSocket::open().map_err(|e| warn!("no NA socket: {e}")).ok(),
             garps: GarpQueue::default(),
             scripts: None,
-            policy: script_policy(&config.global),
+            policy: ScriptPolicy::for_globals(&config.global),
             unknown_vrid: 0,
             malformed: 0,
             rxbuf: vec![0u8; 65536],
@@ -649,7 +645,7 @@ impl VrrpEngine {
             error!("script {:?}: {e}", cmd.args.join(" "));
             return;
         }
-        let Some(user) = script_user(&mut self.policy, ScriptKind::Notify, cmd, &command) else {
+        let Some(user) = self.policy.user_for_command(ScriptKind::Notify, cmd, None, &command) else {
             debug!("script {:?} is disabled, not run", cmd.args.join(" "));
             return;
         };
@@ -658,7 +654,7 @@ impl VrrpEngine {
             command,
             args,
             user,
-            timeout: Some(NOTIFY_TIMEOUT),
+            timeout: Some(script::NOTIFY_TIMEOUT),
             order: Order::Queue,
         };
         if let Err(e) = runner.spawn(job, now) {
@@ -835,40 +831,19 @@ pub fn mcast_group(g: &GlobalDefs, family: Family) -> IpAddr {
     }
 }
 
-/// The script policy of global_defs and this host.
-fn script_policy(g: &GlobalDefs) -> ScriptPolicy {
-    ScriptPolicy::system(
-        g.script_user.as_ref().map(|(u, grp)| (u.as_str(), grp.as_deref())),
-        g.enable_script_security,
-    )
-}
-
-/// A script's user: its own, else `script_user`, else the default; `None`:
-/// the script is disabled (unknown user, or refused by script security).
-fn script_user(
-    policy: &mut ScriptPolicy,
-    kind: ScriptKind,
-    cmd: &ConfCommand,
-    command: &Command,
-) -> Option<ScriptUser> {
-    let own = cmd.user.as_deref().map(|u| (u, cmd.group.as_deref()));
-    policy.user_for(kind, &cmd.args, command, own)
-}
-
 impl VrrpEngine {
     /// keepalived's check of every script at start (and reload): who runs
     /// it, whether `enable_script_security` refuses it; logs keepalived's
     /// lines and disables what may not run. Stat calls only.
     fn check_scripts(&mut self) {
-        let mut policy = script_policy(&self.global);
+        let mut policy = ScriptPolicy::for_globals(&self.global);
         let mut lines = policy.global_lines();
         let mut check = |policy: &mut ScriptPolicy, kind: ScriptKind, cmd: &ConfCommand| -> bool {
             let Ok(mut command) = Command::from_words(&cmd.args) else { return true };
             if command.resolve(&script::search_path()).is_err() {
                 return true; // reported when it is due to run
             }
-            let own = cmd.user.as_deref().map(|u| (u, cmd.group.as_deref()));
-            let verdict = policy.check(kind, &cmd.args, &command, own);
+            let verdict = policy.check(kind, &cmd.args, &command, script::own_user(cmd, None));
             lines.extend(verdict.lines);
             verdict.user.is_some()
         };

@@ -202,7 +202,7 @@ impl VrrpEngine {
                 continue;
             }
             let Some(user) =
-                super::script_user(&mut self.policy, ScriptKind::Track(&cfg.name), &conf_cmd, &command)
+                self.policy.user_for_command(ScriptKind::Track(&cfg.name), &conf_cmd, None, &command)
             else {
                 self.periphery.tracking.disable_script(&cfg.name, true);
                 self.reevaluate(now);
