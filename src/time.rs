@@ -120,3 +120,44 @@ pub fn monotonic_at(us: u64) -> Monotonic {
     let now = Monotonic::now();
     now.checked_sub(ago).unwrap_or(now)
 }
+
+/// A wall-clock reading in the host's zone, as localtime_r(3) gives it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LocalTime {
+    pub year: i32,
+    /// 0..=11
+    pub mon: usize,
+    pub mday: u32,
+    /// 0 = Sunday
+    pub wday: usize,
+    pub hour: u32,
+    pub min: u32,
+    pub sec: u32,
+    /// Seconds east of UTC.
+    pub utc_offset: i32,
+}
+
+/// `unix` (seconds since 1970) in the host's zone; `None` if the C library
+/// cannot convert it. The one caller of localtime_r: log lines, mail dates.
+pub fn local_time(unix: i64) -> Option<LocalTime> {
+    // Typed by localtime_r's argument: libc deprecates naming time_t on
+    // 32-bit musl, where the conversion can fail; on 64-bit it cannot.
+    #[allow(clippy::useless_conversion)]
+    let t = unix.try_into().unwrap_or_default();
+    // SAFETY: tm is plain data; localtime_r writes it and keeps no pointer.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: both pointers are valid for the call.
+    if unsafe { libc::localtime_r(&t, &mut tm) }.is_null() {
+        return None;
+    }
+    Some(LocalTime {
+        year: tm.tm_year + 1900,
+        mon: tm.tm_mon.clamp(0, 11) as usize,
+        mday: tm.tm_mday as u32,
+        wday: tm.tm_wday.clamp(0, 6) as usize,
+        hour: tm.tm_hour as u32,
+        min: tm.tm_min as u32,
+        sec: tm.tm_sec as u32,
+        utc_offset: i32::try_from(tm.tm_gmtoff).unwrap_or(0),
+    })
+}

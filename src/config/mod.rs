@@ -102,13 +102,18 @@ fn finish(tokens: Vec<token::Token>, diags: &mut Vec<Diagnostic>) -> Loaded {
 
 /// The host name up to the first dot, as keepalived uses for `@id` and `router_id`.
 pub fn short_hostname() -> String {
+    match hostname() {
+        Some(name) => name.split('.').next().unwrap_or("localhost").to_string(),
+        None => String::from("localhost"),
+    }
+}
+
+/// gethostname(2); `None` if it fails. The one reading of the host name:
+/// `@id` and `router_id` defaults, the mailer's HELO and From domain.
+pub fn hostname() -> Option<String> {
     let mut buf = [0u8; 256];
     // SAFETY: buf is valid for its length; gethostname NUL-terminates or truncates.
     let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return String::from("localhost");
-    }
     let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    let name = String::from_utf8_lossy(&buf[..end]);
-    name.split('.').next().unwrap_or("localhost").to_string()
+    (rc == 0).then(|| String::from_utf8_lossy(&buf[..end]).into_owned())
 }
