@@ -1,8 +1,8 @@
 //! The rest of the VRRP instance as a real binary in namespaces: track_script
 //! (weighted and unweighted), track_interface and the instance interface
 //! (FAULT), a VIP's own interface (FAULT), sync groups over two links,
-//! virtual and static routes and rules, SMTP alerts, and vigil's track_ping.
-//! Needs root and `ip`.
+//! virtual and static routes and rules, SMTP alerts, track_file, and vigil's
+//! track_ping. Needs root and `ip`.
 
 mod common;
 
@@ -705,4 +705,91 @@ fn track_ping_probes_only_through_its_interface() {
         da.log()
     );
     assert!(da.wait_log("Changing effective priority from 50 to 150", secs(2)), "{}", da.log());
+}
+
+/// track_file in an instance: the value × the instance's weight (-20, over
+/// the block's 1) moves the priority, so the peer at 90 takes the VIP while
+/// the file holds 1 and gives it back at 0; a value that takes the
+/// contribution below -253 (13 × -20) is a FAULT, and so is any non-zero
+/// value of a file tracked with weight 0. `init_file 0 overwrite` resets a
+/// stale value before the first read, and not on a reload. Values arrive by
+/// inotify.
+#[test]
+fn track_file_moves_the_vip_and_faults_as_keepalived() {
+    let lan = Lan::new();
+    let (a, b) = (lan.add_host("a"), lan.add_host("b"));
+    let vip: IpAddr = lan.v4(100).into();
+    let tmp = TempDir::new("trackfile");
+    let (tf, sw) = (tmp.path().join("tf"), tmp.path().join("sw"));
+    std::fs::write(&tf, "5\n").unwrap();
+    let conf_a = |tf: &Path| {
+        format!(
+            "track_file tf {{\n    file {}\n    weight 1\n    init_file 0 overwrite\n}}\n\
+             track_file sw {{\n    file {}\n}}\n{}",
+            tf.display(),
+            sw.display(),
+            vi1(100, vip, "    track_file {\n        tf weight -20\n        sw weight 0\n    }\n")
+        )
+    };
+    let da = Daemon::start(&a, &vigil_bin(), &conf_a(&tf), &["-P"]);
+    assert!(da.wait_log("(VI_1) Entering MASTER STATE", secs(8)), "{}", da.log());
+    assert_eq!(std::fs::read_to_string(&tf).unwrap(), "0\n", "init_file overwrite");
+    let db = Daemon::start(&b, &vigil_bin(), &vi1(90, vip, ""), &["-P"]);
+    assert!(db.wait_log("(VI_1) Entering BACKUP STATE", secs(3)), "{}", db.log());
+
+    let t0 = Instant::now();
+    std::fs::write(&tf, "1\n").unwrap();
+    assert!(da.wait_log("(VI_1) Changing effective priority from 100 to 80", secs(2)), "{}", da.log());
+    // The peer ignores adverts of lower priority and takes over when its
+    // Master_Down timer runs out (3 × 1 s + skew).
+    assert!(wait_until(secs(6), ms(20), || b.has_addr(&vip) && !a.has_addr(&vip)), "{}", db.log());
+    assert!(da.log().contains("track_file tf: value 1 from"), "{}", da.log());
+    eprintln!("value 1: VIP on the peer after {:?}", t0.elapsed());
+
+    std::fs::write(&tf, "0\n").unwrap();
+    assert!(da.wait_log("(VI_1) Changing effective priority from 80 to 100", secs(2)), "{}", da.log());
+    assert!(wait_until(secs(6), ms(20), || a.has_addr(&vip) && !b.has_addr(&vip)), "{}", da.log());
+
+    // Weight 0: any non-zero value is a FAULT.
+    let t0 = Instant::now();
+    std::fs::write(&sw, "2\n").unwrap();
+    assert!(da.wait_log("(VI_1) Entering FAULT STATE", secs(2)), "{}", da.log());
+    assert!(wait_until(secs(3), ms(20), || b.has_addr(&vip) && !a.has_addr(&vip)), "{}", db.log());
+    eprintln!("weight 0, value 2: FAULT, VIP on the peer after {:?}", t0.elapsed());
+    let masters = da.log_count("(VI_1) Entering MASTER STATE");
+    std::fs::remove_file(&sw).unwrap();
+    assert!(
+        wait_until(secs(8), ms(20), || da.log_count("(VI_1) Entering MASTER STATE") > masters),
+        "a removed file reads 0:\n{}",
+        da.log()
+    );
+    assert!(wait_until(secs(3), ms(20), || a.has_addr(&vip) && !b.has_addr(&vip)), "{}", db.log());
+
+    // -260: below -253, a FAULT whatever the priority.
+    let faults = da.log_count("(VI_1) Entering FAULT STATE");
+    std::fs::write(&tf, "13\n").unwrap();
+    assert!(
+        wait_until(secs(2), ms(20), || da.log_count("(VI_1) Entering FAULT STATE") > faults),
+        "{}",
+        da.log()
+    );
+    assert!(wait_until(secs(3), ms(20), || b.has_addr(&vip) && !a.has_addr(&vip)), "{}", db.log());
+
+    // A reload that points the block at another file watches and reads that
+    // one; as keepalived, `init_file 0 overwrite` leaves an existing file
+    // alone on a reload: 7 × -20 takes the priority to 1 (no FAULT).
+    let tf2 = tmp.path().join("tf2");
+    std::fs::write(&tf2, "7\n").unwrap();
+    std::fs::write(da.dir().join("keepalived.conf"), conf_a(&tf2)).unwrap();
+    da.signal(libc::SIGHUP);
+    assert!(da.wait_log("(VI_1) Changing effective priority from 100 to 1", secs(4)), "{}", da.log());
+    assert_eq!(std::fs::read_to_string(&tf2).unwrap(), "7\n", "overwritten on reload");
+    let masters = da.log_count("(VI_1) Entering MASTER STATE");
+    std::fs::write(&tf2, "0\n").unwrap();
+    assert!(da.wait_log("(VI_1) Changing effective priority from 1 to 100", secs(2)), "{}", da.log());
+    assert!(
+        wait_until(secs(8), ms(20), || da.log_count("(VI_1) Entering MASTER STATE") > masters),
+        "{}",
+        da.log()
+    );
 }

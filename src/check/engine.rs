@@ -543,7 +543,7 @@ impl Subsystem for CheckerEngine {
         if self.want_kernel && self.lvs.is_none() {
             self.lvs = super::lvs_kernel::open();
         }
-        self.files.open(registry);
+        self.files.open(registry, false);
         self.open_fifos(Monotonic::now());
         self.start_all(Monotonic::now());
         // keepalived knows a FILE_CHECK's state at once: no first-run delay.
@@ -651,7 +651,7 @@ impl Subsystem for CheckerEngine {
         self.close_all(registry);
         self.files.close(registry);
         self.files = FileTracker::new(new_config, Token(tokens::FILE_WATCH));
-        self.files.open(registry);
+        self.files.open(registry, true);
         self.generation += 1;
         self.global = new_config.global.clone();
         self.children = fifo::children(new_config, self.only);

@@ -9,18 +9,13 @@
 //!
 //! [`FileTracker`] is the I/O edge: the track files FILE_CHECKs name, their
 //! values (read at start and whenever inotify says a file changed) and
-//! `init_file`, over `crate::sys::track_file`.
+//! `init_file`, over `crate::sys::track_file::TrackedFiles`.
 
-use std::collections::HashMap;
-use std::os::fd::AsRawFd;
-
-use log::{error, info, warn};
-use mio::unix::SourceFd;
-use mio::{Interest, Registry, Token};
+use mio::{Registry, Token};
 
 use super::checker::CheckResult;
 use crate::config::model::{CheckerKind, Config, FileCheck, TrackFile};
-use crate::sys::track_file::{self, Watcher};
+use crate::sys::track_file::TrackedFiles;
 
 /// keepalived's IPVS_WEIGHT_FAULT: -(IPVS_WEIGHT_MAX) - 1.
 pub const WEIGHT_FAULT: i64 = -65536;
@@ -47,10 +42,7 @@ pub fn state(value: i64, weight: i32, reverse: bool) -> FileState {
 
 /// The track files FILE_CHECKs use, with their last values.
 pub struct FileTracker {
-    files: Vec<TrackFile>,
-    values: HashMap<String, i64>,
-    watcher: Option<Watcher>,
-    token: Token,
+    files: TrackedFiles,
 }
 
 impl FileTracker {
@@ -65,75 +57,31 @@ impl FileTracker {
                 .any(|c| matches!(&c.kind, CheckerKind::File(f) if f.track == tf.name))
         };
         let files = config.track_files.iter().filter(used).cloned().collect();
-        FileTracker { files, values: HashMap::new(), watcher: None, token }
+        FileTracker { files: TrackedFiles::new(files, token) }
     }
 
-    /// `init_file`, the watch on the files' directories, the first values.
-    pub fn open(&mut self, registry: &Registry) {
-        if self.files.is_empty() {
-            return;
-        }
-        for tf in &self.files {
-            if let Err(e) = track_file::init_file(tf) {
-                error!("track_file {}: cannot initialise {}: {e}", tf.name, tf.path.display());
-            }
-        }
-        match Watcher::new(&self.files) {
-            Ok((w, failed)) => {
-                for (name, e) in failed {
-                    // The value is still read at start and at every check period.
-                    warn!("track_file {name}: {e} - changes are not seen until the next check");
-                }
-                let fd = w.inotify().as_raw_fd();
-                match registry.register(&mut SourceFd(&fd), self.token, Interest::READABLE) {
-                    Ok(()) => self.watcher = Some(w),
-                    Err(e) => error!("track_file: cannot register inotify: {e}"),
-                }
-            }
-            Err(e) => error!("track_file: {e} - changes are not seen until the next check"),
-        }
-        let names: Vec<String> = self.files.iter().map(|t| t.name.clone()).collect();
-        self.reread(&names);
+    /// `init_file` (`reload`: not at start), the watch on the files'
+    /// directories, the first values.
+    pub fn open(&mut self, registry: &Registry, reload: bool) {
+        self.files.open(registry, reload);
     }
 
     /// The names of the track files in use.
     pub fn names(&self) -> Vec<String> {
-        self.files.iter().map(|t| t.name.clone()).collect()
+        self.files.names()
     }
 
     /// The files an inotify event touched, with their new values read.
     pub fn changed(&mut self) -> Vec<String> {
-        let changed = match self.watcher.as_ref().map(Watcher::changed) {
-            Some(Ok(c)) => c,
-            Some(Err(e)) => {
-                warn!("track_file: {e}");
-                Vec::new()
-            }
-            None => Vec::new(),
-        };
-        self.reread(&changed);
-        changed
-    }
-
-    fn reread(&mut self, names: &[String]) {
-        for tf in self.files.iter().filter(|t| names.contains(&t.name)) {
-            match track_file::read_value(&tf.path) {
-                Some(v) => {
-                    if self.values.insert(tf.name.clone(), v) != Some(v) {
-                        info!("track_file {}: value {v} from {}", tf.name, tf.path.display());
-                    }
-                }
-                None => warn!("Invalid number read from {} - ignoring", tf.path.display()),
-            }
-        }
+        self.files.changed()
     }
 
     /// What FILE_CHECK `f` of a real server of configured weight `base` finds now.
     pub fn result(&self, f: &FileCheck, base: i32) -> CheckResult {
-        let Some(tf) = self.files.iter().find(|t| t.name == f.track) else {
+        let Some(tf) = self.files.get(&f.track) else {
             return CheckResult::failure(format!("track_file {} is not defined", f.track));
         };
-        let value = self.values.get(&tf.name).copied().unwrap_or(0);
+        let value = self.files.value(&tf.name);
         let (weight, reverse) = f.weight.unwrap_or((tf.weight, tf.reverse));
         match state(value, weight, reverse) {
             FileState::Fault => CheckResult::failure(format!("value {value}")),
@@ -147,9 +95,7 @@ impl FileTracker {
     }
 
     pub fn close(&mut self, registry: &Registry) {
-        if let Some(w) = self.watcher.take() {
-            let _ = registry.deregister(&mut SourceFd(&w.inotify().as_raw_fd()));
-        }
+        self.files.close(registry);
     }
 }
 

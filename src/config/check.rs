@@ -32,6 +32,7 @@ pub fn check(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
     dual_stack_vmac_names(cfg);
     c.sync_groups(cfg);
     c.track_pings(cfg);
+    c.track_files(cfg);
     c.route_and_rule_lines(cfg);
     c.virtual_servers(cfg);
     c.fifo_scripts(&mut cfg.global);
@@ -458,6 +459,47 @@ impl Checker<'_> {
         let names: Vec<String> = cfg.track_pings.iter().map(|p| p.name.clone()).collect();
         let owners = cfg.instances.iter_mut().map(|i| (i.name.clone(), &mut i.track_pings));
         let owners = owners.chain(cfg.sync_groups.iter_mut().map(|g| (g.name.clone(), &mut g.track_pings)));
+        self.drop_unknown_tracked(owners, &names, "ping", "vrrp_track_ping");
+    }
+
+    /// `track_file` names a top-level `track_file` block; unknown ones are
+    /// dropped, and so is a second reference to one (keepalived ignores it).
+    fn track_files(&mut self, cfg: &mut Config) {
+        fn owners(cfg: &mut Config) -> impl Iterator<Item = (String, &mut Vec<super::model::TrackScript>)> {
+            let insts = cfg.instances.iter_mut().map(|i| (i.name.clone(), &mut i.track_files));
+            insts.chain(cfg.sync_groups.iter_mut().map(|g| (g.name.clone(), &mut g.track_files)))
+        }
+        let mut twice = Vec::new();
+        for (owner, tracks) in owners(cfg) {
+            let mut seen = Vec::new();
+            tracks.retain(|t| {
+                let first = !seen.contains(&t.name);
+                if first {
+                    seen.push(t.name.clone());
+                } else {
+                    twice.push((
+                        t.loc.clone(),
+                        format!("'{owner}' tracks file '{}' twice; the first counts", t.name),
+                    ));
+                }
+                first
+            });
+        }
+        for (loc, msg) in twice {
+            self.warn(&loc, msg, None);
+        }
+        let names: Vec<String> = cfg.track_files.iter().map(|f| f.name.clone()).collect();
+        self.drop_unknown_tracked(owners(cfg), &names, "file", "track_file block");
+    }
+
+    /// Drop (with an error) the references of `owners` to a `what` that no `block` defines.
+    fn drop_unknown_tracked<'a>(
+        &mut self,
+        owners: impl Iterator<Item = (String, &'a mut Vec<super::model::TrackScript>)>,
+        names: &[String],
+        what: &str,
+        block: &str,
+    ) {
         let mut missing = Vec::new();
         for (owner, tracks) in owners {
             tracks.retain(|t| {
@@ -465,7 +507,7 @@ impl Checker<'_> {
                 if !ok {
                     missing.push((
                         t.loc.clone(),
-                        format!("'{owner}' tracks ping '{}', which no vrrp_track_ping defines", t.name),
+                        format!("'{owner}' tracks {what} '{}', which no {block} defines", t.name),
                     ));
                 }
                 ok

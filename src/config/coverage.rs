@@ -267,6 +267,8 @@ pub const ACTED_ON: &[(Ctx, &str, &str)] = {
         (TrackFile, "file", "file_check_follows_the_file"),
         (TrackFile, "weight", "file_check_follows_the_file"),
         (TrackFile, "init_file", "file_check_follows_the_file"),
+        (Instance, "track_file", "track_file_moves_the_vip_and_faults_as_keepalived"),
+        (SyncGroup, "track_file", "track_files_of_instances_and_sync_groups_weigh_or_fault"),
     ]
 };
 

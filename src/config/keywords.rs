@@ -325,7 +325,7 @@ table! {
         "track_interface" List Common,
         "track_script" List Common,
         "track_ping" List Rare,
-        "track_file" Ignored Common,
+        "track_file" List Common,
         "track_process" Ignored Common,
         "track_bfd" Ignored Rare,
         "global_tracking" Ignored Rare,
@@ -372,7 +372,7 @@ table! {
         "track_ping" List Rare,
         "track_interface" List Common,
         "track_process" Ignored Common,
-        "track_file" Ignored Rare,
+        "track_file" List Rare,
         "track_bfd" Ignored Rare,
         "track_src_ip" Ignored Rare,
         "dont_track_primary" Value Common,
@@ -590,7 +590,6 @@ pub fn ignored_reason(ctx: Ctx, name: &str) -> Option<&'static str> {
     use Ctx::*;
     Some(match (ctx, name) {
         (Top, "vrrp_track_process") | (SyncGroup | Instance, "track_process") => "track processes",
-        (SyncGroup | Instance, "track_file") => "track files",
         (Top, "bfd_instance") | (SyncGroup | Instance, "track_bfd") => "do BFD",
         (Top, "SSL") => "load SSL_GET client certificates or CA files",
         (Top, "track_group") => "tie instances to static addresses or routes (track_group)",

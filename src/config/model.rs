@@ -536,6 +536,8 @@ pub struct VrrpInstance {
     pub track_scripts: Vec<TrackScript>,
     /// `track_ping { NAME [weight N [reverse]] }` (vigil extension).
     pub track_pings: Vec<TrackScript>,
+    /// `track_file { NAME [weight N [reverse]] }`: top-level `track_file` blocks.
+    pub track_files: Vec<TrackScript>,
     pub track_interfaces: Vec<TrackInterface>,
     pub dont_track_primary: bool,
     pub mcast_src_ip: Option<IpAddr>,
@@ -590,6 +592,7 @@ impl VrrpInstance {
             preempt_delay: Duration::ZERO,
             track_scripts: Vec::new(),
             track_pings: Vec::new(),
+            track_files: Vec::new(),
             track_interfaces: Vec::new(),
             dont_track_primary: false,
             mcast_src_ip: None,
@@ -750,6 +753,7 @@ pub struct VrrpSyncGroup {
     pub smtp_alert: Option<bool>,
     pub track_scripts: Vec<TrackScript>,
     pub track_pings: Vec<TrackScript>,
+    pub track_files: Vec<TrackScript>,
     pub track_interfaces: Vec<TrackInterface>,
     pub sync_group_tracking_weight: bool,
     pub notify_priority_changes: Option<bool>,

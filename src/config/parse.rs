@@ -22,7 +22,7 @@ use tree::Stmt;
 
 pub fn parse(tokens: &[Token], diags: &mut Vec<Diagnostic>) -> Config {
     let stmts = tree::build(tokens, diags);
-    let mut p = Parser { diags, ignored: Vec::new() };
+    let mut p = Parser { diags, ignored: Vec::new(), unlisted: 0, unlisted_error: false };
     let mut cfg = Config::default();
     for s in p.known(Ctx::Top, &stmts) {
         match s.name() {
@@ -59,6 +59,14 @@ pub fn parse(tokens: &[Token], diags: &mut Vec<Diagnostic>) -> Config {
             }
         }
     }
+    if p.unlisted > 0 {
+        let note = format!("{} further problems not listed; fix the ones above first", p.unlisted);
+        p.diags.push(if p.unlisted_error {
+            Diagnostic::error(None, note)
+        } else {
+            Diagnostic::warning(None, note)
+        });
+    }
     cfg.ignored = p.ignored;
     cfg
 }
@@ -67,7 +75,13 @@ pub(crate) struct Parser<'d> {
     diags: &'d mut Vec<Diagnostic>,
     /// `Ignored` keywords met, in order, for `--dump`.
     ignored: Vec<Ignored>,
+    /// Problems past `MAX_LISTED`, counted but not listed: a generated
+    /// configuration can repeat one mistake a million times.
+    unlisted: usize,
+    unlisted_error: bool,
 }
+
+const MAX_LISTED: usize = 10_000;
 
 impl Parser<'_> {
     /// The statements of a block that are known in `ctx` and have the right
@@ -116,6 +130,11 @@ impl Parser<'_> {
     }
 
     fn unknown(&mut self, ctx: Ctx, s: &Stmt) {
+        if self.full() {
+            self.unlisted += 1;
+            self.unlisted_error = true;
+            return;
+        }
         let name = s.name();
         let mut msg = format!("unknown keyword '{name}'");
         if ctx != Ctx::Top {

@@ -34,6 +34,11 @@ const MAX_LINE_BYTES: usize = 1 << 20;
 /// with an empty body still counts.
 const MAX_WORK: u64 = 32 << 20;
 const LINE_COST: u64 = 32;
+/// Problems reported before reading stops: a few bytes of self-referring
+/// parameters can otherwise report the same problem millions of times.
+const MAX_DIAGS: usize = 1000;
+/// Work charged per problem reported (its message and location).
+const DIAG_COST: u64 = 256;
 const MAX_FILE_BYTES: u64 = 16 << 20;
 const MAX_GLOB_PATTERNS: usize = 1024;
 const MAX_GLOB_ENTRIES: usize = 100_000;
@@ -296,6 +301,27 @@ impl<'a> Preprocessor<'a> {
         );
     }
 
+    /// Record a problem. Each costs work, and after `MAX_DIAGS` reading
+    /// stops with one final error.
+    fn report(&mut self, diag: Diagnostic) {
+        if self.stopped {
+            return;
+        }
+        if self.diags.len() >= MAX_DIAGS {
+            self.stopped = true;
+            self.diags.push(
+                Diagnostic::error(diag.loc, "more than 1,000 problems; stopped reading the configuration")
+                    .with_hint("fix the first ones; parameters that refer to themselves repeat a problem"),
+            );
+            return;
+        }
+        let loc = diag.loc.clone();
+        self.diags.push(diag);
+        if let Some(loc) = loc {
+            self.charge(DIAG_COST, &loc);
+        }
+    }
+
     fn run(&mut self, src: &Source, bytes: &[u8]) {
         let phys: Vec<&[u8]> = lexer::lines(bytes).collect();
         let mut i = 0;
@@ -319,7 +345,7 @@ impl<'a> Preprocessor<'a> {
     fn line(&mut self, src: &Source, line: Line, lineno: u32, depth: u32) {
         let here = src.loc(lineno, line.cols.first().copied().unwrap_or(1));
         if depth > MAX_LINE_DEPTH {
-            self.diags.push(Diagnostic::error(
+            self.report(Diagnostic::error(
                 Some(here),
                 "parameters or generators nested too deeply; line ignored",
             ));
@@ -406,7 +432,7 @@ impl<'a> Preprocessor<'a> {
         let mut i = 0;
         while i < text.len() {
             if out.line.bytes.len() > MAX_LINE_BYTES {
-                self.diags.push(Diagnostic::error(
+                self.report(Diagnostic::error(
                     Some(src.loc(lineno, cols.at(i))),
                     "line longer than 1 MiB after parameter substitution; line ignored",
                 ));
@@ -444,7 +470,7 @@ impl<'a> Preprocessor<'a> {
             let value = match value {
                 None => {
                     if (rf.braced || rf.spaced) && quote.is_none() {
-                        self.diags.push(Diagnostic::warning(
+                        self.report(Diagnostic::warning(
                             Some(loc.clone()),
                             format!("parameter ${} is not defined; left as it is", rf.name),
                         ));
@@ -452,7 +478,7 @@ impl<'a> Preprocessor<'a> {
                     None
                 }
                 Some(_) if !rf.braced && !rf.spaced => {
-                    self.diags.push(
+                    self.report(
                         Diagnostic::warning(
                             Some(loc.clone()),
                             format!("${} is not followed by a space, so it is not substituted", rf.name),
@@ -462,14 +488,14 @@ impl<'a> Preprocessor<'a> {
                     None
                 }
                 Some(_) if stack.contains(&rf.name) => {
-                    self.diags.push(Diagnostic::error(
+                    self.report(Diagnostic::error(
                         Some(loc.clone()),
                         format!("parameter ${} refers to itself; left as it is", rf.name),
                     ));
                     None
                 }
                 Some(_) if stack.len() >= MAX_PARAM_DEPTH => {
-                    self.diags.push(Diagnostic::error(
+                    self.report(Diagnostic::error(
                         Some(loc.clone()),
                         format!("parameters nested more than {MAX_PARAM_DEPTH} deep; line ignored"),
                     ));
@@ -555,7 +581,7 @@ impl<'a> Preprocessor<'a> {
         };
         let loc = src.loc(lineno, line.cols.first().copied().unwrap_or(1));
         let Some(close) = b[open..].iter().position(|&c| c == b')').map(|p| open + p) else {
-            self.diags.push(Diagnostic::error(Some(loc), "generator without a closing ')'; line ignored"));
+            self.report(Diagnostic::error(Some(loc), "generator without a closing ')'; line ignored"));
             return true;
         };
         let args = String::from_utf8_lossy(&b[open..close]).into_owned();
@@ -567,7 +593,7 @@ impl<'a> Preprocessor<'a> {
         let values = match parsed {
             Ok(v) => v,
             Err(msg) => {
-                self.diags.push(Diagnostic::error(Some(loc), format!("{msg}; line ignored")));
+                self.report(Diagnostic::error(Some(loc), format!("{msg}; line ignored")));
                 return true;
             }
         };
@@ -604,7 +630,7 @@ impl<'a> Preprocessor<'a> {
                 .filter_map(|t| t.word().map(|w| (w.to_string(), t.loc.clone())))
                 .collect();
             if patterns.is_empty() {
-                self.diags.push(Diagnostic::error(Some(loc), "include without a file name"));
+                self.report(Diagnostic::error(Some(loc), "include without a file name"));
             }
             for (pattern, ploc) in patterns {
                 self.include(src, &pattern, strict, &ploc);
@@ -630,14 +656,14 @@ impl<'a> Preprocessor<'a> {
         let severity = if strict { Severity::Error } else { Severity::Warning };
         let files = self.files.glob(&src.dir, pattern);
         if files.is_empty() {
-            self.diags.push(finding(severity, loc, format!("include {pattern}: no file matches")));
+            self.report(finding(severity, loc, format!("include {pattern}: no file matches")));
         }
         for path in files {
             if self.stopped {
                 return;
             }
             if self.open_files.len() >= MAX_INCLUDE_DEPTH {
-                self.diags.push(Diagnostic::error(
+                self.report(Diagnostic::error(
                     Some(loc.clone()),
                     format!("includes nested more than {MAX_INCLUDE_DEPTH} deep; {} skipped", path.display()),
                 ));
@@ -646,7 +672,7 @@ impl<'a> Preprocessor<'a> {
             let file = self.files.read(&path);
             let canon = file.canonical;
             if self.open_files.contains(&canon) {
-                self.diags.push(
+                self.report(
                     Diagnostic::error(
                         Some(loc.clone()),
                         format!("include cycle: {} is already being read; skipped", path.display()),
@@ -659,7 +685,7 @@ impl<'a> Preprocessor<'a> {
                 Ok(b) => b,
                 Err(e) => {
                     let msg = format!("include: cannot read {}: {e}", path.display());
-                    self.diags.push(finding(severity, loc, msg));
+                    self.report(finding(severity, loc, msg));
                     continue;
                 }
             };
@@ -1276,6 +1302,15 @@ mod tests {
         // A huge sequence with an empty body ends on the work budget.
         let (_, diags) = pre("~SEQ(X, 0, 9000000000000000000) \n");
         assert!(diags.iter().any(|d| d.is_error() && d.message.contains("too much")));
+    }
+
+    #[test]
+    fn self_referring_continued_definitions_stop_after_1000_problems() {
+        // Found by the config_load fuzzer (a 510-byte input ran for over a
+        // minute): each spliced line reports the self-reference again.
+        let (_, diags) = pre("$A=${A}\\\n${A}\\\n${A}\n${A}\n${A}\n${A}\n");
+        assert!(diags.len() <= 1001, "{}", diags.len());
+        assert!(diags.last().is_some_and(|d| d.is_error() && d.message.contains("more than 1,000 problems")));
     }
 
     #[test]

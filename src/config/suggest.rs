@@ -31,7 +31,8 @@ pub fn distance(a: &str, b: &str) -> usize {
 /// same word in another case, or a keyword that extends it at `_`
 /// boundaries (`garp_master_delay` -> `vrrp_garp_master_delay`).
 pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (word.chars().count() / 3).clamp(1, 3);
+    let chars = word.chars().count();
+    let limit = (chars / 3).clamp(1, 3);
     let mut best: Option<(usize, &'a str)> = None;
     let mut extension: Option<&'a str> = None;
     for c in candidates {
@@ -41,9 +42,13 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
         if c.eq_ignore_ascii_case(word) {
             return Some(c);
         }
-        let d = distance(word, c);
-        if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
-            best = Some((d, c));
+        // The distance is at least the difference in length: most
+        // candidates are out of reach without computing it.
+        if c.chars().count().abs_diff(chars) <= limit {
+            let d = distance(word, c);
+            if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
+                best = Some((d, c));
+            }
         }
         if word.len() >= 4 && extension.is_none_or(|e| c.len() < e.len()) && extends(c, word) {
             extension = Some(c);

@@ -1,14 +1,19 @@
 //! A top-level `track_file` block at run time (keepalived's track_file.c):
 //! the value read from its file, `init_file`, and a watcher that says which
-//! tracked files changed (inotify on their directories, no polling). Used
-//! by FILE_CHECK in the checker child; the same pieces serve VRRP's
-//! `track_file`.
+//! tracked files changed (inotify on their directories, no polling).
+//! [`TrackedFiles`] puts them together for an event loop; FILE_CHECK in the
+//! checker child and VRRP's `track_file` in the VRRP child both use it.
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::io::Read;
+use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+
+use log::{error, info, warn};
+use mio::unix::SourceFd;
+use mio::{Interest, Registry, Token};
 
 use super::inotify::Inotify;
 use super::Result;
@@ -63,10 +68,10 @@ pub fn read_value(path: &Path) -> Option<i64> {
 }
 
 /// `init_file [V] [overwrite]`: write V when the file does not exist, or
-/// always with `overwrite`.
-pub fn init_file(tf: &TrackFile) -> std::io::Result<()> {
+/// with `overwrite` at start; as keepalived, a reload never overwrites.
+pub fn init_file(tf: &TrackFile, reload: bool) -> std::io::Result<()> {
     let Some(init) = tf.init else { return Ok(()) };
-    if !init.overwrite && tf.path.exists() {
+    if (!init.overwrite || reload) && tf.path.exists() {
         return Ok(());
     }
     std::fs::write(&tf.path, format!("{}\n", init.value))
@@ -117,6 +122,105 @@ impl Watcher {
 
     pub fn inotify(&self) -> &Inotify {
         &self.inotify
+    }
+}
+
+/// Some track files, their last values and the watcher on their
+/// directories, registered with an event loop under one token.
+pub struct TrackedFiles {
+    files: Vec<TrackFile>,
+    values: HashMap<String, i64>,
+    watcher: Option<Watcher>,
+    token: Token,
+}
+
+impl TrackedFiles {
+    /// `files` to follow (nothing is opened yet).
+    pub fn new(files: Vec<TrackFile>, token: Token) -> TrackedFiles {
+        TrackedFiles { files, values: HashMap::new(), watcher: None, token }
+    }
+
+    pub fn token(&self) -> Token {
+        self.token
+    }
+
+    /// `init_file` (`reload`: after a configuration reload), the watch on
+    /// the files' directories, the first values.
+    pub fn open(&mut self, registry: &Registry, reload: bool) {
+        if self.files.is_empty() {
+            return;
+        }
+        for tf in &self.files {
+            if let Err(e) = init_file(tf, reload) {
+                error!("track_file {}: cannot initialise {}: {e}", tf.name, tf.path.display());
+            }
+        }
+        match Watcher::new(&self.files) {
+            Ok((w, failed)) => {
+                for (name, e) in failed {
+                    warn!("track_file {name}: {e} - changes to it are not seen");
+                }
+                let fd = w.inotify().as_raw_fd();
+                match registry.register(&mut SourceFd(&fd), self.token, Interest::READABLE) {
+                    Ok(()) => self.watcher = Some(w),
+                    Err(e) => error!("track_file: cannot register inotify: {e}"),
+                }
+            }
+            Err(e) => error!("track_file: {e} - changes are not seen"),
+        }
+        let names = self.names();
+        self.reread(&names);
+    }
+
+    /// The names of the track files followed.
+    pub fn names(&self) -> Vec<String> {
+        self.files.iter().map(|t| t.name.clone()).collect()
+    }
+
+    pub fn files(&self) -> &[TrackFile] {
+        &self.files
+    }
+
+    pub fn get(&self, name: &str) -> Option<&TrackFile> {
+        self.files.iter().find(|t| t.name == name)
+    }
+
+    /// Track file `name`'s last value (0 before any read, as keepalived).
+    pub fn value(&self, name: &str) -> i64 {
+        self.values.get(name).copied().unwrap_or(0)
+    }
+
+    /// The files an inotify event touched, with their new values read.
+    pub fn changed(&mut self) -> Vec<String> {
+        let changed = match self.watcher.as_ref().map(Watcher::changed) {
+            Some(Ok(c)) => c,
+            Some(Err(e)) => {
+                warn!("track_file: {e}");
+                Vec::new()
+            }
+            None => Vec::new(),
+        };
+        self.reread(&changed);
+        changed
+    }
+
+    fn reread(&mut self, names: &[String]) {
+        for tf in self.files.iter().filter(|t| names.contains(&t.name)) {
+            match read_value(&tf.path) {
+                Some(v) => {
+                    if self.values.insert(tf.name.clone(), v) != Some(v) {
+                        info!("track_file {}: value {v} from {}", tf.name, tf.path.display());
+                    }
+                }
+                None => warn!("Invalid number read from {} - ignoring", tf.path.display()),
+            }
+        }
+    }
+
+    pub fn close(&mut self, registry: &Registry) {
+        if let Some(w) = self.watcher.take() {
+            let _ = registry.deregister(&mut SourceFd(&w.inotify().as_raw_fd()));
+        }
     }
 }
 

@@ -874,3 +874,50 @@ virtual_server 198.18.0.1 80 {
     assert_eq!((reply.data.clone(), reply.mask.clone()), (vec![0x60, 0x6b], Some(vec![0x0f, 0])));
     assert!(u.reply.required);
 }
+
+#[test]
+fn a_hundred_thousand_mistakes_list_ten_thousand_and_count_the_rest() {
+    let (_, diags) = load(&"bogus_keyword\n".repeat(100_000));
+    assert_eq!(diags.len(), 10_001, "{:?}", diags.last());
+    let last = diags.last().expect("the note");
+    assert!(last.is_error() && last.message.starts_with("90000 further problems not listed"), "{last:?}");
+}
+
+#[test]
+fn vrrp_track_file_references_name_track_file_blocks() {
+    let text = "\
+track_file tf {
+   file /run/tf
+}
+vrrp_instance VI {
+   interface eth0
+   virtual_router_id 1
+   track_file {
+      tf weight -30 reverse
+      gone
+      tf
+   }
+}
+vrrp_sync_group G {
+   group {
+      VI
+   }
+   track_file {
+      tf
+   }
+}
+";
+    let (cfg, diags) = load(text);
+    assert!(has(
+        &diags,
+        9,
+        Severity::Error,
+        "'VI' tracks file 'gone', which no track_file block defines",
+        ""
+    ));
+    assert!(has(&diags, 10, Severity::Warning, "'VI' tracks file 'tf' twice; the first counts", ""));
+    let vi = &cfg.instances[0];
+    let tracked: Vec<_> = vi.track_files.iter().map(|t| (t.name.as_str(), t.weight, t.reverse)).collect();
+    assert_eq!(tracked, [("tf", Some(-30), true)], "the unknown name is dropped");
+    assert_eq!(cfg.sync_groups[0].track_files[0].name, "tf");
+}

@@ -12,7 +12,17 @@ use super::tree::Stmt;
 use super::Parser;
 
 impl Parser<'_> {
+    /// True once `MAX_LISTED` problems are listed; later ones are counted.
+    pub(super) fn full(&self) -> bool {
+        self.diags.len() >= super::MAX_LISTED
+    }
+
     pub(super) fn error(&mut self, loc: &Loc, msg: String, hint: Option<String>) {
+        if self.full() {
+            self.unlisted += 1;
+            self.unlisted_error = true;
+            return;
+        }
         let d = Diagnostic::error(Some(loc.clone()), msg);
         self.diags.push(match hint {
             Some(h) => d.with_hint(h),
@@ -21,6 +31,10 @@ impl Parser<'_> {
     }
 
     pub(super) fn warn(&mut self, loc: &Loc, msg: String, hint: Option<String>) {
+        if self.full() {
+            self.unlisted += 1;
+            return;
+        }
         let d = Diagnostic::warning(Some(loc.clone()), msg);
         self.diags.push(match hint {
             Some(h) => d.with_hint(h),

@@ -18,11 +18,12 @@ use super::routes_rules_statics::same_addr;
 use super::track::{Source, Tracking};
 use super::tracking::ScriptJob;
 use super::VrrpEngine;
-use crate::config::model::{IpLine, RouteLine, RuleLine, VipSpec, VrrpSyncGroup};
+use crate::config::model::{IpLine, RouteLine, RuleLine, TrackFile, VipSpec, VrrpSyncGroup};
 use crate::config::Config;
 use crate::runtime::{tokens, TokenAlloc};
 use crate::smtp::Mailer;
 use crate::sys::icmp::{self, EchoSocket};
+use crate::sys::track_file::TrackedFiles;
 use crate::time::Monotonic;
 use crate::vrrp::sync::SyncGroups;
 
@@ -46,6 +47,14 @@ pub(super) struct Periphery {
     pub(super) mailer: Option<Mailer>,
     pub(super) echo: [Option<(EchoSocket, Token)>; 2],
     pub(super) echo_id: u16,
+    /// The `track_file` blocks instances track, open and watched.
+    pub(super) files: Option<TrackedFiles>,
+    /// What `files` must become at the next `ext_register` (set by
+    /// `configure` when the tracked files changed).
+    pub(super) files_wanted: Option<Vec<TrackFile>>,
+    pub(super) file_token: Option<Token>,
+    /// Track files were opened once: `init_file` no longer overwrites.
+    pub(super) files_started: bool,
 }
 
 impl Periphery {
@@ -65,6 +74,10 @@ impl Periphery {
             mailer: None,
             echo: [None, None],
             echo_id: icmp::random_id(),
+            files: None,
+            files_wanted: None,
+            file_token: None,
+            files_started: false,
         };
         p.configure(config);
         p.mailer = Mailer::from_config(&config.global, tokens::MAILER);
@@ -109,13 +122,24 @@ impl Periphery {
             pings.push(PingJob { cfg: p.clone(), due, seq, waiting: None, dev, dropped: 0 });
         }
         self.pings = pings;
+        let files: Vec<TrackFile> = (config.track_files.iter())
+            .filter(|f| self.tracking.tracks(&Source::File(f.name.clone())))
+            .cloned()
+            .collect();
+        let key = |f: &TrackFile| (f.name.clone(), f.path.clone(), f.init);
+        let open = self.files.as_ref().map_or(&[][..], TrackedFiles::files);
+        if !files.iter().map(key).eq(open.iter().map(key)) {
+            self.files_wanted = Some(files);
+        }
         let members = |g: &VrrpSyncGroup| g.members.iter().map(|(m, _)| m.clone()).collect();
         self.sync.configure(groups.iter().map(|g| (g.name.as_str(), members(g))));
         self.group_cfgs = groups.into_iter().cloned().collect();
     }
 
     /// Every tracker's health for `vigil status` and the metrics: scripts
-    /// (a disabled one is BAD: it never runs), pings and tracked interfaces.
+    /// (a disabled one is BAD: it never runs), pings, track files (BAD
+    /// while they hold an instance in FAULT; with their value) and tracked
+    /// interfaces.
     pub(super) fn status(&self) -> crate::runtime::Json {
         use crate::runtime::Json;
         let good = |ok: bool| Json::from(if ok { "GOOD" } else { "BAD" });
@@ -131,8 +155,18 @@ impl Periphery {
             .pings
             .iter()
             .map(|j| row("ping", &j.cfg.name, t.probe_ok(&Source::Ping(j.cfg.name.clone()))));
+        let files = self.files.iter().flat_map(|f| f.names()).map(|n| {
+            let (value, faults) = t.file_state(&n);
+            let (kind, name) = (Json::from("file"), Json::from(n));
+            Json::obj([
+                ("kind", kind),
+                ("name", name),
+                ("state", good(!faults)),
+                ("value", Json::from(value)),
+            ])
+        });
         let links = t.links().into_iter().map(|(n, up)| row("interface", n, up));
-        Json::Arr(scripts.chain(pings).chain(links).collect())
+        Json::Arr(scripts.chain(pings).chain(files).chain(links).collect())
     }
 
     pub(super) fn group_of(&self, inst: &str) -> Option<usize> {
@@ -141,7 +175,8 @@ impl Periphery {
 }
 
 impl VrrpEngine {
-    /// Sockets for `track_ping`, registered with the loop.
+    /// Sockets for `track_ping` and the track files' inotify descriptor,
+    /// registered with the loop.
     pub(super) fn ext_register(&mut self, registry: &Registry, tokens: &mut TokenAlloc) -> io::Result<()> {
         for (slot, ipv6) in [(0, false), (1, true)] {
             let needed =
@@ -158,6 +193,7 @@ impl VrrpEngine {
                 Err(e) => error!("track_ping: {e}"),
             }
         }
+        self.open_track_files(registry, tokens);
         Ok(())
     }
 
@@ -249,7 +285,7 @@ impl VrrpEngine {
         self.sync_settle(now);
     }
 
-    /// Readiness on one of our tokens (mailer, echo sockets).
+    /// Readiness on one of our tokens (mailer, echo sockets, inotify).
     pub(super) fn ext_event(&mut self, registry: &Registry, token: Token, now: Monotonic) -> bool {
         if let Some(m) = self.periphery.mailer.as_mut() {
             if m.handle_event(registry, token, now) {
@@ -257,6 +293,6 @@ impl VrrpEngine {
                 return true;
             }
         }
-        self.ping_readable(token, now)
+        self.ping_readable(token, now) || self.track_files_readable(token, now)
     }
 }

@@ -401,6 +401,15 @@ mod tests {
                 vec![Change::Tracking],
             ),
             ("track_interface", A.into(), a_with(" track_interface {\n eth1\n }\n"), vec![Change::Tracking]),
+            (
+                "a track_file added",
+                format!("track_file tf {{\n file /tmp/tf\n}}\n{A}"),
+                format!(
+                    "track_file tf {{\n file /tmp/tf\n}}\n{}",
+                    a_with(" track_file {\n tf weight -3\n }\n")
+                ),
+                vec![Change::Tracking],
+            ),
             ("nopreempt", A.into(), a_with(" nopreempt\n"), vec![Change::Preempt]),
             ("preempt_delay", A.into(), a_with(" preempt_delay 5\n"), vec![Change::Preempt]),
             (

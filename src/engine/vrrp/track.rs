@@ -5,13 +5,15 @@
 //! exits, ping results and link states and reads each instance's
 //! [`Verdict`]; nothing here runs a script or reads a socket.
 //!
-//! keepalived's rule that a value below -253 faults applies to `track_file`
-//! only, which vigil does not run (see `config::coverage`).
+//! A `track_file` is not a health but a value: [`file_effect`] turns it
+//! into a priority change or a FAULT as keepalived does.
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
-use crate::config::model::{Command, TrackScript, VrrpInstance, VrrpScript, VrrpSyncGroup, VrrpTrackPing};
+use crate::config::model::{
+    Command, TrackFile, TrackScript, VrrpInstance, VrrpScript, VrrpSyncGroup, VrrpTrackPing,
+};
 use crate::config::Config;
 
 /// What a health flip was.
@@ -98,6 +100,8 @@ pub enum Source {
     /// An interface by name: up and running is OK.
     Link(String),
     Ping(String),
+    /// A top-level `track_file` block by name: its value, not a health.
+    File(String),
     /// `unicast_fault_no_peer` with an empty `unicast_peer` block: never OK.
     NoUnicastPeer,
 }
@@ -108,6 +112,7 @@ impl std::fmt::Display for Source {
             Source::Script(n) => write!(f, "script {n}"),
             Source::Link(n) => write!(f, "interface {n}"),
             Source::Ping(n) => write!(f, "ping {n}"),
+            Source::File(n) => write!(f, "file {n}"),
             Source::NoUnicastPeer => write!(f, "unicast_peer (empty, with unicast_fault_no_peer)"),
         }
     }
@@ -115,7 +120,7 @@ impl std::fmt::Display for Source {
 
 /// One tracked item of one instance. Weight 0: failure is a FAULT;
 /// weight > 0 is added while OK; weight < 0 is added while failed.
-/// `reverse` swaps OK and failed.
+/// `reverse` swaps OK and failed. A file's value goes through [`file_effect`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Item {
     pub source: Source,
@@ -130,10 +135,17 @@ pub struct Verdict {
     pub weight: i32,
 }
 
-/// Apply `items` given each source's health.
-pub fn evaluate(items: &[Item], ok: impl Fn(&Source) -> bool) -> Verdict {
+/// Apply `items` given each source's health and each track file's value.
+pub fn evaluate(items: &[Item], ok: impl Fn(&Source) -> bool, file_value: impl Fn(&str) -> i64) -> Verdict {
     let mut v = Verdict::default();
     for item in items {
+        if let Source::File(name) = &item.source {
+            match file_effect(file_value(name), item.weight, item.reverse) {
+                Some(w) => v.weight += w,
+                None => v.faults.push(item.source.clone()),
+            }
+            continue;
+        }
         let good = ok(&item.source) != item.reverse;
         match item.weight {
             0 if !good => v.faults.push(item.source.clone()),
@@ -143,6 +155,21 @@ pub fn evaluate(items: &[Item], ok: impl Fn(&Source) -> bool) -> Verdict {
         }
     }
     v
+}
+
+/// What a track file's `value` does to an instance's priority, as
+/// keepalived 2.2 (track_file.c): `None` is a FAULT. With weight 0 the file
+/// is a switch: a non-zero value faults (with `reverse`, a zero value
+/// does). Otherwise value × weight, negated with `reverse`, is added, kept
+/// within -254..=253, and -254 (a priority that no base could lift above
+/// 0) faults.
+pub fn file_effect(value: i64, weight: i32, reverse: bool) -> Option<i32> {
+    if weight == 0 {
+        return ((value != 0) == reverse).then_some(0);
+    }
+    let sign = if reverse { -1 } else { 1 };
+    let add = value.saturating_mul(i64::from(weight)).saturating_mul(sign).clamp(-254, 253);
+    (add > -254).then_some(add as i32)
 }
 
 /// Base priority plus tracker weights, within 1..=254; an owner stays 255.
@@ -163,6 +190,7 @@ pub fn items_for(
     group: Option<&VrrpSyncGroup>,
     scripts: &[VrrpScript],
     pings: &[VrrpTrackPing],
+    files: &[TrackFile],
 ) -> Vec<Item> {
     let mut items = Vec::new();
     if inst.unicast_fault_no_peer && inst.locs.of("unicast_peer").is_some() && inst.unicast_peers.is_empty() {
@@ -197,6 +225,10 @@ pub fn items_for(
     add(&inst.track_interfaces, &inst.track_scripts, &inst.track_pings);
     if let Some(g) = group {
         add(&g.track_interfaces, &g.track_scripts, &g.track_pings);
+    }
+    add_files(&mut items, &inst.track_files, files, false);
+    if let Some(g) = group {
+        add_files(&mut items, &g.track_files, files, true);
         if !g.sync_group_tracking_weight {
             for item in &mut items {
                 item.weight = 0;
@@ -204,6 +236,23 @@ pub fn items_for(
         }
     }
     items
+}
+
+/// `track_file` references as keepalived 2.2 takes them (track_file.c): a
+/// file is counted once per instance. A second reference in the instance
+/// is ignored; the sync group's replaces the instance's own, unless that
+/// one is unweighted.
+fn add_files(items: &mut Vec<Item>, tracks: &[TrackScript], files: &[TrackFile], from_group: bool) {
+    for t in tracks {
+        let Some(f) = files.iter().find(|f| f.name == t.name) else { continue };
+        let (weight, reverse) = resolve(t, f.weight, f.reverse);
+        let item = Item { source: Source::File(t.name.clone()), weight, reverse };
+        match items.iter_mut().find(|i| i.source == item.source) {
+            None => items.push(item),
+            Some(own) if from_group && own.weight != 0 => *own = item,
+            Some(_) => {}
+        }
+    }
 }
 
 /// The interfaces the instance's VIPs, eVIPs, virtual routes and virtual
@@ -256,6 +305,8 @@ pub struct Tracking {
     disabled: HashSet<String>,
     /// Interfaces by name: up and running.
     links: HashMap<String, bool>,
+    /// Track files' last values, by block name (0 until read).
+    files: HashMap<String, i64>,
 }
 
 impl Tracking {
@@ -268,7 +319,8 @@ impl Tracking {
         self.items.clear();
         for inst in &config.instances {
             let group = groups.iter().copied().find(|g| g.members.iter().any(|(m, _)| *m == inst.name));
-            let items = items_for(inst, group, &config.vrrp_scripts, &config.track_pings);
+            let items =
+                items_for(inst, group, &config.vrrp_scripts, &config.track_pings, &config.track_files);
             self.items.insert(inst.name.clone(), items);
         }
         let mut old = std::mem::take(&mut self.probed);
@@ -320,6 +372,19 @@ impl Tracking {
     /// Interface `name` is (not) up and running; true when that is news.
     pub fn set_link(&mut self, name: &str, up: bool) -> bool {
         self.links.insert(name.to_string(), up) != Some(up)
+    }
+
+    /// Track file `name` holds `value`; true when that is news.
+    pub fn set_file(&mut self, name: &str, value: i64) -> bool {
+        self.files.insert(name.to_string(), value) != Some(value)
+    }
+
+    /// Track file `name`'s last value, and whether it holds some instance in FAULT.
+    pub fn file_state(&self, name: &str) -> (i64, bool) {
+        let value = self.files.get(name).copied().unwrap_or(0);
+        let source = Source::File(name.to_string());
+        let items = self.items.values().flatten().filter(|i| i.source == source);
+        (value, items.into_iter().any(|i| file_effect(value, i.weight, i.reverse).is_none()))
     }
 
     /// Every interface at once (a dump): the tracked ones that changed.
@@ -382,12 +447,15 @@ impl Tracking {
             Source::Script(_) | Source::Ping(_) => self.probed.get(s).is_none_or(|p| p.health.is_ok()),
             Source::Link(n) => self.links.get(n).copied().unwrap_or(false),
             Source::NoUnicastPeer => false,
+            // A value, read by `verdict`.
+            Source::File(_) => true,
         }
     }
 
     /// Instance `name`'s FAULTs and weight now.
     pub fn verdict(&self, name: &str) -> Verdict {
-        evaluate(self.items(name), |s| self.healthy(s))
+        let value = |f: &str| self.files.get(f).copied().unwrap_or(0);
+        evaluate(self.items(name), |s| self.healthy(s), value)
     }
 }
 
@@ -453,7 +521,7 @@ mod tests {
               virtual_rules {\n from 198.18.1.1 table 10 iif eth7 oif eth1\n }\n}\n",
         );
         assert_eq!(interfaces_used(&c.instances[0]), ["eth1", "eth0", "eth4", "eth5", "eth7"]);
-        let items = items_for(&c.instances[0], None, &[], &[]);
+        let items = items_for(&c.instances[0], None, &[], &[], &[]);
         let links: Vec<_> = items.iter().map(|i| (i.source.to_string(), i.weight)).collect();
         let want = ["eth0", "eth1", "eth4", "eth5", "eth7"].map(|n| (format!("interface {n}"), 0));
         assert_eq!(links, want, "each once, and a failure is a FAULT");
@@ -467,12 +535,94 @@ mod tests {
     fn weights_and_faults() {
         let items = [item("up", 10, false), item("down", -30, false), item("plus_down", 5, false)];
         let ok = |s: &Source| matches!(s, Source::Script(n) if n == "up");
-        let v = evaluate(&items, ok);
+        let v = evaluate(&items, ok, |_| 0);
         assert_eq!(v, Verdict { faults: vec![], weight: -20 });
-        let v = evaluate(&[item("down", 0, false), item("up", 0, true)], ok);
+        let v = evaluate(&[item("down", 0, false), item("up", 0, true)], ok, |_| 0);
         assert_eq!(v.faults, vec![Source::Script("down".into()), Source::Script("up".into())]);
-        let v = evaluate(&[item("down", 7, true), item("up", -4, true)], ok);
+        let v = evaluate(&[item("down", 7, true), item("up", -4, true)], ok, |_| 0);
         assert_eq!(v, Verdict { faults: vec![], weight: 3 });
+    }
+
+    #[test]
+    fn track_file_values_move_priority_or_fault_as_keepalived() {
+        assert_eq!(file_effect(0, -20, false), Some(0));
+        assert_eq!(file_effect(1, -20, false), Some(-20));
+        assert_eq!(file_effect(2, -20, true), Some(40), "reverse negates");
+        assert_eq!(file_effect(12, -20, false), Some(-240));
+        assert_eq!(file_effect(13, -20, false), None, "-260 is below -253: FAULT");
+        assert_eq!(file_effect(-253, 1, false), Some(-253));
+        assert_eq!(file_effect(-254, 1, false), None, "-254 faults");
+        assert_eq!(file_effect(1000, 1, false), Some(253), "kept within 253");
+        assert_eq!(file_effect(i64::MAX, 254, true), None, "no overflow");
+        assert_eq!(file_effect(0, 0, false), Some(0), "weight 0: a switch");
+        assert_eq!(file_effect(-3, 0, false), None, "weight 0: non-zero faults");
+        assert_eq!(file_effect(0, 0, true), None, "weight 0 reverse: zero faults");
+        assert_eq!(file_effect(7, 0, true), Some(0));
+    }
+
+    #[test]
+    fn track_files_of_instances_and_sync_groups_weigh_or_fault() {
+        let files = "track_file tf {\n file /run/tf\n weight -20\n}\n\
+                     track_file sw {\n file /run/sw\n weight 0\n}\n";
+        let inst = |name: &str, vrid: u8, track: &str| {
+            format!(
+                "vrrp_instance {name} {{\n interface eth0\n virtual_router_id {vrid}\n \
+                 track_file {{\n {track}\n }}\n virtual_ipaddress {{\n 198.18.0.{vrid}\n }}\n}}\n"
+            )
+        };
+        let text = format!("{files}{}{}", inst("A", 1, "tf"), inst("B", 2, "tf weight 5 reverse"));
+        let mut t = Tracking::default();
+        t.configure(&load(&text));
+        t.set_links([("eth0".to_string(), true)]);
+        assert!(t.tracks(&Source::File("tf".into())) && !t.tracks(&Source::File("sw".into())));
+        assert_eq!(t.verdict("A"), Verdict::default(), "no value read yet: 0");
+        assert!(t.set_file("tf", 2) && !t.set_file("tf", 2), "news once");
+        assert_eq!(t.verdict("A").weight, -40, "the block's weight");
+        assert_eq!(t.verdict("B").weight, -10, "the instance's own weight, reversed");
+        t.set_file("tf", 13);
+        assert_eq!(t.verdict("A").faults, vec![Source::File("tf".into())], "-260: FAULT");
+        assert_eq!(t.verdict("B").weight, -65);
+        assert_eq!(t.file_state("tf"), (13, true), "status: BAD while it holds an instance in FAULT");
+        t.set_file("tf", 0);
+        assert_eq!(t.verdict("A"), Verdict::default());
+        assert_eq!(t.file_state("tf"), (0, false));
+
+        // A sync group's track_file reaches every member; members' weights
+        // are forced to 0 (a switch) without sync_group_tracking_weight.
+        let group = "vrrp_sync_group G {\n group {\n A\n B\n }\n track_file {\n sw\n }\n}\n";
+        t.configure(&load(&format!("{text}{group}")));
+        assert_eq!(t.verdict("A"), Verdict::default(), "tf 0, sw 0");
+        let (tf, sw) = (Source::File("tf".into()), Source::File("sw".into()));
+        assert_eq!(t.verdict("B").faults, vec![tf.clone()], "tf weight 0 reverse: a zero value faults");
+        t.set_file("sw", 1);
+        assert_eq!(t.verdict("A").faults, vec![sw.clone()]);
+        assert_eq!(t.verdict("B").faults, vec![tf, sw]);
+        t.set_file("sw", 0);
+        t.set_file("tf", 1);
+        assert_eq!(t.verdict("A").faults, vec![Source::File("tf".into())], "weight forced to 0");
+        let weighted = group.replace("}\n}\n", "}\n sync_group_tracking_weight\n}\n");
+        t.configure(&load(&format!("{text}{weighted}")));
+        assert_eq!((t.verdict("A").weight, t.verdict("B").weight), (-20, -5), "weights kept");
+
+        // A file is counted once: a second reference in the instance is
+        // ignored, the group's replaces a weighted one of the instance.
+        let c = load(&format!(
+            "{files}{}vrrp_sync_group G {{\n group {{\n A\n B\n }}\n track_file {{\n tf weight -7\n }}\n \
+             sync_group_tracking_weight\n}}\n{}",
+            inst("A", 1, "tf weight -3\n tf weight -4"),
+            inst("B", 2, "tf weight 0")
+        ));
+        let g = Some(&c.sync_groups[0]);
+        let file_items = |i: usize| -> Vec<(i32, bool)> {
+            let items = items_for(&c.instances[i], g, &[], &[], &c.track_files);
+            items
+                .iter()
+                .filter(|i| matches!(i.source, Source::File(_)))
+                .map(|i| (i.weight, i.reverse))
+                .collect()
+        };
+        assert_eq!(file_items(0), [(-7, false)], "the group's weight");
+        assert_eq!(file_items(1), [(0, false)], "unweighted in the instance: stays a switch");
     }
 
     #[test]
@@ -499,7 +649,7 @@ mod tests {
     #[test]
     fn items_from_config() {
         let c = load(CONF);
-        let items = items_for(&c.instances[0], None, &c.vrrp_scripts, &[]);
+        let items = items_for(&c.instances[0], None, &c.vrrp_scripts, &[], &[]);
         let link = |n: &str, w| Item { source: Source::Link(n.into()), weight: w, reverse: false };
         assert_eq!(
             items,
@@ -511,7 +661,7 @@ mod tests {
                 item("plain", 3, true)
             ]
         );
-        assert!(items_for(&c.instances[1], None, &c.vrrp_scripts, &[]).is_empty());
+        assert!(items_for(&c.instances[1], None, &c.vrrp_scripts, &[], &[]).is_empty());
     }
 
     #[test]
@@ -520,9 +670,9 @@ mod tests {
             format!("{CONF}vrrp_sync_group G {{\n group {{\n A\n B\n }}\n track_script {{\n chk\n }}\n}}\n");
         let c = load(&text);
         let g = &c.sync_groups[0];
-        let b = items_for(&c.instances[1], Some(g), &c.vrrp_scripts, &[]);
+        let b = items_for(&c.instances[1], Some(g), &c.vrrp_scripts, &[], &[]);
         assert_eq!(b, vec![item("chk", 0, false)]);
-        let a = items_for(&c.instances[0], Some(g), &c.vrrp_scripts, &[]);
+        let a = items_for(&c.instances[0], Some(g), &c.vrrp_scripts, &[], &[]);
         assert!(a.iter().all(|i| i.weight == 0));
         assert_eq!(a.len(), 6);
     }
@@ -582,11 +732,11 @@ mod tests {
         );
         let c = load(&text);
         let g = &c.sync_groups[0];
-        let b = items_for(&c.instances[1], Some(g), &c.vrrp_scripts, &c.track_pings);
+        let b = items_for(&c.instances[1], Some(g), &c.vrrp_scripts, &c.track_pings, &[]);
         let link = Item { source: Source::Link("eth7".into()), weight: -7, reverse: false };
         let ping = Item { source: Source::Ping("gw".into()), weight: -30, reverse: false };
         assert_eq!(b, vec![link, item("chk", -20, false), ping], "the group's trackers keep their weights");
-        let a = items_for(&c.instances[0], Some(g), &c.vrrp_scripts, &[]);
+        let a = items_for(&c.instances[0], Some(g), &c.vrrp_scripts, &[], &[]);
         assert!(a.iter().any(|i| i.weight == -5), "track_interface eth1 weight -5 is kept: {a:?}");
     }
 }

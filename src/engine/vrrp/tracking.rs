@@ -1,5 +1,5 @@
-//! Tracking, the edge: link states from rtnetlink and `vrrp_script` runs
-//! are gathered here and fed to the pure tracking rules (`track.rs`), and
+//! Tracking, the edge: link states from rtnetlink, `vrrp_script` runs and
+//! `track_file` values (inotify) are gathered here and fed to the pure tracking rules (`track.rs`), and
 //! each instance's priority and FAULT follow from the verdicts.
 
 use std::time::Duration;
@@ -10,8 +10,10 @@ use super::sync_groups::sync_lookup;
 use super::track::{effective_priority, Change, Source};
 use super::VrrpEngine;
 use crate::config::model::{Command as ConfCommand, VrrpScript};
+use crate::runtime::TokenAlloc;
 use crate::script::{self, Command, Completion, Job, NotifyScope, Order, Outcome, ScriptKind};
 use crate::sys::link::{self, Event};
+use crate::sys::track_file::TrackedFiles;
 use crate::time::Monotonic;
 use crate::vrrp::State;
 
@@ -127,6 +129,43 @@ impl VrrpEngine {
             self.reevaluate(now);
         }
         any
+    }
+
+    /// Open the track files `configure` asked for (at start, or after a
+    /// reload that changed them): `init_file`, the inotify watch, the
+    /// first values.
+    pub(super) fn open_track_files(&mut self, registry: &mio::Registry, tokens: &mut TokenAlloc) {
+        let p = &mut self.periphery;
+        let Some(files) = p.files_wanted.take() else { return };
+        if let Some(mut old) = p.files.take() {
+            old.close(registry);
+        }
+        let reload = std::mem::replace(&mut p.files_started, true);
+        if files.is_empty() {
+            return;
+        }
+        let token = *p.file_token.get_or_insert_with(|| tokens.alloc());
+        let mut tracked = TrackedFiles::new(files, token);
+        tracked.open(registry, reload);
+        for name in tracked.names() {
+            p.tracking.set_file(&name, tracked.value(&name));
+        }
+        p.files = Some(tracked);
+    }
+
+    /// Readiness on the track files' inotify descriptor: the new values;
+    /// false if `token` is not its.
+    pub(super) fn track_files_readable(&mut self, token: mio::Token, now: Monotonic) -> bool {
+        let p = &mut self.periphery;
+        let Some(tracked) = p.files.as_mut().filter(|t| t.token() == token) else { return false };
+        let mut news = false;
+        for name in tracked.changed() {
+            news |= p.tracking.set_file(&name, tracked.value(&name));
+        }
+        if news {
+            self.reevaluate(now);
+        }
+        true
     }
 
     /// An interface changed or the configuration was reloaded: instances

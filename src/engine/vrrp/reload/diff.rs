@@ -52,8 +52,8 @@ pub enum Change {
     /// `authentication` (a new password or AH key), `auth_hmac`.
     Auth,
     UnicastPeers,
-    /// `track_script`, `track_interface`, `track_ping`, `dont_track_primary`,
-    /// `unicast_fault_no_peer`.
+    /// `track_script`, `track_interface`, `track_ping`, `track_file`,
+    /// `dont_track_primary`, `unicast_fault_no_peer`.
     Tracking,
     /// Notify scripts, `notify_priority_changes`, `smtp_alert`.
     Notify,
@@ -132,6 +132,7 @@ pub fn diff(old: Side, new: Side) -> Vec<Change> {
         preempt_delay: _,
         track_scripts,
         track_pings,
+        track_files,
         track_interfaces,
         dont_track_primary,
         mcast_src_ip,
@@ -200,6 +201,7 @@ pub fn diff(old: Side, new: Side) -> Vec<Change> {
     note(!same(unicast_peers, &b.unicast_peers), Change::UnicastPeers);
     let tracking = !same(track_scripts, &b.track_scripts)
         || !same(track_pings, &b.track_pings)
+        || !same(track_files, &b.track_files)
         || !same(track_interfaces, &b.track_interfaces)
         || (dont_track_primary, unicast_fault_no_peer) != (&b.dont_track_primary, &b.unicast_fault_no_peer)
         // unicast_fault_no_peer tracks whether a `unicast_peer` block was written.
