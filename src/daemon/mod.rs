@@ -26,6 +26,7 @@
 
 pub mod backoff;
 pub mod child;
+pub mod clients;
 pub mod control;
 pub mod engines;
 pub mod event_loop;
