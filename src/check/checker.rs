@@ -1,4 +1,4 @@
-//! One checker's schedule and retry state (research 4.1). Pure: time is
+//! One checker's schedule and retry state, keepalived's. Pure: time is
 //! passed in, and the I/O edge runs the probe between `begin` and `finish`.
 
 use std::time::Duration;

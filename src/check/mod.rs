@@ -1,5 +1,5 @@
 //! Health checkers: keepalived's other half. Real servers are probed, and
-//! the results decide which destinations IPVS holds (research section 4).
+//! the results decide which destinations IPVS holds.
 //!
 //! * [`checker`]: one checker's schedule and retry state, pure.
 //! * [`vs`]: a virtual server's real servers, quorum, sorry server and

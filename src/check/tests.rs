@@ -1,5 +1,5 @@
 //! The checker cores on a virtual clock: exact transition times for each
-//! keepalived semantic of research section 4.
+//! keepalived semantic the checkers keep (retries, delays, quorum, alpha).
 
 use std::time::Duration;
 

@@ -1,5 +1,5 @@
 //! UDP_CHECK, pure: the hex strings of `payload` / `require_reply` and the
-//! judgement of a reply (keepalived 2.2's rules, research section 4).
+//! judgement of a reply (keepalived 2.2's rules).
 //!
 //! Without `require_reply` a check succeeds unless the server's host
 //! answers with an ICMP port unreachable (ECONNREFUSED on the connected

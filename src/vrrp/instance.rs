@@ -1,5 +1,5 @@
 //! The per-instance VRRP state machine (RFC 5798 section 6 with keepalived's
-//! deviations, research section 2.4-2.7). Inputs are pushed with `now`;
+//! deviations, each named where it is made and pinned by `vrrp/tests/`). Inputs are pushed with `now`;
 //! outputs are pulled with `poll_action` and `poll_timeout`.
 
 use std::collections::VecDeque;
