@@ -82,6 +82,28 @@ pub enum Change {
     AlreadyAbsent,
 }
 
+impl Change {
+    /// An add request's outcome (addresses, routes, rules): what is
+    /// already there (EEXIST) is not an error.
+    pub(crate) fn of_add(res: Result<()>) -> Result<Change> {
+        match res {
+            Ok(()) => Ok(Change::Added),
+            Err(e) if e.errno() == libc::EEXIST => Ok(Change::AlreadyPresent),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A delete request's outcome: what is already gone (`gone`, the errno
+    /// this kind of object's delete answers then) is not an error.
+    pub(crate) fn of_delete(res: Result<()>, gone: i32) -> Result<Change> {
+        match res {
+            Ok(()) => Ok(Change::Removed),
+            Err(e) if e.errno() == gone => Ok(Change::AlreadyAbsent),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 /// `ip` and keepalived require a label to start with the interface name;
 /// the kernel stores at most IFNAMSIZ - 1 bytes.
 pub fn validate_label(label: &str, ifname: &str) -> Result<()> {
@@ -106,20 +128,12 @@ pub fn broadcast_for(addr: Ipv4Addr, prefix_len: u8) -> Ipv4Addr {
 
 pub fn add(sock: &mut Socket, spec: &AddrSpec) -> Result<Change> {
     let req = build(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, spec)?;
-    match sock.request(req, &describe("add", spec)) {
-        Ok(()) => Ok(Change::Added),
-        Err(e) if e.errno() == libc::EEXIST => Ok(Change::AlreadyPresent),
-        Err(e) => Err(e),
-    }
+    Change::of_add(sock.request(req, &describe("add", spec)))
 }
 
 pub fn delete(sock: &mut Socket, spec: &AddrSpec) -> Result<Change> {
     let req = build(RTM_DELADDR, 0, spec)?;
-    match sock.request(req, &describe("delete", spec)) {
-        Ok(()) => Ok(Change::Removed),
-        Err(e) if e.errno() == libc::EADDRNOTAVAIL => Ok(Change::AlreadyAbsent),
-        Err(e) => Err(e),
-    }
+    Change::of_delete(sock.request(req, &describe("delete", spec)), libc::EADDRNOTAVAIL)
 }
 
 fn describe(verb: &str, spec: &AddrSpec) -> String {

@@ -10,20 +10,12 @@ pub use crate::config::route::{RouteSpec, RouteType, PROTO_BOOT, TABLE_MAIN};
 
 pub fn add(sock: &mut Socket, spec: &RouteSpec) -> Result<Change> {
     let req = build(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, spec)?;
-    match sock.request(req, &describe("add", spec)) {
-        Ok(()) => Ok(Change::Added),
-        Err(e) if e.errno() == libc::EEXIST => Ok(Change::AlreadyPresent),
-        Err(e) => Err(e),
-    }
+    Change::of_add(sock.request(req, &describe("add", spec)))
 }
 
 pub fn delete(sock: &mut Socket, spec: &RouteSpec) -> Result<Change> {
     let req = build(RTM_DELROUTE, 0, spec)?;
-    match sock.request(req, &describe("delete", spec)) {
-        Ok(()) => Ok(Change::Removed),
-        Err(e) if e.errno() == libc::ESRCH => Ok(Change::AlreadyAbsent),
-        Err(e) => Err(e),
-    }
+    Change::of_delete(sock.request(req, &describe("delete", spec)), libc::ESRCH)
 }
 
 fn describe(verb: &str, spec: &RouteSpec) -> String {

@@ -43,20 +43,12 @@ pub const FRA_DPORT_RANGE: u16 = 24;
 pub fn add(sock: &mut Socket, spec: &RuleSpec) -> Result<Change> {
     // EXCL makes the kernel refuse an identical rule instead of stacking a copy.
     let req = build(RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, spec)?;
-    match sock.request(req, &describe("add", spec)) {
-        Ok(()) => Ok(Change::Added),
-        Err(e) if e.errno() == libc::EEXIST => Ok(Change::AlreadyPresent),
-        Err(e) => Err(e),
-    }
+    Change::of_add(sock.request(req, &describe("add", spec)))
 }
 
 pub fn delete(sock: &mut Socket, spec: &RuleSpec) -> Result<Change> {
     let req = build(RTM_DELRULE, 0, spec)?;
-    match sock.request(req, &describe("delete", spec)) {
-        Ok(()) => Ok(Change::Removed),
-        Err(e) if e.errno() == libc::ENOENT => Ok(Change::AlreadyAbsent),
-        Err(e) => Err(e),
-    }
+    Change::of_delete(sock.request(req, &describe("delete", spec)), libc::ENOENT)
 }
 
 fn describe(verb: &str, spec: &RuleSpec) -> String {
