@@ -2,13 +2,12 @@
 //!
 //! bytes -> `preprocess` (lexing, `include`, `$PARAM`, `@id` lines) -> tokens
 //! -> `parse` (keyword tables in `keywords`) -> `model::Config`
-//! -> `check` (semantic rules) -> diagnostics.
+//! -> `validate` (semantic rules) -> diagnostics.
 //!
 //! Loading is lenient like keepalived: every finding becomes a diagnostic and
 //! the model holds keepalived's defaults for anything skipped, so the daemon
 //! can run; `vigil -t` prints the diagnostics and fails on any error.
 
-pub mod check;
 pub mod coverage;
 pub mod diag;
 pub mod dump;
@@ -23,6 +22,7 @@ pub mod rule;
 pub mod snapshot;
 pub mod suggest;
 pub mod token;
+pub mod validate;
 
 use std::path::Path;
 
@@ -96,7 +96,7 @@ pub fn load_snapshot(name: &str, snap: &snapshot::Snapshot, base_dir: &Path, opt
 
 fn finish(tokens: Vec<token::Token>, diags: &mut Vec<Diagnostic>) -> Loaded {
     let mut config = parse::parse(&tokens, diags);
-    check::check(&mut config, diags);
+    validate::validate(&mut config, diags);
     Loaded { config, diags: std::mem::take(diags) }
 }
 

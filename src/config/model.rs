@@ -419,7 +419,7 @@ impl AntiReplay {
 pub struct AuthHmac {
     /// (id, decoded key of 32..=64 bytes); ids are unique.
     pub keys: Vec<(u8, Vec<u8>)>,
-    /// `None`: not given (the block cannot sign; `check` drops the instance).
+    /// `None`: not given (the block cannot sign; `config::validate` drops the instance).
     pub active_key: Option<u8>,
     pub anti_replay: AntiReplay,
     /// `None`: derived from the advert interval (time mode).
@@ -519,11 +519,11 @@ pub struct VrrpInstance {
     pub name: String,
     pub state: Option<InitialState>,
     pub interface: Option<String>,
-    /// 0 when not given (an error reported by `check`).
+    /// 0 when not given (an error reported by `config::validate`).
     pub vrid: u8,
     pub priority: Option<u8>,
     pub advert_int: Duration,
-    /// `None`: the global `vrrp_version`, or 3 for IPv6 (`check` fills it in).
+    /// `None`: the global `vrrp_version`, or 3 for IPv6 (`config::validate` fills it in).
     pub version: Option<u8>,
     pub auth: Option<Auth>,
     pub auth_hmac: Option<AuthHmac>,
@@ -908,7 +908,7 @@ pub enum VsAddr {
 #[derive(Clone, Debug)]
 pub struct VirtualServer {
     pub addr: VsAddr,
-    /// `None`: UDP (with a warning from `check`).
+    /// `None`: UDP (with a warning from `config::validate`).
     pub protocol: Option<Protocol>,
     /// `None`: wlc (with a warning).
     pub lvs_sched: Option<String>,

@@ -304,7 +304,7 @@ impl Parser<'_> {
     }
 
     /// `notify_fifo PATH [user [group]]`. As in keepalived, the first one
-    /// counts, and its `_script` may come before or after it (`check` reports
+    /// counts, and its `_script` may come before or after it (`config::validate` reports
     /// a script whose FIFO never comes).
     fn fifo(&mut self, s: &Stmt, slot: &mut Option<Fifo>) {
         let Some(path) = self.string(s) else { return };

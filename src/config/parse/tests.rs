@@ -5,11 +5,11 @@ use std::net::IpAddr;
 use std::rc::Rc;
 use std::time::Duration;
 
-use crate::config::check;
 use crate::config::diag::{Diagnostic, Loc, Severity};
 use crate::config::model::{AntiReplay, Mode};
 use crate::config::model::{Auth, CheckerKind, Config, InitialState, LvsMethod, Protocol, VsAddr};
 use crate::config::token::{Token, TokenKind};
+use crate::config::validate;
 
 pub(crate) fn tokens(text: &str) -> Vec<Token> {
     let file: Rc<str> = Rc::from("t.conf");
@@ -57,7 +57,7 @@ pub(crate) fn tokens(text: &str) -> Vec<Token> {
 fn load(text: &str) -> (Config, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let mut cfg = super::parse(&tokens(text), &mut diags);
-    check::check(&mut cfg, &mut diags);
+    validate::validate(&mut cfg, &mut diags);
     (cfg, diags)
 }
 

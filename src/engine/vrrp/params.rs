@@ -16,13 +16,13 @@ pub fn instance_params(inst: &VrrpInstance, g: &GlobalDefs, source: IpAddr) -> I
     p.advert_interval_cs = model::interval_cs(inst.advert_int, inst.effective_version(g));
     p.vips = inst.vips.iter().map(|v| v.addr).collect();
     p.auth = match &inst.auth {
-        // v3 has no authentication field, and AH is IPv4 only; `check` warns about both.
+        // v3 has no authentication field, and AH is IPv4 only; `config::validate` warns about both.
         Some(model::Auth::Pass(pw)) if p.version == Version::V2 => Auth::pass(&String::from_utf8_lossy(pw)),
         Some(model::Auth::Ah(pw)) if p.version == Version::V2 && p.family == Family::V4 => Auth::ah(pw),
         _ => Auth::None,
     };
     p.hmac = inst.auth_hmac.as_ref().and_then(|h| {
-        // `check` drops instances whose active key is not loaded.
+        // `config::validate` drops instances whose active key is not loaded.
         let active_key = h.active_key.filter(|_| h.active().is_some())?;
         let window = match h.anti_replay {
             AntiReplay::Time => h.time_window.unwrap_or_else(|| hmac::derived_window(p.advert_interval_cs)),

@@ -17,7 +17,7 @@ use super::suggest;
 /// What a user of `no_accept` who needs it must do: vigil filters nothing.
 const NO_ACCEPT_HINT: &str = "drop traffic to the VIPs in your own firewall if they must not answer";
 
-pub fn check(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
+pub fn validate(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
     let mut c = Checker { diags };
     c.duplicate_names(cfg);
     for i in 0..cfg.instances.len() {
