@@ -81,7 +81,7 @@ struct SockKey {
 
 /// A running instance: its configuration, its protocol core and the
 /// interface facts the edge needs.
-struct Inst {
+struct RunningInstance {
     cfg: VrrpInstance,
     core: vrrp::Instance,
     ifindex: u32,
@@ -113,7 +113,7 @@ pub struct VrrpEngine {
     /// The running configuration's sync groups, which reload compares.
     sync_groups: Vec<VrrpSyncGroup>,
     epoch: Epoch,
-    insts: Vec<Inst>,
+    insts: Vec<RunningInstance>,
     /// Configured instances whose interface or source address is not there yet.
     pending: Vec<Pending>,
     socks: Vec<Pooled>,
@@ -271,7 +271,12 @@ impl VrrpEngine {
     }
 
     /// `cfg` on interface `link`, sending from `source` (see `pending::placement`).
-    fn build_instance(&mut self, cfg: &VrrpInstance, link: &Link, source: IpAddr) -> Result<Inst, String> {
+    fn build_instance(
+        &mut self,
+        cfg: &VrrpInstance,
+        link: &Link,
+        source: IpAddr,
+    ) -> Result<RunningInstance, String> {
         let ifname = link.name.clone();
         let family = if cfg.is_ipv6() { Family::V6 } else { Family::V4 };
         let unicast = cfg.is_unicast();
@@ -303,7 +308,7 @@ impl VrrpEngine {
         };
         let index = self.insts.len();
         self.socks[sock].members.push(index);
-        Ok(Inst {
+        Ok(RunningInstance {
             cfg: cfg.clone(),
             core: vrrp::Instance::new(params),
             ifindex: link.index,
@@ -805,7 +810,7 @@ impl VrrpEngine {
     }
 }
 
-impl Inst {
+impl RunningInstance {
     /// The whole IPv4 datagram of an AH advert to `dst` (sent with IP_HDRINCL).
     fn ah_datagram(&self, advert: &vrrp::Advert, dst: IpAddr, seq: u32) -> Result<Vec<u8>, vrrp::WireError> {
         let p = self.core.params();
@@ -1088,7 +1093,7 @@ impl Subsystem for VrrpEngine {
     }
 }
 
-fn instance_status(i: &Inst) -> Json {
+fn instance_status(i: &RunningInstance) -> Json {
     let p = i.core.params();
     let c = i.core.counters();
     let since = i.since.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);

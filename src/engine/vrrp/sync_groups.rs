@@ -113,7 +113,7 @@ impl VrrpEngine {
 /// How the sync groups see each configured instance: running (by its
 /// index, with its core's state), waiting to run, or not configured.
 pub(super) fn sync_lookup<'a>(
-    insts: &'a [super::Inst],
+    insts: &'a [super::RunningInstance],
     pending: &'a [super::pending::Pending],
 ) -> impl Fn(&str) -> Lookup + 'a {
     move |name: &str| {
