@@ -88,7 +88,7 @@ bench: deps
 # go to fuzz/target/fuzz-report.txt (README "Fuzzing" has the last figures).
 FUZZ_RUNS ?= 10000000
 FUZZ_TARGETS := vrrp_advert vrrp_ipv4 vrrp_instance config_load http_response smtp_check smtp_alert \
-                netlink_route ipvs_reply dns_reply icmp_reply udp_reply
+                netlink_route ipvs_reply dns_reply icmp_reply udp_reply proc_event
 FUZZ_FLAGS   := --fuzz-dir fuzz -s none -a --codegen-units 16
 FUZZ_SMOKE_DIR ?= fuzz/target/smoke-corpus
 FUZZ_REPORT  := fuzz/target/fuzz-report.txt

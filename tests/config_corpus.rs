@@ -495,7 +495,7 @@ fn dump_lists_what_vigil_does_not_act_on() {
     let conf = std::env::temp_dir().join(format!("vigil-dump-ignored-{}.conf", std::process::id()));
     std::fs::write(
         &conf,
-        "global_defs {\n lvs_flush\n lvs_timeouts tcp 900\n}\nvirtual_server 10.0.0.1 80 {\n protocol TCP\n \
+        "global_defs {\n lvs_id LVS1\n vrrp_iptables\n}\nvirtual_server 10.0.0.1 80 {\n protocol TCP\n \
          ha_suspend\n real_server 10.0.0.2 80 {\n TCP_CHECK {\n }\n }\n}\n",
     )
     .unwrap();
@@ -504,7 +504,7 @@ fn dump_lists_what_vigil_does_not_act_on() {
     let _ = std::fs::remove_file(&conf);
     let dump = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    for (line, kw) in [(2, "lvs_flush"), (3, "lvs_timeouts"), (7, "ha_suspend")] {
+    for (line, kw) in [(2, "lvs_id"), (3, "vrrp_iptables"), (7, "ha_suspend")] {
         let mark = format!(".conf:{line}: {kw} (");
         assert!(dump.lines().any(|l| l.starts_with("#   ") && l.contains(&mark)), "no '{mark}' in:\n{dump}");
         let warn = format!(".conf:{line}:");

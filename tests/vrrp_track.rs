@@ -707,6 +707,124 @@ fn track_ping_probes_only_through_its_interface() {
     assert!(da.wait_log("Changing effective priority from 50 to 150", secs(2)), "{}", da.log());
 }
 
+/// `vrrp_track_process` in a namespace, where the process connector does
+/// not answer: vigil says so and scans /proc every second. Two `sleep`s
+/// with this test's own argument (`param_match initial`) make a quorum of
+/// 2; one killed drops the priority after `terminate_delay` and the VIP
+/// moves; started again, the priority returns after `fork_delay` and the
+/// VIP comes back.
+#[test]
+fn track_process_quorum_moves_the_vip_and_back() {
+    let lan = Lan::new();
+    let (a, b) = (lan.add_host("a"), lan.add_host("b"));
+    let vip: IpAddr = lan.v4(100).into();
+    // An argument no other process has: this test's pid.
+    let arg = format!("3600.{}", std::process::id());
+    let sleep = |n: u32| ProcGuard::spawn(std::process::Command::new("sleep").arg(format!("{arg}{n}")));
+    let mut procs = vec![sleep(1), sleep(2)];
+    let tracker = format!(
+        "vrrp_track_process daemons {{\n    process sleep {arg}\n    param_match initial\n    quorum 2\n    \
+         weight -20\n    terminate_delay 1\n    fork_delay 2\n}}\n"
+    );
+    let conf_a = format!("{tracker}{}", vi1(100, vip, "    track_process {\n        daemons\n    }\n"));
+    let da = Daemon::start(&a, &vigil_bin(), &conf_a, &["-P"]);
+    assert!(da.wait_log("(VI_1) Entering MASTER STATE", secs(8)), "{}", da.log());
+    assert!(
+        da.log().contains("track_process: process connector unavailable (")
+            && da.log().contains("scanning /proc every 1 s"),
+        "the mode is named: {}",
+        da.log()
+    );
+    assert_eq!(da.log_count("Quorum lost for tracked process daemons"), 0, "{}", da.log());
+    let db = Daemon::start(&b, &vigil_bin(), &vi1(90, vip, ""), &["-P"]);
+    assert!(db.wait_log("(VI_1) Entering BACKUP STATE", secs(3)), "{}", db.log());
+
+    let killed = Instant::now();
+    procs.pop().expect("a sleep").kill9();
+    assert!(da.wait_log("Quorum lost for tracked process daemons", secs(4)), "{}", da.log());
+    let lost = da.log_time("Quorum lost for tracked process daemons").expect("logged");
+    // terminate_delay 1 s after the scan (every 1 s) that saw it.
+    let after = lost.duration_since(killed);
+    assert!(after >= ms(1000) && after < ms(2600), "lost after {after:?}");
+    assert!(da.wait_log("(VI_1) Changing effective priority from 100 to 80", secs(1)), "{}", da.log());
+    assert!(wait_until(secs(6), ms(20), || b.has_addr(&vip) && !a.has_addr(&vip)), "{}", db.log());
+
+    let started = Instant::now();
+    procs.push(sleep(3));
+    let regained = || da.log_time_after("Quorum gained for tracked process daemons", started).is_some();
+    assert!(wait_until(secs(5), ms(10), regained), "{}", da.log());
+    let gained = da.log_time_after("Quorum gained for tracked process daemons", started).expect("logged");
+    let after = gained.duration_since(started);
+    assert!(after >= ms(2000) && after < ms(3600), "gained after {after:?}");
+    assert!(da.wait_log("(VI_1) Changing effective priority from 80 to 100", secs(1)), "{}", da.log());
+    assert!(wait_until(secs(6), ms(20), || a.has_addr(&vip) && !b.has_addr(&vip)), "{}", da.log());
+
+    // A reload that asks for a quorum of 3: a changed tracker is counted
+    // afresh at once (no delay), and the VIP moves again.
+    let conf_3 = conf_a.replace("quorum 2", "quorum 3");
+    std::fs::write(da.dir().join("keepalived.conf"), conf_3).expect("rewrite the configuration");
+    let reload = Instant::now();
+    da.signal(libc::SIGHUP);
+    let relost = || da.log_time_after("Quorum lost for tracked process daemons", reload).is_some();
+    assert!(wait_until(secs(3), ms(10), relost), "{}", da.log());
+    assert!(wait_until(secs(6), ms(20), || b.has_addr(&vip) && !a.has_addr(&vip)), "{}", db.log());
+    assert!(da.log().contains("track_process: scanned "), "one scan's cost is logged");
+    for line in da.log().lines().filter(|l| l.contains("track_process: scanned ")) {
+        eprintln!("{line}");
+    }
+}
+
+/// The process connector against the real kernel: in the test's own
+/// (initial) network namespace it acknowledges the subscription and
+/// reports a child's fork, exec and exit; in another namespace the
+/// subscription is refused (ECONNREFUSED, keepalived's "errno 111"), which
+/// is what makes vigil fall back to scanning /proc.
+#[test]
+fn process_connector_reports_fork_exec_exit_and_is_refused_in_a_netns() {
+    use vigil::sys::proc_connector::{Connector, Event};
+    let mut conn = Connector::open().expect("the connector answers in the initial namespace");
+    let mut events = Vec::new();
+    let drain = |conn: &mut Connector, events: &mut Vec<Event>| loop {
+        match conn.recv() {
+            Ok(Some(ev)) => events.push(ev),
+            Ok(None) => {}
+            Err(e) if e.is_would_block() => return,
+            Err(e) if e.errno() == libc::ENOBUFS => {}
+            Err(e) => panic!("connector: {e}"),
+        }
+    };
+    assert!(
+        wait_until(secs(2), ms(5), || {
+            drain(&mut conn, &mut events);
+            events.contains(&Event::Ack(0))
+        }),
+        "the kernel acknowledges the subscription: {events:?}"
+    );
+    let mut child = ProcGuard::spawn(std::process::Command::new("sleep").arg("3600"));
+    let pid = child.pid();
+    let me = std::process::id();
+    let seen = |events: &[Event], want: &Event| events.contains(want);
+    assert!(
+        wait_until(secs(3), ms(5), || {
+            drain(&mut conn, &mut events);
+            seen(&events, &Event::Fork { parent: me, child: pid }) && seen(&events, &Event::Exec(pid))
+        }),
+        "fork and exec of {pid}"
+    );
+    child.kill9();
+    assert!(
+        wait_until(secs(3), ms(5), || {
+            drain(&mut conn, &mut events);
+            seen(&events, &Event::Exit(pid))
+        }),
+        "exit of {pid}"
+    );
+
+    let ns = Netns::new("pc");
+    let refused = ns.enter(|| Connector::open().err().map(|e| e.errno()));
+    assert_eq!(refused, Some(libc::ECONNREFUSED));
+}
+
 /// track_file in an instance: the value × the instance's weight (-20, over
 /// the block's 1) moves the priority, so the peer at 90 takes the VIP while
 /// the file holds 1 and gives it back at 0; a value that takes the

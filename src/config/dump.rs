@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use super::model::{
     derived_window, interval_cs, AntiReplay, Auth, Broadcast, Checker, CheckerConn, CheckerKind, Command,
-    Config, GlobalDefs, HttpProtocol, InitialState, IpLine, Notify, RealServer, VipSpec, VirtualServer,
-    VrrpInstance, VsAddr, VsgEntry,
+    Config, GlobalDefs, HttpProtocol, InitialState, IpLine, LvsFlushOnStop, Notify, RealServer, VipSpec,
+    VirtualServer, VrrpInstance, VsAddr, VsgEntry,
 };
 
 pub fn dump(cfg: &Config) -> String {
@@ -53,6 +53,9 @@ pub fn dump(cfg: &Config) -> String {
             o.kv("init_file", format!("{}{}", i.value, if i.overwrite { " overwrite" } else { "" }));
         }
         o.close();
+    }
+    for tp in &cfg.track_processes {
+        track_process(&mut o, tp);
     }
     for g in &cfg.sync_groups {
         o.open(&format!("vrrp_sync_group {}", g.name));
@@ -205,6 +208,37 @@ fn global(o: &mut Out, g: &GlobalDefs) {
     if let Some(a) = g.metrics_listen {
         o.kv("metrics_listen", a);
     }
+    if let Some(d) = &g.lvs_sync_daemon {
+        let mut v = d.ifname.clone();
+        if let Some(i) = &d.instance {
+            v.push_str(&format!(" inst {i}"));
+        }
+        if let Some(id) = d.sync_id {
+            v.push_str(&format!(" id {id}"));
+        }
+        for (k, n) in [("maxlen", d.maxlen.map(u32::from)), ("port", d.port.map(u32::from))] {
+            if let Some(n) = n {
+                v.push_str(&format!(" {k} {n}"));
+            }
+        }
+        if let Some(ttl) = d.ttl {
+            v.push_str(&format!(" ttl {ttl}"));
+        }
+        if let Some(g) = d.group {
+            v.push_str(&format!(" group {g}"));
+        }
+        o.kv("lvs_sync_daemon", v);
+    }
+    if let Some(t) = g.lvs_timeouts {
+        o.kv("lvs_timeouts", format!("tcp {} tcpfin {} udp {}", t.tcp, t.tcp_fin, t.udp));
+    }
+    o.kv("lvs_flush", yes(g.lvs_flush));
+    let on_stop = match g.lvs_flush_on_stop {
+        LvsFlushOnStop::No => "no",
+        LvsFlushOnStop::Full => "full",
+        LvsFlushOnStop::VirtualServers => "VS",
+    };
+    o.kv("lvs_flush_on_stop", on_stop);
     o.close();
 }
 
@@ -313,6 +347,14 @@ fn instance(o: &mut Out, vi: &VrrpInstance, g: &GlobalDefs) {
         }
         o.close();
     }
+    if !vi.track_processes.is_empty() {
+        o.open("track_process");
+        for t in &vi.track_processes {
+            let w = t.weight.map(|w| format!(" weight {w}{}", if t.reverse { " reverse" } else { "" }));
+            o.line(&format!("{}{}", t.name, w.unwrap_or_default()));
+        }
+        o.close();
+    }
     if !vi.track_interfaces.is_empty() {
         o.open("track_interface");
         for t in &vi.track_interfaces {
@@ -357,6 +399,33 @@ fn instance(o: &mut Out, vi: &VrrpInstance, g: &GlobalDefs) {
     o.kv("v3_checksum_as_v2", yes(vi.v3_checksum_as_v2));
     notify(o, &vi.notify);
     o.kv("smtp_alert", yes(vi.effective_smtp_alert(g)));
+    o.close();
+}
+
+/// `vrrp_track_process`, with what the rules made of it (arguments imply
+/// `full_command` and an exact `param_match`).
+fn track_process(o: &mut Out, tp: &crate::config::model::VrrpTrackProcess) {
+    use crate::config::model::ParamMatch;
+    o.open(&format!("vrrp_track_process {}", tp.name));
+    let args = tp.params.split(|&b| b == 0).filter(|a| !a.is_empty());
+    let args: Vec<String> = args.map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+    o.kv("process", format!("{} {}", tp.process, args.join(" ")).trim_end());
+    match tp.param_match {
+        ParamMatch::None => {}
+        ParamMatch::Exact => o.line("param_match"),
+        ParamMatch::Initial => o.kv("param_match", "initial"),
+        ParamMatch::Partial => o.kv("param_match", "partial"),
+    }
+    if tp.full_command {
+        o.line("full_command");
+    }
+    o.kv("quorum", tp.quorum);
+    if tp.quorum_max != u32::MAX {
+        o.kv("quorum_max", tp.quorum_max);
+    }
+    o.kv("weight", format!("{}{}", tp.weight, if tp.weight_reverse { " reverse" } else { "" }));
+    o.kv("fork_delay", secs(tp.fork_delay));
+    o.kv("terminate_delay", secs(tp.terminate_delay));
     o.close();
 }
 
@@ -576,6 +645,20 @@ mod tests {
         ] {
             assert!(out.contains(want), "missing {want:?} in\n{out}");
         }
+    }
+
+    #[test]
+    fn dump_shows_track_process_as_understood() {
+        let text = "vrrp_track_process web {\n process nginx -g daemon\n delay 2\n weight -10 reverse\n}\n\
+                    vrrp_instance A {\n interface eth0\n virtual_router_id 7\n track_process {\n web\n }\n \
+                    virtual_ipaddress {\n 10.0.0.1\n }\n}\n";
+        let mut diags = Vec::new();
+        let out = super::dump(&parse(&tokens(text), &mut diags));
+        let want =
+            "vrrp_track_process web {\n    process nginx -g daemon\n    param_match\n    full_command\n    \
+                    quorum 1\n    weight -10 reverse\n    fork_delay 2\n    terminate_delay 2\n}\n";
+        assert!(out.contains(want), "{out}");
+        assert!(out.contains("    track_process {\n        web\n    }\n"), "{out}");
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub enum Ctx {
     VrrpScript,
     /// `vrrp_track_ping`, a vigil extension.
     TrackPing,
+    TrackProcess,
     Instance,
     Authentication,
     AuthHmac,
@@ -50,6 +51,7 @@ impl Ctx {
             Ctx::SyncGroup => "vrrp_sync_group",
             Ctx::VrrpScript => "vrrp_script",
             Ctx::TrackPing => "vrrp_track_ping",
+            Ctx::TrackProcess => "vrrp_track_process",
             Ctx::Instance => "vrrp_instance",
             Ctx::Authentication => "authentication",
             Ctx::AuthHmac => "auth_hmac",
@@ -166,7 +168,7 @@ table! {
         "vrrp_instance" Block(Instance) Core,
         "virtual_server_group" List Common,
         "virtual_server" Block(VirtualServer) Core,
-        "vrrp_track_process" Ignored Common,
+        "vrrp_track_process" Block(TrackProcess) Common,
         "track_file" Block(TrackFile) Rare,
         "vrrp_track_file" Block(TrackFile) Rare,
         "bfd_instance" Ignored Rare,
@@ -216,10 +218,10 @@ table! {
         "default_interface" Value Rare,
         // A vigil extension: the Prometheus listener.
         "metrics_listen" Value Rare,
-        "lvs_sync_daemon" Ignored Common,
-        "lvs_timeouts" Ignored Common,
-        "lvs_flush" Ignored Common,
-        "lvs_flush_on_stop" Ignored Common,
+        "lvs_sync_daemon" Value Common,
+        "lvs_timeouts" Value Common,
+        "lvs_flush" Value Common,
+        "lvs_flush_on_stop" Value Common,
         "notify_fifo" Value Common,
         "notify_fifo_script" Value Common,
         "vrrp_notify_fifo" Value Common,
@@ -326,7 +328,7 @@ table! {
         "track_script" List Common,
         "track_ping" List Rare,
         "track_file" List Common,
-        "track_process" Ignored Common,
+        "track_process" List Common,
         "track_bfd" Ignored Rare,
         "global_tracking" Ignored Rare,
         "sync_group_tracking_weight" Value Rare,
@@ -351,6 +353,17 @@ table! {
         "rise" Value Rare,
         "fall" Value Rare,
     }
+    TrackProcess {
+        "process" Value Common,
+        "param_match" Value Common,
+        "full_command" Value Common,
+        "quorum" Value Common,
+        "quorum_max" Value Common,
+        "weight" Value Common,
+        "delay" Value Common,
+        "fork_delay" Value Common,
+        "terminate_delay" Value Common,
+    }
     Instance {
         "state" Value Core,
         "interface" Value Core,
@@ -371,8 +384,8 @@ table! {
         "track_script" List Core,
         "track_ping" List Rare,
         "track_interface" List Common,
-        "track_process" Ignored Common,
         "track_file" List Rare,
+        "track_process" List Common,
         "track_bfd" Ignored Rare,
         "track_src_ip" Ignored Rare,
         "dont_track_primary" Value Common,
@@ -589,7 +602,6 @@ table! {
 pub fn ignored_reason(ctx: Ctx, name: &str) -> Option<&'static str> {
     use Ctx::*;
     Some(match (ctx, name) {
-        (Top, "vrrp_track_process") | (SyncGroup | Instance, "track_process") => "track processes",
         (Top, "bfd_instance") | (SyncGroup | Instance, "track_bfd") => "do BFD",
         (Top, "SSL") => "load SSL_GET client certificates or CA files",
         (Top, "track_group") => "tie instances to static addresses or routes (track_group)",
@@ -668,16 +680,13 @@ pub fn ignored_reason(ctx: Ctx, name: &str) -> Option<&'static str> {
         }
         (GlobalDefs, "json_version") => "write other JSON versions",
         (GlobalDefs, "set_supplementary_groups") => "give scripts supplementary groups",
-        (GlobalDefs, "lvs_sync_daemon") | (GlobalDefs | Instance, "lvs_sync_daemon_interface") => {
+        (GlobalDefs | Instance, "lvs_sync_daemon_interface") => {
             "run the IPVS connection sync daemon"
         }
         (GlobalDefs, "lvs_id") => "use lvs_id",
         (GlobalDefs, "dynamic_interfaces") => {
             "need it: an instance whose interface or address is missing waits for it, set or not"
         }
-        (GlobalDefs, "lvs_timeouts") => "set IPVS timeouts",
-        (GlobalDefs, "lvs_flush") => "flush IPVS at start",
-        (GlobalDefs, "lvs_flush_on_stop") => "flush IPVS at stop (it removes its own services)",
         (SyncGroup | Instance, "notify_deleted") => "run notify_deleted scripts",
         (SyncGroup, "global_tracking") => "apply global_tracking (see sync_group_tracking_weight)",
         (Instance, "no_virtual_ipaddress") => "accept an instance declared without addresses this way",

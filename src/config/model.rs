@@ -21,6 +21,8 @@ pub struct Config {
     pub track_pings: Vec<VrrpTrackPing>,
     /// Top-level `track_file` / `vrrp_track_file` blocks.
     pub track_files: Vec<TrackFile>,
+    /// `vrrp_track_process` blocks.
+    pub track_processes: Vec<VrrpTrackProcess>,
     pub sync_groups: Vec<VrrpSyncGroup>,
     pub instances: Vec<VrrpInstance>,
     pub vs_groups: Vec<VirtualServerGroup>,
@@ -198,7 +200,48 @@ pub struct GlobalDefs {
     /// `metrics_listen ADDR:PORT` (a vigil extension): the parent serves
     /// the Prometheus metrics there (`daemon::metrics_http`).
     pub metrics_listen: Option<SocketAddr>,
+    /// `lvs_sync_daemon`: the kernel's IPVS connection sync daemon.
+    pub lvs_sync_daemon: Option<LvsSyncDaemon>,
+    /// `lvs_timeouts` in seconds; 0 leaves the kernel's value.
+    pub lvs_timeouts: Option<LvsTimeouts>,
+    /// `lvs_flush`: empty the IPVS table when the checker starts.
+    pub lvs_flush: bool,
+    pub lvs_flush_on_stop: LvsFlushOnStop,
     pub locs: Locs,
+}
+
+/// `lvs_sync_daemon IF [inst VI] [id N] [maxlen N] [port N] [ttl N] [group ADDR]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LvsSyncDaemon {
+    pub ifname: String,
+    /// The VRRP instance the daemon follows (master or backup with it);
+    /// `None`: the checker runs both a master and a backup daemon.
+    pub instance: Option<String>,
+    /// `None`: the instance's VRID, or 0 without an instance.
+    pub sync_id: Option<u8>,
+    pub maxlen: Option<u16>,
+    pub port: Option<u16>,
+    pub ttl: Option<u8>,
+    pub group: Option<IpAddr>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LvsTimeouts {
+    pub tcp: u32,
+    pub tcp_fin: u32,
+    pub udp: u32,
+}
+
+/// `lvs_flush_on_stop [VS]`: how the checker empties IPVS when it stops.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LvsFlushOnStop {
+    /// Remove its own real servers and virtual servers one by one.
+    #[default]
+    No,
+    /// Flush the whole table at once.
+    Full,
+    /// Remove its virtual servers (with their real servers), not each real server.
+    VirtualServers,
 }
 
 /// `notify_fifo PATH [user [group]]` plus its optional `_script`.
@@ -256,6 +299,10 @@ impl Default for GlobalDefs {
             vrrp_notify_fifo: None,
             lvs_notify_fifo: None,
             metrics_listen: None,
+            lvs_sync_daemon: None,
+            lvs_timeouts: None,
+            lvs_flush: false,
+            lvs_flush_on_stop: LvsFlushOnStop::No,
             locs: Locs::default(),
         }
     }
@@ -538,6 +585,8 @@ pub struct VrrpInstance {
     pub track_pings: Vec<TrackScript>,
     /// `track_file { NAME [weight N [reverse]] }`: top-level `track_file` blocks.
     pub track_files: Vec<TrackScript>,
+    /// `track_process { NAME [weight N [reverse]] }`.
+    pub track_processes: Vec<TrackScript>,
     pub track_interfaces: Vec<TrackInterface>,
     pub dont_track_primary: bool,
     pub mcast_src_ip: Option<IpAddr>,
@@ -593,6 +642,7 @@ impl VrrpInstance {
             track_scripts: Vec::new(),
             track_pings: Vec::new(),
             track_files: Vec::new(),
+            track_processes: Vec::new(),
             track_interfaces: Vec::new(),
             dont_track_primary: false,
             mcast_src_ip: None,
@@ -754,6 +804,7 @@ pub struct VrrpSyncGroup {
     pub track_scripts: Vec<TrackScript>,
     pub track_pings: Vec<TrackScript>,
     pub track_files: Vec<TrackScript>,
+    pub track_processes: Vec<TrackScript>,
     pub track_interfaces: Vec<TrackInterface>,
     pub sync_group_tracking_weight: bool,
     pub notify_priority_changes: Option<bool>,
@@ -839,6 +890,49 @@ impl VrrpTrackPing {
     pub fn effective_timeout(&self) -> Duration {
         self.timeout.unwrap_or(self.interval)
     }
+}
+
+/// How `vrrp_track_process` compares the arguments of a process with
+/// those written after `process NAME` (keepalived's `param_match`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ParamMatch {
+    /// Arguments are not looked at.
+    #[default]
+    None,
+    /// The same arguments, no more (the default when `process` has any).
+    Exact,
+    /// The written arguments start the process's, the last one possibly
+    /// only a prefix of the process's argument.
+    Initial,
+    /// The written arguments, whole, start the process's.
+    Partial,
+}
+
+/// `vrrp_track_process NAME { process P [ARGS]; param_match [initial|partial];
+/// full_command; quorum N; quorum_max N; weight N [reverse]; delay S;
+/// fork_delay S; terminate_delay S }`: how many processes match, against
+/// a quorum (keepalived 2.2's track_process).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VrrpTrackProcess {
+    pub name: String,
+    /// The process name: its `comm` (at most 15 bytes, as the kernel
+    /// truncates it), or with `full_command` its argv[0].
+    pub process: String,
+    /// The arguments after the name, each NUL-terminated as in
+    /// /proc/PID/cmdline; empty for none.
+    pub params: Vec<u8>,
+    pub param_match: ParamMatch,
+    pub full_command: bool,
+    /// Up while `quorum <= count <= quorum_max`.
+    pub quorum: u32,
+    pub quorum_max: u32,
+    pub weight: i32,
+    pub weight_reverse: bool,
+    /// How long a gained quorum (a fork, or found by a scan) waits before it counts.
+    pub fork_delay: Duration,
+    /// How long a lost quorum (an exit) waits before it counts.
+    pub terminate_delay: Duration,
+    pub loc: Loc,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -6,7 +6,9 @@
 //! skipped with their block; bad values are reported and leave the default.
 
 mod lvs;
+mod lvs_globals;
 mod track_file;
+mod track_process;
 mod tree;
 mod values;
 mod vrrp;
@@ -39,6 +41,7 @@ pub fn parse(tokens: &[Token], diags: &mut Vec<Diagnostic>) -> Config {
             "vrrp_script" => cfg.vrrp_scripts.extend(p.vrrp_script(s).filter(|x| !x.name.is_empty())),
             "vrrp_track_ping" => cfg.track_pings.extend(p.track_ping(s).filter(|x| !x.name.is_empty())),
             "track_file" | "vrrp_track_file" => cfg.track_files.extend(p.track_file(s)),
+            "vrrp_track_process" => cfg.track_processes.extend(p.track_process(s)),
             "vrrp_sync_group" => cfg.sync_groups.extend(p.sync_group(s).filter(|x| !x.name.is_empty())),
             "vrrp_instance" => cfg.instances.extend(p.instance(s).filter(|x| !x.name.is_empty())),
             "virtual_server_group" => cfg.vs_groups.extend(p.vs_group(s).filter(|x| !x.name.is_empty())),
@@ -291,6 +294,20 @@ impl Parser<'_> {
                 "vrrp_owner_ignore_adverts" => g.vrrp_owner_ignore_adverts = self.flag(s),
                 "default_interface" => set(&mut g.default_interface, self.string(s)),
                 "metrics_listen" => g.metrics_listen = self.socket_addr(s),
+                "lvs_sync_daemon" => {
+                    if let Some(old) = &g.lvs_sync_daemon {
+                        let msg = format!(
+                            "lvs_sync_daemon is already set (on {}); this one is ignored",
+                            old.ifname
+                        );
+                        self.error(s.loc(), msg, None);
+                    } else {
+                        g.lvs_sync_daemon = self.lvs_sync_daemon(s);
+                    }
+                }
+                "lvs_timeouts" => g.lvs_timeouts = self.lvs_timeouts(s).or(g.lvs_timeouts),
+                "lvs_flush" => g.lvs_flush = self.flag(s),
+                "lvs_flush_on_stop" => g.lvs_flush_on_stop = self.lvs_flush_on_stop(s),
                 "notify_fifo" => self.fifo(s, &mut g.notify_fifo),
                 "vrrp_notify_priority_changes" => g.vrrp_notify_priority_changes = self.flag(s),
                 "vrrp_notify_fifo" => self.fifo(s, &mut g.vrrp_notify_fifo),

@@ -33,9 +33,11 @@ pub fn validate(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
     c.sync_groups(cfg);
     c.track_pings(cfg);
     c.track_files(cfg);
+    c.track_processes(cfg);
     c.route_and_rule_lines(cfg);
     c.virtual_servers(cfg);
     c.fifo_scripts(&mut cfg.global);
+    c.lvs_sync_daemon(cfg);
 }
 
 struct Checker<'d> {
@@ -43,6 +45,27 @@ struct Checker<'d> {
 }
 
 impl Checker<'_> {
+    /// The sync daemon follows a VRRP instance that exists (keepalived drops
+    /// the daemon otherwise) and takes its VRID as sync id unless one is set.
+    fn lvs_sync_daemon(&mut self, cfg: &mut Config) {
+        let Some(d) = cfg.global.lvs_sync_daemon.as_mut() else { return };
+        let Some(name) = d.instance.as_deref() else {
+            d.sync_id.get_or_insert(0);
+            return;
+        };
+        match cfg.instances.iter().find(|vi| vi.name == name) {
+            Some(vi) => {
+                d.sync_id.get_or_insert(vi.vrid);
+            }
+            None => {
+                let loc = cfg.global.locs.of("lvs_sync_daemon").cloned();
+                let msg = format!("lvs_sync_daemon: no vrrp_instance {name}; the sync daemon is not started");
+                self.diags.push(Diagnostic::error(loc, msg));
+                cfg.global.lvs_sync_daemon = None;
+            }
+        }
+    }
+
     /// A `*_notify_fifo_script` whose FIFO never came: never started (keepalived too).
     fn fifo_scripts(&mut self, g: &mut crate::config::model::GlobalDefs) {
         for (kw, slot) in [
@@ -516,6 +539,15 @@ impl Checker<'_> {
         for (loc, msg) in missing {
             self.error(&loc, msg, None);
         }
+    }
+
+    /// `track_process` names a `vrrp_track_process`; unknown ones are dropped.
+    fn track_processes(&mut self, cfg: &mut Config) {
+        let names: Vec<String> = cfg.track_processes.iter().map(|p| p.name.clone()).collect();
+        let owners = cfg.instances.iter_mut().map(|i| (i.name.clone(), &mut i.track_processes));
+        let owners =
+            owners.chain(cfg.sync_groups.iter_mut().map(|g| (g.name.clone(), &mut g.track_processes)));
+        self.drop_unknown_tracked(owners, &names, "process", "vrrp_track_process");
     }
 
     fn duplicate_vrids(&mut self, cfg: &Config) {

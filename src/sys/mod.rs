@@ -16,6 +16,8 @@ pub mod inotify;
 pub mod link;
 pub mod macvlan;
 pub mod netlink;
+pub mod proc_connector;
+pub mod proc_scan;
 pub mod route;
 pub mod rule;
 pub mod sysctl;

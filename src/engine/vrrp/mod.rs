@@ -12,10 +12,12 @@ mod alerts;
 mod garp;
 mod igmp;
 mod lateness;
+mod lvs_sync;
 pub mod params;
 mod pending;
 mod periphery;
 mod ping;
+mod processes;
 mod reload;
 mod resume;
 mod routes_rules_statics;
@@ -23,6 +25,7 @@ mod sync_groups;
 #[cfg(test)]
 mod sync_lan;
 pub mod track;
+pub mod track_process;
 mod tracking;
 mod vips;
 mod vmac;
@@ -136,6 +139,8 @@ pub struct VrrpEngine {
     start_at: Option<Monotonic>,
     /// Tracking, sync groups, routes, static addresses, alerts (`periphery.rs`).
     periphery: periphery::Periphery,
+    /// `lvs_sync_daemon ... inst VI`: the IPVS sync daemon follows VI.
+    lvs_sync: lvs_sync::LvsSync,
     /// Work not done yet (`run_queue`).
     work: WorkQueue,
     vmacs: vmac::Vmacs,
@@ -181,6 +186,7 @@ impl VrrpEngine {
             started: false,
             start_at: None,
             periphery: periphery::Periphery::new(config),
+            lvs_sync: lvs_sync::LvsSync::new(&config.global),
             work: WorkQueue::default(),
             vmacs: vmac::Vmacs::default(),
             release_on_exit: true,
@@ -422,6 +428,7 @@ impl VrrpEngine {
                         self.garps.cancel(i);
                     }
                     self.notify(i, to, now);
+                    self.lvs_sync.follow(&self.insts[i].cfg.name, to);
                     self.queue_work(Work::StateChanged { i, from, to });
                     self.save_states();
                 }
@@ -994,6 +1001,9 @@ impl Subsystem for VrrpEngine {
                 self.set_vips(i, false);
             }
             self.vmac_teardown(i);
+        }
+        if self.release_on_exit {
+            self.lvs_sync.stop();
         }
         self.ext_shutdown();
         // The STOP lines are written: the readers see end of file once they have read them.

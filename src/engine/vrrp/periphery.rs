@@ -14,6 +14,7 @@ use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
 use super::ping::PingJob;
+use super::processes::ProcessWatch;
 use super::routes_rules_statics::same_addr;
 use super::track::{Source, Tracking};
 use super::tracking::ScriptJob;
@@ -30,6 +31,8 @@ use crate::vrrp::sync::SyncGroups;
 pub(super) struct Periphery {
     pub(super) scripts: Vec<ScriptJob>,
     pub(super) pings: Vec<PingJob>,
+    /// `vrrp_track_process`es in use and how their processes are watched.
+    pub(super) processes: ProcessWatch,
     /// The trackers' state and rules (pure, `track.rs`).
     pub(super) tracking: Tracking,
     /// The sync groups' decisions, and each group's configuration (by the
@@ -62,6 +65,7 @@ impl Periphery {
         let mut p = Periphery {
             scripts: Vec::new(),
             pings: Vec::new(),
+            processes: ProcessWatch::default(),
             tracking: Tracking::default(),
             sync: SyncGroups::default(),
             group_cfgs: Vec::new(),
@@ -131,6 +135,11 @@ impl Periphery {
         if !files.iter().map(key).eq(open.iter().map(key)) {
             self.files_wanted = Some(files);
         }
+        let procs: Vec<_> = (config.track_processes.iter())
+            .filter(|p| self.tracking.tracks(&Source::Process(p.name.clone())))
+            .cloned()
+            .collect();
+        self.processes.table.configure(&procs);
         let members = |g: &VrrpSyncGroup| g.members.iter().map(|(m, _)| m.clone()).collect();
         self.sync.configure(groups.iter().map(|g| (g.name.as_str(), members(g))));
         self.group_cfgs = groups.into_iter().cloned().collect();
@@ -165,8 +174,10 @@ impl Periphery {
                 ("value", Json::from(value)),
             ])
         });
+        let processes =
+            self.processes.table.counts().map(|(name, _, up)| row("process", name, up == Some(true)));
         let links = t.links().into_iter().map(|(n, up)| row("interface", n, up));
-        Json::Arr(scripts.chain(pings).chain(files).chain(links).collect())
+        Json::Arr(scripts.chain(pings).chain(files).chain(processes).chain(links).collect())
     }
 
     pub(super) fn group_of(&self, inst: &str) -> Option<usize> {
@@ -194,6 +205,7 @@ impl VrrpEngine {
             }
         }
         self.open_track_files(registry, tokens);
+        self.processes_register(registry, tokens, Monotonic::now());
         Ok(())
     }
 
@@ -211,6 +223,7 @@ impl VrrpEngine {
         for p in &mut self.periphery.pings {
             p.due.get_or_insert(now);
         }
+        self.processes_start(now);
         self.reevaluate(now);
     }
 
@@ -252,6 +265,7 @@ impl VrrpEngine {
         for p in &mut self.periphery.pings {
             p.due.get_or_insert(now);
         }
+        self.processes_start(now);
         self.refresh_links();
         self.apply_sync_holds();
         self.clear_vip_faults();
@@ -270,12 +284,13 @@ impl VrrpEngine {
         let scripts = e.scripts.iter().filter_map(|j| j.due);
         let pings = e.pings.iter().flat_map(|p| [p.due, p.waiting.map(|w| w.1)]).flatten();
         let mail = e.mailer.as_ref().and_then(Mailer::poll_timeout);
-        scripts.chain(pings).chain(mail).min()
+        scripts.chain(pings).chain(mail).chain(e.processes.poll_timeout()).min()
     }
 
     pub(super) fn ext_timeout(&mut self, registry: &Registry, now: Monotonic) {
         self.run_due_scripts(now);
         self.run_due_pings(now);
+        self.processes_timeout(registry, now);
         if let Some(m) = self.periphery.mailer.as_mut() {
             if m.poll_timeout().is_some_and(|t| t <= now) {
                 m.handle_timeout(registry, now);
@@ -293,6 +308,8 @@ impl VrrpEngine {
                 return true;
             }
         }
-        self.ping_readable(token, now) || self.track_files_readable(token, now)
+        self.ping_readable(token, now)
+            || self.track_files_readable(token, now)
+            || self.processes_readable(registry, token, now)
     }
 }

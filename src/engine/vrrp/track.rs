@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
 use crate::config::model::{
-    Command, TrackFile, TrackScript, VrrpInstance, VrrpScript, VrrpSyncGroup, VrrpTrackPing,
+    Command, TrackFile, TrackScript, VrrpInstance, VrrpScript, VrrpSyncGroup, VrrpTrackPing, VrrpTrackProcess,
 };
 use crate::config::Config;
 
@@ -102,6 +102,8 @@ pub enum Source {
     Ping(String),
     /// A top-level `track_file` block by name: its value, not a health.
     File(String),
+    /// A `vrrp_track_process`: OK while its quorum holds (`track_process.rs`).
+    Process(String),
     /// `unicast_fault_no_peer` with an empty `unicast_peer` block: never OK.
     NoUnicastPeer,
 }
@@ -113,6 +115,7 @@ impl std::fmt::Display for Source {
             Source::Link(n) => write!(f, "interface {n}"),
             Source::Ping(n) => write!(f, "ping {n}"),
             Source::File(n) => write!(f, "file {n}"),
+            Source::Process(n) => write!(f, "process {n}"),
             Source::NoUnicastPeer => write!(f, "unicast_peer (empty, with unicast_fault_no_peer)"),
         }
     }
@@ -191,6 +194,7 @@ pub fn items_for(
     scripts: &[VrrpScript],
     pings: &[VrrpTrackPing],
     files: &[TrackFile],
+    processes: &[VrrpTrackProcess],
 ) -> Vec<Item> {
     let mut items = Vec::new();
     if inst.unicast_fault_no_peer && inst.locs.of("unicast_peer").is_some() && inst.unicast_peers.is_empty() {
@@ -207,7 +211,10 @@ pub fn items_for(
             }
         }
     }
-    let mut add = |ifs: &[crate::config::model::TrackInterface], ts: &[TrackScript], tp: &[TrackScript]| {
+    let mut add = |ifs: &[crate::config::model::TrackInterface],
+                   ts: &[TrackScript],
+                   tp: &[TrackScript],
+                   procs: &[TrackScript]| {
         for t in ifs {
             items.push(Item { source: Source::Link(t.name.clone()), weight: t.weight, reverse: t.reverse });
         }
@@ -221,10 +228,15 @@ pub fn items_for(
             let (weight, reverse) = resolve(t, p.weight, p.weight_reverse);
             items.push(Item { source: Source::Ping(t.name.clone()), weight, reverse });
         }
+        for t in procs {
+            let Some(p) = processes.iter().find(|p| p.name == t.name) else { continue };
+            let (weight, reverse) = resolve(t, p.weight, p.weight_reverse);
+            items.push(Item { source: Source::Process(t.name.clone()), weight, reverse });
+        }
     };
-    add(&inst.track_interfaces, &inst.track_scripts, &inst.track_pings);
+    add(&inst.track_interfaces, &inst.track_scripts, &inst.track_pings, &inst.track_processes);
     if let Some(g) = group {
-        add(&g.track_interfaces, &g.track_scripts, &g.track_pings);
+        add(&g.track_interfaces, &g.track_scripts, &g.track_pings, &g.track_processes);
     }
     add_files(&mut items, &inst.track_files, files, false);
     if let Some(g) = group {
@@ -307,6 +319,8 @@ pub struct Tracking {
     links: HashMap<String, bool>,
     /// Track files' last values, by block name (0 until read).
     files: HashMap<String, i64>,
+    /// `vrrp_track_process`es by name: quorum held (unknown: not held).
+    processes: HashMap<String, bool>,
 }
 
 impl Tracking {
@@ -319,8 +333,14 @@ impl Tracking {
         self.items.clear();
         for inst in &config.instances {
             let group = groups.iter().copied().find(|g| g.members.iter().any(|(m, _)| *m == inst.name));
-            let items =
-                items_for(inst, group, &config.vrrp_scripts, &config.track_pings, &config.track_files);
+            let items = items_for(
+                inst,
+                group,
+                &config.vrrp_scripts,
+                &config.track_pings,
+                &config.track_files,
+                &config.track_processes,
+            );
             self.items.insert(inst.name.clone(), items);
         }
         let mut old = std::mem::take(&mut self.probed);
@@ -398,6 +418,11 @@ impl Tracking {
         changed
     }
 
+    /// `vrrp_track_process` `name` holds its quorum (or not); true when that is news.
+    pub fn set_process(&mut self, name: &str, up: bool) -> bool {
+        self.processes.insert(name.to_string(), up) != Some(up)
+    }
+
     /// A run of script `name` ended: its exit status (if it exited) when
     /// that differs from the last one, and the health flip.
     pub fn script_done(&mut self, name: &str, status: Option<i32>, success: bool) -> (Option<i32>, Change) {
@@ -446,6 +471,7 @@ impl Tracking {
             Source::Script(n) if self.disabled.contains(n) => true,
             Source::Script(_) | Source::Ping(_) => self.probed.get(s).is_none_or(|p| p.health.is_ok()),
             Source::Link(n) => self.links.get(n).copied().unwrap_or(false),
+            Source::Process(n) => self.processes.get(n).copied().unwrap_or(false),
             Source::NoUnicastPeer => false,
             // A value, read by `verdict`.
             Source::File(_) => true,
@@ -521,7 +547,7 @@ mod tests {
               virtual_rules {\n from 198.18.1.1 table 10 iif eth7 oif eth1\n }\n}\n",
         );
         assert_eq!(interfaces_used(&c.instances[0]), ["eth1", "eth0", "eth4", "eth5", "eth7"]);
-        let items = items_for(&c.instances[0], None, &[], &[], &[]);
+        let items = items_for(&c.instances[0], None, &[], &[], &[], &[]);
         let links: Vec<_> = items.iter().map(|i| (i.source.to_string(), i.weight)).collect();
         let want = ["eth0", "eth1", "eth4", "eth5", "eth7"].map(|n| (format!("interface {n}"), 0));
         assert_eq!(links, want, "each once, and a failure is a FAULT");
@@ -614,7 +640,7 @@ mod tests {
         ));
         let g = Some(&c.sync_groups[0]);
         let file_items = |i: usize| -> Vec<(i32, bool)> {
-            let items = items_for(&c.instances[i], g, &[], &[], &c.track_files);
+            let items = items_for(&c.instances[i], g, &[], &[], &c.track_files, &[]);
             items
                 .iter()
                 .filter(|i| matches!(i.source, Source::File(_)))
@@ -649,7 +675,7 @@ mod tests {
     #[test]
     fn items_from_config() {
         let c = load(CONF);
-        let items = items_for(&c.instances[0], None, &c.vrrp_scripts, &[], &[]);
+        let items = items_for(&c.instances[0], None, &c.vrrp_scripts, &[], &[], &[]);
         let link = |n: &str, w| Item { source: Source::Link(n.into()), weight: w, reverse: false };
         assert_eq!(
             items,
@@ -661,7 +687,7 @@ mod tests {
                 item("plain", 3, true)
             ]
         );
-        assert!(items_for(&c.instances[1], None, &c.vrrp_scripts, &[], &[]).is_empty());
+        assert!(items_for(&c.instances[1], None, &c.vrrp_scripts, &[], &[], &[]).is_empty());
     }
 
     #[test]
@@ -670,9 +696,9 @@ mod tests {
             format!("{CONF}vrrp_sync_group G {{\n group {{\n A\n B\n }}\n track_script {{\n chk\n }}\n}}\n");
         let c = load(&text);
         let g = &c.sync_groups[0];
-        let b = items_for(&c.instances[1], Some(g), &c.vrrp_scripts, &[], &[]);
+        let b = items_for(&c.instances[1], Some(g), &c.vrrp_scripts, &[], &[], &[]);
         assert_eq!(b, vec![item("chk", 0, false)]);
-        let a = items_for(&c.instances[0], Some(g), &c.vrrp_scripts, &[], &[]);
+        let a = items_for(&c.instances[0], Some(g), &c.vrrp_scripts, &[], &[], &[]);
         assert!(a.iter().all(|i| i.weight == 0));
         assert_eq!(a.len(), 6);
     }
@@ -732,11 +758,51 @@ mod tests {
         );
         let c = load(&text);
         let g = &c.sync_groups[0];
-        let b = items_for(&c.instances[1], Some(g), &c.vrrp_scripts, &c.track_pings, &[]);
+        let b = items_for(&c.instances[1], Some(g), &c.vrrp_scripts, &c.track_pings, &[], &[]);
         let link = Item { source: Source::Link("eth7".into()), weight: -7, reverse: false };
         let ping = Item { source: Source::Ping("gw".into()), weight: -30, reverse: false };
         assert_eq!(b, vec![link, item("chk", -20, false), ping], "the group's trackers keep their weights");
-        let a = items_for(&c.instances[0], Some(g), &c.vrrp_scripts, &[], &[]);
+        let a = items_for(&c.instances[0], Some(g), &c.vrrp_scripts, &[], &[], &[]);
         assert!(a.iter().any(|i| i.weight == -5), "track_interface eth1 weight -5 is kept: {a:?}");
+    }
+
+    #[test]
+    fn track_process_weights_reverse_and_fault() {
+        let text = "vrrp_track_process web {\n process nginx\n weight -30\n}\n\
+             vrrp_track_process must {\n process sshd\n}\n\
+             vrrp_track_process spare {\n process backupd\n weight 10 reverse\n}\n\
+             vrrp_instance A {\n interface eth0\n virtual_router_id 1\n dont_track_primary\n \
+             track_process {\n web\n spare\n must\n }\n virtual_ipaddress {\n 198.18.0.1\n }\n}\n\
+             vrrp_instance B {\n interface eth0\n virtual_router_id 2\n dont_track_primary\n \
+             track_process {\n web weight 5\n }\n virtual_ipaddress {\n 198.18.0.2\n }\n}\n";
+        let mut t = Tracking::default();
+        t.configure(&load(text));
+        let p = |n: &str| Source::Process(n.into());
+        assert_eq!(t.verdict("A").faults, vec![p("must")], "not known to run yet: down, and weight 0 faults");
+        assert!(t.set_process("must", true) && t.set_process("web", true) && t.set_process("spare", true));
+        assert!(!t.set_process("web", true), "no news");
+        assert_eq!(t.verdict("A"), Verdict { faults: vec![], weight: 0 });
+        assert_eq!(t.verdict("B").weight, 5, "the reference's weight wins");
+        t.set_process("web", false);
+        t.set_process("spare", false);
+        assert_eq!(t.verdict("A").weight, -30 + 10, "reverse: a stopped backupd adds its 10");
+        assert_eq!(t.verdict("B").weight, 0);
+
+        let grouped = format!(
+            "{text}vrrp_sync_group G {{\n group {{\n A\n B\n }}\n track_process {{\n spare\n }}\n}}\n"
+        );
+        let c = load(&grouped);
+        let b = items_for(&c.instances[1], Some(&c.sync_groups[0]), &[], &[], &[], &c.track_processes);
+        let item = |n: &str| Item { source: p(n), weight: 0, reverse: false };
+        let spare = Item { reverse: true, ..item("spare") };
+        assert_eq!(b, vec![item("web"), spare], "the group's tracker, weights forced to 0 in a group");
+        t.configure(&c);
+        t.set_process("spare", true);
+        let faults = t.verdict("B").faults;
+        assert_eq!(
+            faults,
+            vec![p("web"), p("spare")],
+            "weight 0: web stopped, and (reverse) backupd running"
+        );
     }
 }

@@ -56,6 +56,12 @@ impl Socket {
         Socket::open_with(protocol, 0)
     }
 
+    /// A socket of another netlink protocol that receives its multicast
+    /// `groups` (the process connector's CN_IDX_PROC).
+    pub fn subscribe_protocol(protocol: i32, groups: u32) -> Result<Socket> {
+        Socket::open_with(protocol, groups)
+    }
+
     fn open_with(protocol: i32, groups: u32) -> Result<Socket> {
         let fd = fd::socket(libc::AF_NETLINK, libc::SOCK_RAW, protocol, "netlink")?;
         // Best effort: error text from the kernel, and errors without the echoed request.
@@ -136,11 +142,17 @@ impl Socket {
     fn send(&mut self, req: &mut Request, extra_flags: u16, what: &str) -> Result<u32> {
         self.seq = self.seq.wrapping_add(1);
         req.add_flags(extra_flags);
+        self.send_raw(req.finish(self.seq), what)?;
+        Ok(self.seq)
+    }
+
+    /// Send bytes framed by the caller to the kernel, without waiting for
+    /// an answer (the process connector's subscription).
+    pub fn send_raw(&self, bytes: &[u8], what: &str) -> Result<()> {
         // SAFETY: sockaddr_nl is plain data; all-zero addresses the kernel.
         let mut kernel: libc::sockaddr_nl = unsafe { mem::zeroed() };
         kernel.nl_family = libc::AF_NETLINK as libc::sa_family_t;
-        fd::sendto(&self.fd, req.finish(self.seq), &kernel, what)?;
-        Ok(self.seq)
+        fd::sendto(&self.fd, bytes, &kernel, what)
     }
 
     /// Receive one datagram into the internal buffer, waiting up to the reply timeout.

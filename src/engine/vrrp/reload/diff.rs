@@ -133,6 +133,7 @@ pub fn diff(old: Side, new: Side) -> Vec<Change> {
         track_scripts,
         track_pings,
         track_files,
+        track_processes,
         track_interfaces,
         dont_track_primary,
         mcast_src_ip,
@@ -202,6 +203,7 @@ pub fn diff(old: Side, new: Side) -> Vec<Change> {
     let tracking = !same(track_scripts, &b.track_scripts)
         || !same(track_pings, &b.track_pings)
         || !same(track_files, &b.track_files)
+        || !same(track_processes, &b.track_processes)
         || !same(track_interfaces, &b.track_interfaces)
         || (dont_track_primary, unicast_fault_no_peer) != (&b.dont_track_primary, &b.unicast_fault_no_peer)
         // unicast_fault_no_peer tracks whether a `unicast_peer` block was written.
