@@ -432,6 +432,10 @@ fn not_acted_on_lines(text: &str) -> Vec<(u32, Ctx, &'static str)> {
     out
 }
 
+/// Wild configs whose behaviour under vigil still differs from keepalived's
+/// because of a keyword vigil does not act on (issue 17's aim: the BFD ones).
+const WILD_NOT_ACTED_ON: usize = 6;
+
 /// Issue 13: wherever a corpus file uses a keyword vigil does not act on,
 /// `vigil -t` warns on that line. Prints how many wild files hit one.
 #[test]
@@ -467,8 +471,16 @@ fn not_acted_on_keywords_are_warned_at_their_line() {
                     misses.push(format!("{name}:{line}: {kw} ({})", ctx.name()));
                 }
             }
-            if is_wild {
-                let mut kws: Vec<&str> = hits.iter().map(|h| h.2).collect();
+            // A keyword keepalived 2.2.7 itself reports unknown on that line
+            // (nat_mask, lvs_id, nb_get_retry outside HTTP_GET) is ignored by
+            // both: no difference in behaviour.
+            let kt = dir.join("wild/keepalived-t").join(name.replace(".conf", ".txt"));
+            let kt = std::fs::read_to_string(kt).unwrap_or_default();
+            let differs = |&&(line, _, kw): &&(u32, Ctx, &str)| {
+                !kt.lines().any(|l| l.contains(&format!("Line {line}) Unknown keyword '{kw}'")))
+            };
+            if is_wild && hits.iter().any(|h| differs(&h)) {
+                let mut kws: Vec<&str> = hits.iter().filter(differs).map(|h| h.2).collect();
                 kws.sort();
                 kws.dedup();
                 wild_hit.push(format!("{name}: {}", kws.join(", ")));
@@ -482,6 +494,8 @@ fn not_acted_on_keywords_are_warned_at_their_line() {
     );
     assert_eq!(files, 87);
     assert!(checked > 0);
+    // A ratchet: the count only goes down as keywords are acted on.
+    assert!(wild_hit.len() <= WILD_NOT_ACTED_ON, "{} > {WILD_NOT_ACTED_ON}", wild_hit.len());
     assert!(
         misses.is_empty(),
         "not-acted-on keywords without a warning at their line:\n{}",

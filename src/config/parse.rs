@@ -15,6 +15,8 @@ mod vrrp;
 
 pub use values::{parse_timer, split_command};
 
+use std::collections::HashMap;
+
 use super::diag::Diagnostic;
 use super::keywords::{self, Ctx, Kind};
 use super::model::{Config, Fifo, GlobalDefs, Ignored, SmtpServer};
@@ -24,7 +26,8 @@ use tree::Stmt;
 
 pub fn parse(tokens: &[Token], diags: &mut Vec<Diagnostic>) -> Config {
     let stmts = tree::build(tokens, diags);
-    let mut p = Parser { diags, ignored: Vec::new(), unlisted: 0, unlisted_error: false };
+    let mut p =
+        Parser { diags, ignored: Vec::new(), unlisted: 0, unlisted_error: false, suggested: HashMap::new() };
     let mut cfg = Config::default();
     for s in p.known(Ctx::Top, &stmts) {
         match s.name() {
@@ -82,6 +85,10 @@ pub(crate) struct Parser<'d> {
     /// configuration can repeat one mistake a million times.
     unlisted: usize,
     unlisted_error: bool,
+    /// Did-you-mean answers by block and word: a generated configuration
+    /// repeats the same unknown word, and each search costs an edit
+    /// distance per keyword of the block.
+    suggested: HashMap<(Ctx, String), Option<&'static str>>,
 }
 
 const MAX_LISTED: usize = 10_000;
@@ -146,7 +153,12 @@ impl Parser<'_> {
         if s.body.is_some() {
             msg.push_str(" (its block is skipped)");
         }
-        let hint = if let Some(c) = suggest::did_you_mean(name, keywords::names_in(ctx)) {
+        let key = (ctx, name.to_string());
+        let close = *self
+            .suggested
+            .entry(key)
+            .or_insert_with(|| suggest::did_you_mean(name, keywords::names_in(ctx)));
+        let hint = if let Some(c) = close {
             Some(format!("did you mean '{c}'?"))
         } else if name.starts_with("//") {
             Some("'//' does not start a comment; use '#' or '!'".to_string())
