@@ -5,6 +5,7 @@
 //! the `effective_*` methods resolve it. Everything else already holds the
 //! built-in default after parsing.
 
+use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
@@ -107,11 +108,27 @@ impl Locs {
 /// in `ip` syntax: the words as written (dumps, messages) and what they
 /// parse to, once, when the configuration is read. `Err` says why vigil
 /// skips the line (`-t` warns; the engine logs it when it would install it).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct IpLine<T> {
     pub words: Vec<String>,
     pub loc: Loc,
     pub parsed: Result<T, String>,
+}
+
+/// `parsed` follows from `words`: lines are the same when their words
+/// (and places) are, and they print as written.
+impl<T> PartialEq for IpLine<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.words == other.words && self.loc == other.loc
+    }
+}
+
+impl<T> Eq for IpLine<T> {}
+
+impl<T> fmt::Debug for IpLine<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IpLine").field("words", &self.words).field("loc", &self.loc).finish()
+    }
 }
 
 /// A `virtual_routes` / `static_routes` line.
