@@ -7,6 +7,7 @@
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
+use std::rc::Rc;
 use std::time::Duration;
 
 use super::diag::Loc;
@@ -112,7 +113,8 @@ impl Locs {
 pub struct IpLine<T> {
     pub words: Vec<String>,
     pub loc: Loc,
-    pub parsed: Result<T, String>,
+    /// Shared, not copied, by the clones the engine keeps.
+    pub parsed: Rc<Result<T, String>>,
 }
 
 /// `parsed` follows from `words`: lines are the same when their words

@@ -204,15 +204,23 @@ impl Parser<'_> {
         s: &Stmt,
         parse: fn(&[String]) -> Result<T, String>,
     ) -> Vec<super::model::IpLine<T>> {
+        let lines = self.list_lines(s);
+        let parse = |(words, loc): (Vec<String>, super::diag::Loc)| {
+            let parsed = std::rc::Rc::new(parse(&words));
+            super::model::IpLine { words, loc, parsed }
+        };
+        lines.into_iter().map(parse).collect()
+    }
+
+    /// The lines of a route or rule list as words.
+    fn list_lines(&mut self, s: &Stmt) -> Vec<(Vec<String>, super::diag::Loc)> {
         s.stmts()
             .iter()
             .map(|item| {
                 if let Some(b) = &item.body {
                     self.error(&b.open.loc, "unexpected block inside a route or rule list".to_string(), None);
                 }
-                let words = item.words();
-                let parsed = parse(&words);
-                super::model::IpLine { words, loc: item.loc().clone(), parsed }
+                (item.words(), item.loc().clone())
             })
             .collect()
     }

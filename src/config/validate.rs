@@ -97,7 +97,7 @@ impl Checker<'_> {
     /// `ip route` (nexthops, encap, metrics) than vigil installs.
     fn route_and_rule_lines(&mut self, cfg: &Config) {
         fn err<T>(l: &IpLine<T>) -> Option<&String> {
-            l.parsed.as_ref().err()
+            (*l.parsed).as_ref().err()
         }
         let mut lines: Vec<(&str, &Loc, Option<&String>)> = Vec::new();
         lines.extend(cfg.static_routes.iter().map(|l| ("route", &l.loc, err(l))));

@@ -27,7 +27,7 @@ impl VrrpEngine {
     }
 
     pub(super) fn rule_change(&mut self, owner: &str, line: &RuleLine, add: bool) {
-        let spec = match &line.parsed {
+        let spec = match &*line.parsed {
             Ok(r) => r,
             Err(e) => {
                 error!("({owner}) rule '{}': {e}", line.words.join(" "));
@@ -45,7 +45,7 @@ impl VrrpEngine {
     }
 
     pub(super) fn route_change(&mut self, owner: &str, line: &RouteLine, add: bool) {
-        let Route { mut spec, dev } = match &line.parsed {
+        let Route { mut spec, dev } = match &*line.parsed {
             Ok(r) => r.clone(),
             Err(e) => {
                 error!("({owner}) route '{}': {e}", line.words.join(" "));

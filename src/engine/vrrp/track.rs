@@ -278,10 +278,10 @@ pub fn interfaces_used(inst: &VrrpInstance) -> Vec<String> {
         !l.words.iter().any(|w| w == "no_track")
     }
     for line in inst.virtual_routes.iter().filter(tracked) {
-        devs.extend(line.parsed.as_ref().ok().and_then(|r| r.dev.clone()));
+        devs.extend((*line.parsed).as_ref().ok().and_then(|r| r.dev.clone()));
     }
     for line in inst.virtual_rules.iter().filter(tracked) {
-        if let Ok(r) = &line.parsed {
+        if let Ok(r) = &*line.parsed {
             devs.extend(r.iif.iter().chain(&r.oif).cloned());
         }
     }
