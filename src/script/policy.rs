@@ -100,16 +100,11 @@ impl ScriptPolicy {
         policy
     }
 
-    /// The system's user database and global_defs' settings.
-    pub fn system(script_user: UserSpec, security: bool) -> ScriptPolicy {
-        ScriptPolicy::new(UserDb::system(), script_user, security)
-    }
-
     /// The system's user database, global_defs' `script_user` and
     /// `enable_script_security`: what both engines and `-t` judge with.
     pub fn for_globals(g: &GlobalDefs) -> ScriptPolicy {
         let script_user = g.script_user.as_ref().map(|(u, grp)| (u.as_str(), grp.as_deref()));
-        ScriptPolicy::system(script_user, g.enable_script_security)
+        ScriptPolicy::new(UserDb::system(), script_user, g.enable_script_security)
     }
 
     pub fn security(&self) -> bool {
