@@ -8,12 +8,24 @@
 //! child the parent saw die.
 
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use log::{info, warn};
 
 use crate::runtime::Lifetime;
 use crate::time::{clock_us, monotonic_us};
+
+/// Where a child's state lives and who wrote what is there: what the
+/// daemon tells an engine at its start.
+pub struct ResumeFrom {
+    pub state_file: PathBuf,
+    /// SHA-256 (hex) of the validated configuration snapshot this child
+    /// runs: equal snapshots mean equal configurations, whatever binary
+    /// wrote the state file (`vigil upgrade`).
+    pub config_digest: String,
+    /// The child this one replaces, if the parent saw it die.
+    pub predecessor: Option<Lifetime>,
+}
 
 /// A state file's envelope and its body's lines.
 #[derive(Debug, PartialEq, Eq)]

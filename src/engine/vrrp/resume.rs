@@ -36,7 +36,6 @@ use log::{info, warn};
 use super::VrrpEngine;
 use crate::config::model::{GlobalDefs, VrrpInstance};
 use crate::config::Config;
-use crate::runtime::Lifetime;
 use crate::sys::link;
 use crate::sys::state_file;
 use crate::time::Monotonic;
@@ -45,16 +44,7 @@ use crate::vrrp::State;
 /// First line of the state file.
 const MAGIC: &str = "vigil-vrrp-state 1";
 
-/// Where the state lives and who wrote what is there, for `subsystem`.
-pub struct ResumeFrom {
-    pub state_file: PathBuf,
-    /// SHA-256 (hex) of the validated configuration snapshot this child
-    /// runs: equal snapshots mean equal configurations, whatever binary
-    /// wrote the state file (`vigil upgrade`).
-    pub config_digest: String,
-    /// The child this one replaces, if the parent saw it die.
-    pub predecessor: Option<Lifetime>,
-}
+pub use crate::sys::state_file::ResumeFrom;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Saved {
@@ -270,10 +260,7 @@ fn parse(text: &str) -> Option<StateFile> {
             .find(|s| s.as_str() == state)?;
         out.insert(name.to_string(), Saved { state, config: u64::from_str_radix(hash, 16).ok()? });
     }
-    Some(StateFile {
-        instances: out,
-        config_digest: file.config_digest.map(String::from),
-    })
+    Some(StateFile { instances: out, config_digest: file.config_digest.map(String::from) })
 }
 
 #[cfg(test)]
