@@ -897,18 +897,7 @@ impl Subsystem for CheckerEngine {
 /// daemon (with `inst` the VRRP child runs the one its instance calls for).
 fn checker_sync_daemons(g: &GlobalDefs) -> Vec<SyncDaemon> {
     let Some(c) = g.lvs_sync_daemon.as_ref().filter(|c| c.instance.is_none()) else { return Vec::new() };
-    [SyncRole::Master, SyncRole::Backup]
-        .into_iter()
-        .map(|role| SyncDaemon {
-            role,
-            ifname: c.ifname.clone(),
-            sync_id: c.sync_id.unwrap_or(0),
-            maxlen: c.maxlen,
-            group: c.group,
-            port: c.port,
-            ttl: c.ttl,
-        })
-        .collect()
+    [SyncRole::Master, SyncRole::Backup].into_iter().map(|role| SyncDaemon::configured(c, role)).collect()
 }
 
 /// SSL_GET's session. SNI only with `enable_sni` or `sni_name`: the

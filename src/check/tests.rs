@@ -437,6 +437,16 @@ mod engine {
         IpAddr::from([198, 18, 1, last])
     }
 
+    /// A service in the table that vigil's configuration does not have.
+    fn foreign_service() -> crate::check::lvs::ServiceSpec {
+        crate::check::lvs::ServiceSpec {
+            addr: svc(9),
+            scheduler: "rr".into(),
+            persistence: None,
+            netmask: None,
+        }
+    }
+
     const HEAD: &str = "virtual_server 198.18.0.1 80 {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n";
 
     #[test]
@@ -587,12 +597,7 @@ mod engine {
                        lvs_sync_daemon eth1 id 9 port 9000\n}\n";
         let conf = config(&format!("{globals}{HEAD} real_server 198.18.1.2 80 {{ weight 3 }}\n}}\n"));
         let mut lvs = MemoryLvs::new();
-        let foreign = crate::check::lvs::ServiceSpec {
-            addr: svc(9),
-            scheduler: "rr".into(),
-            persistence: None,
-            netmask: None,
-        };
+        let foreign = foreign_service();
         crate::check::lvs::Lvs::add_service(&mut lvs, &foreign).unwrap();
         let mut e = CheckerEngine::with_lvs(&conf, Some(Box::new(lvs.clone()))).unwrap();
         let poll = mio::Poll::new().unwrap();
@@ -623,12 +628,7 @@ mod engine {
             let conf = config(&format!("{globals}{vi}{HEAD} real_server 198.18.1.2 80 {{ weight 3 }}\n}}\n"));
             assert_eq!(conf.global.lvs_sync_daemon.as_ref().and_then(|d| d.sync_id), Some(7), "the VRID");
             let mut lvs = MemoryLvs::new();
-            let foreign = crate::check::lvs::ServiceSpec {
-                addr: svc(9),
-                scheduler: "rr".into(),
-                persistence: None,
-                netmask: None,
-            };
+            let foreign = foreign_service();
             crate::check::lvs::Lvs::add_service(&mut lvs, &foreign).unwrap();
             let mut e = CheckerEngine::with_lvs(&conf, Some(Box::new(lvs.clone()))).unwrap();
             let poll = mio::Poll::new().unwrap();
