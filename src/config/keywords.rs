@@ -214,7 +214,7 @@ table! {
         "vrrp_delay_after_boot" Value Common,
         "vrrp_down_timer_adverts" Value Rare,
         "vrrp_owner_ignore_adverts" Value Rare,
-        "dynamic_interfaces" Ignored Common,
+        "dynamic_interfaces" Value Common,
         "default_interface" Value Rare,
         // A vigil extension: the Prometheus listener.
         "metrics_listen" Value Rare,
@@ -684,9 +684,6 @@ pub fn ignored_reason(ctx: Ctx, name: &str) -> Option<&'static str> {
             "run the IPVS connection sync daemon"
         }
         (GlobalDefs, "lvs_id") => "use lvs_id",
-        (GlobalDefs, "dynamic_interfaces") => {
-            "need it: an instance whose interface or address is missing waits for it, set or not"
-        }
         (SyncGroup | Instance, "notify_deleted") => "run notify_deleted scripts",
         (SyncGroup, "global_tracking") => "apply global_tracking (see sync_group_tracking_weight)",
         (Instance, "no_virtual_ipaddress") => "accept an instance declared without addresses this way",
