@@ -9,6 +9,7 @@ mod lvs;
 mod track_file;
 mod track_process;
 mod tree;
+mod url_regex;
 mod values;
 mod vrrp;
 
