@@ -11,9 +11,10 @@
 #![no_main]
 
 use std::io::{self, Read, Write};
+use std::sync::{Arc, LazyLock};
 
 use libfuzzer_sys::fuzz_target;
-use vigil::check::body_regex::{compile, BodyMatcher, WINDOW};
+use vigil::check::body_regex::{compile, BodyMatcher, Regex, WINDOW};
 use vigil::check::http::{
     parse_status_line, request, HttpExchange, Progress, Response, ResponseParser, MAX_HEAD,
 };
@@ -50,6 +51,10 @@ impl Write for Server<'_> {
     }
 }
 
+/// Anchors and word boundaries at read edges, a match that spans reads.
+static REGEX: LazyLock<Arc<Regex>> =
+    LazyLock::new(|| Arc::new(compile(r"^H|\bok\b|a[^z]{0,40}z$|(?m)^end$", &[]).expect("pattern")));
+
 fn parse(pieces: &mut dyn Iterator<Item = &[u8]>) -> Result<Response, vigil::check::http::HttpError> {
     let mut p = ResponseParser::new();
     for piece in pieces {
@@ -84,8 +89,7 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 
-    // Anchors and word boundaries at read edges, a match that spans reads.
-    let regex = std::sync::Arc::new(compile(r"^H|\bok\b|a[^z]{0,40}z$|(?m)^end$", &[]).expect("pattern"));
+    let regex = REGEX.clone();
     let verdict = |pieces: &mut dyn Iterator<Item = &[u8]>| {
         let mut m = BodyMatcher::new(regex.clone(), u64::from(split % 5), None, split % 2 == 0);
         pieces.for_each(|p| m.feed(p));

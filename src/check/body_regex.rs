@@ -6,11 +6,13 @@
 //! PCRE2's partial matching and keeps the bytes of a partial match in its
 //! 4 KB read buffer for the next read; a match longer than that buffer is
 //! never found across reads. vigil's engine (regex-lite) has no partial
-//! matching, so [`BodyMatcher`] keeps the last [`WINDOW`] bytes instead and
-//! matches them again with the next read: every match of up to [`WINDOW`]
-//! bytes is found wherever the reads split it, and one that could still
-//! change with more bytes (it ends where the data ends, so a `$` or `\b` at
-//! its end is not yet known) waits for them.
+//! matching, so [`BodyMatcher`] gathers bytes, searches them once it holds
+//! twice [`WINDOW`] (or the body ends), and keeps the last [`WINDOW`] bytes to
+//! search again with the next ones: every match of up to [`WINDOW`] bytes is
+//! found wherever the reads split it, each byte is searched about twice
+//! whatever the size of the reads, and a match that could still change with
+//! more bytes (it ends where the data ends, so a `$` or `\b` at its end is
+//! not yet known) waits for them.
 //!
 //! The subject is the body (the head is not matched, and offsets count from
 //! the body's first byte). Its bytes are read as UTF-8, a byte that is not
@@ -24,7 +26,7 @@
 
 use std::sync::Arc;
 
-use regex_lite::Regex;
+pub use regex_lite::Regex;
 
 /// How far back a match may start before the newest bytes: keepalived's
 /// read buffer (`MAX_BUFFER_LENGTH`, 4096) bounds its partial matches alike.
@@ -98,6 +100,9 @@ pub struct BodyMatcher {
     max_offset: Option<u64>,
     /// PCRE2's `$` also matches before a final newline, unless `dollar_endonly`.
     dollar_before_final_newline: bool,
+    /// How many bytes are kept for matches that span reads: [`WINDOW`]
+    /// (smaller in tests); a search runs once twice as many are gathered.
+    keep: u64,
     /// Body bytes from offset `window_start`, kept for matches that span reads.
     window: Vec<u8>,
     window_start: u64,
@@ -128,6 +133,7 @@ impl BodyMatcher {
             min_offset,
             max_offset,
             dollar_before_final_newline,
+            keep: WINDOW,
             window: Vec::new(),
             window_start: 0,
             scan_from: min_offset,
@@ -153,7 +159,9 @@ impl BodyMatcher {
             self.window_start = data_start + skip;
         }
         self.window.extend_from_slice(data.get(skip as usize..).unwrap_or(&[]));
-        self.search(false);
+        if self.window.len() as u64 >= 2 * self.keep {
+            self.search(false);
+        }
     }
 
     /// The body ended: whether it matched.
@@ -189,8 +197,8 @@ impl BodyMatcher {
             self.state = State::NoMatch;
             return;
         }
-        // A match starting before `end - WINDOW` would be longer than the window.
-        self.scan_from = self.scan_from.max(end.saturating_sub(WINDOW));
+        // A match starting before `end - keep` would be longer than the window.
+        self.scan_from = self.scan_from.max(end.saturating_sub(self.keep));
         if self.max_offset.is_some_and(|max| self.scan_from > max) {
             self.state = State::NoMatch;
             self.window = Vec::new();
@@ -253,14 +261,33 @@ mod tests {
         m.finish()
     }
 
-    /// Every way of cutting `body` in three reads gives the same verdict.
+    const SEARCH_AT: usize = 2 * WINDOW as usize;
+
+    /// Every way of cutting `body` in three reads gives the verdict of the
+    /// whole body searched at once, also with windows of 16 bytes and less,
+    /// so that searches and trims fall inside short bodies (a window shorter
+    /// than the longest match in the body is skipped: such a match may be
+    /// missed by design).
     fn every_split(pattern: &str, options: &[&str], min: u64, max: Option<u64>, body: &[u8]) -> bool {
         let whole = run(&mut matcher(pattern, options, min, max), &[body]);
-        for i in 0..=body.len() {
-            for j in i..=body.len() {
-                let split =
-                    run(&mut matcher(pattern, options, min, max), &[&body[..i], &body[i..j], &body[j..]]);
-                assert_eq!(split, whole, "{pattern:?} over {body:?} cut at {i} and {j}");
+        let m = matcher(pattern, options, min, max);
+        let text = as_text(body);
+        let longest = [text.as_str(), text.strip_suffix('\n').unwrap_or("")]
+            .iter()
+            .flat_map(|t| m.regex.find_iter(t).map(|m| m.len()))
+            .max()
+            .unwrap_or(0);
+        for keep in [WINDOW, 16, 8, 4, 2, 1] {
+            if (keep as usize) < longest {
+                continue;
+            }
+            for i in 0..=body.len() {
+                for j in i..=body.len() {
+                    let mut m = matcher(pattern, options, min, max);
+                    m.keep = keep;
+                    let split = run(&mut m, &[&body[..i], &body[i..j], &body[j..]]);
+                    assert_eq!(split, whole, "{pattern:?} over {body:?} cut at {i} and {j}, window {keep}");
+                }
             }
         }
         whole
@@ -326,14 +353,14 @@ mod tests {
         let hay = vec![b'x'; 1000];
         for _ in 0..100 {
             m.feed(&hay);
-            assert!(m.window.len() as u64 <= WINDOW + CONTEXT + 1000);
+            assert!(m.window.len() < SEARCH_AT + 1000);
         }
         m.feed(b"nee");
         m.feed(b"dle");
         assert!(m.finish());
         // Past max_offset the matcher stops looking (and keeping bytes).
         let mut m = matcher("needle", &[], 0, Some(10));
-        for _ in 0..10 {
+        for _ in 0..20 {
             m.feed(&hay);
         }
         assert!(m.window.is_empty());
@@ -354,9 +381,15 @@ mod tests {
     #[test]
     fn a_match_at_the_end_of_the_data_waits() {
         let mut m = matcher(r"ok\b", &[], 0, None);
-        m.feed(b"is ok");
-        assert_eq!(m.state, State::Searching);
+        m.feed(&[b' '; SEARCH_AT - 2]);
+        m.feed(b"ok");
+        assert_eq!(m.state, State::Searching, "searched, but 'ok' may go on");
         m.feed(b"ay");
         assert!(!m.finish());
+        let mut m = matcher(r"ok\b", &[], 0, None);
+        m.feed(&[b' '; SEARCH_AT - 2]);
+        m.feed(b"ok");
+        m.feed(b" ");
+        assert!(m.finish());
     }
 }
