@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use common::*;
-use vigil::daemon::Json;
+use vigil::runtime::Json;
 
 const HEAD: &[u8] = b"HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n";
 
