@@ -188,7 +188,7 @@ fn exchange<S: Read + Write>(
             started.elapsed().as_millis()
         );
     }
-    Ok(hex(&resp.digest))
+    Ok(resp.digest.map(|d| hex(&d)).unwrap_or_default())
 }
 
 #[cfg(test)]

@@ -5,13 +5,17 @@
 //! Input: `[split] [bytes...]`; `split` sets the piece size. Checked:
 //! nothing panics; a code is three digits; the parser gives the same
 //! status, Content-Length and (without a Content-Length) body digest
-//! whether the bytes come at once or in pieces.
+//! whether the bytes come at once or in pieces; a url `regex` gives the same
+//! verdict at once and in pieces.
 
 #![no_main]
 
 use std::io::{self, Read, Write};
+use std::sync::{Arc, LazyLock};
 
 use libfuzzer_sys::fuzz_target;
+use vigil::check::body_regex::{BodyMatcher, Regex, WINDOW};
+use vigil::config::regex::compile;
 use vigil::check::http::{
     parse_status_line, request, HttpExchange, Progress, Response, ResponseParser, MAX_HEAD,
 };
@@ -48,6 +52,10 @@ impl Write for Server<'_> {
     }
 }
 
+/// Anchors and word boundaries at read edges, a match that spans reads.
+static REGEX: LazyLock<Arc<Regex>> =
+    LazyLock::new(|| Arc::new(compile(r"^H|\bok\b|a[^z]{0,40}z$|(?m)^end$", &[]).expect("pattern")));
+
 fn parse(pieces: &mut dyn Iterator<Item = &[u8]>) -> Result<Response, vigil::check::http::HttpError> {
     let mut p = ResponseParser::new();
     for piece in pieces {
@@ -82,8 +90,19 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 
+    let regex = REGEX.clone();
+    let verdict = |pieces: &mut dyn Iterator<Item = &[u8]>| {
+        let mut m = BodyMatcher::new(regex.clone(), u64::from(split % 5), None, split % 2 == 0);
+        pieces.for_each(|p| m.feed(p));
+        m.finish()
+    };
+    if data.len() as u64 <= WINDOW {
+        assert_eq!(verdict(&mut std::iter::once(data)), verdict(&mut data.chunks(piece)), "pieces of {piece}");
+    }
+
     let mut server = Server { data, piece, blocked: false };
-    let mut exchange = HttpExchange::new(request("/", "198.18.0.1", HttpProtocol::V1_1));
+    let request = request("/", "198.18.0.1", HttpProtocol::V1_1);
+    let mut exchange = HttpExchange::new(request, ResponseParser::new());
     // Each call makes progress (a would-block is followed by data), so this ends.
     for _ in 0..=data.len() + 2 {
         match exchange.drive(&mut server) {

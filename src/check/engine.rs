@@ -464,7 +464,8 @@ impl CheckerEngine {
                 };
                 let host = vhost.unwrap_or_else(|| SocketAddr::new(ip, port).to_string());
                 let request = http::request(&url.path, &host, h.http_protocol);
-                Dialogue::Http { url: Box::new(url), exchange: HttpExchange::new(request), tls }
+                let exchange = HttpExchange::new(request, http::ResponseParser::for_url(&url));
+                Dialogue::Http { url: Box::new(url), exchange, tls }
             }
             CheckerKind::Smtp { helo_name, .. } => {
                 let helo =
@@ -948,7 +949,7 @@ fn default_udp_payload() -> [u8; super::udp::DEFAULT_PAYLOAD_LEN] {
 /// `HTTP_GET` without a `url` block (the configuration check reports it).
 fn default_url() -> Url {
     let loc = Loc { file: Rc::from(""), line: 0, col: 0 };
-    Url { path: "/".to_string(), digest: None, status_codes: Vec::new(), virtualhost: None, loc }
+    Url { path: "/".to_string(), digest: None, status_codes: Vec::new(), virtualhost: None, regex: None, loc }
 }
 
 fn resolve(cmd: &ConfCommand) -> Option<Command> {

@@ -1,6 +1,8 @@
 //! HTTP_GET: the request keepalived sends, a streaming response parser that
-//! hashes the body with MD5, and the exchange over any byte stream (plain
-//! TCP here; a TLS stream can drive the same [`HttpExchange`] for SSL_GET).
+//! hashes the body with MD5 (only when a `digest` is to be compared) and
+//! matches it against the url's `regex` ([`super::body_regex`]), and the
+//! exchange over any byte stream (plain TCP here; a TLS stream can drive the
+//! same [`HttpExchange`] for SSL_GET).
 //!
 //! The parser is a pure function of the bytes fed to it and never panics.
 
@@ -9,6 +11,7 @@ use std::io::{self, Read, Write};
 
 use md5::{Digest, Md5};
 
+use super::body_regex::BodyMatcher;
 use super::checker::CheckResult;
 use crate::config::model::{HttpProtocol, Url};
 
@@ -55,8 +58,10 @@ impl fmt::Display for HttpError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Response {
     pub status: u16,
-    /// MD5 of the body (headers excluded).
-    pub digest: [u8; 16],
+    /// MD5 of the body (headers excluded), when it was computed.
+    pub digest: Option<[u8; 16]>,
+    /// Whether the url's `regex` matched the body, when it has one.
+    pub regex_matched: Option<bool>,
     pub body_len: u64,
     pub content_length: Option<u64>,
 }
@@ -97,12 +102,27 @@ pub struct ResponseParser {
     status: Option<u16>,
     content_length: Option<u64>,
     body_len: u64,
-    md5: Md5,
+    md5: Option<Md5>,
+    /// Boxed: most urls have none, and every probe holds a parser.
+    regex: Option<Box<BodyMatcher>>,
 }
 
 impl ResponseParser {
+    /// A parser that hashes the body (genhash).
     pub fn new() -> ResponseParser {
-        ResponseParser::default()
+        ResponseParser { md5: Some(Md5::new()), ..ResponseParser::default() }
+    }
+
+    /// What checking `url` needs: the MD5 only with a `digest`, the matcher
+    /// only with a `regex`.
+    pub fn for_url(url: &Url) -> ResponseParser {
+        let regex = url.regex.as_ref().map(|r| {
+            let dollar_before_final_newline = !r.options.iter().any(|o| o == "dollar_endonly");
+            let m =
+                BodyMatcher::new(r.compiled.clone(), r.min_offset, r.max_offset, dollar_before_final_newline);
+            Box::new(m)
+        });
+        ResponseParser { md5: url.digest.as_ref().map(|_| Md5::new()), regex, ..ResponseParser::default() }
     }
 
     /// Take the next bytes. `Ok(true)` when the body is complete by its
@@ -121,7 +141,12 @@ impl ResponseParser {
             data = &data[body_at.saturating_sub(consumed_before).min(data.len())..];
             self.head.truncate(end);
         }
-        self.md5.update(data);
+        if let Some(md5) = &mut self.md5 {
+            md5.update(data);
+        }
+        if let Some(regex) = &mut self.regex {
+            regex.feed(data);
+        }
         self.body_len = self.body_len.saturating_add(data.len() as u64);
         Ok(self.content_length.is_some_and(|n| self.body_len >= n))
     }
@@ -131,7 +156,8 @@ impl ResponseParser {
         let status = self.status.ok_or(HttpError::NoResponse)?;
         Ok(Response {
             status,
-            digest: self.md5.finalize().into(),
+            digest: self.md5.map(|md5| md5.finalize().into()),
+            regex_matched: self.regex.map(|mut r| r.finish()),
             body_len: self.body_len,
             content_length: self.content_length,
         })
@@ -174,9 +200,16 @@ pub fn judge(url: &Url, response: Result<Response, HttpError>) -> CheckResult {
         ));
     }
     if let Some(want) = &url.digest {
-        let got = hex(&r.digest);
+        let got = r.digest.map(|d| hex(&d)).unwrap_or_default();
         if !want.eq_ignore_ascii_case(&got) {
             return CheckResult::failure(format!("MD5 digest error url({path}), MD5SUM [{got}]"));
+        }
+    }
+    if let Some(regex) = &url.regex {
+        // No regex support is no match: never a server counted up unchecked.
+        if r.regex_matched.unwrap_or(false) == regex.no_match {
+            let (pattern, sense) = (&regex.pattern, if regex.no_match { "matched" } else { "did not match" });
+            return CheckResult::failure(format!("Regex match failed url({path}): '{pattern}' {sense}"));
         }
     }
     CheckResult::success(format!("url({path})"))
@@ -201,8 +234,8 @@ pub enum Progress {
 }
 
 impl HttpExchange {
-    pub fn new(request: Vec<u8>) -> HttpExchange {
-        HttpExchange { request, sent: 0, parser: ResponseParser::new() }
+    pub fn new(request: Vec<u8>, parser: ResponseParser) -> HttpExchange {
+        HttpExchange { request, sent: 0, parser }
     }
 
     /// Write what is left of the request, then read until the stream would
@@ -274,7 +307,11 @@ mod tests {
         let want = "b1946ac92492d2347c6235b4d2611184";
         for split in 0..resp.len() {
             let r = parse_all(&[&resp[..split], &resp[split..]]).unwrap();
-            assert_eq!((r.status, hex(&r.digest), r.body_len), (200, want.to_string(), 6), "split {split}");
+            assert_eq!(
+                (r.status, hex(&r.digest.unwrap()), r.body_len),
+                (200, want.to_string(), 6),
+                "split {split}"
+            );
         }
     }
 
@@ -313,9 +350,13 @@ mod tests {
             digest: None,
             status_codes: vec![],
             virtualhost: None,
+            regex: None,
             loc: crate::config::diag::Loc { file: std::rc::Rc::from(""), line: 0, col: 0 },
         };
-        let ok = |status| Ok(Response { status, digest: [0; 16], body_len: 0, content_length: None });
+        let ok = |status| {
+            let digest = Some([0; 16]);
+            Ok(Response { status, digest, regex_matched: None, body_len: 0, content_length: None })
+        };
         assert!(judge(&url, ok(204)).ok);
         assert!(!judge(&url, ok(500)).ok);
         url.status_codes = vec![(500, 500)];

@@ -29,6 +29,7 @@
 //! and apply the actions in order.
 
 pub mod action;
+pub mod body_regex;
 pub mod build;
 pub mod checker;
 pub mod conn;

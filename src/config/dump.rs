@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use super::model::{
     derived_window, interval_cs, AntiReplay, Auth, Broadcast, Checker, CheckerConn, CheckerKind, Command,
-    Config, GlobalDefs, HttpProtocol, InitialState, IpLine, LvsFlushOnStop, Notify, RealServer, VipSpec,
-    VirtualServer, VrrpInstance, VsAddr, VsgEntry,
+    Config, GlobalDefs, HttpProtocol, InitialState, IpLine, LvsFlushOnStop, Notify, RealServer, UrlRegex,
+    VipSpec, VirtualServer, VrrpInstance, VsAddr, VsgEntry,
 };
 
 pub fn dump(cfg: &Config) -> String {
@@ -153,6 +153,32 @@ fn cmd(c: &Command) -> String {
         s.push_str(x);
     }
     s
+}
+
+/// A url's regex as vigil reads it: the pattern quoted so that the lexer
+/// gives it back, the options it honours, offsets as written.
+fn regex(o: &mut Out, r: &UrlRegex) {
+    let quoted: String = r
+        .pattern
+        .chars()
+        .flat_map(|c| if matches!(c, '"' | '\\') { vec!['\\', c] } else { vec![c] })
+        .collect();
+    o.kv("regex", format!("\"{quoted}\""));
+    if r.no_match {
+        o.line("regex_no_match");
+    }
+    if !r.options.is_empty() {
+        o.kv("regex_options", r.options.join(" "));
+    }
+    if r.min_offset > 0 {
+        o.kv("regex_min_offset", r.min_offset);
+    }
+    if let Some(max) = r.max_offset {
+        o.kv("regex_max_offset", max);
+    }
+    if let Some((start, max)) = r.stack {
+        o.kv("regex_stack", format!("{start} {max} (no effect: no PCRE2 JIT stack)"));
+    }
 }
 
 fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
@@ -568,6 +594,9 @@ fn checker(o: &mut Out, ck: &Checker, rs: &RealServer, vs: &VirtualServer) {
                         .collect()
                 };
                 o.kv("status_code", codes.join(" "));
+                if let Some(r) = &u.regex {
+                    regex(o, r);
+                }
                 o.close();
             }
         }
@@ -659,6 +688,22 @@ mod tests {
                     quorum 1\n    weight -10 reverse\n    fork_delay 2\n    terminate_delay 2\n}\n";
         assert!(out.contains(want), "{out}");
         assert!(out.contains("    track_process {\n        web\n    }\n"), "{out}");
+    }
+
+    #[test]
+    fn dump_shows_a_url_regex_that_reads_back() {
+        let text =
+            "virtual_server 10.0.0.1 80 {\n real_server 10.0.0.2 80 {\n HTTP_GET {\n url {\n path /\n \
+                    regex \"say \\\"ok\\\" \\\\d\"\n regex_no_match\n regex_options caseless\n \
+                    regex_max_offset 9\n }\n }\n }\n}\n";
+        let lexed = |t: &str| crate::config::lexer::lex("t.conf", t.as_bytes()).0;
+        let mut diags = Vec::new();
+        let out = super::dump(&parse(&lexed(text), &mut diags));
+        let want = "                regex \"say \\\"ok\\\" \\\\d\"\n                regex_no_match\n                \
+                    regex_options caseless\n                regex_max_offset 9\n";
+        assert!(out.contains(want), "missing {want:?} in\n{out}");
+        let again = super::dump(&parse(&lexed(&out), &mut diags));
+        assert!(again.contains(want), "{again}");
     }
 
     #[test]

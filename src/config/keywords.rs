@@ -549,12 +549,12 @@ table! {
         "digest" Value Core,
         "status_code" Value Core,
         "virtualhost" Value Common,
-        "regex" Ignored Rare,
-        "regex_no_match" Ignored Rare,
-        "regex_options" Ignored Rare,
-        "regex_min_offset" Ignored Rare,
-        "regex_max_offset" Ignored Rare,
-        "regex_stack" Ignored Rare,
+        "regex" Value Rare,
+        "regex_no_match" Value Rare,
+        "regex_options" Value Rare,
+        "regex_min_offset" Value Rare,
+        "regex_max_offset" Value Rare,
+        "regex_stack" Value Rare,
     }
     SmtpCheck {
         "helo_name" Value Core,
@@ -721,11 +721,6 @@ pub fn ignored_reason(ctx: Ctx, name: &str) -> Option<&'static str> {
             "switch fast_recovery: a real server always comes back after one good HTTP check, \
              as with fast_recovery (keepalived without it needs two)"
         }
-        (
-            Url,
-            "regex" | "regex_no_match" | "regex_options" | "regex_min_offset" | "regex_max_offset"
-            | "regex_stack",
-        ) => "match response bodies against regular expressions",
         _ => return None,
     })
 }

@@ -17,6 +17,7 @@ pub mod model;
 pub mod parse;
 pub mod preprocess;
 pub mod probe;
+pub mod regex;
 pub mod route;
 pub mod rule;
 pub mod snapshot;

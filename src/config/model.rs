@@ -1191,8 +1191,39 @@ pub struct Url {
     /// Inclusive ranges; empty means 200-299.
     pub status_codes: Vec<(u16, u16)>,
     pub virtualhost: Option<String>,
+    pub regex: Option<UrlRegex>,
     pub loc: Loc,
 }
+
+/// A url's `regex` and its companions (keepalived 2.2; matched by
+/// `crate::check::body_regex`).
+#[derive(Clone, Debug)]
+pub struct UrlRegex {
+    /// The pattern as written.
+    pub pattern: String,
+    /// `regex_options`: PCRE2 option names as written.
+    pub options: Vec<String>,
+    /// `regex_no_match`: a match fails the check.
+    pub no_match: bool,
+    /// `regex_min_offset`: the first body offset a match may start at.
+    pub min_offset: u64,
+    /// `regex_max_offset`: the last body offset a match may start at.
+    pub max_offset: Option<u64>,
+    /// `regex_stack START MAX`: keepalived sizes PCRE2's JIT stack with it;
+    /// vigil's engine has no such stack, so it is kept for the dump only.
+    pub stack: Option<(u64, u64)>,
+    /// `pattern` compiled with `options`, shared by every check of the url.
+    pub compiled: std::sync::Arc<regex_lite::Regex>,
+}
+
+impl PartialEq for UrlRegex {
+    fn eq(&self, o: &UrlRegex) -> bool {
+        (&self.pattern, &self.options, self.no_match, self.min_offset, self.max_offset, self.stack)
+            == (&o.pattern, &o.options, o.no_match, o.min_offset, o.max_offset, o.stack)
+    }
+}
+
+impl Eq for UrlRegex {}
 
 impl Url {
     pub fn status_ok(&self, code: u16) -> bool {

@@ -10,6 +10,7 @@ mod lvs_globals;
 mod track_file;
 mod track_process;
 mod tree;
+mod url_regex;
 mod values;
 mod vrrp;
 

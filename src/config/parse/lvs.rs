@@ -10,6 +10,7 @@ use super::super::model::{
 };
 use super::super::token::Token;
 use super::tree::Stmt;
+use super::url_regex::RegexWords;
 use super::{set, Parser};
 use crate::config::probe as dns;
 use crate::config::probe::{self as udp, HexBytes, ReplyRule};
@@ -415,9 +416,14 @@ impl Parser<'_> {
             digest: None,
             status_codes: Vec::new(),
             virtualhost: None,
+            regex: None,
             loc: s.loc().clone(),
         };
+        let mut regex = RegexWords::default();
         for s in self.known(Ctx::Url, s.stmts()) {
+            if self.url_regex_word(&mut regex, s) {
+                continue;
+            }
             match s.name() {
                 "path" => set(&mut u.path, self.string(s)),
                 "digest" => {
@@ -445,6 +451,7 @@ impl Parser<'_> {
                 _ => self.unhandled(s),
             }
         }
+        u.regex = self.url_regex(regex);
         if u.path.is_empty() {
             self.error(&u.loc, "url block has no 'path'".to_string(), None);
             return None;

@@ -1030,3 +1030,60 @@ global_defs {
     assert!(has(&diags, 2, Severity::Error, "no vrrp_instance NONE; the sync daemon is not started", ""));
     assert!(cfg.global.lvs_sync_daemon.is_none());
 }
+
+#[test]
+fn url_regex_keywords_as_keepalived_reads_them() {
+    let text = "\
+virtual_server 198.18.0.1 80 {
+   real_server 198.18.1.2 80 {
+      HTTP_GET {
+         url {
+            path /a
+            regex \"status: (up|ok)\"
+            regex_no_match
+            regex_options caseless ucp bogus
+            regex_min_offset 10
+            regex_max_offset 99
+            regex_stack 32768 65536
+         }
+         url {
+            path /b
+            regex_min_offset 5
+         }
+         url {
+            path /c
+            regex \\\\d+\\.ok
+            regex_min_offset 9
+            regex_max_offset 3
+            regex_stack 9 1
+         }
+         url {
+            path /d
+            regex (unclosed
+         }
+      }
+   }
+}
+";
+    let (cfg, diags) = load(text);
+    assert!(has(&diags, 8, Severity::Warning, "regex option 'ucp' is not supported", ""));
+    assert!(has(&diags, 8, Severity::Warning, "unknown regex option 'bogus'", "caseless"));
+    assert!(has(&diags, 15, Severity::Warning, "regex options without 'regex'", ""));
+    assert!(has(&diags, 22, Severity::Warning, "regex_stack start 9 exceeds its max 1", ""));
+    assert!(has(&diags, 19, Severity::Warning, "regex_min_offset 9 > regex_max_offset 3", ""));
+    assert!(has(&diags, 26, Severity::Error, "invalid regex '(unclosed'", "regex-lite"));
+    let CheckerKind::Http(h) = &cfg.virtual_servers[0].real_servers[0].checkers[0].kind else {
+        panic!("not HTTP_GET")
+    };
+    let a = h.urls[0].regex.as_ref().expect("url /a has a regex");
+    assert_eq!(
+        (a.pattern.as_str(), a.no_match, &a.options, a.min_offset, a.max_offset, a.stack),
+        ("status: (up|ok)", true, &vec!["caseless".to_string()], 10, Some(99), Some((32768, 65536)))
+    );
+    assert!(a.compiled.is_match("STATUS: UP"), "caseless reaches the compiled pattern");
+    assert_eq!(h.urls[1].regex, None);
+    let c = h.urls[2].regex.as_ref().expect("url /c has a regex");
+    // Unquoted: keepalived's escapes apply; min > max drops both offsets.
+    assert_eq!((c.pattern.as_str(), c.min_offset, c.max_offset, c.stack), (r"\d+.ok", 0, None, None));
+    assert_eq!(h.urls[3].regex, None);
+}
