@@ -29,6 +29,7 @@ pub mod control;
 pub mod engines;
 pub mod event_loop;
 pub mod json;
+pub mod lifecycle;
 pub mod log;
 pub mod metrics;
 pub mod metrics_http;

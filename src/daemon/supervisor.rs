@@ -31,6 +31,7 @@ use super::backoff::Backoff;
 use super::child::{self, ChildArgs, EXIT_CONFIG, EXIT_FATAL, EXIT_PERMISSION};
 use super::control::ControlServer;
 use super::json::Json;
+use super::lifecycle::{self, Phase};
 use super::log::LogConfig;
 use super::metrics::{self, ParentView};
 use super::metrics_http::MetricsServer;
@@ -40,7 +41,9 @@ use super::signals::{self, SignalPipe};
 use super::upgrade::{self, Handover};
 use super::{ChildKind, Engines, Lifetime, Needs, RunPaths, HELLO, HELLO_ACK};
 use crate::cli::{Options, VERSION};
+use crate::config::model::GlobalDefs;
 use crate::config::{Config, Diagnostic};
+use crate::script::Output;
 
 pub const HELLO_INTERVAL: Duration = Duration::from_secs(5);
 pub const MISSED_HELLOS: u32 = 2;
@@ -116,6 +119,8 @@ struct Supervisor {
     upgrades: u32,
     /// Children told to hand over; exec once they are all gone.
     upgrading: Option<Instant>,
+    /// The running configuration's globals: its `shutdown_script`.
+    global: GlobalDefs,
     /// The last metrics text and when it was gathered (see [`SCRAPE_REUSE`]).
     /// A cell: the scrape runs while the listener borrows the loop's registry.
     last_scrape: std::cell::RefCell<Option<(Instant, String)>>,
@@ -356,11 +361,17 @@ impl Supervisor {
             upgrades: handover.as_ref().map_or(0, |h| h.upgrades),
             handover,
             upgrading: None,
+            global: GlobalDefs::default(),
             last_scrape: Default::default(),
         })
     }
 
     fn run(&mut self, config: &Config) -> i32 {
+        self.global = config.global.clone();
+        // A daemon that took over from `vigil upgrade` is not starting.
+        if self.handover.is_none() {
+            lifecycle::run(Phase::Startup, &self.global, Output::Null);
+        }
         let now = Instant::now();
         self.apply_needs(config, now);
         self.apply_metrics(config);
@@ -370,6 +381,7 @@ impl Supervisor {
         let mut events = Events::with_capacity(16);
         loop {
             if self.stopping.is_some() && self.slots.iter().all(|s| s.run.is_none()) {
+                lifecycle::run(Phase::Shutdown, &self.global, Output::Null);
                 break;
             }
             let timeout = self.next_deadline().map(|t| t.saturating_duration_since(Instant::now()));
@@ -773,6 +785,7 @@ impl Supervisor {
         }
         self.apply_needs(&loaded.config, now);
         self.apply_metrics(&loaded.config);
+        self.global = loaded.config.global.clone();
         log::info!("Configuration validated - children reloading");
     }
 

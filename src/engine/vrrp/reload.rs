@@ -108,7 +108,10 @@ impl VrrpEngine {
         for (i, fate) in fates.iter().enumerate() {
             match fate {
                 Fate::Keep | Fate::Update(_) => continue,
-                Fate::Remove => info!("({}) removed on reload", self.insts[i].cfg.name),
+                Fate::Remove => {
+                    info!("({}) removed on reload", self.insts[i].cfg.name);
+                    self.insts[i].removed_from = Some(self.insts[i].core.state());
+                }
                 Fate::Restart(changes) => {
                     let identity: Vec<Change> = changes.iter().copied().filter(|c| c.restarts()).collect();
                     info!("({}) restarted on reload: {} changed", self.insts[i].cfg.name, names(&identity));

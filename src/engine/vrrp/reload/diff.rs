@@ -159,6 +159,7 @@ pub fn diff(old: Side, new: Side) -> Vec<Change> {
         v3_checksum_as_v2: _,
         down_timer_adverts: _,
         notify,
+        notify_deleted,
         notify_priority_changes,
         smtp_alert,
         loc: _,
@@ -211,7 +212,8 @@ pub fn diff(old: Side, new: Side) -> Vec<Change> {
     note(tracking, Change::Tracking);
     note(
         notify.unlocated() != b.notify.unlocated()
-            || (notify_priority_changes, smtp_alert) != (&b.notify_priority_changes, &b.smtp_alert),
+            || (notify_deleted, notify_priority_changes, smtp_alert)
+                != (&b.notify_deleted, &b.notify_priority_changes, &b.smtp_alert),
         Change::Notify,
     );
     note((state, accept) != (&b.state, &b.accept), Change::StartOnly);
@@ -319,6 +321,7 @@ impl Unlocated for Notify {
             fault: u(&self.fault),
             stop: u(&self.stop),
             any: u(&self.any),
+            deleted: u(&self.deleted),
         }
     }
 }
