@@ -264,3 +264,28 @@ fn a_vrrp_child_woken_late_raises_its_realtime_priority() {
     assert_eq!(sched_of(d.pid()), (0, 0), "the parent is not raised");
     assert!(a.has_addr(&vip));
 }
+
+/// SIGTERM while the startup script runs: the script is let finish (here:
+/// until its timeout), then the daemon stops without starting any child,
+/// so no VIP comes up only to go down.
+#[test]
+fn a_stop_during_the_startup_script_starts_no_child() {
+    let lan = Lan::new();
+    let a = lan.add_host("a");
+    let vip: IpAddr = lan.v4(100).into();
+    let area = Area::new("lifecycle-stop");
+    let started = area.out("started");
+    let startup = area.script("startup.sh", &format!("touch {}\nexec sleep 30", started.display()));
+    let conf = format!(
+        "global_defs {{\n    startup_script {}\n    startup_script_timeout 1\n}}\n{}",
+        startup.display(),
+        instance("VI_1", 54, vip, "")
+    );
+    let mut d = Daemon::start(&a, &vigil_bin(), &conf, &["-P"]);
+    assert!(wait_until(secs(3), ms(10), || started.exists()), "{}", d.log());
+    let status = d.stop();
+    assert!(status.success(), "{status:?}\n{}", d.log());
+    assert!(after(&d, "startup script timed out", "Stopped Keepalived"), "{}", d.log());
+    assert_eq!(d.log_count("Starting VRRP child process"), 0, "{}", d.log());
+    assert!(!a.has_addr(&vip));
+}

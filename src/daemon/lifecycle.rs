@@ -13,9 +13,10 @@
 //!
 //! The wait blocks the parent: before the children start and after they
 //! stopped it has nothing else to do. Signals that arrive meanwhile wait in
-//! the signal pipe (a SIGTERM during the startup script stops the children
-//! once they have started). The script is reaped by its pidfd, never by the
-//! parent's waitpid(-1), which only runs in the supervisor's loop.
+//! the signal pipe: after the startup script the supervisor reads them (a
+//! SIGTERM then starts no child at all). The script is reaped by its pidfd,
+//! never by the parent's waitpid(-1), which only runs in the supervisor's
+//! loop.
 
 use std::time::{Duration, Instant};
 

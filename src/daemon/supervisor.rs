@@ -369,14 +369,30 @@ impl Supervisor {
     fn run(&mut self, config: &Config) -> i32 {
         self.global = config.global.clone();
         // A daemon that took over from `vigil upgrade` is not starting.
-        if self.handover.is_none() {
+        let mut reload_at_start = false;
+        if self.handover.is_none() && Phase::Startup.script(&self.global).is_some() {
             lifecycle::run(Phase::Startup, &self.global, Output::Null);
+            // What came while the script ran: a stop means no child starts
+            // (none would only come up to go down); a reload is done once
+            // they run. SIGCHLD was the script's, dumps have no child to go to.
+            for sig in self.signals.drain() {
+                match sig {
+                    libc::SIGTERM | libc::SIGINT => self.begin_stop(Instant::now()),
+                    libc::SIGHUP => reload_at_start = true,
+                    _ => {}
+                }
+            }
         }
         let now = Instant::now();
-        self.apply_needs(config, now);
+        if self.stopping.is_none() {
+            self.apply_needs(config, now);
+            if self.slots.is_empty() {
+                log::warn!("No VRRP instances or virtual servers configured for this run - nothing to start");
+            }
+        }
         self.apply_metrics(config);
-        if self.slots.is_empty() {
-            log::warn!("No VRRP instances or virtual servers configured for this run - nothing to start");
+        if reload_at_start {
+            self.reload(now);
         }
         let mut events = Events::with_capacity(16);
         loop {
