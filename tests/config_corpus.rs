@@ -431,6 +431,10 @@ fn not_acted_on_lines(text: &str) -> Vec<(u32, Ctx, &'static str)> {
     out
 }
 
+/// Wild configs whose behaviour under vigil still differs from keepalived's
+/// because of a keyword vigil does not act on (issue 17's aim: the BFD ones).
+const WILD_NOT_ACTED_ON: usize = 4;
+
 /// Issue 13: wherever a corpus file uses a keyword vigil does not act on,
 /// `vigil -t` warns on that line. Prints how many wild files hit one.
 #[test]
@@ -466,8 +470,16 @@ fn not_acted_on_keywords_are_warned_at_their_line() {
                     misses.push(format!("{name}:{line}: {kw} ({})", ctx.name()));
                 }
             }
-            if is_wild {
-                let mut kws: Vec<&str> = hits.iter().map(|h| h.2).collect();
+            // A keyword keepalived 2.2.7 itself reports unknown on that line
+            // (nat_mask, lvs_id, nb_get_retry outside HTTP_GET) is ignored by
+            // both: no difference in behaviour.
+            let kt = dir.join("wild/keepalived-t").join(name.replace(".conf", ".txt"));
+            let kt = std::fs::read_to_string(kt).unwrap_or_default();
+            let differs = |&&(line, _, kw): &&(u32, Ctx, &str)| {
+                !kt.lines().any(|l| l.contains(&format!("Line {line}) Unknown keyword '{kw}'")))
+            };
+            if is_wild && hits.iter().any(|h| differs(&h)) {
+                let mut kws: Vec<&str> = hits.iter().filter(differs).map(|h| h.2).collect();
                 kws.sort();
                 kws.dedup();
                 wild_hit.push(format!("{name}: {}", kws.join(", ")));
@@ -481,6 +493,8 @@ fn not_acted_on_keywords_are_warned_at_their_line() {
     );
     assert_eq!(files, 87);
     assert!(checked > 0);
+    // A ratchet: the count only goes down as keywords are acted on.
+    assert!(wild_hit.len() <= WILD_NOT_ACTED_ON, "{} > {WILD_NOT_ACTED_ON}", wild_hit.len());
     assert!(
         misses.is_empty(),
         "not-acted-on keywords without a warning at their line:\n{}",
@@ -494,7 +508,7 @@ fn dump_lists_what_vigil_does_not_act_on() {
     let conf = std::env::temp_dir().join(format!("vigil-dump-ignored-{}.conf", std::process::id()));
     std::fs::write(
         &conf,
-        "global_defs {\n lvs_flush\n lvs_timeouts tcp 900\n}\nvirtual_server 10.0.0.1 80 {\n protocol TCP\n \
+        "global_defs {\n lvs_id LVS1\n vrrp_iptables\n}\nvirtual_server 10.0.0.1 80 {\n protocol TCP\n \
          ha_suspend\n real_server 10.0.0.2 80 {\n TCP_CHECK {\n }\n }\n}\n",
     )
     .unwrap();
@@ -503,7 +517,7 @@ fn dump_lists_what_vigil_does_not_act_on() {
     let _ = std::fs::remove_file(&conf);
     let dump = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    for (line, kw) in [(2, "lvs_flush"), (3, "lvs_timeouts"), (7, "ha_suspend")] {
+    for (line, kw) in [(2, "lvs_id"), (3, "vrrp_iptables"), (7, "ha_suspend")] {
         let mark = format!(".conf:{line}: {kw} (");
         assert!(dump.lines().any(|l| l.starts_with("#   ") && l.contains(&mark)), "no '{mark}' in:\n{dump}");
         let warn = format!(".conf:{line}:");

@@ -277,10 +277,10 @@ fn a_killed_child_is_restarted_at_once() {
 /// start with its file:line, as `vigil -t` prints it.
 #[test]
 fn not_acted_on_keywords_are_logged_at_start() {
-    let conf = format!("global_defs {{\n    lvs_flush\n}}\n{GOOD_CONF}");
+    let conf = format!("global_defs {{\n    lvs_id LVS1\n}}\n{GOOD_CONF}");
     let d = Daemon::start_conf("ignoredlog", &conf, &[]);
     let log = d.log();
-    let line = "k.conf:2:5: warning: 'lvs_flush' accepted; vigil does not flush IPVS at start";
+    let line = "k.conf:2:5: warning: 'lvs_id' accepted; vigil does not use lvs_id";
     assert_eq!(log.matches(line).count(), 1, "{log}");
 }
 

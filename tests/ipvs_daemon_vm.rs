@@ -84,3 +84,63 @@ fn check_console(code: Option<i32>, lines: &[&str]) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// Checks in payload-lvssync/run.
+const SYNC_CHECKS: u32 = 23;
+
+/// Issue 17's proof for `lvs_sync_daemon`, `lvs_timeouts`, `lvs_flush` and
+/// `lvs_flush_on_stop` (tests/vm/payload-lvssync/run): two directors in
+/// network namespaces of the guest, each a vigil with one VRRP instance and
+/// the same DR virtual server; the kernel's sync daemon follows the
+/// instances, a client's connection through the master shows in the
+/// backup's `ipvsadm -Lnc`, and the roles swap when the master stops and
+/// come back when it returns.
+#[test]
+fn lvs_sync_daemon_follows_vrrp_between_two_directors() {
+    assert!(vm_ready());
+    let vigil = static_vigil();
+    let image = base_image();
+    let run = boot(&image, &vigil, "payload-lvssync", 300);
+    let lines = run.lines();
+    let fail = |why: String| -> ! { panic!("{why}\n---- console ----\n{}", run.console) };
+    if run.code != Some(0) {
+        fail(format!("the VM payload failed with {:?} (exit code = failed checks)", run.code));
+    }
+    let summary = format!("{SYNC_CHECKS} passed, 0 failed");
+    for want in [
+        summary.as_str(),
+        "ok   - d1 runs the master sync daemon",
+        "ok   - d2 runs the backup sync daemon",
+        "ok   - lvs_timeouts set",
+        "ok   - lvs_flush removed the foreign service",
+        "ok   - d2's connection table holds the client's connection",
+        "ok   - d2 runs the master sync daemon",
+        "ok   - lvs_flush_on_stop emptied d1's table",
+        "ok   - d1 runs the master sync daemon again",
+        "ok   - d2 is back to the backup sync daemon",
+        "ok   - no sync daemon is left",
+        // ipvsadm's own words for what vigil started.
+        "master sync daemon (mcast=eth0, syncid=51, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)",
+        "backup sync daemon (mcast=eth0, syncid=51, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)",
+        "Timeout (tcp tcpfin udp): 900 30 60",
+    ] {
+        if !lines.iter().any(|l| l.trim_end() == want) {
+            fail(format!("console lacks {want:?}"));
+        }
+    }
+    let logged = |want: &str| lines.iter().any(|l| l.contains(want));
+    for want in [
+        "Starting IPVS sync daemon (master) on eth0 for (VI_1), sync id 51",
+        "Starting IPVS sync daemon (backup) on eth0 for (VI_1), sync id 51",
+        "Stopping IPVS sync daemon (master)",
+        "IPVS: flushing the table (lvs_flush)",
+        "IPVS: flushing the table (lvs_flush_on_stop)",
+    ] {
+        if !logged(want) {
+            fail(format!("the daemons did not log {want:?}"));
+        }
+    }
+    if logged("IPVS: cannot") {
+        fail("an IPVS call failed".into());
+    }
+}

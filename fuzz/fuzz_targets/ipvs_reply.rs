@@ -1,10 +1,11 @@
 //! What the kernel's IPVS generic netlink family sends back: the decoders
-//! for family id, info, timeouts, services and destinations, applied to
+//! for family id, info, timeouts, services, destinations and sync daemons, applied to
 //! every data message of a datagram (as `Ipvs` does) and to the raw input
 //! as one payload.
 //!
 //! Checked: nothing panics; a decoded service that passes our own
-//! validation encodes to a request that decodes back to the same service.
+//! validation encodes to a request that decodes back to the same service;
+//! so does a decoded sync daemon with a name the kernel would accept.
 
 #![no_main]
 
@@ -25,6 +26,14 @@ fn decode_all(payload: &[u8]) {
             let bytes = req.finish(1);
             let back = codec::parse_service(&bytes[16..]).expect("our own encoding decodes");
             assert_eq!(back, svc);
+        }
+    }
+    if let Ok(d) = codec::parse_daemon(payload) {
+        if !d.ifname.is_empty() && d.ifname.len() <= codec::DAEMON_IFNAME_MAX && !d.ifname.contains('\0') {
+            let mut req = codec::new_daemon(0x20, &d);
+            let bytes = req.finish(1);
+            let back = codec::parse_daemon(&bytes[16..]).expect("our own encoding decodes");
+            assert_eq!(back, d);
         }
     }
 }

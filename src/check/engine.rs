@@ -25,10 +25,12 @@ use super::smtp::{SmtpExchange, DEFAULT_HELO};
 use super::vs::CheckId;
 use crate::config::diag::Loc;
 use crate::config::model::{
-    CheckerKind, Command as ConfCommand, Config, GlobalDefs, HttpCheck, RealServer, Url, VirtualServer,
+    CheckerKind, Command as ConfCommand, Config, GlobalDefs, HttpCheck, LvsFlushOnStop, RealServer, Url,
+    VirtualServer,
 };
 use crate::daemon::event_loop::{Subsystem, TokenAlloc};
 use crate::daemon::json::Json;
+use crate::ipvs::{SyncDaemon, SyncRole};
 use crate::script::fifo::{self, Children, FifoSet, Only, Writer};
 use crate::script::{self, Command, Job, JobId, Order, ScriptKind, ScriptPolicy, ScriptRunner, ScriptUser};
 use crate::smtp::{check_body, quorum_body, Alert, Mailer};
@@ -110,6 +112,8 @@ pub struct CheckerEngine {
     fifos: FifoSet,
     only: Only,
     children: Children,
+    /// Set by `shutdown`: `lvs_flush_on_stop` decides what is removed.
+    stopping: bool,
 }
 
 impl CheckerEngine {
@@ -147,6 +151,7 @@ impl CheckerEngine {
             fifos: FifoSet::default(),
             only: Only::default(),
             children: fifo::children(config, Only::default()),
+            stopping: false,
         })
     }
 
@@ -186,6 +191,11 @@ impl CheckerEngine {
                         self.lvs_call(|l| l.add_service(&svc), || format!("add service {}", svc.addr));
                     }
                 }
+                // `lvs_flush_on_stop`: one flush at the end instead.
+                Action::DelService
+                    if self.stopping && self.global.lvs_flush_on_stop == LvsFlushOnStop::Full => {}
+                Action::DelDest { .. }
+                    if self.stopping && self.global.lvs_flush_on_stop != LvsFlushOnStop::No => {}
                 Action::DelService => {
                     for svc in self.vss[v].services.clone() {
                         self.lvs_call(
@@ -285,6 +295,53 @@ impl CheckerEngine {
             if let Err(e) = f(lvs) {
                 error!("IPVS: cannot {}: {e}", what());
             }
+        }
+    }
+
+    /// Before the first service: `lvs_flush`, `lvs_timeouts`, and a sync
+    /// daemon that follows no VRRP instance (the checker runs a master and
+    /// a backup daemon, as keepalived does; leftovers of a run that ended
+    /// abnormally are stopped first).
+    fn lvs_prepare(&mut self) {
+        if self.global.lvs_flush {
+            info!("IPVS: flushing the table (lvs_flush)");
+            self.lvs_call(|l| l.flush(), || "flush the table".to_string());
+        }
+        self.lvs_set_timeouts();
+        let daemons = checker_sync_daemons(&self.global);
+        for d in &daemons {
+            self.lvs_call(
+                |l| l.stop_sync_daemon(d.role),
+                || format!("stop the {} sync daemon", d.role.as_str()),
+            );
+        }
+        self.lvs_start_sync_daemons(&daemons);
+    }
+
+    fn lvs_set_timeouts(&mut self) {
+        if let Some(t) = self.global.lvs_timeouts {
+            info!("IPVS: setting timeouts tcp {} tcpfin {} udp {} (0: unchanged)", t.tcp, t.tcp_fin, t.udp);
+            self.lvs_call(|l| l.set_timeouts(&t), || "set the timeouts".to_string());
+        }
+    }
+
+    fn lvs_start_sync_daemons(&mut self, daemons: &[SyncDaemon]) {
+        for d in daemons {
+            info!("Starting IPVS sync daemon ({}) on {}, sync id {}", d.role.as_str(), d.ifname, d.sync_id);
+            self.lvs_call(
+                |l| l.start_sync_daemon(d),
+                || format!("start the {} sync daemon", d.role.as_str()),
+            );
+        }
+    }
+
+    fn lvs_stop_sync_daemons(&mut self, daemons: &[SyncDaemon]) {
+        for d in daemons {
+            info!("Stopping IPVS sync daemon ({})", d.role.as_str());
+            self.lvs_call(
+                |l| l.stop_sync_daemon(d.role),
+                || format!("stop the {} sync daemon", d.role.as_str()),
+            );
         }
     }
 
@@ -560,6 +617,7 @@ impl Subsystem for CheckerEngine {
         if self.want_kernel && self.lvs.is_none() {
             self.lvs = super::lvs_kernel::open();
         }
+        self.lvs_prepare();
         self.files.open(registry, false);
         self.open_fifos(StdInstant::now());
         self.start_all(StdInstant::now());
@@ -665,12 +723,19 @@ impl Subsystem for CheckerEngine {
         now: StdInstant,
     ) -> Result<(), String> {
         let mut new_vss = build::virtual_servers(new_config)?;
+        let (old_daemons, new_daemons) =
+            (checker_sync_daemons(&self.global), checker_sync_daemons(&new_config.global));
         self.close_all(registry);
         self.files.close(registry);
         self.files = FileTracker::new(new_config, Token(FILE_TOKEN));
         self.files.open(registry, true);
         self.generation += 1;
         self.global = new_config.global.clone();
+        self.lvs_set_timeouts();
+        if old_daemons != new_daemons {
+            self.lvs_stop_sync_daemons(&old_daemons);
+            self.lvs_start_sync_daemons(&new_daemons);
+        }
         self.children = fifo::children(new_config, self.only);
         self.open_fifos(now);
         // A changed mail setup replaces the mailer (what it had in flight is
@@ -736,10 +801,16 @@ impl Subsystem for CheckerEngine {
             info!("--dont-release-ipvs: leaving the IPVS table as it is");
             return;
         }
+        self.stopping = true;
         for v in 0..self.vss.len() {
             self.vss[v].core.shutdown();
             self.apply(v, now);
         }
+        if self.global.lvs_flush_on_stop == LvsFlushOnStop::Full {
+            info!("IPVS: flushing the table (lvs_flush_on_stop)");
+            self.lvs_call(|l| l.flush(), || "flush the table".to_string());
+        }
+        self.lvs_stop_sync_daemons(&checker_sync_daemons(&self.global));
         // Readers see end of file once they have read the last lines.
         self.fifos.close();
         // omega scripts were just started: give them a moment, since
@@ -781,6 +852,24 @@ impl Subsystem for CheckerEngine {
     fn status(&self) -> Json {
         self.status_json()
     }
+}
+
+/// `lvs_sync_daemon` without `inst`: the checker runs a master and a backup
+/// daemon (with `inst` the VRRP child runs the one its instance calls for).
+fn checker_sync_daemons(g: &GlobalDefs) -> Vec<SyncDaemon> {
+    let Some(c) = g.lvs_sync_daemon.as_ref().filter(|c| c.instance.is_none()) else { return Vec::new() };
+    [SyncRole::Master, SyncRole::Backup]
+        .into_iter()
+        .map(|role| SyncDaemon {
+            role,
+            ifname: c.ifname.clone(),
+            sync_id: c.sync_id.unwrap_or(0),
+            maxlen: c.maxlen,
+            group: c.group,
+            port: c.port,
+            ttl: c.ttl,
+        })
+        .collect()
 }
 
 /// SSL_GET's session. SNI only with `enable_sni` or `sni_name`: the

@@ -8,7 +8,8 @@ use std::fmt;
 use std::net::IpAddr;
 use std::rc::Rc;
 
-use crate::config::model::{LvsMethod, Protocol};
+use crate::config::model::{LvsMethod, LvsTimeouts, Protocol};
+use crate::ipvs::{SyncDaemon, SyncRole};
 
 /// How a virtual service is identified.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -75,6 +76,14 @@ pub trait Lvs {
     fn add_dest(&mut self, svc: &SvcAddr, dest: &DestSpec) -> Result<(), String>;
     fn edit_dest(&mut self, svc: &SvcAddr, dest: &DestSpec) -> Result<(), String>;
     fn del_dest(&mut self, svc: &SvcAddr, addr: IpAddr, port: u16) -> Result<(), String>;
+    /// Remove every service and destination (`lvs_flush`, `lvs_flush_on_stop`).
+    fn flush(&mut self) -> Result<(), String>;
+    /// `lvs_timeouts`: 0 leaves that timeout as it is.
+    fn set_timeouts(&mut self, t: &LvsTimeouts) -> Result<(), String>;
+    /// Start a connection sync daemon; one already running in that role is kept.
+    fn start_sync_daemon(&mut self, d: &SyncDaemon) -> Result<(), String>;
+    /// Stop the sync daemon of `role`, if one runs.
+    fn stop_sync_daemon(&mut self, role: SyncRole) -> Result<(), String>;
 }
 
 type Table = BTreeMap<SvcAddr, (ServiceSpec, Vec<DestSpec>)>;
@@ -84,6 +93,8 @@ type Table = BTreeMap<SvcAddr, (ServiceSpec, Vec<DestSpec>)>;
 #[derive(Clone, Debug, Default)]
 pub struct MemoryLvs {
     table: Rc<RefCell<Table>>,
+    timeouts: Rc<RefCell<LvsTimeouts>>,
+    daemons: Rc<RefCell<Vec<SyncDaemon>>>,
 }
 
 impl MemoryLvs {
@@ -97,6 +108,14 @@ impl MemoryLvs {
 
     pub fn dests(&self, svc: &SvcAddr) -> Option<Vec<DestSpec>> {
         self.table.borrow().get(svc).map(|(_, d)| d.clone())
+    }
+
+    pub fn timeouts(&self) -> LvsTimeouts {
+        *self.timeouts.borrow()
+    }
+
+    pub fn sync_daemons(&self) -> Vec<SyncDaemon> {
+        self.daemons.borrow().clone()
     }
 
     /// The weight of one destination, if present.
@@ -149,6 +168,35 @@ impl Lvs for MemoryLvs {
         if dests.len() == before {
             return Err(format!("no destination [{addr}]:{port} in {svc}"));
         }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), String> {
+        self.table.borrow_mut().clear();
+        Ok(())
+    }
+
+    fn set_timeouts(&mut self, t: &LvsTimeouts) -> Result<(), String> {
+        let mut now = self.timeouts.borrow_mut();
+        let keep = |new: u32, old: u32| if new == 0 { old } else { new };
+        *now = LvsTimeouts {
+            tcp: keep(t.tcp, now.tcp),
+            tcp_fin: keep(t.tcp_fin, now.tcp_fin),
+            udp: keep(t.udp, now.udp),
+        };
+        Ok(())
+    }
+
+    fn start_sync_daemon(&mut self, d: &SyncDaemon) -> Result<(), String> {
+        let mut ds = self.daemons.borrow_mut();
+        if !ds.iter().any(|r| r.role == d.role) {
+            ds.push(d.clone());
+        }
+        Ok(())
+    }
+
+    fn stop_sync_daemon(&mut self, role: SyncRole) -> Result<(), String> {
+        self.daemons.borrow_mut().retain(|d| d.role != role);
         Ok(())
     }
 }

@@ -7,8 +7,8 @@ use std::net::IpAddr;
 use log::{error, info};
 
 use super::lvs::{DestSpec, Lvs, ProtocolKey, ServiceSpec, SvcAddr};
-use crate::config::model::LvsMethod;
-use crate::ipvs::{Dest, Error, Family, Forward, Ipvs, Protocol, Service, ServiceKey};
+use crate::config::model::{LvsMethod, LvsTimeouts};
+use crate::ipvs::{Dest, Error, Family, Forward, Ipvs, Protocol, Service, ServiceKey, SyncDaemon, SyncRole};
 
 /// The kernel table, or `None` (logged once) when there is none.
 pub fn open() -> Option<Box<dyn Lvs>> {
@@ -98,5 +98,27 @@ impl Lvs for Ipvs {
 
     fn del_dest(&mut self, svc: &SvcAddr, addr: IpAddr, port: u16) -> Result<(), String> {
         Ipvs::del_dest(self, &key(svc), addr, port).map_err(|e| e.to_string())
+    }
+
+    fn flush(&mut self) -> Result<(), String> {
+        Ipvs::flush(self).map_err(|e| e.to_string())
+    }
+
+    fn set_timeouts(&mut self, t: &LvsTimeouts) -> Result<(), String> {
+        Ipvs::set_timeouts(self, t.tcp, t.tcp_fin, t.udp).map_err(|e| e.to_string())
+    }
+
+    fn start_sync_daemon(&mut self, d: &SyncDaemon) -> Result<(), String> {
+        match Ipvs::start_daemon(self, d) {
+            Err(e) if e.is_exists() => Ok(()),
+            r => r.map_err(|e| e.to_string()),
+        }
+    }
+
+    fn stop_sync_daemon(&mut self, role: SyncRole) -> Result<(), String> {
+        match Ipvs::stop_daemon(self, role) {
+            Err(e) if e.is_not_found() => Ok(()),
+            r => r.map_err(|e| e.to_string()),
+        }
     }
 }

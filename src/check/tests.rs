@@ -578,6 +578,69 @@ mod engine {
         e.shutdown(poll.registry(), std::time::Instant::now());
     }
 
+    /// `lvs_flush` empties the table before the first service, `lvs_timeouts`
+    /// are set, a sync daemon without `inst` runs as master and backup, and
+    /// `lvs_flush_on_stop` flushes at the end (a foreign service too).
+    #[test]
+    fn lvs_flush_timeouts_and_the_checkers_sync_daemons() {
+        let globals = "global_defs {\n lvs_flush\n lvs_flush_on_stop\n lvs_timeouts tcp 900 udp 30\n \
+                       lvs_sync_daemon eth1 id 9 port 9000\n}\n";
+        let conf = config(&format!("{globals}{HEAD} real_server 198.18.1.2 80 {{ weight 3 }}\n}}\n"));
+        let mut lvs = MemoryLvs::new();
+        let foreign = crate::check::lvs::ServiceSpec {
+            addr: svc(9),
+            scheduler: "rr".into(),
+            persistence: None,
+            netmask: None,
+        };
+        crate::check::lvs::Lvs::add_service(&mut lvs, &foreign).unwrap();
+        let mut e = CheckerEngine::with_lvs(&conf, Some(Box::new(lvs.clone()))).unwrap();
+        let poll = mio::Poll::new().unwrap();
+        e.register(poll.registry(), &mut TokenAlloc::new()).unwrap();
+        assert!(lvs.dests(&svc(9)).is_none(), "flushed at start");
+        assert_eq!(lvs.weight(&svc(1), ip(2), 80), Some(3));
+        let t = lvs.timeouts();
+        assert_eq!((t.tcp, t.tcp_fin, t.udp), (900, 0, 30));
+        let daemons = lvs.sync_daemons();
+        let roles: Vec<&str> = daemons.iter().map(|d| d.role.as_str()).collect();
+        assert_eq!(roles, ["master", "backup"]);
+        assert!(daemons.iter().all(|d| d.ifname == "eth1" && d.sync_id == 9 && d.port == Some(9000)));
+
+        crate::check::lvs::Lvs::add_service(&mut lvs, &foreign).unwrap();
+        e.shutdown(poll.registry(), std::time::Instant::now());
+        assert!(lvs.services().is_empty(), "flushed at stop, the foreign service too");
+        assert!(lvs.sync_daemons().is_empty());
+    }
+
+    /// Without `lvs_flush_on_stop` only vigil's own services go; `VS` removes
+    /// them whole. A sync daemon that follows a VRRP instance is not the checker's.
+    #[test]
+    fn flush_on_stop_vs_removes_only_own_services() {
+        for on_stop in ["", " lvs_flush_on_stop VS\n"] {
+            let globals = format!("global_defs {{\n{on_stop} lvs_sync_daemon eth1 inst VI_1\n}}\n");
+            let vi = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 7\n priority 100\n \
+                      virtual_ipaddress {\n 198.18.0.1\n }\n}\n";
+            let conf = config(&format!("{globals}{vi}{HEAD} real_server 198.18.1.2 80 {{ weight 3 }}\n}}\n"));
+            assert_eq!(conf.global.lvs_sync_daemon.as_ref().and_then(|d| d.sync_id), Some(7), "the VRID");
+            let mut lvs = MemoryLvs::new();
+            let foreign = crate::check::lvs::ServiceSpec {
+                addr: svc(9),
+                scheduler: "rr".into(),
+                persistence: None,
+                netmask: None,
+            };
+            crate::check::lvs::Lvs::add_service(&mut lvs, &foreign).unwrap();
+            let mut e = CheckerEngine::with_lvs(&conf, Some(Box::new(lvs.clone()))).unwrap();
+            let poll = mio::Poll::new().unwrap();
+            e.register(poll.registry(), &mut TokenAlloc::new()).unwrap();
+            assert!(lvs.sync_daemons().is_empty(), "the VRRP child runs it");
+            assert_eq!(lvs.weight(&svc(1), ip(2), 80), Some(3));
+            e.shutdown(poll.registry(), std::time::Instant::now());
+            let left: Vec<SvcAddr> = lvs.services().into_iter().map(|s| s.addr).collect();
+            assert_eq!(left, [svc(9)], "{on_stop:?}");
+        }
+    }
+
     /// `-I/--dont-release-ipvs`: a stop leaves the services and real servers in the table.
     #[test]
     fn dont_release_ipvs_leaves_the_table() {

@@ -39,6 +39,7 @@ pub fn check(cfg: &mut Config, diags: &mut Vec<Diagnostic>, opts: &LoadOptions) 
     c.route_and_rule_lines(cfg);
     c.virtual_servers(cfg);
     c.fifo_scripts(&mut cfg.global);
+    c.lvs_sync_daemon(cfg);
     if opts.host_checks {
         host::check(cfg, c.diags);
     }
@@ -49,6 +50,27 @@ struct Checker<'d> {
 }
 
 impl Checker<'_> {
+    /// The sync daemon follows a VRRP instance that exists (keepalived drops
+    /// the daemon otherwise) and takes its VRID as sync id unless one is set.
+    fn lvs_sync_daemon(&mut self, cfg: &mut Config) {
+        let Some(d) = cfg.global.lvs_sync_daemon.as_mut() else { return };
+        let Some(name) = d.instance.as_deref() else {
+            d.sync_id.get_or_insert(0);
+            return;
+        };
+        match cfg.instances.iter().find(|vi| vi.name == name) {
+            Some(vi) => {
+                d.sync_id.get_or_insert(vi.vrid);
+            }
+            None => {
+                let loc = cfg.global.locs.of("lvs_sync_daemon").cloned();
+                let msg = format!("lvs_sync_daemon: no vrrp_instance {name}; the sync daemon is not started");
+                self.diags.push(Diagnostic::error(loc, msg));
+                cfg.global.lvs_sync_daemon = None;
+            }
+        }
+    }
+
     /// A `*_notify_fifo_script` whose FIFO never came: never started (keepalived too).
     fn fifo_scripts(&mut self, g: &mut crate::config::model::GlobalDefs) {
         for (kw, slot) in [

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::model::{
     Auth, Broadcast, Checker, CheckerConn, CheckerKind, Command, Config, GlobalDefs, HttpProtocol,
-    InitialState, Notify, RealServer, VipSpec, VirtualServer, VrrpInstance, VsAddr, VsgEntry,
+    InitialState, LvsFlushOnStop, Notify, RealServer, VipSpec, VirtualServer, VrrpInstance, VsAddr, VsgEntry,
 };
 
 pub fn dump(cfg: &Config) -> String {
@@ -216,6 +216,37 @@ fn global(o: &mut Out, g: &GlobalDefs) {
     if let Some(a) = g.metrics_listen {
         o.kv("metrics_listen", a);
     }
+    if let Some(d) = &g.lvs_sync_daemon {
+        let mut v = d.ifname.clone();
+        if let Some(i) = &d.instance {
+            v.push_str(&format!(" inst {i}"));
+        }
+        if let Some(id) = d.sync_id {
+            v.push_str(&format!(" id {id}"));
+        }
+        for (k, n) in [("maxlen", d.maxlen.map(u32::from)), ("port", d.port.map(u32::from))] {
+            if let Some(n) = n {
+                v.push_str(&format!(" {k} {n}"));
+            }
+        }
+        if let Some(ttl) = d.ttl {
+            v.push_str(&format!(" ttl {ttl}"));
+        }
+        if let Some(g) = d.group {
+            v.push_str(&format!(" group {g}"));
+        }
+        o.kv("lvs_sync_daemon", v);
+    }
+    if let Some(t) = g.lvs_timeouts {
+        o.kv("lvs_timeouts", format!("tcp {} tcpfin {} udp {}", t.tcp, t.tcp_fin, t.udp));
+    }
+    o.kv("lvs_flush", yes(g.lvs_flush));
+    let on_stop = match g.lvs_flush_on_stop {
+        LvsFlushOnStop::No => "no",
+        LvsFlushOnStop::Full => "full",
+        LvsFlushOnStop::VirtualServers => "VS",
+    };
+    o.kv("lvs_flush_on_stop", on_stop);
     o.close();
 }
 

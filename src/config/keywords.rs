@@ -218,10 +218,10 @@ table! {
         "default_interface" Value Rare,
         // A vigil extension: the Prometheus listener.
         "metrics_listen" Value Rare,
-        "lvs_sync_daemon" Ignored Common,
-        "lvs_timeouts" Ignored Common,
-        "lvs_flush" Ignored Common,
-        "lvs_flush_on_stop" Ignored Common,
+        "lvs_sync_daemon" Value Common,
+        "lvs_timeouts" Value Common,
+        "lvs_flush" Value Common,
+        "lvs_flush_on_stop" Value Common,
         "notify_fifo" Value Common,
         "notify_fifo_script" Value Common,
         "vrrp_notify_fifo" Value Common,
@@ -683,16 +683,11 @@ pub fn ignored_reason(ctx: Ctx, name: &str) -> Option<&'static str> {
         }
         (GlobalDefs, "json_version") => "write other JSON versions",
         (GlobalDefs, "set_supplementary_groups") => "give scripts supplementary groups",
-        (GlobalDefs, "lvs_sync_daemon") | (GlobalDefs | Instance, "lvs_sync_daemon_interface") => {
-            "run the IPVS connection sync daemon"
-        }
+        (GlobalDefs | Instance, "lvs_sync_daemon_interface") => "run the IPVS connection sync daemon",
         (GlobalDefs, "lvs_id") => "use lvs_id",
         (GlobalDefs, "dynamic_interfaces") => {
             "need it: an instance whose interface or address is missing waits for it, set or not"
         }
-        (GlobalDefs, "lvs_timeouts") => "set IPVS timeouts",
-        (GlobalDefs, "lvs_flush") => "flush IPVS at start",
-        (GlobalDefs, "lvs_flush_on_stop") => "flush IPVS at stop (it removes its own services)",
         (SyncGroup, "notify_deleted") => {
             "run it for a sync group: keepalived has notify_deleted in vrrp_instance only (put it there)"
         }

@@ -204,7 +204,48 @@ pub struct GlobalDefs {
     /// `metrics_listen ADDR:PORT` (a vigil extension): the parent serves
     /// the Prometheus metrics there (`daemon::metrics_http`).
     pub metrics_listen: Option<SocketAddr>,
+    /// `lvs_sync_daemon`: the kernel's IPVS connection sync daemon.
+    pub lvs_sync_daemon: Option<LvsSyncDaemon>,
+    /// `lvs_timeouts` in seconds; 0 leaves the kernel's value.
+    pub lvs_timeouts: Option<LvsTimeouts>,
+    /// `lvs_flush`: empty the IPVS table when the checker starts.
+    pub lvs_flush: bool,
+    pub lvs_flush_on_stop: LvsFlushOnStop,
     pub locs: Locs,
+}
+
+/// `lvs_sync_daemon IF [inst VI] [id N] [maxlen N] [port N] [ttl N] [group ADDR]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LvsSyncDaemon {
+    pub ifname: String,
+    /// The VRRP instance the daemon follows (master or backup with it);
+    /// `None`: the checker runs both a master and a backup daemon.
+    pub instance: Option<String>,
+    /// `None`: the instance's VRID, or 0 without an instance.
+    pub sync_id: Option<u8>,
+    pub maxlen: Option<u16>,
+    pub port: Option<u16>,
+    pub ttl: Option<u8>,
+    pub group: Option<IpAddr>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LvsTimeouts {
+    pub tcp: u32,
+    pub tcp_fin: u32,
+    pub udp: u32,
+}
+
+/// `lvs_flush_on_stop [VS]`: how the checker empties IPVS when it stops.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LvsFlushOnStop {
+    /// Remove its own real servers and virtual servers one by one.
+    #[default]
+    No,
+    /// Flush the whole table at once.
+    Full,
+    /// Remove its virtual servers (with their real servers), not each real server.
+    VirtualServers,
 }
 
 /// `notify_fifo PATH [user [group]]` plus its optional `_script`.
@@ -271,6 +312,10 @@ impl Default for GlobalDefs {
             shutdown_script_timeout: LIFECYCLE_SCRIPT_TIMEOUT,
             max_auto_priority: None,
             min_auto_priority_delay: Duration::from_secs(1),
+            lvs_sync_daemon: None,
+            lvs_timeouts: None,
+            lvs_flush: false,
+            lvs_flush_on_stop: LvsFlushOnStop::No,
             locs: Locs::default(),
         }
     }

@@ -6,6 +6,7 @@
 //! skipped with their block; bad values are reported and leave the default.
 
 mod lvs;
+mod lvs_globals;
 mod track_file;
 mod track_process;
 mod tree;
@@ -13,6 +14,8 @@ mod values;
 mod vrrp;
 
 pub use values::{parse_timer, split_command};
+
+use std::collections::HashMap;
 
 use super::diag::Diagnostic;
 use super::keywords::{self, Ctx, Kind};
@@ -23,7 +26,8 @@ use tree::Stmt;
 
 pub fn parse(tokens: &[Token], diags: &mut Vec<Diagnostic>) -> Config {
     let stmts = tree::build(tokens, diags);
-    let mut p = Parser { diags, ignored: Vec::new(), unlisted: 0, unlisted_error: false };
+    let mut p =
+        Parser { diags, ignored: Vec::new(), unlisted: 0, unlisted_error: false, suggested: HashMap::new() };
     let mut cfg = Config::default();
     for s in p.known(Ctx::Top, &stmts) {
         match s.name() {
@@ -81,6 +85,10 @@ pub(crate) struct Parser<'d> {
     /// configuration can repeat one mistake a million times.
     unlisted: usize,
     unlisted_error: bool,
+    /// Did-you-mean answers by block and word: a generated configuration
+    /// repeats the same unknown word, and each search costs an edit
+    /// distance per keyword of the block.
+    suggested: HashMap<(Ctx, String), Option<&'static str>>,
 }
 
 const MAX_LISTED: usize = 10_000;
@@ -145,7 +153,12 @@ impl Parser<'_> {
         if s.body.is_some() {
             msg.push_str(" (its block is skipped)");
         }
-        let hint = if let Some(c) = suggest::did_you_mean(name, keywords::names_in(ctx)) {
+        let key = (ctx, name.to_string());
+        let close = *self
+            .suggested
+            .entry(key)
+            .or_insert_with(|| suggest::did_you_mean(name, keywords::names_in(ctx)));
+        let hint = if let Some(c) = close {
             Some(format!("did you mean '{c}'?"))
         } else if name.starts_with("//") {
             Some("'//' does not start a comment; use '#' or '!'".to_string())
@@ -309,6 +322,20 @@ impl Parser<'_> {
                 "vrrp_owner_ignore_adverts" => g.vrrp_owner_ignore_adverts = self.flag(s),
                 "default_interface" => set(&mut g.default_interface, self.string(s)),
                 "metrics_listen" => g.metrics_listen = self.socket_addr(s),
+                "lvs_sync_daemon" => {
+                    if let Some(old) = &g.lvs_sync_daemon {
+                        let msg = format!(
+                            "lvs_sync_daemon is already set (on {}); this one is ignored",
+                            old.ifname
+                        );
+                        self.error(s.loc(), msg, None);
+                    } else {
+                        g.lvs_sync_daemon = self.lvs_sync_daemon(s);
+                    }
+                }
+                "lvs_timeouts" => g.lvs_timeouts = self.lvs_timeouts(s).or(g.lvs_timeouts),
+                "lvs_flush" => g.lvs_flush = self.flag(s),
+                "lvs_flush_on_stop" => g.lvs_flush_on_stop = self.lvs_flush_on_stop(s),
                 "notify_fifo" => self.fifo(s, &mut g.notify_fifo),
                 "vrrp_notify_priority_changes" => g.vrrp_notify_priority_changes = self.flag(s),
                 "vrrp_notify_fifo" => self.fifo(s, &mut g.vrrp_notify_fifo),

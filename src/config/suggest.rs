@@ -3,8 +3,14 @@
 /// Edit distance counting insertions, deletions, substitutions and swaps of
 /// two adjacent characters as one edit each (optimal string alignment).
 pub fn distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    distance_within(&a, &b, usize::MAX)
+}
+
+/// [`distance`], or something above `limit` as soon as it must exceed it:
+/// a cell comes from the row above (or, for a swap, two above), so once two
+/// rows in a row are all above `limit` every later one is too.
+fn distance_within(a: &[char], b: &[char], limit: usize) -> usize {
     let w = b.len() + 1;
     let mut d = vec![0usize; (a.len() + 1) * w];
     for i in 0..=a.len() {
@@ -13,7 +19,9 @@ pub fn distance(a: &str, b: &str) -> usize {
     for (j, cell) in d.iter_mut().enumerate().take(w) {
         *cell = j;
     }
+    let mut above_limit_rows = 0;
     for i in 1..=a.len() {
+        let mut row_min = usize::MAX;
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
             let mut v = (d[(i - 1) * w + j] + 1).min(d[i * w + j - 1] + 1).min(d[(i - 1) * w + j - 1] + cost);
@@ -21,6 +29,12 @@ pub fn distance(a: &str, b: &str) -> usize {
                 v = v.min(d[(i - 2) * w + j - 2] + 1);
             }
             d[i * w + j] = v;
+            row_min = row_min.min(v);
+        }
+        row_min = row_min.min(d[i * w]);
+        above_limit_rows = if row_min > limit { above_limit_rows + 1 } else { 0 };
+        if above_limit_rows == 2 {
+            return limit.saturating_add(1);
         }
     }
     d[a.len() * w + b.len()]
@@ -31,7 +45,8 @@ pub fn distance(a: &str, b: &str) -> usize {
 /// same word in another case, or a keyword that extends it at `_`
 /// boundaries (`garp_master_delay` -> `vrrp_garp_master_delay`).
 pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let chars = word.chars().count();
+    let word_chars: Vec<char> = word.chars().collect();
+    let chars = word_chars.len();
     let limit = (chars / 3).clamp(1, 3);
     let mut best: Option<(usize, &'a str)> = None;
     let mut extension: Option<&'a str> = None;
@@ -45,7 +60,7 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
         // The distance is at least the difference in length: most
         // candidates are out of reach without computing it.
         if c.chars().count().abs_diff(chars) <= limit {
-            let d = distance(word, c);
+            let d = distance_within(&word_chars, &c.chars().collect::<Vec<_>>(), limit);
             if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
                 best = Some((d, c));
             }
@@ -90,6 +105,20 @@ mod tests {
         assert_eq!(distance("preemtp_delay", "preempt_delay"), 1);
         assert_eq!(distance("connection_timeout", "connect_timeout"), 3);
         assert_eq!(distance("kitten", "sitting"), 3);
+        // Bounded: the same answer up to the limit, something above it after.
+        let c = |s: &str| s.chars().collect::<Vec<_>>();
+        for (a, b) in [("kitten", "sitting"), ("stmp", "smtp"), ("abcdef", "badcfe"), ("", "abc"), ("xy", "")]
+        {
+            let full = distance(a, b);
+            for limit in 0..6 {
+                let bounded = distance_within(&c(a), &c(b), limit);
+                if full <= limit {
+                    assert_eq!(bounded, full, "{a} {b} {limit}");
+                } else {
+                    assert!(bounded > limit, "{a} {b} {limit}");
+                }
+            }
+        }
     }
 
     #[test]

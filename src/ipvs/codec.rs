@@ -21,7 +21,9 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::model::{flags, Dest, Family, Forward, Info, Protocol, Service, ServiceKey, Timeouts};
+use super::model::{
+    flags, Dest, Family, Forward, Info, Protocol, Service, ServiceKey, SyncDaemon, SyncRole, Timeouts,
+};
 use super::Error;
 use crate::sys::netlink::{msg, Attr, AttrWriter, Attrs, Request};
 
@@ -46,6 +48,9 @@ pub mod cmd {
     pub const GET_DEST: u8 = 8;
     pub const SET_CONFIG: u8 = 12;
     pub const GET_CONFIG: u8 = 13;
+    pub const NEW_DAEMON: u8 = 9;
+    pub const DEL_DAEMON: u8 = 10;
+    pub const GET_DAEMON: u8 = 11;
     pub const GET_INFO: u8 = 15;
     pub const FLUSH: u8 = 17;
 }
@@ -53,6 +58,7 @@ pub mod cmd {
 // IPVS_CMD_ATTR_*
 const CMD_ATTR_SERVICE: u16 = 1;
 const CMD_ATTR_DEST: u16 = 2;
+const CMD_ATTR_DAEMON: u16 = 3;
 const CMD_ATTR_TIMEOUT_TCP: u16 = 4;
 const CMD_ATTR_TIMEOUT_TCP_FIN: u16 = 5;
 const CMD_ATTR_TIMEOUT_UDP: u16 = 6;
@@ -78,6 +84,21 @@ const DEST_L_THRESH: u16 = 6;
 const DEST_ADDR_FAMILY: u16 = 11;
 
 // IPVS_INFO_ATTR_*
+// IPVS_DAEMON_ATTR_*
+const DAEMON_STATE: u16 = 1;
+const DAEMON_MCAST_IFN: u16 = 2;
+const DAEMON_SYNC_ID: u16 = 3;
+const DAEMON_SYNC_MAXLEN: u16 = 4;
+const DAEMON_MCAST_GROUP: u16 = 5;
+const DAEMON_MCAST_GROUP6: u16 = 6;
+const DAEMON_MCAST_PORT: u16 = 7;
+const DAEMON_MCAST_TTL: u16 = 8;
+// IP_VS_STATE_*
+const STATE_MASTER: u32 = 1;
+const STATE_BACKUP: u32 = 2;
+/// The kernel's limit on a sync daemon's interface name (IP_VS_IFNAME_MAXLEN).
+pub const DAEMON_IFNAME_MAX: usize = 15;
+
 const INFO_VERSION: u16 = 1;
 const INFO_CONN_TAB_SIZE: u16 = 2;
 
@@ -181,6 +202,58 @@ pub fn set_timeouts(family: u16, t: &Timeouts) -> Request {
         }
     }
     r
+}
+
+/// Start a sync daemon. The port is host order, as the kernel reads it.
+pub fn new_daemon(family: u16, d: &SyncDaemon) -> Request {
+    let mut r = change(family, cmd::NEW_DAEMON);
+    let mut w = r.attrs();
+    let nest = w.nest_begin(CMD_ATTR_DAEMON);
+    w.put_u32(DAEMON_STATE, role_code(d.role));
+    w.put_str(DAEMON_MCAST_IFN, &d.ifname);
+    w.put_u32(DAEMON_SYNC_ID, u32::from(d.sync_id));
+    if let Some(len) = d.maxlen {
+        w.put_u16(DAEMON_SYNC_MAXLEN, len);
+    }
+    match d.group {
+        Some(IpAddr::V4(a)) => {
+            w.put(DAEMON_MCAST_GROUP, &a.octets());
+        }
+        Some(IpAddr::V6(a)) => {
+            w.put(DAEMON_MCAST_GROUP6, &a.octets());
+        }
+        None => {}
+    }
+    if let Some(port) = d.port {
+        w.put_u16(DAEMON_MCAST_PORT, port);
+    }
+    if let Some(ttl) = d.ttl {
+        w.put_u8(DAEMON_MCAST_TTL, ttl);
+    }
+    w.nest_end(nest);
+    r
+}
+
+/// Stop the sync daemon of `role` (ESRCH when none runs).
+pub fn del_daemon(family: u16, role: SyncRole) -> Request {
+    let mut r = change(family, cmd::DEL_DAEMON);
+    let mut w = r.attrs();
+    let nest = w.nest_begin(CMD_ATTR_DAEMON);
+    w.put_u32(DAEMON_STATE, role_code(role));
+    w.nest_end(nest);
+    r
+}
+
+/// Dump the running sync daemons: one NEW_DAEMON message each.
+pub fn get_daemons(family: u16) -> Request {
+    genl(family, msg::NLM_F_DUMP, cmd::GET_DAEMON)
+}
+
+fn role_code(role: SyncRole) -> u32 {
+    match role {
+        SyncRole::Master => STATE_MASTER,
+        SyncRole::Backup => STATE_BACKUP,
+    }
 }
 
 fn service_request(family: u16, command: u8, svc: &Service) -> Request {
@@ -370,6 +443,52 @@ pub fn parse_timeouts(payload: &[u8]) -> Result<Timeouts, Error> {
         }
     }
     Ok(t)
+}
+
+/// One message of a GET_DAEMON dump.
+pub fn parse_daemon(payload: &[u8]) -> Result<SyncDaemon, Error> {
+    let nest = need(find(genl_attrs(payload)?, CMD_ATTR_DAEMON)?, "a sync daemon")?;
+    let (mut role, mut ifname, mut sync_id) = (None, None, 0u8);
+    let mut d = SyncDaemon {
+        role: SyncRole::Master,
+        ifname: String::new(),
+        sync_id: 0,
+        maxlen: None,
+        group: None,
+        port: None,
+        ttl: None,
+    };
+    for a in nest.nested() {
+        let a = a.map_err(malformed)?;
+        match a.kind {
+            DAEMON_STATE => {
+                role = Some(match a.u32().map_err(malformed)? {
+                    STATE_MASTER => SyncRole::Master,
+                    STATE_BACKUP => SyncRole::Backup,
+                    n => return Err(Error::Malformed(format!("sync daemon state {n}"))),
+                })
+            }
+            DAEMON_MCAST_IFN => ifname = Some(a.str().map_err(malformed)?.to_string()),
+            // The kernel keeps the id in 32 bits; the sync protocol in 8.
+            DAEMON_SYNC_ID => sync_id = a.u32().map_err(malformed)? as u8,
+            DAEMON_SYNC_MAXLEN => d.maxlen = Some(a.u16().map_err(malformed)?),
+            DAEMON_MCAST_GROUP => d.group = Some(IpAddr::V4(Ipv4Addr::from(raw4(&a)?))),
+            DAEMON_MCAST_GROUP6 => {
+                let b: [u8; 16] =
+                    a.payload.get(..16).and_then(|b| b.try_into().ok()).ok_or_else(|| {
+                        Error::Malformed("sync daemon IPv6 group shorter than 16 bytes".into())
+                    })?;
+                d.group = Some(IpAddr::V6(Ipv6Addr::from(b)));
+            }
+            DAEMON_MCAST_PORT => d.port = Some(a.u16().map_err(malformed)?),
+            DAEMON_MCAST_TTL => d.ttl = Some(a.u8().map_err(malformed)?),
+            _ => {}
+        }
+    }
+    d.role = need(role, "a sync daemon state")?;
+    d.ifname = need(ifname, "a sync daemon interface")?;
+    d.sync_id = sync_id;
+    Ok(d)
 }
 
 /// One NEW_SERVICE message of a GET_SERVICE dump.

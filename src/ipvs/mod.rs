@@ -14,7 +14,9 @@ mod tests;
 use std::fmt;
 use std::net::IpAddr;
 
-pub use model::{flags, Dest, Family, Forward, Info, Protocol, Service, ServiceKey, Timeouts};
+pub use model::{
+    flags, Dest, Family, Forward, Info, Protocol, Service, ServiceKey, SyncDaemon, SyncRole, Timeouts,
+};
 
 use crate::sys::netlink::{Request, Socket};
 
@@ -170,6 +172,29 @@ impl Ipvs {
     pub fn set_timeouts(&mut self, tcp: u32, tcpfin: u32, udp: u32) -> Result<(), Error> {
         let t = Timeouts { tcp, tcp_fin: tcpfin, udp };
         self.change(codec::set_timeouts(self.family, &t), "set IPVS timeouts".to_string())
+    }
+
+    /// Start a connection sync daemon (EEXIST: one of that role runs).
+    pub fn start_daemon(&mut self, d: &SyncDaemon) -> Result<(), Error> {
+        if d.ifname.is_empty() || d.ifname.len() > codec::DAEMON_IFNAME_MAX {
+            return Err(Error::invalid(format!("sync daemon interface name {:?}", d.ifname)));
+        }
+        let what =
+            format!("start the IPVS sync daemon ({} on {}, id {})", d.role.as_str(), d.ifname, d.sync_id);
+        self.change(codec::new_daemon(self.family, d), what)
+    }
+
+    /// Stop the connection sync daemon of `role` (ESRCH: none runs).
+    pub fn stop_daemon(&mut self, role: SyncRole) -> Result<(), Error> {
+        let what = format!("stop the IPVS sync daemon ({})", role.as_str());
+        self.change(codec::del_daemon(self.family, role), what)
+    }
+
+    /// The sync daemons running in this namespace.
+    pub fn daemons(&mut self) -> Result<Vec<SyncDaemon>, Error> {
+        let replies =
+            collect(&mut self.sock, codec::get_daemons(self.family), true, "IPVS list sync daemons")?;
+        replies.iter().map(|p| codec::parse_daemon(p)).collect()
     }
 
     fn change(&mut self, req: Request, what: String) -> Result<(), Error> {

@@ -92,6 +92,38 @@ pub struct Timeouts {
     pub udp: u32,
 }
 
+/// Which side of connection synchronisation a sync daemon is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyncRole {
+    /// Sends the connections of this director.
+    Master,
+    /// Receives the master's and holds them for a takeover.
+    Backup,
+}
+
+impl SyncRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncRole::Master => "master",
+            SyncRole::Backup => "backup",
+        }
+    }
+}
+
+/// The kernel's IPVS connection sync daemon (`ipvsadm --start-daemon`).
+/// `None` leaves the kernel's default (port 8848, group 224.0.0.81, TTL 1,
+/// the interface's MTU).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncDaemon {
+    pub role: SyncRole,
+    pub ifname: String,
+    pub sync_id: u8,
+    pub maxlen: Option<u16>,
+    pub group: Option<IpAddr>,
+    pub port: Option<u16>,
+    pub ttl: Option<u8>,
+}
+
 /// Service flag bits (`IP_VS_SVC_F_*`).
 pub mod flags {
     pub const PERSISTENT: u32 = 0x1;

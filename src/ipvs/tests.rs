@@ -180,6 +180,27 @@ mod vectors {
     }
 
     #[test]
+    fn sync_daemon_start_stop_and_dump() {
+        let d = SyncDaemon {
+            role: SyncRole::Master,
+            ifname: "eth1".into(),
+            sync_id: 7,
+            maxlen: None,
+            group: Some(ip("224.0.0.81")),
+            port: Some(8848),
+            ttl: Some(2),
+        };
+        // The port is host order (the kernel reads it with nla_get_u16).
+        let want = hex("4c000000 2200 0500 01000000 00000000 09010000  38000380
+             08000100 01000000  09000200 65746831 00000000  08000300 07000000
+             08000500 e0000051  06000700 90220000  05000800 02000000");
+        assert_eq!(bytes(new_daemon(FAM, &d)), want);
+        let want = hex("20000000 2200 0500 01000000 00000000 0a010000  0c000380 08000100 02000000");
+        assert_eq!(bytes(del_daemon(FAM, SyncRole::Backup)), want);
+        assert_eq!(bytes(get_daemons(FAM)), hex("14000000 2200 0103 01000000 00000000 0b010000"));
+    }
+
+    #[test]
     fn set_timeouts_skips_zeroes() {
         let t = Timeouts { tcp: 900, tcp_fin: 0, udp: 300 };
         let want = hex("24000000 2200 0500 01000000 00000000  0c010000
@@ -343,6 +364,37 @@ fn encode_then_parse_round_trips() {
 }
 
 #[test]
+fn sync_daemons_round_trip() {
+    let minimal = SyncDaemon {
+        role: SyncRole::Backup,
+        ifname: "veth-dir1".into(),
+        sync_id: 255,
+        maxlen: None,
+        group: None,
+        port: None,
+        ttl: None,
+    };
+    let full = SyncDaemon {
+        role: SyncRole::Master,
+        maxlen: Some(1400),
+        group: Some(ip("ff02::1:81")),
+        port: Some(9000),
+        ttl: Some(3),
+        ..minimal.clone()
+    };
+    for d in [minimal, full] {
+        let mut r = new_daemon(FAM, &d);
+        let b = r.finish(1).to_vec();
+        let m = Messages::new(&b).next().unwrap().unwrap();
+        assert_eq!(parse_daemon(m.payload).unwrap(), d);
+    }
+    let mut r = del_daemon(FAM, SyncRole::Master);
+    let b = r.finish(1).to_vec();
+    let m = Messages::new(&b).next().unwrap().unwrap();
+    assert!(parse_daemon(m.payload).is_err(), "a daemon without an interface is malformed");
+}
+
+#[test]
 fn bad_replies_are_errors() {
     assert!(matches!(parse_service(&[1, 1]), Err(Error::Malformed(_))));
     // A genl header and nothing else: no service nest.
@@ -420,10 +472,12 @@ fn parse_everything(b: &[u8]) {
     let _ = parse_info(b);
     let _ = parse_timeouts(b);
     let _ = parse_family(b);
+    let _ = parse_daemon(b);
     for m in Messages::new(b).flatten() {
         if let Ok(Reply::Data(m)) = m.classify() {
             let _ = parse_service(m.payload);
             let _ = parse_dest(m.payload, Family::V4);
+            let _ = parse_daemon(m.payload);
         }
     }
 }

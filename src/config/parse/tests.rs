@@ -6,7 +6,9 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::config::diag::{Diagnostic, Loc, Severity};
-use crate::config::model::{Auth, CheckerKind, Config, InitialState, LvsMethod, Protocol, VsAddr};
+use crate::config::model::{
+    Auth, CheckerKind, Config, InitialState, LvsFlushOnStop, LvsMethod, Protocol, VsAddr,
+};
 use crate::config::token::{Token, TokenKind};
 use crate::config::{check, LoadOptions};
 use crate::vrrp::hmac::{AntiReplay, Mode};
@@ -963,4 +965,69 @@ vrrp_sync_group G {
     let tracked: Vec<_> = vi.track_files.iter().map(|t| (t.name.as_str(), t.weight, t.reverse)).collect();
     assert_eq!(tracked, [("tf", Some(-30), true)], "the unknown name is dropped");
     assert_eq!(cfg.sync_groups[0].track_files[0].name, "tf");
+}
+
+#[test]
+fn lvs_globals_parse_as_keepalived_2_2() {
+    let text = "\
+global_defs {
+   lvs_sync_daemon eth1 inst VI id 9 maxlen 1400 port 9000 ttl 2 group 224.0.0.82
+   lvs_timeouts tcp 900 tcpfin 30 udp 60
+   lvs_flush
+   lvs_flush_on_stop VS
+}
+vrrp_instance VI {
+   interface eth0
+   virtual_router_id 51
+   virtual_ipaddress {
+      198.18.0.10
+   }
+}
+";
+    let (cfg, diags) = load(text);
+    assert!(diags.is_empty(), "{diags:?}");
+    let g = &cfg.global;
+    let d = g.lvs_sync_daemon.as_ref().unwrap();
+    assert_eq!((d.ifname.as_str(), d.instance.as_deref(), d.sync_id), ("eth1", Some("VI"), Some(9)));
+    assert_eq!((d.maxlen, d.port, d.ttl), (Some(1400), Some(9000), Some(2)));
+    assert_eq!(d.group, Some("224.0.0.82".parse().unwrap()));
+    let t = g.lvs_timeouts.unwrap();
+    assert_eq!((t.tcp, t.tcp_fin, t.udp), (900, 30, 60));
+    assert!(g.lvs_flush);
+    assert_eq!(g.lvs_flush_on_stop, LvsFlushOnStop::VirtualServers);
+
+    // keepalived's old positional form; the sync id defaults to the VRID.
+    let (cfg, diags) =
+        load(&text.replace(" inst VI id 9 maxlen 1400 port 9000 ttl 2 group 224.0.0.82", " VI"));
+    assert!(diags.is_empty(), "{diags:?}");
+    assert_eq!(cfg.global.lvs_sync_daemon.as_ref().unwrap().sync_id, Some(51));
+    let (_, diags) =
+        load(&text.replace(" inst VI id 9 maxlen 1400 port 9000 ttl 2 group 224.0.0.82", " VI 7"));
+    assert!(has(&diags, 2, Severity::Warning, "a sync id without 'id' before it", "write 'id 7'"));
+}
+
+#[test]
+fn lvs_globals_refuse_what_keepalived_refuses() {
+    let bad = "\
+global_defs {
+   lvs_sync_daemon an-interface-name-too-long
+   lvs_sync_daemon eth1 id 256 group 198.18.0.1 bogus
+   lvs_timeouts tcp
+   lvs_timeouts udp 2678401 fin 3
+   lvs_flush_on_stop ALL
+}
+";
+    let (cfg, diags) = load(bad);
+    assert!(has(&diags, 2, Severity::Error, "longer than 15 characters", ""));
+    assert!(has(&diags, 3, Severity::Error, "invalid value '256' for 'lvs_sync_daemon id'", ""));
+    assert!(has(&diags, 3, Severity::Error, "lvs_sync_daemon group 198.18.0.1 is not multicast", ""));
+    assert!(has(&diags, 3, Severity::Error, "unknown option 'bogus' for 'lvs_sync_daemon'", ""));
+    assert!(has(&diags, 4, Severity::Error, "lvs_timeouts needs at least one option", ""));
+    assert!(has(&diags, 5, Severity::Error, "invalid value '2678401' for 'lvs_timeouts udp'", ""));
+    assert!(has(&diags, 5, Severity::Error, "unknown option 'fin' for 'lvs_timeouts'", ""));
+    assert!(has(&diags, 6, Severity::Error, "unknown lvs_flush_on_stop type 'ALL'", ""));
+    assert_eq!(cfg.global.lvs_flush_on_stop, LvsFlushOnStop::No);
+    let (cfg, diags) = load("global_defs {\n lvs_sync_daemon eth1 inst NONE\n}\n");
+    assert!(has(&diags, 2, Severity::Error, "no vrrp_instance NONE; the sync daemon is not started", ""));
+    assert!(cfg.global.lvs_sync_daemon.is_none());
 }

@@ -13,6 +13,7 @@ use alerts::Removal;
 mod garp;
 mod igmp;
 mod lateness;
+mod lvs_sync;
 pub mod params;
 mod pending;
 mod periphery;
@@ -152,6 +153,8 @@ pub struct VrrpEngine {
     start_at: Option<StdInstant>,
     /// Tracking, sync groups, routes, static addresses, alerts (`periphery.rs`).
     periphery: periphery::Periphery,
+    /// `lvs_sync_daemon ... inst VI`: the IPVS sync daemon follows VI.
+    lvs_sync: lvs_sync::LvsSync,
     /// Work not done yet (`run_queue`).
     work: WorkQueue,
     vmacs: vmac::Vmacs,
@@ -197,6 +200,7 @@ impl VrrpEngine {
             started: false,
             start_at: None,
             periphery: periphery::Periphery::new(config),
+            lvs_sync: lvs_sync::LvsSync::new(&config.global),
             work: WorkQueue::default(),
             vmacs: vmac::Vmacs::default(),
             release_on_exit: true,
@@ -442,6 +446,7 @@ impl VrrpEngine {
                         self.garps.cancel(i);
                     }
                     self.notify(i, to, now);
+                    self.lvs_sync.follow(&self.insts[i].cfg.name, to);
                     self.queue_work(Work::StateChanged { i, from, to });
                     self.save_states();
                 }
@@ -1039,6 +1044,9 @@ impl Subsystem for VrrpEngine {
                 self.set_vips(i, false);
             }
             self.vmac_teardown(i);
+        }
+        if self.release_on_exit {
+            self.lvs_sync.stop();
         }
         self.ext_shutdown();
         // The STOP lines are written: the readers see end of file once they have read them.

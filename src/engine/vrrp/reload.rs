@@ -148,6 +148,12 @@ impl VrrpEngine {
         self.garps.renumber(&renumber);
         self.global = new.global.clone();
         self.sync_groups = new.sync_groups.clone();
+        self.lvs_sync.reconfigure(&self.global);
+        let followed = self.lvs_sync.instance().and_then(|n| self.insts.iter().find(|i| i.cfg.name == n));
+        if let Some(inst) = followed {
+            let (name, state) = (inst.cfg.name.clone(), inst.core.state());
+            self.lvs_sync.follow(&name, state);
+        }
         // Every updated instance lets go of what it lost before any takes
         // what it gained, so an address moved between two of them stays.
         let mut before = Vec::new();
