@@ -70,6 +70,18 @@ impl Change {
         self <= Change::SyncGroup
     }
 
+    /// Whether keepalived would see another instance after this change:
+    /// its reload matches instances by VRID, family, interface, unicast or
+    /// multicast, the unicast source address and the VMAC (not by name), so
+    /// the old one is removed and reports DELETED or FAULT, not STOP.
+    pub fn replaces_for_keepalived(self, unicast: bool) -> bool {
+        match self {
+            Change::Interface | Change::Vrid | Change::Family | Change::Transport | Change::Vmac => true,
+            Change::SourceAddress => unicast,
+            _ => false,
+        }
+    }
+
     /// What the log line calls it.
     pub fn name(self) -> &'static str {
         match self {
