@@ -12,7 +12,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use common::*;
-use vigil::daemon::json::Json;
+use vigil::runtime::Json;
 use vigil::vrrp::hmac::{self, HmacParams, TRAILER_LEN};
 use vigil::vrrp::{Advert, ChecksumForm, Version};
 

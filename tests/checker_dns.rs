@@ -14,7 +14,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use common::*;
-use vigil::daemon::Json;
+use vigil::runtime::Json;
 
 /// One query as the responder saw it.
 #[derive(Clone, Debug)]

@@ -13,7 +13,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use common::*;
-use vigil::daemon::Json;
+use vigil::runtime::Json;
 
 /// A UDP responder: while `answering`, replies `ok` followed by what it
 /// received; otherwise reads and drops. Stopped and joined on drop.

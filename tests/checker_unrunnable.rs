@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::*;
-use vigil::daemon::Json;
+use vigil::runtime::Json;
 
 fn vigil_t(conf: &Path) -> (String, i32) {
     let out = Command::new(vigil_bin()).arg("-t").arg("-f").arg(conf).output().expect("run vigil -t");

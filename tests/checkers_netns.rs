@@ -22,8 +22,8 @@ use md5::{Digest, Md5};
 use mio::{Events, Poll};
 use vigil::check::{CheckerEngine, MemoryLvs, SvcAddr};
 use vigil::config::{load_bytes, LoadOptions};
-use vigil::daemon::event_loop::{Subsystem, TokenAlloc};
-use vigil::daemon::json::Json;
+use vigil::runtime::Json;
+use vigil::runtime::{Subsystem, TokenAlloc};
 
 const BODY: &[u8] = b"healthy\n";
 
@@ -338,12 +338,8 @@ fn checkers_against_real_servers() {
     let _tcp = Server::spawn("198.18.1.3:81", serve_nothing);
     let _smtp = Server::spawn("198.18.1.4:25", serve_smtp);
 
-    let loaded = load_bytes(
-        "checkers.conf",
-        config(&dir).as_bytes(),
-        &dir,
-        &LoadOptions { config_id: "test".into(), host_checks: false },
-    );
+    let loaded =
+        load_bytes("checkers.conf", config(&dir).as_bytes(), &dir, &LoadOptions { config_id: "test".into() });
     assert!(!loaded.has_errors(), "{:?}", loaded.diags);
     let lvs = MemoryLvs::new();
     let engine = CheckerEngine::with_lvs(&loaded.config, Some(Box::new(lvs.clone()))).expect("engine");

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use vigil::daemon::json::Json;
 use vigil::daemon::pidfile::{self, PidFile, PidFileError};
+use vigil::runtime::Json;
 
 const GOOD_CONF: &str = "\
 vrrp_instance VI_1 {

@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use common::*;
-use vigil::daemon::json::Json;
+use vigil::runtime::Json;
 use vigil::vrrp::{Advert, ChecksumForm, Version};
 
 const PASS: &str = "s3cret";

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use common::*;
-use vigil::daemon::Json;
+use vigil::runtime::Json;
 
 /// Lines read from a FIFO by a thread of the test, as the daemon wrote them.
 struct FifoReader {

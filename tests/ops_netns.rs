@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use common::*;
-use vigil::daemon::json::Json;
+use vigil::runtime::Json;
 
 fn instance(name: &str, vrid: u8, prio: u8, vip: IpAddr) -> String {
     format!(
@@ -240,7 +240,7 @@ fn status_reports_states() {
     std::thread::sleep(ms(1200));
 
     let json = vigil_status(&a, &da, true);
-    let v = vigil::daemon::json::Json::parse(json.trim()).expect("status --json parses");
+    let v = vigil::runtime::Json::parse(json.trim()).expect("status --json parses");
     let text = v.to_string();
     assert!(text.contains("\"name\":\"VI_1\""), "{text}");
     assert!(text.contains("\"state\":\"MASTER\""), "{text}");

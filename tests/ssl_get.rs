@@ -23,7 +23,7 @@ use rustls::{ServerConfig, ServerConnection};
 use vigil::check::lvs::ProtocolKey;
 use vigil::check::{CheckerEngine, MemoryLvs, SvcAddr};
 use vigil::config::{load_bytes, LoadOptions};
-use vigil::daemon::event_loop::Subsystem;
+use vigil::runtime::Subsystem;
 
 const BODY: &[u8] = b"<html>vigil over TLS</html>\n";
 const VHOST: &str = "www.example.test";
@@ -200,7 +200,7 @@ fn ssl_get_checks_digest_and_sends_sni_only_when_enabled() {
         rs(&b, &bad, ""),
         rs(&c, &good, ""),
     );
-    let opts = LoadOptions { config_id: "t".into(), host_checks: false };
+    let opts = LoadOptions { config_id: "t".into() };
     let loaded = load_bytes("ssl.conf", text.as_bytes(), Path::new("/"), &opts);
     assert!(!loaded.has_errors(), "{:?}\n{text}", loaded.diags);
     let lvs = MemoryLvs::new();

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use common::*;
-use vigil::daemon::Json;
+use vigil::runtime::Json;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Mode {

@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use common::*;
-use vigil::daemon::Json;
+use vigil::runtime::Json;
 use vigil::sys::vrrp_socket::{SocketConfig, VrrpSocket, VRRP_GROUP_V4};
 
 /// One router's `vrrp_instance VI_1`.

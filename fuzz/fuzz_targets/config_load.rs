@@ -29,7 +29,7 @@ fn base_dir() -> &'static PathBuf {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let opts = LoadOptions { config_id: "fuzz".to_string(), host_checks: false };
+    let opts = LoadOptions { config_id: "fuzz".to_string() };
     let loaded = load_bytes("fuzz.conf", data, base_dir(), &opts);
     for d in &loaded.diags {
         let _ = d.to_string();

@@ -14,7 +14,8 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use libfuzzer_sys::fuzz_target;
-use vigil::sys::icmp::{build_echo, checksum, parse_reply, reply_matches, strip_ipv4_header, Probe, COOKIE_LEN};
+use vigil::sys::icmp::{build_echo, parse_reply, reply_matches, strip_ipv4_header, Probe, COOKIE_LEN};
+use vigil::vrrp::checksum::checksum;
 
 fuzz_target!(|data: &[u8]| {
     let [flags, rest @ ..] = data else { return };

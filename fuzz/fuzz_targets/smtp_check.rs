@@ -1,4 +1,5 @@
-//! What an SMTP_CHECK reads from a real server: the reply parser and the
+//! What an SMTP_CHECK reads from a real server: the reply parser (the SMTP
+//! client's, `smtp::reply`) and the
 //! banner/HELO/QUIT dialogue over a stream that returns the bytes in
 //! arbitrary pieces.
 //!
@@ -11,7 +12,8 @@
 use std::io::{self, Read, Write};
 
 use libfuzzer_sys::fuzz_target;
-use vigil::check::smtp::{parse_reply, SmtpExchange, SmtpProgress};
+use vigil::check::smtp::{SmtpExchange, SmtpProgress};
+use vigil::smtp::reply::parse_reply;
 
 struct Server<'a> {
     data: &'a [u8],
@@ -47,10 +49,10 @@ fuzz_target!(|data: &[u8]| {
     let piece = usize::from(split % 64) + 1;
 
     let mut rest = data;
-    while let Ok(Some((code, used))) = parse_reply(rest) {
+    while let Ok(Some((reply, used))) = parse_reply(rest) {
         assert!(used > 0 && used <= rest.len());
-        assert!(code <= 999);
-        assert_eq!(parse_reply(&rest[..used]), Ok(Some((code, used))));
+        assert!(reply.code <= 999);
+        assert_eq!(parse_reply(&rest[..used]), Ok(Some((reply, used))));
         rest = &rest[used..];
     }
 

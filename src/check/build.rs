@@ -14,7 +14,7 @@ use super::vs::{CheckId, RealServerCore, RealServerParams, VirtualServerCore, Vs
 use crate::config::model::{
     Checker, CheckerKind, Config, GlobalDefs, Protocol, RealServer, VirtualServer, VsAddr, VsgEntry,
 };
-use crate::daemon::json::Json;
+use crate::runtime::Json;
 
 /// A group range longer than this is cut (a typo should not make 16M services).
 const MAX_GROUP_RANGE: u32 = 256;
@@ -360,7 +360,7 @@ mod tests {
     use std::time::Duration;
 
     fn runs(conf: &str) -> Vec<VsRun> {
-        let opts = LoadOptions { config_id: "n1".into(), host_checks: false };
+        let opts = LoadOptions { config_id: "n1".into() };
         let l = load_bytes("t.conf", conf.as_bytes(), Path::new("/"), &opts);
         assert!(!l.has_errors(), "{:?}", l.diags);
         virtual_servers(&l.config).unwrap()

@@ -1,9 +1,9 @@
-//! One checker's schedule and retry state (research 4.1). Pure: time is
+//! One checker's schedule and retry state, keepalived's. Pure: time is
 //! passed in, and the I/O edge runs the probe between `begin` and `finish`.
 
 use std::time::Duration;
 
-use crate::vrrp::Instant;
+use crate::time::Instant;
 
 /// Every checker's first run waits this long, plus a random part of `warmup`.
 pub const FIRST_RUN_DELAY: Duration = Duration::from_secs(1);

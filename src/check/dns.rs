@@ -4,72 +4,17 @@
 //! a header long, carries the query's id and has QR set; anything else is
 //! not our reply and the checker keeps waiting. A counted reply succeeds
 //! with RCODE 0 (NOERROR), whatever its sections hold, and fails with any
-//! other RCODE.
+//! other RCODE. The query types and what a valid name is are the
+//! configuration's (`config::probe`).
 
-/// The query types keepalived 2.2 accepts for `type`, and their codes.
-pub const TYPES: [(&str, u16); 9] = [
-    ("A", 1),
-    ("NS", 2),
-    ("CNAME", 5),
-    ("SOA", 6),
-    ("MX", 15),
-    ("TXT", 16),
-    ("AAAA", 28),
-    ("RRSIG", 46),
-    ("DNSKEY", 48),
-];
+use crate::config::probe::encode_name;
+pub use crate::config::probe::{check_name, type_code, type_name, DEFAULT_TYPE, SOA, TYPES};
 
-/// The default `type`.
-pub const DEFAULT_TYPE: &str = "SOA";
-/// Its code.
-pub const SOA: u16 = 6;
 /// The DNS header is 12 bytes.
 pub const HEADER_LEN: usize = 12;
-/// The longest name on the wire (RFC 1035 2.3.4), length bytes included.
-const MAX_WIRE_NAME: usize = 255;
-const MAX_LABEL: usize = 63;
 const FLAG_QR: u16 = 0x8000;
 const FLAG_RD: u16 = 0x0100;
 const CLASS_IN: u16 = 1;
-
-/// The code of a `type` keyword, case-insensitive as in keepalived.
-pub fn type_code(name: &str) -> Option<u16> {
-    TYPES.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|&(_, c)| c)
-}
-
-/// The name of a type code (`TYPE<n>` for others).
-pub fn type_name(code: u16) -> String {
-    TYPES.iter().find(|&&(_, c)| c == code).map_or_else(|| format!("TYPE{code}"), |(n, _)| n.to_string())
-}
-
-/// Why a `name` cannot be queried.
-pub fn check_name(name: &str) -> Result<(), String> {
-    encode_name(name).map(|_| ())
-}
-
-/// `name` in wire form: length-prefixed labels and the root's zero byte.
-/// `""` and `"."` are the root; one trailing dot is allowed.
-fn encode_name(name: &str) -> Result<Vec<u8>, String> {
-    let mut out = Vec::with_capacity(name.len() + 2);
-    let body = name.strip_suffix('.').unwrap_or(name);
-    if !body.is_empty() {
-        for label in body.split('.') {
-            if label.is_empty() {
-                return Err(format!("name '{name}' has an empty label"));
-            }
-            if label.len() > MAX_LABEL {
-                return Err(format!("name '{name}' has a label longer than {MAX_LABEL} bytes"));
-            }
-            out.push(label.len() as u8);
-            out.extend_from_slice(label.as_bytes());
-        }
-    }
-    out.push(0);
-    if out.len() > MAX_WIRE_NAME {
-        return Err(format!("name '{name}' is longer than {MAX_WIRE_NAME} bytes on the wire"));
-    }
-    Ok(out)
-}
 
 /// The query datagram: header with `id`, RD set, one question for
 /// `name`/`qtype` in class IN.

@@ -6,7 +6,7 @@
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
-use std::time::{Duration, Instant as StdInstant};
+use std::time::Duration;
 
 use log::{debug, error, info, log, warn};
 use mio::{Registry, Token};
@@ -28,27 +28,14 @@ use crate::config::model::{
     CheckerKind, Command as ConfCommand, Config, GlobalDefs, HttpCheck, LvsFlushOnStop, RealServer, Url,
     VirtualServer,
 };
-use crate::daemon::event_loop::{Subsystem, TokenAlloc};
-use crate::daemon::json::Json;
 use crate::ipvs::{SyncDaemon, SyncRole};
+use crate::runtime::{tokens, Json, Subsystem, TokenAlloc};
 use crate::script::fifo::{self, Children, FifoSet, Only, Writer};
-use crate::script::{self, Command, Job, JobId, Order, ScriptKind, ScriptPolicy, ScriptRunner, ScriptUser};
+use crate::script::{self, Command, Job, JobId, Order, ScriptKind, ScriptPolicy, ScriptRunner};
 use crate::smtp::{check_body, quorum_body, Alert, Mailer};
 use crate::sys::icmp;
-use crate::vrrp::Instant;
+use crate::time::{Epoch, Monotonic};
 
-/// Probe sockets use tokens from here on, far above `TokenAlloc`'s.
-const PROBE_TOKEN_BASE: usize = 1 << 20;
-/// The SMTP alert mailer's tokens (`Mailer::TOKENS` of them).
-const MAIL_TOKEN_BASE: usize = 1 << 23;
-/// PING_CHECK's IPv4 and IPv6 echo sockets.
-const PING_TOKEN_BASE: usize = 1 << 22;
-/// The inotify descriptor watching FILE_CHECK's track files.
-const FILE_TOKEN: usize = PING_TOKEN_BASE + 2;
-/// Script pidfds use tokens from here on.
-const SCRIPT_TOKEN_BASE: usize = 1 << 24;
-/// A notify or quorum script that runs longer than this is stopped.
-const NOTIFY_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long `shutdown` waits for `omega` scripts before leaving.
 const OMEGA_WAIT: Duration = Duration::from_secs(3);
 /// How long a notify FIFO's reader has to read the last lines and leave.
@@ -60,12 +47,12 @@ enum Work {
     /// A PING_CHECK echo request out on the shared socket.
     Ping {
         probe: icmp::Probe,
-        deadline: StdInstant,
+        deadline: Monotonic,
     },
 }
 
 impl Work {
-    fn deadline(&self) -> Option<StdInstant> {
+    fn deadline(&self) -> Option<Monotonic> {
         match self {
             Work::Probe(p) => Some(p.deadline()),
             Work::Ping { deadline, .. } => Some(*deadline),
@@ -81,7 +68,7 @@ struct Running {
 }
 
 pub struct CheckerEngine {
-    epoch: StdInstant,
+    epoch: Epoch,
     global: GlobalDefs,
     vss: Vec<VsRun>,
     running: Vec<Running>,
@@ -130,7 +117,7 @@ impl CheckerEngine {
     pub fn with_lvs(config: &Config, lvs: Option<Box<dyn Lvs>>) -> Result<CheckerEngine, String> {
         let vss = build::virtual_servers(config)?;
         Ok(CheckerEngine {
-            epoch: StdInstant::now(),
+            epoch: Epoch::now(),
             global: config.global.clone(),
             vss,
             running: Vec::new(),
@@ -139,10 +126,10 @@ impl CheckerEngine {
             lvs,
             want_kernel: false,
             scripts: None,
-            pinger: Pinger::new(PING_TOKEN_BASE),
-            files: FileTracker::new(config, Token(FILE_TOKEN)),
+            pinger: Pinger::new(tokens::PING),
+            files: FileTracker::new(config, Token(tokens::FILE_WATCH)),
             mailer: None,
-            policy: script_policy(&config.global),
+            policy: ScriptPolicy::for_globals(&config.global),
             rng: seed(),
             generation: 0,
             checks_run: 0,
@@ -155,22 +142,12 @@ impl CheckerEngine {
         })
     }
 
-    fn vnow(&self, now: StdInstant) -> Instant {
-        Instant::from_micros(
-            u64::try_from(now.saturating_duration_since(self.epoch).as_micros()).unwrap_or(u64::MAX),
-        )
-    }
-
-    fn std_instant(&self, t: Instant) -> StdInstant {
-        self.epoch + Duration::from_micros(t.as_micros())
-    }
-
     fn jitter(rng: &mut u64) -> impl FnMut(Duration) -> Duration + '_ {
         move |warmup| warmup_jitter(warmup, next_random(rng))
     }
 
-    fn start_all(&mut self, now: StdInstant) {
-        let vnow = self.vnow(now);
+    fn start_all(&mut self, now: Monotonic) {
+        let vnow = self.epoch.instant(now);
         for v in 0..self.vss.len() {
             self.vss[v].core.start(vnow, &mut Self::jitter(&mut self.rng));
             self.apply(v, now);
@@ -178,7 +155,7 @@ impl CheckerEngine {
     }
 
     /// Apply the actions a core produced, in order.
-    fn apply(&mut self, v: usize, now: StdInstant) {
+    fn apply(&mut self, v: usize, now: Monotonic) {
         let mut actions = Vec::new();
         while let Some(a) = self.vss[v].core.poll_action() {
             actions.push(a);
@@ -239,7 +216,7 @@ impl CheckerEngine {
     /// Mail an alert if the objects involved have `smtp_alert` on: real
     /// servers by default (each checker change, or with `no_checker_emails`
     /// only real server changes), virtual servers (quorum) only when set.
-    fn alert(&mut self, v: usize, a: AlertRef, now: StdInstant) {
+    fn alert(&mut self, v: usize, a: AlertRef, now: Monotonic) {
         let Some(mailer) = self.mailer.as_mut() else { return };
         let (vs, g) = (&self.vss[v], &self.global);
         let alert = match a {
@@ -347,14 +324,14 @@ impl CheckerEngine {
 
     /// Open the notify FIFOs this child writes and start their readers; an
     /// unchanged set (on reload) is kept as it is.
-    fn open_fifos(&mut self, now: StdInstant) {
+    fn open_fifos(&mut self, now: Monotonic) {
         let plan = fifo::plan(&self.global, Writer::Checker, self.children);
         self.fifos.apply(plan, &mut self.policy, self.scripts.as_mut(), now);
         self.reap_scripts(now);
     }
 
     /// keepalived's notify points: the FIFO line, then the script if one is set.
-    fn run_notify(&mut self, v: usize, s: ScriptRef, now: StdInstant) {
+    fn run_notify(&mut self, v: usize, s: ScriptRef, now: Monotonic) {
         let vs = &self.vss[v];
         let line = match s {
             ScriptRef::NotifyUp(r) | ScriptRef::NotifyDown(r) => {
@@ -379,12 +356,18 @@ impl CheckerEngine {
         };
         let Some(cmd) = cmd else { return };
         let Some(command) = resolve(&cmd) else { return };
-        let Some(user) = script_user(&mut self.policy, ScriptKind::Notify, &cmd, None, &command) else {
+        let Some(user) = self.policy.user_for_command(ScriptKind::Notify, &cmd, None, &command) else {
             debug!("script {:?} is disabled, not run", cmd.args.join(" "));
             return;
         };
-        let job =
-            Job { key, command, args: Vec::new(), user, timeout: Some(NOTIFY_TIMEOUT), order: Order::Queue };
+        let job = Job {
+            key,
+            command,
+            args: Vec::new(),
+            user,
+            timeout: Some(script::NOTIFY_TIMEOUT),
+            order: Order::Queue,
+        };
         if let Some(runner) = self.scripts.as_mut() {
             if let Err(e) = runner.spawn(job, now) {
                 warn!("script {:?} not started: {e}", cmd.args.join(" "));
@@ -398,16 +381,16 @@ impl CheckerEngine {
             self.next_slot += 1;
             self.next_slot - 1
         });
-        Token(PROBE_TOKEN_BASE + slot)
+        Token(tokens::PROBES + slot)
     }
 
     fn free_token(&mut self, t: Token) {
-        self.free_slots.push(t.0 - PROBE_TOKEN_BASE);
+        self.free_slots.push(t.0 - tokens::PROBES);
     }
 
     /// Start every check that is due.
-    fn start_due(&mut self, registry: &Registry, now: StdInstant) {
-        let vnow = self.vnow(now);
+    fn start_due(&mut self, registry: &Registry, now: Monotonic) {
+        let vnow = self.epoch.instant(now);
         for v in 0..self.vss.len() {
             for id in self.vss[v].core.due(vnow) {
                 self.start_check(registry, v, id, now);
@@ -416,7 +399,7 @@ impl CheckerEngine {
         }
     }
 
-    fn start_check(&mut self, registry: &Registry, v: usize, id: CheckId, now: StdInstant) {
+    fn start_check(&mut self, registry: &Registry, v: usize, id: CheckId, now: Monotonic) {
         self.checks_run += 1;
         let vs = &self.vss[v];
         let Some((rs, ck)) = vs.checker_cfg(id) else { return };
@@ -447,7 +430,7 @@ impl CheckerEngine {
                 let policy = &mut self.policy;
                 let user = command
                     .as_ref()
-                    .map(|(p, c)| (c, script_user(policy, ScriptKind::Misc, p, m.user.as_ref(), c)));
+                    .map(|(p, c)| (c, policy.user_for_command(ScriptKind::Misc, p, m.user.as_ref(), c)));
                 let job = match user {
                     Some((command, Some(user))) => Ok(Job {
                         key: format!("MISC_CHECK {}:{v}:{}:{}", self.generation, id.rs, id.ck),
@@ -526,7 +509,7 @@ impl CheckerEngine {
 
     /// Track files changed: every FILE_CHECK on them takes the new value
     /// at once (keepalived does not wait for a check period).
-    fn file_changed(&mut self, changed: &[String], now: StdInstant) {
+    fn file_changed(&mut self, changed: &[String], now: Monotonic) {
         for v in 0..self.vss.len() {
             let mut due = Vec::new();
             for (r, rs) in self.vss[v].cfg.real_servers.iter().enumerate() {
@@ -547,7 +530,7 @@ impl CheckerEngine {
     }
 
     /// A check ended: feed the core and apply what it decided.
-    fn finish(&mut self, v: usize, id: CheckId, result: CheckResult, now: StdInstant) {
+    fn finish(&mut self, v: usize, id: CheckId, result: CheckResult, now: Monotonic) {
         if !result.ok {
             self.checks_failed += 1;
             debug!(
@@ -557,12 +540,12 @@ impl CheckerEngine {
             );
         }
         self.vss[v].checked(id, result.ok);
-        let vnow = self.vnow(now);
+        let vnow = self.epoch.instant(now);
         self.vss[v].core.finish(vnow, id, result);
         self.apply(v, now);
     }
 
-    fn reap_scripts(&mut self, now: StdInstant) {
+    fn reap_scripts(&mut self, now: Monotonic) {
         loop {
             let Some(done) = self.scripts.as_mut().and_then(ScriptRunner::poll_completion) else { return };
             let pos = self.running.iter().position(|r| matches!(r.work, Work::Misc(j) if j == done.id));
@@ -611,22 +594,22 @@ impl CheckerEngine {
 
 impl Subsystem for CheckerEngine {
     fn register(&mut self, registry: &Registry, _tokens: &mut TokenAlloc) -> io::Result<()> {
-        self.scripts = Some(ScriptRunner::new(Some(registry), SCRIPT_TOKEN_BASE)?);
+        self.scripts = Some(ScriptRunner::new(Some(registry), tokens::SCRIPTS)?);
         self.check_scripts();
-        self.mailer = Mailer::from_config(&self.global, MAIL_TOKEN_BASE);
+        self.mailer = Mailer::from_config(&self.global, tokens::MAILER);
         if self.want_kernel && self.lvs.is_none() {
             self.lvs = super::lvs_kernel::open();
         }
         self.lvs_prepare();
         self.files.open(registry, false);
-        self.open_fifos(StdInstant::now());
-        self.start_all(StdInstant::now());
+        self.open_fifos(Monotonic::now());
+        self.start_all(Monotonic::now());
         // keepalived knows a FILE_CHECK's state at once: no first-run delay.
-        self.file_changed(&self.files.names(), StdInstant::now());
+        self.file_changed(&self.files.names(), Monotonic::now());
         Ok(())
     }
 
-    fn handle_event(&mut self, registry: &Registry, event: &mio::event::Event, now: StdInstant) {
+    fn handle_event(&mut self, registry: &Registry, event: &mio::event::Event, now: Monotonic) {
         let token = event.token();
         if let Some(m) = self.mailer.as_mut() {
             if m.handle_event(registry, token, now) {
@@ -634,7 +617,7 @@ impl Subsystem for CheckerEngine {
                 return;
             }
         }
-        if token == Token(FILE_TOKEN) {
+        if token == Token(tokens::FILE_WATCH) {
             let changed = self.files.changed();
             if !changed.is_empty() {
                 self.file_changed(&changed, now);
@@ -674,15 +657,15 @@ impl Subsystem for CheckerEngine {
         }
     }
 
-    fn poll_timeout(&self) -> Option<StdInstant> {
-        let cores = self.vss.iter().filter_map(|v| v.core.poll_timeout()).map(|t| self.std_instant(t));
+    fn poll_timeout(&self) -> Option<Monotonic> {
+        let cores = self.vss.iter().filter_map(|v| v.core.poll_timeout()).map(|t| self.epoch.monotonic(t));
         let probes = self.running.iter().filter_map(|r| r.work.deadline());
         let scripts = self.scripts.as_ref().and_then(ScriptRunner::poll_timeout);
         let mail = self.mailer.as_ref().and_then(Mailer::poll_timeout);
         cores.chain(probes).chain(scripts).chain(mail).min()
     }
 
-    fn handle_timeout(&mut self, registry: &Registry, now: StdInstant) {
+    fn handle_timeout(&mut self, registry: &Registry, now: Monotonic) {
         let mut i = 0;
         while i < self.running.len() {
             let expired = self.running[i].work.deadline().is_some_and(|d| d <= now);
@@ -720,14 +703,14 @@ impl Subsystem for CheckerEngine {
         registry: &Registry,
         _tokens: &mut TokenAlloc,
         new_config: &Config,
-        now: StdInstant,
+        now: Monotonic,
     ) -> Result<(), String> {
         let mut new_vss = build::virtual_servers(new_config)?;
         let (old_daemons, new_daemons) =
             (checker_sync_daemons(&self.global), checker_sync_daemons(&new_config.global));
         self.close_all(registry);
         self.files.close(registry);
-        self.files = FileTracker::new(new_config, Token(FILE_TOKEN));
+        self.files = FileTracker::new(new_config, Token(tokens::FILE_WATCH));
         self.files.open(registry, true);
         self.generation += 1;
         self.global = new_config.global.clone();
@@ -742,9 +725,9 @@ impl Subsystem for CheckerEngine {
         // abandoned); an unchanged one keeps its queue.
         let mailer_config = crate::smtp::MailerConfig::from_globals(&self.global);
         if self.mailer.as_ref().map(Mailer::config) != mailer_config.as_ref() {
-            self.mailer = mailer_config.map(|c| Mailer::new(c, MAIL_TOKEN_BASE));
+            self.mailer = mailer_config.map(|c| Mailer::new(c, tokens::MAILER));
         }
-        let vnow = self.vnow(now);
+        let vnow = self.epoch.instant(now);
         let old_vss = std::mem::take(&mut self.vss);
         let mut kept = vec![false; old_vss.len()];
         for nv in &mut new_vss {
@@ -793,7 +776,7 @@ impl Subsystem for CheckerEngine {
         Ok(())
     }
 
-    fn shutdown(&mut self, registry: &Registry, now: StdInstant) {
+    fn shutdown(&mut self, registry: &Registry, now: Monotonic) {
         self.close_all(registry);
         self.pinger.close(registry);
         self.files.close(registry);
@@ -816,17 +799,17 @@ impl Subsystem for CheckerEngine {
         // omega scripts were just started: give them a moment, since
         // dropping the runner kills what still runs.
         let Some(runner) = self.scripts.as_mut() else { return };
-        let start = StdInstant::now();
+        let start = Monotonic::now();
         let mut readers_told = false;
         while runner.running() > 0 && start.elapsed() < OMEGA_WAIT {
             // A FIFO reader that does not leave at end of file is not waited for.
             if !readers_told && start.elapsed() >= READER_GRACE {
                 readers_told = true;
                 for key in ["notify_fifo", "lvs_notify_fifo"] {
-                    runner.terminate(key, StdInstant::now());
+                    runner.terminate(key, Monotonic::now());
                 }
             }
-            runner.handle_timeout(StdInstant::now());
+            runner.handle_timeout(Monotonic::now());
             runner.reap_exited();
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -938,29 +921,11 @@ fn resolve(cmd: &ConfCommand) -> Option<Command> {
     Some(command)
 }
 
-/// The script policy of global_defs and this host.
-fn script_policy(g: &GlobalDefs) -> ScriptPolicy {
-    ScriptPolicy::system(g.script_user.as_ref().map(user_pair), g.enable_script_security)
-}
-
-/// The command's own user, else the checker's `user`, else `script_user`,
-/// else keepalived_script or root; `None`: the script is disabled.
-fn script_user(
-    policy: &mut ScriptPolicy,
-    kind: ScriptKind,
-    cmd: &ConfCommand,
-    checker_user: Option<&(String, Option<String>)>,
-    command: &Command,
-) -> Option<ScriptUser> {
-    let own = cmd.user.as_deref().map(|u| (u, cmd.group.as_deref())).or(checker_user.map(user_pair));
-    policy.user_for(kind, &cmd.args, command, own)
-}
-
 impl CheckerEngine {
     /// keepalived's check of every script at start (and reload), with its
     /// log lines; what may not run is cached as disabled. Stat calls only.
     fn check_scripts(&mut self) {
-        let mut policy = script_policy(&self.global);
+        let mut policy = ScriptPolicy::for_globals(&self.global);
         let mut lines = policy.global_lines();
         let mut check = |kind: ScriptKind,
                          cmd: &ConfCommand,
@@ -969,8 +934,7 @@ impl CheckerEngine {
             if command.resolve(&script::search_path()).is_err() {
                 return; // reported when it is due to run
             }
-            let own = cmd.user.as_deref().map(|u| (u, cmd.group.as_deref())).or(checker_user.map(user_pair));
-            lines.extend(policy.check(kind, &cmd.args, &command, own).lines);
+            lines.extend(policy.check(kind, &cmd.args, &command, script::own_user(cmd, checker_user)).lines);
         };
         for vs in &self.vss {
             for rs in &vs.cfg.real_servers {
@@ -995,10 +959,6 @@ impl CheckerEngine {
         }
         self.policy = policy;
     }
-}
-
-fn user_pair((user, group): &(String, Option<String>)) -> (&str, Option<&str>) {
-    (user.as_str(), group.as_deref())
 }
 
 /// A non-zero seed from std's randomly keyed hasher. (Not libc's
@@ -1028,7 +988,7 @@ mod sni_tests {
 
     #[test]
     fn virtualhost_from_url_checker_real_server_or_virtual_server() {
-        let opts = crate::config::LoadOptions { config_id: "n1".into(), host_checks: false };
+        let opts = crate::config::LoadOptions { config_id: "n1".into() };
         let conf = "virtual_server 10.0.0.1 80 {\n protocol TCP\n virtualhost vs.example\n \
                     real_server 10.0.0.2 80 {\n virtualhost rs.example\n HTTP_GET {\n virtualhost ck.example\n \
                     url {\n path /a\n virtualhost url.example\n }\n url {\n path /b\n }\n }\n }\n \

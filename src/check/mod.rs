@@ -1,14 +1,16 @@
 //! Health checkers: keepalived's other half. Real servers are probed, and
-//! the results decide which destinations IPVS holds (research section 4).
+//! the results decide which destinations IPVS holds.
 //!
 //! * [`checker`]: one checker's schedule and retry state, pure.
 //! * [`vs`]: a virtual server's real servers, quorum, sorry server and
 //!   `inhibit_on_failure`, pure; outputs are [`Action`]s.
 //! * [`http`] / [`smtp`]: request building and reply parsing over bytes,
-//!   pure and panic-free, plus the exchanges over any `Read + Write`.
+//!   pure and panic-free (SMTP replies with `smtp::reply`), plus the
+//!   exchanges over any `Read + Write`.
 //! * [`conn`] / [`probe`]: the I/O edge, non-blocking sockets with the
 //!   checker connection options.
-//! * [`udp`]: UDP_CHECK's hex strings and reply rules, pure.
+//! * [`udp`] / [`dns`]: UDP_CHECK's and DNS_CHECK's exchanges, pure (the
+//!   values the configuration gives them are `config::probe`'s).
 //! * [`ping`]: PING_CHECK's shared raw ICMP sockets (codec in `sys::icmp`).
 //! * [`file`](mod@file): FILE_CHECK's rule, pure, and its track files watched with
 //!   inotify (`sys::track_file`).
@@ -55,7 +57,7 @@ pub use lvs::{DestSpec, Lvs, MemoryLvs, ServiceSpec, SvcAddr};
 pub use vs::{CheckId, RealServerCore, RealServerParams, VirtualServerCore, VsParams};
 
 use crate::config::Config;
-use crate::daemon::event_loop::Subsystem;
+use crate::runtime::Subsystem;
 
 /// The checker child's subsystem for `config`.
 /// `only`: `-P` / `-C` (who reads the global notify FIFO);

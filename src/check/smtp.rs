@@ -1,23 +1,20 @@
-//! SMTP_CHECK: a reply parser over bytes (pure, never panics) and the
-//! dialogue keepalived holds: banner 220, `HELO name` -> 250, `QUIT`.
+//! SMTP_CHECK: the dialogue keepalived holds (banner 220, `HELO name` ->
+//! 250, `QUIT`) over the SMTP client's reply parser (`smtp::reply`, pure and
+//! fuzzed).
 
 use std::fmt;
 use std::io::{self, Read, Write};
 
-/// keepalived's line buffer: a reply line longer than this is an error.
-pub const MAX_LINE: usize = 512;
+use crate::smtp::reply::{parse_reply, ReplyError};
 
 pub const DEFAULT_HELO: &str = "smtpchecker.keepalived.org";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SmtpError {
-    BadReply,
-    LineTooLong,
+    /// Bytes that are not an SMTP reply.
+    Reply(ReplyError),
     /// A reply code the dialogue did not expect at this step.
-    Unexpected {
-        step: &'static str,
-        code: u16,
-    },
+    Unexpected { step: &'static str, code: u16 },
     /// The server closed the connection mid-dialogue.
     Closed,
 }
@@ -25,36 +22,9 @@ pub enum SmtpError {
 impl fmt::Display for SmtpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SmtpError::BadReply => f.write_str("malformed SMTP reply"),
-            SmtpError::LineTooLong => f.write_str("SMTP reply line too long"),
+            SmtpError::Reply(e) => e.fmt(f),
             SmtpError::Unexpected { step, code } => write!(f, "SMTP {step} answered {code}"),
             SmtpError::Closed => f.write_str("SMTP server closed the connection"),
-        }
-    }
-}
-
-/// Find the first complete reply in `buf`: `Ok(Some((code, consumed)))`;
-/// `Ok(None)` when more bytes are needed. Multi-line replies (`250-...`)
-/// end at the first line whose fourth byte is not `-`.
-pub fn parse_reply(buf: &[u8]) -> Result<Option<(u16, usize)>, SmtpError> {
-    let mut pos = 0;
-    loop {
-        let rest = &buf[pos..];
-        let Some(nl) = rest.iter().position(|&b| b == b'\n') else {
-            return if rest.len() > MAX_LINE { Err(SmtpError::LineTooLong) } else { Ok(None) };
-        };
-        if nl > MAX_LINE {
-            return Err(SmtpError::LineTooLong);
-        }
-        let line = &rest[..nl];
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let code = line.get(..3).filter(|c| c.iter().all(u8::is_ascii_digit)).ok_or(SmtpError::BadReply)?;
-        let code = code.iter().fold(0u16, |n, d| n * 10 + u16::from(d - b'0'));
-        pos += nl + 1;
-        match line.get(3) {
-            Some(b'-') => continue,
-            None | Some(b' ') => return Ok(Some((code, pos))),
-            Some(_) => return Err(SmtpError::BadReply),
         }
     }
 }
@@ -143,10 +113,10 @@ impl SmtpExchange {
                 }
             }
             match parse_reply(&self.inbuf) {
-                Err(e) => return SmtpProgress::Done(Err(e)),
-                Ok(Some((code, used))) => {
+                Err(e) => return SmtpProgress::Done(Err(SmtpError::Reply(e))),
+                Ok(Some((reply, used))) => {
                     self.inbuf.drain(..used);
-                    match self.dialogue.on_reply(code) {
+                    match self.dialogue.on_reply(reply.code) {
                         Err(e) => return SmtpProgress::Done(Err(e)),
                         Ok(Some(cmd)) => {
                             self.out = cmd;
@@ -176,18 +146,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn replies() {
-        assert_eq!(parse_reply(b"220 mx ESMTP\r\n"), Ok(Some((220, 14))));
-        assert_eq!(parse_reply(b"250-mx\r\n250-SIZE\r\n250 OK\r\nrest"), Ok(Some((250, 26))));
-        assert_eq!(parse_reply(b"250-mx\r\n250 O"), Ok(None));
-        assert_eq!(parse_reply(b"221\n"), Ok(Some((221, 4))));
-        assert_eq!(parse_reply(b"22"), Ok(None));
-        assert_eq!(parse_reply(b"2x0 hi\r\n"), Err(SmtpError::BadReply));
-        assert_eq!(parse_reply(b"220xhi\r\n"), Err(SmtpError::BadReply));
-        assert_eq!(parse_reply(&[b'2'; MAX_LINE + 2]), Err(SmtpError::LineTooLong));
-    }
-
-    #[test]
     fn dialogue() {
         let mut d = SmtpDialogue::new("checker.example");
         assert_eq!(d.on_reply(220), Ok(Some(b"HELO checker.example\r\n".to_vec())));
@@ -201,31 +159,34 @@ mod tests {
         assert_eq!(d.on_reply(501), Err(SmtpError::Unexpected { step: "HELO", code: 501 }));
     }
 
-    #[test]
-    fn random_bytes_never_panic() {
-        let mut rng = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng
-        };
-        let alphabet = b"0123456789 -\r\n";
-        for _ in 0..5000 {
-            let len = (next() % 700) as usize;
-            let bytes: Vec<u8> = (0..len)
-                .map(|_| {
-                    let r = next();
-                    if r % 4 != 0 {
-                        alphabet[(r >> 8) as usize % alphabet.len()]
-                    } else {
-                        (r >> 16) as u8
-                    }
-                })
-                .collect();
-            if let Ok(Some((code, used))) = parse_reply(&bytes) {
-                assert!(code <= 999 && used <= bytes.len());
-            }
+    /// A server that answers with canned bytes and swallows what is sent.
+    struct Canned(io::Cursor<Vec<u8>>);
+
+    impl Read for Canned {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.0.read(buf)
         }
+    }
+
+    impl Write for Canned {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn exchange_reads_multi_line_and_bare_lf_replies() {
+        let mut server = Canned(io::Cursor::new(b"220-mx\r\n220 ESMTP\r\n250 ok\n221\n".to_vec()));
+        let mut e = SmtpExchange::new("checker.example");
+        assert!(matches!(e.drive(&mut server), SmtpProgress::Done(Ok(()))));
+        let mut server = Canned(io::Cursor::new(b"2x0 hi\r\n".to_vec()));
+        let mut e = SmtpExchange::new("checker.example");
+        assert!(matches!(
+            e.drive(&mut server),
+            SmtpProgress::Done(Err(SmtpError::Reply(ReplyError::Malformed)))
+        ));
     }
 }

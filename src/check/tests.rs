@@ -1,5 +1,5 @@
 //! The checker cores on a virtual clock: exact transition times for each
-//! keepalived semantic of research section 4.
+//! keepalived semantic the checkers keep (retries, delays, quorum, alpha).
 
 use std::time::Duration;
 
@@ -8,7 +8,7 @@ use log::Level;
 use super::action::{Action, DestRef, ScriptRef};
 use super::checker::{CheckResult, CheckerCore, CheckerParams, Wording};
 use super::vs::{CheckId, RealServerCore, RealServerParams, VirtualServerCore, VsParams};
-use crate::vrrp::Instant;
+use crate::time::Instant;
 
 const VS: &str = "[198.18.0.1]:tcp:80";
 
@@ -420,10 +420,10 @@ mod engine {
     use crate::check::lvs::ProtocolKey;
     use crate::check::{CheckerEngine, MemoryLvs, SvcAddr};
     use crate::config::{load_bytes, Config, LoadOptions};
-    use crate::daemon::event_loop::{Subsystem, TokenAlloc};
+    use crate::runtime::{Subsystem, TokenAlloc};
 
     fn config(text: &str) -> Config {
-        let opts = LoadOptions { config_id: "t".into(), host_checks: false };
+        let opts = LoadOptions { config_id: "t".into() };
         let l = load_bytes("t.conf", text.as_bytes(), Path::new("/"), &opts);
         assert!(!l.has_errors(), "{:?}", l.diags);
         l.config
@@ -537,7 +537,7 @@ mod engine {
     /// retries, and says so in the status. (No probe touches the network.)
     #[test]
     fn unrunnable_checkers_keep_the_real_server_down() {
-        let opts = LoadOptions { config_id: "t".into(), host_checks: false };
+        let opts = LoadOptions { config_id: "t".into() };
         let text = format!(
             "{HEAD} real_server 198.18.1.2 80 {{\n BFD_CHECK {{\n connect_timeout 2\n }}\n }}\n \
              real_server 198.18.1.3 80 {{\n weight 1\n }}\n \

@@ -1,5 +1,5 @@
 //! UDP_CHECK, pure: the hex strings of `payload` / `require_reply` and the
-//! judgement of a reply (keepalived 2.2's rules, research section 4).
+//! judgement of a reply (keepalived 2.2's rules).
 //!
 //! Without `require_reply` a check succeeds unless the server's host
 //! answers with an ICMP port unreachable (ECONNREFUSED on the connected
@@ -7,80 +7,9 @@
 //! With `require_reply` a reply must come back in time; with reply bytes
 //! it must also be `min_reply_length..=max_reply_length` long and match
 //! them over the shorter of the two lengths (`x` nibbles match anything).
+//! The rule and its hex strings are the configuration's (`config::probe`).
 
-/// The datagram sent when no `payload` is given (keepalived sends 32 bytes).
-pub const DEFAULT_PAYLOAD_LEN: usize = 32;
-/// keepalived's default `max_reply_length`.
-pub const DEFAULT_MAX_REPLY: u16 = 255;
-
-/// Bytes from a hex string, with a wildcard mask when `x` nibbles were allowed and used.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HexBytes {
-    pub data: Vec<u8>,
-    /// Per byte, the bits that match anything (`x` nibbles); `None` when there are none.
-    pub mask: Option<Vec<u8>>,
-}
-
-/// What a reply must be.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ReplyRule {
-    /// `require_reply`: silence until the timeout fails the check.
-    pub required: bool,
-    /// The bytes of `require_reply HEX`.
-    pub data: Option<HexBytes>,
-    pub min_len: u16,
-    pub max_len: u16,
-}
-
-impl Default for ReplyRule {
-    fn default() -> ReplyRule {
-        ReplyRule { required: false, data: None, min_len: 0, max_len: DEFAULT_MAX_REPLY }
-    }
-}
-
-/// keepalived's hex strings: pairs of hex digits, spaces and tabs between
-/// octets allowed; a single digit before a space or the end is one octet
-/// (`"a b"` is 0a 0b); with `wildcards`, `x`/`X` is a nibble that matches
-/// anything. Empty, or any other character, is an error.
-pub fn parse_hex(s: &str, wildcards: bool) -> Result<HexBytes, String> {
-    let nibble = |c: u8| -> Result<Option<u8>, String> {
-        match c {
-            b'0'..=b'9' => Ok(Some(c - b'0')),
-            b'a'..=b'f' => Ok(Some(c - b'a' + 10)),
-            b'A'..=b'F' => Ok(Some(c - b'A' + 10)),
-            b'x' | b'X' if wildcards => Ok(None),
-            _ => Err(format!("'{}' is not a hex digit", char::from(c))),
-        }
-    };
-    let b = s.as_bytes();
-    let (mut data, mut mask, mut masked) = (Vec::new(), Vec::new(), false);
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b' ' || b[i] == b'\t' {
-            i += 1;
-            continue;
-        }
-        let hi = nibble(b[i])?;
-        i += 1;
-        let (mut value, mut m) = (hi.unwrap_or(0), if hi.is_none() { 0x0f } else { 0 });
-        if i < b.len() && b[i] != b' ' && b[i] != b'\t' {
-            let lo = nibble(b[i])?;
-            i += 1;
-            value = (value << 4) | lo.unwrap_or(0);
-            m = (m << 4) | if lo.is_none() { 0x0f } else { 0 };
-        }
-        masked |= m != 0;
-        data.push(value);
-        mask.push(m);
-    }
-    if data.is_empty() {
-        return Err("no hex digits".to_string());
-    }
-    if data.len() > usize::from(u16::MAX) {
-        return Err("longer than 65535 octets".to_string());
-    }
-    Ok(HexBytes { data, mask: masked.then_some(mask) })
-}
+pub use crate::config::probe::{parse_hex, HexBytes, ReplyRule, DEFAULT_MAX_REPLY, DEFAULT_PAYLOAD_LEN};
 
 /// Whether `reply`, the first datagram back, passes `rule`.
 pub fn reply_ok(rule: &ReplyRule, reply: &[u8]) -> bool {

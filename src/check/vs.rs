@@ -1,6 +1,6 @@
 //! A virtual server's core: its real servers' checkers, which destinations
-//! IPVS should hold, quorum with hysteresis and the sorry server (research
-//! 4.1-4.3). Pure: inputs carry `now`, outputs are pulled as [`Action`]s.
+//! IPVS should hold, quorum with hysteresis and the sorry server, as
+//! keepalived decides them. Pure: inputs carry `now`, outputs are pulled as [`Action`]s.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -10,7 +10,7 @@ use log::Level;
 
 use super::action::{Action, AlertRef, DestRef, ScriptRef};
 use super::checker::{CheckResult, CheckerCore, Step};
-use crate::vrrp::Instant;
+use crate::time::Instant;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RealServerParams {

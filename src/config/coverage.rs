@@ -562,33 +562,10 @@ mod tests {
         }
     }
 
-    /// Every flag parse_args accepts is in FLAGS, and nothing else is.
-    #[test]
-    fn every_flag_is_classified() {
-        let mut accepted: Vec<String> = Vec::new();
-        for (short, long, _) in crate::cli::OPTIONS {
-            accepted.extend(short.map(|c| c.to_string()));
-            accepted.push(long.to_string());
-        }
-        let listed: Vec<&str> = FLAGS.iter().flat_map(|(n, _)| n.iter().copied()).collect();
-        for a in &accepted {
-            assert!(
-                listed.contains(&a.as_str()),
-                "flag '{a}' is accepted by cli::parse_args but not in FLAGS"
-            );
-        }
-        for l in &listed {
-            assert!(
-                accepted.iter().any(|a| a == l),
-                "FLAGS lists '{l}', which cli::parse_args does not accept"
-            );
-        }
-    }
-
     /// What "not acted on" promises: `-t` warns at the line, `--dump` lists it.
     #[test]
     fn not_acted_on_keywords_warn_at_their_line() {
-        let opts = LoadOptions { config_id: "n1".into(), host_checks: false };
+        let opts = LoadOptions { config_id: "n1".into() };
         for k in KEYWORDS {
             let warned = WARNED.iter().find(|&&(c, n, _)| c == k.ctx && n == k.name);
             if !not_acted_on(k) && warned.is_none() {
@@ -639,7 +616,7 @@ mod tests {
     /// but has no effect") or is reported as not acted on.
     #[test]
     fn acted_on_keywords_reach_the_parser() {
-        let opts = LoadOptions { config_id: "n1".into(), host_checks: false };
+        let opts = LoadOptions { config_id: "n1".into() };
         for &(ctx, name, _) in ACTED_ON {
             let (pre, post, line) = skeleton(ctx);
             let text = format!("{pre}{name} 1{post}");

@@ -5,8 +5,9 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use super::model::{
-    Auth, Broadcast, Checker, CheckerConn, CheckerKind, Command, Config, GlobalDefs, HttpProtocol,
-    InitialState, LvsFlushOnStop, Notify, RealServer, VipSpec, VirtualServer, VrrpInstance, VsAddr, VsgEntry,
+    derived_window, interval_cs, AntiReplay, Auth, Broadcast, Checker, CheckerConn, CheckerKind, Command,
+    Config, GlobalDefs, HttpProtocol, InitialState, IpLine, LvsFlushOnStop, Notify, RealServer, VipSpec,
+    VirtualServer, VrrpInstance, VsAddr, VsgEntry,
 };
 
 pub fn dump(cfg: &Config) -> String {
@@ -19,11 +20,13 @@ pub fn dump(cfg: &Config) -> String {
         }
         o.close();
     }
-    for (kw, lines) in [("static_routes", &cfg.static_routes), ("static_rules", &cfg.static_rules)] {
+    for (kw, lines) in
+        [("static_routes", words(&cfg.static_routes)), ("static_rules", words(&cfg.static_rules))]
+    {
         if !lines.is_empty() {
             o.open(kw);
             for l in lines {
-                o.line(&l.words.join(" "));
+                o.line(&l.join(" "));
             }
             o.close();
         }
@@ -321,16 +324,9 @@ fn instance(o: &mut Out, vi: &VrrpInstance, g: &GlobalDefs) {
         o.kv("active_key", h.active_key.map(|k| k.to_string()).unwrap_or_else(|| "none".into()));
         o.kv("mode", h.mode.as_str());
         o.kv("anti_replay", h.anti_replay.as_str());
-        if h.anti_replay == crate::vrrp::hmac::AntiReplay::Time {
-            let cs = crate::engine::vrrp::params::interval_cs(
-                vi.advert_int,
-                if vi.effective_version(g) == 3 {
-                    crate::vrrp::Version::V3
-                } else {
-                    crate::vrrp::Version::V2
-                },
-            );
-            let w = h.time_window.unwrap_or_else(|| crate::vrrp::hmac::derived_window(cs));
+        if h.anti_replay == AntiReplay::Time {
+            let cs = interval_cs(vi.advert_int, vi.effective_version(g));
+            let w = h.time_window.unwrap_or_else(|| derived_window(cs));
             o.kv("time_window", format!("{w}{}", if h.time_window.is_none() { " (derived)" } else { "" }));
         }
         o.close();
@@ -342,11 +338,13 @@ fn instance(o: &mut Out, vi: &VrrpInstance, g: &GlobalDefs) {
         }
         o.close();
     }
-    for (kw, lines) in [("virtual_routes", &vi.virtual_routes), ("virtual_rules", &vi.virtual_rules)] {
+    for (kw, lines) in
+        [("virtual_routes", words(&vi.virtual_routes)), ("virtual_rules", words(&vi.virtual_rules))]
+    {
         if !lines.is_empty() {
             o.open(kw);
             for l in lines {
-                o.line(&l.words.join(" "));
+                o.line(&l.join(" "));
             }
             o.close();
         }
@@ -604,7 +602,7 @@ fn checker(o: &mut Out, ck: &Checker, rs: &RealServer, vs: &VirtualServer) {
             let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
             match &u.payload {
                 Some(p) => o.kv("payload", hex(p)),
-                None => o.line(&format!("# payload: {} bytes", crate::check::udp::DEFAULT_PAYLOAD_LEN)),
+                None => o.line(&format!("# payload: {} bytes", super::probe::DEFAULT_PAYLOAD_LEN)),
             }
             if u.reply.required {
                 match &u.reply.data {
@@ -632,6 +630,11 @@ fn checker(o: &mut Out, ck: &Checker, rs: &RealServer, vs: &VirtualServer) {
         CheckerKind::Unrunnable(_) => {}
     }
     o.close();
+}
+
+/// The words of route or rule lines, as written.
+fn words<T>(lines: &[IpLine<T>]) -> Vec<&Vec<String>> {
+    lines.iter().map(|l| &l.words).collect()
 }
 
 #[cfg(test)]

@@ -100,7 +100,7 @@ pub enum Kind {
     Unrunnable,
 }
 
-/// How common a keyword is in real configurations (research section 1).
+/// How common a keyword is in real keepalived configurations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tag {
     Core,

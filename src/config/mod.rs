@@ -2,13 +2,12 @@
 //!
 //! bytes -> `preprocess` (lexing, `include`, `$PARAM`, `@id` lines) -> tokens
 //! -> `parse` (keyword tables in `keywords`) -> `model::Config`
-//! -> `check` (semantic rules) -> diagnostics.
+//! -> `validate` (semantic rules) -> diagnostics.
 //!
 //! Loading is lenient like keepalived: every finding becomes a diagnostic and
 //! the model holds keepalived's defaults for anything skipped, so the daemon
 //! can run; `vigil -t` prints the diagnostics and fails on any error.
 
-pub mod check;
 pub mod coverage;
 pub mod diag;
 pub mod dump;
@@ -17,9 +16,13 @@ pub mod lexer;
 pub mod model;
 pub mod parse;
 pub mod preprocess;
+pub mod probe;
+pub mod route;
+pub mod rule;
 pub mod snapshot;
 pub mod suggest;
 pub mod token;
+pub mod validate;
 
 use std::path::Path;
 
@@ -30,15 +33,11 @@ pub use model::Config;
 pub struct LoadOptions {
     /// Matched against `@id` lines (`-i/--config-id`; default: short hostname).
     pub config_id: String,
-    /// Also check facts of this host (interfaces, users, script files).
-    /// Such findings are always warnings, so a config can be checked on
-    /// another machine than the router it is for.
-    pub host_checks: bool,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        LoadOptions { config_id: short_hostname(), host_checks: false }
+        LoadOptions { config_id: short_hostname() }
     }
 }
 
@@ -67,14 +66,14 @@ impl Loaded {
 /// Load a configuration file and everything it includes.
 pub fn load_file(path: &Path, opts: &LoadOptions) -> Loaded {
     let (tokens, mut diags) = preprocess::preprocess_file(path, &opts.config_id);
-    finish(tokens, &mut diags, opts)
+    finish(tokens, &mut diags)
 }
 
 /// Load a configuration from memory; `name` is used in diagnostics and
 /// `base_dir` resolves relative `include`s.
 pub fn load_bytes(name: &str, bytes: &[u8], base_dir: &Path, opts: &LoadOptions) -> Loaded {
     let (tokens, mut diags) = preprocess::preprocess_bytes(name, bytes, base_dir, &opts.config_id);
-    finish(tokens, &mut diags, opts)
+    finish(tokens, &mut diags)
 }
 
 /// Load a configuration from memory as `load_bytes` does, and record every
@@ -86,30 +85,35 @@ pub fn load_recording(
     opts: &LoadOptions,
 ) -> (Loaded, snapshot::Snapshot) {
     let (tokens, mut diags, snap) = preprocess::preprocess_recording(name, bytes, base_dir, &opts.config_id);
-    (finish(tokens, &mut diags, opts), snap)
+    (finish(tokens, &mut diags), snap)
 }
 
 /// Load a configuration from a snapshot: includes come from it, not the disk.
 pub fn load_snapshot(name: &str, snap: &snapshot::Snapshot, base_dir: &Path, opts: &LoadOptions) -> Loaded {
     let (tokens, mut diags) = preprocess::preprocess_snapshot(name, snap, base_dir, &opts.config_id);
-    finish(tokens, &mut diags, opts)
+    finish(tokens, &mut diags)
 }
 
-fn finish(tokens: Vec<token::Token>, diags: &mut Vec<Diagnostic>, opts: &LoadOptions) -> Loaded {
+fn finish(tokens: Vec<token::Token>, diags: &mut Vec<Diagnostic>) -> Loaded {
     let mut config = parse::parse(&tokens, diags);
-    check::check(&mut config, diags, opts);
+    validate::validate(&mut config, diags);
     Loaded { config, diags: std::mem::take(diags) }
 }
 
 /// The host name up to the first dot, as keepalived uses for `@id` and `router_id`.
 pub fn short_hostname() -> String {
+    match hostname() {
+        Some(name) => name.split('.').next().unwrap_or("localhost").to_string(),
+        None => String::from("localhost"),
+    }
+}
+
+/// gethostname(2); `None` if it fails. The one reading of the host name:
+/// `@id` and `router_id` defaults, the mailer's HELO and From domain.
+pub fn hostname() -> Option<String> {
     let mut buf = [0u8; 256];
     // SAFETY: buf is valid for its length; gethostname NUL-terminates or truncates.
     let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    if rc != 0 {
-        return String::from("localhost");
-    }
     let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    let name = String::from_utf8_lossy(&buf[..end]);
-    name.split('.').next().unwrap_or("localhost").to_string()
+    (rc == 0).then(|| String::from_utf8_lossy(&buf[..end]).into_owned())
 }

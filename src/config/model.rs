@@ -5,7 +5,9 @@
 //! the `effective_*` methods resolve it. Everything else already holds the
 //! built-in default after parsing.
 
+use std::fmt;
 use std::net::{IpAddr, SocketAddr};
+use std::rc::Rc;
 use std::time::Duration;
 
 use super::diag::Loc;
@@ -14,8 +16,8 @@ use super::diag::Loc;
 pub struct Config {
     pub global: GlobalDefs,
     pub static_ipaddress: Vec<VipSpec>,
-    pub static_routes: Vec<RawLine>,
-    pub static_rules: Vec<RawLine>,
+    pub static_routes: Vec<RouteLine>,
+    pub static_rules: Vec<RuleLine>,
     pub vrrp_scripts: Vec<VrrpScript>,
     /// `vrrp_track_ping` blocks (a vigil extension).
     pub track_pings: Vec<VrrpTrackPing>,
@@ -103,12 +105,38 @@ impl Locs {
     }
 }
 
-/// One line of a block that vigil keeps as words (routes, rules), in `ip` syntax.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RawLine {
+/// One line of a route or rule list (`virtual_routes`, `static_rules`...)
+/// in `ip` syntax: the words as written (dumps, messages) and what they
+/// parse to, once, when the configuration is read. `Err` says why vigil
+/// skips the line (`-t` warns; the engine logs it when it would install it).
+#[derive(Clone)]
+pub struct IpLine<T> {
     pub words: Vec<String>,
     pub loc: Loc,
+    /// Shared, not copied, by the clones the engine keeps.
+    pub parsed: Rc<Result<T, String>>,
 }
+
+/// `parsed` follows from `words`: lines are the same when their words
+/// (and places) are, and they print as written.
+impl<T> PartialEq for IpLine<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.words == other.words && self.loc == other.loc
+    }
+}
+
+impl<T> Eq for IpLine<T> {}
+
+impl<T> fmt::Debug for IpLine<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IpLine").field("words", &self.words).field("loc", &self.loc).finish()
+    }
+}
+
+/// A `virtual_routes` / `static_routes` line.
+pub type RouteLine = IpLine<super::route::Route>;
+/// A `virtual_rules` / `static_rules` line.
+pub type RuleLine = IpLine<super::rule::RuleSpec>;
 
 /// A program to run: argv plus an optional user and group to run it as.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -392,17 +420,99 @@ pub enum Auth {
     Ah(Vec<u8>),
 }
 
+/// `auth_hmac` key length accepted by keepalived, after decoding.
+pub const KEY_MIN: usize = 32;
+pub const KEY_MAX: usize = 64;
+/// `time_window` bounds (seconds); the derived default is clamped to [5, 300].
+pub const WINDOW_MAX: u32 = 300;
+pub const WINDOW_DERIVED_MIN: u32 = 5;
+
+/// keepalived's default window: 3 × advert interval in whole seconds, in [5, 300].
+pub fn derived_window(advert_interval_cs: u16) -> u32 {
+    (3 * u32::from(advert_interval_cs) / 100).clamp(WINDOW_DERIVED_MIN, WINDOW_MAX)
+}
+
+/// The advert interval in centiseconds: v2 carries whole seconds (1–255 in
+/// an 8-bit field), v3 centiseconds up to 40.95 s (12 bits). Each version
+/// is clamped to its own field: v2's 255 s is 25500 cs, past v3's limit.
+pub fn interval_cs(advert_int: Duration, version: u8) -> u16 {
+    let ms = advert_int.as_millis();
+    let cs = if version == 3 { (ms / 10).clamp(1, 4095) } else { ms.div_ceil(1000).clamp(1, 255) * 100 };
+    u16::try_from(cs).unwrap_or(u16::MAX)
+}
+
+/// Which adverts carry and need a trailer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Send the trailer; drop adverts without one.
+    Enforce,
+    /// Send the trailer; accept adverts without one (counted).
+    Permissive,
+    /// Send no trailer; accept adverts without one (counted).
+    ReceiveOnly,
+}
+
+impl Mode {
+    pub fn parse(word: &str) -> Option<Mode> {
+        match word {
+            "enforce" => Some(Mode::Enforce),
+            "permissive" => Some(Mode::Permissive),
+            "receive-only" => Some(Mode::ReceiveOnly),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Enforce => "enforce",
+            Mode::Permissive => "permissive",
+            Mode::ReceiveOnly => "receive-only",
+        }
+    }
+
+    /// Whether our adverts carry the trailer.
+    pub fn sends(self) -> bool {
+        self != Mode::ReceiveOnly
+    }
+}
+
+/// How the sequence number is judged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AntiReplay {
+    /// Seconds are Unix time: adverts outside ±window are stale, old marks expire.
+    Time,
+    /// Only ordering: the sequence never goes backwards.
+    Monotonic,
+}
+
+impl AntiReplay {
+    pub fn parse(word: &str) -> Option<AntiReplay> {
+        match word {
+            "time" => Some(AntiReplay::Time),
+            "monotonic" => Some(AntiReplay::Monotonic),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AntiReplay::Time => "time",
+            AntiReplay::Monotonic => "monotonic",
+        }
+    }
+}
+
 /// `auth_hmac { ... }` (keepalived 2.4): the HMAC-SHA256 trailer.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AuthHmac {
     /// (id, decoded key of 32..=64 bytes); ids are unique.
     pub keys: Vec<(u8, Vec<u8>)>,
-    /// `None`: not given (the block cannot sign; `check` drops the instance).
+    /// `None`: not given (the block cannot sign; `config::validate` drops the instance).
     pub active_key: Option<u8>,
-    pub anti_replay: crate::vrrp::hmac::AntiReplay,
+    pub anti_replay: AntiReplay,
     /// `None`: derived from the advert interval (time mode).
     pub time_window: Option<u32>,
-    pub mode: crate::vrrp::hmac::Mode,
+    pub mode: Mode,
     pub loc: Loc,
     pub mode_loc: Option<Loc>,
     pub active_key_loc: Option<Loc>,
@@ -427,9 +537,9 @@ impl AuthHmac {
         AuthHmac {
             keys: Vec::new(),
             active_key: None,
-            anti_replay: crate::vrrp::hmac::AntiReplay::Time,
+            anti_replay: AntiReplay::Time,
             time_window: None,
-            mode: crate::vrrp::hmac::Mode::Enforce,
+            mode: Mode::Enforce,
             loc,
             mode_loc: None,
             active_key_loc: None,
@@ -506,18 +616,18 @@ pub struct VrrpInstance {
     pub name: String,
     pub state: Option<InitialState>,
     pub interface: Option<String>,
-    /// 0 when not given (an error reported by `check`).
+    /// 0 when not given (an error reported by `config::validate`).
     pub vrid: u8,
     pub priority: Option<u8>,
     pub advert_int: Duration,
-    /// `None`: the global `vrrp_version`, or 3 for IPv6 (`check` fills it in).
+    /// `None`: the global `vrrp_version`, or 3 for IPv6 (`config::validate` fills it in).
     pub version: Option<u8>,
     pub auth: Option<Auth>,
     pub auth_hmac: Option<AuthHmac>,
     pub vips: Vec<VipSpec>,
     pub vips_excluded: Vec<VipSpec>,
-    pub virtual_routes: Vec<RawLine>,
-    pub virtual_rules: Vec<RawLine>,
+    pub virtual_routes: Vec<RouteLine>,
+    pub virtual_rules: Vec<RuleLine>,
     pub nopreempt: bool,
     pub preempt_delay: Duration,
     pub track_scripts: Vec<TrackScript>,
@@ -946,7 +1056,7 @@ pub enum VsAddr {
 #[derive(Clone, Debug)]
 pub struct VirtualServer {
     pub addr: VsAddr,
-    /// `None`: UDP (with a warning from `check`).
+    /// `None`: UDP (with a warning from `config::validate`).
     pub protocol: Option<Protocol>,
     /// `None`: wlc (with a warning).
     pub lvs_sched: Option<String>,
@@ -1160,7 +1270,7 @@ pub struct MiscCheck {
 pub struct UdpCheck {
     /// `payload`; `None`: keepalived's 32 bytes.
     pub payload: Option<Vec<u8>>,
-    pub reply: crate::check::udp::ReplyRule,
+    pub reply: super::probe::ReplyRule,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -39,8 +39,8 @@ pub fn parse(tokens: &[Token], diags: &mut Vec<Diagnostic>) -> Config {
                     }
                 }
             }
-            "static_routes" => cfg.static_routes.extend(p.raw_lines(s)),
-            "static_rules" => cfg.static_rules.extend(p.raw_lines(s)),
+            "static_routes" => cfg.static_routes.extend(p.ip_lines(s, super::route::parse_route)),
+            "static_rules" => cfg.static_rules.extend(p.ip_lines(s, super::rule::parse_rule)),
             "vrrp_script" => cfg.vrrp_scripts.extend(p.vrrp_script(s).filter(|x| !x.name.is_empty())),
             "vrrp_track_ping" => cfg.track_pings.extend(p.track_ping(s).filter(|x| !x.name.is_empty())),
             "track_file" | "vrrp_track_file" => cfg.track_files.extend(p.track_file(s)),
@@ -198,14 +198,29 @@ impl Parser<'_> {
         name
     }
 
-    fn raw_lines(&mut self, s: &Stmt) -> Vec<super::model::RawLine> {
+    /// A route or rule list, each line parsed with `parse` (`ip` syntax).
+    fn ip_lines<T>(
+        &mut self,
+        s: &Stmt,
+        parse: fn(&[String]) -> Result<T, String>,
+    ) -> Vec<super::model::IpLine<T>> {
+        let lines = self.list_lines(s);
+        let parse = |(words, loc): (Vec<String>, super::diag::Loc)| {
+            let parsed = std::rc::Rc::new(parse(&words));
+            super::model::IpLine { words, loc, parsed }
+        };
+        lines.into_iter().map(parse).collect()
+    }
+
+    /// The lines of a route or rule list as words.
+    fn list_lines(&mut self, s: &Stmt) -> Vec<(Vec<String>, super::diag::Loc)> {
         s.stmts()
             .iter()
             .map(|item| {
                 if let Some(b) = &item.body {
                     self.error(&b.open.loc, "unexpected block inside a route or rule list".to_string(), None);
                 }
-                super::model::RawLine { words: item.words(), loc: item.loc().clone() }
+                (item.words(), item.loc().clone())
             })
             .collect()
     }
@@ -349,7 +364,7 @@ impl Parser<'_> {
     }
 
     /// `notify_fifo PATH [user [group]]`. As in keepalived, the first one
-    /// counts, and its `_script` may come before or after it (`check` reports
+    /// counts, and its `_script` may come before or after it (`config::validate` reports
     /// a script whose FIFO never comes).
     fn fifo(&mut self, s: &Stmt, slot: &mut Option<Fifo>) {
         let Some(path) = self.string(s) else { return };

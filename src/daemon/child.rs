@@ -8,8 +8,7 @@ use super::control::ControlServer;
 use super::event_loop::{self, LoopSetup};
 use super::pidfile::PidFile;
 use super::process::{self, Pid};
-use super::{ChildKind, ChildStart, Engines, Lifetime, RunPaths};
-use crate::cli::Options;
+use super::{ChildKind, ChildStart, Engines, Lifetime, RunPaths, Settings};
 use crate::config::{self, Config};
 
 /// Exit codes keepalived's parent treats as "do not respawn, stop".
@@ -24,7 +23,7 @@ pub const EXIT_HANDOVER: i32 = 75;
 
 pub struct ChildArgs<'a> {
     pub kind: ChildKind,
-    pub opts: &'a Options,
+    pub settings: &'a Settings,
     pub engines: &'a Engines,
     pub paths: &'a RunPaths,
     pub pid_file: &'a Path,
@@ -60,7 +59,7 @@ fn run(args: ChildArgs) -> i32 {
             return EXIT_FATAL;
         }
     };
-    let config = match load_snapshot(args.opts, args.paths) {
+    let config = match load_snapshot(args.settings, args.paths) {
         Ok(c) => c,
         Err(e) => {
             log::error!("{e}");
@@ -74,7 +73,7 @@ fn run(args: ChildArgs) -> i32 {
     let config_digest = std::fs::read(args.paths.snapshot()).map(|b| digest_hex(&b)).unwrap_or_default();
     let start = ChildStart {
         kind,
-        opts: args.opts,
+        settings: args.settings,
         config: &config,
         state_file: &state_file,
         config_digest,
@@ -92,14 +91,14 @@ fn run(args: ChildArgs) -> i32 {
     let control = ControlServer::bind(&ctl_path, super::event_loop::CONTROL_CLIENTS)
         .map_err(|e| log::warn!("control socket {}: {e} - vigil status will not see us", ctl_path.display()))
         .ok();
-    let (opts, paths) = (args.opts.clone(), args.paths.clone());
+    let (settings, paths) = (args.settings.clone(), args.paths.clone());
     let setup = LoopSetup {
         name: kind.name(),
         parent: Some((args.channel, args.parent)),
         control,
         dump_files: args.paths.dump_files(kind),
         load_config: Box::new(move || {
-            let config = load_snapshot(&opts, &paths)?;
+            let config = load_snapshot(&settings, &paths)?;
             // A reload that brings sub-second adverts must not wait for a restart to get
             // realtime scheduling. Settings only tighten here: what a reload drops (realtime,
             // no_swap) stays until the child restarts.
@@ -133,23 +132,23 @@ fn digest_hex(bytes: &[u8]) -> String {
 /// Load the parent's validated snapshot, naming the real file in
 /// diagnostics. Included files come from the snapshot too: what runs is
 /// exactly what the parent validated.
-pub fn load_snapshot(opts: &Options, paths: &RunPaths) -> Result<Config, String> {
+pub fn load_snapshot(settings: &Settings, paths: &RunPaths) -> Result<Config, String> {
     let snap = paths.snapshot();
     let bytes = std::fs::read(&snap).map_err(|e| format!("cannot read {}: {e}", snap.display()))?;
     let snapshot =
         config::snapshot::Snapshot::decode(&bytes).map_err(|e| format!("{}: {e}", snap.display()))?;
-    let loaded = load(opts, |name, base, lo| config::load_snapshot(name, &snapshot, base, lo));
+    let loaded = load(settings, |name, base, lo| config::load_snapshot(name, &snapshot, base, lo));
     match loaded.diags.iter().find(|d| d.is_error()) {
         Some(d) => Err(format!("configuration has errors: {d}")),
         None => Ok(loaded.config),
     }
 }
 
-/// Parse configuration bytes as if read from `opts.config_file`, and record
+/// Parse configuration bytes as if read from `settings.config_file`, and record
 /// every file its includes read: the snapshot to hand to the children.
-pub fn validate(opts: &Options, bytes: &[u8]) -> (config::Loaded, config::snapshot::Snapshot) {
+pub fn validate(settings: &Settings, bytes: &[u8]) -> (config::Loaded, config::snapshot::Snapshot) {
     let mut snap = None;
-    let loaded = load(opts, |name, base, lo| {
+    let loaded = load(settings, |name, base, lo| {
         let (loaded, s) = config::load_recording(name, bytes, base, lo);
         snap = Some(s);
         loaded
@@ -157,19 +156,19 @@ pub fn validate(opts: &Options, bytes: &[u8]) -> (config::Loaded, config::snapsh
     (loaded, snap.unwrap_or_else(|| config::snapshot::Snapshot::new(bytes.to_vec())))
 }
 
-/// Run `load` with the name, include base and options `opts` give.
+/// Run `load` with the name, include base and options `settings` give.
 fn load(
-    opts: &Options,
+    settings: &Settings,
     load: impl FnOnce(&str, &Path, &config::LoadOptions) -> config::Loaded,
 ) -> config::Loaded {
     let mut lo = config::LoadOptions::default();
-    if let Some(id) = &opts.config_id {
+    if let Some(id) = &settings.config_id {
         lo.config_id = id.clone();
     }
-    let name = opts.config_file.display().to_string();
-    let base = opts.config_file.parent().unwrap_or(Path::new("/"));
+    let name = settings.config_file.display().to_string();
+    let base = settings.config_file.parent().unwrap_or(Path::new("/"));
     let mut loaded = load(&name, base, &lo);
-    if opts.all_config {
+    if settings.all_config {
         loaded.require_includes();
     }
     loaded

@@ -10,10 +10,11 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use mio::{Interest, Registry, Token};
+use mio::{Registry, Token};
 
-use super::json::Json;
+use super::clients::{Clients, Request, Rules};
 use super::{ChildKind, RunPaths};
+use crate::runtime::Json;
 
 /// A client has this long, from connecting, to send its request and take
 /// the reply; then it is dropped. The loop never waits on a client.
@@ -28,18 +29,17 @@ pub const MAX_CLIENTS: usize = 8;
 pub struct ControlServer {
     listener: mio::net::UnixListener,
     path: PathBuf,
-    /// The first client token; client `i` uses `first + i`.
-    first: usize,
-    clients: Vec<Option<Client>>,
+    clients: Clients<mio::net::UnixStream>,
 }
 
-struct Client {
-    stream: mio::net::UnixStream,
-    deadline: Instant,
-    request: Vec<u8>,
-    /// The reply once the request is complete, and how much of it is sent.
-    reply: Option<(Vec<u8>, usize)>,
-}
+/// One line, at most [`MAX_REQUEST`] bytes.
+const RULES: Rules = Rules {
+    name: "control socket",
+    deadline: CLIENT_DEADLINE,
+    max_request: MAX_REQUEST,
+    chunk: MAX_REQUEST,
+    complete: |request| request.contains(&b'\n'),
+};
 
 impl ControlServer {
     /// Bind `path`, replacing a stale socket; only one live owner exists
@@ -51,8 +51,8 @@ impl ControlServer {
         // Connecting needs write permission, which the default umask already
         // withholds from others; 0600 also shuts out the group.
         std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
-        let clients = (0..MAX_CLIENTS).map(|_| None).collect();
-        Ok(ControlServer { listener, path: path.to_path_buf(), first: first_token, clients })
+        let clients = Clients::new(RULES, first_token, MAX_CLIENTS);
+        Ok(ControlServer { listener, path: path.to_path_buf(), clients })
     }
 
     pub fn path(&self) -> &Path {
@@ -65,42 +65,26 @@ impl ControlServer {
 
     /// Whether `token` is one of this server's clients.
     pub fn owns(&self, token: Token) -> bool {
-        (self.first..self.first + MAX_CLIENTS).contains(&token.0)
+        self.clients.owns(token)
     }
 
     /// The earliest client deadline, for the loop's timeout.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.clients.iter().flatten().map(|c| c.deadline).min()
+        self.clients.next_deadline()
     }
 
     /// Take every pending connection from root; others are closed at once.
     pub fn accept(&mut self, registry: &Registry, now: Instant) {
         loop {
-            let mut stream = match self.listener.accept() {
+            let stream = match self.listener.accept() {
                 Ok((s, _)) => s,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => return,
             };
             match peer_uid(&stream) {
-                Ok(0) => {}
-                Ok(uid) => {
-                    log::debug!("control socket: refused a client with uid {uid}");
-                    continue;
-                }
-                Err(e) => {
-                    log::debug!("control socket: no peer credentials: {e}");
-                    continue;
-                }
-            }
-            let Some(slot) = self.clients.iter().position(Option::is_none) else {
-                log::debug!("control socket: {MAX_CLIENTS} clients already; one turned away");
-                continue;
-            };
-            let token = Token(self.first + slot);
-            if registry.register(&mut stream, token, Interest::READABLE).is_ok() {
-                let client =
-                    Client { stream, deadline: now + CLIENT_DEADLINE, request: Vec::new(), reply: None };
-                self.clients[slot] = Some(client);
+                Ok(0) => self.clients.admit(registry, stream, now),
+                Ok(uid) => log::debug!("control socket: refused a client with uid {uid}"),
+                Err(e) => log::debug!("control socket: no peer credentials: {e}"),
             }
         }
     }
@@ -108,88 +92,25 @@ impl ControlServer {
     /// A client's socket is ready: read its request, answer it with
     /// `answer(request)`, and send as much of the reply as the socket takes.
     pub fn ready(&mut self, registry: &Registry, token: Token, answer: impl FnOnce(&str) -> String) {
-        let slot = token.0 - self.first;
-        let Some(client) = self.clients.get_mut(slot).and_then(Option::as_mut) else { return };
-        let done = match client.progress(answer) {
-            Ok(Progress::Done) => true,
-            Ok(Progress::WantWrite) => {
-                registry.reregister(&mut client.stream, token, Interest::WRITABLE).is_err()
+        self.clients.ready(registry, token, |request| {
+            if request.len() > MAX_REQUEST {
+                return Request::Refuse(io::Error::new(io::ErrorKind::InvalidData, "request too long"));
             }
-            Ok(Progress::WantRead) => false,
-            Err(e) => {
-                log::debug!("control socket: {e}");
-                true
-            }
-        };
-        if done {
-            self.close(registry, slot);
-        }
+            let Some(end) = request.iter().position(|&b| b == b'\n') else { return Request::Partial };
+            let line = String::from_utf8_lossy(&request[..end]).trim().to_string();
+            let mut reply = answer(&line).into_bytes();
+            reply.push(b'\n');
+            Request::Answer(reply)
+        });
     }
 
     /// Drop the clients whose time is up.
     pub fn expire(&mut self, registry: &Registry, now: Instant) {
-        for slot in 0..self.clients.len() {
-            if self.clients[slot].as_ref().is_some_and(|c| c.deadline <= now) {
-                log::debug!("control socket: a client timed out");
-                self.close(registry, slot);
-            }
-        }
-    }
-
-    fn close(&mut self, registry: &Registry, slot: usize) {
-        if let Some(mut c) = self.clients[slot].take() {
-            let _ = registry.deregister(&mut c.stream);
-        }
+        self.clients.expire(registry, now);
     }
 
     pub fn remove(self) {
         let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-enum Progress {
-    WantRead,
-    WantWrite,
-    Done,
-}
-
-impl Client {
-    fn progress(&mut self, answer: impl FnOnce(&str) -> String) -> io::Result<Progress> {
-        if self.reply.is_none() {
-            let mut buf = [0u8; MAX_REQUEST];
-            loop {
-                match (&self.stream).read(&mut buf) {
-                    Ok(0) => return Ok(Progress::Done),
-                    Ok(n) => self.request.extend_from_slice(&buf[..n]),
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(e),
-                }
-                if self.request.len() > MAX_REQUEST {
-                    return Err(io::Error::new(io::ErrorKind::InvalidData, "request too long"));
-                }
-                if self.request.contains(&b'\n') {
-                    break;
-                }
-            }
-            let Some(end) = self.request.iter().position(|&b| b == b'\n') else {
-                return Ok(Progress::WantRead);
-            };
-            let line = String::from_utf8_lossy(&self.request[..end]).trim().to_string();
-            let mut reply = answer(&line).into_bytes();
-            reply.push(b'\n');
-            self.reply = Some((reply, 0));
-        }
-        let Some((reply, sent)) = self.reply.as_mut() else { return Ok(Progress::WantRead) };
-        while *sent < reply.len() {
-            match (&self.stream).write(&reply[*sent..]) {
-                Ok(n) => *sent += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Progress::WantWrite),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(Progress::Done)
     }
 }
 
@@ -229,9 +150,6 @@ pub fn query_within(path: &Path, request: &str, timeout: Duration) -> io::Result
     Ok(reply)
 }
 
-const STATUS_USAGE: &str = "Usage: vigil status [-s NAME] [-i ID] [-p PIDFILE] [--json | --prometheus]\n\
-     -s, -i and -p name the daemon as they did when it was started";
-
 /// The status object of each child of the daemon at `paths` whose control
 /// socket exists, or why it did not answer: what `vigil status` prints and
 /// what the metrics are made of. Waits at most `timeout` per read or write.
@@ -251,32 +169,19 @@ pub fn gather(paths: &RunPaths, timeout: Duration) -> Vec<(ChildKind, Result<Jso
     found
 }
 
-/// `vigil status [-s NAME] [-i ID] [-p FILE] [--json | --prometheus]`: the
-/// flags find the daemon started with the same ones (see
-/// [`RunPaths::for_daemon`]).
-pub fn status_main(args: &[String]) -> i32 {
-    let mut json = false;
-    let mut prometheus = false;
-    let mut daemon_args = Vec::new();
-    for a in args {
-        match a.as_str() {
-            "--json" | "-j" => json = true,
-            "--prometheus" => prometheus = true,
-            _ => daemon_args.push(a.clone()),
-        }
-    }
-    if json && prometheus {
-        eprintln!("vigil status: --json and --prometheus exclude each other\n{STATUS_USAGE}");
-        return 2;
-    }
-    let paths = match daemon_paths(&daemon_args) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("vigil status: {e}\n{STATUS_USAGE}");
-            return 2;
-        }
-    };
-    let gathered = gather(&paths, CLIENT_TIMEOUT);
+/// How `vigil status` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusFormat {
+    Table,
+    Json,
+    Prometheus,
+}
+
+/// `vigil status`: ask the children of the daemon at `paths` (`cli` finds
+/// it from the flags the daemon was started with) and print their answers.
+pub fn status(paths: &RunPaths, format: StatusFormat) -> i32 {
+    let (json, prometheus) = (format == StatusFormat::Json, format == StatusFormat::Prometheus);
+    let gathered = gather(paths, CLIENT_TIMEOUT);
     if gathered.is_empty() {
         eprintln!("vigil status: no running vigil found in {}", paths.run_dir.display());
         return 1;
@@ -311,25 +216,6 @@ pub fn status_main(args: &[String]) -> i32 {
         }
     }
     0
-}
-
-/// The paths of the daemon that the identifying flags in `args` (`-s`,
-/// `-i`, `-p`, in the daemon's own syntax) name; any other flag is an error.
-pub fn daemon_paths(args: &[String]) -> Result<RunPaths, String> {
-    let opts = match crate::cli::parse_args(args)? {
-        crate::cli::Command::Run(o) => o,
-        _ => return Err("unexpected --help or --version".into()),
-    };
-    let identity = crate::cli::Options {
-        namespace: opts.namespace.clone(),
-        config_id: opts.config_id.clone(),
-        pid_file: opts.pid_file.clone(),
-        ..Default::default()
-    };
-    if *opts != identity {
-        return Err(format!("only -s, -i and -p (which daemon) are accepted here, not '{}'", args.join(" ")));
-    }
-    Ok(RunPaths::for_daemon(&opts))
 }
 
 /// A human view of any status object: scalars as `key: value` lines, and
@@ -395,6 +281,8 @@ fn table(rows: &[Json]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use mio::Interest;
+
     use super::*;
 
     #[test]
@@ -408,17 +296,6 @@ mod tests {
             "[vrrp]\n  pid: 42\n  engine: vrrp\n  instances:\n    \
              NAME   STATE   PRIO\n    VI_1   MASTER\n    VI_22  BACKUP  90\n"
         );
-    }
-
-    #[test]
-    fn status_takes_the_daemons_identifying_flags_only() {
-        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let p = daemon_paths(&args(&["-i", "node1", "--pid=/run/n1.pid", "-s", "blue"])).unwrap();
-        assert_eq!(p.identity, "namespace blue, config-id node1, pid file /run/n1.pid");
-        assert_eq!(daemon_paths(&args(&[])).unwrap().identity, "default");
-        for bad in [&["-f", "x.conf"][..], &["-P"], &["--bogus"], &["extra"], &["-s"]] {
-            assert!(daemon_paths(&args(bad)).is_err(), "{bad:?}");
-        }
     }
 
     #[test]
@@ -451,7 +328,7 @@ mod tests {
             }
         }
         assert_eq!(client.join().unwrap(), "{\"request\":\"status\"}\n");
-        assert_eq!(server.clients.iter().flatten().count(), 1, "the silent client is still waiting");
+        assert_eq!(server.clients.count(), 1, "the silent client is still waiting");
         server.expire(&registry, Instant::now() + CLIENT_DEADLINE);
         assert!(server.next_deadline().is_none());
         let mut buf = [0u8; 1];

@@ -12,8 +12,8 @@ pub fn engines() -> Engines {
             crate::engine::vrrp::subsystem(
                 s.config,
                 only(s),
-                !s.opts.dont_release_vrrp,
-                s.opts.address_monitoring,
+                !s.settings.dont_release_vrrp,
+                s.settings.address_monitoring,
                 Some(crate::engine::vrrp::ResumeFrom {
                     state_file: s.state_file.to_path_buf(),
                     config_digest: s.config_digest.clone(),
@@ -22,14 +22,14 @@ pub fn engines() -> Engines {
             )
         }),
         checker: Box::new(|s: &ChildStart| {
-            crate::check::subsystem(s.config, only(s), !s.opts.dont_release_ipvs)
+            crate::check::subsystem(s.config, only(s), !s.settings.dont_release_ipvs)
         }),
     }
 }
 
 /// `-P` / `-C`, which the notify FIFOs need to know who reads the global one.
 fn only(s: &ChildStart) -> Only {
-    Only { vrrp: s.opts.vrrp_only, checker: s.opts.check_only }
+    Only { vrrp: s.settings.vrrp_only, checker: s.settings.check_only }
 }
 
 /// keepalived's rule: a child per subsystem that has configuration.

@@ -31,12 +31,12 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Registry, Token};
 
 use super::control::ControlServer;
-use super::json::Json;
 use super::process::{self, Pid};
 use super::sched::AutoPriority;
 use super::signals::{self, SignalPipe};
 use super::timer::DeadlineTimer;
 use crate::config::Config;
+use crate::runtime::{Json, Subsystem, TokenAlloc};
 
 const SIGNALS: Token = Token(0);
 const PARENT: Token = Token(1);
@@ -44,74 +44,11 @@ const CONTROL: Token = Token(2);
 const TIMER: Token = Token(3);
 /// Control socket clients: `CONTROL_CLIENTS .. CONTROL_CLIENTS + control::MAX_CLIENTS`.
 pub const CONTROL_CLIENTS: usize = 4;
+/// The loop's own tokens and the control clients' must stay below what
+/// [`TokenAlloc`] hands out.
+const _CONTROL_FITS: () = assert!(CONTROL_CLIENTS + super::control::MAX_CLIENTS <= TokenAlloc::FIRST);
 /// How long past a deadline poll waits anyway, should the timerfd not fire.
 const BACKSTOP: std::time::Duration = std::time::Duration::from_millis(5);
-
-/// Hands out tokens the loop does not use.
-#[derive(Debug)]
-pub struct TokenAlloc {
-    next: usize,
-}
-
-impl TokenAlloc {
-    /// Tokens below this are the loop's own.
-    pub const FIRST: usize = 16;
-    const _CONTROL_FITS: () = assert!(CONTROL_CLIENTS + super::control::MAX_CLIENTS <= Self::FIRST);
-
-    pub fn new() -> TokenAlloc {
-        TokenAlloc { next: Self::FIRST }
-    }
-
-    pub fn alloc(&mut self) -> Token {
-        let t = Token(self.next);
-        self.next += 1;
-        t
-    }
-}
-
-impl Default for TokenAlloc {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// What the VRRP and checker engines implement to run inside a child.
-pub trait Subsystem {
-    fn register(&mut self, registry: &Registry, tokens: &mut TokenAlloc) -> io::Result<()>;
-
-    fn handle_event(&mut self, registry: &Registry, event: &mio::event::Event, now: Instant);
-
-    /// The earliest instant `handle_timeout` must run at, if any.
-    fn poll_timeout(&self) -> Option<Instant>;
-
-    fn handle_timeout(&mut self, registry: &Registry, now: Instant);
-
-    /// Apply a new, already validated configuration. On `Err` the subsystem
-    /// must still be running its previous configuration.
-    fn reload(
-        &mut self,
-        registry: &Registry,
-        tokens: &mut TokenAlloc,
-        new_config: &Config,
-        now: Instant,
-    ) -> Result<(), String>;
-
-    /// Leave cleanly (priority-0 adverts, drop VIPs): SIGTERM. Must be quick;
-    /// the parent SIGKILLs after 5 s.
-    fn shutdown(&mut self, registry: &Registry, now: Instant);
-
-    /// SIGUSR1 text dump.
-    fn dump_data(&self) -> String;
-
-    /// SIGUSR2 counters.
-    fn dump_stats(&self) -> String;
-
-    /// SIGRTMAX-1: after the stats dump, zero the counters.
-    fn clear_stats(&mut self) {}
-
-    /// State for `vigil status` and the SIGRTMIN+2 JSON dump.
-    fn status(&self) -> Json;
-}
 
 /// Everything a child loop needs besides its subsystem.
 pub struct LoopSetup {
@@ -319,7 +256,7 @@ fn status(sub: &dyn Subsystem, name: &str, started: Instant) -> Json {
     let mut pairs = vec![
         ("process".to_string(), Json::from(name)),
         ("pid".to_string(), Json::from(std::process::id())),
-        ("version".to_string(), Json::from(env!("CARGO_PKG_VERSION"))),
+        ("version".to_string(), Json::from(crate::runtime::VERSION)),
         ("uptime_s".to_string(), Json::from(started.elapsed().as_secs())),
     ];
     match sub.status() {

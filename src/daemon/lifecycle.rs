@@ -78,10 +78,7 @@ pub fn run(phase: Phase, g: &GlobalDefs, output: Output) {
         log::error!("{name} script {shown:?}: {e} - not run");
         return;
     }
-    let mut policy = ScriptPolicy::system(
-        g.script_user.as_ref().map(|(u, grp)| (u.as_str(), grp.as_deref())),
-        g.enable_script_security,
-    );
+    let mut policy = ScriptPolicy::for_globals(g);
     let own = cmd.user.as_deref().map(|u| (u, cmd.group.as_deref()));
     let Some(user) = policy.user_for(ScriptKind::Notify, &cmd.args, &command, own) else {
         log::warn!("{name} script {shown:?} is disabled, not run");
@@ -146,7 +143,7 @@ mod tests {
     use std::path::Path;
 
     fn globals(text: &str) -> GlobalDefs {
-        let opts = LoadOptions { config_id: "n".into(), host_checks: false };
+        let opts = LoadOptions { config_id: "n".into() };
         let loaded = load_bytes("t.conf", text.as_bytes(), Path::new("/"), &opts);
         assert!(!loaded.has_errors(), "{:?}", loaded.diags);
         loaded.config.global

@@ -21,6 +21,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use crate::time::LocalTime;
+
 pub const IDENT_PARENT: &str = "Keepalived";
 pub const IDENT_VRRP: &str = "Keepalived_vrrp";
 pub const IDENT_CHECKER: &str = "Keepalived_healthcheckers";
@@ -51,7 +53,7 @@ pub struct LogConfig {
 }
 
 impl LogConfig {
-    pub fn from_options(o: &crate::cli::Options) -> Result<LogConfig, String> {
+    pub fn from_settings(o: &super::Settings) -> Result<LogConfig, String> {
         let facility = match &o.log_facility {
             None => LOG_DAEMON,
             Some(s) => parse_facility(s).ok_or_else(|| format!("invalid log facility '{s}'"))?,
@@ -250,7 +252,7 @@ impl State {
     }
 
     /// Append one line to the log file, opening it first if need be.
-    fn write_file(&mut self, tm: &Tm, nanos: u32, msg: &str) {
+    fn write_file(&mut self, tm: &LocalTime, nanos: u32, msg: &str) {
         if self.file.is_none() && !self.file_failed {
             let Some(path) = self.cfg.file_path.clone() else { return };
             match open_log_file(&path) {
@@ -310,48 +312,25 @@ fn severity(l: log::Level) -> u8 {
     }
 }
 
-/// Broken-down local time, the fields we print.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Tm {
-    pub year: i32,
-    /// 0..=11
-    pub mon: usize,
-    pub mday: u32,
-    /// 0 = Sunday
-    pub wday: usize,
-    pub hour: u32,
-    pub min: u32,
-    pub sec: u32,
-}
-
 /// Local time and the nanoseconds within the second.
-fn local_time() -> (Tm, u32) {
-    // SAFETY: clock_gettime into a zeroed timespec and localtime_r into a
-    // zeroed tm are always valid.
-    unsafe {
+fn local_time() -> (LocalTime, u32) {
+    // SAFETY: clock_gettime into a zeroed timespec is always valid.
+    let ts = unsafe {
         let mut ts: libc::timespec = std::mem::zeroed();
         libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts);
-        let t = ts.tv_sec;
-        let mut tm: libc::tm = std::mem::zeroed();
-        libc::localtime_r(&t, &mut tm);
-        let tm = Tm {
-            year: tm.tm_year + 1900,
-            mon: tm.tm_mon.clamp(0, 11) as usize,
-            mday: tm.tm_mday as u32,
-            wday: tm.tm_wday.clamp(0, 6) as usize,
-            hour: tm.tm_hour as u32,
-            min: tm.tm_min as u32,
-            sec: tm.tm_sec as u32,
-        };
-        (tm, ts.tv_nsec.clamp(0, 999_999_999) as u32)
-    }
+        ts
+    };
+    // time_t is i32 on some 32-bit targets' libc bindings.
+    #[allow(clippy::useless_conversion)]
+    let tm = crate::time::local_time(ts.tv_sec.into()).unwrap_or_default();
+    (tm, ts.tv_nsec.clamp(0, 999_999_999) as u32)
 }
 
 const MONTHS: [&str; 12] =
     ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 
-pub fn format_syslog(pri: u8, tm: &Tm, ident: &str, pid: u32, msg: &str) -> String {
+pub fn format_syslog(pri: u8, tm: &LocalTime, ident: &str, pid: u32, msg: &str) -> String {
     format!(
         "<{pri}>{} {:2} {:02}:{:02}:{:02} {ident}[{pid}]: {msg}",
         MONTHS[tm.mon], tm.mday, tm.hour, tm.min, tm.sec
@@ -359,7 +338,7 @@ pub fn format_syslog(pri: u8, tm: &Tm, ident: &str, pid: u32, msg: &str) -> Stri
 }
 
 /// keepalived's console prefix: `Sun Nov 22 02:10:00 2026`.
-pub fn format_console_time(tm: &Tm) -> String {
+pub fn format_console_time(tm: &LocalTime) -> String {
     format!(
         "{} {} {:02} {:02}:{:02}:{:02} {}",
         DAYS[tm.wday], MONTHS[tm.mon], tm.mday, tm.hour, tm.min, tm.sec, tm.year
@@ -367,7 +346,7 @@ pub fn format_console_time(tm: &Tm) -> String {
 }
 
 /// keepalived's log file prefix: `Sun Nov 22 02:10:00.123456789 2026`.
-pub fn format_file_time(tm: &Tm, nanos: u32) -> String {
+pub fn format_file_time(tm: &LocalTime, nanos: u32) -> String {
     format!(
         "{} {} {:02} {:02}:{:02}:{:02}.{nanos:09} {}",
         DAYS[tm.wday], MONTHS[tm.mon], tm.mday, tm.hour, tm.min, tm.sec, tm.year
@@ -378,7 +357,8 @@ pub fn format_file_time(tm: &Tm, nanos: u32) -> String {
 mod tests {
     use super::*;
 
-    const TM: Tm = Tm { year: 2026, mon: 10, mday: 2, wday: 1, hour: 2, min: 10, sec: 5 };
+    const TM: LocalTime =
+        LocalTime { year: 2026, mon: 10, mday: 2, wday: 1, hour: 2, min: 10, sec: 5, utc_offset: 0 };
 
     #[test]
     fn syslog_line_format() {
@@ -409,15 +389,15 @@ mod tests {
 
     #[test]
     fn namespace_names_the_ident_and_the_log_file() {
-        let o = crate::cli::Options {
+        let o = super::super::Settings {
             namespace: Some("blue".into()),
             log_file: Some("/var/log/ka.log".into()),
             ..Default::default()
         };
-        let cfg = LogConfig::from_options(&o).unwrap();
+        let cfg = LogConfig::from_settings(&o).unwrap();
         assert_eq!(cfg.ident, "Keepalived_blue");
         assert_eq!(cfg.file_path.as_deref(), Some(Path::new("/var/log/ka_blue.log")));
-        let cfg = LogConfig::from_options(&crate::cli::Options::default()).unwrap();
+        let cfg = LogConfig::from_settings(&super::super::Settings::default()).unwrap();
         assert_eq!((cfg.ident.as_str(), cfg.file_path), (IDENT_PARENT, None));
     }
 
@@ -488,12 +468,16 @@ mod tests {
 
     #[test]
     fn log_detail_logs_debug_lines() {
-        let args: Vec<String> = ["-D", "-S", "local2"].iter().map(|s| s.to_string()).collect();
-        let crate::cli::Command::Run(o) = crate::cli::parse_args(&args).unwrap() else { panic!() };
-        let cfg = LogConfig::from_options(&o).unwrap();
+        // -D -S local2
+        let o = super::super::Settings {
+            log_detail: true,
+            log_facility: Some("local2".into()),
+            ..Default::default()
+        };
+        let cfg = LogConfig::from_settings(&o).unwrap();
         assert_eq!(level(&cfg), log::LevelFilter::Debug);
         assert_eq!(cfg.facility, parse_facility("2").unwrap(), "-S");
-        let cfg = LogConfig::from_options(&crate::cli::Options::default()).unwrap();
+        let cfg = LogConfig::from_settings(&super::super::Settings::default()).unwrap();
         assert_eq!(level(&cfg), log::LevelFilter::Info);
     }
 

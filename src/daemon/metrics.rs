@@ -18,7 +18,7 @@
 
 use std::fmt::Write as _;
 
-use super::json::Json;
+use crate::runtime::Json;
 
 /// What the parent adds about its children (the listener only: `vigil
 /// status` has no parent to ask).
@@ -38,7 +38,7 @@ pub fn render(children: &[ChildStatus], parent: Option<&ParentView>) -> String {
     m.gauge("keepalived_up", "Whether every child of the daemon answered (1) or not (0)")
         .sample(&[], b2f(all_up));
     m.gauge("vigil_build_info", "vigil's version, as a label")
-        .sample(&[("version", crate::cli::VERSION)], 1.0);
+        .sample(&[("version", crate::runtime::VERSION)], 1.0);
     for (child, status) in children {
         m.gauge("vigil_child_up", "Whether the child answered on its control socket")
             .sample(&[("child", child)], b2f(status.is_ok()));

@@ -18,12 +18,14 @@
 //! (more are closed at accept), and a request larger than [`MAX_REQUEST`] is
 //! answered 431 and closed. One request per connection (`Connection: close`).
 
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Interest, Registry, Token};
+
+use super::clients::{Clients, Request, Rules};
 
 pub const CLIENT_DEADLINE: Duration = Duration::from_secs(5);
 pub const MAX_CLIENTS: usize = 4;
@@ -36,18 +38,17 @@ pub struct MetricsServer {
     listener: TcpListener,
     addr: SocketAddr,
     listen_token: Token,
-    /// Client `i` uses token `first + i`.
-    first: usize,
-    clients: Vec<Option<Client>>,
+    clients: Clients<TcpStream>,
 }
 
-struct Client {
-    stream: TcpStream,
-    deadline: Instant,
-    request: Vec<u8>,
-    /// The response once the request is complete, and how much is sent.
-    reply: Option<(Vec<u8>, usize)>,
-}
+/// A request head, at most [`MAX_REQUEST`] bytes.
+const RULES: Rules = Rules {
+    name: "metrics",
+    deadline: CLIENT_DEADLINE,
+    max_request: MAX_REQUEST,
+    chunk: 1024,
+    complete: |request| head_end(request).is_some(),
+};
 
 impl MetricsServer {
     /// Listen on `addr` and register with `registry` under `listen_token`;
@@ -60,8 +61,8 @@ impl MetricsServer {
     ) -> io::Result<MetricsServer> {
         let mut listener = TcpListener::bind(addr)?;
         registry.register(&mut listener, listen_token, Interest::READABLE)?;
-        let clients = (0..MAX_CLIENTS).map(|_| None).collect();
-        Ok(MetricsServer { listener, addr, listen_token, first: first_client, clients })
+        let clients = Clients::new(RULES, first_client, MAX_CLIENTS);
+        Ok(MetricsServer { listener, addr, listen_token, clients })
     }
 
     /// The address as configured (port 0 stays 0; see [`Self::local_addr`]).
@@ -78,30 +79,20 @@ impl MetricsServer {
     }
 
     pub fn owns(&self, token: Token) -> bool {
-        (self.first..self.first + MAX_CLIENTS).contains(&token.0)
+        self.clients.owns(token)
     }
 
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.clients.iter().flatten().map(|c| c.deadline).min()
+        self.clients.next_deadline()
     }
 
     /// Take every pending connection; beyond [`MAX_CLIENTS`] they are closed.
     pub fn accept(&mut self, registry: &Registry, now: Instant) {
         loop {
-            let mut stream = match self.listener.accept() {
-                Ok((s, _)) => s,
+            match self.listener.accept() {
+                Ok((s, _)) => self.clients.admit(registry, s, now),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => return,
-            };
-            let Some(slot) = self.clients.iter().position(Option::is_none) else {
-                log::debug!("metrics: {MAX_CLIENTS} clients already; one turned away");
-                continue;
-            };
-            let token = Token(self.first + slot);
-            if registry.register(&mut stream, token, Interest::READABLE).is_ok() {
-                let client =
-                    Client { stream, deadline: now + CLIENT_DEADLINE, request: Vec::new(), reply: None };
-                self.clients[slot] = Some(client);
             }
         }
     }
@@ -109,91 +100,23 @@ impl MetricsServer {
     /// A client is ready: read its request; once complete, answer it (with
     /// `body()` for `/metrics`) and send what the socket takes.
     pub fn ready(&mut self, registry: &Registry, token: Token, body: impl FnOnce() -> String) {
-        let slot = token.0 - self.first;
-        let Some(client) = self.clients.get_mut(slot).and_then(Option::as_mut) else { return };
-        let done = match client.progress(body) {
-            Ok(Progress::Done) => true,
-            Ok(Progress::WantWrite) => {
-                registry.reregister(&mut client.stream, token, Interest::WRITABLE).is_err()
-            }
-            Ok(Progress::WantRead) => false,
-            Err(e) => {
-                log::debug!("metrics: {e}");
-                true
-            }
-        };
-        if done {
-            self.close(registry, slot);
-        }
+        self.clients.ready(registry, token, |request| {
+            Request::Answer(if request.len() > MAX_REQUEST {
+                response(431, "Request Header Fields Too Large", "text/plain", b"request too large\n", false)
+            } else {
+                answer(request, body)
+            })
+        });
     }
 
     pub fn expire(&mut self, registry: &Registry, now: Instant) {
-        for slot in 0..self.clients.len() {
-            if self.clients[slot].as_ref().is_some_and(|c| c.deadline <= now) {
-                log::debug!("metrics: a client timed out");
-                self.close(registry, slot);
-            }
-        }
-    }
-
-    fn close(&mut self, registry: &Registry, slot: usize) {
-        if let Some(mut c) = self.clients[slot].take() {
-            let _ = registry.deregister(&mut c.stream);
-        }
+        self.clients.expire(registry, now);
     }
 
     /// Stop listening and drop every client.
     pub fn close_all(mut self, registry: &Registry) {
-        for slot in 0..self.clients.len() {
-            self.close(registry, slot);
-        }
+        self.clients.close_all(registry);
         let _ = registry.deregister(&mut self.listener);
-    }
-}
-
-enum Progress {
-    WantRead,
-    WantWrite,
-    Done,
-}
-
-impl Client {
-    fn progress(&mut self, body: impl FnOnce() -> String) -> io::Result<Progress> {
-        if self.reply.is_none() {
-            let mut buf = [0u8; 1024];
-            loop {
-                match (&self.stream).read(&mut buf) {
-                    // The peer closed before a whole request: nothing to answer.
-                    Ok(0) => return Ok(Progress::Done),
-                    Ok(n) => self.request.extend_from_slice(&buf[..n]),
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(e),
-                }
-                if self.request.len() > MAX_REQUEST || head_end(&self.request).is_some() {
-                    break;
-                }
-            }
-            let reply = if self.request.len() > MAX_REQUEST {
-                response(431, "Request Header Fields Too Large", "text/plain", b"request too large\n", false)
-            } else if head_end(&self.request).is_some() {
-                answer(&self.request, body)
-            } else {
-                return Ok(Progress::WantRead);
-            };
-            self.reply = Some((reply, 0));
-        }
-        let Some((reply, sent)) = self.reply.as_mut() else { return Ok(Progress::WantRead) };
-        while *sent < reply.len() {
-            match (&self.stream).write(&reply[*sent..]) {
-                Ok(n) => *sent += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Progress::WantWrite),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        let _ = self.stream.shutdown(std::net::Shutdown::Write);
-        Ok(Progress::Done)
     }
 }
 
@@ -245,6 +168,8 @@ fn response(code: u16, reason: &str, content_type: &str, body: &[u8], head_only:
 
 #[cfg(test)]
 mod tests {
+    use std::io::{Read, Write};
+
     use super::*;
 
     fn text(v: Vec<u8>) -> String {
@@ -338,7 +263,7 @@ mod tests {
         let mut buf = [0u8; 16];
         extra.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
         assert_eq!(extra.read(&mut buf).unwrap_or(0), 0, "a client over the cap is closed");
-        assert_eq!(server.clients.iter().flatten().count(), 3, "silent, slow and filler wait");
+        assert_eq!(server.clients.count(), 3, "silent, slow and filler wait");
         server.expire(&registry, Instant::now() + CLIENT_DEADLINE);
         assert!(server.next_deadline().is_none());
         for mut s in [silent, slow] {

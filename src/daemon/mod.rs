@@ -6,9 +6,10 @@
 //!   watches them (SIGCHLD plus a hello every 5 s over a socketpair), restarts
 //!   them with keepalived's back-off, validates reloads, relays signals.
 //! - `child`: what a forked child does before and after its loop.
-//! - `event_loop`: the mio loop and the [`Subsystem`] trait engines implement.
+//! - `event_loop`: the mio loop around the [`Subsystem`] an engine implements
+//!   (the trait lives in `runtime`, below the engines).
 //! - `engines`: the one place that says which engine runs in which child.
-//! - `pidfile`, `signals`, `process`, `log`, `control`, `json`, `backoff`:
+//! - `pidfile`, `signals`, `process`, `log`, `control`, `backoff`:
 //!   one job each.
 //! - `metrics`: the children's status objects in the Prometheus text format
 //!   (pure); `metrics_http`: the `metrics_listen` listener in the parent's
@@ -25,10 +26,10 @@
 
 pub mod backoff;
 pub mod child;
+pub mod clients;
 pub mod control;
 pub mod engines;
 pub mod event_loop;
-pub mod json;
 pub mod lifecycle;
 pub mod log;
 pub mod metrics;
@@ -36,6 +37,7 @@ pub mod metrics_http;
 pub mod pidfile;
 pub mod process;
 pub mod sched;
+pub mod settings;
 pub mod signals;
 pub mod supervisor;
 pub mod timer;
@@ -43,11 +45,9 @@ pub mod upgrade;
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::Options;
 use crate::config::Config;
-
-pub use event_loop::{Subsystem, TokenAlloc};
-pub use json::Json;
+use crate::runtime::{Lifetime, Subsystem};
+pub use settings::Settings;
 
 /// Parent → child on the socketpair; the child answers [`HELLO_ACK`].
 pub const HELLO: u8 = b'H';
@@ -116,7 +116,7 @@ pub struct Needs {
 /// What a factory gets to build a subsystem in a fresh child.
 pub struct ChildStart<'a> {
     pub kind: ChildKind,
-    pub opts: &'a Options,
+    pub settings: &'a Settings,
     pub config: &'a Config,
     /// Where this child may keep state for its successor ([`RunPaths::state_file`]).
     pub state_file: &'a Path,
@@ -126,14 +126,6 @@ pub struct ChildStart<'a> {
     /// The child this one replaces, when the parent saw it die: when it
     /// started and when it was reaped. None at the daemon's start.
     pub predecessor: Option<Lifetime>,
-}
-
-/// A child's life as the parent saw it (CLOCK_MONOTONIC, shared by every
-/// process of the host).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Lifetime {
-    pub started: std::time::Instant,
-    pub died: std::time::Instant,
 }
 
 pub type SubsystemFactory = Box<dyn Fn(&ChildStart) -> Result<Box<dyn Subsystem>, String>>;
@@ -167,21 +159,21 @@ pub struct RunPaths {
 }
 
 impl RunPaths {
-    /// The paths of the daemon `opts` describe: `/run/vigil` for the default
+    /// The paths of the daemon `settings` describe: `/run/vigil` for the default
     /// daemon, else a directory below it named by the namespace (`-s NS`:
     /// `NS`, as before), the config id (`-i ID`: `@ID`) and the main pid file
     /// when it is not the default one (`-p /run/x.pid`: `pid=run%2fx.pid`).
     /// `vigil status` computes the same from the same flags. `VIGIL_RUN_DIR`
     /// wins over all of them.
-    pub fn for_daemon(opts: &Options) -> RunPaths {
+    pub fn for_daemon(settings: &Settings) -> RunPaths {
         let var = |k: &str| std::env::var_os(k).map(PathBuf::from);
-        RunPaths::derive(opts, var("VIGIL_RUN_DIR"), var("VIGIL_DUMP_DIR"))
+        RunPaths::derive(settings, var("VIGIL_RUN_DIR"), var("VIGIL_DUMP_DIR"))
     }
 
     /// [`RunPaths::for_daemon`] with the environment's overrides given.
-    fn derive(opts: &Options, run_dir_override: Option<PathBuf>, dump_dir: Option<PathBuf>) -> RunPaths {
-        let ns = opts.namespace.as_deref();
-        let pid_file = opts
+    fn derive(settings: &Settings, run_dir_override: Option<PathBuf>, dump_dir: Option<PathBuf>) -> RunPaths {
+        let ns = settings.namespace.as_deref();
+        let pid_file = settings
             .pid_file
             .as_deref()
             .map(absolute)
@@ -192,7 +184,7 @@ impl RunPaths {
             run_dir.push(ns);
             identity.push(format!("namespace {ns}"));
         }
-        if let Some(id) = &opts.config_id {
+        if let Some(id) = &settings.config_id {
             run_dir.push(format!("@{}", escape_name(id)));
             identity.push(format!("config-id {id}"));
         }
@@ -273,13 +265,13 @@ fn escape_name(s: &str) -> String {
 }
 
 /// Run the daemon with vigil's engines; returns the exit code.
-pub fn run(opts: Options) -> i32 {
-    run_with(opts, engines::engines())
+pub fn run(settings: Settings) -> i32 {
+    run_with(settings, engines::engines())
 }
 
 /// Run the daemon with the given engines (tests and embedders).
-pub fn run_with(opts: Options, engines: Engines) -> i32 {
-    supervisor::run(opts, engines)
+pub fn run_with(settings: Settings, engines: Engines) -> i32 {
+    supervisor::run(settings, engines)
 }
 
 /// `vigil --signum=NAME`: print the signal number for a keepalived name.
@@ -305,12 +297,19 @@ pub fn signum_main(name: &str) -> i32 {
 mod tests {
     use super::*;
 
+    /// The paths of a daemon started with `-s`, `-i`, `-p` as in `args`.
     fn paths(args: &[&str]) -> RunPaths {
-        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        match crate::cli::parse_args(&args) {
-            Ok(crate::cli::Command::Run(o)) => RunPaths::derive(&o, None, None),
-            other => panic!("{args:?}: {other:?}"),
+        let mut s = Settings::default();
+        for pair in args.chunks(2) {
+            let value = Some(pair[1].to_string());
+            match pair[0] {
+                "-s" => s.namespace = value,
+                "-i" => s.config_id = value,
+                "-p" => s.pid_file = value.map(PathBuf::from),
+                other => panic!("{other}"),
+            }
         }
+        RunPaths::derive(&s, None, None)
     }
 
     #[test]

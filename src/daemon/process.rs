@@ -142,10 +142,6 @@ pub fn daemonize(keep_console: bool) -> io::Result<()> {
     Ok(())
 }
 
-/// The core-size limit vigil started with, when `-m` lifted it: scripts run
-/// with this one, as keepalived's do.
-pub static SCRIPT_CORE_LIMIT: std::sync::OnceLock<libc::rlimit> = std::sync::OnceLock::new();
-
 /// `-m`: unlimited core files for the daemon and its children (not scripts).
 pub fn unlimit_core() -> io::Result<()> {
     // SAFETY: valid rlimit out-parameter and input.
@@ -158,7 +154,7 @@ pub fn unlimit_core() -> io::Result<()> {
         if libc::setrlimit(libc::RLIMIT_CORE, &unlimited) != 0 {
             return Err(io::Error::last_os_error());
         }
-        let _ = SCRIPT_CORE_LIMIT.set(old);
+        let _ = crate::script::SCRIPT_CORE_LIMIT.set(old);
     }
     Ok(())
 }

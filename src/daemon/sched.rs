@@ -170,7 +170,7 @@ mod test {
     use std::path::Path;
 
     fn load(text: &str) -> Config {
-        let opts = LoadOptions { config_id: "n".into(), host_checks: false };
+        let opts = LoadOptions { config_id: "n".into() };
         let loaded = load_bytes("t.conf", text.as_bytes(), Path::new("/"), &opts);
         assert!(!loaded.has_errors(), "{:?}", loaded.diags);
         loaded.config

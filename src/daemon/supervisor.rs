@@ -19,7 +19,7 @@
 //! [`super::metrics_http`].
 
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::io::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -30,7 +30,6 @@ use mio::{Events, Interest, Poll, Token};
 use super::backoff::Backoff;
 use super::child::{self, ChildArgs, EXIT_CONFIG, EXIT_FATAL, EXIT_PERMISSION};
 use super::control::ControlServer;
-use super::json::Json;
 use super::lifecycle::{self, Phase};
 use super::log::LogConfig;
 use super::metrics::{self, ParentView};
@@ -39,11 +38,13 @@ use super::pidfile::{self, PidFile};
 use super::process::{self, Exit, Fork, Pid};
 use super::signals::{self, SignalPipe};
 use super::upgrade::{self, Handover};
-use super::{ChildKind, Engines, Lifetime, Needs, RunPaths, HELLO, HELLO_ACK};
-use crate::cli::{Options, VERSION};
+use super::{ChildKind, Engines, Lifetime, Needs, RunPaths, Settings, HELLO, HELLO_ACK};
 use crate::config::model::GlobalDefs;
 use crate::config::{Config, Diagnostic};
+use crate::runtime::Json;
+use crate::runtime::VERSION;
 use crate::script::Output;
+use crate::sys::file::write_private;
 
 pub const HELLO_INTERVAL: Duration = Duration::from_secs(5);
 pub const MISSED_HELLOS: u32 = 2;
@@ -98,7 +99,7 @@ struct Stopping {
 }
 
 struct Supervisor {
-    opts: Options,
+    settings: Settings,
     engines: Engines,
     paths: RunPaths,
     me: Pid,
@@ -127,19 +128,19 @@ struct Supervisor {
 }
 
 /// The parent's whole life: returns the exit code.
-pub fn run(opts: Options, engines: Engines) -> i32 {
+pub fn run(settings: Settings, engines: Engines) -> i32 {
     // Before anything reads the environment or forks: `vigil upgrade`'s exec.
     let handover = Handover::take_from_env();
     let exe = std::env::current_exe()
         .unwrap_or_else(|_| PathBuf::from(std::env::args_os().next().unwrap_or_default()));
     // -u: before any file (the log file first) is created.
-    if let Some(mask) = opts.umask {
+    if let Some(mask) = settings.umask {
         // SAFETY: umask cannot fail.
         unsafe { libc::umask(mask as libc::mode_t) };
     }
     // -s: before any socket is opened, and before the children are forked.
-    let netns = opts.namespace.as_deref().map(|ns| (ns, process::enter_netns(ns)));
-    match LogConfig::from_options(&opts) {
+    let netns = settings.namespace.as_deref().map(|ns| (ns, process::enter_netns(ns)));
+    match LogConfig::from_settings(&settings) {
         Ok(cfg) => super::log::init(cfg),
         Err(e) => {
             eprintln!("vigil: {e}");
@@ -150,11 +151,11 @@ pub fn run(opts: Options, engines: Engines) -> i32 {
     log::info!("Command line: '{}'", std::env::args().collect::<Vec<_>>().join(" "));
     let fatal = |msg: String| {
         log::error!("{msg}");
-        if !opts.log_console {
+        if !settings.log_console {
             eprintln!("vigil: {msg}");
         }
     };
-    for w in opts.unsupported() {
+    for w in &settings.warnings {
         log::warn!("{w}");
     }
     match netns {
@@ -171,25 +172,25 @@ pub fn run(opts: Options, engines: Engines) -> i32 {
         }
         None => {}
     }
-    if opts.ignore_sigint {
+    if settings.ignore_sigint {
         signals::ignore_sigint();
     }
-    if opts.core_dump {
+    if settings.core_dump {
         if let Err(e) = process::unlimit_core() {
             log::warn!("Failed to set core file size: {e}");
         }
     }
-    log::info!("Opening file '{}'.", opts.config_file.display());
-    let bytes = match std::fs::read(&opts.config_file) {
+    log::info!("Opening file '{}'.", settings.config_file.display());
+    let bytes = match std::fs::read(&settings.config_file) {
         Ok(b) => b,
         Err(e) => {
-            fatal(format!("cannot read configuration {}: {e}", opts.config_file.display()));
+            fatal(format!("cannot read configuration {}: {e}", settings.config_file.display()));
             return EXIT_NO_CONFIG;
         }
     };
-    let (loaded, snapshot) = child::validate(&opts, &bytes);
+    let (loaded, snapshot) = child::validate(&settings, &bytes);
     log_diags(&loaded.diags);
-    if opts.dump_conf {
+    if settings.dump_conf {
         // keepalived's -d: the configuration as it will run, at start.
         for line in crate::config::dump::dump(&loaded.config).lines() {
             log::info!("{line}");
@@ -198,13 +199,13 @@ pub fn run(opts: Options, engines: Engines) -> i32 {
     // keepalived starts despite configuration errors, and so does vigil,
     // except when a checker cannot run at all (SSL_GET without TLS): its
     // real server would be judged by nothing. `-P` runs no checkers.
-    if let Some(d) = loaded.diags.iter().find(|d| d.is_unrunnable() && !opts.vrrp_only) {
+    if let Some(d) = loaded.diags.iter().find(|d| d.is_unrunnable() && !settings.vrrp_only) {
         fatal(format!("configuration needs what this build lacks: {d}"));
         return EXIT_CONFIG;
     }
-    let namespace = opts.namespace.clone();
+    let namespace = settings.namespace.clone();
     let ns = namespace.as_deref();
-    let paths = RunPaths::for_daemon(&opts);
+    let paths = RunPaths::for_daemon(&settings);
     if let Err(e) = private_dir(&paths.run_dir) {
         fatal(format!("runtime directory {}: {e}", paths.run_dir.display()));
         return EXIT_FATAL;
@@ -231,8 +232,9 @@ pub fn run(opts: Options, engines: Engines) -> i32 {
     log::info!("Runtime directory {} (daemon: {})", paths.run_dir.display(), paths.identity);
     // The namespace's own pid directory, /run/keepalived/NAME, as keepalived makes it.
     let pid_dir = ns.map(|ns| Path::new(pidfile::NAMESPACE_DIR).join(ns));
-    let defaults_used =
-        opts.pid_file.is_none() || opts.vrrp_pid_file.is_none() || opts.checkers_pid_file.is_none();
+    let defaults_used = settings.pid_file.is_none()
+        || settings.vrrp_pid_file.is_none()
+        || settings.checkers_pid_file.is_none();
     let own_pid_dir = pid_dir.as_ref().filter(|_| defaults_used);
     if let Some(dir) = own_pid_dir {
         if let Err(e) = std::fs::DirBuilder::new().recursive(true).mode(0o755).create(dir) {
@@ -240,7 +242,7 @@ pub fn run(opts: Options, engines: Engines) -> i32 {
             return EXIT_FATAL;
         }
     }
-    let pid_path = opts.pid_file.clone().unwrap_or_else(|| pidfile::default_path(pidfile::PARENT, ns));
+    let pid_path = settings.pid_file.clone().unwrap_or_else(|| pidfile::default_path(pidfile::PARENT, ns));
     // Lock before daemonising: "daemon is already running" reaches the
     // terminal, and the lock lives on in the daemon because fork shares the
     // open file.
@@ -268,8 +270,8 @@ pub fn run(opts: Options, engines: Engines) -> i32 {
         None => None,
     };
     // An upgraded daemon is already one, with the pid init knows.
-    if !opts.dont_fork && handover.is_none() {
-        if let Err(e) = process::daemonize(opts.log_console) {
+    if !settings.dont_fork && handover.is_none() {
+        if let Err(e) = process::daemonize(settings.log_console) {
             log::error!("cannot daemonise: {e}");
             return EXIT_FATAL;
         }
@@ -282,7 +284,7 @@ pub fn run(opts: Options, engines: Engines) -> i32 {
     if let Err(e) = run_lock.write_pid(std::process::id()) {
         log::warn!("{}: {e}", paths.lock_file().display());
     }
-    let code = match Supervisor::new(opts, engines, paths.clone(), exe, handover) {
+    let code = match Supervisor::new(settings, engines, paths.clone(), exe, handover) {
         Ok(mut s) => match write_private(&paths.snapshot(), &snapshot.encode()) {
             Ok(()) => s.run(&loaded.config),
             Err(e) => {
@@ -322,7 +324,7 @@ pub fn run(opts: Options, engines: Engines) -> i32 {
 
 impl Supervisor {
     fn new(
-        opts: Options,
+        settings: Settings,
         engines: Engines,
         paths: RunPaths,
         exe: PathBuf,
@@ -345,7 +347,7 @@ impl Supervisor {
             }
         };
         Ok(Supervisor {
-            opts,
+            settings,
             engines,
             paths,
             me: process::getpid(),
@@ -572,11 +574,11 @@ impl Supervisor {
             return Err("the daemon is stopping or already upgrading".into());
         }
         let mut extra = Vec::new();
-        if let Some(id) = &self.opts.config_id {
+        if let Some(id) = &self.settings.config_id {
             extra.push(format!("--config-id={id}"));
         }
         log::info!("Upgrade requested: checking {}", self.exe.display());
-        match upgrade::check_binary(&self.exe, &self.opts.config_file, &extra) {
+        match upgrade::check_binary(&self.exe, &self.settings.config_file, &extra) {
             Ok(v) => Ok(v),
             Err(e) => {
                 log::error!("Upgrade refused - keeping the running binary: {e}");
@@ -733,7 +735,7 @@ impl Supervisor {
             self.begin_stop(now);
             return;
         }
-        if self.opts.dont_respawn {
+        if self.settings.dont_respawn {
             log::error!("{label} child process({pid}) died ({exit}): Exiting");
             self.exit_code = EXIT_FATAL;
             self.begin_stop(now);
@@ -773,10 +775,10 @@ impl Supervisor {
             return;
         }
         log::info!("Reloading ...");
-        let path = self.opts.config_file.clone();
+        let path = self.settings.config_file.clone();
         let loaded = match std::fs::read(&path) {
             Ok(bytes) => {
-                let (loaded, snapshot) = child::validate(&self.opts, &bytes);
+                let (loaded, snapshot) = child::validate(&self.settings, &bytes);
                 log_diags(&loaded.diags);
                 if loaded.has_errors() {
                     None
@@ -808,14 +810,14 @@ impl Supervisor {
     /// Start children the configuration needs and retire the others.
     fn apply_needs(&mut self, config: &Config, now: Instant) {
         let mut needs = (self.engines.needs)(config);
-        if self.opts.all_children {
+        if self.settings.all_children {
             // keepalived's --all: every child runs, configured or not (-P/-C still choose).
             needs = Needs { vrrp: true, checker: true };
         }
-        if self.opts.vrrp_only || self.opts.check_only {
+        if self.settings.vrrp_only || self.settings.check_only {
             needs = Needs {
-                vrrp: needs.vrrp && self.opts.vrrp_only,
-                checker: needs.checker && self.opts.check_only,
+                vrrp: needs.vrrp && self.settings.vrrp_only,
+                checker: needs.checker && self.settings.check_only,
             };
         }
         for (kind, wanted) in [(ChildKind::Vrrp, needs.vrrp), (ChildKind::Checker, needs.checker)] {
@@ -861,10 +863,10 @@ impl Supervisor {
 
     fn pid_file_for(&self, kind: ChildKind) -> PathBuf {
         let (opt, default) = match kind {
-            ChildKind::Vrrp => (&self.opts.vrrp_pid_file, pidfile::VRRP),
-            ChildKind::Checker => (&self.opts.checkers_pid_file, pidfile::CHECKERS),
+            ChildKind::Vrrp => (&self.settings.vrrp_pid_file, pidfile::VRRP),
+            ChildKind::Checker => (&self.settings.checkers_pid_file, pidfile::CHECKERS),
         };
-        opt.clone().unwrap_or_else(|| pidfile::default_path(default, self.opts.namespace.as_deref()))
+        opt.clone().unwrap_or_else(|| pidfile::default_path(default, self.settings.namespace.as_deref()))
     }
 
     fn spawn(&mut self, i: usize, now: Instant) {
@@ -888,7 +890,7 @@ impl Supervisor {
         match forked {
             Ok(Fork::Child) => child::main(ChildArgs {
                 kind,
-                opts: &self.opts,
+                settings: &self.settings,
                 engines: &self.engines,
                 paths: &self.paths,
                 pid_file: &self.slots[i].pid_file,
@@ -962,21 +964,6 @@ fn log_diags(diags: &[Diagnostic]) {
             log::warn!("{d}");
         }
     }
-}
-
-/// Replace the file at `path` atomically (a temporary file renamed over it),
-/// readable by its owner (root) only: the snapshot, a child's state file.
-pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    let _ = std::fs::remove_file(&tmp);
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(&tmp)?;
-    io::Write::write_all(&mut f, bytes)?;
-    std::fs::rename(&tmp, path)
 }
 
 /// Create `dir` (mode 0700), or make sure the one that is there is ours: a

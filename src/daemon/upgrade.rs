@@ -24,7 +24,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{ChildKind, Lifetime};
+use super::{ChildKind, Lifetime, RunPaths};
+use crate::time::{monotonic_at, monotonic_us};
 
 /// What the old parent passes to the new one across exec.
 pub const ENV: &str = "VIGIL_HANDOVER";
@@ -69,8 +70,10 @@ impl Handover {
                 _ => {
                     let kind = [ChildKind::Vrrp, ChildKind::Checker].into_iter().find(|k| k.name() == key)?;
                     let (a, b) = value.split_once(',')?;
-                    let life =
-                        Lifetime { started: instant_at(a.parse().ok()?), died: instant_at(b.parse().ok()?) };
+                    let life = Lifetime {
+                        started: monotonic_at(a.parse().ok()?),
+                        died: monotonic_at(b.parse().ok()?),
+                    };
                     h.children.push((kind, life));
                 }
             }
@@ -89,25 +92,6 @@ impl Handover {
     pub fn lifetime(&self, kind: ChildKind) -> Option<Lifetime> {
         self.children.iter().find(|(k, _)| *k == kind).map(|(_, l)| *l)
     }
-}
-
-fn clock_us() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: ts is a valid out-parameter; CLOCK_MONOTONIC always exists.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    (ts.tv_sec as u64) * 1_000_000 + (ts.tv_nsec as u64) / 1000
-}
-
-/// `t` in CLOCK_MONOTONIC microseconds.
-fn monotonic_us(t: Instant) -> u64 {
-    clock_us().saturating_sub(Instant::now().saturating_duration_since(t).as_micros() as u64)
-}
-
-/// The `Instant` at CLOCK_MONOTONIC microseconds `us` (not in the future).
-fn instant_at(us: u64) -> Instant {
-    let ago = Duration::from_micros(clock_us().saturating_sub(us));
-    let now = Instant::now();
-    now.checked_sub(ago).unwrap_or(now)
 }
 
 /// Check the binary at `exe` before handing the daemon to it: its version
@@ -156,19 +140,11 @@ fn run_checked(cmd: &mut Command, exe: &Path) -> Result<String, String> {
     Err(format!("{}{}", out.status, if tail.is_empty() { String::new() } else { format!(": {tail}") }))
 }
 
-/// `vigil upgrade [-s NAME] [-i ID] [-p FILE]`: ask the daemon those flags
-/// name to re-execute its binary, and wait until it runs again.
-pub fn upgrade_main(args: &[String]) -> i32 {
-    use super::json::Json;
-    const USAGE: &str = "Usage: vigil upgrade [-s NAME] [-i ID] [-p PIDFILE]\n\
-         re-executes the daemon's binary (the file at the path it was started from) without dropping its VIPs";
-    let paths = match super::control::daemon_paths(args) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("vigil upgrade: {e}\n{USAGE}");
-            return 2;
-        }
-    };
+/// `vigil upgrade`: ask the daemon at `paths` (`cli` finds it from the
+/// flags it was started with) to re-execute its binary, and wait until it
+/// runs again.
+pub fn upgrade(paths: &RunPaths) -> i32 {
+    use crate::runtime::Json;
     let socket = paths.daemon_socket();
     let ask = |request: &str, timeout: Duration| -> Result<Json, String> {
         super::control::query_within(&socket, request, timeout)
@@ -198,7 +174,7 @@ pub fn upgrade_main(args: &[String]) -> i32 {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if let Ok(now) = ask("status", Duration::from_secs(1)) {
-            let children = super::control::gather(&paths, Duration::from_secs(1));
+            let children = super::control::gather(paths, Duration::from_secs(1));
             let children_up = !children.is_empty() && children.iter().all(|(_, s)| s.is_ok());
             if count(&now) > count(&before) && children_up {
                 println!(

@@ -18,11 +18,12 @@
 
 use log::{debug, error, info, warn};
 
-use super::{search_path, Command, Job, NotifyScope, Order, ScriptKind, ScriptPolicy, ScriptRunner, UserDb};
+use super::{search_path, Command, Job, NotifyScope, Order, ScriptKind, ScriptPolicy, ScriptRunner};
 use crate::config::model::{Command as ConfCommand, Fifo, GlobalDefs};
 use crate::config::Config;
-use crate::daemon::json::Json;
+use crate::runtime::Json;
 use crate::sys::fifo::{NotifyFifo, Owner};
+use crate::sys::users::UserDb;
 
 /// Which child writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -278,7 +279,7 @@ fn open_one(p: &Planned, users: Option<&UserDb>) -> Option<NotifyFifo> {
 fn owner(f: &Fifo, users: Option<&UserDb>) -> Result<Option<Owner>, String> {
     let Some(user) = f.user.as_deref() else { return Ok(None) };
     let users = users.ok_or("the user database cannot be read")?;
-    let u = users.script_user(user, f.group.as_deref()).map_err(|e| e.to_string())?;
+    let u = super::script_user(users, user, f.group.as_deref()).map_err(|e| e.to_string())?;
     Ok(Some(Owner { uid: u.uid, gid: Some(u.gid) }))
 }
 

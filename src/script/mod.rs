@@ -46,12 +46,19 @@ mod users;
 #[cfg(test)]
 mod tests;
 
+/// A notify (or quorum) script that runs longer than this is stopped.
+pub const NOTIFY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The core-size limit vigil started with, when `-m` lifted it (the daemon
+/// sets it once, before any fork): scripts run with this one, as keepalived's do.
+pub static SCRIPT_CORE_LIMIT: std::sync::OnceLock<libc::rlimit> = std::sync::OnceLock::new();
+
 pub use command::{find_program, search_path, shell_quote, Command, CommandError, DEFAULT_PATH, SHELL};
-pub use policy::{ScriptKind, ScriptPolicy, UserSpec, Verdict};
+pub use policy::{own_user, ScriptKind, ScriptPolicy, UserSpec, Verdict};
 pub use runner::{Busy, Completion, Job, JobId, Order, Outcome, ScriptRunner, KILL_GRACE, REAP_TICK};
 pub use security::{check_path, Reason, Unsafe};
 pub use spawn::Output;
-pub use users::{GroupEntry, PasswdEntry, ScriptUser, UserDb, UserError, DEFAULT_SCRIPT_USER};
+pub use users::{script_user, ScriptUser, UserError, DEFAULT_SCRIPT_USER};
 
 /// Whose state a `notify` script is told about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -27,7 +27,9 @@ use std::os::unix::fs::MetadataExt;
 
 use super::command::Command;
 use super::security::{check_path, Reason};
-use super::users::{ScriptUser, UserDb, DEFAULT_SCRIPT_USER};
+use super::users::{ScriptUser, DEFAULT_SCRIPT_USER};
+use crate::config::model::{Command as ConfCommand, GlobalDefs};
+use crate::sys::users::UserDb;
 
 const S_ISUID: u32 = 0o4000;
 const S_ISGID: u32 = 0o2000;
@@ -53,6 +55,12 @@ pub struct Verdict {
 
 /// `user [group]` as configured.
 pub type UserSpec<'a> = Option<(&'a str, Option<&'a str>)>;
+
+/// A script's own `user [group]`, else `fallback` (a MISC_CHECK's `user`).
+pub fn own_user<'a>(cmd: &'a ConfCommand, fallback: Option<&'a (String, Option<String>)>) -> UserSpec<'a> {
+    let fallback = fallback.map(|(u, g)| (u.as_str(), g.as_deref()));
+    cmd.user.as_deref().map(|u| (u, cmd.group.as_deref())).or(fallback)
+}
 
 #[derive(Debug)]
 pub struct ScriptPolicy {
@@ -92,9 +100,11 @@ impl ScriptPolicy {
         policy
     }
 
-    /// The system's user database and global_defs' settings.
-    pub fn system(script_user: UserSpec, security: bool) -> ScriptPolicy {
-        ScriptPolicy::new(UserDb::system(), script_user, security)
+    /// The system's user database, global_defs' `script_user` and
+    /// `enable_script_security`: what both engines and `-t` judge with.
+    pub fn for_globals(g: &GlobalDefs) -> ScriptPolicy {
+        let script_user = g.script_user.as_ref().map(|(u, grp)| (u.as_str(), grp.as_deref()));
+        ScriptPolicy::new(UserDb::system(), script_user, g.enable_script_security)
     }
 
     pub fn security(&self) -> bool {
@@ -120,7 +130,7 @@ impl ScriptPolicy {
             Ok(db) => db,
             Err(_) => return Err(format!("Unable to resolve script username '{user}' - ignoring")),
         };
-        db.script_user(user, group).map_err(|e| match e {
+        super::users::script_user(db, user, group).map_err(|e| match e {
             super::UserError::UnknownUser(u) => format!("Script user '{u}' does not exist"),
             super::UserError::UnknownGroup(g) => format!("Script group '{g}' does not exist"),
         })
@@ -180,6 +190,19 @@ impl ScriptPolicy {
             log::warn!("{line}");
         }
         verdict.user
+    }
+
+    /// The user `cmd` runs as: its own, else `fallback`, else `script_user`,
+    /// else keepalived_script or root; `None`: the script is disabled
+    /// (unknown user, or refused by script security).
+    pub fn user_for_command(
+        &mut self,
+        kind: ScriptKind,
+        cmd: &ConfCommand,
+        fallback: Option<&(String, Option<String>)>,
+        command: &Command,
+    ) -> Option<ScriptUser> {
+        self.user_for(kind, &cmd.args, command, own_user(cmd, fallback))
     }
 
     fn check_inner(

@@ -10,7 +10,7 @@ use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
-use super::users::UserDb;
+use crate::sys::users::UserDb;
 
 const S_ISVTX: u32 = 0o1000;
 

@@ -96,7 +96,7 @@ fn child_setup(
             }
         }
         // -m lifted the daemon's core limit; scripts get the one it started with.
-        if let Some(limit) = crate::daemon::process::SCRIPT_CORE_LIMIT.get() {
+        if let Some(limit) = super::SCRIPT_CORE_LIMIT.get() {
             libc::setrlimit(libc::RLIMIT_CORE, limit);
         }
         if switch_user {

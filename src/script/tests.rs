@@ -290,8 +290,8 @@ fn child_environment_is_scrubbed_and_isolated() {
 
 #[test]
 fn runs_as_a_non_root_script_user() {
-    let Ok(db) = UserDb::system() else { return };
-    let Ok(nobody) = db.script_user("nobody", None) else { return };
+    let Ok(db) = crate::sys::users::UserDb::system() else { return };
+    let Ok(nobody) = super::script_user(&db, "nobody", None) else { return };
     // SAFETY: geteuid has no failure mode.
     if unsafe { libc::geteuid() } != 0 {
         return;

@@ -296,21 +296,14 @@ fn resolve(host: &str, port: u16) -> io::Result<SocketAddr> {
 
 /// The full host name: keepalived's default HELO name and From domain.
 fn full_hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: buf is valid for its length; gethostname NUL-terminates or truncates.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    match String::from_utf8_lossy(&buf[..end]).into_owned() {
-        name if rc == 0 && !name.is_empty() => name,
-        _ => "localhost".into(),
-    }
+    crate::config::hostname().filter(|name| !name.is_empty()).unwrap_or_else(|| "localhost".into())
 }
 
 /// The effective user's name, from /etc/passwd (a static binary has no NSS).
 fn user_name() -> String {
     // SAFETY: geteuid cannot fail.
     let uid = unsafe { libc::geteuid() };
-    crate::script::UserDb::system()
+    crate::sys::users::UserDb::system()
         .ok()
         .and_then(|db| db.user_by_uid(uid).map(|u| u.name.clone()))
         .unwrap_or_else(|| if uid == 0 { "root".into() } else { "keepalived".into() })
@@ -324,17 +317,7 @@ fn local_date() -> String {
 
 /// The local zone's offset from UTC at `unix`, in seconds east.
 fn utc_offset(unix: i64) -> i32 {
-    // Typed by localtime_r's argument: libc deprecates naming time_t on
-    // 32-bit musl, where the conversion can fail; on 64-bit it cannot.
-    #[allow(clippy::useless_conversion)]
-    let t = unix.try_into().unwrap_or_default();
-    // SAFETY: tm is plain data; localtime_r writes it and keeps no pointer.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    // SAFETY: both pointers are valid for the call.
-    if unsafe { libc::localtime_r(&t, &mut tm) }.is_null() {
-        return 0;
-    }
-    i32::try_from(tm.tm_gmtoff).unwrap_or(0)
+    crate::time::local_time(unix).map_or(0, |t| t.utc_offset)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use super::netlink::msg::{NLM_F_CREATE, NLM_F_EXCL};
 use super::netlink::rt::*;
 use super::netlink::{Request, Socket};
 use super::{Error, Result};
+pub use crate::config::route::Scope;
 
 /// IPv4 broadcast address of an address (`brd`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -17,50 +18,6 @@ pub enum Broadcast {
     /// `brd +`: host bits set.
     Auto,
     Explicit(Ipv4Addr),
-}
-
-/// Address scope (`scope`); values from `rtnetlink.h`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Scope {
-    #[default]
-    Global,
-    Site,
-    Link,
-    Host,
-    Nowhere,
-    Other(u8),
-}
-
-impl Scope {
-    pub fn value(self) -> u8 {
-        match self {
-            Scope::Global => 0,
-            Scope::Site => 200,
-            Scope::Link => 253,
-            Scope::Host => 254,
-            Scope::Nowhere => 255,
-            Scope::Other(n) => n,
-        }
-    }
-
-    /// The names `ip` accepts, or a number 0-255.
-    pub fn parse(s: &str) -> Option<Scope> {
-        Some(match s {
-            "global" | "universe" => Scope::Global,
-            "site" => Scope::Site,
-            "link" => Scope::Link,
-            "host" => Scope::Host,
-            "nowhere" => Scope::Nowhere,
-            n => match n.parse::<u8>().ok()? {
-                0 => Scope::Global,
-                200 => Scope::Site,
-                253 => Scope::Link,
-                254 => Scope::Host,
-                255 => Scope::Nowhere,
-                v => Scope::Other(v),
-            },
-        })
-    }
 }
 
 /// An address to add to or delete from an interface.
@@ -125,6 +82,28 @@ pub enum Change {
     AlreadyAbsent,
 }
 
+impl Change {
+    /// An add request's outcome (addresses, routes, rules): what is
+    /// already there (EEXIST) is not an error.
+    pub(crate) fn of_add(res: Result<()>) -> Result<Change> {
+        match res {
+            Ok(()) => Ok(Change::Added),
+            Err(e) if e.errno() == libc::EEXIST => Ok(Change::AlreadyPresent),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A delete request's outcome: what is already gone (`gone`, the errno
+    /// this kind of object's delete answers then) is not an error.
+    pub(crate) fn of_delete(res: Result<()>, gone: i32) -> Result<Change> {
+        match res {
+            Ok(()) => Ok(Change::Removed),
+            Err(e) if e.errno() == gone => Ok(Change::AlreadyAbsent),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 /// `ip` and keepalived require a label to start with the interface name;
 /// the kernel stores at most IFNAMSIZ - 1 bytes.
 pub fn validate_label(label: &str, ifname: &str) -> Result<()> {
@@ -149,20 +128,12 @@ pub fn broadcast_for(addr: Ipv4Addr, prefix_len: u8) -> Ipv4Addr {
 
 pub fn add(sock: &mut Socket, spec: &AddrSpec) -> Result<Change> {
     let req = build(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, spec)?;
-    match sock.request(req, &describe("add", spec)) {
-        Ok(()) => Ok(Change::Added),
-        Err(e) if e.errno() == libc::EEXIST => Ok(Change::AlreadyPresent),
-        Err(e) => Err(e),
-    }
+    Change::of_add(sock.request(req, &describe("add", spec)))
 }
 
 pub fn delete(sock: &mut Socket, spec: &AddrSpec) -> Result<Change> {
     let req = build(RTM_DELADDR, 0, spec)?;
-    match sock.request(req, &describe("delete", spec)) {
-        Ok(()) => Ok(Change::Removed),
-        Err(e) if e.errno() == libc::EADDRNOTAVAIL => Ok(Change::AlreadyAbsent),
-        Err(e) => Err(e),
-    }
+    Change::of_delete(sock.request(req, &describe("delete", spec)), libc::EADDRNOTAVAIL)
 }
 
 fn describe(verb: &str, spec: &AddrSpec) -> String {

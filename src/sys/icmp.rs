@@ -11,6 +11,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
 use super::{fd, Error, Result};
+use crate::vrrp::checksum::checksum;
 
 const ECHO_REQUEST_V4: u8 = 8;
 const ECHO_REPLY_V4: u8 = 0;
@@ -127,19 +128,6 @@ pub fn strip_ipv4_header(pkt: &[u8]) -> Option<(Ipv4Addr, &[u8])> {
         return None;
     }
     Some((Ipv4Addr::new(pkt[12], pkt[13], pkt[14], pkt[15]), &pkt[ihl..]))
-}
-
-/// The Internet checksum (RFC 1071).
-pub fn checksum(bytes: &[u8]) -> u16 {
-    let mut sum: u32 = 0;
-    for chunk in bytes.chunks(2) {
-        let word = u16::from_be_bytes([chunk[0], *chunk.get(1).unwrap_or(&0)]);
-        sum += u32::from(word);
-    }
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
 }
 
 /// A non-blocking raw ICMP (or ICMPv6) socket that receives echo replies only.

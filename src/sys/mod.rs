@@ -9,6 +9,7 @@
 
 pub mod addr;
 pub mod fifo;
+pub mod file;
 pub mod garp;
 pub mod icmp;
 pub mod inotify;
@@ -21,6 +22,7 @@ pub mod route;
 pub mod rule;
 pub mod sysctl;
 pub mod track_file;
+pub mod users;
 pub mod vrrp_socket;
 
 mod fd;

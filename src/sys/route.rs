@@ -1,96 +1,21 @@
 //! Adding and removing routes (RTM_NEWROUTE / RTM_DELROUTE), enough for
 //! keepalived's `virtual_routes`.
 
-use std::net::IpAddr;
-
 use super::addr::{Change, Scope};
 use super::netlink::msg::{NLM_F_CREATE, NLM_F_EXCL};
 use super::netlink::rt::*;
 use super::netlink::{Request, Socket};
 use super::{Error, Result};
-
-/// The routing table `ip route` uses by default.
-pub const TABLE_MAIN: u32 = 254;
-/// `proto boot`, what `ip route add` sets unless told otherwise.
-pub const PROTO_BOOT: u8 = 3;
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum RouteType {
-    #[default]
-    Unicast,
-    /// Silently discard.
-    Blackhole,
-    /// Discard with ICMP unreachable.
-    Unreachable,
-    /// Discard with ICMP administratively prohibited.
-    Prohibit,
-}
-
-impl RouteType {
-    fn value(self) -> u8 {
-        match self {
-            RouteType::Unicast => 1,
-            RouteType::Blackhole => 6,
-            RouteType::Unreachable => 7,
-            RouteType::Prohibit => 8,
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RouteSpec {
-    pub dst: IpAddr,
-    pub prefix_len: u8,
-    /// `via`; same family as `dst`.
-    pub gateway: Option<IpAddr>,
-    /// `dev` as an ifindex.
-    pub oif: Option<u32>,
-    /// `src`: preferred source address.
-    pub src: Option<IpAddr>,
-    /// `metric` / `preference`.
-    pub metric: Option<u32>,
-    pub table: u32,
-    /// None: what `ip` picks (link for a unicast route without gateway,
-    /// else global; on delete, any scope).
-    pub scope: Option<Scope>,
-    pub protocol: u8,
-    pub kind: RouteType,
-}
-
-impl RouteSpec {
-    /// A unicast route in the main table with `ip route`'s defaults.
-    pub fn new(dst: IpAddr, prefix_len: u8) -> RouteSpec {
-        RouteSpec {
-            dst,
-            prefix_len,
-            gateway: None,
-            oif: None,
-            src: None,
-            metric: None,
-            table: TABLE_MAIN,
-            scope: None,
-            protocol: PROTO_BOOT,
-            kind: RouteType::Unicast,
-        }
-    }
-}
+pub use crate::config::route::{RouteSpec, RouteType, PROTO_BOOT, TABLE_MAIN};
 
 pub fn add(sock: &mut Socket, spec: &RouteSpec) -> Result<Change> {
     let req = build(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, spec)?;
-    match sock.request(req, &describe("add", spec)) {
-        Ok(()) => Ok(Change::Added),
-        Err(e) if e.errno() == libc::EEXIST => Ok(Change::AlreadyPresent),
-        Err(e) => Err(e),
-    }
+    Change::of_add(sock.request(req, &describe("add", spec)))
 }
 
 pub fn delete(sock: &mut Socket, spec: &RouteSpec) -> Result<Change> {
     let req = build(RTM_DELROUTE, 0, spec)?;
-    match sock.request(req, &describe("delete", spec)) {
-        Ok(()) => Ok(Change::Removed),
-        Err(e) if e.errno() == libc::ESRCH => Ok(Change::AlreadyAbsent),
-        Err(e) => Err(e),
-    }
+    Change::of_delete(sock.request(req, &describe("delete", spec)), libc::ESRCH)
 }
 
 fn describe(verb: &str, spec: &RouteSpec) -> String {

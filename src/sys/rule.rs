@@ -9,8 +9,8 @@ use super::addr::Change;
 use super::netlink::msg::{NLM_F_CREATE, NLM_F_EXCL};
 use super::netlink::rt::family_of;
 use super::netlink::{Request, Socket};
-use super::route::TABLE_MAIN;
 use super::{Error, Result};
+pub use crate::config::rule::{RuleAction, RuleSpec};
 
 pub const RTM_NEWRULE: u16 = 32;
 pub const RTM_DELRULE: u16 = 33;
@@ -40,112 +40,15 @@ pub const FRA_IP_PROTO: u16 = 22;
 pub const FRA_SPORT_RANGE: u16 = 23;
 pub const FRA_DPORT_RANGE: u16 = 24;
 
-/// What a matching packet does.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum RuleAction {
-    /// Look the packet up in `table`.
-    #[default]
-    ToTable,
-    /// Continue at the rule with this preference.
-    Goto(u32),
-    Nop,
-    Blackhole,
-    Unreachable,
-    Prohibit,
-}
-
-impl RuleAction {
-    fn value(self) -> u8 {
-        match self {
-            RuleAction::ToTable => 1,
-            RuleAction::Goto(_) => 2,
-            RuleAction::Nop => 3,
-            RuleAction::Blackhole => 6,
-            RuleAction::Unreachable => 7,
-            RuleAction::Prohibit => 8,
-        }
-    }
-}
-
-/// One `ip rule`. Prefixes are (address, length); every address is of
-/// `family`'s kind.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RuleSpec {
-    /// AF_INET or AF_INET6.
-    pub family: u8,
-    pub src: Option<(IpAddr, u8)>,
-    pub dst: Option<(IpAddr, u8)>,
-    /// `not`: match what the selector does not.
-    pub invert: bool,
-    pub tos: u8,
-    pub table: u32,
-    pub action: RuleAction,
-    /// `preference`; None lets the kernel pick one below the first rule.
-    pub priority: Option<u32>,
-    pub fwmark: Option<u32>,
-    pub fwmask: Option<u32>,
-    pub iif: Option<String>,
-    pub oif: Option<String>,
-    pub suppress_prefixlen: Option<u32>,
-    pub suppress_ifgroup: Option<u32>,
-    /// `realms FROM/TO` as the kernel's (FROM << 16) | TO.
-    pub realms: Option<u32>,
-    pub tun_id: Option<u64>,
-    pub uid_range: Option<(u32, u32)>,
-    pub l3mdev: bool,
-    pub protocol: Option<u8>,
-    pub ip_proto: Option<u8>,
-    pub sport: Option<(u16, u16)>,
-    pub dport: Option<(u16, u16)>,
-}
-
-impl RuleSpec {
-    /// A rule matching everything of `family` and looking up the main table.
-    pub fn new(family: u8) -> RuleSpec {
-        RuleSpec {
-            family,
-            src: None,
-            dst: None,
-            invert: false,
-            tos: 0,
-            table: TABLE_MAIN,
-            action: RuleAction::ToTable,
-            priority: None,
-            fwmark: None,
-            fwmask: None,
-            iif: None,
-            oif: None,
-            suppress_prefixlen: None,
-            suppress_ifgroup: None,
-            realms: None,
-            tun_id: None,
-            uid_range: None,
-            l3mdev: false,
-            protocol: None,
-            ip_proto: None,
-            sport: None,
-            dport: None,
-        }
-    }
-}
-
 pub fn add(sock: &mut Socket, spec: &RuleSpec) -> Result<Change> {
     // EXCL makes the kernel refuse an identical rule instead of stacking a copy.
     let req = build(RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, spec)?;
-    match sock.request(req, &describe("add", spec)) {
-        Ok(()) => Ok(Change::Added),
-        Err(e) if e.errno() == libc::EEXIST => Ok(Change::AlreadyPresent),
-        Err(e) => Err(e),
-    }
+    Change::of_add(sock.request(req, &describe("add", spec)))
 }
 
 pub fn delete(sock: &mut Socket, spec: &RuleSpec) -> Result<Change> {
     let req = build(RTM_DELRULE, 0, spec)?;
-    match sock.request(req, &describe("delete", spec)) {
-        Ok(()) => Ok(Change::Removed),
-        Err(e) if e.errno() == libc::ENOENT => Ok(Change::AlreadyAbsent),
-        Err(e) => Err(e),
-    }
+    Change::of_delete(sock.request(req, &describe("delete", spec)), libc::ENOENT)
 }
 
 fn describe(verb: &str, spec: &RuleSpec) -> String {

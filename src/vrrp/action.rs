@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::time::Instant;
+use crate::time::Instant;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum State {

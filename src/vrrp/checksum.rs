@@ -1,4 +1,5 @@
-//! RFC 1071 Internet checksum and the pseudo-headers VRRP uses.
+//! RFC 1071 Internet checksum and the pseudo-headers VRRP uses. The one
+//! copy: ICMP echo (`sys::icmp`) sums with it too.
 //!
 //! v2 sums the VRRP message alone. v3 over IPv6 adds the IPv6 pseudo-header.
 //! v3 over IPv4 adds an IPv4 pseudo-header by default, as keepalived does;

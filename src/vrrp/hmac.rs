@@ -27,17 +27,14 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::packet::Version;
+pub use crate::config::model::{
+    derived_window, AntiReplay, Mode, KEY_MAX, KEY_MIN, WINDOW_DERIVED_MIN, WINDOW_MAX,
+};
 
 /// Bytes of the trailer.
 pub const TRAILER_LEN: usize = 28;
 /// The only extension type: HMAC-SHA256 truncated to 128 bits.
 pub const EXT_HMAC_SHA256_128: u8 = 1;
-/// Key length accepted by keepalived, after decoding.
-pub const KEY_MIN: usize = 32;
-pub const KEY_MAX: usize = 64;
-/// `time_window` bounds (seconds); the derived default is clamped to [5, 300].
-pub const WINDOW_MAX: u32 = 300;
-pub const WINDOW_DERIVED_MIN: u32 = 5;
 /// Multicast: replay marks kept per instance (least recently used evicted).
 pub const MCAST_SLOTS: usize = 4;
 
@@ -45,67 +42,6 @@ const PSEUDO_LEN: usize = 20;
 const HMAC_LEN: usize = 16;
 /// Offset of the VRRP checksum, read as zero by the HMAC.
 const CHECKSUM: std::ops::Range<usize> = 6..8;
-
-/// Which adverts carry and need a trailer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    /// Send the trailer; drop adverts without one.
-    Enforce,
-    /// Send the trailer; accept adverts without one (counted).
-    Permissive,
-    /// Send no trailer; accept adverts without one (counted).
-    ReceiveOnly,
-}
-
-impl Mode {
-    pub fn parse(word: &str) -> Option<Mode> {
-        match word {
-            "enforce" => Some(Mode::Enforce),
-            "permissive" => Some(Mode::Permissive),
-            "receive-only" => Some(Mode::ReceiveOnly),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Enforce => "enforce",
-            Mode::Permissive => "permissive",
-            Mode::ReceiveOnly => "receive-only",
-        }
-    }
-
-    /// Whether our adverts carry the trailer.
-    pub fn sends(self) -> bool {
-        self != Mode::ReceiveOnly
-    }
-}
-
-/// How the sequence number is judged.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AntiReplay {
-    /// Seconds are Unix time: adverts outside ±window are stale, old marks expire.
-    Time,
-    /// Only ordering: the sequence never goes backwards.
-    Monotonic,
-}
-
-impl AntiReplay {
-    pub fn parse(word: &str) -> Option<AntiReplay> {
-        match word {
-            "time" => Some(AntiReplay::Time),
-            "monotonic" => Some(AntiReplay::Monotonic),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AntiReplay::Time => "time",
-            AntiReplay::Monotonic => "monotonic",
-        }
-    }
-}
 
 /// The effective `auth_hmac` block of an instance.
 #[derive(Clone, PartialEq, Eq)]
@@ -158,11 +94,6 @@ impl HmacParams {
             0
         }
     }
-}
-
-/// keepalived's default window: 3 × advert interval in whole seconds, in [5, 300].
-pub fn derived_window(advert_interval_cs: u16) -> u32 {
-    (3 * u32::from(advert_interval_cs) / 100).clamp(WINDOW_DERIVED_MIN, WINDOW_MAX)
 }
 
 /// Why a trailer was refused (keepalived's `auth_ext_*` outcomes).

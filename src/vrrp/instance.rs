@@ -1,5 +1,5 @@
 //! The per-instance VRRP state machine (RFC 5798 section 6 with keepalived's
-//! deviations, research section 2.4-2.7). Inputs are pushed with `now`;
+//! deviations, each named where it is made and pinned by `vrrp/tests/`). Inputs are pushed with `now`;
 //! outputs are pulled with `poll_action` and `poll_timeout`.
 
 use std::collections::VecDeque;
@@ -13,9 +13,9 @@ use super::hmac::{self, AntiReplay, ReplayTable, SeqGen, Trailer};
 use super::packet::{Advert, ChecksumForm, ChecksumMatch, Version};
 use super::params::InstanceParams;
 use super::ratelimit::LogLimiter;
-use super::time::Instant;
 use super::timer::{Timer, TimerTable};
 use super::validate::{validate_ah, validate_at, Counters, Reject, RxContext, Valid};
+use crate::time::Instant;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum LogKey {

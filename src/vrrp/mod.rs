@@ -51,20 +51,19 @@ pub mod packet;
 pub mod params;
 pub mod ratelimit;
 pub mod sync;
-pub mod time;
 pub mod timer;
 pub mod validate;
 
 #[cfg(test)]
-mod sim;
+pub(crate) mod sim;
 #[cfg(test)]
 mod tests;
 
+pub use crate::time::Instant;
 pub use action::{Action, Reason, State};
 pub use instance::{IdentityChange, Instance, MasterInfo};
 pub use ipv4::{Ipv4Datagram, Ipv4Header};
 pub use packet::{Advert, ChecksumForm, ChecksumMatch, Family, Packet, Version, WireError};
 pub use params::{Auth, GarpParams, InstanceParams};
 pub use ratelimit::LogLimiter;
-pub use time::Instant;
 pub use validate::{validate, validate_ah, validate_at, Counters, Notices, Reject, RxContext, Valid};

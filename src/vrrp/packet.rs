@@ -238,7 +238,7 @@ pub fn message_len(version: Version, family: Family, count: u8) -> usize {
     HEADER_LEN + usize::from(count) * family.addr_len() + auth
 }
 
-/// Which checksum a received v3 advert carried (section 2.2 of the research).
+/// Which checksum a received v3 advert carried (see [`ChecksumForm`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChecksumMatch {
     /// Message only: v2, or v3 with `v3_checksum_as_v2` / Cisco / Juniper.

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::time::Instant;
+use crate::time::Instant;
 
 #[derive(Clone, Debug)]
 pub struct LogLimiter<K> {

@@ -1,7 +1,7 @@
 //! Timers as data: one optional deadline per kind; the state machine arms and
 //! stops them, `handle_timeout` walks the expired ones in a fixed order.
 
-use super::time::Instant;
+use crate::time::Instant;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Timer {

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use vigil::daemon::event_loop::{Subsystem, TokenAlloc};
+use vigil::runtime::{Subsystem, TokenAlloc};
 
 /// Drive `sub` until `step` (given the time since the start) says stop, or
 /// `limit` passes; then shut it down. True when `step` stopped it.

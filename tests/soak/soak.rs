@@ -17,7 +17,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use common::*;
-use vigil::daemon::json::Json;
+use vigil::runtime::Json;
 
 const SAMPLE_EVERY: Duration = Duration::from_secs(10);
 /// RSS may settle a little after the first minutes (allocator arenas).

@@ -11,8 +11,8 @@ use super::super::model::{
 use super::super::token::Token;
 use super::tree::Stmt;
 use super::{set, Parser};
-use crate::check::dns;
-use crate::check::udp::{self, HexBytes, ReplyRule};
+use crate::config::probe as dns;
+use crate::config::probe::{self as udp, HexBytes, ReplyRule};
 
 impl Parser<'_> {
     pub(super) fn vs_group(&mut self, s: &Stmt) -> Option<VirtualServerGroup> {

@@ -6,12 +6,12 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::config::diag::{Diagnostic, Loc, Severity};
+use crate::config::model::{AntiReplay, Mode};
 use crate::config::model::{
     Auth, CheckerKind, Config, InitialState, LvsFlushOnStop, LvsMethod, Protocol, VsAddr,
 };
 use crate::config::token::{Token, TokenKind};
-use crate::config::{check, LoadOptions};
-use crate::vrrp::hmac::{AntiReplay, Mode};
+use crate::config::validate;
 
 pub(crate) fn tokens(text: &str) -> Vec<Token> {
     let file: Rc<str> = Rc::from("t.conf");
@@ -59,8 +59,7 @@ pub(crate) fn tokens(text: &str) -> Vec<Token> {
 fn load(text: &str) -> (Config, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let mut cfg = super::parse(&tokens(text), &mut diags);
-    let opts = LoadOptions { config_id: "test".into(), host_checks: false };
-    check::check(&mut cfg, &mut diags, &opts);
+    validate::validate(&mut cfg, &mut diags);
     (cfg, diags)
 }
 

@@ -10,7 +10,7 @@ use super::super::model::{
 };
 use super::tree::Stmt;
 use super::{set, Parser};
-use crate::vrrp::hmac;
+use crate::config::model as hmac;
 
 impl Parser<'_> {
     pub(super) fn vrrp_script(&mut self, s: &Stmt) -> Option<VrrpScript> {
@@ -200,8 +200,10 @@ impl Parser<'_> {
                 "auth_hmac" => self.auth_hmac(&mut vi, s),
                 "virtual_ipaddress" => vi.vips.extend(self.vips(s)),
                 "virtual_ipaddress_excluded" => vi.vips_excluded.extend(self.vips(s)),
-                "virtual_routes" => vi.virtual_routes.extend(self.raw_lines(s)),
-                "virtual_rules" => vi.virtual_rules.extend(self.raw_lines(s)),
+                "virtual_routes" => {
+                    vi.virtual_routes.extend(self.ip_lines(s, crate::config::route::parse_route))
+                }
+                "virtual_rules" => vi.virtual_rules.extend(self.ip_lines(s, crate::config::rule::parse_rule)),
                 "nopreempt" => vi.nopreempt = true,
                 "preempt" => vi.nopreempt = false,
                 "preempt_delay" => set(&mut vi.preempt_delay, self.timer(s, 0.0, 1000.0)),

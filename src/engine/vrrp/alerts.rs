@@ -69,7 +69,7 @@ mod tests {
     use std::path::Path;
 
     fn load(conf: &str) -> Config {
-        let opts = LoadOptions { config_id: "n1".into(), host_checks: false };
+        let opts = LoadOptions { config_id: "n1".into() };
         let l = load_bytes("t.conf", conf.as_bytes(), Path::new("/"), &opts);
         assert!(!l.has_errors(), "{:?}", l.diags);
         l.config

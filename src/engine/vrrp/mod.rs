@@ -21,10 +21,10 @@ mod ping;
 mod processes;
 mod reload;
 mod resume;
-pub mod routes;
 mod routes_rules_statics;
-pub mod rules;
 mod sync_groups;
+#[cfg(test)]
+mod sync_lan;
 pub mod track;
 pub mod track_process;
 mod tracking;
@@ -36,7 +36,7 @@ use std::collections::HashMap;
 use std::io;
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;
-use std::time::{Duration, Instant as StdInstant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use log::{debug, error, info, log, warn};
 use mio::unix::SourceFd;
@@ -44,16 +44,14 @@ use mio::{Interest, Registry, Token};
 
 use crate::config::model::{Command as ConfCommand, GlobalDefs, VipSpec, VrrpInstance, VrrpSyncGroup};
 use crate::config::Config;
-use crate::daemon::event_loop::{Subsystem, TokenAlloc};
-use crate::daemon::json::Json;
+use crate::runtime::{tokens, Json, Subsystem, TokenAlloc};
 use crate::script::fifo::{self as notify_fifo, FifoSet, Only, Writer};
-use crate::script::{
-    self, Command, Job, NotifyScope, Order, ScriptKind, ScriptPolicy, ScriptRunner, ScriptUser,
-};
+use crate::script::{self, Command, Job, NotifyScope, Order, ScriptKind, ScriptPolicy, ScriptRunner};
 use crate::sys::link::{self, Link, Monitor};
 use crate::sys::netlink;
 use crate::sys::vrrp_socket::{Received, SocketConfig, VrrpSocket, VRRP_GROUP_V4, VRRP_GROUP_V6};
 use crate::sys::{addr, Error as SysError};
+use crate::time::{Epoch, Monotonic};
 use crate::vrrp::{self, Action, Family, Reject, RxContext, State};
 
 use garp::GarpQueue;
@@ -65,14 +63,6 @@ use work::{Work, WorkQueue};
 
 /// A pooled socket not yet registered with the poll loop.
 const NO_TOKEN: Token = Token(usize::MAX);
-/// Tokens of pooled advert sockets start here, far above what `TokenAlloc`
-/// hands out: the engine numbers them itself, because a pending instance
-/// that starts opens its socket where no `TokenAlloc` is at hand.
-const SOCKET_TOKEN_BASE: usize = 1 << 22;
-/// Tokens for script pidfds start here, far above what `TokenAlloc` hands out.
-const SCRIPT_TOKEN_BASE: usize = 1 << 24;
-/// A notify script that runs longer than this is stopped.
-const NOTIFY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// One pooled advert socket and the instances that listen on it.
 struct Pooled {
@@ -95,7 +85,7 @@ struct SockKey {
 
 /// A running instance: its configuration, its protocol core and the
 /// interface facts the edge needs.
-struct Inst {
+struct RunningInstance {
     cfg: VrrpInstance,
     core: vrrp::Instance,
     ifindex: u32,
@@ -129,8 +119,8 @@ pub struct VrrpEngine {
     global: GlobalDefs,
     /// The running configuration's sync groups, which reload compares.
     sync_groups: Vec<VrrpSyncGroup>,
-    epoch: StdInstant,
-    insts: Vec<Inst>,
+    epoch: Epoch,
+    insts: Vec<RunningInstance>,
     /// Configured instances whose interface or source address is not there yet.
     pending: Vec<Pending>,
     socks: Vec<Pooled>,
@@ -150,7 +140,7 @@ pub struct VrrpEngine {
     rxbuf: Vec<u8>,
     started: bool,
     /// `vrrp_startup_delay`: the instances start at this instant.
-    start_at: Option<StdInstant>,
+    start_at: Option<Monotonic>,
     /// Tracking, sync groups, routes, static addresses, alerts (`periphery.rs`).
     periphery: periphery::Periphery,
     /// `lvs_sync_daemon ... inst VI`: the IPVS sync daemon follows VI.
@@ -182,7 +172,7 @@ impl VrrpEngine {
         let mut engine = VrrpEngine {
             global: config.global.clone(),
             sync_groups: config.sync_groups.clone(),
-            epoch: StdInstant::now(),
+            epoch: Epoch::now(),
             insts: Vec::new(),
             pending: Vec::new(),
             socks: Vec::new(),
@@ -193,7 +183,7 @@ impl VrrpEngine {
             na: crate::sys::garp::NaSocket::open().map_err(|e| warn!("no NA socket: {e}")).ok(),
             garps: GarpQueue::default(),
             scripts: None,
-            policy: script_policy(&config.global),
+            policy: ScriptPolicy::for_globals(&config.global),
             unknown_vrid: 0,
             malformed: 0,
             rxbuf: vec![0u8; 65536],
@@ -261,7 +251,7 @@ impl VrrpEngine {
     /// Start the pending instances that can run now: after link or address
     /// events, and once the monitor is open (an address that became usable
     /// before it subscribed sent its event to no one).
-    fn start_pending(&mut self, registry: &Registry, now: StdInstant) {
+    fn start_pending(&mut self, registry: &Registry, now: Monotonic) {
         // Before vrrp_startup_delay is over, waiting instances keep waiting.
         if self.pending.is_empty() || !self.started {
             return;
@@ -291,7 +281,12 @@ impl VrrpEngine {
     }
 
     /// `cfg` on interface `link`, sending from `source` (see `pending::placement`).
-    fn build_instance(&mut self, cfg: &VrrpInstance, link: &Link, source: IpAddr) -> Result<Inst, String> {
+    fn build_instance(
+        &mut self,
+        cfg: &VrrpInstance,
+        link: &Link,
+        source: IpAddr,
+    ) -> Result<RunningInstance, String> {
         let ifname = link.name.clone();
         let family = if cfg.is_ipv6() { Family::V6 } else { Family::V4 };
         let unicast = cfg.is_unicast();
@@ -323,7 +318,7 @@ impl VrrpEngine {
         };
         let index = self.insts.len();
         self.socks[sock].members.push(index);
-        Ok(Inst {
+        Ok(RunningInstance {
             cfg: cfg.clone(),
             core: vrrp::Instance::new(params),
             ifindex: link.index,
@@ -362,7 +357,7 @@ impl VrrpEngine {
     /// Register the pooled sockets opened since the last call with the loop.
     fn register_sockets(&mut self, registry: &Registry) -> io::Result<()> {
         for s in self.socks.iter_mut().filter(|s| s.token == NO_TOKEN) {
-            s.token = Token(SOCKET_TOKEN_BASE + self.sockets_registered);
+            s.token = Token(tokens::ADVERT_SOCKETS + self.sockets_registered);
             self.sockets_registered += 1;
             registry.register(&mut SourceFd(&s.sock.as_raw_fd()), s.token, Interest::READABLE)?;
         }
@@ -371,26 +366,18 @@ impl VrrpEngine {
 
     /// Give every core the wall clock at `now` (auth_hmac timestamps);
     /// called at each entry point, so a stepped clock is followed.
-    fn sync_wall_clock(&mut self, now: StdInstant) {
-        let vnow = self.vnow(now);
+    fn sync_wall_clock(&mut self, now: Monotonic) {
+        let vnow = self.epoch.instant(now);
         let unix = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
-        let unix = unix.saturating_sub(StdInstant::now().saturating_duration_since(now));
+        let unix = unix.saturating_sub(Monotonic::now().saturating_duration_since(now));
         for inst in &mut self.insts {
             inst.core.set_wall_clock(vnow, unix);
         }
     }
 
-    fn vnow(&self, now: StdInstant) -> vrrp::Instant {
-        vrrp::Instant::from_micros(now.saturating_duration_since(self.epoch).as_micros() as u64)
-    }
-
-    fn std_instant(&self, t: vrrp::Instant) -> StdInstant {
-        self.epoch + Duration::from_micros(t.as_micros())
-    }
-
     /// Apply every action instance `i` has queued, in order, and all the
     /// work that follows from them (`run_queue`).
-    fn apply(&mut self, i: usize, now: StdInstant) {
+    fn apply(&mut self, i: usize, now: Monotonic) {
         self.queue_work(Work::Drain(i));
         self.run_queue(now);
     }
@@ -403,7 +390,7 @@ impl VrrpEngine {
     /// instance's actions are applied without interruption; what they
     /// cause in other instances is queued behind (`work.rs`). A call while
     /// the queue runs (from the work itself) only adds to it.
-    fn run_queue(&mut self, now: StdInstant) {
+    fn run_queue(&mut self, now: Monotonic) {
         if !self.work.start() {
             return;
         }
@@ -415,7 +402,7 @@ impl VrrpEngine {
         }
     }
 
-    fn drain_actions(&mut self, i: usize, now: StdInstant) {
+    fn drain_actions(&mut self, i: usize, now: Monotonic) {
         while let Some(action) = self.insts[i].core.poll_action() {
             match action {
                 Action::SendAdvert { priority, ah_seq, hmac_seq, due } => {
@@ -464,9 +451,9 @@ impl VrrpEngine {
         priority: u8,
         ah_seq: Option<u32>,
         hmac_seq: Option<u64>,
-        due: Option<vrrp::Instant>,
+        due: Option<crate::time::Instant>,
     ) {
-        let due = due.map(|t| self.std_instant(t));
+        let due = due.map(|t| self.epoch.monotonic(t));
         let inst = &mut self.insts[i];
         if ah_seq.is_some() {
             inst.ip_id = inst.ip_id.checked_add(1).unwrap_or(1);
@@ -512,7 +499,7 @@ impl VrrpEngine {
             };
             if let (false, Some(due)) = (timed, due) {
                 timed = true;
-                let late = StdInstant::now().saturating_duration_since(due);
+                let late = Monotonic::now().saturating_duration_since(due);
                 inst.lateness.record(late, inst.core.master_adver_interval());
             }
             if let Err(e) = sock.send_to(dst, &bytes) {
@@ -572,13 +559,13 @@ impl VrrpEngine {
     }
 
     /// The core went MASTER: add the VIPs; refused ones are retried.
-    fn add_vips(&mut self, i: usize, now: StdInstant) {
+    fn add_vips(&mut self, i: usize, now: Monotonic) {
         let failed = self.set_vips(i, true);
         self.vip_outcome(i, VipRetry::after(0, failed, now), now);
     }
 
     /// Retry the refused VIP adds that are due.
-    fn retry_vips(&mut self, now: StdInstant) {
+    fn retry_vips(&mut self, now: Monotonic) {
         for i in 0..self.insts.len() {
             let Some(retry) = self.insts[i].vip_retry.take_if(|r| r.due <= now) else { continue };
             if self.insts[i].core.state() != State::Master {
@@ -596,7 +583,7 @@ impl VrrpEngine {
         }
     }
 
-    fn vip_outcome(&mut self, i: usize, outcome: VipOutcome, now: StdInstant) {
+    fn vip_outcome(&mut self, i: usize, outcome: VipOutcome, now: Monotonic) {
         let name = self.insts[i].cfg.name.clone();
         match outcome {
             VipOutcome::Done => {}
@@ -630,14 +617,14 @@ impl VrrpEngine {
         }
     }
 
-    fn send_due_garps(&mut self, now: StdInstant) {
+    fn send_due_garps(&mut self, now: Monotonic) {
         let names: Vec<(&str, &str)> =
             self.insts.iter().map(|i| (i.cfg.name.as_str(), i.ifname.as_str())).collect();
         self.garps.send_due(now, self.arp.as_ref(), self.na.as_ref(), |i| names[i].1);
     }
 
     /// Queue the notify scripts for a transition of instance `i`.
-    fn notify(&mut self, i: usize, to: State, now: StdInstant) {
+    fn notify(&mut self, i: usize, to: State, now: Monotonic) {
         let inst = &self.insts[i];
         let n = &inst.cfg.notify;
         if to == State::Init {
@@ -666,7 +653,7 @@ impl VrrpEngine {
         }
     }
 
-    fn run_script(&mut self, key: &str, cmd: &ConfCommand, args: Vec<String>, now: StdInstant) {
+    fn run_script(&mut self, key: &str, cmd: &ConfCommand, args: Vec<String>, now: Monotonic) {
         let Some(runner) = self.scripts.as_mut() else { return };
         let mut command = match Command::from_words(&cmd.args) {
             Ok(c) => c,
@@ -679,7 +666,7 @@ impl VrrpEngine {
             error!("script {:?}: {e}", cmd.args.join(" "));
             return;
         }
-        let Some(user) = script_user(&mut self.policy, ScriptKind::Notify, cmd, &command) else {
+        let Some(user) = self.policy.user_for_command(ScriptKind::Notify, cmd, None, &command) else {
             debug!("script {:?} is disabled, not run", cmd.args.join(" "));
             return;
         };
@@ -688,7 +675,7 @@ impl VrrpEngine {
             command,
             args,
             user,
-            timeout: Some(NOTIFY_TIMEOUT),
+            timeout: Some(script::NOTIFY_TIMEOUT),
             order: Order::Queue,
         };
         if let Err(e) = runner.spawn(job, now) {
@@ -698,12 +685,12 @@ impl VrrpEngine {
 
     /// Open the notify FIFOs `config` asks this child for and start their
     /// readers; an unchanged set (on reload) is kept as it is.
-    fn open_fifos(&mut self, now: StdInstant) {
+    fn open_fifos(&mut self, now: Monotonic) {
         let plan = notify_fifo::plan(&self.global, Writer::Vrrp, self.children);
         self.fifos.apply(plan, &mut self.policy, self.scripts.as_mut(), now);
     }
 
-    fn reap_scripts(&mut self, now: StdInstant) {
+    fn reap_scripts(&mut self, now: Monotonic) {
         let Some(runner) = self.scripts.as_mut() else { return };
         let finished: Vec<_> = std::iter::from_fn(|| runner.poll_completion()).collect();
         for done in finished {
@@ -717,8 +704,8 @@ impl VrrpEngine {
     }
 
     /// Read every pending packet from pooled socket `s`.
-    fn receive(&mut self, s: usize, now: StdInstant) {
-        let vnow = self.vnow(now);
+    fn receive(&mut self, s: usize, now: Monotonic) {
+        let vnow = self.epoch.instant(now);
         loop {
             let got = self.socks[s].sock.recv(&mut self.rxbuf);
             let r = match got {
@@ -789,29 +776,29 @@ impl VrrpEngine {
     /// Link events feed the trackers (`tracking.rs`): the instance interface
     /// (unless `dont_track_primary`) and every `track_interface`. Link and
     /// address events may also let a pending instance start.
-    fn link_events(&mut self, registry: &Registry, now: StdInstant) {
+    fn link_events(&mut self, registry: &Registry, now: Monotonic) {
         if self.ext_link_events(now) {
             self.start_pending(registry, now);
         }
     }
 
     /// Start instance `i` as at start-up.
-    fn start_instance(&mut self, i: usize, now: StdInstant) {
+    fn start_instance(&mut self, i: usize, now: Monotonic) {
         // Addresses left by a previous run (kill -9) must not linger on a backup.
         self.set_vips(i, false);
         self.sync_wall_clock(now);
-        let vnow = self.vnow(now);
+        let vnow = self.epoch.instant(now);
         self.insts[i].core.start(vnow);
         self.apply(i, now);
     }
 
-    fn start(&mut self, now: StdInstant) {
+    fn start(&mut self, now: Monotonic) {
         if self.started {
             return;
         }
         self.started = true;
         self.ext_start(now);
-        let vnow = self.vnow(now);
+        let vnow = self.epoch.instant(now);
         // The link monitor only reports changes: an interface that is already down must put
         // its instances in FAULT now, or they would elect themselves on a dead link.
         let down: Vec<u32> = match link::dump_links(&mut self.nl) {
@@ -839,7 +826,7 @@ impl VrrpEngine {
     }
 }
 
-impl Inst {
+impl RunningInstance {
     /// The whole IPv4 datagram of an AH advert to `dst` (sent with IP_HDRINCL).
     fn ah_datagram(&self, advert: &vrrp::Advert, dst: IpAddr, seq: u32) -> Result<Vec<u8>, vrrp::WireError> {
         let p = self.core.params();
@@ -865,40 +852,19 @@ pub fn mcast_group(g: &GlobalDefs, family: Family) -> IpAddr {
     }
 }
 
-/// The script policy of global_defs and this host.
-fn script_policy(g: &GlobalDefs) -> ScriptPolicy {
-    ScriptPolicy::system(
-        g.script_user.as_ref().map(|(u, grp)| (u.as_str(), grp.as_deref())),
-        g.enable_script_security,
-    )
-}
-
-/// A script's user: its own, else `script_user`, else the default; `None`:
-/// the script is disabled (unknown user, or refused by script security).
-fn script_user(
-    policy: &mut ScriptPolicy,
-    kind: ScriptKind,
-    cmd: &ConfCommand,
-    command: &Command,
-) -> Option<ScriptUser> {
-    let own = cmd.user.as_deref().map(|u| (u, cmd.group.as_deref()));
-    policy.user_for(kind, &cmd.args, command, own)
-}
-
 impl VrrpEngine {
     /// keepalived's check of every script at start (and reload): who runs
     /// it, whether `enable_script_security` refuses it; logs keepalived's
     /// lines and disables what may not run. Stat calls only.
     fn check_scripts(&mut self) {
-        let mut policy = script_policy(&self.global);
+        let mut policy = ScriptPolicy::for_globals(&self.global);
         let mut lines = policy.global_lines();
         let mut check = |policy: &mut ScriptPolicy, kind: ScriptKind, cmd: &ConfCommand| -> bool {
             let Ok(mut command) = Command::from_words(&cmd.args) else { return true };
             if command.resolve(&script::search_path()).is_err() {
                 return true; // reported when it is due to run
             }
-            let own = cmd.user.as_deref().map(|u| (u, cmd.group.as_deref()));
-            let verdict = policy.check(kind, &cmd.args, &command, own);
+            let verdict = policy.check(kind, &cmd.args, &command, script::own_user(cmd, None));
             lines.extend(verdict.lines);
             verdict.user.is_some()
         };
@@ -938,11 +904,11 @@ impl Subsystem for VrrpEngine {
             }
             Err(e) => warn!("no link monitor, interface state is not tracked: {e}"),
         }
-        self.scripts = Some(ScriptRunner::new(Some(registry), SCRIPT_TOKEN_BASE)?);
-        self.open_fifos(StdInstant::now());
+        self.scripts = Some(ScriptRunner::new(Some(registry), tokens::SCRIPTS)?);
+        self.open_fifos(Monotonic::now());
         self.ext_register(registry, tokens)?;
         self.check_scripts();
-        let now = StdInstant::now();
+        let now = Monotonic::now();
         self.sync_wall_clock(now);
         let delay = self.global.vrrp_startup_delay;
         if delay.is_zero() {
@@ -956,7 +922,7 @@ impl Subsystem for VrrpEngine {
         Ok(())
     }
 
-    fn handle_event(&mut self, registry: &Registry, event: &mio::event::Event, now: StdInstant) {
+    fn handle_event(&mut self, registry: &Registry, event: &mio::event::Event, now: Monotonic) {
         self.sync_wall_clock(now);
         let token = event.token();
         if let Some(s) = self.socks.iter().position(|s| s.token == token) {
@@ -971,8 +937,8 @@ impl Subsystem for VrrpEngine {
         }
     }
 
-    fn poll_timeout(&self) -> Option<StdInstant> {
-        let cores = self.insts.iter().filter_map(|i| i.core.poll_timeout()).map(|t| self.std_instant(t));
+    fn poll_timeout(&self) -> Option<Monotonic> {
+        let cores = self.insts.iter().filter_map(|i| i.core.poll_timeout()).map(|t| self.epoch.monotonic(t));
         let scripts = self.scripts.as_ref().and_then(ScriptRunner::poll_timeout);
         cores
             .chain(self.garps.next_due())
@@ -983,14 +949,14 @@ impl Subsystem for VrrpEngine {
             .min()
     }
 
-    fn handle_timeout(&mut self, registry: &Registry, now: StdInstant) {
+    fn handle_timeout(&mut self, registry: &Registry, now: Monotonic) {
         self.sync_wall_clock(now);
         if self.start_at.is_some_and(|t| t <= now) {
             self.start_at = None;
             self.start(now);
             self.start_pending(registry, now);
         }
-        let vnow = self.vnow(now);
+        let vnow = self.epoch.instant(now);
         for i in 0..self.insts.len() {
             if self.insts[i].core.poll_timeout().is_some_and(|t| t <= vnow) {
                 let wanted = self.insts[i].core.wants_master();
@@ -1015,7 +981,7 @@ impl Subsystem for VrrpEngine {
         registry: &Registry,
         tokens: &mut TokenAlloc,
         new_config: &Config,
-        now: StdInstant,
+        now: Monotonic,
     ) -> Result<(), String> {
         self.sync_wall_clock(now);
         let res = self.reload_config(registry, tokens, new_config, now);
@@ -1023,9 +989,9 @@ impl Subsystem for VrrpEngine {
         res
     }
 
-    fn shutdown(&mut self, _registry: &Registry, now: StdInstant) {
+    fn shutdown(&mut self, _registry: &Registry, now: Monotonic) {
         self.sync_wall_clock(now);
-        let vnow = self.vnow(now);
+        let vnow = self.epoch.instant(now);
         // keepalived's -V skips the whole release: no priority 0, no removal,
         // no stop transition; static addresses and routes go as always.
         let insts = if self.release_on_exit { self.insts.len() } else { 0 };
@@ -1054,10 +1020,10 @@ impl Subsystem for VrrpEngine {
         self.resume.remove();
         // Give notify_stop scripts a moment; the runner kills what is left.
         if let Some(r) = self.scripts.as_mut() {
-            let deadline = StdInstant::now() + Duration::from_millis(500);
-            while r.running() > 0 && StdInstant::now() < deadline {
+            let deadline = Monotonic::now() + Duration::from_millis(500);
+            while r.running() > 0 && Monotonic::now() < deadline {
                 std::thread::sleep(Duration::from_millis(5));
-                r.handle_timeout(StdInstant::now());
+                r.handle_timeout(Monotonic::now());
                 r.reap_exited();
             }
         }
@@ -1146,7 +1112,7 @@ impl Subsystem for VrrpEngine {
     }
 }
 
-fn instance_status(i: &Inst) -> Json {
+fn instance_status(i: &RunningInstance) -> Json {
     let p = i.core.params();
     let c = i.core.counters();
     let since = i.since.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);

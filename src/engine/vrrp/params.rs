@@ -13,16 +13,16 @@ pub fn instance_params(inst: &VrrpInstance, g: &GlobalDefs, source: IpAddr) -> I
     let mut p = InstanceParams::new(&inst.name, inst.vrid, inst.effective_priority(), source);
     p.version = if inst.effective_version(g) == 3 { Version::V3 } else { Version::V2 };
     p.family = Family::of(source);
-    p.advert_interval_cs = interval_cs(inst.advert_int, p.version);
+    p.advert_interval_cs = model::interval_cs(inst.advert_int, inst.effective_version(g));
     p.vips = inst.vips.iter().map(|v| v.addr).collect();
     p.auth = match &inst.auth {
-        // v3 has no authentication field, and AH is IPv4 only; `check` warns about both.
+        // v3 has no authentication field, and AH is IPv4 only; `config::validate` warns about both.
         Some(model::Auth::Pass(pw)) if p.version == Version::V2 => Auth::pass(&String::from_utf8_lossy(pw)),
         Some(model::Auth::Ah(pw)) if p.version == Version::V2 && p.family == Family::V4 => Auth::ah(pw),
         _ => Auth::None,
     };
     p.hmac = inst.auth_hmac.as_ref().and_then(|h| {
-        // `check` drops instances whose active key is not loaded.
+        // `config::validate` drops instances whose active key is not loaded.
         let active_key = h.active_key.filter(|_| h.active().is_some())?;
         let window = match h.anti_replay {
             AntiReplay::Time => h.time_window.unwrap_or_else(|| hmac::derived_window(p.advert_interval_cs)),
@@ -69,18 +69,6 @@ pub fn instance_params(inst: &VrrpInstance, g: &GlobalDefs, source: IpAddr) -> I
     p
 }
 
-/// The advert interval in centiseconds: v2 carries whole seconds (1–255 in
-/// an 8-bit field), v3 centiseconds up to 40.95 s (12 bits). Each version
-/// is clamped to its own field: v2's 255 s is 25500 cs, past v3's limit.
-pub fn interval_cs(advert_int: Duration, version: Version) -> u16 {
-    let ms = advert_int.as_millis();
-    let cs = match version {
-        Version::V2 => ms.div_ceil(1000).clamp(1, 255) * 100,
-        Version::V3 => (ms / 10).clamp(1, 4095),
-    };
-    u16::try_from(cs).unwrap_or(u16::MAX)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,7 +76,7 @@ mod tests {
     use std::path::Path;
 
     fn first(conf: &str) -> (VrrpInstance, GlobalDefs) {
-        let opts = LoadOptions { config_id: "n1".into(), host_checks: false };
+        let opts = LoadOptions { config_id: "n1".into() };
         let l = load_bytes("t.conf", conf.as_bytes(), Path::new("/"), &opts);
         (l.config.instances[0].clone(), l.config.global.clone())
     }
@@ -242,10 +230,10 @@ mod tests {
 
     #[test]
     fn interval_rounding() {
-        assert_eq!(interval_cs(Duration::from_millis(100), Version::V2), 100);
-        assert_eq!(interval_cs(Duration::from_millis(1500), Version::V2), 200);
-        assert_eq!(interval_cs(Duration::from_millis(10), Version::V3), 1);
-        assert_eq!(interval_cs(Duration::from_secs(100), Version::V3), 4095);
+        assert_eq!(model::interval_cs(Duration::from_millis(100), 2), 100);
+        assert_eq!(model::interval_cs(Duration::from_millis(1500), 2), 200);
+        assert_eq!(model::interval_cs(Duration::from_millis(10), 3), 1);
+        assert_eq!(model::interval_cs(Duration::from_secs(100), 3), 4095);
     }
 
     /// VRRPv2 carries 1–255 whole seconds: intervals above v3's 40.95 s
@@ -253,9 +241,9 @@ mod tests {
     #[test]
     fn v2_long_intervals_are_not_cut_to_v3_range() {
         for secs in [41, 42, 60, 100, 254, 255] {
-            assert_eq!(interval_cs(Duration::from_secs(secs), Version::V2), secs as u16 * 100, "{secs} s");
+            assert_eq!(model::interval_cs(Duration::from_secs(secs), 2), secs as u16 * 100, "{secs} s");
         }
-        assert_eq!(interval_cs(Duration::from_secs(300), Version::V2), 25500, "clamped to the field");
+        assert_eq!(model::interval_cs(Duration::from_secs(300), 2), 25500, "clamped to the field");
         let (i, g) = first(
             "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n priority 100\n advert_int 60\n \
              virtual_ipaddress {\n 198.18.0.100/24\n }\n}\n",

@@ -8,7 +8,6 @@
 use std::io;
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;
-use std::time::Instant as StdInstant;
 
 use log::error;
 use mio::unix::SourceFd;
@@ -20,16 +19,14 @@ use super::routes_rules_statics::same_addr;
 use super::track::{Source, Tracking};
 use super::tracking::ScriptJob;
 use super::VrrpEngine;
-use crate::config::model::{RawLine, TrackFile, VipSpec, VrrpSyncGroup};
+use crate::config::model::{IpLine, RouteLine, RuleLine, TrackFile, VipSpec, VrrpSyncGroup};
 use crate::config::Config;
-use crate::daemon::event_loop::TokenAlloc;
+use crate::runtime::{tokens, TokenAlloc};
 use crate::smtp::Mailer;
 use crate::sys::icmp::{self, EchoSocket};
 use crate::sys::track_file::TrackedFiles;
+use crate::time::Monotonic;
 use crate::vrrp::sync::SyncGroups;
-
-/// Tokens of the SMTP mailer, far above the loop's and the script runner's.
-const MAILER_TOKEN_BASE: usize = (1 << 24) + (1 << 20);
 
 pub(super) struct Periphery {
     pub(super) scripts: Vec<ScriptJob>,
@@ -43,8 +40,8 @@ pub(super) struct Periphery {
     pub(super) sync: SyncGroups,
     pub(super) group_cfgs: Vec<VrrpSyncGroup>,
     pub(super) static_addrs: Vec<VipSpec>,
-    pub(super) static_routes: Vec<RawLine>,
-    pub(super) static_rules: Vec<RawLine>,
+    pub(super) static_routes: Vec<RouteLine>,
+    pub(super) static_rules: Vec<RuleLine>,
     pub(super) statics_installed: bool,
     /// `disable_local_igmp` with an IPv4 VMAC configured.
     pub(super) quiet_local_igmp: bool,
@@ -87,7 +84,7 @@ impl Periphery {
             files_started: false,
         };
         p.configure(config);
-        p.mailer = Mailer::from_config(&config.global, MAILER_TOKEN_BASE);
+        p.mailer = Mailer::from_config(&config.global, tokens::MAILER);
         p
     }
 
@@ -152,8 +149,8 @@ impl Periphery {
     /// (a disabled one is BAD: it never runs), pings, track files (BAD
     /// while they hold an instance in FAULT; with their value) and tracked
     /// interfaces.
-    pub(super) fn status(&self) -> crate::daemon::Json {
-        use crate::daemon::Json;
+    pub(super) fn status(&self) -> crate::runtime::Json {
+        use crate::runtime::Json;
         let good = |ok: bool| Json::from(if ok { "GOOD" } else { "BAD" });
         let row = |kind: &str, name: &str, ok: bool| {
             Json::obj([("kind", Json::from(kind)), ("name", Json::from(name)), ("state", good(ok))])
@@ -208,14 +205,14 @@ impl VrrpEngine {
             }
         }
         self.open_track_files(registry, tokens);
-        self.processes_register(registry, tokens, StdInstant::now());
+        self.processes_register(registry, tokens, Monotonic::now());
         Ok(())
     }
 
     /// Before the instances start: interface states, static addresses and
     /// routes, sync-group holds, and the trackers' first verdict (so an
     /// instance with a failed tracker starts in FAULT).
-    pub(super) fn ext_start(&mut self, now: StdInstant) {
+    pub(super) fn ext_start(&mut self, now: Monotonic) {
         self.refresh_links();
         self.install_statics(true);
         self.apply_local_igmp();
@@ -242,7 +239,7 @@ impl VrrpEngine {
         registry: &Registry,
         tokens: &mut TokenAlloc,
         new: &Config,
-        now: StdInstant,
+        now: Monotonic,
     ) {
         self.periphery.configure(new);
         let old_addrs = std::mem::replace(&mut self.periphery.static_addrs, new.static_ipaddress.clone());
@@ -250,15 +247,15 @@ impl VrrpEngine {
         let old_rules = std::mem::replace(&mut self.periphery.static_rules, new.static_rules.clone());
         let gone_addrs: Vec<VipSpec> =
             old_addrs.into_iter().filter(|o| !new.static_ipaddress.iter().any(|n| same_addr(o, n))).collect();
-        let gone = |old: Vec<RawLine>, new: &[RawLine]| -> Vec<RawLine> {
+        fn gone<T>(old: Vec<IpLine<T>>, new: &[IpLine<T>]) -> Vec<IpLine<T>> {
             old.into_iter().filter(|o| !new.iter().any(|n| n.words == o.words)).collect()
-        };
+        }
         let gone_routes = gone(old_routes, &new.static_routes);
         let gone_rules = gone(old_rules, &new.static_rules);
         self.static_changes(&gone_addrs, &gone_routes, &gone_rules, false);
         self.install_statics(true);
         self.apply_local_igmp();
-        self.periphery.mailer = Mailer::from_config(&new.global, MAILER_TOKEN_BASE);
+        self.periphery.mailer = Mailer::from_config(&new.global, tokens::MAILER);
         if let Err(e) = self.ext_register(registry, tokens) {
             error!("track_ping socket: {e}");
         }
@@ -277,12 +274,12 @@ impl VrrpEngine {
 
     /// Pending instances that could start were appended: their sync-group
     /// hold and their trackers' verdict, before they start.
-    pub(super) fn ext_instances_added(&mut self, now: StdInstant) {
+    pub(super) fn ext_instances_added(&mut self, now: Monotonic) {
         self.apply_sync_holds();
         self.reevaluate(now);
     }
 
-    pub(super) fn ext_poll_timeout(&self) -> Option<StdInstant> {
+    pub(super) fn ext_poll_timeout(&self) -> Option<Monotonic> {
         let e = &self.periphery;
         let scripts = e.scripts.iter().filter_map(|j| j.due);
         let pings = e.pings.iter().flat_map(|p| [p.due, p.waiting.map(|w| w.1)]).flatten();
@@ -290,7 +287,7 @@ impl VrrpEngine {
         scripts.chain(pings).chain(mail).chain(e.processes.poll_timeout()).min()
     }
 
-    pub(super) fn ext_timeout(&mut self, registry: &Registry, now: StdInstant) {
+    pub(super) fn ext_timeout(&mut self, registry: &Registry, now: Monotonic) {
         self.run_due_scripts(now);
         self.run_due_pings(now);
         self.processes_timeout(registry, now);
@@ -304,7 +301,7 @@ impl VrrpEngine {
     }
 
     /// Readiness on one of our tokens (mailer, echo sockets, inotify).
-    pub(super) fn ext_event(&mut self, registry: &Registry, token: Token, now: StdInstant) -> bool {
+    pub(super) fn ext_event(&mut self, registry: &Registry, token: Token, now: Monotonic) -> bool {
         if let Some(m) = self.periphery.mailer.as_mut() {
             if m.handle_event(registry, token, now) {
                 self.drain_mail();

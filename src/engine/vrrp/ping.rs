@@ -2,7 +2,7 @@
 //! replies matched to the probe in flight, rise/fall as for scripts.
 
 use std::net::IpAddr;
-use std::time::{Duration, Instant as StdInstant};
+use std::time::Duration;
 
 use log::{info, warn};
 use mio::Token;
@@ -11,13 +11,14 @@ use super::track::{Change, Tracking};
 use super::VrrpEngine;
 use crate::config::model::VrrpTrackPing;
 use crate::sys::icmp::{self, Probe};
+use crate::time::Monotonic;
 
 pub(super) struct PingJob {
     pub(super) cfg: VrrpTrackPing,
-    pub(super) due: Option<StdInstant>,
+    pub(super) due: Option<Monotonic>,
     pub(super) seq: u16,
     /// The echo request in flight and when it counts as lost.
-    pub(super) waiting: Option<(Probe, StdInstant)>,
+    pub(super) waiting: Option<(Probe, Monotonic)>,
     /// The interface probes leave by and replies must arrive on: the
     /// configured `interface`, else for a link-local IPv6 address the
     /// interface of an instance tracking it (the scope of the address).
@@ -30,7 +31,7 @@ pub(super) struct PingJob {
 impl VrrpEngine {
     /// Readiness on an echo socket: take every reply; false if `token`
     /// is not one of ours.
-    pub(super) fn ping_readable(&mut self, token: Token, now: StdInstant) -> bool {
+    pub(super) fn ping_readable(&mut self, token: Token, now: Monotonic) -> bool {
         let Some(slot) =
             self.periphery.echo.iter().position(|e| e.as_ref().is_some_and(|(_, t)| *t == token))
         else {
@@ -70,7 +71,7 @@ impl VrrpEngine {
         true
     }
 
-    pub(super) fn run_due_pings(&mut self, now: StdInstant) {
+    pub(super) fn run_due_pings(&mut self, now: Monotonic) {
         let mut changed = false;
         let id = self.periphery.echo_id;
         for p in &mut self.periphery.pings {

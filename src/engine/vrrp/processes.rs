@@ -10,7 +10,7 @@
 //! after an overrun (ENOBUFS: events were lost).
 
 use std::os::fd::AsRawFd;
-use std::time::{Duration, Instant as StdInstant};
+use std::time::Duration;
 
 use log::{info, warn};
 use mio::unix::SourceFd;
@@ -18,9 +18,10 @@ use mio::{Interest, Registry, Token};
 
 use super::track_process::{Flip, ProcessTable};
 use super::VrrpEngine;
-use crate::daemon::event_loop::TokenAlloc;
+use crate::runtime::TokenAlloc;
 use crate::sys::proc_connector::{Connector, Event};
 use crate::sys::proc_scan::{self, Process};
+use crate::time::Monotonic;
 
 /// The scan's cadence when the connector is unavailable.
 pub(super) const SCAN_EVERY: Duration = Duration::from_secs(1);
@@ -36,7 +37,7 @@ enum Mode {
         conn: Connector,
         token: Token,
         /// Until the kernel acknowledges: when to give up on it.
-        ack_by: Option<StdInstant>,
+        ack_by: Option<Monotonic>,
     },
     Scan,
 }
@@ -47,13 +48,13 @@ pub(super) struct ProcessWatch {
     mode: Mode,
     /// The next scan (every `SCAN_EVERY` in scan mode; once, soon, after a
     /// connector overrun or a reload).
-    next_scan: Option<StdInstant>,
+    next_scan: Option<Monotonic>,
     procs: Vec<Process>,
     scans: u64,
 }
 
 impl ProcessWatch {
-    pub(super) fn poll_timeout(&self) -> Option<StdInstant> {
+    pub(super) fn poll_timeout(&self) -> Option<Monotonic> {
         let ack = match &self.mode {
             Mode::Connector { ack_by, .. } => *ack_by,
             _ => None,
@@ -62,8 +63,8 @@ impl ProcessWatch {
     }
 
     /// Scan /proc now; the flips.
-    fn scan(&mut self, now: StdInstant) -> Vec<Flip> {
-        let started = StdInstant::now();
+    fn scan(&mut self, now: Monotonic) -> Vec<Flip> {
+        let started = Monotonic::now();
         if let Err(e) = proc_scan::scan(self.table.needs_comm(), self.table.cmdline_len(), &mut self.procs) {
             warn!("track_process: cannot scan /proc: {e}");
             return Vec::new();
@@ -84,7 +85,7 @@ impl ProcessWatch {
         flips
     }
 
-    fn fall_back(&mut self, registry: &Registry, why: &str, now: StdInstant) {
+    fn fall_back(&mut self, registry: &Registry, why: &str, now: Monotonic) {
         if let Mode::Connector { conn, .. } = &self.mode {
             let _ = registry.deregister(&mut SourceFd(&conn.as_raw_fd()));
         }
@@ -104,7 +105,7 @@ impl VrrpEngine {
         &mut self,
         registry: &Registry,
         tokens: &mut TokenAlloc,
-        now: StdInstant,
+        now: Monotonic,
     ) {
         let w = &mut self.periphery.processes;
         if w.table.is_empty() {
@@ -137,7 +138,7 @@ impl VrrpEngine {
     }
 
     /// Readiness on the connector; false if `token` is not its.
-    pub(super) fn processes_readable(&mut self, registry: &Registry, token: Token, now: StdInstant) -> bool {
+    pub(super) fn processes_readable(&mut self, registry: &Registry, token: Token, now: Monotonic) -> bool {
         let w = &mut self.periphery.processes;
         let Mode::Connector { conn, token: t, ack_by } = &mut w.mode else { return false };
         if t != &token {
@@ -192,7 +193,7 @@ impl VrrpEngine {
     }
 
     /// Scans, delays and the connector's acknowledgement that are due.
-    pub(super) fn processes_timeout(&mut self, registry: &Registry, now: StdInstant) {
+    pub(super) fn processes_timeout(&mut self, registry: &Registry, now: Monotonic) {
         let w = &mut self.periphery.processes;
         if let Mode::Connector { ack_by: Some(t), .. } = &w.mode {
             if *t <= now {
@@ -213,7 +214,7 @@ impl VrrpEngine {
     /// Before the instances start (and after a reload): a scan, so that an
     /// instance whose process does not run starts in FAULT or with its
     /// weight. The caller re-evaluates the instances.
-    pub(super) fn processes_start(&mut self, now: StdInstant) {
+    pub(super) fn processes_start(&mut self, now: Monotonic) {
         let w = &mut self.periphery.processes;
         if w.table.is_empty() {
             return;

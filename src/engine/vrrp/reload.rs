@@ -23,7 +23,6 @@ mod diff;
 
 use std::collections::HashMap;
 use std::os::fd::AsRawFd;
-use std::time::Instant as StdInstant;
 
 use log::{error, info};
 use mio::unix::SourceFd;
@@ -32,7 +31,8 @@ use mio::Registry;
 use super::VrrpEngine;
 use crate::config::model::{VipSpec, VrrpInstance};
 use crate::config::Config;
-use crate::daemon::event_loop::TokenAlloc;
+use crate::runtime::TokenAlloc;
+use crate::time::Monotonic;
 use crate::vrrp::State;
 use diff::missing;
 pub use diff::{diff, Change, Side};
@@ -90,7 +90,7 @@ impl VrrpEngine {
         registry: &Registry,
         tokens: &mut TokenAlloc,
         new: &Config,
-        now: StdInstant,
+        now: Monotonic,
     ) -> Result<(), String> {
         let running: Vec<Side> = self
             .insts
@@ -99,7 +99,7 @@ impl VrrpEngine {
             .collect();
         let (fates, added) = plan(&running, new);
         let mut to_start: Vec<&VrrpInstance> = added.iter().map(|&i| &new.instances[i]).collect();
-        let vnow = self.vnow(now);
+        let vnow = self.epoch.instant(now);
         // AH and auth_hmac sequence numbers of the restarted instances, by name.
         let mut ah_seqs = HashMap::new();
 
@@ -212,9 +212,9 @@ impl VrrpEngine {
         i: usize,
         cfg: &VrrpInstance,
         changes: &[Change],
-        now: StdInstant,
+        now: Monotonic,
     ) -> Option<VrrpInstance> {
-        let vnow = self.vnow(now);
+        let vnow = self.epoch.instant(now);
         let source = self.insts[i].core.params().source;
         let params = super::params::instance_params(cfg, &self.global, source);
         let peers = params.unicast_peers.clone();
@@ -239,7 +239,7 @@ impl VrrpEngine {
     /// one dropped (rules, routes, then addresses), true adds what it gained
     /// (addresses, routes, rules) and sends gratuitous ARPs for the new
     /// addresses. What both have is not touched.
-    fn move_addresses(&mut self, i: usize, old: &VrrpInstance, add: bool, now: StdInstant) {
+    fn move_addresses(&mut self, i: usize, old: &VrrpInstance, add: bool, now: Monotonic) {
         let new = self.insts[i].cfg.clone();
         let (from, to) = if add { (old, &new) } else { (&new, old) };
         let addrs =
@@ -312,7 +312,7 @@ mod tests {
     use std::path::Path;
 
     fn load(text: &str) -> Config {
-        let opts = LoadOptions { config_id: "n".into(), host_checks: false };
+        let opts = LoadOptions { config_id: "n".into() };
         load_bytes("t.conf", text.as_bytes(), Path::new("/"), &opts).config
     }
 

@@ -29,15 +29,16 @@ use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::time::{Duration, Instant as StdInstant};
+use std::time::Duration;
 
 use log::{info, warn};
 
 use super::VrrpEngine;
 use crate::config::model::{GlobalDefs, VrrpInstance};
 use crate::config::Config;
-use crate::daemon::Lifetime;
+use crate::runtime::Lifetime;
 use crate::sys::link;
+use crate::time::{clock_us, monotonic_us, Monotonic};
 use crate::vrrp::State;
 
 /// First line of the state file.
@@ -67,7 +68,7 @@ pub(super) struct Resume {
     /// The predecessor's instances, when its file is from its life.
     previous: HashMap<String, Saved>,
     /// When the predecessor died.
-    died: Option<StdInstant>,
+    died: Option<Monotonic>,
     /// Members of sync groups: never resumed alone.
     grouped: HashSet<String>,
     global: u64,
@@ -120,7 +121,7 @@ impl Resume {
     /// Whether instance `cfg` resumes as MASTER, judged by everything but
     /// its VIPs: `down` is its Master_Down interval. Logs why not when the
     /// predecessor had it as master.
-    fn may_resume(&self, cfg: &VrrpInstance, down: Duration, now: StdInstant) -> bool {
+    fn may_resume(&self, cfg: &VrrpInstance, down: Duration, now: Monotonic) -> bool {
         let (Some(saved), Some(died)) = (self.previous.get(&cfg.name), self.died) else { return false };
         if saved.state != State::Master {
             return false;
@@ -151,11 +152,11 @@ impl Resume {
         if insts == self.written {
             return;
         }
-        let mut text = format!("{MAGIC}\nwritten {}\nconfig {}\n", monotonic_us(), self.digest);
+        let mut text = format!("{MAGIC}\nwritten {}\nconfig {}\n", clock_us(), self.digest);
         for (name, state, hash) in &insts {
             text.push_str(&format!("instance {} {hash:016x} {name}\n", state.as_str()));
         }
-        match crate::daemon::supervisor::write_private(path, text.as_bytes()) {
+        match crate::sys::file::write_private(path, text.as_bytes()) {
             Ok(()) => self.written = insts,
             Err(e) => {
                 warn!("cannot write {}: {e} - a restarted VRRP child will start afresh", path.display())
@@ -180,7 +181,7 @@ impl Resume {
 impl VrrpEngine {
     /// At the child's start: start instance `i` as MASTER if its predecessor
     /// had it so (see the module docs); false when it must start normally.
-    pub(super) fn resume_instance(&mut self, i: usize, now: StdInstant) -> bool {
+    pub(super) fn resume_instance(&mut self, i: usize, now: Monotonic) -> bool {
         let inst = &self.insts[i];
         let down = inst.core.master_down_interval();
         if !self.resume.may_resume(&inst.cfg, down, now) {
@@ -197,7 +198,7 @@ impl VrrpEngine {
             return false;
         }
         self.sync_wall_clock(now);
-        let vnow = self.vnow(now);
+        let vnow = self.epoch.instant(now);
         if !self.insts[i].core.resume_as_master(vnow) {
             return false;
         }
@@ -253,26 +254,11 @@ fn hash_global(g: &GlobalDefs) -> u64 {
     h.finish()
 }
 
-/// CLOCK_MONOTONIC in microseconds: the clock of `std::time::Instant`, the
-/// same in every process, and running on while no child lives.
-fn monotonic_us() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: ts is a valid out-parameter; CLOCK_MONOTONIC always exists.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    (ts.tv_sec as u64) * 1_000_000 + (ts.tv_nsec as u64) / 1000
-}
-
-/// `t` on the [`monotonic_us`] scale.
-fn as_monotonic_us(t: StdInstant) -> u64 {
-    monotonic_us().saturating_sub(StdInstant::now().saturating_duration_since(t).as_micros() as u64)
-}
-
 /// Whether a file written at `written` (µs, CLOCK_MONOTONIC) is from `life`.
 fn within(written: u64, life: Lifetime) -> bool {
     // A little slack: the two clocks are read a few µs apart.
     let slack = 1_000;
-    (as_monotonic_us(life.started).saturating_sub(slack)..=as_monotonic_us(life.died) + slack)
-        .contains(&written)
+    (monotonic_us(life.started).saturating_sub(slack)..=monotonic_us(life.died) + slack).contains(&written)
 }
 
 /// What a state file says.
@@ -346,15 +332,15 @@ mod tests {
 
     #[test]
     fn a_file_counts_only_if_written_during_the_dead_childs_life() {
-        let started = StdInstant::now();
+        let started = Monotonic::now();
         std::thread::sleep(Duration::from_millis(3));
-        let mid = monotonic_us();
+        let mid = clock_us();
         std::thread::sleep(Duration::from_millis(3));
-        let died = StdInstant::now();
+        let died = Monotonic::now();
         let life = Lifetime { started, died };
         assert!(within(mid, life));
-        assert!(!within(as_monotonic_us(started) - 10_000, life), "older than the dead child");
-        assert!(!within(as_monotonic_us(died) + 10_000, life), "written after its death");
+        assert!(!within(monotonic_us(started) - 10_000, life), "older than the dead child");
+        assert!(!within(monotonic_us(died) + 10_000, life), "written after its death");
     }
 
     fn instance(name: &str) -> VrrpInstance {
@@ -373,7 +359,7 @@ mod tests {
     fn only_a_recent_unchanged_master_resumes() {
         let cfg = instance("VI_1");
         let config = Config::default();
-        let died = StdInstant::now();
+        let died = Monotonic::now();
         let mut r = Resume::new(None, &config);
         let hash = r.config_hash(&cfg);
         r.died = Some(died);

@@ -4,10 +4,9 @@
 
 use log::{error, warn};
 
-use super::routes::{parse_route, RouteLine};
-use super::rules::parse_rule;
 use super::VrrpEngine;
-use crate::config::model::{GlobalDefs, RawLine, VipSpec};
+use crate::config::model::{GlobalDefs, RouteLine, RuleLine, VipSpec};
+use crate::config::route::Route;
 use crate::sys::link::{self};
 use crate::sys::{addr, route, rule};
 
@@ -27,15 +26,15 @@ impl VrrpEngine {
         }
     }
 
-    pub(super) fn rule_change(&mut self, owner: &str, line: &RawLine, add: bool) {
-        let spec = match parse_rule(&line.words) {
+    pub(super) fn rule_change(&mut self, owner: &str, line: &RuleLine, add: bool) {
+        let spec = match &*line.parsed {
             Ok(r) => r,
             Err(e) => {
                 error!("({owner}) rule '{}': {e}", line.words.join(" "));
                 return;
             }
         };
-        let res = if add { rule::add(&mut self.nl, &spec) } else { rule::delete(&mut self.nl, &spec) };
+        let res = if add { rule::add(&mut self.nl, spec) } else { rule::delete(&mut self.nl, spec) };
         if let Err(e) = res {
             error!(
                 "({owner}) cannot {} rule '{}': {e}",
@@ -45,9 +44,9 @@ impl VrrpEngine {
         }
     }
 
-    pub(super) fn route_change(&mut self, owner: &str, line: &RawLine, add: bool) {
-        let RouteLine { mut spec, dev } = match parse_route(&line.words) {
-            Ok(r) => r,
+    pub(super) fn route_change(&mut self, owner: &str, line: &RouteLine, add: bool) {
+        let Route { mut spec, dev } = match &*line.parsed {
+            Ok(r) => r.clone(),
             Err(e) => {
                 error!("({owner}) route '{}': {e}", line.words.join(" "));
                 return;
@@ -85,8 +84,8 @@ impl VrrpEngine {
     pub(super) fn static_changes(
         &mut self,
         addrs: &[VipSpec],
-        routes: &[RawLine],
-        rules: &[RawLine],
+        routes: &[RouteLine],
+        rules: &[RuleLine],
         add: bool,
     ) {
         // Addresses, routes, rules on the way in; the reverse on the way out.
@@ -137,7 +136,7 @@ mod tests {
     use std::path::Path;
 
     fn load(conf: &str) -> Config {
-        let opts = LoadOptions { config_id: "n1".into(), host_checks: false };
+        let opts = LoadOptions { config_id: "n1".into() };
         let l = load_bytes("t.conf", conf.as_bytes(), Path::new("/"), &opts);
         assert!(!l.has_errors(), "{:?}", l.diags);
         l.config

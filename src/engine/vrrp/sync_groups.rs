@@ -2,12 +2,11 @@
 //! its decisions carried out (member moves queued as `Work`, group notify
 //! scripts, FIFO lines and alerts).
 
-use std::time::Instant as StdInstant;
-
 use super::alerts::{alert_state, group_alert, state_script};
 use super::{VrrpEngine, Work};
 use crate::script::{self, NotifyScope};
 use crate::smtp::Alert;
+use crate::time::Monotonic;
 use crate::vrrp::sync::{Lookup, Member, SyncAction};
 use crate::vrrp::State;
 
@@ -26,7 +25,7 @@ impl VrrpEngine {
 
     /// A state change of instance `i`: SMTP alert, sync group moves,
     /// group notifications.
-    pub(super) fn ext_state_change(&mut self, i: usize, from: State, to: State, now: StdInstant) {
+    pub(super) fn ext_state_change(&mut self, i: usize, from: State, to: State, now: Monotonic) {
         let inst = &self.insts[i];
         if inst.cfg.effective_smtp_alert(&self.global) {
             if let Some(s) = alert_state(to, &self.global) {
@@ -51,7 +50,7 @@ impl VrrpEngine {
 
     /// keepalived announces every sync group before its members start:
     /// BACKUP, or FAULT when a member starts in FAULT.
-    pub(super) fn ext_announce_groups(&mut self, now: StdInstant) {
+    pub(super) fn ext_announce_groups(&mut self, now: Monotonic) {
         let mut out = Vec::new();
         self.periphery.sync.announce_start(&sync_lookup(&self.insts, &self.pending), &mut out);
         self.apply_sync(out, now);
@@ -59,7 +58,7 @@ impl VrrpEngine {
 
     /// Members held in BACKUP go MASTER together once every member wants
     /// it; the one that wanted it last goes first.
-    pub(super) fn sync_settle(&mut self, now: StdInstant) {
+    pub(super) fn sync_settle(&mut self, now: Monotonic) {
         let mut out = Vec::new();
         self.periphery.sync.settle(&sync_lookup(&self.insts, &self.pending), &mut out);
         self.apply_sync(out, now);
@@ -67,8 +66,8 @@ impl VrrpEngine {
 
     /// Carry out the sync groups' decisions: the moved members' own
     /// effects are queued behind what is already queued (`apply`).
-    pub(super) fn apply_sync(&mut self, actions: Vec<SyncAction>, now: StdInstant) {
-        let vnow = self.vnow(now);
+    pub(super) fn apply_sync(&mut self, actions: Vec<SyncAction>, now: Monotonic) {
+        let vnow = self.epoch.instant(now);
         for action in actions {
             match action {
                 SyncAction::Backup(j) => {
@@ -89,7 +88,7 @@ impl VrrpEngine {
     }
 
     /// Announce `state` for group `g` unless it is the one last announced.
-    pub(super) fn group_set_state(&mut self, g: usize, state: State, prio: u8, now: StdInstant) {
+    pub(super) fn group_set_state(&mut self, g: usize, state: State, prio: u8, now: Monotonic) {
         let cfg = &self.periphery.group_cfgs[g];
         let (name, notify, smtp) = (cfg.name.clone(), cfg.notify.clone(), cfg.smtp_alert);
         let specific = state_script(&notify, state);
@@ -114,7 +113,7 @@ impl VrrpEngine {
 /// How the sync groups see each configured instance: running (by its
 /// index, with its core's state), waiting to run, or not configured.
 pub(super) fn sync_lookup<'a>(
-    insts: &'a [super::Inst],
+    insts: &'a [super::RunningInstance],
     pending: &'a [super::pending::Pending],
 ) -> impl Fn(&str) -> Lookup + 'a {
     move |name: &str| {

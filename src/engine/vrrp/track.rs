@@ -271,17 +271,18 @@ fn add_files(items: &mut Vec<Item>, tracks: &[TrackScript], files: &[TrackFile],
 /// rules name (`dev`, `iif`, `oif`) without `no_track`: like keepalived,
 /// the instance cannot hold them while one is down, so it goes to FAULT.
 pub fn interfaces_used(inst: &VrrpInstance) -> Vec<String> {
-    use super::{routes::parse_route, rules::parse_rule};
     let mut devs: Vec<String> = Vec::new();
     let vips = inst.vips.iter().chain(&inst.vips_excluded).filter(|v| !v.no_track);
     devs.extend(vips.filter_map(|v| v.dev.clone()));
-    let tracked = |l: &&crate::config::model::RawLine| !l.words.iter().any(|w| w == "no_track");
+    fn tracked<T>(l: &&crate::config::model::IpLine<T>) -> bool {
+        !l.words.iter().any(|w| w == "no_track")
+    }
     for line in inst.virtual_routes.iter().filter(tracked) {
-        devs.extend(parse_route(&line.words).ok().and_then(|r| r.dev));
+        devs.extend((*line.parsed).as_ref().ok().and_then(|r| r.dev.clone()));
     }
     for line in inst.virtual_rules.iter().filter(tracked) {
-        if let Ok(r) = parse_rule(&line.words) {
-            devs.extend(r.iif.into_iter().chain(r.oif));
+        if let Ok(r) = &*line.parsed {
+            devs.extend(r.iif.iter().chain(&r.oif).cloned());
         }
     }
     let mut seen = std::collections::HashSet::new();
@@ -659,7 +660,7 @@ mod tests {
     }
 
     fn load(text: &str) -> crate::config::Config {
-        let opts = LoadOptions { config_id: "n".into(), host_checks: false };
+        let opts = LoadOptions { config_id: "n".into() };
         load_bytes("t.conf", text.as_bytes(), Path::new("/"), &opts).config
     }
 

@@ -2,7 +2,7 @@
 //! `track_file` values (inotify) are gathered here and fed to the pure tracking rules (`track.rs`), and
 //! each instance's priority and FAULT follow from the verdicts.
 
-use std::time::{Duration, Instant as StdInstant};
+use std::time::Duration;
 
 use log::{error, info, warn};
 
@@ -10,10 +10,11 @@ use super::sync_groups::sync_lookup;
 use super::track::{effective_priority, Change, Source};
 use super::VrrpEngine;
 use crate::config::model::{Command as ConfCommand, VrrpScript};
-use crate::daemon::event_loop::TokenAlloc;
+use crate::runtime::TokenAlloc;
 use crate::script::{self, Command, Completion, Job, NotifyScope, Order, Outcome, ScriptKind};
 use crate::sys::link::{self, Event};
 use crate::sys::track_file::TrackedFiles;
+use crate::time::Monotonic;
 use crate::vrrp::State;
 
 /// Queue/exclusivity keys of vrrp_script runs start with this.
@@ -21,7 +22,7 @@ const SCRIPT_KEY: &str = "VRRP_Script ";
 
 pub(super) struct ScriptJob {
     pub(super) cfg: VrrpScript,
-    pub(super) due: Option<StdInstant>,
+    pub(super) due: Option<Monotonic>,
 }
 
 impl VrrpEngine {
@@ -40,8 +41,8 @@ impl VrrpEngine {
     }
 
     /// Every instance's priority and fault from its trackers and its sync group.
-    pub(super) fn reevaluate(&mut self, now: StdInstant) {
-        let vnow = self.vnow(now);
+    pub(super) fn reevaluate(&mut self, now: Monotonic) {
+        let vnow = self.epoch.instant(now);
         let verdicts: Vec<_> =
             self.insts.iter().map(|inst| self.periphery.tracking.verdict(&inst.cfg.name)).collect();
         // Refused VIPs fault an instance as its trackers do (`retry_vips`).
@@ -86,7 +87,7 @@ impl VrrpEngine {
 
     /// Link and address events from the monitor. True when there were any
     /// (or a re-dump after an overrun): a pending instance may start now.
-    pub(super) fn ext_link_events(&mut self, now: StdInstant) -> bool {
+    pub(super) fn ext_link_events(&mut self, now: Monotonic) -> bool {
         let Some((monitor, _)) = self.monitor.as_mut() else { return false };
         let mut events = Vec::new();
         if let Err(e) = monitor.read_events(&mut events) {
@@ -154,7 +155,7 @@ impl VrrpEngine {
 
     /// Readiness on the track files' inotify descriptor: the new values;
     /// false if `token` is not its.
-    pub(super) fn track_files_readable(&mut self, token: mio::Token, now: StdInstant) -> bool {
+    pub(super) fn track_files_readable(&mut self, token: mio::Token, now: Monotonic) -> bool {
         let p = &mut self.periphery;
         let Some(tracked) = p.files.as_mut().filter(|t| t.token() == token) else { return false };
         let mut news = false;
@@ -197,7 +198,7 @@ impl VrrpEngine {
         self.periphery.tracking.disable_script(name, disabled);
     }
 
-    pub(super) fn ext_script_done(&mut self, done: &Completion, now: StdInstant) -> bool {
+    pub(super) fn ext_script_done(&mut self, done: &Completion, now: Monotonic) -> bool {
         let Some(name) = done.key.strip_prefix(SCRIPT_KEY) else { return false };
         let status = match done.outcome {
             Outcome::Exited(code) => Some(code),
@@ -219,7 +220,7 @@ impl VrrpEngine {
         true
     }
 
-    pub(super) fn run_due_scripts(&mut self, now: StdInstant) {
+    pub(super) fn run_due_scripts(&mut self, now: Monotonic) {
         for k in 0..self.periphery.scripts.len() {
             let job = &self.periphery.scripts[k];
             if self.periphery.tracking.script_disabled(&job.cfg.name) || job.due.is_none_or(|d| d > now) {
@@ -240,7 +241,7 @@ impl VrrpEngine {
                 continue;
             }
             let Some(user) =
-                super::script_user(&mut self.policy, ScriptKind::Track(&cfg.name), &conf_cmd, &command)
+                self.policy.user_for_command(ScriptKind::Track(&cfg.name), &conf_cmd, None, &command)
             else {
                 self.periphery.tracking.disable_script(&cfg.name, true);
                 self.reevaluate(now);

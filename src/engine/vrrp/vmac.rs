@@ -11,7 +11,7 @@ use std::net::{IpAddr, Ipv6Addr};
 
 use log::{info, warn};
 
-use super::{Inst, VrrpEngine};
+use super::{RunningInstance, VrrpEngine};
 use crate::config::model::VrrpInstance;
 use crate::sys::addr::{self, AddrSpec, Scope};
 use crate::sys::link::Link;
@@ -94,7 +94,7 @@ impl Vmacs {
     }
 }
 
-impl Inst {
+impl RunningInstance {
     /// Interface and MAC for gratuitous ARPs / NAs.
     pub(super) fn garp_dev(&self) -> (u32, [u8; 6]) {
         self.vmac.as_ref().map_or((self.ifindex, self.mac), |v| (v.index, v.mac))

@@ -14,7 +14,7 @@ use std::rc::Rc;
 
 use crate::config::diag::Loc;
 use crate::config::model::{
-    Command, GlobalDefs, Notify, RawLine, TrackInterface, TrackScript, UnicastPeer, VipSpec, VrrpInstance,
+    Command, GlobalDefs, IpLine, Notify, TrackInterface, TrackScript, UnicastPeer, VipSpec, VrrpInstance,
     VrrpSyncGroup,
 };
 use crate::vrrp::{Family, InstanceParams};
@@ -294,9 +294,9 @@ impl Unlocated for VipSpec {
     }
 }
 
-impl Unlocated for RawLine {
+impl<T: Clone + PartialEq> Unlocated for IpLine<T> {
     fn unlocated(&self) -> Self {
-        RawLine { loc: nowhere(), ..self.clone() }
+        IpLine { loc: nowhere(), ..self.clone() }
     }
 }
 

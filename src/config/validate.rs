@@ -3,23 +3,21 @@
 //! Like keepalived, a finding corrects the model (drops or defaults the bad
 //! part) so the daemon can still run; `vigil -t` fails on errors.
 //!
-//! Host facts (interfaces, users, script files) are checked only with
-//! `LoadOptions::host_checks`, and only ever as warnings.
+//! Host facts (interfaces, users, script files) are `vigil -t`'s
+//! (`cli::host_checks`), and only ever warnings.
 
 use std::collections::HashSet;
 use std::net::IpAddr;
-use std::path::Path;
 use std::time::Duration;
 
 use super::diag::{Diagnostic, Loc};
-use super::model::{Auth, Config, InitialState, LvsMethod, RawLine, VipSpec, VrrpInstance, VsAddr};
+use super::model::{Auth, Config, InitialState, IpLine, LvsMethod, VipSpec, VrrpInstance, VsAddr};
 use super::suggest;
-use super::LoadOptions;
 
 /// What a user of `no_accept` who needs it must do: vigil filters nothing.
 const NO_ACCEPT_HINT: &str = "drop traffic to the VIPs in your own firewall if they must not answer";
 
-pub fn check(cfg: &mut Config, diags: &mut Vec<Diagnostic>, opts: &LoadOptions) {
+pub fn validate(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
     let mut c = Checker { diags };
     c.duplicate_names(cfg);
     for i in 0..cfg.instances.len() {
@@ -40,9 +38,6 @@ pub fn check(cfg: &mut Config, diags: &mut Vec<Diagnostic>, opts: &LoadOptions) 
     c.virtual_servers(cfg);
     c.fifo_scripts(&mut cfg.global);
     c.lvs_sync_daemon(cfg);
-    if opts.host_checks {
-        host::check(cfg, c.diags);
-    }
 }
 
 struct Checker<'d> {
@@ -97,24 +92,24 @@ impl Checker<'_> {
         self.diags.push(if let Some(h) = hint { d.with_hint(h) } else { d });
     }
 
-    /// Route and rule lines are parsed when installed; say now, with the
-    /// line, which ones vigil will skip. Warnings: keepalived knows more of
+    /// Route and rule lines were parsed when read; say now, with the line,
+    /// which ones vigil will skip. Warnings: keepalived knows more of
     /// `ip route` (nexthops, encap, metrics) than vigil installs.
     fn route_and_rule_lines(&mut self, cfg: &Config) {
-        use crate::engine::vrrp::{routes::parse_route, rules::parse_rule};
-        let route = |l: &RawLine| parse_route(&l.words).err();
-        let rule = |l: &RawLine| parse_rule(&l.words).err();
-        let mut lines: Vec<(&str, &RawLine, Option<String>)> = Vec::new();
-        lines.extend(cfg.static_routes.iter().map(|l| ("route", l, route(l))));
-        lines.extend(cfg.static_rules.iter().map(|l| ("rule", l, rule(l))));
-        for vi in &cfg.instances {
-            lines.extend(vi.virtual_routes.iter().map(|l| ("route", l, route(l))));
-            lines.extend(vi.virtual_rules.iter().map(|l| ("rule", l, rule(l))));
+        fn err<T>(l: &IpLine<T>) -> Option<&String> {
+            (*l.parsed).as_ref().err()
         }
-        for (what, line, err) in lines {
+        let mut lines: Vec<(&str, &Loc, Option<&String>)> = Vec::new();
+        lines.extend(cfg.static_routes.iter().map(|l| ("route", &l.loc, err(l))));
+        lines.extend(cfg.static_rules.iter().map(|l| ("rule", &l.loc, err(l))));
+        for vi in &cfg.instances {
+            lines.extend(vi.virtual_routes.iter().map(|l| ("route", &l.loc, err(l))));
+            lines.extend(vi.virtual_rules.iter().map(|l| ("rule", &l.loc, err(l))));
+        }
+        for (what, loc, err) in lines {
             if let Some(e) = err {
                 self.warn(
-                    &line.loc,
+                    loc,
                     format!("vigil cannot install this {what}: {e}; the line is skipped"),
                     Some(format!("vigil reads `ip {what}` selectors, table, preference and type")),
                 );
@@ -227,7 +222,7 @@ impl Checker<'_> {
             vi.auth = None;
         }
         if let Some(h) = vi.auth_hmac.as_mut() {
-            if strict && h.mode != crate::vrrp::hmac::Mode::Enforce {
+            if strict && h.mode != super::model::Mode::Enforce {
                 let loc = h.mode_loc.clone().unwrap_or_else(|| h.loc.clone());
                 self.error(
                     &loc,
@@ -237,7 +232,7 @@ impl Checker<'_> {
                     ),
                     Some("mode enforce, or no strict mode".into()),
                 );
-                h.mode = crate::vrrp::hmac::Mode::Enforce;
+                h.mode = super::model::Mode::Enforce;
             }
         }
         if vi.auth.is_some() && (version == 3 || strict) {
@@ -713,128 +708,4 @@ fn dual_stack_vmac_names(cfg: &mut Config) {
 
 fn at(vi: &VrrpInstance, kw: &str) -> Loc {
     vi.locs.of(kw).unwrap_or(&vi.loc).clone()
-}
-
-/// Facts of this host. Always warnings: the config may be meant for another machine.
-mod host {
-    use super::*;
-    use crate::config::model::Command;
-
-    pub fn check(cfg: &Config, diags: &mut Vec<Diagnostic>) {
-        let mut warn = |loc: &Loc, msg: String| diags.push(Diagnostic::warning(Some(loc.clone()), msg));
-        for vi in &cfg.instances {
-            if let Some(i) = &vi.interface {
-                if !interface_exists(i) {
-                    warn(
-                        vi.locs.of("interface").unwrap_or(&vi.loc),
-                        format!("interface {i} does not exist on this host"),
-                    );
-                }
-            }
-            for t in &vi.track_interfaces {
-                if !interface_exists(&t.name) {
-                    warn(&t.loc, format!("tracked interface {} does not exist on this host", t.name));
-                }
-            }
-            for v in vi.vips.iter().chain(&vi.vips_excluded) {
-                if let Some(d) = v.dev.as_deref().filter(|d| !interface_exists(d)) {
-                    warn(&v.loc, format!("interface {d} for address {} does not exist on this host", v.addr));
-                }
-            }
-        }
-        let mut cmds: Vec<&Command> = Vec::new();
-        // keepalived's rules for who runs each script and whether
-        // enable_script_security refuses it (src/script/policy.rs).
-        use crate::script::{ScriptKind, ScriptPolicy};
-        let pair = |(u, g): &(String, Option<String>)| (u.clone(), g.clone());
-        let global = cfg.global.script_user.as_ref().map(pair);
-        let mut policy = ScriptPolicy::system(
-            global.as_ref().map(|(u, g)| (u.as_str(), g.as_deref())),
-            cfg.global.enable_script_security,
-        );
-        if let Some(loc) = cfg.global.locs.of("script_user") {
-            for line in policy.global_lines() {
-                warn(loc, line);
-            }
-        }
-        type UserPair = (String, Option<String>);
-        let mut scripts: Vec<(ScriptKind, &Command, Option<UserPair>)> = Vec::new();
-        for s in &cfg.vrrp_scripts {
-            if let Some(c) = &s.script {
-                cmds.push(c);
-                let own = s.user.as_ref().map(pair);
-                scripts.push((ScriptKind::Track(&s.name), c, own));
-            }
-        }
-        let notifies =
-            cfg.instances.iter().map(|vi| &vi.notify).chain(cfg.sync_groups.iter().map(|g| &g.notify));
-        for n in notifies {
-            for c in n.commands() {
-                cmds.push(c);
-                scripts.push((ScriptKind::Notify, c, None));
-            }
-        }
-        let g = &cfg.global;
-        for c in g.startup_script.iter().chain(&g.shutdown_script) {
-            cmds.push(c);
-            scripts.push((ScriptKind::Notify, c, None));
-        }
-        for f in [&g.notify_fifo, &g.vrrp_notify_fifo, &g.lvs_notify_fifo].into_iter().flatten() {
-            cmds.extend(&f.script);
-        }
-        for vs in &cfg.virtual_servers {
-            for c in vs.quorum_up.iter().chain(&vs.quorum_down) {
-                cmds.push(c);
-                scripts.push((ScriptKind::Notify, c, None));
-            }
-            for rs in &vs.real_servers {
-                for c in rs.notify_up.iter().chain(&rs.notify_down) {
-                    cmds.push(c);
-                    scripts.push((ScriptKind::Notify, c, None));
-                }
-                for ck in &rs.checkers {
-                    if let crate::config::model::CheckerKind::Misc(m) = &ck.kind {
-                        if let Some(c) = &m.path {
-                            cmds.push(c);
-                            scripts.push((ScriptKind::Misc, c, m.user.as_ref().map(pair)));
-                        }
-                    }
-                }
-            }
-        }
-        for (kind, c, outer) in scripts {
-            let Ok(mut command) = crate::script::Command::from_words(&c.args) else { continue };
-            if command.resolve(&crate::script::search_path()).is_err() {
-                continue; // "not found" below
-            }
-            let own = c.user.clone().map(|u| (u, c.group.clone())).or(outer);
-            let own = own.as_ref().map(|(u, g)| (u.as_str(), g.as_deref()));
-            for line in policy.check(kind, &c.args, &command, own).lines {
-                warn(&c.loc, line);
-            }
-        }
-        for c in cmds {
-            match find_program(c.program()) {
-                None => warn(&c.loc, format!("script '{}' not found on this host", c.program())),
-                Some(false) => warn(&c.loc, format!("script '{}' is not executable", c.program())),
-                Some(true) => {}
-            }
-        }
-    }
-
-    fn interface_exists(name: &str) -> bool {
-        !name.is_empty() && !name.contains('/') && Path::new("/sys/class/net").join(name).exists()
-    }
-
-    /// `Some(executable)` if found; bare names are searched in PATH.
-    fn find_program(prog: &str) -> Option<bool> {
-        use std::os::unix::fs::PermissionsExt;
-        let exec =
-            |p: &Path| std::fs::metadata(p).ok().map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
-        if prog.contains('/') {
-            return exec(Path::new(prog));
-        }
-        let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/sbin:/usr/bin:/sbin:/bin".into());
-        path.split(':').filter_map(|d| exec(&Path::new(d).join(prog))).find(|x| *x).or(None)
-    }
 }

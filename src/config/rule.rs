@@ -1,10 +1,101 @@
-//! `virtual_rules` / `static_rules` lines, written in `ip rule` syntax, as
-//! rule requests. Pure: interfaces stay names, so nothing is looked up.
+//! `virtual_rules` / `static_rules` lines, written in `ip rule` syntax,
+//! parsed once, when the configuration is read, into the rule the VRRP
+//! engine installs (`sys::rule` sends it). Pure: interfaces stay names, so
+//! nothing is looked up.
 
 use std::net::IpAddr;
 
-use super::routes::{address_prefix, number, number_u64, protocol, table_id};
-use crate::sys::rule::{RuleAction, RuleSpec};
+use super::route::{address_prefix, number, number_u64, protocol, table_id, TABLE_MAIN};
+
+/// What a matching packet does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RuleAction {
+    /// Look the packet up in `table`.
+    #[default]
+    ToTable,
+    /// Continue at the rule with this preference.
+    Goto(u32),
+    Nop,
+    Blackhole,
+    Unreachable,
+    Prohibit,
+}
+
+impl RuleAction {
+    /// The kernel's `FR_ACT_*` value.
+    pub fn value(self) -> u8 {
+        match self {
+            RuleAction::ToTable => 1,
+            RuleAction::Goto(_) => 2,
+            RuleAction::Nop => 3,
+            RuleAction::Blackhole => 6,
+            RuleAction::Unreachable => 7,
+            RuleAction::Prohibit => 8,
+        }
+    }
+}
+
+/// One `ip rule`. Prefixes are (address, length); every address is of
+/// `family`'s kind.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleSpec {
+    /// AF_INET or AF_INET6.
+    pub family: u8,
+    pub src: Option<(IpAddr, u8)>,
+    pub dst: Option<(IpAddr, u8)>,
+    /// `not`: match what the selector does not.
+    pub invert: bool,
+    pub tos: u8,
+    pub table: u32,
+    pub action: RuleAction,
+    /// `preference`; None lets the kernel pick one below the first rule.
+    pub priority: Option<u32>,
+    pub fwmark: Option<u32>,
+    pub fwmask: Option<u32>,
+    pub iif: Option<String>,
+    pub oif: Option<String>,
+    pub suppress_prefixlen: Option<u32>,
+    pub suppress_ifgroup: Option<u32>,
+    /// `realms FROM/TO` as the kernel's (FROM << 16) | TO.
+    pub realms: Option<u32>,
+    pub tun_id: Option<u64>,
+    pub uid_range: Option<(u32, u32)>,
+    pub l3mdev: bool,
+    pub protocol: Option<u8>,
+    pub ip_proto: Option<u8>,
+    pub sport: Option<(u16, u16)>,
+    pub dport: Option<(u16, u16)>,
+}
+
+impl RuleSpec {
+    /// A rule matching everything of `family` and looking up the main table.
+    pub fn new(family: u8) -> RuleSpec {
+        RuleSpec {
+            family,
+            src: None,
+            dst: None,
+            invert: false,
+            tos: 0,
+            table: TABLE_MAIN,
+            action: RuleAction::ToTable,
+            priority: None,
+            fwmark: None,
+            fwmask: None,
+            iif: None,
+            oif: None,
+            suppress_prefixlen: None,
+            suppress_ifgroup: None,
+            realms: None,
+            tun_id: None,
+            uid_range: None,
+            l3mdev: false,
+            protocol: None,
+            ip_proto: None,
+            sport: None,
+            dport: None,
+        }
+    }
+}
 
 /// `[not] [from PFX|all] [to PFX|all] [table|lookup T] [preference|priority|
 /// order N] [fwmark M[/MASK]] [iif|dev IF] [oif IF] [tos T] [realms [F/]T]

@@ -1,14 +1,124 @@
 //! `virtual_routes` / `static_routes` lines, written in `ip route` syntax,
-//! as route requests. Pure: the `dev` name is resolved by the caller.
+//! parsed once, when the configuration is read, into the route the VRRP
+//! engine installs (`sys::route` sends it). Pure: the `dev` name is resolved
+//! by the engine.
 
 use std::net::IpAddr;
 
-use crate::sys::addr::Scope;
-use crate::sys::route::{RouteSpec, RouteType};
+/// The routing table `ip route` uses by default.
+pub const TABLE_MAIN: u32 = 254;
+/// `proto boot`, what `ip route add` sets unless told otherwise.
+pub const PROTO_BOOT: u8 = 3;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RouteType {
+    #[default]
+    Unicast,
+    /// Silently discard.
+    Blackhole,
+    /// Discard with ICMP unreachable.
+    Unreachable,
+    /// Discard with ICMP administratively prohibited.
+    Prohibit,
+}
+
+impl RouteType {
+    /// The kernel's `RTN_*` value.
+    pub fn value(self) -> u8 {
+        match self {
+            RouteType::Unicast => 1,
+            RouteType::Blackhole => 6,
+            RouteType::Unreachable => 7,
+            RouteType::Prohibit => 8,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteSpec {
+    pub dst: IpAddr,
+    pub prefix_len: u8,
+    /// `via`; same family as `dst`.
+    pub gateway: Option<IpAddr>,
+    /// `dev` as an ifindex.
+    pub oif: Option<u32>,
+    /// `src`: preferred source address.
+    pub src: Option<IpAddr>,
+    /// `metric` / `preference`.
+    pub metric: Option<u32>,
+    pub table: u32,
+    /// None: what `ip` picks (link for a unicast route without gateway,
+    /// else global; on delete, any scope).
+    pub scope: Option<Scope>,
+    pub protocol: u8,
+    pub kind: RouteType,
+}
+
+impl RouteSpec {
+    /// A unicast route in the main table with `ip route`'s defaults.
+    pub fn new(dst: IpAddr, prefix_len: u8) -> RouteSpec {
+        RouteSpec {
+            dst,
+            prefix_len,
+            gateway: None,
+            oif: None,
+            src: None,
+            metric: None,
+            table: TABLE_MAIN,
+            scope: None,
+            protocol: PROTO_BOOT,
+            kind: RouteType::Unicast,
+        }
+    }
+}
+
+/// Address scope (`scope`); values from `rtnetlink.h`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Scope {
+    #[default]
+    Global,
+    Site,
+    Link,
+    Host,
+    Nowhere,
+    Other(u8),
+}
+
+impl Scope {
+    pub fn value(self) -> u8 {
+        match self {
+            Scope::Global => 0,
+            Scope::Site => 200,
+            Scope::Link => 253,
+            Scope::Host => 254,
+            Scope::Nowhere => 255,
+            Scope::Other(n) => n,
+        }
+    }
+
+    /// The names `ip` accepts, or a number 0-255.
+    pub fn parse(s: &str) -> Option<Scope> {
+        Some(match s {
+            "global" | "universe" => Scope::Global,
+            "site" => Scope::Site,
+            "link" => Scope::Link,
+            "host" => Scope::Host,
+            "nowhere" => Scope::Nowhere,
+            n => match n.parse::<u8>().ok()? {
+                0 => Scope::Global,
+                200 => Scope::Site,
+                253 => Scope::Link,
+                254 => Scope::Host,
+                255 => Scope::Nowhere,
+                v => Scope::Other(v),
+            },
+        })
+    }
+}
 
 /// A parsed route line; `dev` still needs an ifindex.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RouteLine {
+pub struct Route {
     pub spec: RouteSpec,
     pub dev: Option<String>,
 }
@@ -16,7 +126,7 @@ pub struct RouteLine {
 /// `[type] [src IP] [to] PFX [via|gw IP] [dev IF] [scope S] [table T]
 /// [metric|preference|priority M] [proto P] [no_track] [inet6]`, where type
 /// is `blackhole`, `unreachable` or `prohibit`.
-pub fn parse_route(words: &[String]) -> Result<RouteLine, String> {
+pub fn parse_route(words: &[String]) -> Result<Route, String> {
     let mut kind = RouteType::Unicast;
     let mut dst: Option<(IpAddr, u8)> = None;
     let (mut gateway, mut src, mut dev, mut scope, mut table, mut metric, mut proto) =
@@ -63,7 +173,7 @@ pub fn parse_route(words: &[String]) -> Result<RouteLine, String> {
     if let Some(p) = proto {
         spec.protocol = p;
     }
-    Ok(RouteLine { spec, dev })
+    Ok(Route { spec, dev })
 }
 
 fn ip(s: &str) -> Result<IpAddr, String> {
@@ -80,7 +190,7 @@ fn prefix(s: &str, inet6: bool) -> Result<(IpAddr, u8), String> {
 }
 
 /// `ADDR/LEN`, or a bare address (a host: the full length). Shared with `ip rule` lines.
-pub(super) fn address_prefix(s: &str) -> Result<(IpAddr, u8), String> {
+pub(crate) fn address_prefix(s: &str) -> Result<(IpAddr, u8), String> {
     let (a, len) = match s.split_once('/') {
         Some((a, l)) => (a, Some(l)),
         None => (s, None),
@@ -95,11 +205,11 @@ pub(super) fn address_prefix(s: &str) -> Result<(IpAddr, u8), String> {
 }
 
 /// Decimal or 0x-hex, as iproute2 reads tables, marks and preferences.
-pub(super) fn number(s: &str) -> Result<u32, String> {
+pub(crate) fn number(s: &str) -> Result<u32, String> {
     number_u64(s).and_then(|n| u32::try_from(n).ok()).ok_or_else(|| format!("bad number '{s}'"))
 }
 
-pub(super) fn number_u64(s: &str) -> Option<u64> {
+pub(crate) fn number_u64(s: &str) -> Option<u64> {
     match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
         Some(hex) => u64::from_str_radix(hex, 16).ok(),
         None => s.parse().ok(),
@@ -107,7 +217,7 @@ pub(super) fn number_u64(s: &str) -> Option<u64> {
 }
 
 /// A routing table by name or number.
-pub(super) fn table_id(s: &str) -> Result<u32, String> {
+pub(crate) fn table_id(s: &str) -> Result<u32, String> {
     match s {
         "main" => Ok(254),
         "local" => Ok(255),
@@ -117,7 +227,7 @@ pub(super) fn table_id(s: &str) -> Result<u32, String> {
 }
 
 /// A route's or rule's protocol (who installed it) by name or number.
-pub(super) fn protocol(s: &str) -> Result<u8, String> {
+pub(crate) fn protocol(s: &str) -> Result<u8, String> {
     match s {
         "kernel" => Ok(2),
         "boot" => Ok(3),
@@ -130,7 +240,7 @@ pub(super) fn protocol(s: &str) -> Result<u8, String> {
 mod tests {
     use super::*;
 
-    fn parse(line: &str) -> Result<RouteLine, String> {
+    fn parse(line: &str) -> Result<Route, String> {
         parse_route(&line.split_whitespace().map(String::from).collect::<Vec<_>>())
     }
 

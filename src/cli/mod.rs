@@ -1,110 +1,45 @@
 //! Command line: keepalived's flags with keepalived's meanings, plus the
 //! multi-call names (`keepalived`, `genhash`) and vigil's own subcommands.
 
+pub mod host_checks;
+
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::config;
+use crate::daemon::{RunPaths, Settings};
 
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-pub const DEFAULT_CONFIG: &str = "/etc/keepalived/keepalived.conf";
+pub use crate::daemon::settings::DEFAULT_CONFIG;
+pub use crate::runtime::VERSION;
 
 /// Exit codes of `-t`, as upstream keepalived's enum has them.
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_CONFIG_FATAL: i32 = 4;
 pub const EXIT_CONFIG_ERRORS: i32 = 5;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What the command line says: the daemon's [`Settings`], and the flags
+/// only `-t` reads or that vigil accepts without acting on.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Options {
-    pub config_file: PathBuf,
-    pub dont_fork: bool,
-    pub log_console: bool,
-    pub log_detail: bool,
-    /// syslog facility number 0..=7 for local0..local7, or a raw LOG_* value.
-    pub log_facility: Option<String>,
-    pub no_syslog: bool,
-    pub vrrp_only: bool,
-    pub check_only: bool,
-    pub pid_file: Option<PathBuf>,
-    pub vrrp_pid_file: Option<PathBuf>,
-    pub checkers_pid_file: Option<PathBuf>,
+    pub daemon: Settings,
     pub bfd_pid_file: Option<PathBuf>,
     pub config_test: bool,
     /// `-tFILE` / `--config-test=FILE`: the findings go to FILE (appended).
     pub config_test_log: Option<PathBuf>,
     /// `-t --dump`: print the effective configuration after defaults.
     pub dump_effective: bool,
-    pub config_id: Option<String>,
-    pub dump_conf: bool,
-    pub dont_respawn: bool,
     pub release_vips: bool,
-    pub dont_release_vrrp: bool,
-    pub dont_release_ipvs: bool,
-    /// `-s NAME`: run in the network namespace /var/run/netns/NAME.
-    pub namespace: Option<String>,
-    /// `-u MASK`: the file-creation mask, already validated.
-    pub umask: Option<u32>,
-    /// `-g[FILE]`: also log to FILE (`keepalived.log` when none is given);
-    /// see [`crate::daemon::log::log_file_name`] for the name each process writes.
-    pub log_file: Option<String>,
     pub flush_log_file: bool,
-    pub ignore_sigint: bool,
-    /// `-a`: the VRRP child logs every address added or removed.
-    pub address_monitoring: bool,
-    /// `--all`: run every child even without configuration for it.
-    pub all_children: bool,
-    /// `-e`: a missing included file is an error, as with `includet`.
-    pub all_config: bool,
-    /// `-m`, or `-M[PATTERN]`: unlimited core size for the daemon.
-    pub core_dump: bool,
     /// `-M[PATTERN]` (the pattern is not applied: see [`Options::unsupported`]).
     pub core_dump_pattern: Option<String>,
 }
 
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            config_file: PathBuf::from(DEFAULT_CONFIG),
-            dont_fork: false,
-            log_console: false,
-            log_detail: false,
-            log_facility: None,
-            no_syslog: false,
-            vrrp_only: false,
-            check_only: false,
-            pid_file: None,
-            vrrp_pid_file: None,
-            checkers_pid_file: None,
-            bfd_pid_file: None,
-            config_test: false,
-            config_test_log: None,
-            dump_effective: false,
-            config_id: None,
-            dump_conf: false,
-            dont_respawn: false,
-            release_vips: false,
-            dont_release_vrrp: false,
-            dont_release_ipvs: false,
-            namespace: None,
-            umask: None,
-            log_file: None,
-            flush_log_file: false,
-            ignore_sigint: false,
-            all_config: false,
-            all_children: false,
-            address_monitoring: false,
-            core_dump: false,
-            core_dump_pattern: None,
-        }
-    }
-}
-
 impl Options {
     /// One warning per accepted flag that does not do in vigil what it does
-    /// in keepalived, for the daemon to log at start.
+    /// in keepalived, for the daemon to log at start ([`Settings::warnings`]).
     pub fn unsupported(&self) -> Vec<String> {
         let mut out = Vec::new();
-        if self.address_monitoring && self.check_only && !self.vrrp_only {
+        if self.daemon.address_monitoring && self.daemon.check_only && !self.daemon.vrrp_only {
             out.push(
                 "-a/--address-monitoring with -C: only vigil's VRRP child logs address changes,                  and -C runs none"
                     .into(),
@@ -269,55 +204,56 @@ pub fn parse_args(args: &[String]) -> Result<Command, String> {
         for (name, value) in found {
             let val = || value.clone().unwrap_or_default();
             match name {
-                "use-file" => o.config_file = PathBuf::from(val()),
-                "dont-fork" => o.dont_fork = true,
-                "log-console" => o.log_console = true,
-                "log-detail" => o.log_detail = true,
-                "log-facility" => o.log_facility = Some(val()),
+                "use-file" => o.daemon.config_file = PathBuf::from(val()),
+                "dont-fork" => o.daemon.dont_fork = true,
+                "log-console" => o.daemon.log_console = true,
+                "log-detail" => o.daemon.log_detail = true,
+                "log-facility" => o.daemon.log_facility = Some(val()),
                 // keepalived: an empty value is the default name too.
                 "log-file" => {
-                    o.log_file =
+                    o.daemon.log_file =
                         Some(value.filter(|v| !v.is_empty()).unwrap_or_else(|| "keepalived.log".into()))
                 }
                 "flush-log-file" => o.flush_log_file = true,
-                "no-syslog" => o.no_syslog = true,
-                "umask" => o.umask = Some(parse_umask(&val())?),
-                "vrrp" => o.vrrp_only = true,
-                "check" => o.check_only = true,
-                "pid" => o.pid_file = Some(PathBuf::from(val())),
-                "vrrp_pid" => o.vrrp_pid_file = Some(PathBuf::from(val())),
-                "checkers_pid" => o.checkers_pid_file = Some(PathBuf::from(val())),
+                "no-syslog" => o.daemon.no_syslog = true,
+                "umask" => o.daemon.umask = Some(parse_umask(&val())?),
+                "vrrp" => o.daemon.vrrp_only = true,
+                "check" => o.daemon.check_only = true,
+                "pid" => o.daemon.pid_file = Some(PathBuf::from(val())),
+                "vrrp_pid" => o.daemon.vrrp_pid_file = Some(PathBuf::from(val())),
+                "checkers_pid" => o.daemon.checkers_pid_file = Some(PathBuf::from(val())),
                 "bfd_pid" => o.bfd_pid_file = Some(PathBuf::from(val())),
                 "config-test" => {
                     o.config_test = true;
                     o.config_test_log = value.filter(|v| !v.is_empty()).map(PathBuf::from);
                 }
                 "dump" => o.dump_effective = true,
-                "config-id" => o.config_id = Some(val()),
-                "dump-conf" => o.dump_conf = true,
-                "dont-respawn" => o.dont_respawn = true,
+                "config-id" => o.daemon.config_id = Some(val()),
+                "dump-conf" => o.daemon.dump_conf = true,
+                "dont-respawn" => o.daemon.dont_respawn = true,
                 "release-vips" => o.release_vips = true,
-                "dont-release-vrrp" => o.dont_release_vrrp = true,
-                "dont-release-ipvs" => o.dont_release_ipvs = true,
-                "namespace" => o.namespace = Some(parse_namespace(&val())?),
-                "core-dump" => o.core_dump = true,
+                "dont-release-vrrp" => o.daemon.dont_release_vrrp = true,
+                "dont-release-ipvs" => o.daemon.dont_release_ipvs = true,
+                "namespace" => o.daemon.namespace = Some(parse_namespace(&val())?),
+                "core-dump" => o.daemon.core_dump = true,
                 "core-dump-pattern" => {
-                    o.core_dump = true;
+                    o.daemon.core_dump = true;
                     o.core_dump_pattern =
                         Some(value.filter(|v| !v.is_empty()).unwrap_or_else(|| "core".into()));
                 }
-                "ignore-sigint" => o.ignore_sigint = true,
-                "all-config" => o.all_config = true,
-                "all" => o.all_children = true,
+                "ignore-sigint" => o.daemon.ignore_sigint = true,
+                "all-config" => o.daemon.all_config = true,
+                "all" => o.daemon.all_children = true,
                 // Done by vigil anyway: no BFD child to leave out, no malloc checker to turn off.
                 "no_bfd" | "no-mem-check" => {}
-                "address-monitoring" => o.address_monitoring = true,
+                "address-monitoring" => o.daemon.address_monitoring = true,
                 "version" => return Ok(Command::Version),
                 "help" => return Ok(Command::Help),
                 _ => unreachable!("option table entry {name} not handled"),
             }
         }
     }
+    o.daemon.warnings = o.unsupported();
     Ok(Command::Run(Box::new(o)))
 }
 
@@ -377,8 +313,8 @@ pub fn main(argv: Vec<OsString>) -> i32 {
     match rest.first().map(String::as_str) {
         Some("genhash") => return genhash_main(&rest[1..]),
         Some("-T") | Some("--genhash") => return genhash_main(&rest[1..]),
-        Some("status") => return crate::daemon::control::status_main(&rest[1..]),
-        Some("upgrade") => return crate::daemon::upgrade::upgrade_main(&rest[1..]),
+        Some("status") => return status_main(&rest[1..]),
+        Some("upgrade") => return upgrade_main(&rest[1..]),
         // Hidden: exercises the IPVS client on a test machine (flushes IPVS).
         Some("ipvs-selftest") => return crate::ipvs::selftest::main(&rest[1..]),
         Some(a) if a.starts_with("--signum=") => return crate::daemon::signum_main(&a["--signum=".len()..]),
@@ -394,7 +330,7 @@ pub fn main(argv: Vec<OsString>) -> i32 {
             EXIT_OK
         }
         Ok(Command::Run(o)) if o.config_test => config_test(&o),
-        Ok(Command::Run(o)) => crate::daemon::run(*o),
+        Ok(Command::Run(o)) => crate::daemon::run(o.daemon),
         Err(e) => {
             eprintln!("vigil: {e}\nTry 'vigil --help'.");
             2
@@ -402,13 +338,83 @@ pub fn main(argv: Vec<OsString>) -> i32 {
     }
 }
 
+const STATUS_USAGE: &str = "Usage: vigil status [-s NAME] [-i ID] [-p PIDFILE] [--json | --prometheus]\n\
+     -s, -i and -p name the daemon as they did when it was started";
+
+/// `vigil status [-s NAME] [-i ID] [-p FILE] [--json | --prometheus]`: the
+/// flags find the daemon started with the same ones (see
+/// [`RunPaths::for_daemon`]).
+fn status_main(args: &[String]) -> i32 {
+    use crate::daemon::control::{status, StatusFormat};
+    let mut json = false;
+    let mut prometheus = false;
+    let mut daemon_args = Vec::new();
+    for a in args {
+        match a.as_str() {
+            "--json" | "-j" => json = true,
+            "--prometheus" => prometheus = true,
+            _ => daemon_args.push(a.clone()),
+        }
+    }
+    if json && prometheus {
+        eprintln!("vigil status: --json and --prometheus exclude each other\n{STATUS_USAGE}");
+        return 2;
+    }
+    let paths = match daemon_paths(&daemon_args) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("vigil status: {e}\n{STATUS_USAGE}");
+            return 2;
+        }
+    };
+    let format = match (json, prometheus) {
+        (true, _) => StatusFormat::Json,
+        (_, true) => StatusFormat::Prometheus,
+        _ => StatusFormat::Table,
+    };
+    status(&paths, format)
+}
+
+/// `vigil upgrade [-s NAME] [-i ID] [-p FILE]`: ask the daemon those flags
+/// name to re-execute its binary, and wait until it runs again.
+fn upgrade_main(args: &[String]) -> i32 {
+    const USAGE: &str = "Usage: vigil upgrade [-s NAME] [-i ID] [-p PIDFILE]\n\
+         re-executes the daemon's binary (the file at the path it was started from) without dropping its VIPs";
+    match daemon_paths(args) {
+        Ok(paths) => crate::daemon::upgrade::upgrade(&paths),
+        Err(e) => {
+            eprintln!("vigil upgrade: {e}\n{USAGE}");
+            2
+        }
+    }
+}
+
+/// The paths of the daemon that the identifying flags in `args` (`-s`,
+/// `-i`, `-p`, in the daemon's own syntax) name; any other flag is an error.
+pub fn daemon_paths(args: &[String]) -> Result<RunPaths, String> {
+    let opts = match parse_args(args)? {
+        Command::Run(o) => o,
+        _ => return Err("unexpected --help or --version".into()),
+    };
+    let identity = Settings {
+        namespace: opts.daemon.namespace.clone(),
+        config_id: opts.daemon.config_id.clone(),
+        pid_file: opts.daemon.pid_file.clone(),
+        ..Default::default()
+    };
+    if *opts != (Options { daemon: identity, ..Default::default() }) {
+        return Err(format!("only -s, -i and -p (which daemon) are accepted here, not '{}'", args.join(" ")));
+    }
+    Ok(RunPaths::for_daemon(&opts.daemon))
+}
+
 fn basename(p: &str) -> &str {
     Path::new(p).file_name().and_then(|s| s.to_str()).unwrap_or(p)
 }
 
-fn load_options(o: &Options, host_checks: bool) -> config::LoadOptions {
-    let mut lo = config::LoadOptions { host_checks, ..Default::default() };
-    if let Some(id) = &o.config_id {
+fn load_options(o: &Options) -> config::LoadOptions {
+    let mut lo = config::LoadOptions::default();
+    if let Some(id) = &o.daemon.config_id {
         lo.config_id = id.clone();
     }
     lo
@@ -423,13 +429,14 @@ fn config_test(o: &Options) -> i32 {
             return EXIT_CONFIG_FATAL;
         }
     }
-    if !o.config_file.exists() {
+    if !o.daemon.config_file.exists() {
         // keepalived 2.2.7 exits 0 here; an init script deserves better.
-        eprintln!("{}: error: configuration file not found", o.config_file.display());
+        eprintln!("{}: error: configuration file not found", o.daemon.config_file.display());
         return EXIT_CONFIG_FATAL;
     }
-    let mut loaded = config::load_file(&o.config_file, &load_options(o, true));
-    if o.all_config {
+    let mut loaded = config::load_file(&o.daemon.config_file, &load_options(o));
+    host_checks::check(&loaded.config, &mut loaded.diags);
+    if o.daemon.all_config {
         loaded.require_includes();
     }
     // In file order, so the output reads alongside the config.
@@ -441,12 +448,12 @@ fn config_test(o: &Options) -> i32 {
         eprintln!("{d}");
     }
     // keepalived's -t -d dumps the configuration too.
-    if o.dump_effective || o.dump_conf {
+    if o.dump_effective || o.daemon.dump_conf {
         print!("{}", config::dump::dump(&loaded.config));
     }
     let errors = loaded.diags.iter().filter(|d| d.is_error()).count();
     let warnings = loaded.diags.len() - errors;
-    eprintln!("{}: {} error(s), {} warning(s)", o.config_file.display(), errors, warnings);
+    eprintln!("{}: {} error(s), {} warning(s)", o.daemon.config_file.display(), errors, warnings);
     if errors > 0 {
         EXIT_CONFIG_ERRORS
     } else {
@@ -488,32 +495,38 @@ mod tests {
 
     #[test]
     fn short_long_and_glued_forms() {
-        assert_eq!(run(&["-f", "/x.conf"]).config_file, PathBuf::from("/x.conf"));
-        assert_eq!(run(&["-f/y.conf"]).config_file, PathBuf::from("/y.conf"));
-        assert_eq!(run(&["--use-file=/z.conf"]).config_file, PathBuf::from("/z.conf"));
-        assert_eq!(run(&["--use-file", "/w.conf"]).config_file, PathBuf::from("/w.conf"));
+        assert_eq!(run(&["-f", "/x.conf"]).daemon.config_file, PathBuf::from("/x.conf"));
+        assert_eq!(run(&["-f/y.conf"]).daemon.config_file, PathBuf::from("/y.conf"));
+        assert_eq!(run(&["--use-file=/z.conf"]).daemon.config_file, PathBuf::from("/z.conf"));
+        assert_eq!(run(&["--use-file", "/w.conf"]).daemon.config_file, PathBuf::from("/w.conf"));
         let o = run(&["-n", "-l", "-D", "-P", "-S", "7", "-i", "node1", "-t"]);
-        assert!(o.dont_fork && o.log_console && o.log_detail && o.vrrp_only && o.config_test);
-        assert_eq!(o.log_facility.as_deref(), Some("7"));
-        assert_eq!(o.config_id.as_deref(), Some("node1"));
+        assert!(
+            o.daemon.dont_fork
+                && o.daemon.log_console
+                && o.daemon.log_detail
+                && o.daemon.vrrp_only
+                && o.config_test
+        );
+        assert_eq!(o.daemon.log_facility.as_deref(), Some("7"));
+        assert_eq!(o.daemon.config_id.as_deref(), Some("node1"));
         let o = run(&["-p", "/run/a.pid", "-r", "/run/b.pid", "-c", "/run/c.pid", "-b", "/run/d.pid"]);
-        assert_eq!(o.checkers_pid_file, Some(PathBuf::from("/run/c.pid")));
+        assert_eq!(o.daemon.checkers_pid_file, Some(PathBuf::from("/run/c.pid")));
     }
 
     #[test]
     fn optional_values_are_only_glued() {
         // -g alone must not eat the next flag.
         let o = run(&["-g", "-n"]);
-        assert_eq!(o.log_file.as_deref(), Some("keepalived.log"));
-        assert!(o.dont_fork);
-        assert_eq!(run(&["-g/var/log/k.log"]).log_file.as_deref(), Some("/var/log/k.log"));
-        assert_eq!(run(&["--log-file=/x.log", "-l"]).log_file.as_deref(), Some("/x.log"));
+        assert_eq!(o.daemon.log_file.as_deref(), Some("keepalived.log"));
+        assert!(o.daemon.dont_fork);
+        assert_eq!(run(&["-g/var/log/k.log"]).daemon.log_file.as_deref(), Some("/var/log/k.log"));
+        assert_eq!(run(&["--log-file=/x.log", "-l"]).daemon.log_file.as_deref(), Some("/x.log"));
         let o = run(&["--log-file", "-l"]);
-        assert_eq!(o.log_file.as_deref(), Some("keepalived.log"));
-        assert!(o.log_console);
+        assert_eq!(o.daemon.log_file.as_deref(), Some("keepalived.log"));
+        assert!(o.daemon.log_console);
         assert!(parse_args(&["--log-file".into(), "/x.log".into()]).is_err());
         let o = run(&["-M", "-n"]);
-        assert!(o.core_dump && o.dont_fork);
+        assert!(o.daemon.core_dump && o.daemon.dont_fork);
         assert_eq!(o.core_dump_pattern.as_deref(), Some("core"));
         let o = run(&["-t/tmp/x.txt"]);
         assert!(o.config_test);
@@ -524,27 +537,33 @@ mod tests {
     #[test]
     fn bundled_short_flags() {
         let o = run(&["-nlD", "-PGf/k.conf"]);
-        assert!(o.dont_fork && o.log_console && o.log_detail && o.vrrp_only && o.no_syslog);
-        assert_eq!(o.config_file, PathBuf::from("/k.conf"));
+        assert!(
+            o.daemon.dont_fork
+                && o.daemon.log_console
+                && o.daemon.log_detail
+                && o.daemon.vrrp_only
+                && o.daemon.no_syslog
+        );
+        assert_eq!(o.daemon.config_file, PathBuf::from("/k.conf"));
         let o = run(&["-nVIs", "blue"]);
-        assert!(o.dont_release_vrrp && o.dont_release_ipvs);
-        assert_eq!(o.namespace.as_deref(), Some("blue"));
+        assert!(o.daemon.dont_release_vrrp && o.daemon.dont_release_ipvs);
+        assert_eq!(o.daemon.namespace.as_deref(), Some("blue"));
         assert!(parse_args(&["-nq".into()]).is_err());
     }
 
     #[test]
     fn namespace_umask_and_release_flags() {
         let o = run(&["-s", "blue", "-u", "077", "-V", "-I", "-X"]);
-        assert_eq!(o.namespace.as_deref(), Some("blue"));
-        assert_eq!(o.umask, Some(0o77));
-        assert!(o.dont_release_vrrp && o.dont_release_ipvs && o.release_vips);
-        assert_eq!(run(&["--namespace=red", "--umask=0027"]).namespace.as_deref(), Some("red"));
-        assert_eq!(run(&["--umask=0027"]).umask, Some(0o27));
-        assert_eq!(run(&["-u0"]).umask, Some(0));
-        assert_eq!(run(&["-u", "18"]).umask, Some(18));
-        assert_eq!(run(&["-u", "0x1ff"]).umask, Some(0o777));
+        assert_eq!(o.daemon.namespace.as_deref(), Some("blue"));
+        assert_eq!(o.daemon.umask, Some(0o77));
+        assert!(o.daemon.dont_release_vrrp && o.daemon.dont_release_ipvs && o.release_vips);
+        assert_eq!(run(&["--namespace=red", "--umask=0027"]).daemon.namespace.as_deref(), Some("red"));
+        assert_eq!(run(&["--umask=0027"]).daemon.umask, Some(0o27));
+        assert_eq!(run(&["-u0"]).daemon.umask, Some(0));
+        assert_eq!(run(&["-u", "18"]).daemon.umask, Some(18));
+        assert_eq!(run(&["-u", "0x1ff"]).daemon.umask, Some(0o777));
         // As keepalived's strtoll(.., 0): without a leading 0 the number is decimal.
-        assert_eq!(run(&["-u", "8"]).umask, Some(8));
+        assert_eq!(run(&["-u", "8"]).daemon.umask, Some(8));
         for bad in ["512", "0778", "01000", "abc", "", "-1", "0x"] {
             assert!(parse_args(&["-u".into(), bad.into()]).is_err(), "umask {bad:?}");
         }
@@ -560,14 +579,14 @@ mod tests {
         let o = run(&["-a", "--all", "-X", "-M/tmp/core", "--no-mem-check", "-B", "--flush-log-file"]);
         let w = o.unsupported();
         assert_eq!(w.len(), 2, "{w:?}");
-        assert!(o.all_children && o.address_monitoring);
+        assert!(o.daemon.all_children && o.daemon.address_monitoring);
         assert_eq!(run(&["-a", "-C"]).unsupported().len(), 1);
         assert!(w.iter().any(|l| l.contains("core_pattern")), "{w:?}");
         assert!(w.iter().any(|l| l.starts_with("-X/--release-vips")), "{w:?}");
-        assert!(o.flush_log_file && o.core_dump);
+        assert!(o.flush_log_file && o.daemon.core_dump);
         assert!(run(&["-n", "--ignore-sigint", "-e", "-m"]).unsupported().is_empty());
         let o = run(&["--ignore-sigint", "-e"]);
-        assert!(o.ignore_sigint && o.all_config);
+        assert!(o.daemon.ignore_sigint && o.daemon.all_config);
     }
 
     #[test]
@@ -592,7 +611,7 @@ mod tests {
     fn config_id_selects_the_at_id_lines() {
         let o = run(&["-i", "lb2"]);
         let text = b"vrrp_instance V {\n interface eth0\n virtual_router_id 1\n@lb1 priority 150\n@lb2 priority 50\n}\n";
-        let lo = load_options(&o, false);
+        let lo = load_options(&o);
         let l = config::load_bytes("t.conf", text, Path::new("/"), &lo);
         assert_eq!(l.config.instances[0].priority, Some(50));
     }
@@ -603,5 +622,40 @@ mod tests {
         assert!(parse_args(&["--bogus".into()]).is_err());
         assert!(parse_args(&["stray".into()]).is_err());
         assert_eq!(parse_args(&["-v".into()]).unwrap(), Command::Version);
+    }
+
+    #[test]
+    fn status_takes_the_daemons_identifying_flags_only() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let p = daemon_paths(&args(&["-i", "node1", "--pid=/run/n1.pid", "-s", "blue"])).unwrap();
+        assert_eq!(p.identity, "namespace blue, config-id node1, pid file /run/n1.pid");
+        assert_eq!(daemon_paths(&args(&[])).unwrap().identity, "default");
+        for bad in [&["-f", "x.conf"][..], &["-P"], &["--bogus"], &["extra"], &["-s"]] {
+            assert!(daemon_paths(&args(bad)).is_err(), "{bad:?}");
+        }
+    }
+
+    /// Every flag parse_args accepts is in FLAGS, and nothing else is.
+    #[test]
+    fn every_flag_is_classified() {
+        let mut accepted: Vec<String> = Vec::new();
+        for (short, long, _) in OPTIONS {
+            accepted.extend(short.map(|c| c.to_string()));
+            accepted.push(long.to_string());
+        }
+        let listed: Vec<&str> =
+            crate::config::coverage::FLAGS.iter().flat_map(|(n, _)| n.iter().copied()).collect();
+        for a in &accepted {
+            assert!(
+                listed.contains(&a.as_str()),
+                "flag '{a}' is accepted by cli::parse_args but not in FLAGS"
+            );
+        }
+        for l in &listed {
+            assert!(
+                accepted.iter().any(|a| a == l),
+                "FLAGS lists '{l}', which cli::parse_args does not accept"
+            );
+        }
     }
 }
