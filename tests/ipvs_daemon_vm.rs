@@ -1,10 +1,12 @@
 //! Issue 6's proof: the vigil daemon (`vigil -n -l -C`) health-checks real
 //! servers that live in network namespaces and programs a real kernel's
 //! IPVS, watched by Debian's `ipvsadm -Ln` while real servers stop and come
-//! back (tests/vm/payload-daemon/run, inside the QEMU guest of tests/vm/).
+//! back (tests/vm/payload-daemon/run, inside the QEMU guest of tests/vm/);
+//! and issue 15's: a checker child killed with SIGKILL is replaced by one
+//! that goes on from its state, so the table does not change.
 //!
-//! Needs root and qemu-system-x86_64 (installed through tests/deps.sh; the
-//! test skips, saying why, only if that fails). Shares the image cache
+//! Needs root and qemu-system-x86_64 (installed through tests/deps.sh; a
+//! test fails, saying why, if they cannot be had). Shares the image cache
 //! (target/vm) and the static build (target/vm-musl) with ipvs_vm.rs. About
 //! 25 s when both are cached.
 
@@ -14,7 +16,7 @@ use common::vm::{base_image, boot, static_vigil, vm_ready};
 use std::time::Instant;
 
 /// Checks in payload-daemon/run.
-const PAYLOAD_CHECKS: u32 = 10;
+const PAYLOAD_CHECKS: u32 = 12;
 
 #[test]
 fn daemon_programs_ipvs_from_health_checks() {
@@ -52,6 +54,8 @@ fn check_console(code: Option<i32>, lines: &[&str]) -> Result<(), String> {
         "ok   - table: alpha DR service holds only the answering real server",
         "ok   - rs1 removed",
         "ok   - rs2 at weight 0, sorry server in",
+        "ok   - the table stays as it was for 5 s after the kill",
+        "ok   - a new checker child runs",
         "ok   - rs2 back at weight 2, sorry server out",
         "ok   - rs1 back at weight 3",
         "ok   - the table is empty",
@@ -73,6 +77,7 @@ fn check_console(code: Option<i32>, lines: &[&str]) -> Result<(), String> {
         "Adding sorry server [198.18.9.9]:tcp:80 to VS [198.18.0.10]:tcp:80",
         "Removing sorry server [198.18.9.9]:tcp:80 from VS [198.18.0.10]:tcp:80",
         "TCP_CHECK on service [198.18.4.1]:tcp:8080 failed.",
+        "Resumed 2 of 2 virtual servers where the previous checker child left them",
         concat!("Stopped Keepalived v", env!("CARGO_PKG_VERSION"), " (vigil)"),
     ] {
         if !logged(want) {

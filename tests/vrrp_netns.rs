@@ -855,7 +855,7 @@ fn ipv6_instances_wait_for_dad_of_a_fresh_link_local() {
 }
 
 /// An instance whose interface does not exist yet (a VLAN or bond created after the daemon)
-/// waits for it, shown in status as INIT, instead of being dropped. A reload forgets a waiting
+/// waits for it (keepalived's `dynamic_interfaces`, vigil's behaviour with or without it), shown in status as INIT, instead of being dropped. A reload forgets a waiting
 /// instance the new configuration removed and makes a new one wait, without touching the
 /// running one. The interface appears without an address (still waiting), gets one while down
 /// (starts in FAULT), and comes up: the instance, an owner, becomes MASTER with its VIP.
@@ -871,7 +871,9 @@ fn instances_wait_for_a_missing_interface_across_reloads() {
              priority 255\n    advert_int 1\n    virtual_ipaddress {{\n        {vip}/24 dev {dev}\n    }}\n}}\n"
         )
     };
-    let run = instance("RUN", "eth0", 70, &vip_run);
+    // keepalived waits so only with dynamic_interfaces; vigil always does.
+    let run =
+        format!("global_defs {{\n    dynamic_interfaces\n}}\n{}", instance("RUN", "eth0", 70, &vip_run));
     let conf1 = format!("{run}{}", instance("GONE", "vlan7", 71, &vip_gone));
     let d = Daemon::start(&a, &vigil_bin(), &conf1, &["-P"]);
     assert!(d.wait_log("(GONE) waiting for interface vlan7 to appear", secs(3)), "{}", d.log());

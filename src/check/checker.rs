@@ -99,6 +99,15 @@ pub enum Step {
     StillDown,
 }
 
+/// A checker's state as a successor child resumes it (`check::resume`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SavedChecker {
+    pub up: bool,
+    pub has_run: bool,
+    pub retry_it: u32,
+    pub consecutive_failures: u32,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
     Idle { next: Instant },
@@ -177,6 +186,24 @@ impl CheckerCore {
         self.consecutive_failures = old.consecutive_failures;
         self.last = old.last.clone();
         self.last_duration = old.last_duration;
+    }
+
+    /// What a successor needs to go on where this checker is.
+    pub fn saved(&self) -> SavedChecker {
+        SavedChecker {
+            up: self.up,
+            has_run: self.has_run,
+            retry_it: self.retry_it,
+            consecutive_failures: self.consecutive_failures,
+        }
+    }
+
+    /// Go on from `saved` (a checker child that replaces one that died).
+    pub fn restore(&mut self, saved: &SavedChecker) {
+        self.up = saved.up;
+        self.has_run = saved.has_run;
+        self.retry_it = saved.retry_it.min(self.params.retry);
+        self.consecutive_failures = saved.consecutive_failures;
     }
 
     pub fn stop(&mut self) {

@@ -34,6 +34,7 @@ use crate::script::fifo::{self, Children, FifoSet, Only, Writer};
 use crate::script::{self, Command, Job, JobId, Order, ScriptKind, ScriptPolicy, ScriptRunner};
 use crate::smtp::{check_body, quorum_body, Alert, Mailer};
 use crate::sys::icmp;
+use crate::sys::state_file::ResumeFrom;
 use crate::time::{Epoch, Monotonic};
 
 /// How long `shutdown` waits for `omega` scripts before leaving.
@@ -101,12 +102,15 @@ pub struct CheckerEngine {
     children: Children,
     /// Set by `shutdown`: `lvs_flush_on_stop` decides what is removed.
     stopping: bool,
+    /// The state a crashed predecessor left, and this child's own for a successor.
+    resume: super::resume::Resume,
 }
 
 impl CheckerEngine {
     /// An engine for `config` that programs the kernel's IPVS when it has one.
-    pub fn new(config: &Config, only: Only) -> Result<CheckerEngine, String> {
+    pub fn new(config: &Config, only: Only, resume: Option<ResumeFrom>) -> Result<CheckerEngine, String> {
         let mut e = CheckerEngine::with_lvs(config, None)?;
+        e.resume_from(resume);
         e.want_kernel = true;
         e.only = only;
         e.children = fifo::children(config, only);
@@ -139,6 +143,7 @@ impl CheckerEngine {
             only: Only::default(),
             children: fifo::children(config, Only::default()),
             stopping: false,
+            resume: super::resume::Resume::default(),
         })
     }
 
@@ -146,12 +151,43 @@ impl CheckerEngine {
         move |warmup| warmup_jitter(warmup, next_random(rng))
     }
 
+    /// Start every virtual server, or go on where a crashed predecessor
+    /// left it (`check::resume`): its services are made sure of, and only
+    /// what differs from what IPVS holds is programmed.
     fn start_all(&mut self, now: Monotonic) {
         let vnow = self.epoch.instant(now);
+        let mut resumed = 0;
         for v in 0..self.vss.len() {
-            self.vss[v].core.start(vnow, &mut Self::jitter(&mut self.rng));
+            let saved = self.resume.take(&self.vss[v].name);
+            if saved.is_some_and(|s| self.vss[v].core.restore(&s)) {
+                resumed += 1;
+                for svc in self.vss[v].services.clone() {
+                    self.lvs_call(|l| l.add_service(&svc), || format!("update service {}", svc.addr));
+                }
+                self.vss[v].core.resume(vnow, &mut Self::jitter(&mut self.rng));
+            } else {
+                self.vss[v].core.start(vnow, &mut Self::jitter(&mut self.rng));
+            }
             self.apply(v, now);
         }
+        if resumed > 0 {
+            info!(
+                "Resumed {resumed} of {} virtual servers where the previous checker child left them",
+                self.vss.len()
+            );
+        }
+        self.resume.forget_previous();
+        self.save_state();
+    }
+
+    /// Where this child keeps its state, and what a crashed predecessor left.
+    pub fn resume_from(&mut self, from: Option<ResumeFrom>) {
+        self.resume = super::resume::Resume::new(from);
+    }
+
+    /// Write every virtual server's state for a successor (when it changed).
+    fn save_state(&mut self) {
+        self.resume.save(self.vss.iter().map(|v| (v.name.as_str(), v.core.saved())));
     }
 
     /// Apply the actions a core produced, in order.
@@ -160,6 +196,8 @@ impl CheckerEngine {
         while let Some(a) = self.vss[v].core.poll_action() {
             actions.push(a);
         }
+        // Every change of a checker or of IPVS comes with an action.
+        let changed = !actions.is_empty();
         for a in actions {
             match a {
                 Action::Log { level, line } => log!(level, "{line}"),
@@ -210,6 +248,9 @@ impl CheckerEngine {
                 Action::RunScript(s) => self.run_notify(v, s, now),
                 Action::Alert(a) => self.alert(v, a, now),
             }
+        }
+        if changed && !self.stopping {
+            self.save_state();
         }
     }
 
@@ -280,6 +321,12 @@ impl CheckerEngine {
     /// a backup daemon, as keepalived does; leftovers of a run that ended
     /// abnormally are stopped first).
     fn lvs_prepare(&mut self) {
+        if self.resume.is_resuming() {
+            // What IPVS holds is what the predecessor left: keep it.
+            self.lvs_set_timeouts();
+            self.lvs_start_sync_daemons(&checker_sync_daemons(&self.global));
+            return;
+        }
         if self.global.lvs_flush {
             info!("IPVS: flushing the table (lvs_flush)");
             self.lvs_call(|l| l.flush(), || "flush the table".to_string());
@@ -527,6 +574,14 @@ impl CheckerEngine {
                 }
             }
         }
+    }
+
+    /// Fail real server `rs`'s first checker of virtual server `v` now.
+    #[cfg(test)]
+    pub(crate) fn fail_for_test(&mut self, v: usize, rs: usize) {
+        let now = Monotonic::now() + Duration::from_secs(3600);
+        let _ = self.vss[v].core.due(self.epoch.instant(now));
+        self.finish(v, CheckId { rs, ck: 0 }, CheckResult::failure("test"), now);
     }
 
     /// A check ended: feed the core and apply what it decided.
@@ -777,6 +832,7 @@ impl Subsystem for CheckerEngine {
     }
 
     fn shutdown(&mut self, registry: &Registry, now: Monotonic) {
+        self.resume.remove();
         self.close_all(registry);
         self.pinger.close(registry);
         self.files.close(registry);
@@ -841,18 +897,7 @@ impl Subsystem for CheckerEngine {
 /// daemon (with `inst` the VRRP child runs the one its instance calls for).
 fn checker_sync_daemons(g: &GlobalDefs) -> Vec<SyncDaemon> {
     let Some(c) = g.lvs_sync_daemon.as_ref().filter(|c| c.instance.is_none()) else { return Vec::new() };
-    [SyncRole::Master, SyncRole::Backup]
-        .into_iter()
-        .map(|role| SyncDaemon {
-            role,
-            ifname: c.ifname.clone(),
-            sync_id: c.sync_id.unwrap_or(0),
-            maxlen: c.maxlen,
-            group: c.group,
-            port: c.port,
-            ttl: c.ttl,
-        })
-        .collect()
+    [SyncRole::Master, SyncRole::Backup].into_iter().map(|role| SyncDaemon::configured(c, role)).collect()
 }
 
 /// SSL_GET's session. SNI only with `enable_sni` or `sni_name`: the

@@ -41,6 +41,7 @@ mod lvs_kernel;
 pub mod names;
 pub mod ping;
 pub mod probe;
+mod resume;
 pub mod smtp;
 #[cfg(feature = "ssl")]
 pub mod tls;
@@ -66,8 +67,9 @@ pub fn subsystem(
     config: &Config,
     only: crate::script::fifo::Only,
     release_on_exit: bool,
+    resume: Option<crate::sys::state_file::ResumeFrom>,
 ) -> Result<Box<dyn Subsystem>, String> {
-    let mut engine = CheckerEngine::new(config, only)?;
+    let mut engine = CheckerEngine::new(config, only, resume)?;
     engine.release_on_exit = release_on_exit;
     Ok(Box::new(engine))
 }

@@ -437,6 +437,16 @@ mod engine {
         IpAddr::from([198, 18, 1, last])
     }
 
+    /// A service in the table that vigil's configuration does not have.
+    fn foreign_service() -> crate::check::lvs::ServiceSpec {
+        crate::check::lvs::ServiceSpec {
+            addr: svc(9),
+            scheduler: "rr".into(),
+            persistence: None,
+            netmask: None,
+        }
+    }
+
     const HEAD: &str = "virtual_server 198.18.0.1 80 {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n";
 
     #[test]
@@ -587,12 +597,7 @@ mod engine {
                        lvs_sync_daemon eth1 id 9 port 9000\n}\n";
         let conf = config(&format!("{globals}{HEAD} real_server 198.18.1.2 80 {{ weight 3 }}\n}}\n"));
         let mut lvs = MemoryLvs::new();
-        let foreign = crate::check::lvs::ServiceSpec {
-            addr: svc(9),
-            scheduler: "rr".into(),
-            persistence: None,
-            netmask: None,
-        };
+        let foreign = foreign_service();
         crate::check::lvs::Lvs::add_service(&mut lvs, &foreign).unwrap();
         let mut e = CheckerEngine::with_lvs(&conf, Some(Box::new(lvs.clone()))).unwrap();
         let poll = mio::Poll::new().unwrap();
@@ -623,12 +628,7 @@ mod engine {
             let conf = config(&format!("{globals}{vi}{HEAD} real_server 198.18.1.2 80 {{ weight 3 }}\n}}\n"));
             assert_eq!(conf.global.lvs_sync_daemon.as_ref().and_then(|d| d.sync_id), Some(7), "the VRID");
             let mut lvs = MemoryLvs::new();
-            let foreign = crate::check::lvs::ServiceSpec {
-                addr: svc(9),
-                scheduler: "rr".into(),
-                persistence: None,
-                netmask: None,
-            };
+            let foreign = foreign_service();
             crate::check::lvs::Lvs::add_service(&mut lvs, &foreign).unwrap();
             let mut e = CheckerEngine::with_lvs(&conf, Some(Box::new(lvs.clone()))).unwrap();
             let poll = mio::Poll::new().unwrap();
@@ -639,6 +639,59 @@ mod engine {
             let left: Vec<SvcAddr> = lvs.services().into_iter().map(|s| s.addr).collect();
             assert_eq!(left, [svc(9)], "{on_stop:?}");
         }
+    }
+
+    /// A checker child that replaces one that died goes on from its state
+    /// file: a real server that was down stays out of IPVS (a fresh start
+    /// would add it back until its checks fail again), one that was up stays.
+    #[test]
+    fn a_successor_resumes_the_dead_childs_real_servers() {
+        let conf = config(&format!(
+            "{HEAD} real_server 198.18.1.2 80 {{ weight 3\n TCP_CHECK {{\n }}\n }}\n \
+             real_server 198.18.1.3 80 {{ weight 2\n TCP_CHECK {{\n }}\n }}\n}}\n"
+        ));
+        let dir = std::env::temp_dir().join(format!("vigil-ckresume-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let state = dir.join("checker.state");
+        let from = |predecessor| {
+            Some(crate::sys::state_file::ResumeFrom {
+                state_file: state.clone(),
+                config_digest: "d1".into(),
+                predecessor,
+            })
+        };
+        // The predecessor: both up at start, then .3 fails.
+        let lvs = MemoryLvs::new();
+        let started = std::time::Instant::now();
+        let mut e = CheckerEngine::with_lvs(&conf, Some(Box::new(lvs.clone()))).unwrap();
+        e.resume_from(from(None));
+        let poll = mio::Poll::new().unwrap();
+        e.register(poll.registry(), &mut TokenAlloc::new()).unwrap();
+        assert_eq!(lvs.weight(&svc(1), ip(3), 80), Some(2));
+        e.fail_for_test(0, 1);
+        assert_eq!(lvs.weight(&svc(1), ip(3), 80), None, "taken out");
+        let text = std::fs::read_to_string(&state).unwrap();
+        assert!(text.contains("rs - - 0.1.0.1"), "{text}");
+        drop(e); // dies: no shutdown, the table stays
+        let life = crate::runtime::Lifetime { started, died: std::time::Instant::now() };
+
+        // Its successor, on the same table: nothing is re-added.
+        let mut e = CheckerEngine::with_lvs(&conf, Some(Box::new(lvs.clone()))).unwrap();
+        e.resume_from(from(Some(life)));
+        e.register(poll.registry(), &mut TokenAlloc::new()).unwrap();
+        assert_eq!(lvs.weight(&svc(1), ip(2), 80), Some(3));
+        assert_eq!(lvs.weight(&svc(1), ip(3), 80), None, "a down server stays out");
+        let status = e.status().to_string();
+        assert!(status.contains(r#""state":"DOWN""#), "{status}");
+
+        // A normal start (no predecessor seen dying) starts afresh.
+        let mut e = CheckerEngine::with_lvs(&conf, Some(Box::new(lvs.clone()))).unwrap();
+        e.resume_from(from(None));
+        e.register(poll.registry(), &mut TokenAlloc::new()).unwrap();
+        assert_eq!(lvs.weight(&svc(1), ip(3), 80), Some(2));
+        e.shutdown(poll.registry(), std::time::Instant::now());
+        assert!(!state.exists(), "a clean stop removes the state");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// `-I/--dont-release-ipvs`: a stop leaves the services and real servers in the table.

@@ -9,7 +9,7 @@ use std::time::Duration;
 use log::Level;
 
 use super::action::{Action, AlertRef, DestRef, ScriptRef};
-use super::checker::{CheckResult, CheckerCore, Step};
+use super::checker::{CheckResult, CheckerCore, SavedChecker, Step};
 use crate::time::Instant;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,6 +42,22 @@ pub struct VsParams {
 pub struct CheckId {
     pub rs: usize,
     pub ck: usize,
+}
+
+/// A real server's state as a successor child resumes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SavedRealServer {
+    pub checkers: Vec<SavedChecker>,
+    pub dynamic: Vec<Option<u32>>,
+    pub programmed: Option<u32>,
+}
+
+/// A virtual server's state as a successor child resumes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SavedVs {
+    pub quorum_up: bool,
+    pub sorry_programmed: Option<u32>,
+    pub rs: Vec<SavedRealServer>,
 }
 
 #[derive(Clone, Debug)]
@@ -227,6 +243,50 @@ impl VirtualServerCore {
             }
             rs.programmed = o.programmed;
         }
+    }
+
+    /// What a successor child needs to go on where this core is: per real
+    /// server its checkers, `misc_dynamic` weights and what IPVS holds.
+    pub fn saved(&self) -> SavedVs {
+        SavedVs {
+            quorum_up: self.quorum_up,
+            sorry_programmed: self.sorry_programmed,
+            rs: self
+                .rs
+                .iter()
+                .map(|r| SavedRealServer {
+                    checkers: r.checkers.iter().map(CheckerCore::saved).collect(),
+                    dynamic: r.dynamic.clone(),
+                    programmed: r.programmed,
+                })
+                .collect(),
+        }
+    }
+
+    /// Go on from `saved`, written by a child that ran the same
+    /// configuration (so the same real servers and checkers, in order);
+    /// `resume` then schedules and programs only the differences. False,
+    /// and nothing taken, if the shape differs.
+    pub fn restore(&mut self, saved: &SavedVs) -> bool {
+        let same_shape = saved.rs.len() == self.rs.len()
+            && saved
+                .rs
+                .iter()
+                .zip(&self.rs)
+                .all(|(s, r)| s.checkers.len() == r.checkers.len() && s.dynamic.len() == r.dynamic.len());
+        if !same_shape {
+            return false;
+        }
+        self.quorum_up = saved.quorum_up;
+        self.sorry_programmed = saved.sorry_programmed;
+        for (s, r) in saved.rs.iter().zip(&mut self.rs) {
+            for (sc, ck) in s.checkers.iter().zip(&mut r.checkers) {
+                ck.restore(sc);
+            }
+            r.dynamic.clone_from(&s.dynamic);
+            r.programmed = s.programmed;
+        }
+        true
     }
 
     /// After `adopt`: schedule the checkers and program only the differences

@@ -73,6 +73,8 @@ pub const ACTED_ON: &[(Ctx, &str, &str)] = {
         (GlobalDefs, "vrrp_owner_ignore_adverts", "global_tuning_reaches_the_protocol_params"),
         (GlobalDefs, "default_interface", "static_addresses_default_to_default_interface"),
         (GlobalDefs, "metrics_listen", "metrics_follow_a_failover"),
+        // What it asks for is what vigil always does: wait for the interface.
+        (GlobalDefs, "dynamic_interfaces", "instances_wait_for_a_missing_interface_across_reloads"),
         (GlobalDefs, "lvs_sync_daemon", "lvs_sync_daemon_follows_vrrp_between_two_directors"),
         (GlobalDefs, "lvs_timeouts", "lvs_sync_daemon_follows_vrrp_between_two_directors"),
         (GlobalDefs, "lvs_flush", "lvs_sync_daemon_follows_vrrp_between_two_directors"),

@@ -214,7 +214,7 @@ table! {
         "vrrp_delay_after_boot" Value Common,
         "vrrp_down_timer_adverts" Value Rare,
         "vrrp_owner_ignore_adverts" Value Rare,
-        "dynamic_interfaces" Ignored Common,
+        "dynamic_interfaces" Value Common,
         "default_interface" Value Rare,
         // A vigil extension: the Prometheus listener.
         "metrics_listen" Value Rare,
@@ -685,9 +685,6 @@ pub fn ignored_reason(ctx: Ctx, name: &str) -> Option<&'static str> {
         (GlobalDefs, "set_supplementary_groups") => "give scripts supplementary groups",
         (GlobalDefs | Instance, "lvs_sync_daemon_interface") => "run the IPVS connection sync daemon",
         (GlobalDefs, "lvs_id") => "use lvs_id",
-        (GlobalDefs, "dynamic_interfaces") => {
-            "need it: an instance whose interface or address is missing waits for it, set or not"
-        }
         (SyncGroup, "notify_deleted") => {
             "run it for a sync group: keepalived has notify_deleted in vrrp_instance only (put it there)"
         }

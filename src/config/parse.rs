@@ -350,6 +350,19 @@ impl Parser<'_> {
                 }
                 "lvs_timeouts" => g.lvs_timeouts = self.lvs_timeouts(s).or(g.lvs_timeouts),
                 "lvs_flush" => g.lvs_flush = self.flag(s),
+                // vigil always waits for a missing interface, as keepalived
+                // does with this keyword; its option is not acted on.
+                "dynamic_interfaces" => match s.args.first() {
+                    None => {}
+                    Some(t) if t.word() == Some("allow_if_changes") => {
+                        let msg = "'allow_if_changes': vigil does not follow an interface that is deleted and made again";
+                        self.warn(&t.loc, msg.to_string(), None);
+                    }
+                    Some(t) => {
+                        let msg = format!("unknown dynamic_interfaces option '{}'", t.word().unwrap_or(""));
+                        self.error(&t.loc, msg, Some("the only one is allow_if_changes".to_string()));
+                    }
+                },
                 "lvs_flush_on_stop" => g.lvs_flush_on_stop = self.lvs_flush_on_stop(s),
                 "notify_fifo" => self.fifo(s, &mut g.notify_fifo),
                 "vrrp_notify_priority_changes" => g.vrrp_notify_priority_changes = self.flag(s),

@@ -22,7 +22,16 @@ pub fn engines() -> Engines {
             )
         }),
         checker: Box::new(|s: &ChildStart| {
-            crate::check::subsystem(s.config, only(s), !s.settings.dont_release_ipvs)
+            crate::check::subsystem(
+                s.config,
+                only(s),
+                !s.settings.dont_release_ipvs,
+                Some(crate::sys::state_file::ResumeFrom {
+                    state_file: s.state_file.to_path_buf(),
+                    config_digest: s.config_digest.clone(),
+                    predecessor: s.predecessor,
+                }),
+            )
         }),
     }
 }

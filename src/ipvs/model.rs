@@ -124,6 +124,22 @@ pub struct SyncDaemon {
     pub ttl: Option<u8>,
 }
 
+impl SyncDaemon {
+    /// The daemon `lvs_sync_daemon` asks for, in `role` (sync id 0 unless
+    /// set or taken from the followed instance's VRID).
+    pub fn configured(c: &crate::config::model::LvsSyncDaemon, role: SyncRole) -> SyncDaemon {
+        SyncDaemon {
+            role,
+            ifname: c.ifname.clone(),
+            sync_id: c.sync_id.unwrap_or(0),
+            maxlen: c.maxlen,
+            group: c.group,
+            port: c.port,
+            ttl: c.ttl,
+        }
+    }
+}
+
 /// Service flag bits (`IP_VS_SVC_F_*`).
 pub mod flags {
     pub const PERSISTENT: u32 = 0x1;

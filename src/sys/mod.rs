@@ -20,6 +20,7 @@ pub mod proc_connector;
 pub mod proc_scan;
 pub mod route;
 pub mod rule;
+pub mod state_file;
 pub mod sysctl;
 pub mod track_file;
 pub mod users;

@@ -102,16 +102,7 @@ impl LvsSync {
     }
 
     fn daemon(&self, role: SyncRole) -> Option<SyncDaemon> {
-        let c = self.cfg.as_ref()?;
-        Some(SyncDaemon {
-            role,
-            ifname: c.ifname.clone(),
-            sync_id: c.sync_id.unwrap_or(0),
-            maxlen: c.maxlen,
-            group: c.group,
-            port: c.port,
-            ttl: c.ttl,
-        })
+        self.cfg.as_ref().map(|c| SyncDaemon::configured(c, role))
     }
 
     fn open(&mut self) -> Option<&mut Ipvs> {

@@ -36,24 +36,15 @@ use log::{info, warn};
 use super::VrrpEngine;
 use crate::config::model::{GlobalDefs, VrrpInstance};
 use crate::config::Config;
-use crate::runtime::Lifetime;
 use crate::sys::link;
-use crate::time::{clock_us, monotonic_us, Monotonic};
+use crate::sys::state_file;
+use crate::time::Monotonic;
 use crate::vrrp::State;
 
 /// First line of the state file.
 const MAGIC: &str = "vigil-vrrp-state 1";
 
-/// Where the state lives and who wrote what is there, for `subsystem`.
-pub struct ResumeFrom {
-    pub state_file: PathBuf,
-    /// SHA-256 (hex) of the validated configuration snapshot this child
-    /// runs: equal snapshots mean equal configurations, whatever binary
-    /// wrote the state file (`vigil upgrade`).
-    pub config_digest: String,
-    /// The child this one replaces, if the parent saw it die.
-    pub predecessor: Option<Lifetime>,
-}
+pub use crate::sys::state_file::ResumeFrom;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Saved {
@@ -87,23 +78,15 @@ impl Resume {
         let Some(from) = from else { return r };
         r.digest = from.config_digest.clone();
         if let Some(life) = from.predecessor {
-            match std::fs::read_to_string(&from.state_file) {
-                Ok(text) => match parse(&text) {
-                    Some(file) if within(file.written, life) => {
-                        r.previous = file.instances;
-                        r.previous_digest = file.config_digest;
-                        r.died = Some(life.died);
-                    }
-                    Some(_) => info!(
-                        "{}: not written by the VRRP child that died - normal start",
-                        from.state_file.display()
-                    ),
-                    None => warn!("{}: unreadable - normal start", from.state_file.display()),
-                },
-                Err(e) => info!(
-                    "no state of the previous VRRP child ({}: {e}) - normal start",
-                    from.state_file.display()
-                ),
+            let text = state_file::read_predecessors(&from.state_file, MAGIC, life, "VRRP");
+            match text.as_deref().map(parse) {
+                Some(Some(file)) => {
+                    r.previous = file.instances;
+                    r.previous_digest = file.config_digest;
+                    r.died = Some(life.died);
+                }
+                Some(None) => warn!("{}: unreadable - normal start", from.state_file.display()),
+                None => {}
             }
         }
         r.path = Some(from.state_file);
@@ -152,11 +135,11 @@ impl Resume {
         if insts == self.written {
             return;
         }
-        let mut text = format!("{MAGIC}\nwritten {}\nconfig {}\n", clock_us(), self.digest);
+        let mut body = String::new();
         for (name, state, hash) in &insts {
-            text.push_str(&format!("instance {} {hash:016x} {name}\n", state.as_str()));
+            body.push_str(&format!("instance {} {hash:016x} {name}\n", state.as_str()));
         }
-        match crate::sys::file::write_private(path, text.as_bytes()) {
+        match state_file::write(path, MAGIC, &self.digest, &body) {
             Ok(()) => self.written = insts,
             Err(e) => {
                 warn!("cannot write {}: {e} - a restarted VRRP child will start afresh", path.display())
@@ -254,17 +237,8 @@ fn hash_global(g: &GlobalDefs) -> u64 {
     h.finish()
 }
 
-/// Whether a file written at `written` (µs, CLOCK_MONOTONIC) is from `life`.
-fn within(written: u64, life: Lifetime) -> bool {
-    // A little slack: the two clocks are read a few µs apart.
-    let slack = 1_000;
-    (monotonic_us(life.started).saturating_sub(slack)..=monotonic_us(life.died) + slack).contains(&written)
-}
-
 /// What a state file says.
 struct StateFile {
-    /// When it was written (µs, CLOCK_MONOTONIC).
-    written: u64,
     instances: HashMap<String, Saved>,
     /// The snapshot digest of the child that wrote it.
     config_digest: Option<String>,
@@ -272,21 +246,9 @@ struct StateFile {
 
 /// A state file; None if it is not one.
 fn parse(text: &str) -> Option<StateFile> {
-    let mut lines = text.lines().peekable();
-    if lines.next()? != MAGIC {
-        return None;
-    }
-    let written = lines.next()?.strip_prefix("written ")?.parse().ok()?;
-    let config_digest = match lines.peek().and_then(|l| l.strip_prefix("config ")) {
-        Some(d) => {
-            let d = d.to_string();
-            lines.next();
-            Some(d)
-        }
-        None => None,
-    };
+    let file = state_file::parse(text, MAGIC)?;
     let mut out = HashMap::new();
-    for line in lines {
+    for line in file.body {
         let mut w = line.splitn(4, ' ');
         let (Some("instance"), Some(state), Some(hash), Some(name)) =
             (w.next(), w.next(), w.next(), w.next())
@@ -298,7 +260,7 @@ fn parse(text: &str) -> Option<StateFile> {
             .find(|s| s.as_str() == state)?;
         out.insert(name.to_string(), Saved { state, config: u64::from_str_radix(hash, 16).ok()? });
     }
-    Some(StateFile { written, instances: out, config_digest })
+    Some(StateFile { instances: out, config_digest: file.config_digest.map(String::from) })
 }
 
 #[cfg(test)]
@@ -309,7 +271,6 @@ mod tests {
     fn state_file_round_trip_and_garbage() {
         let text = format!("{MAGIC}\nwritten 1234\ninstance MASTER 00000000000000ff VI 1\ninstance BACKUP 0000000000000001 VI_2\n");
         let file = parse(&text).unwrap();
-        assert_eq!(file.written, 1234);
         assert_eq!(file.config_digest, None);
         let m = file.instances;
         assert_eq!(m["VI 1"], Saved { state: State::Master, config: 255 });
@@ -328,19 +289,6 @@ mod tests {
         ] {
             assert!(parse(bad).is_none(), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn a_file_counts_only_if_written_during_the_dead_childs_life() {
-        let started = Monotonic::now();
-        std::thread::sleep(Duration::from_millis(3));
-        let mid = clock_us();
-        std::thread::sleep(Duration::from_millis(3));
-        let died = Monotonic::now();
-        let life = Lifetime { started, died };
-        assert!(within(mid, life));
-        assert!(!within(monotonic_us(started) - 10_000, life), "older than the dead child");
-        assert!(!within(monotonic_us(died) + 10_000, life), "written after its death");
     }
 
     fn instance(name: &str) -> VrrpInstance {
