@@ -509,7 +509,9 @@ fn a_reload_keeps_the_fifo_and_adds_new_ones() {
         [
             "INSTANCE \"VI_1\" BACKUP 100",
             "INSTANCE \"VI_1\" MASTER 100",
-            "INSTANCE \"VI_1\" STOP 100",
+            // A new VRID is another instance to keepalived: the old one is
+            // removed, and reports FAULT (DELETED with notify_deleted).
+            "INSTANCE \"VI_1\" FAULT 100",
             "INSTANCE \"VI_1\" BACKUP 101",
             "INSTANCE \"VI_1\" MASTER 101",
             "INSTANCE \"VI_1\" STOP 101",

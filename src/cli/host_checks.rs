@@ -50,12 +50,16 @@ pub fn check(cfg: &Config, diags: &mut Vec<Diagnostic>) {
     }
     let notifies = cfg.instances.iter().map(|vi| &vi.notify).chain(cfg.sync_groups.iter().map(|g| &g.notify));
     for n in notifies {
-        for c in [&n.master, &n.backup, &n.fault, &n.stop, &n.any].into_iter().flatten() {
+        for c in n.commands() {
             cmds.push(c);
             scripts.push((ScriptKind::Notify, c, None));
         }
     }
     let g = &cfg.global;
+    for c in g.startup_script.iter().chain(&g.shutdown_script) {
+        cmds.push(c);
+        scripts.push((ScriptKind::Notify, c, None));
+    }
     for f in [&g.notify_fifo, &g.vrrp_notify_fifo, &g.lvs_notify_fifo].into_iter().flatten() {
         cmds.extend(&f.script);
     }

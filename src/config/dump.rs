@@ -205,6 +205,17 @@ fn global(o: &mut Out, g: &GlobalDefs) {
     );
     o.kv("enable_script_security", yes(g.enable_script_security));
     o.kv("disable_local_igmp", yes(g.disable_local_igmp));
+    for (name, script, timeout) in [
+        ("startup_script", &g.startup_script, g.startup_script_timeout),
+        ("shutdown_script", &g.shutdown_script, g.shutdown_script_timeout),
+    ] {
+        if let Some(c) = script {
+            o.kv(name, cmd(c));
+            o.kv(&format!("{name}_timeout"), secs(timeout));
+        }
+    }
+    o.kv("max_auto_priority", g.max_auto_priority.map_or("(off)".to_string(), |p| p.to_string()));
+    o.kv("min_auto_priority_delay", format!("{}us", g.min_auto_priority_delay.as_micros()));
     for (prefix, sched) in [("vrrp", &g.vrrp_sched), ("checker", &g.checker_sched)] {
         let show = |v: Option<String>| v.unwrap_or_else(|| "(default)".into());
         o.kv(&format!("{prefix}_rt_priority"), show(sched.rt_priority.map(|p| p.to_string())));
@@ -303,6 +314,7 @@ fn notify(o: &mut Out, n: &Notify) {
         ("notify_fault", &n.fault),
         ("notify_stop", &n.stop),
         ("notify", &n.any),
+        ("notify_deleted", &n.deleted),
     ] {
         if let Some(c) = c {
             o.kv(k, cmd(c));
@@ -424,6 +436,9 @@ fn instance(o: &mut Out, vi: &VrrpInstance, g: &GlobalDefs) {
     o.kv("down_timer_adverts", vi.effective_down_timer_adverts(g));
     o.kv("v3_checksum_as_v2", yes(vi.v3_checksum_as_v2));
     notify(o, &vi.notify);
+    if vi.notify_deleted && vi.notify.deleted.is_none() {
+        o.kv("notify_deleted", "(reports DELETED instead of FAULT)");
+    }
     o.kv("smtp_alert", yes(vi.effective_smtp_alert(g)));
     o.close();
 }

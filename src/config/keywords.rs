@@ -231,12 +231,12 @@ table! {
         "vrrp_garp_extra_if" Ignored Rare,
         "vrrp_notify_priority_changes" Value Rare,
         "fifo_write_vrrp_states_on_reload" Ignored Rare,
-        "startup_script" Ignored Rare,
-        "startup_script_timeout" Ignored Rare,
-        "shutdown_script" Ignored Rare,
-        "shutdown_script_timeout" Ignored Rare,
-        "max_auto_priority" Ignored Rare,
-        "min_auto_priority_delay" Ignored Rare,
+        "startup_script" Value Rare,
+        "startup_script_timeout" Value Rare,
+        "shutdown_script" Value Rare,
+        "shutdown_script_timeout" Value Rare,
+        "max_auto_priority" Value Rare,
+        "min_auto_priority_delay" Value Rare,
         "vrrp_rt_priority" Value Rare,
         "vrrp_priority" Value Rare,
         "vrrp_no_swap" Value Rare,
@@ -430,7 +430,7 @@ table! {
         "notify_stop" Value Core,
         "notify" Value Core,
         "notify_master_rx_lower_pri" Ignored Rare,
-        "notify_deleted" Ignored Rare,
+        "notify_deleted" Value Rare,
         "notify_priority_changes" Value Rare,
         "smtp_alert" Value Core,
         "lvs_sync_daemon_interface" Ignored Rare,
@@ -614,11 +614,6 @@ pub fn ignored_reason(ctx: Ctx, name: &str) -> Option<&'static str> {
             "send gratuitous ARPs on extra interfaces"
         }
         (GlobalDefs, "fifo_write_vrrp_states_on_reload") => "write VRRP states to the notify FIFO on reload",
-        (GlobalDefs, "startup_script" | "startup_script_timeout") => "run a startup script",
-        (GlobalDefs, "shutdown_script" | "shutdown_script_timeout") => "run a shutdown script",
-        (GlobalDefs, "max_auto_priority" | "min_auto_priority_delay") => {
-            "raise its priority automatically this way (realtime only for sub-second adverts; see vrrp_rt_priority)"
-        }
         (GlobalDefs, "vrrp_cpu_affinity" | "checker_cpu_affinity" | "bfd_cpu_affinity") => {
             "pin its processes to CPUs"
         }
@@ -637,8 +632,13 @@ pub fn ignored_reason(ctx: Ctx, name: &str) -> Option<&'static str> {
         ) => "install firewall rules",
         (
             GlobalDefs,
-            "enable_snmp_vrrp" | "enable_snmp_checker" | "enable_snmp_rfc" | "enable_snmp_rfcv2"
-            | "enable_snmp_rfcv3" | "enable_traps" | "snmp_socket",
+            "enable_snmp_vrrp"
+            | "enable_snmp_checker"
+            | "enable_snmp_rfc"
+            | "enable_snmp_rfcv2"
+            | "enable_snmp_rfcv3"
+            | "enable_traps"
+            | "snmp_socket",
         )
         | (VirtualServer, "snmp_name") => "speak SNMP",
         (GlobalDefs, "enable_dbus" | "dbus_service_name") => "offer D-Bus",
@@ -661,12 +661,15 @@ pub fn ignored_reason(ctx: Ctx, name: &str) -> Option<&'static str> {
             | "process_monitor_rcv_bufs"
             | "process_monitor_rcv_bufs_force",
         ) => "size netlink buffers from the configuration",
-        (GlobalDefs, "vrrp_rx_bufs_policy" | "vrrp_rx_bufs_multiplier") | (Instance, "kernel_rx_buf_size") => {
-            "size VRRP socket buffers from the configuration"
-        }
+        (GlobalDefs, "vrrp_rx_bufs_policy" | "vrrp_rx_bufs_multiplier")
+        | (Instance, "kernel_rx_buf_size") => "size VRRP socket buffers from the configuration",
         (
             GlobalDefs,
-            "process_names" | "process_name" | "vrrp_process_name" | "checker_process_name" | "bfd_process_name",
+            "process_names"
+            | "process_name"
+            | "vrrp_process_name"
+            | "checker_process_name"
+            | "bfd_process_name",
         ) => "rename its processes",
         (GlobalDefs, "umask") => "set its umask from the configuration",
         (GlobalDefs, "random_seed") => "take a random seed from the configuration",
@@ -680,11 +683,11 @@ pub fn ignored_reason(ctx: Ctx, name: &str) -> Option<&'static str> {
         }
         (GlobalDefs, "json_version") => "write other JSON versions",
         (GlobalDefs, "set_supplementary_groups") => "give scripts supplementary groups",
-        (GlobalDefs | Instance, "lvs_sync_daemon_interface") => {
-            "run the IPVS connection sync daemon"
-        }
+        (GlobalDefs | Instance, "lvs_sync_daemon_interface") => "run the IPVS connection sync daemon",
         (GlobalDefs, "lvs_id") => "use lvs_id",
-        (SyncGroup | Instance, "notify_deleted") => "run notify_deleted scripts",
+        (SyncGroup, "notify_deleted") => {
+            "run it for a sync group: keepalived has notify_deleted in vrrp_instance only (put it there)"
+        }
         (SyncGroup, "global_tracking") => "apply global_tracking (see sync_group_tracking_weight)",
         (Instance, "no_virtual_ipaddress") => "accept an instance declared without addresses this way",
         (Instance, "promote_secondaries") => "set promote_secondaries on the interface",
@@ -711,11 +714,11 @@ pub fn ignored_reason(ctx: Ctx, name: &str) -> Option<&'static str> {
             "bind or mark PING_CHECK's echo requests (one raw ICMP socket per family serves every PING_CHECK)"
         }
         (PingCheck, "connect_port") => "use a port for an ICMP echo",
-        (RealServer, "BFD_CHECK") => {
-            "run this checker: it never passes, so the real server counts as down"
-        }
+        (RealServer, "BFD_CHECK") => "run this checker: it never passes, so the real server counts as down",
         (TcpCheck, "nb_get_retry") => "read nb_get_retry in TCP_CHECK",
-        (SmtpCheck, "host") => "check the hosts of SMTP_CHECK 'host' blocks: it checks connect_ip/connect_port",
+        (SmtpCheck, "host") => {
+            "check the hosts of SMTP_CHECK 'host' blocks: it checks connect_ip/connect_port"
+        }
         (HttpCheck, "tls_compliant") => "change its TLS shutdown for tls_compliant",
         (HttpCheck, "fast_recovery") => {
             "switch fast_recovery: a real server always comes back after one good HTTP check, \

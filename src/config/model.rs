@@ -186,6 +186,19 @@ pub struct GlobalDefs {
     pub script_user: Option<(String, Option<String>)>,
     /// Refuse root scripts that a non-root user could change (src/script/policy.rs).
     pub enable_script_security: bool,
+    /// `startup_script CMD [user [group]]`: run by the parent before the
+    /// children start (at start only, not on a reload or an upgrade).
+    pub startup_script: Option<Command>,
+    pub startup_script_timeout: Duration,
+    /// `shutdown_script CMD [user [group]]`: run by the parent once the
+    /// children have stopped.
+    pub shutdown_script: Option<Command>,
+    pub shutdown_script_timeout: Duration,
+    /// `max_auto_priority [N]`: the highest SCHED_RR priority a child whose
+    /// timers run late raises itself to; `None`: off (keepalived's 0 and -1).
+    pub max_auto_priority: Option<u32>,
+    /// `min_auto_priority_delay USECS`: how late a timer must run to count.
+    pub min_auto_priority_delay: Duration,
     pub vrrp_strict: bool,
     pub vrrp_version: u8,
     pub vrrp_mcast_group4: IpAddr,
@@ -272,6 +285,9 @@ pub struct Fifo {
     pub script: Option<Command>,
 }
 
+/// keepalived's default `startup_script_timeout` / `shutdown_script_timeout`.
+pub const LIFECYCLE_SCRIPT_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl Default for GlobalDefs {
     fn default() -> Self {
         GlobalDefs {
@@ -318,6 +334,12 @@ impl Default for GlobalDefs {
             vrrp_notify_fifo: None,
             lvs_notify_fifo: None,
             metrics_listen: None,
+            startup_script: None,
+            startup_script_timeout: LIFECYCLE_SCRIPT_TIMEOUT,
+            shutdown_script: None,
+            shutdown_script_timeout: LIFECYCLE_SCRIPT_TIMEOUT,
+            max_auto_priority: None,
+            min_auto_priority_delay: Duration::from_secs(1),
             lvs_sync_daemon: None,
             lvs_timeouts: None,
             lvs_flush: false,
@@ -564,6 +586,15 @@ pub struct Notify {
     pub stop: Option<Command>,
     /// Gets `INSTANCE|GROUP name STATE prio` appended.
     pub any: Option<Command>,
+    /// `notify_deleted CMD`: run when a reload removes the instance.
+    pub deleted: Option<Command>,
+}
+
+impl Notify {
+    /// Every script configured here.
+    pub fn commands(&self) -> impl Iterator<Item = &Command> {
+        [&self.master, &self.backup, &self.fault, &self.stop, &self.any, &self.deleted].into_iter().flatten()
+    }
 }
 
 /// How a child process is scheduled (`vrrp_*` / `checker_*` keywords).
@@ -633,6 +664,9 @@ pub struct VrrpInstance {
     pub v3_checksum_as_v2: bool,
     pub down_timer_adverts: Option<u32>,
     pub notify: Notify,
+    /// `notify_deleted [CMD]`: a reload that removes the instance reports
+    /// DELETED (keepalived's default reports FAULT, or nothing from FAULT).
+    pub notify_deleted: bool,
     /// `notify_priority_changes`; unset: the sync group's, then the global.
     pub notify_priority_changes: Option<bool>,
     pub smtp_alert: Option<bool>,
@@ -687,6 +721,7 @@ impl VrrpInstance {
             v3_checksum_as_v2: false,
             down_timer_adverts: None,
             notify: Notify::default(),
+            notify_deleted: false,
             notify_priority_changes: None,
             smtp_alert: None,
             loc,

@@ -279,6 +279,29 @@ impl Parser<'_> {
                 "checker_log_all_failures" => g.checker_log_all_failures = self.flag(s),
                 "script_user" => g.script_user = self.user_group(s),
                 "enable_script_security" => g.enable_script_security = self.flag(s),
+                "startup_script" => g.startup_script = self.command(s),
+                "shutdown_script" => g.shutdown_script = self.command(s),
+                "startup_script_timeout" => set(
+                    &mut g.startup_script_timeout,
+                    self.u32(s, 1, 1000).map(|n| std::time::Duration::from_secs(n.into())),
+                ),
+                "shutdown_script_timeout" => set(
+                    &mut g.shutdown_script_timeout,
+                    self.u32(s, 1, 1000).map(|n| std::time::Duration::from_secs(n.into())),
+                ),
+                // keepalived: no value means the highest SCHED_RR priority; 0 and -1 turn it off.
+                "max_auto_priority" => match s.args.first() {
+                    None => g.max_auto_priority = Some(99),
+                    Some(_) => {
+                        if let Some(n) = self.int(s, -1, 99) {
+                            g.max_auto_priority = u32::try_from(n).ok().filter(|&n| n > 0);
+                        }
+                    }
+                },
+                "min_auto_priority_delay" => set(
+                    &mut g.min_auto_priority_delay,
+                    self.u32(s, 1, 10_000_000).map(|us| std::time::Duration::from_micros(us.into())),
+                ),
                 "vrrp_strict" => g.vrrp_strict = self.flag(s),
                 "vrrp_version" => set(&mut g.vrrp_version, self.int(s, 2, 3).map(|v| v as u8)),
                 "vrrp_mcast_group4" => {

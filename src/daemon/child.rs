@@ -68,6 +68,7 @@ fn run(args: ChildArgs) -> i32 {
     };
     let mut sched_plan = super::sched::plan(kind, &config);
     super::sched::apply(kind.label(), &sched_plan);
+    let auto_priority = super::sched::AutoPriority::from_config(&config.global);
     let state_file = args.paths.state_file(kind);
     let config_digest = std::fs::read(args.paths.snapshot()).map(|b| digest_hex(&b)).unwrap_or_default();
     let start = ChildStart {
@@ -108,6 +109,7 @@ fn run(args: ChildArgs) -> i32 {
             }
             Ok(config)
         }),
+        auto_priority,
     };
     let code = match event_loop::run(&mut *sub, setup) {
         Ok(code) => code,

@@ -32,6 +32,7 @@ use mio::{Events, Interest, Poll, Registry, Token};
 
 use super::control::ControlServer;
 use super::process::{self, Pid};
+use super::sched::AutoPriority;
 use super::signals::{self, SignalPipe};
 use super::timer::DeadlineTimer;
 use crate::config::Config;
@@ -60,6 +61,9 @@ pub struct LoopSetup {
     pub dump_files: [PathBuf; 3],
     /// Load the configuration to apply on SIGHUP.
     pub load_config: Box<dyn FnMut() -> Result<Config, String>>,
+    /// `max_auto_priority`: raise our realtime priority when timers run late
+    /// (re-read from the configuration on SIGHUP).
+    pub auto_priority: Option<AutoPriority>,
 }
 
 /// Run until told to stop; returns the process exit code. Installs the
@@ -98,7 +102,8 @@ pub fn run(sub: &mut dyn Subsystem, mut setup: LoopSetup) -> io::Result<i32> {
             }
         }
         let control_deadline = setup.control.as_ref().and_then(ControlServer::next_deadline);
-        let timeout = sub.poll_timeout().into_iter().chain(control_deadline).min().map(|deadline| {
+        let due = sub.poll_timeout();
+        let timeout = due.into_iter().chain(control_deadline).min().map(|deadline| {
             let now = Instant::now();
             let left = deadline.saturating_duration_since(now);
             if left.is_zero() || timer.arm(deadline, now).is_err() {
@@ -115,6 +120,9 @@ pub fn run(sub: &mut dyn Subsystem, mut setup: LoopSetup) -> io::Result<i32> {
             return Err(e);
         }
         let now = Instant::now();
+        if let (Some(auto), Some(due)) = (&setup.auto_priority, due) {
+            auto.woke(setup.name, due, now);
+        }
         for ev in events.iter() {
             match ev.token() {
                 SIGNALS => {
@@ -190,7 +198,9 @@ fn on_signal(
         }
         libc::SIGHUP => {
             log::info!("Reloading ...");
-            match (setup.load_config)().and_then(|c| sub.reload(registry, tokens, &c, now)) {
+            let loaded =
+                (setup.load_config)().inspect(|c| setup.auto_priority = AutoPriority::from_config(&c.global));
+            match loaded.and_then(|c| sub.reload(registry, tokens, &c, now)) {
                 Ok(()) => log::info!("Reload complete"),
                 Err(e) => log::error!("Reload failed - keeping the running configuration: {e}"),
             }

@@ -30,6 +30,7 @@ pub mod clients;
 pub mod control;
 pub mod engines;
 pub mod event_loop;
+pub mod lifecycle;
 pub mod log;
 pub mod metrics;
 pub mod metrics_http;

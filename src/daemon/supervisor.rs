@@ -30,6 +30,7 @@ use mio::{Events, Interest, Poll, Token};
 use super::backoff::Backoff;
 use super::child::{self, ChildArgs, EXIT_CONFIG, EXIT_FATAL, EXIT_PERMISSION};
 use super::control::ControlServer;
+use super::lifecycle::{self, Phase};
 use super::log::LogConfig;
 use super::metrics::{self, ParentView};
 use super::metrics_http::MetricsServer;
@@ -38,9 +39,11 @@ use super::process::{self, Exit, Fork, Pid};
 use super::signals::{self, SignalPipe};
 use super::upgrade::{self, Handover};
 use super::{ChildKind, Engines, Lifetime, Needs, RunPaths, Settings, HELLO, HELLO_ACK};
+use crate::config::model::GlobalDefs;
 use crate::config::{Config, Diagnostic};
 use crate::runtime::Json;
 use crate::runtime::VERSION;
+use crate::script::Output;
 use crate::sys::file::write_private;
 
 pub const HELLO_INTERVAL: Duration = Duration::from_secs(5);
@@ -117,6 +120,8 @@ struct Supervisor {
     upgrades: u32,
     /// Children told to hand over; exec once they are all gone.
     upgrading: Option<Instant>,
+    /// The running configuration's globals: its `shutdown_script`.
+    global: GlobalDefs,
     /// The last metrics text and when it was gathered (see [`SCRAPE_REUSE`]).
     /// A cell: the scrape runs while the listener borrows the loop's registry.
     last_scrape: std::cell::RefCell<Option<(Instant, String)>>,
@@ -358,20 +363,43 @@ impl Supervisor {
             upgrades: handover.as_ref().map_or(0, |h| h.upgrades),
             handover,
             upgrading: None,
+            global: GlobalDefs::default(),
             last_scrape: Default::default(),
         })
     }
 
     fn run(&mut self, config: &Config) -> i32 {
+        self.global = config.global.clone();
+        // A daemon that took over from `vigil upgrade` is not starting.
+        let mut reload_at_start = false;
+        if self.handover.is_none() && Phase::Startup.script(&self.global).is_some() {
+            lifecycle::run(Phase::Startup, &self.global, Output::Null);
+            // What came while the script ran: a stop means no child starts
+            // (none would only come up to go down); a reload is done once
+            // they run. SIGCHLD was the script's, dumps have no child to go to.
+            for sig in self.signals.drain() {
+                match sig {
+                    libc::SIGTERM | libc::SIGINT => self.begin_stop(Instant::now()),
+                    libc::SIGHUP => reload_at_start = true,
+                    _ => {}
+                }
+            }
+        }
         let now = Instant::now();
-        self.apply_needs(config, now);
+        if self.stopping.is_none() {
+            self.apply_needs(config, now);
+            if self.slots.is_empty() {
+                log::warn!("No VRRP instances or virtual servers configured for this run - nothing to start");
+            }
+        }
         self.apply_metrics(config);
-        if self.slots.is_empty() {
-            log::warn!("No VRRP instances or virtual servers configured for this run - nothing to start");
+        if reload_at_start {
+            self.reload(now);
         }
         let mut events = Events::with_capacity(16);
         loop {
             if self.stopping.is_some() && self.slots.iter().all(|s| s.run.is_none()) {
+                lifecycle::run(Phase::Shutdown, &self.global, Output::Null);
                 break;
             }
             let timeout = self.next_deadline().map(|t| t.saturating_duration_since(Instant::now()));
@@ -775,6 +803,7 @@ impl Supervisor {
         }
         self.apply_needs(&loaded.config, now);
         self.apply_metrics(&loaded.config);
+        self.global = loaded.config.global.clone();
         log::info!("Configuration validated - children reloading");
     }
 

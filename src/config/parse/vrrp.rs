@@ -239,6 +239,14 @@ impl Parser<'_> {
                 "down_timer_adverts" => vi.down_timer_adverts = self.u32(s, 1, 100),
                 "smtp_alert" => vi.smtp_alert = Some(self.flag(s)),
                 "notify_priority_changes" => vi.notify_priority_changes = Some(self.flag(s)),
+                "notify_deleted" => {
+                    // keepalived: the command is optional; without one only
+                    // the reported state changes (DELETED instead of FAULT).
+                    vi.notify_deleted = true;
+                    if !s.args.is_empty() {
+                        vi.notify.deleted = self.command(s);
+                    }
+                }
                 _ if self.notify(&mut vi.notify, s) => {}
                 _ => self.unhandled(s),
             }

@@ -27,6 +27,26 @@ pub(super) fn state_script(n: &Notify, to: State) -> Option<&ConfCommand> {
     }
 }
 
+/// What an instance that a reload removes reports instead of STOP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Removal {
+    /// `notify_deleted`: DELETED, with the `notify_deleted` script.
+    Deleted,
+    /// keepalived's older default, kept for compatibility: FAULT, with `notify_fault`.
+    Fault,
+}
+
+/// keepalived 2.2 (`clear_diff_vrrp`): an instance removed by a reload
+/// reports DELETED when it has `notify_deleted`; otherwise FAULT, or nothing
+/// when it was in FAULT already. A stop (SIGTERM) reports STOP either way.
+pub(super) fn removal_report(notify_deleted: bool, was: State) -> Option<Removal> {
+    match (notify_deleted, was) {
+        (true, _) => Some(Removal::Deleted),
+        (false, State::Fault) => None,
+        (false, _) => Some(Removal::Fault),
+    }
+}
+
 /// A sync group's `smtp_alert`, else `smtp_alert_vrrp`, else `smtp_alert`, else off.
 pub(super) fn group_alert(smtp_alert: Option<bool>, g: &GlobalDefs) -> bool {
     smtp_alert.or(g.smtp_alert_vrrp).or(g.smtp_alert).unwrap_or(false)
@@ -78,6 +98,16 @@ mod tests {
             assert_eq!(prog(g, st).as_deref(), Some(b));
         }
         assert_eq!(prog(i, State::Init), None);
+    }
+
+    #[test]
+    fn a_removed_instance_reports_deleted_or_keepaliveds_fault() {
+        for was in [State::Init, State::Backup, State::Master, State::Fault] {
+            assert_eq!(removal_report(true, was), Some(Removal::Deleted), "{was:?}");
+        }
+        assert_eq!(removal_report(false, State::Master), Some(Removal::Fault));
+        assert_eq!(removal_report(false, State::Backup), Some(Removal::Fault));
+        assert_eq!(removal_report(false, State::Fault), None, "FAULT already reported");
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! core's: advert first, then VIPs, then gratuitous ARPs.
 
 mod alerts;
+use alerts::Removal;
 mod garp;
 mod igmp;
 mod lateness;
@@ -109,6 +110,9 @@ struct RunningInstance {
     ip_id: u16,
     /// How late its periodic adverts left, for status.
     lateness: Lateness,
+    /// Removed by a reload: the state it was in, for what its leaving
+    /// reports (`alerts::removal_report`).
+    removed_from: Option<State>,
 }
 
 pub struct VrrpEngine {
@@ -329,6 +333,7 @@ impl VrrpEngine {
             vmac,
             ip_id: 0,
             lateness: Lateness::default(),
+            removed_from: None,
         })
     }
 
@@ -625,19 +630,23 @@ impl VrrpEngine {
         if to == State::Init {
             return;
         }
-        let specific = alerts::state_script(n, to);
+        let (state, specific) = match inst.removed_from.filter(|_| to == State::Stop) {
+            Some(was) => match alerts::removal_report(inst.cfg.notify_deleted, was) {
+                Some(Removal::Deleted) => ("DELETED", n.deleted.as_ref()),
+                Some(Removal::Fault) => ("FAULT", n.fault.as_ref()),
+                None => return,
+            },
+            None => (to.as_str(), alerts::state_script(n, to)),
+        };
         let prio = inst.core.effective_priority();
-        self.fifos.write(&notify_fifo::vrrp_line(NotifyScope::Instance, &inst.cfg.name, to.as_str(), prio));
+        self.fifos.write(&notify_fifo::vrrp_line(NotifyScope::Instance, &inst.cfg.name, state, prio));
         let key = script::notify_key(NotifyScope::Instance, &inst.cfg.name);
         let mut jobs = Vec::new();
         if let Some(c) = specific {
             jobs.push((c.clone(), Vec::new()));
         }
         if let Some(c) = &n.any {
-            jobs.push((
-                c.clone(),
-                script::notify_args(NotifyScope::Instance, &inst.cfg.name, to.as_str(), prio),
-            ));
+            jobs.push((c.clone(), script::notify_args(NotifyScope::Instance, &inst.cfg.name, state, prio)));
         }
         for (cmd, args) in jobs {
             self.run_script(&key, &cmd, args, now);
@@ -873,7 +882,7 @@ impl VrrpEngine {
             .chain(self.ext_group_notifies());
         let notifies: Vec<_> = notifies.collect();
         for n in &notifies {
-            for cmd in [&n.master, &n.backup, &n.fault, &n.stop, &n.any].into_iter().flatten() {
+            for cmd in n.commands() {
                 check(&mut policy, ScriptKind::Notify, cmd);
             }
         }

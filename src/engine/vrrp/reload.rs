@@ -108,10 +108,17 @@ impl VrrpEngine {
         for (i, fate) in fates.iter().enumerate() {
             match fate {
                 Fate::Keep | Fate::Update(_) => continue,
-                Fate::Remove => info!("({}) removed on reload", self.insts[i].cfg.name),
+                Fate::Remove => {
+                    info!("({}) removed on reload", self.insts[i].cfg.name);
+                    self.insts[i].removed_from = Some(self.insts[i].core.state());
+                }
                 Fate::Restart(changes) => {
                     let identity: Vec<Change> = changes.iter().copied().filter(|c| c.restarts()).collect();
                     info!("({}) restarted on reload: {} changed", self.insts[i].cfg.name, names(&identity));
+                    let unicast = self.insts[i].cfg.is_unicast();
+                    if identity.iter().any(|c| c.replaces_for_keepalived(unicast)) {
+                        self.insts[i].removed_from = Some(self.insts[i].core.state());
+                    }
                 }
             }
             self.insts[i].core.shutdown(vnow);
@@ -479,6 +486,22 @@ mod tests {
                 Fate::Restart(changes) => assert!(changes.contains(&change), "{what}: {changes:?}"),
                 other => panic!("{what}: {other:?}"),
             }
+        }
+    }
+
+    /// keepalived matches instances on reload by VRID, family, interface,
+    /// transport, unicast source and VMAC: a change of one of those removes
+    /// the old instance (DELETED or FAULT); the other restarts are STOP.
+    #[test]
+    fn keepalived_sees_a_new_instance_only_for_its_identity() {
+        let replaced = [Change::Interface, Change::Vrid, Change::Family, Change::Transport, Change::Vmac];
+        for c in replaced {
+            assert!(c.replaces_for_keepalived(false) && c.replaces_for_keepalived(true), "{c:?}");
+        }
+        assert!(Change::SourceAddress.replaces_for_keepalived(true), "unicast_src_ip");
+        assert!(!Change::SourceAddress.replaces_for_keepalived(false), "mcast_src_ip");
+        for c in [Change::Version, Change::McastGroup, Change::Socket, Change::SyncGroup, Change::Priority] {
+            assert!(!c.replaces_for_keepalived(true), "{c:?}");
         }
     }
 

@@ -70,6 +70,18 @@ impl Change {
         self <= Change::SyncGroup
     }
 
+    /// Whether keepalived would see another instance after this change:
+    /// its reload matches instances by VRID, family, interface, unicast or
+    /// multicast, the unicast source address and the VMAC (not by name), so
+    /// the old one is removed and reports DELETED or FAULT, not STOP.
+    pub fn replaces_for_keepalived(self, unicast: bool) -> bool {
+        match self {
+            Change::Interface | Change::Vrid | Change::Family | Change::Transport | Change::Vmac => true,
+            Change::SourceAddress => unicast,
+            _ => false,
+        }
+    }
+
     /// What the log line calls it.
     pub fn name(self) -> &'static str {
         match self {
@@ -159,6 +171,7 @@ pub fn diff(old: Side, new: Side) -> Vec<Change> {
         v3_checksum_as_v2: _,
         down_timer_adverts: _,
         notify,
+        notify_deleted,
         notify_priority_changes,
         smtp_alert,
         loc: _,
@@ -211,7 +224,8 @@ pub fn diff(old: Side, new: Side) -> Vec<Change> {
     note(tracking, Change::Tracking);
     note(
         notify.unlocated() != b.notify.unlocated()
-            || (notify_priority_changes, smtp_alert) != (&b.notify_priority_changes, &b.smtp_alert),
+            || (notify_deleted, notify_priority_changes, smtp_alert)
+                != (&b.notify_deleted, &b.notify_priority_changes, &b.smtp_alert),
         Change::Notify,
     );
     note((state, accept) != (&b.state, &b.accept), Change::StartOnly);
@@ -319,6 +333,7 @@ impl Unlocated for Notify {
             fault: u(&self.fault),
             stop: u(&self.stop),
             any: u(&self.any),
+            deleted: u(&self.deleted),
         }
     }
 }
