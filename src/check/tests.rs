@@ -447,6 +447,16 @@ mod engine {
         }
     }
 
+    /// An engine for `conf` started on a table that already holds `foreign_service()`.
+    fn started_beside_a_foreign_service(conf: &Config) -> (MemoryLvs, CheckerEngine, mio::Poll) {
+        let mut lvs = MemoryLvs::new();
+        crate::check::lvs::Lvs::add_service(&mut lvs, &foreign_service()).unwrap();
+        let mut e = CheckerEngine::with_lvs(conf, Some(Box::new(lvs.clone()))).unwrap();
+        let poll = mio::Poll::new().unwrap();
+        e.register(poll.registry(), &mut TokenAlloc::new()).unwrap();
+        (lvs, e, poll)
+    }
+
     const HEAD: &str = "virtual_server 198.18.0.1 80 {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n";
 
     #[test]
@@ -596,12 +606,7 @@ mod engine {
         let globals = "global_defs {\n lvs_flush\n lvs_flush_on_stop\n lvs_timeouts tcp 900 udp 30\n \
                        lvs_sync_daemon eth1 id 9 port 9000\n}\n";
         let conf = config(&format!("{globals}{HEAD} real_server 198.18.1.2 80 {{ weight 3 }}\n}}\n"));
-        let mut lvs = MemoryLvs::new();
-        let foreign = foreign_service();
-        crate::check::lvs::Lvs::add_service(&mut lvs, &foreign).unwrap();
-        let mut e = CheckerEngine::with_lvs(&conf, Some(Box::new(lvs.clone()))).unwrap();
-        let poll = mio::Poll::new().unwrap();
-        e.register(poll.registry(), &mut TokenAlloc::new()).unwrap();
+        let (mut lvs, mut e, poll) = started_beside_a_foreign_service(&conf);
         assert!(lvs.dests(&svc(9)).is_none(), "flushed at start");
         assert_eq!(lvs.weight(&svc(1), ip(2), 80), Some(3));
         let t = lvs.timeouts();
@@ -611,7 +616,7 @@ mod engine {
         assert_eq!(roles, ["master", "backup"]);
         assert!(daemons.iter().all(|d| d.ifname == "eth1" && d.sync_id == 9 && d.port == Some(9000)));
 
-        crate::check::lvs::Lvs::add_service(&mut lvs, &foreign).unwrap();
+        crate::check::lvs::Lvs::add_service(&mut lvs, &foreign_service()).unwrap();
         e.shutdown(poll.registry(), std::time::Instant::now());
         assert!(lvs.services().is_empty(), "flushed at stop, the foreign service too");
         assert!(lvs.sync_daemons().is_empty());
@@ -627,12 +632,7 @@ mod engine {
                       virtual_ipaddress {\n 198.18.0.1\n }\n}\n";
             let conf = config(&format!("{globals}{vi}{HEAD} real_server 198.18.1.2 80 {{ weight 3 }}\n}}\n"));
             assert_eq!(conf.global.lvs_sync_daemon.as_ref().and_then(|d| d.sync_id), Some(7), "the VRID");
-            let mut lvs = MemoryLvs::new();
-            let foreign = foreign_service();
-            crate::check::lvs::Lvs::add_service(&mut lvs, &foreign).unwrap();
-            let mut e = CheckerEngine::with_lvs(&conf, Some(Box::new(lvs.clone()))).unwrap();
-            let poll = mio::Poll::new().unwrap();
-            e.register(poll.registry(), &mut TokenAlloc::new()).unwrap();
+            let (lvs, mut e, poll) = started_beside_a_foreign_service(&conf);
             assert!(lvs.sync_daemons().is_empty(), "the VRRP child runs it");
             assert_eq!(lvs.weight(&svc(1), ip(2), 80), Some(3));
             e.shutdown(poll.registry(), std::time::Instant::now());
