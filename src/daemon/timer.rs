@@ -28,10 +28,15 @@ impl DeadlineTimer {
     }
 
     /// Fire at `deadline` (std's Instant is CLOCK_MONOTONIC too), unless
-    /// already set for it. `now` is a recent reading of the clock: the timer
-    /// is relative to the moment it is set, so it never fires early.
+    /// already set for it or for an earlier instant: then it fires early,
+    /// the loop finds nothing due and sets it again. A backup's deadlines
+    /// only move later (every advert pushes its Master_Down timer on), so
+    /// this saves a timerfd_settime on nearly every wakeup for one early
+    /// wakeup per Master_Down interval. `now` is a recent reading of the
+    /// clock: the timer is relative to the moment it is set, so it never
+    /// fires after `deadline`.
     pub fn arm(&mut self, deadline: Instant, now: Instant) -> io::Result<()> {
-        if self.armed == Some(deadline) {
+        if self.armed.is_some_and(|armed| armed <= deadline) {
             return Ok(());
         }
         // A zero value would disarm the timer instead.
@@ -84,5 +89,22 @@ mod test {
         // SAFETY: as above; nothing pending after the read.
         assert_eq!(unsafe { libc::poll(&mut pfd, 1, 0) }, 0);
         assert_eq!(t.armed, None);
+    }
+
+    #[test]
+    fn a_later_deadline_keeps_the_earlier_setting() {
+        let mut t = DeadlineTimer::new().unwrap();
+        let now = Instant::now();
+        let early = now + Duration::from_millis(2);
+        t.arm(early, now).unwrap();
+        t.arm(now + Duration::from_secs(60), now).unwrap();
+        assert_eq!(t.armed, Some(early), "kept: it fires early, never late");
+        let mut pfd = libc::pollfd { fd: t.fd(), events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd.
+        assert_eq!(unsafe { libc::poll(&mut pfd, 1, 1000) }, 1, "fired at the earlier instant");
+        t.fired();
+        let sooner = Instant::now() + Duration::from_millis(1);
+        t.arm(sooner, Instant::now()).unwrap();
+        assert_eq!(t.armed, Some(sooner), "an earlier deadline is always set");
     }
 }

@@ -115,7 +115,9 @@ pub(crate) fn bind<T>(fd: &OwnedFd, sa: &T, what: &str) -> Result<()> {
 }
 
 /// `sendto` with any sockaddr type.
-pub(crate) fn sendto<T>(fd: &OwnedFd, buf: &[u8], sa: &T, what: &str) -> Result<()> {
+/// `what` names the message in an error; formatted only then (adverts go
+/// through here thousands of times a second).
+pub(crate) fn sendto<T>(fd: &OwnedFd, buf: &[u8], sa: &T, what: impl std::fmt::Display) -> Result<()> {
     // SAFETY: buf and sa are valid for the lengths passed.
     let rc = unsafe {
         libc::sendto(

@@ -73,7 +73,7 @@ impl ArpSocket {
         sa.sll_ifindex = i32::try_from(ifindex).map_err(|_| Error::invalid(format!("ifindex {ifindex}")))?;
         sa.sll_halen = 6;
         sa.sll_addr[..6].copy_from_slice(&frame[0..6]);
-        fd::sendto(&self.fd, frame, &sa, &format!("gratuitous ARP on ifindex {ifindex}"))
+        fd::sendto(&self.fd, frame, &sa, format_args!("gratuitous ARP on ifindex {ifindex}"))
     }
 }
 
@@ -98,7 +98,7 @@ impl NaSocket {
     /// The kernel picks the source (the interface's link-local address).
     pub fn send(&self, ifindex: u32, msg: &[u8]) -> Result<()> {
         let sa = fd::sockaddr_in6(ALL_NODES, ifindex);
-        fd::sendto(&self.fd, msg, &sa, &format!("neighbour advertisement on ifindex {ifindex}"))
+        fd::sendto(&self.fd, msg, &sa, format_args!("neighbour advertisement on ifindex {ifindex}"))
     }
 }
 

@@ -28,35 +28,37 @@ pub mod vrrp_socket;
 
 mod fd;
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// An errno plus what we were doing when it happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Error {
     errno: i32,
-    context: String,
+    /// Borrowed when fixed: an EAGAIN on every drained socket allocates nothing.
+    context: Cow<'static, str>,
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
-    pub fn new(errno: i32, context: impl Into<String>) -> Error {
+    pub fn new(errno: i32, context: impl Into<Cow<'static, str>>) -> Error {
         Error { errno, context: context.into() }
     }
 
     /// The calling thread's current `errno`.
-    pub fn last(context: impl Into<String>) -> Error {
+    pub fn last(context: impl Into<Cow<'static, str>>) -> Error {
         let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO);
         Error::new(errno, context)
     }
 
     /// A malformed message from the kernel or the wire.
-    pub fn malformed(context: impl Into<String>) -> Error {
+    pub fn malformed(context: impl Into<Cow<'static, str>>) -> Error {
         Error::new(libc::EBADMSG, context)
     }
 
     /// An argument we refuse before asking the kernel.
-    pub fn invalid(context: impl Into<String>) -> Error {
+    pub fn invalid(context: impl Into<Cow<'static, str>>) -> Error {
         Error::new(libc::EINVAL, context)
     }
 

@@ -1,7 +1,8 @@
 //! Raw IPPROTO_VRRP (112) sockets for IPv4 and IPv6.
 //!
 //! The payload is opaque here: `send_to` takes the finished VRRP message
-//! and `recv` fills a caller buffer and says where the message is.
+//! and `recv` fills a caller buffer and says where the message is
+//! (`recv_batch` fills a [`RecvBatch`] with several at once).
 //!
 //! IPv4: the kernel builds the IP header (no IP_HDRINCL), with TOS 0xc0,
 //! TTL 255 (or the configured unicast TTL) and its own incrementing IP ID.
@@ -190,33 +191,26 @@ impl VrrpSocket {
 
     /// Send one VRRP message to `dst` (the group or a unicast peer).
     pub fn send_to(&self, dst: IpAddr, payload: &[u8]) -> Result<()> {
-        let what = format!("VRRP to {dst}");
         match (dst, self.ipv6) {
-            (IpAddr::V4(a), false) => fd::sendto(&self.fd, payload, &fd::sockaddr_in(a), &what),
+            (IpAddr::V4(a), false) => {
+                fd::sendto(&self.fd, payload, &fd::sockaddr_in(a), format_args!("VRRP to {dst}"))
+            }
             (IpAddr::V6(a), true) => {
                 let scope = if is_link_scoped(a) { self.ifindex } else { 0 };
-                fd::sendto(&self.fd, payload, &fd::sockaddr_in6(a, scope), &what)
+                fd::sendto(&self.fd, payload, &fd::sockaddr_in6(a, scope), format_args!("VRRP to {dst}"))
             }
-            _ => Err(Error::invalid(format!("{what}: wrong address family for this socket"))),
+            _ => Err(Error::invalid(format!("VRRP to {dst}: wrong address family for this socket"))),
         }
     }
 
     /// Receive one packet into `buf`. EAGAIN (see [`Error::is_would_block`])
     /// means drained; a packet larger than `buf` is an EMSGSIZE error.
     pub fn recv(&self, buf: &mut [u8]) -> Result<Received> {
-        // Room for IP(V6)_PKTINFO and IPV6_HOPLIMIT, 8-byte aligned for cmsghdr.
-        let mut control = [0u64; 16];
+        let mut control = Control::default();
         // SAFETY: sockaddr_storage is plain data; all-zero is valid.
         let mut from: libc::sockaddr_storage = unsafe { mem::zeroed() };
         let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
-        // SAFETY: msghdr is plain data; the pointers set below outlive the call.
-        let mut msg: libc::msghdr = unsafe { mem::zeroed() };
-        msg.msg_name = (&mut from as *mut libc::sockaddr_storage).cast();
-        msg.msg_namelen = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control.as_mut_ptr().cast();
-        msg.msg_controllen = mem::size_of_val(&control) as _;
+        let mut msg = msghdr(&mut from, &mut iov, &mut control);
         let n = loop {
             // SAFETY: msg describes valid, writable buffers.
             let n = unsafe { libc::recvmsg(self.fd.as_raw_fd(), &mut msg, 0) };
@@ -228,16 +222,71 @@ impl VrrpSocket {
                 return Err(e);
             }
         };
-        if msg.msg_flags & libc::MSG_TRUNC != 0 {
-            return Err(Error::new(
-                libc::EMSGSIZE,
-                format!("VRRP recv: packet larger than {} bytes", buf.len()),
-            ));
+        self.received(&msg, &from, n, buf.len())
+    }
+
+    /// Receive up to [`RECV_BATCH`] packets with one recvmmsg(2) call into
+    /// `batch` (a backup hears every master's adverts: thousands a second
+    /// with a few hundred instances). Returns how many arrived; fewer than
+    /// [`RECV_BATCH`] means the socket is drained. EAGAIN (see
+    /// [`Error::is_would_block`]) when none was waiting.
+    pub fn recv_batch(&self, batch: &mut RecvBatch) -> Result<usize> {
+        batch.got.clear();
+        let RecvBatch { bufs, from, control, got } = batch;
+        let mut iovs: [libc::iovec; RECV_BATCH] = std::array::from_fn(|k| libc::iovec {
+            iov_base: bufs[k * RECV_SLOT..].as_mut_ptr().cast(),
+            iov_len: RECV_SLOT,
+        });
+        let mut msgs: [libc::mmsghdr; RECV_BATCH] = std::array::from_fn(|k| {
+            let mut msg_hdr = msghdr(&mut from[k], &mut iovs[k], &mut control[k]);
+            if !self.ipv6 {
+                // The source is in the IPv4 header: the kernel need not copy it out.
+                msg_hdr.msg_name = ptr::null_mut();
+                msg_hdr.msg_namelen = 0;
+            }
+            libc::mmsghdr { msg_hdr, msg_len: 0 }
+        });
+        let n = loop {
+            // SAFETY: every header describes valid, writable buffers; the
+            // socket is non-blocking, so the call takes what is waiting.
+            let n = unsafe {
+                libc::recvmmsg(
+                    self.fd.as_raw_fd(),
+                    msgs.as_mut_ptr(),
+                    RECV_BATCH as _,
+                    0 as _,
+                    ptr::null_mut(),
+                )
+            };
+            if n >= 0 {
+                break n as usize;
+            }
+            let e = Error::last("VRRP recv");
+            if e.errno() != libc::EINTR {
+                return Err(e);
+            }
+        };
+        for (m, f) in msgs.iter().zip(from.iter()).take(n) {
+            got.push(self.received(&m.msg_hdr, f, m.msg_len as usize, RECV_SLOT));
         }
-        let cmsgs = fd::parse_cmsgs(&msg);
-        let len = n.min(buf.len());
+        Ok(n)
+    }
+
+    /// What a received message (`n` bytes, in a buffer of `room`) is.
+    fn received(
+        &self,
+        msg: &libc::msghdr,
+        from: &libc::sockaddr_storage,
+        n: usize,
+        room: usize,
+    ) -> Result<Received> {
+        if msg.msg_flags & libc::MSG_TRUNC != 0 {
+            return Err(Error::new(libc::EMSGSIZE, format!("VRRP recv: packet larger than {room} bytes")));
+        }
+        let cmsgs = fd::parse_cmsgs(msg);
+        let len = n.min(room);
         if self.ipv6 {
-            let src = sockaddr_v6(&from).ok_or_else(|| Error::malformed("VRRP recv: no IPv6 source"))?;
+            let src = sockaddr_v6(from).ok_or_else(|| Error::malformed("VRRP recv: no IPv6 source"))?;
             let (dst, ifindex) =
                 cmsgs.pktinfo6.ok_or_else(|| Error::malformed("VRRP recv: no IPV6_PKTINFO"))?;
             let hops = cmsgs.hop_limit.ok_or_else(|| Error::malformed("VRRP recv: no IPV6_HOPLIMIT"))?;
@@ -253,6 +302,59 @@ impl VrrpSocket {
             Ok(Received::V4 { len, ifindex: cmsgs.pktinfo4_ifindex.unwrap_or(self.ifindex) })
         }
     }
+}
+
+/// Packets one [`VrrpSocket::recv_batch`] call takes at most.
+pub const RECV_BATCH: usize = 16;
+/// Room for one packet of a batch. The largest advert is IPv6 with 255
+/// addresses and an auth_hmac trailer (8 + 255 x 16 + 28 = 4,116 bytes;
+/// IPv4 with a full header, AH and 255 addresses is 1,120); a longer
+/// packet is an EMSGSIZE error.
+pub const RECV_SLOT: usize = 4352;
+
+/// Room for IP(V6)_PKTINFO and IPV6_HOPLIMIT, 8-byte aligned for cmsghdr.
+type Control = [u64; 16];
+
+/// The buffers of [`VrrpSocket::recv_batch`], kept from call to call.
+pub struct RecvBatch {
+    bufs: Vec<u8>,
+    from: [libc::sockaddr_storage; RECV_BATCH],
+    control: [Control; RECV_BATCH],
+    got: Vec<Result<Received>>,
+}
+
+impl Default for RecvBatch {
+    fn default() -> Self {
+        RecvBatch {
+            bufs: vec![0; RECV_BATCH * RECV_SLOT],
+            // SAFETY: sockaddr_storage is plain data; all-zero is valid.
+            from: unsafe { mem::zeroed() },
+            control: [Control::default(); RECV_BATCH],
+            got: Vec::with_capacity(RECV_BATCH),
+        }
+    }
+}
+
+impl RecvBatch {
+    /// Packet `k` of the last call: what it is, and its slot (the message
+    /// is `slot[..len]`, as `recv` puts it in its buffer).
+    pub fn get(&self, k: usize) -> Option<(&Result<Received>, &[u8])> {
+        let got = self.got.get(k)?;
+        Some((got, &self.bufs[k * RECV_SLOT..(k + 1) * RECV_SLOT]))
+    }
+}
+
+/// A msghdr for one packet: source address, one buffer, control messages.
+fn msghdr(from: &mut libc::sockaddr_storage, iov: &mut libc::iovec, control: &mut Control) -> libc::msghdr {
+    // SAFETY: msghdr is plain data; the pointers set below are the caller's to keep alive.
+    let mut msg: libc::msghdr = unsafe { mem::zeroed() };
+    msg.msg_name = (from as *mut libc::sockaddr_storage).cast();
+    msg.msg_namelen = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    msg.msg_iov = iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = mem::size_of::<Control>() as _;
+    msg
 }
 
 fn sockaddr_v6(sa: &libc::sockaddr_storage) -> Option<Ipv6Addr> {

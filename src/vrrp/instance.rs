@@ -228,6 +228,11 @@ impl Instance {
         self.timers.next_timeout()
     }
 
+    /// Whether `poll_action` has anything (an input often queues nothing).
+    pub fn has_actions(&self) -> bool {
+        !self.actions.is_empty()
+    }
+
     /// Next output to apply; call until `None` after every input.
     #[must_use]
     pub fn poll_action(&mut self) -> Option<Action> {
@@ -391,7 +396,8 @@ impl Instance {
     /// Validate a received packet (`bytes` after the IP header) and process
     /// it. Rejects are counted and logged once per reason per `log_interval`.
     pub fn receive(&mut self, now: Instant, ctx: &RxContext, bytes: &[u8]) -> Result<(), Reject> {
-        let now_secs = self.unix_time(now).as_secs();
+        // Only auth_hmac reads the wall clock.
+        let now_secs = self.params.hmac.as_ref().map_or(0, |_| self.unix_time(now).as_secs());
         let checked = validate_at(ctx, bytes, &self.params, now_secs);
         if let (Err(r @ (Reject::HmacUnknownKey | Reject::HmacStale)), Some(hp)) =
             (&checked, &self.params.hmac)

@@ -37,11 +37,20 @@ impl Timer {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TimerTable {
     data: [Option<Instant>; Timer::VALUES.len()],
+    /// The earliest of `data`, kept on every change: the edge asks every
+    /// instance for it on every loop turn, and changes are far rarer.
+    next: Option<Instant>,
 }
 
 impl TimerTable {
     pub fn set(&mut self, timer: Timer, at: Instant) {
-        self.data[timer.index()] = Some(at);
+        let old = self.data[timer.index()].replace(at);
+        if self.next.is_none_or(|n| at <= n) {
+            self.next = Some(at);
+        } else if old == self.next {
+            // It was the earliest and moved later.
+            self.next = self.earliest();
+        }
     }
 
     pub fn get(&self, timer: Timer) -> Option<Instant> {
@@ -49,18 +58,52 @@ impl TimerTable {
     }
 
     pub fn stop(&mut self, timer: Timer) {
-        self.data[timer.index()] = None;
+        if self.data[timer.index()].take().is_some() {
+            self.next = self.earliest();
+        }
+    }
+
+    fn earliest(&self) -> Option<Instant> {
+        self.data.iter().flatten().min().copied()
     }
 
     pub fn stop_all(&mut self) {
-        self.data = [None; Timer::VALUES.len()];
+        *self = TimerTable::default();
     }
 
     pub fn next_timeout(&self) -> Option<Instant> {
-        self.data.iter().flatten().min().copied()
+        self.next
     }
 
     pub fn is_expired(&self, timer: Timer, now: Instant) -> bool {
         self.get(timer).is_some_and(|at| at <= now)
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn next_timeout_follows_every_change() {
+        let at = |ms| Instant::ZERO + Duration::from_millis(ms);
+        let mut t = TimerTable::default();
+        assert_eq!(t.next_timeout(), None);
+        t.set(Timer::MasterDown, at(30));
+        t.set(Timer::GarpRefresh, at(50));
+        assert_eq!(t.next_timeout(), Some(at(30)));
+        // Moved later: the other timer is now the earliest.
+        t.set(Timer::MasterDown, at(70));
+        assert_eq!(t.next_timeout(), Some(at(50)));
+        t.set(Timer::Advert, at(10));
+        assert_eq!(t.next_timeout(), Some(at(10)));
+        t.stop(Timer::Advert);
+        assert_eq!(t.next_timeout(), Some(at(50)));
+        t.stop(Timer::GarpRefresh);
+        t.stop(Timer::GarpRefresh);
+        assert_eq!(t.next_timeout(), Some(at(70)));
+        t.stop_all();
+        assert_eq!(t.next_timeout(), None);
     }
 }

@@ -225,6 +225,7 @@ impl VrrpEngine {
             return None;
         }
         info!("({}) reloaded in place: {}", cfg.name, names(changes));
+        self.hmac_instances |= self.insts[i].core.params().hmac.is_some();
         let inst = &mut self.insts[i];
         if cfg.is_unicast() {
             inst.dsts = peers;
@@ -281,7 +282,7 @@ impl VrrpEngine {
             s.members.clear();
         }
         for (i, inst) in self.insts.iter().enumerate() {
-            self.socks[inst.sock].members.push(i);
+            self.socks[inst.sock].members.add(inst.core.params().vrid, i);
         }
     }
 

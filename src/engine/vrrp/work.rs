@@ -34,6 +34,11 @@ impl WorkQueue {
         !std::mem::replace(&mut self.running, true)
     }
 
+    /// Whether a run is under way (a new input would only add to it).
+    pub(super) fn is_running(&self) -> bool {
+        self.running
+    }
+
     /// The next work, or `None` (and the run is over) when none is left.
     pub(super) fn next(&mut self) -> Option<Work> {
         let w = self.queued.pop_front();

@@ -225,7 +225,7 @@ impl Socket {
 fn kernel_error(errno: i32, text: Option<&str>, what: &str) -> Error {
     match text {
         Some(t) => Error::new(errno, format!("{what} ({t})")),
-        None => Error::new(errno, what),
+        None => Error::new(errno, what.to_string()),
     }
 }
 
