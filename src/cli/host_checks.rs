@@ -11,6 +11,16 @@ use crate::script::{self, ScriptKind, ScriptPolicy};
 /// Warn about what this host lacks for `cfg`.
 pub fn check(cfg: &Config, diags: &mut Vec<Diagnostic>) {
     let mut warn = |loc: &Loc, msg: String| diags.push(Diagnostic::warning(Some(loc.clone()), msg));
+    // Every instance names its interface: one look per name, not per instance.
+    let mut known: Vec<(String, bool)> = Vec::new();
+    let mut interface_exists = |name: &str| match known.iter().find(|(n, _)| *n == name) {
+        Some(&(_, there)) => there,
+        None => {
+            let there = interface_exists(name);
+            known.push((name.to_string(), there));
+            there
+        }
+    };
     for vi in &cfg.instances {
         if let Some(i) = &vi.interface {
             if !interface_exists(i) {

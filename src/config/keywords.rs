@@ -116,9 +116,45 @@ pub struct Keyword {
     pub tag: Tag,
 }
 
-/// Finds `name` in the block `ctx` (case-sensitive, like keepalived).
+/// Finds `name` in the block `ctx` (case-sensitive, like keepalived): in
+/// the block's own part of the table and the shared ones it draws from,
+/// first in table order. The parser asks for every keyword it reads, so it
+/// searches those parts only, not the whole table.
 pub fn lookup(ctx: Ctx, name: &str) -> Option<&'static Keyword> {
-    KEYWORDS.iter().find(|k| k.name == name && (k.ctx == ctx || ctx.shared().contains(&k.ctx)))
+    let mut parts = [CTX_RANGES[ctx as usize]; 3];
+    let shared = ctx.shared();
+    for (part, c) in parts[1..].iter_mut().zip(shared) {
+        *part = CTX_RANGES[*c as usize];
+    }
+    let parts = &mut parts[..1 + shared.len()];
+    parts.sort_unstable_by_key(|r| r.0);
+    parts
+        .iter()
+        .flat_map(|&(start, end)| &TABLE[usize::from(start)..usize::from(end)])
+        .find(|k| k.name == name)
+}
+
+/// The number of [`Ctx`] values.
+const CTX_COUNT: usize = Ctx::ConnCommon as usize + 1;
+
+/// Where each block's keywords sit in the table: `start..end` (each block
+/// is written as one run, which a test checks).
+const CTX_RANGES: [(u16, u16); CTX_COUNT] = ctx_ranges(TABLE);
+
+const fn ctx_ranges(table: &[Keyword]) -> [(u16, u16); CTX_COUNT] {
+    let mut out = [(0u16, 0u16); CTX_COUNT];
+    let mut seen = [false; CTX_COUNT];
+    let mut i = 0;
+    while i < table.len() {
+        let c = table[i].ctx as usize;
+        if !seen[c] {
+            seen[c] = true;
+            out[c].0 = i as u16;
+        }
+        out[c].1 = i as u16 + 1;
+        i += 1;
+    }
+    out
 }
 
 /// Every keyword accepted in `ctx`.
@@ -143,7 +179,8 @@ pub fn blocks_with(name: &str, ctx: Ctx) -> Vec<Ctx> {
 
 macro_rules! table {
     ($( $ctx:ident { $( $name:literal $kind:ident $(($arg:ident))? $tag:ident ),* $(,)? } )*) => {
-        pub static KEYWORDS: &[Keyword] = &[
+        pub static KEYWORDS: &[Keyword] = TABLE;
+        const TABLE: &[Keyword] = &[
             $($( Keyword {
                 ctx: Ctx::$ctx,
                 name: $name,
@@ -766,6 +803,30 @@ mod tests {
         assert!(lookup(Ctx::TcpCheck, "connect_port").is_some());
         assert!(lookup(Ctx::MiscCheck, "retry").is_some());
         assert!(lookup(Ctx::MiscCheck, "connect_port").is_none());
+    }
+
+    #[test]
+    fn each_block_is_one_run_of_the_table_and_lookup_finds_what_a_full_scan_finds() {
+        for (i, k) in KEYWORDS.iter().enumerate() {
+            let (start, end) = CTX_RANGES[k.ctx as usize];
+            assert!(
+                (usize::from(start)..usize::from(end)).contains(&i),
+                "{:?} {} outside its run",
+                k.ctx,
+                k.name
+            );
+        }
+        let mut all_ctx: Vec<Ctx> = KEYWORDS.iter().map(|k| k.ctx).collect();
+        all_ctx.dedup();
+        let full_scan = |ctx: Ctx, name: &str| {
+            KEYWORDS.iter().find(|k| k.name == name && (k.ctx == ctx || ctx.shared().contains(&k.ctx)))
+        };
+        for &ctx in &all_ctx {
+            for name in KEYWORDS.iter().map(|k| k.name).chain(["", "nope", "Priority"]) {
+                let (got, want) = (lookup(ctx, name), full_scan(ctx, name));
+                assert_eq!(got.map(|k| (k.ctx, k.name)), want.map(|k| (k.ctx, k.name)), "{ctx:?} {name}");
+            }
+        }
     }
 
     #[test]

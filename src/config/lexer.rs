@@ -62,30 +62,68 @@ fn skip_braced_ref(text: &[u8], i: usize) -> usize {
     }
 }
 
-/// Lex one logical line. `cols[i]` is the source column of `text[i]` (after
-/// parameter substitution a byte keeps the column of the `$` that made it).
+/// The source column of each byte of a line being lexed.
+#[derive(Clone, Copy, Debug)]
+pub enum Columns<'a> {
+    /// `cols[i]` is the column of `text[i]` (after parameter substitution a
+    /// byte keeps the column of the `$` that made it).
+    Each(&'a [u32]),
+    /// Text straight from the file: `text[i]` is at column `first + i`.
+    From(u32),
+}
+
+impl Columns<'_> {
+    /// The column of byte `i`; just past the last byte for `i == len`.
+    fn at(self, i: usize) -> u32 {
+        match self {
+            Columns::Each(cols) => match cols.get(i) {
+                Some(&c) => c,
+                None => cols.last().map_or(1, |&c| c.saturating_add(1)),
+            },
+            Columns::From(first) => first.saturating_add(u32::try_from(i).unwrap_or(u32::MAX)),
+        }
+    }
+}
+
+/// Lex one logical line, `cols` giving the source column of each byte.
 /// Returns the tokens followed by an `Eol`, or nothing for a line without
 /// tokens.
 pub fn lex_line(
     text: &[u8],
-    cols: &[u32],
+    cols: Columns,
     file: &Rc<str>,
     line: u32,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Token> {
-    Lexer { text, cols, file, line, braces: true }.run(diags)
+    let mut tokens = Vec::new();
+    lex_line_into(&mut tokens, text, cols, file, line, diags);
+    tokens
+}
+
+/// [`lex_line`], appending to `tokens` (the preprocessor's one stream).
+pub fn lex_line_into(
+    tokens: &mut Vec<Token>,
+    text: &[u8],
+    cols: Columns,
+    file: &Rc<str>,
+    line: u32,
+    diags: &mut Vec<Diagnostic>,
+) {
+    Lexer { text, cols, file, line, braces: true }.run(tokens, diags)
 }
 
 /// Like [`lex_line`], but `{` and `}` are ordinary word characters. For the
 /// arguments of `include`, whose globs use csh-style `{a,b}`.
 pub fn lex_words(
     text: &[u8],
-    cols: &[u32],
+    cols: Columns,
     file: &Rc<str>,
     line: u32,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Token> {
-    Lexer { text, cols, file, line, braces: false }.run(diags)
+    let mut tokens = Vec::new();
+    Lexer { text, cols, file, line, braces: false }.run(&mut tokens, diags);
+    tokens
 }
 
 /// Lex a whole buffer without any preprocessing (no `include`, `$`, `@`).
@@ -94,9 +132,8 @@ pub fn lex(name: &str, bytes: &[u8]) -> (Vec<Token>, Vec<Diagnostic>) {
     let mut tokens = Vec::new();
     let mut diags = Vec::new();
     for (n, text) in lines(bytes).enumerate() {
-        let cols = byte_columns(text.len());
         let line = u32::try_from(n + 1).unwrap_or(u32::MAX);
-        tokens.extend(lex_line(text, &cols, &file, line, &mut diags));
+        tokens.extend(lex_line(text, Columns::From(1), &file, line, &mut diags));
     }
     (tokens, diags)
 }
@@ -108,7 +145,7 @@ pub fn byte_columns(len: usize) -> Vec<u32> {
 
 struct Lexer<'a> {
     text: &'a [u8],
-    cols: &'a [u32],
+    cols: Columns<'a>,
     file: &'a Rc<str>,
     line: u32,
     /// Whether `{` and `}` are tokens of their own.
@@ -117,20 +154,17 @@ struct Lexer<'a> {
 
 impl Lexer<'_> {
     fn loc(&self, i: usize) -> Loc {
-        let col = match self.cols.get(i) {
-            Some(&c) => c,
-            None => self.cols.last().map_or(1, |&c| c.saturating_add(1)),
-        };
-        Loc { file: self.file.clone(), line: self.line, col }
+        Loc { file: self.file.clone(), line: self.line, col: self.cols.at(i) }
     }
 
     fn token(&self, kind: TokenKind, i: usize, quoted: bool) -> Token {
         Token { kind, loc: self.loc(i), quoted }
     }
 
-    fn run(&self, diags: &mut Vec<Diagnostic>) -> Vec<Token> {
+    /// Append the line's tokens to `tokens`.
+    fn run(&self, tokens: &mut Vec<Token>, diags: &mut Vec<Diagnostic>) {
         let text = self.text;
-        let mut tokens = Vec::new();
+        let before = tokens.len();
         let mut i = 0;
         loop {
             while i < text.len() && is_space(text[i]) {
@@ -155,17 +189,28 @@ impl Lexer<'_> {
                 }
             }
         }
-        if !tokens.is_empty() {
+        if tokens.len() > before {
             // The end of the line: just past its last byte.
             tokens.push(self.token(TokenKind::Eol, text.len(), false));
         }
-        tokens
     }
 
     /// One word starting at `i`: its text, whether any part was quoted, and
     /// the index where it ends.
     fn word(&self, mut i: usize, diags: &mut Vec<Diagnostic>) -> (String, bool, usize) {
         let text = self.text;
+        // Most words are plain: one allocation, straight from the text.
+        let plain = text[i..]
+            .iter()
+            .position(|&b| is_space(b) || matches!(b, b'#' | b'!' | b'{' | b'}' | b'$' | b'"' | b'\''))
+            .map_or(text.len(), |p| i + p);
+        let ends_plainly = match text.get(plain) {
+            None => true,
+            Some(&b) => is_space(b) || matches!(b, b'#' | b'!') || (self.braces && matches!(b, b'{' | b'}')),
+        };
+        if ends_plainly {
+            return (utf8_lossy(text[i..plain].to_vec()), false, plain);
+        }
         let mut buf = Vec::new();
         let mut quoted = false;
         while let Some(&b) = text.get(i) {
@@ -188,7 +233,7 @@ impl Lexer<'_> {
                 }
             }
         }
-        (String::from_utf8_lossy(&buf).into_owned(), quoted, i)
+        (utf8_lossy(buf), quoted, i)
     }
 
     /// The body of a quoted string whose opening quote is at `open`, appended
@@ -219,6 +264,12 @@ impl Lexer<'_> {
         );
         text.len()
     }
+}
+
+/// `bytes` as text, invalid UTF-8 replaced; valid text (nearly every
+/// word) is taken over without a copy.
+fn utf8_lossy(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// The byte that `\e` stands for inside double quotes. Any other escaped
@@ -348,7 +399,7 @@ mod tests {
     fn include_words_keep_braces() {
         let file: Rc<str> = Rc::from("t");
         let text = b"include conf.d/{a,b}.conf";
-        let toks = lex_words(text, &byte_columns(text.len()), &file, 1, &mut Vec::new());
+        let toks = lex_words(text, Columns::Each(&byte_columns(text.len())), &file, 1, &mut Vec::new());
         assert_eq!(
             toks.iter().filter_map(Token::word).collect::<Vec<_>>(),
             vec!["include", "conf.d/{a,b}.conf"]

@@ -30,7 +30,13 @@ pub fn parse(tokens: &[Token], diags: &mut Vec<Diagnostic>) -> Config {
     let mut p =
         Parser { diags, ignored: Vec::new(), unlisted: 0, unlisted_error: false, suggested: HashMap::new() };
     let mut cfg = Config::default();
-    for s in p.known(Ctx::Top, &stmts) {
+    let top = p.known(Ctx::Top, &stmts);
+    // Room for every instance and virtual server at once: they are large,
+    // and growing by doubling copies them and touches fresh pages.
+    let count = |name: &str| top.iter().filter(|s| s.name() == name).count();
+    cfg.instances.reserve(count("vrrp_instance"));
+    cfg.virtual_servers.reserve(count("virtual_server"));
+    for s in top {
         match s.name() {
             "global_defs" => p.global_defs(&mut cfg.global, s),
             "static_ipaddress" => {

@@ -323,10 +323,18 @@ impl<'a> Preprocessor<'a> {
     }
 
     fn run(&mut self, src: &Source, bytes: &[u8]) {
+        // About a token per four bytes: room made once, not by doubling
+        // (each doubling copies the stream and touches fresh pages).
+        self.tokens.reserve((bytes.len() / 4).min(MAX_TOKENS.saturating_sub(self.tokens.len())));
         let phys: Vec<&[u8]> = lexer::lines(bytes).collect();
         let mut i = 0;
         while i < phys.len() && !self.stopped {
             let lineno = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            if is_plain(phys[i]) {
+                self.plain_line(src, phys[i], lineno);
+                i += 1;
+                continue;
+            }
             let mut text = phys[i].to_vec();
             i += 1;
             // A definition ending in `\` continues on the next line.
@@ -339,6 +347,17 @@ impl<'a> Preprocessor<'a> {
             }
             self.line(src, Line::from_source(&text), lineno, 0);
         }
+    }
+
+    /// A line [`is_plain`]: what [`Preprocessor::line`] does with it, without
+    /// copying it (every step but lexing leaves such a line as it is).
+    fn plain_line(&mut self, src: &Source, text: &[u8], lineno: u32) {
+        if !self.charge(LINE_COST + text.len() as u64, &src.loc(lineno, 1)) {
+            return;
+        }
+        let indent = text.iter().take_while(|&&b| lexer::is_space(b)).count();
+        let first_col = u32::try_from(indent + 1).unwrap_or(u32::MAX);
+        self.emit(src, &text[indent..], lexer::Columns::From(first_col), lineno);
     }
 
     /// All the steps for one logical line.
@@ -370,7 +389,7 @@ impl<'a> Preprocessor<'a> {
         }
         // A value may itself start with a condition (`$IF_MAIN=@main`).
         if let Some(first) = self.condition(out.line.trim_start()) {
-            self.emit(src, &first, lineno);
+            self.emit(src, &first.bytes, lexer::Columns::Each(&first.cols), lineno);
         }
         for p in out.pending {
             if self.stopped {
@@ -620,9 +639,9 @@ impl<'a> Preprocessor<'a> {
     }
 
     /// Lex a substituted line and either follow an `include` or keep the tokens.
-    fn emit(&mut self, src: &Source, line: &Line, lineno: u32) {
-        if let Some(strict) = include_keyword(&line.bytes) {
-            let words = lexer::lex_words(&line.bytes, &line.cols, &src.name, lineno, &mut self.diags);
+    fn emit(&mut self, src: &Source, text: &[u8], cols: lexer::Columns, lineno: u32) {
+        if let Some(strict) = include_keyword(text) {
+            let words = lexer::lex_words(text, cols, &src.name, lineno, &mut self.diags);
             let loc = words.first().map_or_else(|| src.loc(lineno, 1), |t| t.loc.clone());
             let patterns: Vec<(String, Loc)> = words
                 .iter()
@@ -640,15 +659,14 @@ impl<'a> Preprocessor<'a> {
             }
             return;
         }
-        let toks = lexer::lex_line(&line.bytes, &line.cols, &src.name, lineno, &mut self.diags);
-        if self.tokens.len() + toks.len() > MAX_TOKENS {
-            if let Some(t) = toks.first() {
-                let loc = t.loc.clone();
-                self.stop(&loc, "configuration has more than 1,000,000 tokens; stopped reading it");
-            }
-            return;
+        let before = self.tokens.len();
+        lexer::lex_line_into(&mut self.tokens, text, cols, &src.name, lineno, &mut self.diags);
+        if self.tokens.len() > MAX_TOKENS {
+            // The line is not kept: the stream ends before it.
+            let loc = self.tokens[before].loc.clone();
+            self.tokens.truncate(before);
+            self.stop(&loc, "configuration has more than 1,000,000 tokens; stopped reading it");
         }
-        self.tokens.extend(toks);
     }
 
     /// Read every file a pattern matches, in glob order.
@@ -727,6 +745,14 @@ fn trim(b: &[u8]) -> &[u8] {
     let start = b.iter().position(|&c| !lexer::is_space(c)).unwrap_or(b.len());
     let end = b.iter().rposition(|&c| !lexer::is_space(c)).map_or(start, |p| p + 1);
     &b[start..end.max(start)]
+}
+
+/// A physical line no step before lexing changes: no `$` (parameters,
+/// definitions), no leading `@` (conditions) or `~` (generators), and not
+/// longer than a substituted line may be.
+fn is_plain(text: &[u8]) -> bool {
+    let first = text.iter().find(|&&b| !lexer::is_space(b));
+    text.len() <= MAX_LINE_BYTES && !matches!(first, Some(b'@' | b'~')) && !text.contains(&b'$')
 }
 
 fn ends_with_backslash(b: &[u8]) -> bool {
@@ -1162,6 +1188,41 @@ mod tests {
 
     fn text(src: &str) -> String {
         show(&pre(src).0)
+    }
+
+    /// Lines `is_plain` lets `run` lex straight from the file give the
+    /// tokens, places and findings every step of `line` gives them: the
+    /// repository's configurations and fuzz seeds, and lines made to probe
+    /// the edges (quotes, comments, glued braces, tabs and CR, include).
+    #[test]
+    fn plain_lines_lex_as_every_step_would() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files: Vec<Vec<u8>> = Vec::new();
+        for dir in ["conf", "fuzz/corpus/config_load"] {
+            for e in fs::read_dir(root.join(dir)).unwrap().flatten() {
+                files.push(fs::read(e.path()).unwrap());
+            }
+        }
+        files.push(
+            b"  a 'b c'\"d\\\"e\" f#g\n\tx{y}z ! c\r\n\x0b\x0cw \"un\n}}{{\n include /nonexistent-vigil/*.conf\n\
+              k \xff\xfe \"\xc3\x28\"\n   \n\n#c\nq 'open"
+                .to_vec(),
+        );
+        let src = Source::new(Rc::from("t.conf"), PathBuf::from("/nonexistent-vigil"));
+        let mut plain = 0;
+        for bytes in &files {
+            for (n, text) in lexer::lines(bytes).enumerate().filter(|(_, t)| is_plain(t)) {
+                let lineno = n as u32 + 1;
+                let (mut fast, mut slow) = (Preprocessor::new("main"), Preprocessor::new("main"));
+                fast.plain_line(&src, text, lineno);
+                slow.line(&src, Line::from_source(text), lineno, 0);
+                assert_eq!(fast.tokens, slow.tokens, "{:?}", String::from_utf8_lossy(text));
+                assert_eq!(fast.diags, slow.diags, "{:?}", String::from_utf8_lossy(text));
+                assert_eq!(fast.work, slow.work);
+                plain += 1;
+            }
+        }
+        assert!(plain > 1000, "only {plain} plain lines seen");
     }
 
     /// A scratch directory, removed on drop.
