@@ -8,6 +8,9 @@
 //! * CPU and RSS of the checker with 1,000 real servers (keepalived with an
 //!   IPVS shim, tests/bench/ipvs_shim.c, as this kernel has no IPVS);
 //! * start to MASTER for an address owner;
+//! * VRRP at scale: 255 VRRPv3 instances at 0.1 s adverts (2,550 adverts/s),
+//!   CPU of the master and of the backup, read from schedstat (nanoseconds);
+//! * `-t` of the same 255-instance configuration, process start included;
 //! * a VRRP child killed on the master (priorities 100/90, advert 1 s):
 //!   probes of the VIP lost, and whether the backup took over;
 //! * binary size with its shared libraries.
@@ -123,6 +126,64 @@ fn main() {
         let _ = writeln!(
             md,
             "\nAll instances are address owners (priority 255), so start to MASTER is pure start-up cost.\n"
+        );
+    }
+
+    if only.is_empty() || only.contains("scale") {
+        let _ = writeln!(
+            md,
+            "## VRRP at scale: {SCALE_INSTANCES} VRRPv3 instances, advert 0.1 s ({} adverts/s), \
+             CPU over {SCALE_WINDOW_S} s (median of {SCALE_RUNS} runs)\n",
+            SCALE_INSTANCES * 10
+        );
+        let _ =
+            writeln!(md, "| daemon | master CPU (%) | backup CPU (%) | master RSS (kB) | backup RSS (kB) |");
+        let _ = writeln!(md, "|---|---|---|---|---|");
+        for (name, bin) in &daemons {
+            let runs: Vec<Scale> = (0..SCALE_RUNS)
+                .filter_map(|run| {
+                    eprintln!("scale: {SCALE_INSTANCES} instances at 0.1 s with {name}, run {}", run + 1);
+                    vrrp_scale(bin)
+                })
+                .collect();
+            let pick = |f: fn(&Scale) -> f64| median(&runs.iter().map(f).collect::<Vec<_>>());
+            let pct = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.2}"));
+            let kb = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.0}"));
+            let _ = writeln!(
+                md,
+                "| {name} | {} | {} | {} | {} |",
+                pct(pick(|s| s.master_pct)),
+                pct(pick(|s| s.backup_pct)),
+                kb(pick(|s| s.master_rss_kb as f64)),
+                kb(pick(|s| s.backup_rss_kb as f64)),
+            );
+        }
+        let _ = writeln!(
+            md,
+            "\nEvery process of each daemon (parent and VRRP child, `-P`), on-CPU time from \
+             /proc/PID/task/*/schedstat. The master (priority 200) sends every advert, the backup \
+             (priority 100) receives them all.\n"
+        );
+    }
+
+    if only.is_empty() || only.contains("check") {
+        let _ = writeln!(
+            md,
+            "## Config check: `-t` of the {SCALE_INSTANCES}-instance configuration \
+             (process start included, {CHECK_RUNS} runs)\n"
+        );
+        let _ = writeln!(md, "| daemon | wall (ms; min / median / max) | CPU (ms; median) |");
+        let _ = writeln!(md, "|---|---|---|");
+        for (name, bin) in &daemons {
+            eprintln!("config check: -t of {SCALE_INSTANCES} instances with {name}");
+            let (wall, cpu) = config_check(bin);
+            let cpu = median(&cpu).map_or("-".into(), |v| format!("{v:.2}"));
+            let _ = writeln!(md, "| {name} | {} | {cpu} |", stats2(&wall));
+        }
+        let _ = writeln!(
+            md,
+            "\nRun in the lab host's namespace (its `eth0` exists); CPU is user + system time of the \
+             process from wait4(2).\n"
         );
     }
 
@@ -597,4 +658,126 @@ fn checker_scale(bin: &Path, kind: CheckKind, env: &[(&str, &str)]) -> CheckerSc
     stop.store(true, Ordering::Relaxed);
     let _ = responder.join();
     r
+}
+
+const SCALE_INSTANCES: usize = 255;
+const SCALE_RUNS: usize = 3;
+const SCALE_WINDOW_S: u64 = 10;
+const CHECK_RUNS: usize = 30;
+
+/// `n` VRRPv3 instances at 0.1 s adverts on eth0, one /32 VIP each.
+fn scale_config(n: usize, prio: u32) -> String {
+    let mut conf = String::from("global_defs {\n    vrrp_version 3\n}\n");
+    for v in 1..=n {
+        let vip = format!("198.18.{}.{}", 200 + (v - 1) / 128, (v - 1) % 128 + 1);
+        let _ = write!(
+            conf,
+            "vrrp_instance VI_{v} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {v}\n    \
+             priority {prio}\n    advert_int 0.1\n    virtual_ipaddress {{\n        {vip}/32\n    }}\n}}\n"
+        );
+    }
+    conf
+}
+
+struct Scale {
+    master_pct: f64,
+    backup_pct: f64,
+    master_rss_kb: u64,
+    backup_rss_kb: u64,
+}
+
+/// A master (priority 200) and a backup (100) with [`SCALE_INSTANCES`]
+/// instances each; CPU of each side over the same window once all are settled.
+fn vrrp_scale(bin: &Path) -> Option<Scale> {
+    let lan = Lan::new();
+    let (a, b) = (lan.add_host("a"), lan.add_host("b"));
+    let n = SCALE_INSTANCES;
+    let master = Daemon::start(&a, bin, &scale_config(n, 200), &["-P"]);
+    if !wait_until(secs(20), ms(20), || master.log_count("Entering MASTER STATE") >= n) {
+        eprintln!("  the master did not take all {n} instances");
+        return None;
+    }
+    let backup = Daemon::start(&b, bin, &scale_config(n, 100), &["-P"]);
+    if !wait_until(secs(20), ms(20), || backup.log_count("Entering BACKUP STATE") >= n) {
+        eprintln!("  the backup did not enter BACKUP on all {n} instances");
+        return None;
+    }
+    std::thread::sleep(secs(3));
+    let changes = || master.log_count("Entering") + backup.log_count("Entering");
+    let changes0 = changes();
+    let (mp, bp) = (process_tree(master.pid()), process_tree(backup.pid()));
+    let on_cpu = |pids: &[u32]| pids.iter().map(|&p| on_cpu_ns(p)).sum::<u64>();
+    let (m0, b0, t0) = (on_cpu(&mp), on_cpu(&bp), Instant::now());
+    std::thread::sleep(secs(SCALE_WINDOW_S));
+    let (m1, b1, elapsed) = (on_cpu(&mp), on_cpu(&bp), t0.elapsed().as_nanos() as f64);
+    if changes() != changes0 {
+        eprintln!("  an instance changed state during the window");
+        return None;
+    }
+    Some(Scale {
+        master_pct: (m1 - m0) as f64 / elapsed * 100.0,
+        backup_pct: (b1 - b0) as f64 / elapsed * 100.0,
+        master_rss_kb: mp.iter().map(|&p| rss_kb(p)).sum(),
+        backup_rss_kb: bp.iter().map(|&p| rss_kb(p)).sum(),
+    })
+}
+
+/// Nanoseconds every thread of `pid` has run (field 1 of schedstat).
+fn on_cpu_ns(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return 0 };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
+}
+
+/// `BIN -t -f CONF` of the scale configuration, [`CHECK_RUNS`] times inside
+/// a lab host's namespace: wall and CPU milliseconds of each run.
+fn config_check(bin: &Path) -> (Vec<f64>, Vec<f64>) {
+    let lan = Lan::new();
+    let a = lan.add_host("a");
+    let dir = TempDir::new("config-check");
+    let conf = dir.path().join("keepalived.conf");
+    std::fs::write(&conf, scale_config(SCALE_INSTANCES, 200)).expect("write config");
+    a.enter(|| {
+        let (mut wall, mut cpu) = (Vec::new(), Vec::new());
+        for _ in 0..CHECK_RUNS {
+            let t0 = Instant::now();
+            // Waited for below with wait4(2), which also gives its CPU time.
+            #[allow(clippy::zombie_processes)]
+            let child = std::process::Command::new(bin)
+                .arg("-t")
+                .arg("-f")
+                .arg(&conf)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("spawn -t");
+            let mut status = 0;
+            // SAFETY: an all-zero rusage is valid; wait4 fills it in for our child.
+            let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+            // SAFETY: waiting for our own child by pid (std's Child is not waited on).
+            let rc = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut ru) };
+            let elapsed = t0.elapsed();
+            if rc < 0 || !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+                eprintln!("  -t failed (status {status})");
+                continue;
+            }
+            let tv = |t: libc::timeval| t.tv_sec as f64 * 1000.0 + t.tv_usec as f64 / 1000.0;
+            wall.push(elapsed.as_secs_f64() * 1000.0);
+            cpu.push(tv(ru.ru_utime) + tv(ru.ru_stime));
+        }
+        (wall, cpu)
+    })
+}
+
+/// min / median / max with two decimals.
+fn stats2(v: &[f64]) -> String {
+    if v.is_empty() {
+        return "-".into();
+    }
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    format!("{:.2} / {:.2} / {:.2}", s[0], median(&s).unwrap_or(0.0), s[s.len() - 1])
 }
