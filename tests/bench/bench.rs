@@ -665,11 +665,8 @@ fn checker_scale(subject: &Subject, kind: CheckKind) -> CheckerScale {
     let tick_ms = 1000 / unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
     let total_rss_kb = tree.iter().map(|&p| rss_kb(p)).sum();
     let checker_rss_kb = rss_kb(checker);
-    let syscalls_per_check = std::env::var_os("BENCH_STRACE").and_then(|_| {
-        let n0 = seen.load(Ordering::Relaxed);
-        let calls = strace_calls(checker, secs(5))?;
-        Some(calls as f64 / (seen.load(Ordering::Relaxed) - n0).max(1) as f64)
-    });
+    let syscalls_per_check =
+        std::env::var_os("BENCH_STRACE").and_then(|_| strace_per_check(checker, secs(5)));
     let r = CheckerScale {
         checks_per_s: (n1 - n0) as f64 / elapsed,
         checker_rss_kb,
@@ -683,8 +680,11 @@ fn checker_scale(subject: &Subject, kind: CheckKind) -> CheckerScale {
     r
 }
 
-/// Total syscalls of `pid` and its threads over `window`, from `strace -c -f`'s summary.
-fn strace_calls(pid: u32, window: Duration) -> Option<u64> {
+/// Syscalls per check of `pid` and its threads over `window`, from `strace -c -f`'s summary:
+/// every call over the `connect` calls (one per check, whoever checks; the servers' count
+/// would lag when strace slows the checker). The summary is kept as DIR/strace-PID.txt when
+/// `BENCH_STRACE` is a directory.
+fn strace_per_check(pid: u32, window: Duration) -> Option<f64> {
     let child = std::process::Command::new("strace")
         .args(["-c", "-f", "-p", &pid.to_string()])
         .stdout(std::process::Stdio::null())
@@ -696,10 +696,15 @@ fn strace_calls(pid: u32, window: Duration) -> Option<u64> {
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let out = child.wait_with_output().ok()?;
     let text = String::from_utf8_lossy(&out.stderr);
-    // The summary's last line: "100.00  0.1  1  4200  12  total".
-    let total = text.lines().rev().find(|l| l.trim_end().ends_with("total"))?;
-    let words: Vec<&str> = total.split_whitespace().collect();
-    words.get(words.len().checked_sub(3)?)?.parse().ok()
+    if let Some(dir) = std::env::var_os("BENCH_STRACE").filter(|d| Path::new(d).is_dir()) {
+        let _ = std::fs::write(Path::new(&dir).join(format!("strace-{pid}.txt")), text.as_bytes());
+    }
+    // Summary lines: "% time  seconds  usecs/call  calls  [errors]  syscall"; calls is the 4th word.
+    let calls = |name: &str| -> Option<f64> {
+        let line = text.lines().find(|l| l.split_whitespace().last() == Some(name))?;
+        line.split_whitespace().nth(3)?.parse().ok()
+    };
+    Some(calls("total")? / calls("connect")?.max(1.0))
 }
 
 const MINIMAL_PROBER_FLAG: &str = "--minimal-prober";
