@@ -118,7 +118,7 @@ fn run(args: ChildArgs) -> i32 {
             EXIT_FATAL
         }
     };
-    let _ = std::fs::remove_file(&ctl_path);
+    crate::sys::file::remove_own(&ctl_path, "control socket");
     pid_file.remove();
     code
 }
