@@ -292,7 +292,7 @@ impl VrrpEngine {
         for (i, s) in old.into_iter().enumerate() {
             if s.members.is_empty() {
                 if s.token != super::NO_TOKEN {
-                    let _ = registry.deregister(&mut SourceFd(&s.sock.as_raw_fd()));
+                    crate::runtime::deregister(registry, &mut SourceFd(&s.sock.as_raw_fd()));
                 }
                 continue;
             }
