@@ -28,7 +28,7 @@ use crate::config::model::{
     CheckerKind, Command as ConfCommand, Config, GlobalDefs, HttpCheck, LvsFlushOnStop, RealServer, Url,
     VirtualServer,
 };
-use crate::ipvs::{SyncDaemon, SyncRole};
+use crate::ipvs::{self, SyncDaemon, SyncRole};
 use crate::runtime::{tokens, Json, Subsystem, TokenAlloc};
 use crate::script::fifo::{self, Children, FifoSet, Only, Writer};
 use crate::script::{self, Command, Job, JobId, Order, ScriptKind, ScriptPolicy, ScriptRunner};
@@ -306,7 +306,7 @@ impl CheckerEngine {
 
     fn lvs_call(
         &mut self,
-        f: impl FnOnce(&mut dyn Lvs) -> Result<(), String>,
+        f: impl FnOnce(&mut dyn Lvs) -> Result<(), ipvs::Error>,
         what: impl FnOnce() -> String,
     ) {
         if let Some(lvs) = self.lvs.as_deref_mut() {
