@@ -212,7 +212,9 @@ impl VrrpEngine {
     /// when a pending one is retried.
     fn add_instance(&mut self, cfg: &VrrpInstance, links: &[Link], addrs: &[link::Address]) -> Option<usize> {
         let built = match pending::placement(cfg, links, addrs) {
-            Ok(Placement::Ready { link, source }) => self.build_instance(cfg, link, source),
+            Ok(Placement::Ready { link, source }) => {
+                self.build_instance(cfg, link, source).map_err(|e| e.to_string())
+            }
             Ok(Placement::Waiting(what)) => {
                 self.keep_pending(cfg, what);
                 return None;
@@ -286,7 +288,7 @@ impl VrrpEngine {
         cfg: &VrrpInstance,
         link: &Link,
         source: IpAddr,
-    ) -> Result<RunningInstance, String> {
+    ) -> Result<RunningInstance, SysError> {
         let ifname = link.name.clone();
         let family = if cfg.is_ipv6() { Family::V6 } else { Family::V4 };
         let unicast = cfg.is_unicast();
@@ -309,7 +311,7 @@ impl VrrpEngine {
                 if let Some(v) = vmac {
                     self.vmacs.teardown(&mut self.nl, v);
                 }
-                return Err(e.to_string());
+                return Err(e);
             }
         };
         let dsts = match group {
