@@ -6,7 +6,10 @@
 //! like keepalived's sockpool, and received adverts are handed to the
 //! instance with the advert's VRID. Every call into an instance is followed
 //! by draining its actions in order (`apply`), so the wire order is the
-//! core's: advert first, then VIPs, then gratuitous ARPs.
+//! core's: advert first, then VIPs, then gratuitous ARPs. What one
+//! instance's change does to others (its sync group) is queued and done
+//! after, in order (`work.rs`). A VIP the kernel refuses is retried on the
+//! loop's timers and then faults the instance (`vips.rs`, `retry_vips`).
 
 mod alerts;
 use alerts::Removal;
