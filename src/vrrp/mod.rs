@@ -37,7 +37,7 @@
 //!    then recompute the poll timeout, since any input may move it.
 //! 6. On reload: `reconfigure(now, params)` keeps the state. It refuses
 //!    (`Err`) another VRID, version, family, source or transport: that is a
-//!    new instance, which the engine's reload diff (`engine/vrrp/reload.rs`)
+//!    new instance, which the engine's reload diff (`failover/reload.rs`)
 //!    restarts without asking. Then the trackers' `set_effective_priority`
 //!    as in 3.
 //! 7. On SIGTERM: `shutdown(now)` and drain the actions (priority-0 advert,

@@ -1,6 +1,6 @@
 //! Plain per-instance parameters of the protocol core; defaults are
 //! keepalived's. The VRRP engine maps the configuration model onto them
-//! (`engine/vrrp/params.rs`), at start and on every reload.
+//! (`failover/params.rs`), at start and on every reload.
 
 use std::net::IpAddr;
 use std::time::Duration;
