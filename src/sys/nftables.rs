@@ -563,9 +563,8 @@ mod tests {
         assert_eq!(elems.len(), 1);
         let list = names(&elems[0].2);
         assert_eq!(list[1], (NFTA_SET_ELEM_LIST_SET, b"neighbor-discovery\0".to_vec()));
-        let keys: Vec<Vec<u8>> = Attrs::new(&list[2].1)
-            .map(|e| names(&names(&e.unwrap().payload.to_vec())[0].1)[0].1.clone())
-            .collect();
+        let keys: Vec<Vec<u8>> =
+            Attrs::new(&list[2].1).map(|e| names(&names(e.unwrap().payload)[0].1)[0].1.clone()).collect();
         assert_eq!(keys, [vec![135], vec![136]]);
         let sets: Vec<_> =
             msgs.iter().filter(|m| m.0 & 0xff == NFT_MSG_NEWSET).map(|m| names(&m.2)).collect();
