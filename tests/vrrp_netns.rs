@@ -706,9 +706,10 @@ fn nft_count(listing: &str, rule: &str) -> Option<u64> {
 }
 
 /// `no_accept` as keepalived does it: while MASTER the VIPs are in the sets of the nftables
-/// table (`nftables NAME`, counters on, chains at `nftables_priority`), pings to them (IPv4 and IPv6) go unanswered while the
-/// drop rules count them, and neighbour discovery still works; a table left by a crash is
-/// replaced at the next start, and a clean stop deletes it.
+/// table (`nftables NAME`, counters on, chains at `nftables_priority`), pings to them (IPv4
+/// and IPv6) go unanswered while the drop rules count them, and neighbour discovery still
+/// works; a table left by a crash is replaced at the next start, a VRRP child that resumes
+/// MASTER blocks its VIPs again, and a clean stop deletes the table.
 #[test]
 fn no_accept_firewalls_the_vips_while_master() {
     let lan = Lan::new();
@@ -723,10 +724,14 @@ fn no_accept_firewalls_the_vips_while_master() {
             "global_defs {\n    nftables vigil_na\n    nftables_counters\n    nftables_priority -5\n",
         )
         .replace("    state BACKUP\n", "    state BACKUP\n    no_accept\n");
-    let mut d = Daemon::start(&a, &vigil_bin(), &conf, &["-P"]);
-    for round in ["first start", "after a crash"] {
+    // A VRRP child that ran 0.1 s is restarted at once (see ops_netns), so that it resumes.
+    let stable = [("VIGIL_STABLE_RUN_MS", "100")];
+    let mut d = Daemon::start_env(&a, &vigil_bin(), &conf, &["-P"], &stable);
+    for round in ["first start", "after a crash", "after the VRRP child was killed"] {
         assert!(d.wait_log(MASTER, r.master_down() + secs(4)), "{round}: never master:\n{}", d.log());
         assert!(wait_until(secs(3), ms(10), || a.has_addr(&IpAddr::V6(v6))), "{round}: VIPs not on a");
+        let blocked = || nft_table(&a, "ip6", "vigil_na").is_some_and(|t| t.contains(&v6.to_string()));
+        assert!(wait_until(secs(3), ms(10), blocked), "{round}: VIPs not blocked:\n{}", d.log());
         let ip4 =
             nft_table(&a, "ip", "vigil_na").unwrap_or_else(|| panic!("{round}: no ip table:\n{}", d.log()));
         assert_eq!(ip4.matches(&v4.to_string()).count(), 1, "{round}: {ip4}");
@@ -755,7 +760,14 @@ fn no_accept_firewalls_the_vips_while_master() {
         if round == "first start" {
             d.kill9();
             assert!(nft_table(&a, "ip", "vigil_na").is_some(), "the crash took the table away");
-            d = Daemon::start(&a, &vigil_bin(), &conf, &["-P"]);
+            d = Daemon::start_env(&a, &vigil_bin(), &conf, &["-P"], &stable);
+        } else if round == "after a crash" {
+            // The new child replaces the table and blocks the VIPs it resumes with.
+            let child = d.pid_from_file("v.pid").expect("VRRP child pid file");
+            // SAFETY: kill(2) of the daemon's child, pid from its pid file.
+            unsafe { libc::kill(child as i32, libc::SIGKILL) };
+            let resumed = || d.log_count("resuming MASTER state of the previous VRRP child") == 1;
+            assert!(wait_until(secs(4), ms(10), resumed), "the new child did not resume:\n{}", d.log());
         }
     }
     assert!(d.log().contains("no_accept: dropping traffic to"), "{}", d.log());
