@@ -9,8 +9,6 @@
 //! kernel refuses a batch that removes an absent one), and the tables go
 //! at a clean exit. [`Firewall`] sends the batches.
 
-use std::collections::BTreeSet;
-
 use log::{error, info};
 
 use super::VrrpEngine;
@@ -32,13 +30,14 @@ pub fn link_key(cfg: &VrrpInstance, g: &GlobalDefs) -> LinkKey {
 pub struct Sets {
     spec: TableSpec,
     /// Families whose table exists.
-    tables: BTreeSet<u8>,
-    present: BTreeSet<Element>,
+    tables: Vec<u8>,
+    /// A handful (the VIPs of the masters without accept mode): a Vec.
+    present: Vec<Element>,
 }
 
 impl Sets {
     pub fn new(spec: TableSpec) -> Sets {
-        Sets { spec, tables: BTreeSet::new(), present: BTreeSet::new() }
+        Sets { spec, tables: Vec::new(), present: Vec::new() }
     }
 
     /// The batch that adds (`add`) or removes `elems`, None when nothing changes.
@@ -49,17 +48,16 @@ impl Sets {
         }
         let mut batch = Batch::new();
         for e in &todo {
-            if add && self.tables.insert(e.family) {
+            if add && !self.tables.contains(&e.family) {
+                self.tables.push(e.family);
                 batch.create_table(e.family, &self.spec);
             }
         }
         batch.elements(add, &self.spec.name, &todo);
-        for e in todo {
-            if add {
-                self.present.insert(e);
-            } else {
-                self.present.remove(&e);
-            }
+        if add {
+            self.present.extend(todo);
+        } else {
+            self.present.retain(|e| !todo.contains(e));
         }
         Some(batch)
     }

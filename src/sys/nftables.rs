@@ -126,14 +126,14 @@ pub struct TableSpec {
 
 /// How a link-local VIP is keyed: by interface index, or by name (which
 /// survives the interface being made again).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LinkKey {
     Index,
     Name,
 }
 
 /// One element of one of the table's sets.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Element {
     pub family: u8,
     pub set: &'static str,
@@ -267,9 +267,12 @@ impl Batch {
 
     /// Add (`add`) or remove `elems` of table `table`: one message per set.
     pub fn elements(&mut self, add: bool, table: &str, elems: &[Element]) {
-        let mut groups: Vec<(u8, &str)> = elems.iter().map(|e| (e.family, e.set)).collect();
-        groups.sort();
-        groups.dedup();
+        let mut groups: Vec<(u8, &str)> = Vec::new();
+        for e in elems {
+            if !groups.contains(&(e.family, e.set)) {
+                groups.push((e.family, e.set));
+            }
+        }
         for (family, set) in groups {
             let kind = if add { NFT_MSG_NEWSETELEM } else { NFT_MSG_DELSETELEM };
             let mut req = nft_request(kind, if add { NLM_F_CREATE } else { 0 }, family);
