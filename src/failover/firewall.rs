@@ -14,6 +14,7 @@ use log::{error, info};
 use super::VrrpEngine;
 use crate::config::model::{GlobalDefs, VipSpec, VrrpInstance};
 use crate::sys::nftables::{Batch, Element, LinkKey, Nftables, TableSpec, NFPROTO_IPV4, NFPROTO_IPV6};
+use crate::sys::{Error, Result};
 
 /// How a link-local VIP of `cfg` is keyed. keepalived keys by name under
 /// `dont_track_primary`, where the interface may be made again beneath a
@@ -107,7 +108,7 @@ impl Firewall {
 
     /// Add or remove `elems`: whether anything changed. On failure nothing
     /// did (the kernel applies a batch whole or not at all).
-    pub fn change(&mut self, add: bool, elems: &[Element]) -> Result<bool, String> {
+    pub fn change(&mut self, add: bool, elems: &[Element]) -> Result<bool> {
         let before = self.sets.clone();
         let Some(batch) = self.sets.change(add, elems) else { return Ok(false) };
         let verb = if add { "add VIPs to" } else { "remove VIPs from" };
@@ -115,13 +116,13 @@ impl Firewall {
     }
 
     /// At start: a table of this name left by a crashed run goes.
-    pub fn remove_leftovers(&mut self) -> Result<(), String> {
+    pub fn remove_leftovers(&mut self) -> Result<()> {
         let batch = self.sets.leftovers();
         self.send(batch, "remove a leftover table")
     }
 
     /// At a clean exit: the tables go.
-    pub fn close(&mut self) -> Result<(), String> {
+    pub fn close(&mut self) -> Result<()> {
         match self.sets.close() {
             Some(batch) => self.send(batch, "delete table"),
             None => Ok(()),
@@ -132,13 +133,17 @@ impl Firewall {
         self.sets.table()
     }
 
-    fn send(&mut self, batch: Batch, what: &str) -> Result<(), String> {
+    fn send(&mut self, batch: Batch, what: &str) -> Result<()> {
         let what = format!("nftables: {what} table {}", self.sets.table());
         let nft = match self.nft.as_mut() {
             Some(n) => n,
-            None => self.nft.insert(Nftables::open().map_err(|e| format!("{what}: {e}"))?),
+            None => {
+                let opened =
+                    Nftables::open().map_err(|e| Error::new(e.errno(), format!("{what}: {}", e.context())));
+                self.nft.insert(opened?)
+            }
         };
-        nft.send(batch, &what).map_err(|e| e.to_string())
+        nft.send(batch, &what)
     }
 }
 
