@@ -18,8 +18,7 @@ pub const PENDING: &[&str] = &[];
 
 /// Values vigil reads but does not enforce: (block, keyword, a fragment of
 /// the `-t` warning at its line).
-pub const WARNED: &[(Ctx, &str, &str)] =
-    &[(Ctx::Instance, "no_accept", "no_accept is enforced by keepalived with firewall rules")];
+pub const WARNED: &[(Ctx, &str, &str)] = &[];
 
 /// (block, keyword, the test that exercises what it does).
 pub const ACTED_ON: &[(Ctx, &str, &str)] = {
@@ -50,7 +49,11 @@ pub const ACTED_ON: &[(Ctx, &str, &str)] = {
         (GlobalDefs, "checker_log_all_failures", "keywords_reach_ipvs_and_the_checkers"),
         (GlobalDefs, "script_user", "resolves_script_user"),
         (GlobalDefs, "enable_script_security", "enable_script_security_refuses_unsafe_root_scripts"),
-        (GlobalDefs, "vrrp_strict", "strict_mode_vip_answers"),
+        (GlobalDefs, "vrrp_strict", "strict_mode_vip_answers_with_accept"),
+        (GlobalDefs, "nftables", "no_accept_firewalls_the_vips_while_master"),
+        (GlobalDefs, "nftables_priority", "no_accept_firewalls_the_vips_while_master"),
+        (GlobalDefs, "nftables_counters", "no_accept_firewalls_the_vips_while_master"),
+        (GlobalDefs, "nftables_ifindex", "link_local_vips_are_keyed_by_name_only_under_dont_track_primary"),
         (GlobalDefs, "vrrp_version", "global_tuning_reaches_the_protocol_params"),
         (GlobalDefs, "vrrp_mcast_group4", "mcast_group4_vigil_master_keepalived_backup"),
         (GlobalDefs, "vrrp_mcast_group6", "mcast_group6_vigil_master_keepalived_backup"),
@@ -187,8 +190,8 @@ pub const ACTED_ON: &[(Ctx, &str, &str)] = {
         (Instance, "version", "instance_tuning_reaches_the_protocol_params"),
         (Instance, "use_vmac", "vmac_master_failover_and_cleanup"),
         (Instance, "vmac_xmit_base", "vmac_xmit_base_sends_adverts_from_the_parent"),
-        // vigil never filters traffic to the VIPs, which is what `accept` asks for.
-        (Instance, "accept", "strict_mode_vip_answers"),
+        (Instance, "accept", "strict_mode_vip_answers_with_accept"),
+        (Instance, "no_accept", "no_accept_firewalls_the_vips_while_master"),
         (Instance, "strict_mode", "instance_tuning_reaches_the_protocol_params"),
         (Instance, "skip_check_adv_addr", "instance_tuning_reaches_the_protocol_params"),
         (Instance, "garp_master_delay", "instance_tuning_reaches_the_protocol_params"),

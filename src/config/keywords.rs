@@ -257,10 +257,10 @@ table! {
         "instance" Ignored Rare,
         "use_pid_dir" Ignored Rare,
         "namespace_with_ipsets" Ignored Rare,
-        "nftables" Ignored Rare,
-        "nftables_priority" Ignored Rare,
-        "nftables_counters" Ignored Rare,
-        "nftables_ifindex" Ignored Rare,
+        "nftables" Value Rare,
+        "nftables_priority" Value Rare,
+        "nftables_counters" Value Rare,
+        "nftables_ifindex" Value Rare,
         "nftables_ipvs" Ignored Rare,
         "vrrp_iptables" Ignored Rare,
         "vrrp_ipsets" Ignored Rare,
@@ -625,11 +625,7 @@ pub fn ignored_reason(ctx: Ctx, name: &str) -> Option<&'static str> {
         }
         (GlobalDefs, "instance") => "name its files after an instance",
         (GlobalDefs, "use_pid_dir") => "use a pid directory",
-        (
-            GlobalDefs,
-            "nftables" | "nftables_priority" | "nftables_counters" | "nftables_ifindex" | "nftables_ipvs"
-            | "vrrp_iptables" | "vrrp_ipsets",
-        ) => "install firewall rules",
+        (GlobalDefs, "nftables_ipvs" | "vrrp_iptables" | "vrrp_ipsets") => "install firewall rules",
         (
             GlobalDefs,
             "enable_snmp_vrrp"

@@ -161,6 +161,35 @@ pub struct SmtpServer {
     pub port: u16,
 }
 
+/// `nftables [TABLE]`, `nftables_priority`, `nftables_counters` and
+/// `nftables_ifindex`: where and how VIPs of instances without accept mode
+/// are blocked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Nftables {
+    /// `nftables [TABLE]`; unset, the table is `keepalived` as well.
+    pub table: Option<String>,
+    /// The base chains' hook priority.
+    pub priority: i32,
+    /// A counter in every rule.
+    pub counters: bool,
+    /// Link-local VIPs keyed by interface index even under `dont_track_primary`.
+    pub ifindex: bool,
+}
+
+impl Default for Nftables {
+    fn default() -> Self {
+        Nftables { table: None, priority: -1, counters: false, ifindex: false }
+    }
+}
+
+impl Nftables {
+    pub const DEFAULT_TABLE: &'static str = "keepalived";
+
+    pub fn table_name(&self) -> &str {
+        self.table.as_deref().unwrap_or(Self::DEFAULT_TABLE)
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct GlobalDefs {
     /// `None`: the short host name.
@@ -177,6 +206,8 @@ pub struct GlobalDefs {
     pub no_email_faults: bool,
     /// No IGMP reports for 224.0.0.x groups while a VMAC is in use.
     pub disable_local_igmp: bool,
+    /// The nf_tables table that enforces no_accept.
+    pub nftables: Nftables,
     pub vrrp_sched: Scheduling,
     pub checker_sched: Scheduling,
     /// Mail only when a real server changes state, not each checker.
@@ -302,6 +333,7 @@ impl Default for GlobalDefs {
             smtp_alert_checker: None,
             no_email_faults: false,
             disable_local_igmp: false,
+            nftables: Nftables::default(),
             vrrp_sched: Scheduling::default(),
             checker_sched: Scheduling::default(),
             no_checker_emails: false,
@@ -768,13 +800,22 @@ impl VrrpInstance {
         self.strict_mode.unwrap_or(g.vrrp_strict)
     }
 
-    /// Accept_Mode: on by default; in strict mode only for the address owner.
+    /// Accept_Mode: on by default; in strict mode only for the address
+    /// owner, and never for a VRRPv2 non-owner (RFC 3768 has no accept mode).
     pub fn effective_accept(&self, g: &GlobalDefs) -> bool {
+        let owner = self.effective_priority() == 255;
+        let strict = self.effective_strict(g);
         match self.accept {
+            Some(true) if strict && !owner && self.effective_version(g) == 2 => false,
             Some(a) => a,
-            None if self.effective_strict(g) => self.effective_priority() == 255,
-            None => true,
+            None => owner || !strict,
         }
+    }
+
+    /// Traffic to the VIPs is dropped while MASTER (`no_accept`, or strict
+    /// mode's default): never on the address owner, as in keepalived.
+    pub fn blocks_vips(&self, g: &GlobalDefs) -> bool {
+        !self.effective_accept(g) && self.effective_priority() != 255
     }
 
     pub fn effective_garp_master_delay(&self, g: &GlobalDefs) -> Duration {

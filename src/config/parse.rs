@@ -20,7 +20,7 @@ use std::collections::HashMap;
 
 use super::diag::Diagnostic;
 use super::keywords::{self, Ctx, Kind};
-use super::model::{Config, Fifo, GlobalDefs, Ignored, SmtpServer};
+use super::model::{Config, Fifo, GlobalDefs, Ignored, Nftables, SmtpServer};
 use super::suggest;
 use super::token::Token;
 use tree::Stmt;
@@ -303,6 +303,13 @@ impl Parser<'_> {
                     self.u32(s, 1, 10_000_000).map(|us| std::time::Duration::from_micros(us.into())),
                 ),
                 "vrrp_strict" => g.vrrp_strict = self.flag(s),
+                "nftables" => g.nftables.table = self.nftables_table(s),
+                "nftables_priority" => set(
+                    &mut g.nftables.priority,
+                    self.int(s, i32::MIN.into(), i32::MAX.into()).map(|n| n as i32),
+                ),
+                "nftables_counters" => g.nftables.counters = self.flag(s),
+                "nftables_ifindex" => g.nftables.ifindex = self.flag(s),
                 "vrrp_version" => set(&mut g.vrrp_version, self.int(s, 2, 3).map(|v| v as u8)),
                 "vrrp_mcast_group4" => {
                     if let Some(ip) = self.mcast_group(s, false) {
@@ -375,6 +382,20 @@ impl Parser<'_> {
                 _ => self.unhandled(s),
             }
         }
+    }
+
+    /// `nftables [TABLE]`: a name nf_tables takes (below 32 bytes, letters,
+    /// digits, `_`, `-`, `.`), or keepalived's default without one.
+    fn nftables_table(&mut self, s: &Stmt) -> Option<String> {
+        let Some(t) = s.args.first() else { return Some(Nftables::DEFAULT_TABLE.to_string()) };
+        let name = t.word().unwrap_or("");
+        let valid = |c: char| c.is_ascii_alphanumeric() || "_-.".contains(c);
+        if name.is_empty() || name.len() >= 32 || !name.chars().all(valid) {
+            let msg = format!("invalid nftables table name '{name}'");
+            self.error(&t.loc, msg, Some("up to 31 letters, digits, '_', '-' or '.'".into()));
+            return Some(Nftables::DEFAULT_TABLE.to_string());
+        }
+        Some(name.to_string())
     }
 
     /// `notify_fifo PATH [user [group]]`. As in keepalived, the first one

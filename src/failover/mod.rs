@@ -14,6 +14,7 @@
 
 mod alerts;
 use alerts::Removal;
+mod firewall;
 mod garp;
 mod igmp;
 mod lateness;
@@ -53,6 +54,7 @@ use crate::script::fifo::{self as notify_fifo, FifoSet, Only, Writer};
 use crate::script::{self, Command, Job, NotifyScope, Order, ScriptKind, ScriptPolicy, ScriptRunner};
 use crate::sys::link::{self, Link, Monitor};
 use crate::sys::netlink;
+use crate::sys::nftables;
 use crate::sys::vrrp_socket::{Received, SocketConfig, VrrpSocket, VRRP_GROUP_V4, VRRP_GROUP_V6};
 use crate::sys::{addr, Error as SysError};
 use crate::time::{Epoch, Monotonic};
@@ -164,6 +166,8 @@ pub struct VrrpEngine {
     children: notify_fifo::Children,
     /// The state kept for, and left by, a VRRP child restarted after a crash.
     resume: resume::Resume,
+    /// `no_accept`: the nf_tables sets that drop traffic to a MASTER's VIPs.
+    firewall: firewall::Firewall,
 }
 
 impl VrrpEngine {
@@ -203,6 +207,7 @@ impl VrrpEngine {
             only,
             children: notify_fifo::children(config, only),
             resume: resume::Resume::default(),
+            firewall: firewall::Firewall::new(&config.global),
         };
         for cfg in &config.instances {
             engine.add_instance(cfg, &links, &addrs);
@@ -548,20 +553,55 @@ impl VrrpEngine {
     }
 
     /// Add or remove `vip` for instance `i` (on its own `dev`, or the
-    /// instance's interface or VMAC).
+    /// instance's interface or VMAC). Without accept mode it is blocked
+    /// before it comes and unblocked after it goes, so no packet reaches
+    /// it unfiltered.
     fn vip_apply(&mut self, i: usize, vip: &VipSpec, add: bool) -> Result<(), String> {
-        let inst = &self.insts[i];
-        let (ifindex, ifname) = match &vip.dev {
-            None => inst.vip_dev(),
-            Some(dev) if dev == &inst.ifname => (inst.ifindex, inst.ifname.clone()),
-            Some(dev) => match link::link_by_name(&mut self.nl, dev) {
-                Ok(Some(l)) => (l.index, l.name),
-                _ => return Err(format!("{}: device {dev} not found", vips::show(vip))),
-            },
-        };
+        let (ifindex, ifname) = self.vip_device(i, vip)?;
         let spec = vips::addr_spec(vip, ifindex, &ifname);
+        if add {
+            self.block_vip(i, vip.addr, ifindex, &ifname, true);
+        }
         let res = if add { addr::add(&mut self.nl, &spec) } else { addr::delete(&mut self.nl, &spec) };
+        if !add {
+            self.block_vip(i, vip.addr, ifindex, &ifname, false);
+        }
         res.map(drop).map_err(|e| format!("{} on {ifname}: {e}", vips::show(vip)))
+    }
+
+    /// The interface `vip` of instance `i` goes on: its `dev`, or the
+    /// instance's interface or VMAC.
+    fn vip_device(&mut self, i: usize, vip: &VipSpec) -> Result<(u32, String), String> {
+        let inst = &self.insts[i];
+        match &vip.dev {
+            None => Ok(inst.vip_dev()),
+            Some(dev) if dev == &inst.ifname => Ok((inst.ifindex, inst.ifname.clone())),
+            Some(dev) => match link::link_by_name(&mut self.nl, dev) {
+                Ok(Some(l)) => Ok((l.index, l.name)),
+                _ => Err(format!("{}: device {dev} not found", vips::show(vip))),
+            },
+        }
+    }
+
+    /// `no_accept` (`firewall.rs`): put `addr` in the drop sets, for an
+    /// instance without accept mode, or take it out if it is there. A
+    /// failure is logged: the VIP still moves, answering as with accept.
+    fn block_vip(&mut self, i: usize, addr: IpAddr, ifindex: u32, ifname: &str, add: bool) {
+        let cfg = &self.insts[i].cfg;
+        if add && !cfg.blocks_vips(&self.global) {
+            return;
+        }
+        let elem = nftables::Element::for_vip(addr, ifindex, ifname, firewall::link_key(cfg, &self.global));
+        match self.firewall.change(add, &[elem]) {
+            Ok(false) => {}
+            Ok(true) if add => info!(
+                "({}) no_accept: dropping traffic to {addr} (nftables table {})",
+                cfg.name,
+                self.firewall.table()
+            ),
+            Ok(true) => info!("({}) no_accept: {addr} no longer firewalled", cfg.name),
+            Err(e) => error!("({}) {e}", cfg.name),
+        }
     }
 
     /// The core went MASTER: add the VIPs; refused ones are retried.
@@ -822,6 +862,7 @@ impl VrrpEngine {
             }
         }
         self.ext_announce_groups(now);
+        self.firewall_start();
         for i in 0..self.insts.len() {
             if !self.resume_instance(i, now) {
                 self.start_instance(i, now);
@@ -1019,6 +1060,9 @@ impl Subsystem for VrrpEngine {
         }
         if self.release_on_exit {
             self.lvs_sync.stop();
+            if let Err(e) = self.firewall.close() {
+                error!("{e}");
+            }
         }
         self.ext_shutdown();
         // The STOP lines are written: the readers see end of file once they have read them.

@@ -185,6 +185,7 @@ impl VrrpEngine {
         if !self.insts[i].core.resume_as_master(vnow) {
             return false;
         }
+        self.firewall_resumed(i);
         self.apply(i, now);
         true
     }

@@ -19,6 +19,7 @@ pub mod inotify;
 pub mod link;
 pub mod macvlan;
 pub mod netlink;
+pub mod nftables;
 pub mod proc_connector;
 pub mod proc_scan;
 pub mod route;

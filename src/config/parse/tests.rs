@@ -328,6 +328,46 @@ vrrp_instance V6 {
     assert!(vi.effective_lower_prio_no_advert(&cfg.global));
 }
 
+/// keepalived's accept mode: on by default, off by default in strict mode
+/// except for the owner, and never for a VRRPv2 non-owner in strict mode
+/// (`accept` is reset, with a warning); `no_accept` on the owner blocks nothing.
+#[test]
+fn accept_mode_defaults_and_strict_vrrp2() {
+    let inst = |name: &str, vrid: u8, extra: &str| {
+        format!(
+            "vrrp_instance {name} {{\n interface eth0\n virtual_router_id {vrid}\n{extra}\n \
+             virtual_ipaddress {{\n 198.18.0.{vrid}\n }}\n}}\n"
+        )
+    };
+    let text = [
+        inst("plain", 1, ""),
+        inst("no", 2, " no_accept"),
+        inst("owner", 3, " priority 255\n no_accept"),
+        inst("strict3", 4, " strict_mode on\n version 3"),
+        inst("strict3_accept", 5, " strict_mode on\n version 3\n accept"),
+        inst("strict2_accept", 6, " strict_mode on\n accept"),
+        inst("strict_owner", 7, " strict_mode on\n priority 255"),
+    ]
+    .concat();
+    let (cfg, diags) = load(&text);
+    let g = &cfg.global;
+    let blocks: Vec<(&str, bool)> =
+        cfg.instances.iter().map(|v| (v.name.as_str(), v.blocks_vips(g))).collect();
+    assert_eq!(
+        blocks,
+        [
+            ("plain", false),
+            ("no", true),
+            ("owner", false),
+            ("strict3", true),
+            ("strict3_accept", false),
+            ("strict2_accept", true),
+            ("strict_owner", false)
+        ]
+    );
+    assert!(diags.iter().any(|d| d.message.contains("'strict2_accept': accept is not allowed with VRRPv2")));
+}
+
 #[test]
 fn ah_rules_ipv4_v2_only_and_no_initial_master() {
     let text = "\

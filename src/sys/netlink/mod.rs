@@ -118,6 +118,41 @@ impl Socket {
         self.collect(seq, what, &mut each)
     }
 
+    /// Send `reqs` in one datagram (a netfilter batch) and wait for the
+    /// acknowledgement of each one that asks for it (NLM_F_ACK). The first
+    /// negative acknowledgement, of any of them, is the error: the kernel
+    /// refuses a whole batch at its first message (no permission, no
+    /// nf_tables) without acknowledging the rest.
+    pub fn batch(&mut self, mut reqs: Vec<Request>, what: &str) -> Result<()> {
+        let mut bytes = Vec::new();
+        let mut waiting = Vec::new();
+        let first = self.seq.wrapping_add(1);
+        for req in &mut reqs {
+            self.seq = self.seq.wrapping_add(1);
+            if req.flags() & msg::NLM_F_ACK != 0 {
+                waiting.push(self.seq);
+            }
+            bytes.extend_from_slice(req.finish(self.seq));
+        }
+        let ours = |seq: u32| seq.wrapping_sub(first) < reqs.len() as u32;
+        self.send_raw(&bytes, what)?;
+        while !waiting.is_empty() {
+            self.recv_reply(what)?;
+            for m in Messages::new(self.received()) {
+                let m = m?;
+                if !ours(m.header.seq) {
+                    continue;
+                }
+                match m.classify()? {
+                    Reply::Ack => waiting.retain(|&s| s != m.header.seq),
+                    Reply::Error { errno, text } => return Err(kernel_error(errno, text, what)),
+                    Reply::Data(_) | Reply::Done | Reply::Noise => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn collect(&mut self, seq: u32, what: &str, each: &mut dyn FnMut(&Message) -> Result<()>) -> Result<()> {
         loop {
             self.recv_reply(what)?;
