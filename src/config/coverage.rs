@@ -75,6 +75,18 @@ pub const ACTED_ON: &[(Ctx, &str, &str)] = {
         (GlobalDefs, "metrics_listen", "metrics_follow_a_failover"),
         // What it asks for is what vigil always does: wait for the interface.
         (GlobalDefs, "dynamic_interfaces", "instances_wait_for_a_missing_interface_across_reloads"),
+        (GlobalDefs, "vrrp_netlink_cmd_rcv_bufs", "socket_buffer_keywords_size_the_daemons_sockets"),
+        (GlobalDefs, "vrrp_netlink_cmd_rcv_bufs_force", "socket_buffer_keywords_size_the_daemons_sockets"),
+        (GlobalDefs, "vrrp_netlink_monitor_rcv_bufs", "socket_buffer_keywords_size_the_daemons_sockets"),
+        (
+            GlobalDefs,
+            "vrrp_netlink_monitor_rcv_bufs_force",
+            "socket_buffer_keywords_size_the_daemons_sockets",
+        ),
+        (GlobalDefs, "vrrp_rx_bufs_policy", "socket_buffer_keywords_size_the_daemons_sockets"),
+        (GlobalDefs, "vrrp_rx_bufs_multiplier", "socket_buffer_keywords_size_the_daemons_sockets"),
+        (GlobalDefs, "process_monitor_rcv_bufs", "process_connector_takes_the_configured_buffer"),
+        (GlobalDefs, "process_monitor_rcv_bufs_force", "process_connector_takes_the_configured_buffer"),
         (GlobalDefs, "lvs_sync_daemon", "lvs_sync_daemon_follows_vrrp_between_two_directors"),
         (GlobalDefs, "lvs_timeouts", "lvs_sync_daemon_follows_vrrp_between_two_directors"),
         (GlobalDefs, "lvs_flush", "lvs_sync_daemon_follows_vrrp_between_two_directors"),

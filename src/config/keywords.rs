@@ -281,18 +281,18 @@ table! {
         "include_check" Ignored Rare,
         "config_save_dir" Ignored Rare,
         "tmp_config_directory" Ignored Rare,
-        "vrrp_netlink_cmd_rcv_bufs" Ignored Rare,
-        "vrrp_netlink_cmd_rcv_bufs_force" Ignored Rare,
-        "vrrp_netlink_monitor_rcv_bufs" Ignored Rare,
-        "vrrp_netlink_monitor_rcv_bufs_force" Ignored Rare,
+        "vrrp_netlink_cmd_rcv_bufs" Value Rare,
+        "vrrp_netlink_cmd_rcv_bufs_force" Value Rare,
+        "vrrp_netlink_monitor_rcv_bufs" Value Rare,
+        "vrrp_netlink_monitor_rcv_bufs_force" Value Rare,
         "lvs_netlink_cmd_rcv_bufs" Ignored Rare,
         "lvs_netlink_cmd_rcv_bufs_force" Ignored Rare,
         "lvs_netlink_monitor_rcv_bufs" Ignored Rare,
         "lvs_netlink_monitor_rcv_bufs_force" Ignored Rare,
-        "process_monitor_rcv_bufs" Ignored Rare,
-        "process_monitor_rcv_bufs_force" Ignored Rare,
-        "vrrp_rx_bufs_policy" Ignored Rare,
-        "vrrp_rx_bufs_multiplier" Ignored Rare,
+        "process_monitor_rcv_bufs" Value Rare,
+        "process_monitor_rcv_bufs_force" Value Rare,
+        "vrrp_rx_bufs_policy" Value Rare,
+        "vrrp_rx_bufs_multiplier" Value Rare,
         "process_names" Ignored Rare,
         "process_name" Ignored Rare,
         "vrrp_process_name" Ignored Rare,
@@ -648,21 +648,13 @@ pub fn ignored_reason(ctx: Ctx, name: &str) -> Option<&'static str> {
         (GlobalDefs, "reload_time_file" | "reload_repeat" | "reload_file") => "schedule reloads",
         (GlobalDefs, "include_check") => "check included files",
         (GlobalDefs, "config_save_dir" | "tmp_config_directory") => "keep copies of the configuration there",
-        (
-            GlobalDefs,
-            "vrrp_netlink_cmd_rcv_bufs"
-            | "vrrp_netlink_cmd_rcv_bufs_force"
-            | "vrrp_netlink_monitor_rcv_bufs"
-            | "vrrp_netlink_monitor_rcv_bufs_force"
-            | "lvs_netlink_cmd_rcv_bufs"
-            | "lvs_netlink_cmd_rcv_bufs_force"
-            | "lvs_netlink_monitor_rcv_bufs"
-            | "lvs_netlink_monitor_rcv_bufs_force"
-            | "process_monitor_rcv_bufs"
-            | "process_monitor_rcv_bufs_force",
-        ) => "size netlink buffers from the configuration",
-        (GlobalDefs, "vrrp_rx_bufs_policy" | "vrrp_rx_bufs_multiplier")
-        | (Instance, "kernel_rx_buf_size") => "size VRRP socket buffers from the configuration",
+        (Instance, "kernel_rx_buf_size") => "size VRRP socket buffers per instance",
+        (GlobalDefs, "lvs_netlink_monitor_rcv_bufs" | "lvs_netlink_monitor_rcv_bufs_force") => {
+            "size a netlink event socket in its checker: the checker follows no interface events and has none"
+        }
+        (GlobalDefs, "lvs_netlink_cmd_rcv_bufs" | "lvs_netlink_cmd_rcv_bufs_force") => {
+            "size the checker's IPVS netlink socket from the configuration"
+        }
         (
             GlobalDefs,
             "process_names"

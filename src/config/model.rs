@@ -239,7 +239,61 @@ pub struct GlobalDefs {
     /// `lvs_flush`: empty the IPVS table when the checker starts.
     pub lvs_flush: bool,
     pub lvs_flush_on_stop: LvsFlushOnStop,
+    /// `*_rcv_bufs[_force]`: receive buffers of the netlink sockets.
+    pub netlink_bufs: NetlinkBufs,
+    /// `vrrp_rx_bufs_policy`: how the VRRP receive sockets' buffers are sized.
+    pub vrrp_rx_bufs: RxBufsPolicy,
+    /// `vrrp_rx_bufs_multiplier` (keepalived's default 3).
+    pub vrrp_rx_bufs_multiplier: u32,
     pub locs: Locs,
+}
+
+/// A netlink socket's receive buffer from the configuration: `bytes` 0
+/// keeps vigil's own sizing; `force` uses SO_RCVBUFFORCE (root, past
+/// net.core.rmem_max) rather than SO_RCVBUF.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RcvBuf {
+    pub bytes: u32,
+    pub force: bool,
+}
+
+/// Which netlink socket each `*_rcv_bufs` keyword sizes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NetlinkBufs {
+    /// The VRRP child's rtnetlink request socket.
+    pub vrrp_cmd: RcvBuf,
+    /// The VRRP child's rtnetlink link/address event socket.
+    pub vrrp_monitor: RcvBuf,
+    /// The process connector of `vrrp_track_process`.
+    pub process_monitor: RcvBuf,
+}
+
+/// `vrrp_rx_bufs_policy MTU|ADVERT|SIZE`: each instance adds its share to
+/// the receive buffer of the socket it shares (keepalived's sockpool).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RxBufsPolicy {
+    /// The kernel's default buffer.
+    #[default]
+    Kernel,
+    /// multiplier x the interface MTU per instance.
+    Mtu,
+    /// multiplier x the advert's length (IP header included) per instance.
+    Advert,
+    /// This many bytes per instance.
+    Size(u32),
+}
+
+impl RxBufsPolicy {
+    /// One instance's share of its socket's buffer (0: none).
+    pub fn share(self, multiplier: u32, mtu: u32, advert_len: usize) -> u64 {
+        let m = u64::from(multiplier);
+        match self {
+            RxBufsPolicy::Kernel => 0,
+            RxBufsPolicy::Mtu => m * u64::from(mtu),
+            RxBufsPolicy::Advert => m * advert_len as u64,
+            RxBufsPolicy::Size(n) => n.into(),
+        }
+    }
 }
 
 /// `lvs_sync_daemon IF [inst VI] [id N] [maxlen N] [port N] [ttl N] [group ADDR]`.
@@ -344,6 +398,9 @@ impl Default for GlobalDefs {
             lvs_timeouts: None,
             lvs_flush: false,
             lvs_flush_on_stop: LvsFlushOnStop::No,
+            netlink_bufs: NetlinkBufs::default(),
+            vrrp_rx_bufs: RxBufsPolicy::Kernel,
+            vrrp_rx_bufs_multiplier: 3,
             locs: Locs::default(),
         }
     }

@@ -5,6 +5,7 @@
 //! context. Unknown keywords are reported with a did-you-mean hint and
 //! skipped with their block; bad values are reported and leave the default.
 
+mod bufs;
 mod lvs;
 mod lvs_globals;
 mod track_file;
@@ -372,6 +373,7 @@ impl Parser<'_> {
                 "notify_fifo_script" => self.fifo_script(s, &mut g.notify_fifo),
                 "vrrp_notify_fifo_script" => self.fifo_script(s, &mut g.vrrp_notify_fifo),
                 "lvs_notify_fifo_script" => self.fifo_script(s, &mut g.lvs_notify_fifo),
+                _ if self.buffer_keyword(g, s) => {}
                 _ => self.unhandled(s),
             }
         }
