@@ -229,6 +229,7 @@ pub const ACTED_ON: &[(Ctx, &str, &str)] = {
         (AuthHmac, "mode", "receive_only_sends_nothing_that_enforce_accepts"),
         (Authentication, "auth_pass", "vrrp2_pass_auth_graceful_and_hard_failover"),
         (VirtualServer, "lb_algo", "keywords_reach_ipvs_and_the_checkers"),
+        (VirtualServer, "ip_family", "ip_family_sets_the_fwmark_service_family"),
         (VirtualServer, "lvs_sched", "keywords_reach_ipvs_and_the_checkers"),
         (VirtualServer, "lb_kind", "keywords_reach_ipvs_and_the_checkers"),
         (VirtualServer, "lvs_method", "keywords_reach_ipvs_and_the_checkers"),

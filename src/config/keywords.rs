@@ -483,7 +483,7 @@ table! {
         "virtualhost" Value Common,
         "smtp_alert" Value Common,
         "snmp_name" Ignored Rare,
-        "ip_family" Ignored Rare,
+        "ip_family" Value Rare,
         "real_server" Block(RealServer) Core,
         "nat_mask" Ignored Rare,
     }
@@ -699,7 +699,6 @@ pub fn ignored_reason(ctx: Ctx, name: &str) -> Option<&'static str> {
             VirtualServer,
             "hashed" | "flag-1" | "flag-2" | "flag-3" | "sh-port" | "sh-fallback" | "mh-port" | "mh-fallback",
         ) => "set IPVS scheduler flags",
-        (VirtualServer, "ip_family") => "take the address family from ip_family",
         (VirtualServer, "nat_mask") => "use nat_mask",
         (VirtualServer, "ha_suspend") => "suspend checkers while the virtual address is absent",
         (PingCheck, "bindto" | "bind_port" | "bind_if" | "fwmark") => {

@@ -1139,13 +1139,35 @@ pub struct VirtualServer {
     pub virtualhost: Option<String>,
     pub smtp_alert: Option<bool>,
     pub real_servers: Vec<RealServer>,
+    /// The address family keepalived settles on while reading the block:
+    /// its address's, `ip_family`, or its first real server's that is not
+    /// tunnelled (`config::parse::lvs`); `None`: none of them said.
+    pub family_v6: Option<bool>,
     pub loc: Loc,
     pub locs: Locs,
 }
 
 impl VirtualServer {
+    /// The family of its IPVS service (what a fwmark service is created
+    /// with): as settled, else that of its tunnelled sorry and real servers
+    /// when they agree, else IPv4, as keepalived.
+    pub fn is_ipv6(&self) -> bool {
+        if let Some(v6) = self.family_v6 {
+            return v6;
+        }
+        // Only tunnelled servers are left: their family if they agree.
+        let sorry = self.sorry_server.iter().map(|(ip, _)| ip.is_ipv6());
+        let mut families = sorry.chain(self.real_servers.iter().map(|r| r.addr.is_ipv6()));
+        let first = families.next().unwrap_or(false);
+        first && families.all(|v6| v6)
+    }
+
     pub fn new(addr: VsAddr, loc: Loc) -> Self {
         VirtualServer {
+            family_v6: match addr {
+                VsAddr::Addr(ip, _) => Some(ip.is_ipv6()),
+                _ => None,
+            },
             addr,
             protocol: None,
             lvs_sched: None,
