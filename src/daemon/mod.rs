@@ -121,7 +121,7 @@ pub struct ChildStart<'a> {
     /// Where this child may keep state for its successor ([`RunPaths::state_file`]).
     pub state_file: &'a Path,
     /// SHA-256 (hex) of the snapshot this child loaded (see
-    /// `engine::vrrp::ResumeFrom::config_digest`).
+    /// `failover::ResumeFrom::config_digest`).
     pub config_digest: String,
     /// The child this one replaces, when the parent saw it die: when it
     /// started and when it was reaped. None at the daemon's start.
@@ -229,7 +229,7 @@ impl RunPaths {
     }
 
     /// What the child of `kind` keeps for a successor (see
-    /// `engine::vrrp::resume`); the daemon's clean stop removes it.
+    /// `failover::resume`); the daemon's clean stop removes it.
     pub fn state_file(&self, kind: ChildKind) -> PathBuf {
         self.run_dir.join(format!("{}.state", kind.name()))
     }

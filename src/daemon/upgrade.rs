@@ -11,7 +11,7 @@
 //!    and the same pid (so init systems and pid files follow), passing in
 //!    [`ENV`] when each child lived. The new parent does not daemonise
 //!    again; its VRRP child resumes the masters exactly as after a crash
-//!    (`engine::vrrp::resume`), with an advert at once, well within the
+//!    (`failover::resume`), with an advert at once, well within the
 //!    peers' Master_Down interval.
 //!
 //! Should the exec itself fail, the parent starts its children again, and

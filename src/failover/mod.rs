@@ -1,6 +1,7 @@
-//! The VRRP engine: runs one [`crate::vrrp::Instance`] per configured
-//! instance against raw sockets, rtnetlink and ARP/ND, inside the VRRP
-//! child's event loop.
+//! Failover, the VRRP engine: runs one [`crate::vrrp::Instance`] (the pure
+//! protocol core) per configured instance against raw sockets, rtnetlink and
+//! ARP/ND inside the VRRP child's event loop, and carries out what the
+//! instances decide (VIPs, gratuitous ARPs, routes, notifies, sync groups).
 //!
 //! Sockets are pooled per (interface, family, unicast or multicast, source)
 //! like keepalived's sockpool, and received adverts are handed to the
