@@ -166,7 +166,7 @@ fn socket_buffer_keywords_size_the_daemons_sockets() {
 /// `process_monitor_rcv_bufs[_force]`: the process connector only answers
 /// in the initial network namespace (a daemon in a test namespace falls
 /// back to scanning /proc, tests/vrrp_track.rs), so the connector the VRRP
-/// child opens with the configured size (src/engine/vrrp/processes.rs) is
+/// child opens with the configured size (src/failover/processes.rs) is
 /// opened here, in the test's own namespace, and read back from the kernel.
 #[test]
 fn process_connector_takes_the_configured_buffer() {
