@@ -33,6 +33,8 @@ pub enum Ctx {
     FileCheck,
     /// A top-level `track_file` / `vrrp_track_file` block.
     TrackFile,
+    /// A top-level `garp_group` block.
+    GarpGroup,
     /// PING_CHECK: the common options, `connect_ip` and `connect_timeout`.
     PingCheck,
     Url,
@@ -66,6 +68,7 @@ impl Ctx {
             Ctx::UdpCheck => "UDP_CHECK",
             Ctx::FileCheck => "FILE_CHECK",
             Ctx::TrackFile => "track_file",
+            Ctx::GarpGroup => "garp_group",
             Ctx::PingCheck => "PING_CHECK",
             Ctx::Url => "url",
             Ctx::CheckerCommon | Ctx::ConnCommon => "checker",
@@ -176,7 +179,7 @@ table! {
         "track_group" Ignored Rare,
         "linkbeat_interfaces" Ignored Rare,
         "interface_up_down_delays" Ignored Rare,
-        "garp_group" Ignored Rare,
+        "garp_group" Block(GarpGroup) Rare,
     }
     GlobalDefs {
         "router_id" Value Core,
@@ -580,6 +583,12 @@ table! {
         "track_file" Value Rare,
         "weight" Value Rare,
     }
+    GarpGroup {
+        "garp_interval" Value Rare,
+        "gna_interval" Value Rare,
+        "interface" Value Rare,
+        "interfaces" List Rare,
+    }
     TrackFile {
         "file" Value Rare,
         "weight" Value Rare,
@@ -609,7 +618,6 @@ pub fn ignored_reason(ctx: Ctx, name: &str) -> Option<&'static str> {
             "poll link state (it follows netlink link events)"
         }
         (Top, "interface_up_down_delays") => "delay its reaction to interface up/down",
-        (Top, "garp_group") => "send gratuitous ARPs per interface group (garp_group)",
         (GlobalDefs, "vrrp_garp_extra_if") | (Instance, "garp_extra_if") => {
             "send gratuitous ARPs on extra interfaces"
         }

@@ -239,6 +239,9 @@ pub struct GlobalDefs {
     /// `lvs_flush`: empty the IPVS table when the checker starts.
     pub lvs_flush: bool,
     pub lvs_flush_on_stop: LvsFlushOnStop,
+    /// Top-level `garp_group` blocks (kept here, with the global
+    /// intervals they override for their interfaces).
+    pub garp_groups: Vec<GarpGroup>,
     /// `*_rcv_bufs[_force]`: receive buffers of the netlink sockets.
     pub netlink_bufs: NetlinkBufs,
     /// `vrrp_rx_bufs_policy`: how the VRRP receive sockets' buffers are sized.
@@ -246,6 +249,29 @@ pub struct GlobalDefs {
     /// `vrrp_rx_bufs_multiplier` (keepalived's default 3).
     pub vrrp_rx_bufs_multiplier: u32,
     pub locs: Locs,
+}
+
+/// `garp_group { garp_interval; gna_interval; interface; interfaces {} }`:
+/// the spacing of gratuitous ARPs / unsolicited NAs on its interfaces, in
+/// place of `vrrp_garp_interval` / `vrrp_gna_interval` (an interval the
+/// group leaves unset is none).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GarpGroup {
+    pub garp_interval: Option<Duration>,
+    pub gna_interval: Option<Duration>,
+    pub interfaces: Vec<String>,
+}
+
+impl GlobalDefs {
+    /// The spacing of the gratuitous messages of a burst on `ifname`
+    /// (IPv4: ARPs, IPv6: NAs).
+    pub fn garp_spacing(&self, ifname: &str, ipv4: bool) -> Duration {
+        match self.garp_groups.iter().find(|g| g.interfaces.iter().any(|i| i == ifname)) {
+            Some(g) => if ipv4 { g.garp_interval } else { g.gna_interval }.unwrap_or(Duration::ZERO),
+            None if ipv4 => self.vrrp_garp_interval,
+            None => self.vrrp_gna_interval,
+        }
+    }
 }
 
 /// A netlink socket's receive buffer from the configuration: `bytes` 0
@@ -398,6 +424,7 @@ impl Default for GlobalDefs {
             lvs_timeouts: None,
             lvs_flush: false,
             lvs_flush_on_stop: LvsFlushOnStop::No,
+            garp_groups: Vec::new(),
             netlink_bufs: NetlinkBufs::default(),
             vrrp_rx_bufs: RxBufsPolicy::Kernel,
             vrrp_rx_bufs_multiplier: 3,

@@ -47,6 +47,7 @@ pub fn parse(tokens: &[Token], diags: &mut Vec<Diagnostic>) -> Config {
             "vrrp_track_ping" => cfg.track_pings.extend(p.track_ping(s).filter(|x| !x.name.is_empty())),
             "track_file" | "vrrp_track_file" => cfg.track_files.extend(p.track_file(s)),
             "vrrp_track_process" => cfg.track_processes.extend(p.track_process(s)),
+            "garp_group" => p.garp_group(&mut cfg.global, s),
             "vrrp_sync_group" => cfg.sync_groups.extend(p.sync_group(s).filter(|x| !x.name.is_empty())),
             "vrrp_instance" => cfg.instances.extend(p.instance(s).filter(|x| !x.name.is_empty())),
             "virtual_server_group" => cfg.vs_groups.extend(p.vs_group(s).filter(|x| !x.name.is_empty())),

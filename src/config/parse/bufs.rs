@@ -1,8 +1,9 @@
 //! The socket buffer keywords of global_defs (`*_rcv_bufs[_force]`,
-//! `vrrp_rx_bufs_policy`, `vrrp_rx_bufs_multiplier`), with keepalived 2.2's
-//! ranges and corrections.
+//! `vrrp_rx_bufs_policy`, `vrrp_rx_bufs_multiplier`) and the `garp_group`
+//! block, with keepalived 2.2's ranges and corrections.
 
-use super::super::model::{GlobalDefs, RcvBuf, RxBufsPolicy};
+use super::super::keywords::Ctx;
+use super::super::model::{GarpGroup, GlobalDefs, RcvBuf, RxBufsPolicy};
 use super::tree::Stmt;
 use super::Parser;
 
@@ -79,5 +80,38 @@ impl Parser<'_> {
             (None, false, true) => RxBufsPolicy::Advert,
             (None, false, false) => g.vrrp_rx_bufs,
         };
+    }
+
+    /// A `garp_group` block. An interface already in a group stays in the
+    /// first; a group without an interval is dropped (keepalived's errors).
+    pub(super) fn garp_group(&mut self, g: &mut GlobalDefs, s: &Stmt) {
+        let mut group = GarpGroup { garp_interval: None, gna_interval: None, interfaces: Vec::new() };
+        for s in self.known(Ctx::GarpGroup, s.stmts()) {
+            let names = match s.name() {
+                "garp_interval" => {
+                    group.garp_interval = self.timer(s, 0.0, 86400.0).or(group.garp_interval);
+                    continue;
+                }
+                "gna_interval" => {
+                    group.gna_interval = self.timer(s, 0.0, 86400.0).or(group.gna_interval);
+                    continue;
+                }
+                "interface" => self.string(s).map(|n| vec![(n, s.loc().clone())]).unwrap_or_default(),
+                _ => self.list_words(s),
+            };
+            for (name, loc) in names {
+                let taken = g.garp_groups.iter().chain([&group]).any(|o| o.interfaces.contains(&name));
+                if taken {
+                    self.error(&loc, format!("garp_group already specified for {name} - ignoring"), None);
+                } else {
+                    group.interfaces.push(name);
+                }
+            }
+        }
+        if group.garp_interval.is_none() && group.gna_interval.is_none() {
+            self.error(s.loc(), "garp group does not have any delay set - removing".to_string(), None);
+            return;
+        }
+        g.garp_groups.push(group);
     }
 }
