@@ -80,6 +80,11 @@ pub const ACTED_ON: &[(Ctx, &str, &str)] = {
         (GlobalDefs, "metrics_listen", "metrics_follow_a_failover"),
         // What it asks for is what vigil always does: wait for the interface.
         (GlobalDefs, "dynamic_interfaces", "instances_wait_for_a_missing_interface_across_reloads"),
+        (
+            GlobalDefs,
+            "reload_check_config",
+            "reload_check_config_writes_the_check_and_keeps_a_bad_config_out",
+        ),
         (GlobalDefs, "vrrp_netlink_cmd_rcv_bufs", "socket_buffer_keywords_size_the_daemons_sockets"),
         (GlobalDefs, "vrrp_netlink_cmd_rcv_bufs_force", "socket_buffer_keywords_size_the_daemons_sockets"),
         (GlobalDefs, "vrrp_netlink_monitor_rcv_bufs", "socket_buffer_keywords_size_the_daemons_sockets"),

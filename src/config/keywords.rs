@@ -277,7 +277,7 @@ table! {
         "snmp_socket" Ignored Rare,
         "enable_dbus" Ignored Rare,
         "dbus_service_name" Ignored Rare,
-        "reload_check_config" Ignored Rare,
+        "reload_check_config" Value Rare,
         "reload_time_file" Ignored Rare,
         "reload_repeat" Ignored Rare,
         "reload_file" Ignored Rare,
@@ -650,9 +650,6 @@ pub fn ignored_reason(ctx: Ctx, name: &str) -> Option<&'static str> {
         )
         | (VirtualServer, "snmp_name") => "speak SNMP",
         (GlobalDefs, "enable_dbus" | "dbus_service_name") => "offer D-Bus",
-        (GlobalDefs, "reload_check_config") => {
-            "check a reload in a separate process (the parent validates every reload itself)"
-        }
         (GlobalDefs, "reload_time_file" | "reload_repeat" | "reload_file") => "schedule reloads",
         (GlobalDefs, "include_check") => "check included files",
         (GlobalDefs, "config_save_dir" | "tmp_config_directory") => "keep copies of the configuration there",

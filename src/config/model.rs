@@ -239,6 +239,9 @@ pub struct GlobalDefs {
     /// `lvs_flush`: empty the IPVS table when the checker starts.
     pub lvs_flush: bool,
     pub lvs_flush_on_stop: LvsFlushOnStop,
+    /// `reload_check_config [LOGFILE]`: the report of the check of a new
+    /// configuration at a reload goes there (bare: /dev/null, as keepalived).
+    pub reload_check_config: Option<String>,
     /// Top-level `garp_group` blocks (kept here, with the global
     /// intervals they override for their interfaces).
     pub garp_groups: Vec<GarpGroup>,
@@ -424,6 +427,7 @@ impl Default for GlobalDefs {
             lvs_timeouts: None,
             lvs_flush: false,
             lvs_flush_on_stop: LvsFlushOnStop::No,
+            reload_check_config: None,
             garp_groups: Vec::new(),
             netlink_bufs: NetlinkBufs::default(),
             vrrp_rx_bufs: RxBufsPolicy::Kernel,

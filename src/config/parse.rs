@@ -374,6 +374,9 @@ impl Parser<'_> {
                 "notify_fifo_script" => self.fifo_script(s, &mut g.notify_fifo),
                 "vrrp_notify_fifo_script" => self.fifo_script(s, &mut g.vrrp_notify_fifo),
                 "lvs_notify_fifo_script" => self.fifo_script(s, &mut g.lvs_notify_fifo),
+                "reload_check_config" => {
+                    g.reload_check_config = Some(s.arg(0).unwrap_or("/dev/null").to_string())
+                }
                 _ if self.buffer_keyword(g, s) => {}
                 _ => self.unhandled(s),
             }

@@ -780,7 +780,13 @@ impl Supervisor {
             Ok(bytes) => {
                 let (loaded, snapshot) = child::validate(&self.settings, &bytes);
                 log_diags(&loaded.diags);
+                if let Some(log) = &self.global.reload_check_config {
+                    write_check_report(log, &loaded.diags);
+                }
                 if loaded.has_errors() {
+                    if let Some(log) = &self.global.reload_check_config {
+                        log::info!("New config failed validation, see {log} for details");
+                    }
                     None
                 } else if let Err(e) = write_private(&self.paths.snapshot(), &snapshot.encode()) {
                     log::error!("cannot write {}: {e}", self.paths.snapshot().display());
@@ -953,6 +959,16 @@ fn read_acks(slot: &mut Slot) {
         if buf[0] == HELLO_ACK {
             r.unanswered = 0;
         }
+    }
+}
+
+/// `reload_check_config LOGFILE` of the running configuration: the check
+/// of the new one (which vigil runs at every reload) reported there, one
+/// finding a line as `-t` prints them; emptied first, as keepalived does.
+fn write_check_report(path: &str, diags: &[Diagnostic]) {
+    let report: String = diags.iter().map(|d| format!("{d}\n")).collect();
+    if let Err(e) = std::fs::write(path, report) {
+        log::warn!("cannot write the config check log {path}: {e}");
     }
 }
 
