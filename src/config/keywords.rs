@@ -280,7 +280,7 @@ table! {
         "reload_check_config" Value Rare,
         "reload_time_file" Ignored Rare,
         "reload_repeat" Ignored Rare,
-        "reload_file" Ignored Rare,
+        "reload_file" Value Rare,
         "include_check" Ignored Rare,
         "config_save_dir" Ignored Rare,
         "tmp_config_directory" Ignored Rare,
@@ -650,7 +650,7 @@ pub fn ignored_reason(ctx: Ctx, name: &str) -> Option<&'static str> {
         )
         | (VirtualServer, "snmp_name") => "speak SNMP",
         (GlobalDefs, "enable_dbus" | "dbus_service_name") => "offer D-Bus",
-        (GlobalDefs, "reload_time_file" | "reload_repeat" | "reload_file") => "schedule reloads",
+        (GlobalDefs, "reload_time_file" | "reload_repeat") => "schedule reloads",
         (GlobalDefs, "include_check") => "check included files",
         (GlobalDefs, "config_save_dir" | "tmp_config_directory") => "keep copies of the configuration there",
         (Instance, "kernel_rx_buf_size") => "size VRRP socket buffers per instance",

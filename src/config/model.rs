@@ -242,6 +242,9 @@ pub struct GlobalDefs {
     /// `reload_check_config [LOGFILE]`: the report of the check of a new
     /// configuration at a reload goes there (bare: /dev/null, as keepalived).
     pub reload_check_config: Option<String>,
+    /// `reload_file [FILE]`: made while a reload reads the new configuration
+    /// and removed after (bare: /run/keepalived.reload, as keepalived).
+    pub reload_file: Option<String>,
     /// Top-level `garp_group` blocks (kept here, with the global
     /// intervals they override for their interfaces).
     pub garp_groups: Vec<GarpGroup>,
@@ -428,6 +431,7 @@ impl Default for GlobalDefs {
             lvs_flush: false,
             lvs_flush_on_stop: LvsFlushOnStop::No,
             reload_check_config: None,
+            reload_file: None,
             garp_groups: Vec::new(),
             netlink_bufs: NetlinkBufs::default(),
             vrrp_rx_bufs: RxBufsPolicy::Kernel,

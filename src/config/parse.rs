@@ -377,6 +377,9 @@ impl Parser<'_> {
                 "reload_check_config" => {
                     g.reload_check_config = Some(s.arg(0).unwrap_or("/dev/null").to_string())
                 }
+                "reload_file" => {
+                    g.reload_file = Some(s.arg(0).unwrap_or("/run/keepalived.reload").to_string())
+                }
                 _ if self.buffer_keyword(g, s) => {}
                 _ => self.unhandled(s),
             }

@@ -776,6 +776,11 @@ impl Supervisor {
         }
         log::info!("Reloading ...");
         let path = self.settings.config_file.clone();
+        // `reload_file`: others can see that a reload is reading the configuration.
+        let reload_file = self.global.reload_file.clone();
+        if let Some(f) = &reload_file {
+            create_reload_file(f);
+        }
         let loaded = match std::fs::read(&path) {
             Ok(bytes) => {
                 let (loaded, snapshot) = child::validate(&self.settings, &bytes);
@@ -800,6 +805,9 @@ impl Supervisor {
                 None
             }
         };
+        if let Some(f) = &reload_file {
+            let _ = std::fs::remove_file(f);
+        }
         let Some(loaded) = loaded else {
             log::error!("Reload of configuration failed - keeping the running one");
             return;
@@ -959,6 +967,15 @@ fn read_acks(slot: &mut Slot) {
         if buf[0] == HELLO_ACK {
             r.unanswered = 0;
         }
+    }
+}
+
+/// `reload_file`: an empty file, rw-r--r-- as keepalived makes it.
+fn create_reload_file(path: &str) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let made = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o644).open(path);
+    if let Err(e) = made {
+        log::info!("Failed to create reload file ({path}): {e}");
     }
 }
 
