@@ -9,8 +9,14 @@
 //! - `event_loop`: the mio loop around the [`Subsystem`] an engine implements
 //!   (the trait lives in `runtime`, below the engines).
 //! - `engines`: the one place that says which engine runs in which child.
-//! - `pidfile`, `signals`, `process`, `log`, `control`, `backoff`:
-//!   one job each.
+//! - `settings`: what the daemon is told at start (built by `cli`).
+//! - `lifecycle`: `startup_script` and `shutdown_script`, run by the parent.
+//! - `upgrade`: `vigil upgrade`, the parent re-executing its binary while
+//!   the children hand over.
+//! - `sched`: a child's scheduling (realtime priority, `max_auto_priority`).
+//! - `pidfile`, `signals`, `process`, `log`, `control`, `clients` (the
+//!   control and metrics servers' connections), `timer` (a timerfd for
+//!   microsecond deadlines), `backoff`: one job each.
 //! - `metrics`: the children's status objects in the Prometheus text format
 //!   (pure); `metrics_http`: the `metrics_listen` listener in the parent's
 //!   loop, and why the parent serves it.

@@ -123,6 +123,8 @@ fn run_checked(cmd: &mut Command, exe: &Path) -> Result<String, String> {
             Ok(Some(_)) => break,
             Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
             Ok(None) => {
+                // It may have exited since try_wait (kill then fails, wait
+                // reaps it); the answer is "no answer" either way.
                 let _ = child.kill();
                 let _ = child.wait();
                 return Err(format!("no answer in {} s", CHECK_TIMEOUT.as_secs()));

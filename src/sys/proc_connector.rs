@@ -132,7 +132,8 @@ impl Connector {
     pub fn open_configured(bytes: u32, force: bool) -> Result<Connector> {
         let sock = Socket::subscribe_protocol(NETLINK_CONNECTOR, CN_IDX_PROC)?;
         if bytes == 0 {
-            // Bursts of forks must not overrun it; an overrun costs a rescan.
+            // Bursts of forks must not overrun it; an overrun costs a rescan,
+            // so a smaller buffer (the limit refused) only costs more of them.
             let _ = sock.set_recv_buffer(1 << 20);
         } else {
             sock.set_configured_recv_buffer(bytes, force)?;
@@ -150,6 +151,8 @@ impl Connector {
 
 impl Drop for Connector {
     fn drop(&mut self) {
+        // Closing the socket ends the subscription anyway; this only says
+        // so to the kernel at once.
         let _ = self.sock.send_raw(&subscribe_message(2, false), "process connector unsubscribe");
     }
 }
