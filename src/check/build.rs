@@ -100,7 +100,7 @@ pub fn virtual_servers(config: &Config) -> Result<Vec<VsRun>, String> {
 
 fn services(config: &Config, vs: &VirtualServer) -> Result<Vec<ServiceSpec>, String> {
     let protocol = vs.effective_protocol().into();
-    let v6 = vs.real_servers.first().is_some_and(|r| r.addr.is_ipv6());
+    let v6 = vs.is_ipv6();
     let addrs = match &vs.addr {
         VsAddr::Addr(addr, port) => vec![SvcAddr::Addr { protocol, addr: *addr, port: *port }],
         VsAddr::Fwmark(mark) => vec![SvcAddr::Fwmark { v6, mark: *mark }],
@@ -415,6 +415,7 @@ impl VsRun {
 mod tests {
     use super::*;
     use crate::check::lvs::ProtocolKey;
+    use crate::config::diag::Severity;
     use crate::config::model::LvsMethod;
     use crate::config::{load_bytes, LoadOptions};
     use std::path::Path;
@@ -496,5 +497,43 @@ mod tests {
         let tcp1 = checker_params(&c1.checkers[0], c1, &g.cfg, &globals);
         assert_eq!((tcp1.retry, tcp1.delay_loop, tcp1.alpha), (1, Duration::from_secs(2), false));
         assert_eq!(c1.checkers[0].effective_connect_timeout(c1, &g.cfg), Duration::from_secs(6));
+    }
+
+    /// `ip_family`: the family of a fwmark service, and keepalived's errors
+    /// when servers or the keyword contradict the family settled.
+    #[test]
+    fn ip_family_sets_the_fwmark_service_family() {
+        let fwm = |body: &str| {
+            let conf = format!("virtual_server fwmark 5 {{\n lvs_method NAT\n protocol TCP\n{body}}}\n");
+            let opts = LoadOptions { config_id: "n1".into() };
+            load_bytes("t.conf", conf.as_bytes(), Path::new("/"), &opts)
+        };
+        let rs = |a: &str| format!(" real_server {a} 80 {{\n TCP_CHECK {{\n }}\n }}\n");
+        let v6 = SvcAddr::Fwmark { v6: true, mark: 5 };
+        let v4 = SvcAddr::Fwmark { v6: false, mark: 5 };
+        // ip_family inet6 makes the service IPv6 and skips an IPv4 real server.
+        let l = fwm(&format!(" ip_family inet6\n{}{}", rs("198.18.1.2"), rs("2001:db8::2")));
+        let errs: Vec<_> = l.diags.iter().filter(|d| d.severity == Severity::Error).collect();
+        assert_eq!(errs.len(), 1, "{:?}", l.diags);
+        assert!(errs[0].message.contains("real server 198.18.1.2 don't match - skipping real server"));
+        assert_eq!(errs[0].loc.as_ref().unwrap().line, 5);
+        let v = virtual_servers(&l.config).unwrap();
+        assert_eq!(v[0].service_addrs(), vec![v6.clone()]);
+        assert_eq!(l.config.virtual_servers[0].real_servers.len(), 1);
+        // Without it the first real server decides; ip_family after it must agree.
+        let l = fwm(&format!("{} ip_family inet6\n", rs("198.18.1.2")));
+        assert!(l.diags.iter().any(|d| d.severity == Severity::Error
+            && d.message.contains("family inet6 conflicts with server family")));
+        assert_eq!(virtual_servers(&l.config).unwrap()[0].service_addrs(), vec![v4.clone()]);
+        // On an address it must match the address.
+        let conf = "virtual_server 198.18.0.1 80 {\n ip_family inet6\n}\n";
+        let l =
+            load_bytes("t.conf", conf.as_bytes(), Path::new("/"), &LoadOptions { config_id: "n1".into() });
+        assert!(l.diags.iter().any(|d| d.message.contains("conflicts with server family")));
+        // Tunnelled servers of both families: IPv4, as keepalived.
+        let l = fwm(&format!(" lvs_method TUN\n{}{}", rs("2001:db8::2"), rs("198.18.1.2")));
+        assert_eq!(virtual_servers(&l.config).unwrap()[0].service_addrs(), vec![v4]);
+        let l = fwm(&format!(" ip_family inet6\n lvs_method TUN\n{}", rs("198.18.1.2")));
+        assert_eq!(virtual_servers(&l.config).unwrap()[0].service_addrs(), vec![v6]);
     }
 }

@@ -270,7 +270,93 @@ pub struct GlobalDefs {
     /// `lvs_flush`: empty the IPVS table when the checker starts.
     pub lvs_flush: bool,
     pub lvs_flush_on_stop: LvsFlushOnStop,
+    /// `reload_check_config [LOGFILE]`: the report of the check of a new
+    /// configuration at a reload goes there (bare: /dev/null, as keepalived).
+    pub reload_check_config: Option<String>,
+    /// `reload_file [FILE]`: made while a reload reads the new configuration
+    /// and removed after (bare: /run/keepalived.reload, as keepalived).
+    pub reload_file: Option<String>,
+    /// Top-level `garp_group` blocks (kept here, with the global
+    /// intervals they override for their interfaces).
+    pub garp_groups: Vec<GarpGroup>,
+    /// `*_rcv_bufs[_force]`: receive buffers of the netlink sockets.
+    pub netlink_bufs: NetlinkBufs,
+    /// `vrrp_rx_bufs_policy`: how the VRRP receive sockets' buffers are sized.
+    pub vrrp_rx_bufs: RxBufsPolicy,
+    /// `vrrp_rx_bufs_multiplier` (keepalived's default 3).
+    pub vrrp_rx_bufs_multiplier: u32,
     pub locs: Locs,
+}
+
+/// `garp_group { garp_interval; gna_interval; interface; interfaces {} }`:
+/// the spacing of gratuitous ARPs / unsolicited NAs on its interfaces, in
+/// place of `vrrp_garp_interval` / `vrrp_gna_interval` (an interval the
+/// group leaves unset is none).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GarpGroup {
+    pub garp_interval: Option<Duration>,
+    pub gna_interval: Option<Duration>,
+    pub interfaces: Vec<String>,
+}
+
+impl GlobalDefs {
+    /// The spacing of the gratuitous messages of a burst on `ifname`
+    /// (IPv4: ARPs, IPv6: NAs).
+    pub fn garp_spacing(&self, ifname: &str, ipv4: bool) -> Duration {
+        match self.garp_groups.iter().find(|g| g.interfaces.iter().any(|i| i == ifname)) {
+            Some(g) => if ipv4 { g.garp_interval } else { g.gna_interval }.unwrap_or(Duration::ZERO),
+            None if ipv4 => self.vrrp_garp_interval,
+            None => self.vrrp_gna_interval,
+        }
+    }
+}
+
+/// A netlink socket's receive buffer from the configuration: `bytes` 0
+/// keeps vigil's own sizing; `force` uses SO_RCVBUFFORCE (root, past
+/// net.core.rmem_max) rather than SO_RCVBUF.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RcvBuf {
+    pub bytes: u32,
+    pub force: bool,
+}
+
+/// Which netlink socket each `*_rcv_bufs` keyword sizes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NetlinkBufs {
+    /// The VRRP child's rtnetlink request socket.
+    pub vrrp_cmd: RcvBuf,
+    /// The VRRP child's rtnetlink link/address event socket.
+    pub vrrp_monitor: RcvBuf,
+    /// The process connector of `vrrp_track_process`.
+    pub process_monitor: RcvBuf,
+}
+
+/// `vrrp_rx_bufs_policy MTU|ADVERT|SIZE`: each instance adds its share to
+/// the receive buffer of the socket it shares (keepalived's sockpool).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RxBufsPolicy {
+    /// The kernel's default buffer.
+    #[default]
+    Kernel,
+    /// multiplier x the interface MTU per instance.
+    Mtu,
+    /// multiplier x the advert's length (IP header included) per instance.
+    Advert,
+    /// This many bytes per instance.
+    Size(u32),
+}
+
+impl RxBufsPolicy {
+    /// One instance's share of its socket's buffer (0: none).
+    pub fn share(self, multiplier: u32, mtu: u32, advert_len: usize) -> u64 {
+        let m = u64::from(multiplier);
+        match self {
+            RxBufsPolicy::Kernel => 0,
+            RxBufsPolicy::Mtu => m * u64::from(mtu),
+            RxBufsPolicy::Advert => m * advert_len as u64,
+            RxBufsPolicy::Size(n) => n.into(),
+        }
+    }
 }
 
 /// `lvs_sync_daemon IF [inst VI] [id N] [maxlen N] [port N] [ttl N] [group ADDR]`.
@@ -376,6 +462,12 @@ impl Default for GlobalDefs {
             lvs_timeouts: None,
             lvs_flush: false,
             lvs_flush_on_stop: LvsFlushOnStop::No,
+            reload_check_config: None,
+            reload_file: None,
+            garp_groups: Vec::new(),
+            netlink_bufs: NetlinkBufs::default(),
+            vrrp_rx_bufs: RxBufsPolicy::Kernel,
+            vrrp_rx_bufs_multiplier: 3,
             locs: Locs::default(),
         }
     }
@@ -1123,13 +1215,35 @@ pub struct VirtualServer {
     pub virtualhost: Option<String>,
     pub smtp_alert: Option<bool>,
     pub real_servers: Vec<RealServer>,
+    /// The address family keepalived settles on while reading the block:
+    /// its address's, `ip_family`, or its first real server's that is not
+    /// tunnelled (`config::parse::lvs`); `None`: none of them said.
+    pub family_v6: Option<bool>,
     pub loc: Loc,
     pub locs: Locs,
 }
 
 impl VirtualServer {
+    /// The family of its IPVS service (what a fwmark service is created
+    /// with): as settled, else that of its tunnelled sorry and real servers
+    /// when they agree, else IPv4, as keepalived.
+    pub fn is_ipv6(&self) -> bool {
+        if let Some(v6) = self.family_v6 {
+            return v6;
+        }
+        // Only tunnelled servers are left: their family if they agree.
+        let sorry = self.sorry_server.iter().map(|(ip, _)| ip.is_ipv6());
+        let mut families = sorry.chain(self.real_servers.iter().map(|r| r.addr.is_ipv6()));
+        let first = families.next().unwrap_or(false);
+        first && families.all(|v6| v6)
+    }
+
     pub fn new(addr: VsAddr, loc: Loc) -> Self {
         VirtualServer {
+            family_v6: match addr {
+                VsAddr::Addr(ip, _) => Some(ip.is_ipv6()),
+                _ => None,
+            },
             addr,
             protocol: None,
             lvs_sched: None,

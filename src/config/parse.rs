@@ -5,6 +5,7 @@
 //! context. Unknown keywords are reported with a did-you-mean hint and
 //! skipped with their block; bad values are reported and leave the default.
 
+mod bufs;
 mod lvs;
 mod lvs_globals;
 mod track_file;
@@ -46,6 +47,7 @@ pub fn parse(tokens: &[Token], diags: &mut Vec<Diagnostic>) -> Config {
             "vrrp_track_ping" => cfg.track_pings.extend(p.track_ping(s).filter(|x| !x.name.is_empty())),
             "track_file" | "vrrp_track_file" => cfg.track_files.extend(p.track_file(s)),
             "vrrp_track_process" => cfg.track_processes.extend(p.track_process(s)),
+            "garp_group" => p.garp_group(&mut cfg.global, s),
             "vrrp_sync_group" => cfg.sync_groups.extend(p.sync_group(s).filter(|x| !x.name.is_empty())),
             "vrrp_instance" => cfg.instances.extend(p.instance(s).filter(|x| !x.name.is_empty())),
             "virtual_server_group" => cfg.vs_groups.extend(p.vs_group(s).filter(|x| !x.name.is_empty())),
@@ -379,6 +381,13 @@ impl Parser<'_> {
                 "notify_fifo_script" => self.fifo_script(s, &mut g.notify_fifo),
                 "vrrp_notify_fifo_script" => self.fifo_script(s, &mut g.vrrp_notify_fifo),
                 "lvs_notify_fifo_script" => self.fifo_script(s, &mut g.lvs_notify_fifo),
+                "reload_check_config" => {
+                    g.reload_check_config = Some(s.arg(0).unwrap_or("/dev/null").to_string())
+                }
+                "reload_file" => {
+                    g.reload_file = Some(s.arg(0).unwrap_or("/run/keepalived.reload").to_string())
+                }
+                _ if self.buffer_keyword(g, s) => {}
                 _ => self.unhandled(s),
             }
         }

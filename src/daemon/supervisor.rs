@@ -776,11 +776,22 @@ impl Supervisor {
         }
         log::info!("Reloading ...");
         let path = self.settings.config_file.clone();
+        // `reload_file`: others can see that a reload is reading the configuration.
+        let reload_file = self.global.reload_file.clone();
+        if let Some(f) = &reload_file {
+            create_reload_file(f);
+        }
         let loaded = match std::fs::read(&path) {
             Ok(bytes) => {
                 let (loaded, snapshot) = child::validate(&self.settings, &bytes);
                 log_diags(&loaded.diags);
+                if let Some(log) = &self.global.reload_check_config {
+                    write_check_report(log, &loaded.diags);
+                }
                 if loaded.has_errors() {
+                    if let Some(log) = &self.global.reload_check_config {
+                        log::info!("New config failed validation, see {log} for details");
+                    }
                     None
                 } else if let Err(e) = write_private(&self.paths.snapshot(), &snapshot.encode()) {
                     log::error!("cannot write {}: {e}", self.paths.snapshot().display());
@@ -794,6 +805,9 @@ impl Supervisor {
                 None
             }
         };
+        if let Some(f) = &reload_file {
+            let _ = std::fs::remove_file(f);
+        }
         let Some(loaded) = loaded else {
             log::error!("Reload of configuration failed - keeping the running one");
             return;
@@ -953,6 +967,25 @@ fn read_acks(slot: &mut Slot) {
         if buf[0] == HELLO_ACK {
             r.unanswered = 0;
         }
+    }
+}
+
+/// `reload_file`: an empty file, rw-r--r-- as keepalived makes it.
+fn create_reload_file(path: &str) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let made = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o644).open(path);
+    if let Err(e) = made {
+        log::info!("Failed to create reload file ({path}): {e}");
+    }
+}
+
+/// `reload_check_config LOGFILE` of the running configuration: the check
+/// of the new one (which vigil runs at every reload) reported there, one
+/// finding a line as `-t` prints them; emptied first, as keepalived does.
+fn write_check_report(path: &str, diags: &[Diagnostic]) {
+    let report: String = diags.iter().map(|d| format!("{d}\n")).collect();
+    if let Err(e) = std::fs::write(path, report) {
+        log::warn!("cannot write the config check log {path}: {e}");
     }
 }
 

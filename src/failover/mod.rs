@@ -76,6 +76,8 @@ struct Pooled {
     sock: VrrpSocket,
     token: Token,
     members: Vec<usize>,
+    /// The receive buffer last asked of the kernel (0: its default).
+    rx_buf: u64,
 }
 
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
@@ -119,6 +121,8 @@ struct RunningInstance {
     /// Removed by a reload: the state it was in, for what its leaving
     /// reports (`alerts::removal_report`).
     removed_from: Option<State>,
+    /// Its share of its socket's receive buffer (`vrrp_rx_bufs_policy`).
+    rx_buf_share: u64,
 }
 
 pub struct VrrpEngine {
@@ -176,6 +180,10 @@ impl VrrpEngine {
     /// (`pending.rs`).
     pub fn new(config: &Config, only: Only) -> io::Result<VrrpEngine> {
         let mut nl = netlink::Socket::open().map_err(io::Error::from)?;
+        let cb = config.global.netlink_bufs.vrrp_cmd;
+        if let Err(e) = nl.set_configured_recv_buffer(cb.bytes, cb.force) {
+            warn!("vrrp_netlink_cmd_rcv_bufs {}: {e}", cb.bytes);
+        }
         let (links, addrs) = links_and_addrs(&mut nl)?;
         let mut engine = VrrpEngine {
             global: config.global.clone(),
@@ -329,6 +337,11 @@ impl VrrpEngine {
         };
         let index = self.insts.len();
         self.socks[sock].members.push(index);
+        let rx_buf_share = self.global.vrrp_rx_bufs.share(
+            self.global.vrrp_rx_bufs_multiplier,
+            link.mtu,
+            params.advert_len(),
+        );
         Ok(RunningInstance {
             cfg: cfg.clone(),
             core: vrrp::Instance::new(params),
@@ -345,6 +358,7 @@ impl VrrpEngine {
             ip_id: 0,
             lateness: Lateness::default(),
             removed_from: None,
+            rx_buf_share,
         })
     }
 
@@ -361,12 +375,30 @@ impl VrrpEngine {
             Family::V4 => VrrpSocket::open_v4(&sc)?,
             Family::V6 => VrrpSocket::open_v6(&sc)?,
         };
-        self.socks.push(Pooled { key: key.clone(), sock, token: NO_TOKEN, members: Vec::new() });
+        self.socks.push(Pooled { key: key.clone(), sock, token: NO_TOKEN, members: Vec::new(), rx_buf: 0 });
         Ok(self.socks.len() - 1)
+    }
+
+    /// `vrrp_rx_bufs_policy`: each socket's receive buffer is the sum of
+    /// its instances' shares, as keepalived sizes its sockpool; set again
+    /// when instances join or leave. Without a policy the kernel's default stays.
+    fn size_rx_buffers(&mut self) {
+        for s in &mut self.socks {
+            let want: u64 = s.members.iter().map(|&i| self.insts[i].rx_buf_share).sum();
+            if want == 0 || want == s.rx_buf {
+                continue;
+            }
+            let bytes = u32::try_from(want).unwrap_or(u32::MAX);
+            match s.sock.set_recv_buffer(bytes) {
+                Ok(()) => s.rx_buf = want,
+                Err(e) => warn!("vrrp set receive socket buffer size to {bytes}: {e}"),
+            }
+        }
     }
 
     /// Register the pooled sockets opened since the last call with the loop.
     fn register_sockets(&mut self, registry: &Registry) -> io::Result<()> {
+        self.size_rx_buffers();
         for s in self.socks.iter_mut().filter(|s| s.token == NO_TOKEN) {
             s.token = Token(tokens::ADVERT_SOCKETS + self.sockets_registered);
             self.sockets_registered += 1;
@@ -943,7 +975,8 @@ impl VrrpEngine {
 impl Subsystem for VrrpEngine {
     fn register(&mut self, registry: &Registry, tokens: &mut TokenAlloc) -> io::Result<()> {
         self.register_sockets(registry)?;
-        match Monitor::open() {
+        let mb = self.global.netlink_bufs.vrrp_monitor;
+        match Monitor::open_configured(mb.bytes, mb.force) {
             Ok(m) => {
                 let t = tokens.alloc();
                 registry.register(&mut SourceFd(&m.as_raw_fd()), t, Interest::READABLE)?;

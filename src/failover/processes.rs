@@ -107,6 +107,7 @@ impl VrrpEngine {
         tokens: &mut TokenAlloc,
         now: Monotonic,
     ) {
+        let pb = self.global.netlink_bufs.process_monitor;
         let w = &mut self.periphery.processes;
         if w.table.is_empty() {
             if let Mode::Connector { conn, .. } = &w.mode {
@@ -121,7 +122,7 @@ impl VrrpEngine {
             w.next_scan = Some(now);
             return;
         }
-        match Connector::open() {
+        match Connector::open_configured(pb.bytes, pb.force) {
             Ok(conn) => {
                 let token = tokens.alloc();
                 let fd = conn.as_raw_fd();

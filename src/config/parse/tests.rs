@@ -1127,3 +1127,28 @@ virtual_server 198.18.0.1 80 {
     assert_eq!((c.pattern.as_str(), c.min_offset, c.max_offset, c.stack), (r"\d+.ok", 0, None, None));
     assert_eq!(h.urls[3].regex, None);
 }
+
+#[test]
+fn socket_buffer_keywords_follow_keepalived() {
+    use crate::config::model::{RcvBuf, RxBufsPolicy};
+    let (c, d) = load(
+        "global_defs {\n vrrp_netlink_cmd_rcv_bufs 4096\n vrrp_netlink_cmd_rcv_bufs 0\n \
+         vrrp_netlink_monitor_rcv_bufs_force\n process_monitor_rcv_bufs 9000\n \
+         process_monitor_rcv_bufs_force off\n vrrp_rx_bufs_policy MTU advert\n vrrp_rx_bufs_multiplier 4\n}\n",
+    );
+    let b = c.global.netlink_bufs;
+    // 0 leaves the size as it was; a bare _force means on.
+    assert_eq!(b.vrrp_cmd, RcvBuf { bytes: 4096, force: false });
+    assert_eq!(b.vrrp_monitor, RcvBuf { bytes: 0, force: true });
+    assert_eq!(b.process_monitor, RcvBuf { bytes: 9000, force: false });
+    // MTU wins over ADVERT, reported.
+    assert_eq!(c.global.vrrp_rx_bufs, RxBufsPolicy::Mtu);
+    assert!(d.iter().any(|d| d.message.contains("ignoring ADVERT")), "{d:?}");
+    assert_eq!(c.global.vrrp_rx_bufs_multiplier, 4);
+    let (c, d) = load("global_defs {\n vrrp_rx_bufs_policy ADVERT 2048\n vrrp_rx_bufs_multiplier 0\n}\n");
+    assert_eq!(c.global.vrrp_rx_bufs, RxBufsPolicy::Size(2048));
+    assert!(d.iter().any(|d| d.message.contains("ignoring policy")), "{d:?}");
+    assert_eq!(c.global.vrrp_rx_bufs_multiplier, 3, "0 is out of range: the default stays");
+    assert_eq!(RxBufsPolicy::Mtu.share(3, 1500, 40), 4500);
+    assert_eq!(RxBufsPolicy::Advert.share(3, 1500, 40), 120);
+}

@@ -84,9 +84,17 @@ impl Socket {
     /// Raise the kernel receive buffer (SO_RCVBUFFORCE as root, else SO_RCVBUF)
     /// to make ENOBUFS on busy event sockets rarer.
     pub fn set_recv_buffer(&self, bytes: usize) -> Result<()> {
-        let v = bytes.min(i32::MAX as usize) as i32;
-        fd::setsockopt_int(&self.fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, v, "SO_RCVBUFFORCE")
-            .or_else(|_| fd::setsockopt_int(&self.fd, libc::SOL_SOCKET, libc::SO_RCVBUF, v, "SO_RCVBUF"))
+        let v = bytes.min(u32::MAX as usize) as u32;
+        fd::set_recv_buffer(&self.fd, v, true).or_else(|_| fd::set_recv_buffer(&self.fd, v, false))
+    }
+
+    /// The receive buffer a configuration asked for (`*_rcv_bufs[_force]`):
+    /// exactly the option it names, as keepalived; `bytes` 0 leaves it.
+    pub fn set_configured_recv_buffer(&self, bytes: u32, force: bool) -> Result<()> {
+        if bytes == 0 {
+            return Ok(());
+        }
+        fd::set_recv_buffer(&self.fd, bytes, force)
     }
 
     /// Send a request with NLM_F_ACK and wait for its acknowledgement.
