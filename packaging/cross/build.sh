@@ -15,7 +15,10 @@
 #   relocated, -3 %).
 # -Zbuild-std runs on the stable toolchain with RUSTC_BOOTSTRAP=1 and needs
 # the rust-src component (tests/deps.sh static). Panic messages and their
-# source lines are kept: the panic hook logs them (30 KB).
+# source lines are kept: the panic hook logs them (30 KB). With
+# `--cfg vigil_no_unwinder` vigil defines the few libunwind entry points std
+# names, so libunwind (useless without unwind tables) is not linked: -6 %
+# (src/main.rs; not on armv7, whose EHABI objects need it).
 #
 # Linkers: x86_64 and aarch64 use rust-lld with the musl crt/libc that rustup's
 # rust-std ships. armv7 and mips have no downloadable rust-std here (armv7) or
@@ -62,7 +65,7 @@ for target in "$@"; do
     *) echo "build: unsupported target $target" >&2; exit 2 ;;
     esac
     var=$(echo "$target" | tr 'a-z-' 'A-Z_')
-    flags="-Crelocation-model=static -Cforce-unwind-tables=no"
+    flags="-Crelocation-model=static -Cforce-unwind-tables=no --cfg vigil_no_unwinder"
     if [ -z "$zig" ]; then
         linker=rust-lld
     else
