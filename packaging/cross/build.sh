@@ -18,7 +18,8 @@
 # source lines are kept: the panic hook logs them (30 KB). With
 # `--cfg vigil_no_unwinder` vigil defines the few libunwind entry points std
 # names, so libunwind (useless without unwind tables) is not linked: -6 %
-# (src/main.rs; not on armv7, whose EHABI objects need it).
+# (src/main.rs; not on armv7, whose EHABI objects need it). On mips the
+# .pdr section LLVM writes and strip keeps is removed: -10 %.
 #
 # Linkers: x86_64 and aarch64 use rust-lld with the musl crt/libc that rustup's
 # rust-std ships. armv7 and mips have no downloadable rust-std here (armv7) or
@@ -86,5 +87,16 @@ for target in "$@"; do
         "${CARGO:-cargo}" build --release --locked --bin vigil --target "$target" $cargo_args \
         -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size
     bin=${CARGO_TARGET_DIR:-$root/target}/$target/release/vigil
+    case "$target" in
+    mips*)
+        # LLVM gives every MIPS function a .pdr entry (procedure descriptors
+        # for debuggers, never loaded) that stripping keeps: 143 KB of the
+        # file. rust-objcopy (llvm-objcopy) ships with every rustup toolchain;
+        # it finds its libLLVM in the sysroot's lib.
+        sysroot=$(rustc --print sysroot)
+        objcopy=$sysroot/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin/rust-objcopy
+        LD_LIBRARY_PATH=$sysroot/lib "$objcopy" --remove-section=.pdr "$bin"
+        ;;
+    esac
     echo "build: $target: $(wc -c <"$bin") bytes in $(($(date +%s) - start)) s: $bin"
 done
