@@ -28,7 +28,7 @@ use crate::config::model::{
     CheckerKind, Command as ConfCommand, Config, GlobalDefs, HttpCheck, LvsFlushOnStop, RealServer, Url,
     VirtualServer,
 };
-use crate::ipvs::{SyncDaemon, SyncRole};
+use crate::ipvs::{self, SyncDaemon, SyncRole};
 use crate::runtime::{tokens, Json, Subsystem, TokenAlloc};
 use crate::script::fifo::{self, Children, FifoSet, Only, Writer};
 use crate::script::{self, Command, Job, JobId, Order, ScriptKind, ScriptPolicy, ScriptRunner};
@@ -306,7 +306,7 @@ impl CheckerEngine {
 
     fn lvs_call(
         &mut self,
-        f: impl FnOnce(&mut dyn Lvs) -> Result<(), String>,
+        f: impl FnOnce(&mut dyn Lvs) -> Result<(), ipvs::Error>,
         what: impl FnOnce() -> String,
     ) {
         if let Some(lvs) = self.lvs.as_deref_mut() {
@@ -581,6 +581,7 @@ impl CheckerEngine {
     #[cfg(test)]
     pub(crate) fn fail_for_test(&mut self, v: usize, rs: usize) {
         let now = Monotonic::now() + Duration::from_secs(3600);
+        // Only to start the check as the loop would; the list is not needed.
         let _ = self.vss[v].core.due(self.epoch.instant(now));
         self.finish(v, CheckId { rs, ck: 0 }, CheckResult::failure("test"), now);
     }
@@ -816,9 +817,8 @@ impl Subsystem for CheckerEngine {
                 self.lvs_call(|l| l.del_service(&svc), || format!("remove service {svc}"));
             }
         }
-        for (o, old) in old_vss.iter().enumerate().filter(|(o, _)| !kept[*o]) {
+        for (old, _) in old_vss.iter().zip(&kept).filter(|(_, kept)| !**kept) {
             info!("Removing Virtual Server {}", old.name);
-            let _ = o;
             for svc in old.service_addrs() {
                 self.lvs_call(|l| l.del_service(&svc), || format!("remove service {svc}"));
             }

@@ -161,10 +161,10 @@ impl Probe {
 
     /// Deregister and close (dropping the socket closes it).
     pub fn close(mut self, registry: &Registry) {
-        let _ = match &mut self.socket {
-            Socket::Tcp(stream) => registry.deregister(stream),
-            Socket::Udp(udp) => registry.deregister(udp),
-        };
+        match &mut self.socket {
+            Socket::Tcp(stream) => crate::runtime::deregister(registry, stream),
+            Socket::Udp(udp) => crate::runtime::deregister(registry, udp),
+        }
     }
 }
 

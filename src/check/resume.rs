@@ -86,7 +86,7 @@ impl Resume {
     /// The daemon stops cleanly: the next start is a normal one.
     pub fn remove(&mut self) {
         if let Some(path) = self.path.take() {
-            let _ = std::fs::remove_file(path);
+            crate::sys::file::remove_own(&path, "state file");
         }
     }
 }
@@ -107,6 +107,7 @@ fn parse_weight(s: &str) -> Option<Option<u32>> {
 /// `rs PROGRAMMED DYNAMIC,.. CHECKER,..` with a checker as
 /// `UP.HAS_RUN.RETRIES.FAILURES` and `.` for an empty list.
 fn format_body<'a>(vss: impl Iterator<Item = (&'a str, SavedVs)>) -> String {
+    // `write!` to a String cannot fail: the results are not looked at.
     let mut out = String::new();
     let list = |items: Vec<String>| if items.is_empty() { ".".to_string() } else { items.join(",") };
     for (name, vs) in vss {

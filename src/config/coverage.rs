@@ -1,4 +1,4 @@
-//! Issue 13, "nothing silent": every keyword in the keyword table and every
+//! Nothing silent: every keyword in the keyword table and every
 //! command-line flag is in exactly one of two classes.
 //!
 //! * Acted on: it changes behaviour as keepalived's does, and a test named
@@ -502,7 +502,7 @@ mod tests {
         s
     }
 
-    /// The rule of issue 13, over the keyword table.
+    /// Nothing silent (the module doc), over the keyword table.
     #[test]
     fn every_keyword_is_acted_on_or_warned() {
         let mut missing = Vec::new();

@@ -110,6 +110,7 @@ struct Out {
 
 impl Out {
     fn line(&mut self, text: &str) {
+        // Writing to a String cannot fail.
         let _ = writeln!(self.s, "{:w$}{text}", "", w = self.depth * 4);
     }
 

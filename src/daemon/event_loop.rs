@@ -143,7 +143,7 @@ pub fn run(sub: &mut dyn Subsystem, mut setup: LoopSetup) -> io::Result<i32> {
                         // Nothing is released: the successor resumes what runs now.
                         log::info!("Handing over to the upgraded daemon");
                         if let Some(c) = &setup.control {
-                            let _ = std::fs::remove_file(c.path());
+                            crate::sys::file::remove_own(c.path(), "control socket");
                         }
                         // SAFETY: leaving without destructors, which would
                         // release what the successor takes over.
@@ -295,6 +295,8 @@ fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
         .open(&tmp)?;
     let written = file.write_all(bytes).and_then(|()| std::fs::rename(&tmp, path));
     if written.is_err() {
+        // The write's error is the one to report; a leftover is removed
+        // by the next write (above).
         let _ = std::fs::remove_file(&tmp);
     }
     written

@@ -41,10 +41,9 @@ use super::upgrade::{self, Handover};
 use super::{ChildKind, Engines, Lifetime, Needs, RunPaths, Settings, HELLO, HELLO_ACK};
 use crate::config::model::GlobalDefs;
 use crate::config::{Config, Diagnostic};
-use crate::runtime::Json;
-use crate::runtime::VERSION;
+use crate::runtime::{self, Json, VERSION};
 use crate::script::Output;
-use crate::sys::file::write_private;
+use crate::sys::file::{self, write_private};
 
 pub const HELLO_INTERVAL: Duration = Duration::from_secs(5);
 pub const MISSED_HELLOS: u32 = 2;
@@ -297,14 +296,15 @@ pub fn run(settings: Settings, engines: Engines) -> i32 {
             EXIT_FATAL
         }
     };
-    let _ = std::fs::remove_file(paths.snapshot());
+    file::remove_own(&paths.snapshot(), "configuration snapshot");
     // A later start is a normal start: no child resumes what this daemon ran.
     for kind in [ChildKind::Vrrp, ChildKind::Checker] {
-        let _ = std::fs::remove_file(paths.state_file(kind));
+        file::remove_own(&paths.state_file(kind), "state file");
     }
     pid_file.remove();
     run_lock.remove();
-    // A namespace's pid directory goes with its daemon (if nothing else is in it).
+    // A namespace's pid directory goes with its daemon; it fails, rightly,
+    // while anything else is in it.
     if let Some(dir) = own_pid_dir {
         let _ = std::fs::remove_dir(dir);
     }
@@ -440,7 +440,7 @@ impl Supervisor {
             }
         }
         if let Some(c) = self.control.take() {
-            let _ = std::fs::remove_file(c.path());
+            file::remove_own(c.path(), "control socket");
         }
         if let Some(m) = self.metrics.take() {
             m.close_all(self.poll.registry());
@@ -715,7 +715,7 @@ impl Supervisor {
         let slot = &mut self.slots[i];
         let Some(run) = slot.run.take() else { return };
         let label = slot.kind.label();
-        let _ = self.poll.registry().deregister(&mut SourceFd(&run.channel.as_raw_fd()));
+        runtime::deregister(self.poll.registry(), &mut SourceFd(&run.channel.as_raw_fd()));
         drop(run.channel);
         if self.upgrading.is_some() && self.stopping.is_none() {
             log::info!("{label} child process({pid}) handed over ({exit})");

@@ -27,6 +27,14 @@ pub struct Lifetime {
     pub died: crate::time::Monotonic,
 }
 
+/// Take `source` out of the loop's poll set just before it is closed. The
+/// result is not looked at: the only failures are a source that was never
+/// registered (ENOENT) or an fd already gone (EBADF), and closing the fd
+/// removes it from the epoll set anyway; a failure here loses nothing.
+pub fn deregister(registry: &Registry, source: &mut impl mio::event::Source) {
+    let _ = registry.deregister(source);
+}
+
 /// Hands out tokens the loop does not use.
 #[derive(Debug)]
 pub struct TokenAlloc {

@@ -125,7 +125,8 @@ impl Connector {
     /// fails with ECONNREFUSED.
     pub fn open() -> Result<Connector> {
         let sock = Socket::subscribe_protocol(NETLINK_CONNECTOR, CN_IDX_PROC)?;
-        // Bursts of forks must not overrun it; an overrun costs a rescan.
+        // Bursts of forks must not overrun it; an overrun costs a rescan,
+        // so a smaller buffer (the limit refused) only costs more of them.
         let _ = sock.set_recv_buffer(1 << 20);
         sock.send_raw(&subscribe_message(1, true), "process connector subscribe")?;
         Ok(Connector { sock })
@@ -140,6 +141,8 @@ impl Connector {
 
 impl Drop for Connector {
     fn drop(&mut self) {
+        // Closing the socket ends the subscription anyway; this only says
+        // so to the kernel at once.
         let _ = self.sock.send_raw(&subscribe_message(2, false), "process connector unsubscribe");
     }
 }

@@ -1,5 +1,6 @@
-//! Plain per-instance parameters of the protocol core. The glue layer maps
-//! the configuration model onto this; defaults are keepalived's.
+//! Plain per-instance parameters of the protocol core; defaults are
+//! keepalived's. The VRRP engine maps the configuration model onto them
+//! (`failover/params.rs`), at start and on every reload.
 
 use std::net::IpAddr;
 use std::time::Duration;

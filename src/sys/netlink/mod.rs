@@ -64,7 +64,8 @@ impl Socket {
 
     fn open_with(protocol: i32, groups: u32) -> Result<Socket> {
         let fd = fd::socket(libc::AF_NETLINK, libc::SOCK_RAW, protocol, "netlink")?;
-        // Best effort: error text from the kernel, and errors without the echoed request.
+        // Best effort (older kernels lack them; EXT_ACK came in 4.12): error text from the
+        // kernel, and errors without the echoed request.
         let _ = fd::setsockopt_int(&fd, SOL_NETLINK, NETLINK_EXT_ACK, 1, "NETLINK_EXT_ACK");
         let _ = fd::setsockopt_int(&fd, SOL_NETLINK, NETLINK_CAP_ACK, 1, "NETLINK_CAP_ACK");
         // SAFETY: sockaddr_nl is plain data; all-zero is valid.

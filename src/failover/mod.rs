@@ -1,12 +1,16 @@
-//! The VRRP engine: runs one [`crate::vrrp::Instance`] per configured
-//! instance against raw sockets, rtnetlink and ARP/ND, inside the VRRP
-//! child's event loop.
+//! Failover, the VRRP engine: runs one [`crate::vrrp::Instance`] (the pure
+//! protocol core) per configured instance against raw sockets, rtnetlink and
+//! ARP/ND inside the VRRP child's event loop, and carries out what the
+//! instances decide (VIPs, gratuitous ARPs, routes, notifies, sync groups).
 //!
 //! Sockets are pooled per (interface, family, unicast or multicast, source)
 //! like keepalived's sockpool, and received adverts are handed to the
 //! instance with the advert's VRID. Every call into an instance is followed
 //! by draining its actions in order (`apply`), so the wire order is the
-//! core's: advert first, then VIPs, then gratuitous ARPs.
+//! core's: advert first, then VIPs, then gratuitous ARPs. What one
+//! instance's change does to others (its sync group) is queued and done
+//! after, in order (`work.rs`). A VIP the kernel refuses is retried on the
+//! loop's timers and then faults the instance (`vips.rs`, `retry_vips`).
 
 mod alerts;
 use alerts::Removal;
@@ -212,7 +216,9 @@ impl VrrpEngine {
     /// when a pending one is retried.
     fn add_instance(&mut self, cfg: &VrrpInstance, links: &[Link], addrs: &[link::Address]) -> Option<usize> {
         let built = match pending::placement(cfg, links, addrs) {
-            Ok(Placement::Ready { link, source }) => self.build_instance(cfg, link, source),
+            Ok(Placement::Ready { link, source }) => {
+                self.build_instance(cfg, link, source).map_err(|e| e.to_string())
+            }
             Ok(Placement::Waiting(what)) => {
                 self.keep_pending(cfg, what);
                 return None;
@@ -286,7 +292,7 @@ impl VrrpEngine {
         cfg: &VrrpInstance,
         link: &Link,
         source: IpAddr,
-    ) -> Result<RunningInstance, String> {
+    ) -> Result<RunningInstance, SysError> {
         let ifname = link.name.clone();
         let family = if cfg.is_ipv6() { Family::V6 } else { Family::V4 };
         let unicast = cfg.is_unicast();
@@ -309,7 +315,7 @@ impl VrrpEngine {
                 if let Some(v) = vmac {
                     self.vmacs.teardown(&mut self.nl, v);
                 }
-                return Err(e.to_string());
+                return Err(e);
             }
         };
         let dsts = match group {

@@ -87,7 +87,7 @@ impl ProcessWatch {
 
     fn fall_back(&mut self, registry: &Registry, why: &str, now: Monotonic) {
         if let Mode::Connector { conn, .. } = &self.mode {
-            let _ = registry.deregister(&mut SourceFd(&conn.as_raw_fd()));
+            crate::runtime::deregister(registry, &mut SourceFd(&conn.as_raw_fd()));
         }
         self.mode = Mode::Scan;
         info!(
@@ -110,7 +110,7 @@ impl VrrpEngine {
         let w = &mut self.periphery.processes;
         if w.table.is_empty() {
             if let Mode::Connector { conn, .. } = &w.mode {
-                let _ = registry.deregister(&mut SourceFd(&conn.as_raw_fd()));
+                crate::runtime::deregister(registry, &mut SourceFd(&conn.as_raw_fd()));
             }
             w.mode = Mode::Off;
             w.next_scan = None;
