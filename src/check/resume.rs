@@ -6,13 +6,26 @@
 //! until its checks fail again, and one that was up but `alpha` leaves it.
 //! So the child keeps a state file in the daemon's runtime directory
 //! (`sys::state_file`), rewritten when a checker's state or what IPVS holds
-//! changes: per virtual server its quorum and sorry server, per real server
+//! changes (coalesced: see below): per virtual server its quorum and sorry server, per real server
 //! its checkers (up, retries, failures), `misc_dynamic` weights and the
 //! weight IPVS holds. The successor resumes a virtual server only when the
 //! parent saw the predecessor die, the file is from its life and it ran the
 //! same configuration snapshot; it then programs only what differs from
 //! what IPVS holds (nothing, usually) and checks on as before. A clean stop
 //! removes the file.
+//!
+//! The engine does not rewrite the file on every change: at 1,000 real
+//! servers that fail together that was 1,000 rewrites of the whole file
+//! within a second. A change marks the state dirty, and the file is
+//! written (atomically, by rename) once for all the changes of a loop pass:
+//! at the end of that pass when what IPVS holds changed (a successor must
+//! know what it finds in the table), otherwise (retry counters, a checker
+//! that failed without moving its real server) no sooner than 100 ms after
+//! the last write (`RESUME_WRITE_INTERVAL` in the engine); and before a
+//! hand-over to an upgraded daemon. A crash loses at most the current loop
+//! pass's IPVS changes (as before: they were written after being made) and
+//! 100 ms of counter changes, which only shift its successor's retries by
+//! the checks of that window.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;

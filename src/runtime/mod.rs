@@ -72,6 +72,17 @@ pub trait Subsystem {
     /// The earliest instant `handle_timeout` must run at, if any.
     fn poll_timeout(&self) -> Option<Instant>;
 
+    /// Whether deadlines need the loop's timerfd (to the microsecond) or
+    /// the poll timeout will do (whole milliseconds, rounded up: up to
+    /// 1 ms late, and no timerfd_settime and read per sleep).
+    fn precise_timers(&self) -> bool {
+        true
+    }
+
+    /// The process is about to hand over to an upgraded daemon (it exits
+    /// without destructors right after): write what a successor resumes from.
+    fn before_handover(&mut self) {}
+
     fn handle_timeout(&mut self, registry: &Registry, now: Instant);
 
     /// Apply a new, already validated configuration. On `Err` the subsystem
