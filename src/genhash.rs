@@ -75,8 +75,8 @@ fn parse(args: &[String]) -> Result<Args, String> {
                 }
             }
             "-t" | "--timeout" => {
-                let secs: f64 = value()?.parse().map_err(|_| "-t needs seconds")?;
-                a.timeout = Duration::try_from_secs_f64(secs).map_err(|_| "-t needs seconds")?;
+                // The config's timer syntax (seconds, up to 6 decimals): no float parser linked.
+                a.timeout = crate::config::parse::parse_timer(&value()?).ok_or("-t needs seconds")?;
             }
             "-m" | "--fwmark" => a.fwmark = Some(value()?.parse().map_err(|_| "-m needs a number")?),
             "-S" | "--use-ssl" => a.ssl = true,

@@ -2,14 +2,14 @@
 //!
 //! Layers, top to bottom (ARCHITECTURE.md; `tests/architecture.rs` keeps
 //! the direction): `cli` -> `daemon` (processes and loops) -> the engines
-//! (`engine::vrrp`, `check`) -> the pure cores (`vrrp`, `smtp`, `script`) and
+//! (`failover`, `check`) -> the pure cores (`vrrp`, `smtp`, `script`) and
 //! the edge (`sys`, `ipvs`) -> `config`, `runtime`, `time`.
 
 pub mod check;
 pub mod cli;
 pub mod config;
 pub mod daemon;
-pub mod engine;
+pub mod failover;
 pub mod genhash;
 pub mod ipvs;
 pub mod runtime;

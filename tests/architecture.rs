@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[(&str, &[&str])] = &[
     ("front end: the command line and its tools", &["cli", "genhash"]),
     ("processes: supervisor, children, loops", &["daemon"]),
-    ("engines: the VRRP engine, the checker engine", &["engine", "check"]),
+    ("engines: the VRRP engine, the checker engine", &["failover", "check"]),
     ("pure cores and the edge", &["vrrp", "smtp", "script", "sys", "ipvs"]),
     ("foundation: configuration, time, the loop contract", &["config", "runtime", "time"]),
 ];
@@ -169,7 +169,7 @@ fn no_module_uses_one_above_it() {
         }
     }
     // The scan itself: the daemon does use the engines, and cli the daemon.
-    assert!(graph["daemon"].contains_key("engine") && graph["cli"].contains_key("daemon"), "{graph:?}");
+    assert!(graph["daemon"].contains_key("failover") && graph["cli"].contains_key("daemon"), "{graph:?}");
     assert!(wrong.is_empty(), "uses that point up:\n{}", wrong.join("\n"));
 }
 

@@ -54,18 +54,6 @@ fn config_mode(prio: u8, unicast: Option<(Ipv4Addr, Ipv4Addr)>, vip: IpAddr, mod
     )
 }
 
-/// `vigil status --json` for daemon `d`, run in `host`'s namespace.
-fn status(host: &Host, d: &Daemon) -> Json {
-    let out = host
-        .command(&[&vigil_bin().to_string_lossy(), "status", "--json"])
-        .env("VIGIL_RUN_DIR", d.run_dir())
-        .output()
-        .unwrap_or_else(|e| panic!("vigil status: {e}"));
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "vigil status: {}", String::from_utf8_lossy(&out.stderr));
-    Json::parse(text.trim()).unwrap_or_else(|e| panic!("vigil status --json: {e}: {text}"))
-}
-
 /// VI_1's field `name` (e.g. "rx", "state"), or its rejected-counter `name`.
 fn field(st: &Json, name: &str) -> Json {
     let Some(Json::Arr(insts)) = st.get("vrrp").and_then(|v| v.get("instances")) else {
@@ -161,12 +149,12 @@ fn enforce_pair_elects_and_drops_forged_and_replayed_adverts() {
 
     // Normal election: b accepts a's signed adverts and follows it; nothing is rejected.
     assert!(
-        wait_until(secs(5), ms(50), || count(&status(&b, &db), "rx") >= 3),
+        wait_until(secs(5), ms(50), || count(&db.status(), "rx") >= 3),
         "b accepted no adverts from a:\n{}\n{}",
         db.log(),
-        status(&b, &db)
+        db.status()
     );
-    let (sa, sb) = (status(&a, &da), status(&b, &db));
+    let (sa, sb) = (da.status(), db.status());
     assert_eq!(field(&sa, "state").as_str(), Some("MASTER"));
     assert_eq!(field(&sb, "state").as_str(), Some("BACKUP"));
     assert_eq!(field(&sb, "master").as_str(), Some(a.ip4.to_string().as_str()));
@@ -216,9 +204,9 @@ fn enforce_pair_elects_and_drops_forged_and_replayed_adverts() {
     let sent = c.enter(|| send_raw(&forged, a.ip4, FORGED));
     assert_eq!(sent, FORGED);
     assert!(
-        wait_until(secs(3), ms(20), || count(&status(&a, &da), "HmacBadDigest") == FORGED as i64),
+        wait_until(secs(3), ms(20), || count(&da.status(), "HmacBadDigest") == FORGED as i64),
         "a did not count the forged adverts: {}",
-        status(&a, &da)
+        da.status()
     );
     assert!(da.log().contains(&format!("(VI_1) invalid authentication HMAC from {}", b.ip4)), "{}", da.log());
 
@@ -228,9 +216,9 @@ fn enforce_pair_elects_and_drops_forged_and_replayed_adverts() {
     let sent = c.enter(|| send_raw(&captured, b.ip4, REPLAYED));
     assert_eq!(sent, REPLAYED);
     assert!(
-        wait_until(secs(3), ms(20), || count(&status(&b, &db), "HmacReplay") == REPLAYED as i64),
+        wait_until(secs(3), ms(20), || count(&db.status(), "HmacReplay") == REPLAYED as i64),
         "b did not count the replays: {}",
-        status(&b, &db)
+        db.status()
     );
     assert!(db.log().contains(&format!("(VI_1) replayed authentication trailer from {}", a.ip4)));
 
@@ -238,7 +226,7 @@ fn enforce_pair_elects_and_drops_forged_and_replayed_adverts() {
     let since = Instant::now();
     assert!(sniffer.wait_from(a.ip4, since, secs(3)).is_some());
     assert!(sniffer.wait_from(a.ip4, Instant::now(), secs(3)).is_some());
-    let (sa, sb) = (status(&a, &da), status(&b, &db));
+    let (sa, sb) = (da.status(), db.status());
     assert_eq!(field(&sa, "state").as_str(), Some("MASTER"), "{sa}");
     assert_eq!(field(&sb, "state").as_str(), Some("BACKUP"), "{sb}");
     assert_eq!(hmac_rejects(&sa), [0, 0, 0, FORGED as i64, 0, 0], "{sa}");
@@ -261,7 +249,7 @@ fn enforce_pair_elects_and_drops_forged_and_replayed_adverts() {
     // time (0.61 s), not after the master-down interval (3.61 s).
     let mut da = da;
     stop_and_see_b_take_over(&mut da, &db);
-    assert_eq!(hmac_rejects(&status(&b, &db)), [0, 0, 0, 0, 0, REPLAYED as i64]);
+    assert_eq!(hmac_rejects(&db.status()), [0, 0, 0, 0, 0, REPLAYED as i64]);
 }
 
 /// IPv6 multicast, enforce: the kernel's checksum covers the trailer both ways (IPV6_CHECKSUM);
@@ -276,17 +264,17 @@ fn ipv6_multicast_enforce_pair_elects_and_hands_over() {
     let db = Daemon::start(&b, &vigil_bin(), &config_mode(100, None, vip, "enforce"), &["-P"]);
     assert!(db.wait_log("(VI_1) Entering BACKUP STATE", secs(3)));
     assert!(
-        wait_until(secs(5), ms(50), || count(&status(&b, &db), "rx") >= 3),
+        wait_until(secs(5), ms(50), || count(&db.status(), "rx") >= 3),
         "b accepted no adverts from a:\n{}\n{}",
         db.log(),
-        status(&b, &db)
+        db.status()
     );
-    let sb = status(&b, &db);
+    let sb = db.status();
     let ll = a.link_local().expect("a's link-local").to_string();
     assert_eq!(field(&sb, "master").as_str(), Some(ll.as_str()), "{sb}");
     assert_eq!(hmac_rejects(&sb), [0; 6], "{sb}");
     assert_eq!(count(&sb, "BadChecksum"), 0, "{sb}");
-    assert_eq!(hmac_rejects(&status(&a, &da)), [0; 6]);
+    assert_eq!(hmac_rejects(&da.status()), [0; 6]);
     assert!(a.has_addr(&vip) && !b.has_addr(&vip));
     stop_and_see_b_take_over(&mut da, &db);
     assert!(wait_until(secs(2), ms(10), || b.has_addr(&vip)));
@@ -307,19 +295,19 @@ fn receive_only_sends_nothing_that_enforce_accepts() {
     let db = Daemon::start(&b, &vigil_bin(), &config_mode(100, uni(&b, &a), vip, "enforce"), &["-P"]);
     assert!(db.wait_log("(VI_1) Entering BACKUP STATE", secs(3)));
     assert!(
-        wait_until(secs(6), ms(50), || count(&status(&b, &db), "HmacMissing") >= 3),
+        wait_until(secs(6), ms(50), || count(&db.status(), "HmacMissing") >= 3),
         "b did not drop a's unsigned adverts: {}",
-        status(&b, &db)
+        db.status()
     );
     assert!(db.wait_log("(VI_1) Entering MASTER STATE", secs(6)), "b stayed backup:\n{}", db.log());
     assert!(db.log().contains(&format!("(VI_1) missing authentication trailer from {}", a.ip4)));
     // a hears b's lower priority, signed: verified and accepted (a stays master).
     assert!(
-        wait_until(secs(4), ms(50), || count(&status(&a, &da), "rx") >= 2),
+        wait_until(secs(4), ms(50), || count(&da.status(), "rx") >= 2),
         "a accepted none of b's signed adverts: {}",
-        status(&a, &da)
+        da.status()
     );
-    let sa = status(&a, &da);
+    let sa = da.status();
     assert_eq!(hmac_rejects(&sa), [0; 6], "{sa}");
     assert_eq!(field(&sa, "auth_hmac").as_str(), Some("receive-only"));
     assert_eq!(field(&sa, "state").as_str(), Some("MASTER"));
@@ -335,11 +323,11 @@ fn receive_only_sends_nothing_that_enforce_accepts() {
         db.log()
     );
     assert!(
-        wait_until(secs(4), ms(50), || count(&status(&b, &db), "hmac_missing_accepted") >= 2),
+        wait_until(secs(4), ms(50), || count(&db.status(), "hmac_missing_accepted") >= 2),
         "{}",
-        status(&b, &db)
+        db.status()
     );
-    let sb = status(&b, &db);
+    let sb = db.status();
     assert_eq!(field(&sb, "auth_hmac").as_str(), Some("permissive"));
     assert_eq!(field(&sb, "master").as_str(), Some(a.ip4.to_string().as_str()), "{sb}");
     assert!(wait_until(secs(3), ms(20), || a.has_addr(&vip) && !b.has_addr(&vip)));
@@ -374,11 +362,11 @@ fn keepalived_2_2_7_without_auth_hmac_accepts_nothing_from_an_enforce_node() {
     assert!(
         // Observed: keepalived sends its advert on taking over and then none while vigil's
         // (dropped) adverts keep arriving every second, so one is what vigil gets to judge.
-        wait_until(secs(4), ms(50), || count(&status(&a, &da), "HmacMissing") >= 1),
+        wait_until(secs(4), ms(50), || count(&da.status(), "HmacMissing") >= 1),
         "vigil did not drop keepalived's unsigned adverts: {}\nkeepalived:\n{}\n{:?}",
-        status(&a, &da),
+        da.status(),
         dk.log(),
         cap.fields("vrrp", &["frame.time_relative", "ip.src", "ip.dst", "ip.len", "vrrp.prio"])
     );
-    assert_eq!(field(&status(&a, &da), "state").as_str(), Some("MASTER"));
+    assert_eq!(field(&da.status(), "state").as_str(), Some("MASTER"));
 }

@@ -90,22 +90,9 @@ impl Drop for Responder {
     }
 }
 
-/// `vigil status --json` of `d`, run in `host`'s namespace.
-fn status(host: &Host, d: &Daemon) -> Json {
-    let bin = vigil_bin();
-    let out = host
-        .command(&[&bin.to_string_lossy(), "status", "--json"])
-        .env("VIGIL_RUN_DIR", d.run_dir())
-        .output()
-        .unwrap_or_else(|e| panic!("vigil status: {e}"));
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "vigil status: {}", String::from_utf8_lossy(&out.stderr));
-    Json::parse(text.trim()).unwrap_or_else(|e| panic!("vigil status --json: {e}: {text}"))
-}
-
 /// (real server state, its DNS checker's state, last_result) from the checker child.
-fn rs_state(host: &Host, d: &Daemon) -> Option<(String, String, String)> {
-    let st = status(host, d);
+fn rs_state(d: &Daemon) -> Option<(String, String, String)> {
+    let st = d.status();
     let Some(Json::Arr(vss)) = st.get("checker")?.get("virtual_servers") else { return None };
     let Some(Json::Arr(rss)) = vss.first()?.get("real_servers") else { return None };
     let rs = rss.first()?;
@@ -116,8 +103,8 @@ fn rs_state(host: &Host, d: &Daemon) -> Option<(String, String, String)> {
     Some((s(rs, "state"), s(ck, "state"), s(ck, "last_result")))
 }
 
-fn wait_state(host: &Host, d: &Daemon, want: &str, timeout: Duration) -> bool {
-    wait_until(timeout, ms(100), || rs_state(host, d).is_some_and(|(rs, ck, _)| rs == want && ck == want))
+fn wait_state(d: &Daemon, want: &str, timeout: Duration) -> bool {
+    wait_until(timeout, ms(100), || rs_state(d).is_some_and(|(rs, ck, _)| rs == want && ck == want))
 }
 
 #[test]
@@ -139,7 +126,7 @@ fn dns_check_follows_the_responder() {
     // Answering: the first check succeeds.
     let up_line = format!("DNS_CHECK ({rs_name}) succeeded.");
     assert!(d.wait_log(&up_line, secs(10)), "no successful DNS check:\n{}", d.log());
-    assert!(wait_state(&a, &d, "UP", secs(5)), "{:?}\n{}", rs_state(&a, &d), d.log());
+    assert!(wait_state(&d, "UP", secs(5)), "{:?}\n{}", rs_state(&d), d.log());
 
     // The queries are what keepalived sends: RD, one question, A for the name, class IN.
     let qs = responder.queries();
@@ -153,15 +140,15 @@ fn dns_check_follows_the_responder() {
     responder.answer(false);
     let down_line = format!("DNS_CHECK ({rs_name}) read timeout from socket after 1 retries");
     assert!(d.wait_log(&down_line, secs(10)), "server never went down:\n{}", d.log());
-    assert!(wait_state(&a, &d, "DOWN", secs(5)), "{:?}\n{}", rs_state(&a, &d), d.log());
-    let (_, _, last) = rs_state(&a, &d).expect("status");
+    assert!(wait_state(&d, "DOWN", secs(5)), "{:?}\n{}", rs_state(&d), d.log());
+    let (_, _, last) = rs_state(&d).expect("status");
     assert_eq!(last, "read timeout from socket");
 
     // Answering again: back UP.
     responder.answer(true);
     let back = wait_until(secs(10), ms(100), || d.log_count(&up_line) >= 2);
     assert!(back, "server never came back:\n{}", d.log());
-    assert!(wait_state(&a, &d, "UP", secs(5)), "{:?}\n{}", rs_state(&a, &d), d.log());
+    assert!(wait_state(&d, "UP", secs(5)), "{:?}\n{}", rs_state(&d), d.log());
 
     // A fresh random id per query.
     let ids: std::collections::HashSet<u16> = responder.queries().iter().map(|q| q.id).collect();
@@ -187,14 +174,14 @@ fn dns_check_over_ipv6() {
     let rs_name = format!("[{}]:udp:53", dns.ip6);
     let up_line = format!("DNS_CHECK ({rs_name}) succeeded.");
     assert!(d.wait_log(&up_line, secs(10)), "no successful DNS check:\n{}", d.log());
-    assert!(wait_state(&a, &d, "UP", secs(5)), "{:?}\n{}", rs_state(&a, &d), d.log());
+    assert!(wait_state(&d, "UP", secs(5)), "{:?}\n{}", rs_state(&d), d.log());
     // The default question: the root, SOA, class IN.
     let qs = responder.queries();
     assert!(qs.iter().all(|q| q.question == b"\x00\x00\x06\x00\x01"), "{qs:?}");
     responder.answer(false);
     let down_line = format!("DNS_CHECK ({rs_name}) read timeout from socket");
     assert!(d.wait_log(&down_line, secs(10)), "server never went down:\n{}", d.log());
-    assert!(wait_state(&a, &d, "DOWN", secs(5)), "{:?}\n{}", rs_state(&a, &d), d.log());
+    assert!(wait_state(&d, "DOWN", secs(5)), "{:?}\n{}", rs_state(&d), d.log());
 }
 
 /// A reply with another id is not the reply (keepalived keeps waiting), and
@@ -237,7 +224,7 @@ fn dns_check_ignores_strangers_and_fails_on_error_rcode() {
     let d = Daemon::start(&a, &vigil_bin(), &conf, &["-C"]);
     let line = format!("DNS_CHECK ([{}]:udp:5353) read error occurred (rcode = 5 REFUSED)", dns.ip4);
     assert!(d.wait_log(&line, secs(10)), "no REFUSED failure:\n{}", d.log());
-    assert!(wait_state(&a, &d, "DOWN", secs(5)), "{:?}\n{}", rs_state(&a, &d), d.log());
+    assert!(wait_state(&d, "DOWN", secs(5)), "{:?}\n{}", rs_state(&d), d.log());
     assert_eq!(d.log_count("read timeout"), 0, "the wrong-id reply was not skipped:\n{}", d.log());
     stop.store(true, Ordering::Relaxed);
     let _ = server.join();

@@ -89,26 +89,9 @@ impl Drop for Web {
     }
 }
 
-/// `vigil status --json`; `None` until the daemon answers (just started).
-fn status(host: &Host, d: &Daemon) -> Option<Json> {
-    let bin = vigil_bin();
-    let out = host
-        .command(&[&bin.to_string_lossy(), "status", "--json"])
-        .env("VIGIL_RUN_DIR", d.run_dir())
-        .output()
-        .unwrap_or_else(|e| panic!("vigil status: {e}"));
-    let text = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("no running vigil"), "vigil status: {err}");
-        return None;
-    }
-    Some(Json::parse(text.trim()).unwrap_or_else(|e| panic!("vigil status --json: {e}: {text}")))
-}
-
 /// (real server state, its checker's last_result) of the real server `name`.
-fn rs_state(host: &Host, d: &Daemon, name: &str) -> Option<(String, String)> {
-    let st = status(host, d)?;
+fn rs_state(d: &Daemon, name: &str) -> Option<(String, String)> {
+    let st = d.status_if_running()?;
     let Some(Json::Arr(vss)) = st.get("checker")?.get("virtual_servers") else { return None };
     let Some(Json::Arr(rss)) = vss.first()?.get("real_servers") else { return None };
     let s = |j: &Json, k: &str| j.get(k).and_then(Json::as_str).unwrap_or("").to_string();
@@ -117,8 +100,8 @@ fn rs_state(host: &Host, d: &Daemon, name: &str) -> Option<(String, String)> {
     Some((s(rs, "state"), s(cks.first()?, "last_result")))
 }
 
-fn wait_state(host: &Host, d: &Daemon, name: &str, want: &str) -> bool {
-    wait_until(secs(10), ms(100), || rs_state(host, d, name).is_some_and(|(rs, _)| rs == want))
+fn wait_state(d: &Daemon, name: &str, want: &str) -> bool {
+    wait_until(secs(10), ms(100), || rs_state(d, name).is_some_and(|(rs, _)| rs == want))
 }
 
 /// `fill` bytes of filler, `text`, then 500 more: with `fill` chosen so
@@ -164,15 +147,15 @@ fn http_regex_takes_the_server_out_and_back() {
     let d = Daemon::start(&a, &vigil_bin(), &conf, &["-C"]);
     let (n80, n81) = (format!("[{}]:tcp:80", srv.ip4), format!("[{}]:tcp:81", srv.ip4));
 
-    assert!(wait_state(&a, &d, &n80, "UP"), "{:?}\n{}", rs_state(&a, &d, &n80), d.log());
-    assert!(wait_state(&a, &d, &n81, "UP"), "{:?}\n{}", rs_state(&a, &d, &n81), d.log());
+    assert!(wait_state(&d, &n80, "UP"), "{:?}\n{}", rs_state(&d, &n80), d.log());
+    assert!(wait_state(&d, &n81, "UP"), "{:?}\n{}", rs_state(&d, &n81), d.log());
 
     // The pattern only before regex_min_offset; the no-match word present.
     web80.set_page(page(0, "<p>status: ok</p>"));
     web81.set_page(page(straddle, "down for maintenance"));
     for name in [&n80, &n81] {
-        assert!(wait_state(&a, &d, name, "DOWN"), "{:?}\n{}", rs_state(&a, &d, name), d.log());
-        let (_, last) = rs_state(&a, &d, name).unwrap();
+        assert!(wait_state(&d, name, "DOWN"), "{:?}\n{}", rs_state(&d, name), d.log());
+        let (_, last) = rs_state(&d, name).unwrap();
         assert!(last.starts_with("Regex match failed url(/health)"), "{last}");
     }
     assert!(d.log().contains(&format!("HTTP_CHECK on service {n80} failed.")), "{}", d.log());
@@ -180,6 +163,6 @@ fn http_regex_takes_the_server_out_and_back() {
     // Restored: back UP.
     web80.set_page(healthy);
     web81.set_page(page(straddle, "all good"));
-    assert!(wait_state(&a, &d, &n80, "UP"), "{:?}\n{}", rs_state(&a, &d, &n80), d.log());
-    assert!(wait_state(&a, &d, &n81, "UP"), "{:?}\n{}", rs_state(&a, &d, &n81), d.log());
+    assert!(wait_state(&d, &n80, "UP"), "{:?}\n{}", rs_state(&d, &n80), d.log());
+    assert!(wait_state(&d, &n81, "UP"), "{:?}\n{}", rs_state(&d, &n81), d.log());
 }

@@ -65,26 +65,9 @@ impl Drop for Responder {
     }
 }
 
-/// `vigil status --json`; `None` until the daemon answers (just started).
-fn status(host: &Host, d: &Daemon) -> Option<Json> {
-    let bin = vigil_bin();
-    let out = host
-        .command(&[&bin.to_string_lossy(), "status", "--json"])
-        .env("VIGIL_RUN_DIR", d.run_dir())
-        .output()
-        .unwrap_or_else(|e| panic!("vigil status: {e}"));
-    let text = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("no running vigil"), "vigil status: {err}");
-        return None;
-    }
-    Some(Json::parse(text.trim()).unwrap_or_else(|e| panic!("vigil status --json: {e}: {text}")))
-}
-
 /// (real server state, its checker's type, state, last_result) of the real server `name`.
-fn rs_state(host: &Host, d: &Daemon, name: &str) -> Option<(String, String, String, String)> {
-    let st = status(host, d)?;
+fn rs_state(d: &Daemon, name: &str) -> Option<(String, String, String, String)> {
+    let st = d.status_if_running()?;
     let Some(Json::Arr(vss)) = st.get("checker")?.get("virtual_servers") else { return None };
     let Some(Json::Arr(rss)) = vss.first()?.get("real_servers") else { return None };
     let s = |j: &Json, k: &str| j.get(k).and_then(Json::as_str).unwrap_or("").to_string();
@@ -94,10 +77,8 @@ fn rs_state(host: &Host, d: &Daemon, name: &str) -> Option<(String, String, Stri
     Some((s(rs, "state"), s(ck, "type"), s(ck, "state"), s(ck, "last_result")))
 }
 
-fn wait_state(host: &Host, d: &Daemon, name: &str, want: &str, timeout: Duration) -> bool {
-    wait_until(timeout, ms(100), || {
-        rs_state(host, d, name).is_some_and(|(rs, _, ck, _)| rs == want && ck == want)
-    })
+fn wait_state(d: &Daemon, name: &str, want: &str, timeout: Duration) -> bool {
+    wait_until(timeout, ms(100), || rs_state(d, name).is_some_and(|(rs, _, ck, _)| rs == want && ck == want))
 }
 
 /// keepalived's two UDP_CHECK rules. With `require_reply`, the reply must
@@ -123,25 +104,20 @@ fn udp_check_follows_the_responder() {
     // The responder answers "ok" + "hello": up, with the payload as configured.
     let up_line = format!("UDP connection to {echo_name} success.");
     assert!(d.wait_log(&up_line, secs(10)), "no successful UDP check:\n{}", d.log());
-    assert!(wait_state(&a, &d, &echo_name, "UP", secs(5)), "{:?}\n{}", rs_state(&a, &d, &echo_name), d.log());
+    assert!(wait_state(&d, &echo_name, "UP", secs(5)), "{:?}\n{}", rs_state(&d, &echo_name), d.log());
     assert!(echo.datagrams().iter().all(|p| p == b"hello"), "{:?}", echo.datagrams());
-    let (_, ty, _, _) = rs_state(&a, &d, &echo_name).unwrap();
+    let (_, ty, _, _) = rs_state(&d, &echo_name).unwrap();
     assert_eq!(ty, "UDP");
 
     // Nothing listens on 5001: the port unreachable takes that server down at once.
     let down_bare = format!("UDP_CHECK on service {bare_name} failed.");
     assert!(d.wait_log(&down_bare, secs(10)), "no port unreachable failure:\n{}", d.log());
-    assert!(wait_state(&a, &d, &bare_name, "DOWN", secs(5)), "{:?}", rs_state(&a, &d, &bare_name));
-    assert_eq!(rs_state(&a, &d, &bare_name).unwrap().3, "port unreachable");
+    assert!(wait_state(&d, &bare_name, "DOWN", secs(5)), "{:?}", rs_state(&d, &bare_name));
+    assert_eq!(rs_state(&d, &bare_name).unwrap().3, "port unreachable");
 
     // A socket that reads and never answers: no unreachable, so it is up (keepalived's rule).
     let silent = Responder::start(&srv, SocketAddr::new(srv.ip4.into(), 5001), false);
-    assert!(
-        wait_state(&a, &d, &bare_name, "UP", secs(10)),
-        "{:?}\n{}",
-        rs_state(&a, &d, &bare_name),
-        d.log()
-    );
+    assert!(wait_state(&d, &bare_name, "UP", secs(10)), "{:?}\n{}", rs_state(&d, &bare_name), d.log());
     assert!(!silent.datagrams().is_empty());
     assert!(silent.datagrams().iter().all(|p| p.len() == 32), "the default payload is 32 bytes");
 
@@ -149,14 +125,14 @@ fn udp_check_follows_the_responder() {
     echo.answer(false);
     let down_line = format!("UDP_CHECK on service {echo_name} failed after 1 retries.");
     assert!(d.wait_log(&down_line, secs(10)), "server never went down:\n{}", d.log());
-    assert!(wait_state(&a, &d, &echo_name, "DOWN", secs(5)), "{:?}", rs_state(&a, &d, &echo_name));
-    assert_eq!(rs_state(&a, &d, &echo_name).unwrap().3, "no reply");
+    assert!(wait_state(&d, &echo_name, "DOWN", secs(5)), "{:?}", rs_state(&d, &echo_name));
+    assert_eq!(rs_state(&d, &echo_name).unwrap().3, "no reply");
 
     // Answering again: back UP.
     echo.answer(true);
     let back = wait_until(secs(10), ms(100), || d.log_count(&up_line) >= 2);
     assert!(back, "server never came back:\n{}", d.log());
-    assert!(wait_state(&a, &d, &echo_name, "UP", secs(5)), "{:?}", rs_state(&a, &d, &echo_name));
+    assert!(wait_state(&d, &echo_name, "UP", secs(5)), "{:?}", rs_state(&d, &echo_name));
 }
 
 /// A reply that does not match `require_reply` fails the check: the
@@ -177,8 +153,8 @@ fn udp_check_reply_mismatch_keeps_the_server_down() {
     let name = format!("[{}]:udp:5000", srv.ip6);
     let line = format!("UDP_CHECK on service {name} failed.");
     assert!(d.wait_log(&line, secs(10)), "no failed UDP check:\n{}", d.log());
-    assert!(wait_state(&a, &d, &name, "DOWN", secs(5)), "{:?}", rs_state(&a, &d, &name));
-    assert!(rs_state(&a, &d, &name).unwrap().3.starts_with("reply data mismatch"));
+    assert!(wait_state(&d, &name, "DOWN", secs(5)), "{:?}", rs_state(&d, &name));
+    assert!(rs_state(&d, &name).unwrap().3.starts_with("reply data mismatch"));
     assert_eq!(d.log_count("UDP connection to"), 0, "{}", d.log());
 }
 
@@ -206,35 +182,35 @@ fn ping_check_follows_the_address() {
 
     let up4 = format!("ICMP connection to [{extra4}] success.");
     assert!(d.wait_log(&up4, secs(10)), "no successful ping:\n{}", d.log());
-    assert!(wait_state(&a, &d, &n4, "UP", secs(5)), "{:?}\n{}", rs_state(&a, &d, &n4), d.log());
-    assert!(wait_state(&a, &d, &n6, "UP", secs(5)), "{:?}\n{}", rs_state(&a, &d, &n6), d.log());
-    assert_eq!(rs_state(&a, &d, &n4).unwrap().1, "PING");
+    assert!(wait_state(&d, &n4, "UP", secs(5)), "{:?}\n{}", rs_state(&d, &n4), d.log());
+    assert!(wait_state(&d, &n6, "UP", secs(5)), "{:?}\n{}", rs_state(&d, &n6), d.log());
+    assert_eq!(rs_state(&d, &n4).unwrap().1, "PING");
 
     // The address goes: two unanswered echoes (retry 1), DOWN.
     srv.ip(&["addr", "del", &format!("{extra4}/24"), "dev", "eth0"]);
     let down4 = format!("ICMP CHECK on service [{extra4}] failed after 1 retries.");
     assert!(d.wait_log(&down4, secs(10)), "never went down:\n{}", d.log());
-    assert!(wait_state(&a, &d, &n4, "DOWN", secs(5)), "{:?}", rs_state(&a, &d, &n4));
-    assert_eq!(rs_state(&a, &d, &n4).unwrap().3, "timeout");
-    assert_eq!(rs_state(&a, &d, &n6).unwrap().0, "UP", "the IPv6 server is not disturbed");
+    assert!(wait_state(&d, &n4, "DOWN", secs(5)), "{:?}", rs_state(&d, &n4));
+    assert_eq!(rs_state(&d, &n4).unwrap().3, "timeout");
+    assert_eq!(rs_state(&d, &n6).unwrap().0, "UP", "the IPv6 server is not disturbed");
 
     // It comes back: UP again.
     srv.ip(&["addr", "add", &format!("{extra4}/24"), "dev", "eth0"]);
     let back = wait_until(secs(10), ms(100), || d.log_count(&up4) >= 2);
     assert!(back, "never came back:\n{}", d.log());
-    assert!(wait_state(&a, &d, &n4, "UP", secs(5)), "{:?}", rs_state(&a, &d, &n4));
+    assert!(wait_state(&d, &n4, "UP", secs(5)), "{:?}", rs_state(&d, &n4));
 
     // IPv6: the address goes, DOWN at the first timeout (retry 0); back when it returns.
     let six = format!("{}/64", srv.ip6);
     srv.ip(&["addr", "del", &six, "dev", "eth0"]);
-    assert!(wait_state(&a, &d, &n6, "DOWN", secs(10)), "{:?}\n{}", rs_state(&a, &d, &n6), d.log());
+    assert!(wait_state(&d, &n6, "DOWN", secs(10)), "{:?}\n{}", rs_state(&d, &n6), d.log());
     srv.ip(&["addr", "add", &six, "dev", "eth0", "nodad"]);
-    assert!(wait_state(&a, &d, &n6, "UP", secs(10)), "{:?}\n{}", rs_state(&a, &d, &n6), d.log());
+    assert!(wait_state(&d, &n6, "UP", secs(10)), "{:?}\n{}", rs_state(&d, &n6), d.log());
 }
 
 /// (state, weight) of the real server `name`.
-fn rs_weight(host: &Host, d: &Daemon, name: &str) -> Option<(String, u64)> {
-    let st = status(host, d)?;
+fn rs_weight(d: &Daemon, name: &str) -> Option<(String, u64)> {
+    let st = d.status_if_running()?;
     let Some(Json::Arr(vss)) = st.get("checker")?.get("virtual_servers") else { return None };
     let Some(Json::Arr(rss)) = vss.first()?.get("real_servers") else { return None };
     let rs = rss.iter().find(|rs| rs.get("name").and_then(Json::as_str) == Some(name))?;
@@ -284,37 +260,37 @@ fn file_check_follows_the_file() {
 
     // init_file: the switch did not exist (0 written), dyn is overwritten with 5.
     assert!(
-        wait_until(secs(10), ms(50), || rs_weight(&a, &d, &n1).is_some_and(|(s, _)| s == "UP")),
+        wait_until(secs(10), ms(50), || rs_weight(&d, &n1).is_some_and(|(s, _)| s == "UP")),
         "{}",
         d.log()
     );
     assert_eq!(std::fs::read_to_string(&sw).unwrap().trim(), "0");
     assert_eq!(std::fs::read_to_string(&dynf).unwrap().trim(), "5");
     // 10 + 5 x 2.
-    let w = |want: u64| wait_until(secs(5), ms(50), || rs_weight(&a, &d, &n2) == Some(("UP".into(), want)));
-    assert!(w(20), "{:?}\n{}", rs_weight(&a, &d, &n2), d.log());
-    let (_, ty, _, last) = rs_state(&a, &d, &n1).unwrap();
+    let w = |want: u64| wait_until(secs(5), ms(50), || rs_weight(&d, &n2) == Some(("UP".into(), want)));
+    assert!(w(20), "{:?}\n{}", rs_weight(&d, &n2), d.log());
+    let (_, ty, _, last) = rs_state(&d, &n1).unwrap();
     assert_eq!((ty.as_str(), last.as_str()), ("FILE", "value 0"));
 
     // The switch flips: out, then back (by rename, as a script replacing the file).
     write_file(&sw, "1\n", false);
     let fault = format!("FILE_CHECK ({n1} track_file sw) now FAULT state (value 1).");
     assert!(d.wait_log(&fault, secs(5)), "{}", d.log());
-    assert!(wait_state(&a, &d, &n1, "DOWN", secs(5)), "{:?}", rs_state(&a, &d, &n1));
+    assert!(wait_state(&d, &n1, "DOWN", secs(5)), "{:?}", rs_state(&d, &n1));
     write_file(&sw, "0\n", true);
-    assert!(wait_state(&a, &d, &n1, "UP", secs(5)), "{:?}\n{}", rs_state(&a, &d, &n1), d.log());
+    assert!(wait_state(&d, &n1, "UP", secs(5)), "{:?}\n{}", rs_state(&d, &n1), d.log());
     let left = format!("FILE_CHECK ({n1} track_file sw) leaving FAULT state (value 0).");
     assert!(d.wait_log(&left, secs(5)), "{}", d.log());
 
     // The dynamic weight follows the value: 10 - 3 x 2 = 4; a deleted file is 0 (weight 10).
     write_file(&dynf, "-3\n", false);
-    assert!(w(4), "{:?}\n{}", rs_weight(&a, &d, &n2), d.log());
+    assert!(w(4), "{:?}\n{}", rs_weight(&d, &n2), d.log());
     std::fs::remove_file(&dynf).unwrap();
-    assert!(w(10), "{:?}\n{}", rs_weight(&a, &d, &n2), d.log());
+    assert!(w(10), "{:?}\n{}", rs_weight(&d, &n2), d.log());
     // A value whose weight is at or below -65536 is a FAULT: out.
     write_file(&dynf, "-40000\n", false);
-    assert!(wait_state(&a, &d, &n2, "DOWN", secs(5)), "{:?}", rs_state(&a, &d, &n2));
+    assert!(wait_state(&d, &n2, "DOWN", secs(5)), "{:?}", rs_state(&d, &n2));
     write_file(&dynf, "1\n", false);
-    assert!(w(12), "{:?}\n{}", rs_weight(&a, &d, &n2), d.log());
-    assert_eq!(rs_weight(&a, &d, &n1).map(|(s, _)| s), Some("UP".into()), "the switch is not disturbed");
+    assert!(w(12), "{:?}\n{}", rs_weight(&d, &n2), d.log());
+    assert_eq!(rs_weight(&d, &n1).map(|(s, _)| s), Some("UP".into()), "the switch is not disturbed");
 }

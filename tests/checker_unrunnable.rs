@@ -61,15 +61,8 @@ fn ssl_get_without_tls_is_a_config_error_and_the_daemon_refuses_it() {
 }
 
 /// (state, checker type, checker last_result) of every real server.
-fn real_servers(ns: &Netns, d: &Daemon) -> Vec<(String, String, String)> {
-    let bin = vigil_bin();
-    let out = ns
-        .command(&[&bin.to_string_lossy(), "status", "--json"])
-        .env("VIGIL_RUN_DIR", d.run_dir())
-        .output()
-        .expect("vigil status");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let Ok(st) = Json::parse(text.trim()) else { return Vec::new() };
+fn real_servers(d: &Daemon) -> Vec<(String, String, String)> {
+    let Ok(st) = d.status_json() else { return Vec::new() };
     let Some(Json::Arr(vss)) = st.get("checker").and_then(|c| c.get("virtual_servers")) else {
         return Vec::new();
     };
@@ -140,9 +133,9 @@ virtual_server 198.18.0.80 80 {
                 .all(|(state, _, last)| state == "DOWN" && last.ends_with("is not supported by vigil"))
             && rss[4].0 == "UP"
     };
-    let ok = wait_until(secs(10), ms(100), || want(&real_servers(&ns, &d)));
-    assert!(ok, "{:?}\n{}", real_servers(&ns, &d), d.log());
-    let types: Vec<String> = real_servers(&ns, &d).into_iter().map(|(_, t, _)| t).collect();
+    let ok = wait_until(secs(10), ms(100), || want(&real_servers(&d)));
+    assert!(ok, "{:?}\n{}", real_servers(&d), d.log());
+    let types: Vec<String> = real_servers(&d).into_iter().map(|(_, t, _)| t).collect();
     assert_eq!(types, ["BFD_CHECK", "BFD_CHECK", "BFD_CHECK", "BFD_CHECK", ""]);
     let line = "BFD_CHECK for [198.18.0.2]:tcp:80 cannot run in vigil (BFD_CHECK is not supported by vigil)";
     assert!(d.wait_log(line, secs(2)), "{}", d.log());

@@ -237,7 +237,7 @@ fn pid_files_are_locked_a_second_start_refuses_and_sigterm_is_fast() {
     // The refused start must not have disturbed the running one.
     assert_eq!(pidfile::read_pid(&d.dir.join("keepalived.pid")), Some(d.parent_pid()));
 
-    // The VRRP child keeps its state for a successor (see engine::vrrp::resume); a clean stop
+    // The VRRP child keeps its state for a successor (see failover::resume); a clean stop
     // removes it, so the next start is a normal one.
     d.wait_for("vrrp.state", Duration::from_secs(5), || d.dir.join("run/vrrp.state").exists());
     let (took, code) = d.stop();

@@ -12,6 +12,7 @@ command -v ping >/dev/null 2>&1      || need_apt="$need_apt iputils-ping"
 command -v shellcheck >/dev/null 2>&1 || need_apt="$need_apt shellcheck"
 command -v file >/dev/null 2>&1      || need_apt="$need_apt file"
 command -v openssl >/dev/null 2>&1   || need_apt="$need_apt openssl"
+command -v nft >/dev/null 2>&1       || need_apt="$need_apt nftables"
 command -v systemd-analyze >/dev/null 2>&1 || need_apt="$need_apt systemd"
 # promtool checks the metrics output (tests/metrics_netns.rs).
 command -v promtool >/dev/null 2>&1  || need_apt="$need_apt prometheus"

@@ -28,17 +28,6 @@ fn instance(prio: u8, vip: IpAddr, extra: &str) -> String {
     )
 }
 
-fn status(host: &Netns, d: &Daemon) -> Json {
-    let bin = vigil_bin();
-    let out = host
-        .command(&[bin.to_str().unwrap(), "status", "--json"])
-        .env("VIGIL_RUN_DIR", d.dir().join("run"))
-        .output()
-        .expect("run vigil status");
-    assert!(out.status.success(), "vigil status failed: {}", String::from_utf8_lossy(&out.stderr));
-    Json::parse(String::from_utf8_lossy(&out.stdout).trim()).expect("status --json parses")
-}
-
 /// The first object anywhere in `v` that has `key`.
 fn find<'a>(v: &'a Json, key: &str) -> Option<&'a Json> {
     if v.get(key).is_some() {
@@ -52,8 +41,8 @@ fn find<'a>(v: &'a Json, key: &str) -> Option<&'a Json> {
 }
 
 /// Per-reason reject counters of VI_1, plus the engine's `unknown_vrid`.
-fn counters(host: &Netns, d: &Daemon) -> Vec<(String, i64)> {
-    let s = status(host, d);
+fn counters(d: &Daemon) -> Vec<(String, i64)> {
+    let s = d.status();
     let engine = find(&s, "unknown_vrid").expect("engine status");
     let inst = find(engine, "rejected").expect("instance status");
     let Some(Json::Obj(rejected)) = inst.get("rejected") else { panic!("no rejected counters: {s}") };
@@ -301,7 +290,7 @@ fn malformed_flood_is_counted_and_cheap() {
     assert!(da.wait_log("(VI_1) Entering MASTER STATE", secs(8)));
     let child = da.pid_from_file("v.pid").expect("VRRP child pid");
     let kinds = malformed_kinds(c.ip4, vip);
-    let before = counters(&a, &da);
+    let before = counters(&da);
     let (masters, backups) = (da.log_count("Entering MASTER STATE"), da.log_count("Entering BACKUP STATE"));
     let cpu0 = cpu_seconds(child);
     let t0 = Instant::now();
@@ -332,7 +321,7 @@ fn malformed_flood_is_counted_and_cheap() {
     let wall = t0.elapsed();
     std::thread::sleep(ms(300));
     let cpu = cpu_seconds(child) - cpu0;
-    let after = counters(&a, &da);
+    let after = counters(&da);
 
     let total: u64 = sent.iter().sum();
     eprintln!(
@@ -461,7 +450,7 @@ fn a_refused_vip_is_retried_then_faults_the_instance() {
     eprintln!("refused VIP: FAULT {took:?} after MASTER ({:?} after start)", t0.elapsed());
     assert!(took >= ms(1350) && took < secs(3), "200 + 400 + 800 ms of retries, took {took:?}");
     assert!(wait_until(secs(2), ms(20), || !a.has_addr(&vip)), "a in FAULT kept its IPv4 VIP");
-    let s = status(&a, &da);
+    let s = da.status();
     let vip_fault = find(&s, "vip_fault").and_then(|i| i.get("vip_fault")).and_then(Json::as_str);
     assert!(vip_fault.is_some_and(|f| f.contains(&vip6.to_string())), "status: {s}");
 
@@ -502,12 +491,12 @@ fn dump_files_never_block_or_follow() {
     assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o666) }, 0, "mkfifo");
     // SAFETY: valid NUL-terminated path.
     assert_eq!(unsafe { libc::chown(c_path.as_ptr(), 65534, 65534) }, 0, "chown");
-    let tx_before = count(&counters(&a, &d), "tx");
+    let tx_before = count(&counters(&d), "tx");
     let wrote = || d.log_count(&format!("Wrote {}", data.display()));
     d.signal(libc::SIGUSR1);
     assert!(wait_until(secs(3), ms(10), || wrote() == 1), "no dump written:\n{}", d.log());
     assert!(
-        wait_until(secs(3), ms(50), || count(&counters(&a, &d), "tx") >= tx_before + 2),
+        wait_until(secs(3), ms(50), || count(&counters(&d), "tx") >= tx_before + 2),
         "the VRRP child stopped advertising"
     );
     let meta = std::fs::symlink_metadata(&data).unwrap();

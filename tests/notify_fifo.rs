@@ -157,16 +157,6 @@ fn vrrp_lines_through_a_failover_are_keepaliveds() {
     );
 }
 
-/// `vigil status --json` of the daemon in `host`.
-fn status(host: &Host, d: &Daemon) -> Json {
-    let out = host
-        .command(&[&vigil_bin().to_string_lossy(), "status", "--json"])
-        .env("VIGIL_RUN_DIR", d.run_dir())
-        .output()
-        .unwrap();
-    Json::parse(String::from_utf8_lossy(&out.stdout).trim()).unwrap_or(Json::Null)
-}
-
 fn vrrp_number(st: &Json, key: &str) -> i64 {
     let insts = st.get("vrrp").and_then(|v| v.get("instances"));
     let Some(Json::Arr(insts)) = insts else { return -1 };
@@ -221,13 +211,13 @@ fn a_fifo_nobody_reads_never_blocks_the_daemon() {
     );
     assert!(b.has_addr(&vip), "b MASTER without the VIP");
     // BACKUP, MASTER, BACKUP, MASTER: four lines with no room in the pipe.
-    let st = status(&b, &db);
+    let st = db.status();
     assert!(fifo_dropped(&st) >= 4, "dropped lines not counted: {st:?}");
     assert!(db.log().contains("no reader is keeping up"), "drops not logged:\n{}", db.log());
     // Adverts go on at 10 a second.
     let tx = vrrp_number(&st, "tx");
     assert!(
-        wait_until(secs(3), ms(20), || vrrp_number(&status(&b, &db), "tx") >= tx + 5),
+        wait_until(secs(3), ms(20), || vrrp_number(&db.status(), "tx") >= tx + 5),
         "adverts stopped (tx {tx})"
     );
 

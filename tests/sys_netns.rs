@@ -668,3 +668,62 @@ fn icmp_echo_socket_receives_only_echo_replies() {
         }
     });
 }
+
+/// `nft list table` inside `ns`.
+fn nft_list(ns: &str, family: &str, table: &str) -> Option<String> {
+    let out = Command::new("ip").args(["netns", "exec", ns, "nft", "list", "table", family, table]).output();
+    let out = out.expect("run nft (tests/deps.sh installs nftables)");
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The nf_tables encoder's batches against the kernel: both tables are
+/// built (a leftover one replaced), elements come and go, a refused
+/// batch is an error, and the tables are deleted.
+#[test]
+fn nftables_tables_sets_and_elements() {
+    use vigil::sys::nftables::{Batch, Element, LinkKey, Nftables, TableSpec, NFPROTO_IPV4, NFPROTO_IPV6};
+    if !is_root() {
+        return;
+    }
+    let pair = NsPair::new("nft");
+    let spec = TableSpec { name: "vigil_t".into(), priority: -1, counters: true };
+    let index = ifindex(&pair.a, "va");
+    let elems: Vec<Element> = ["198.18.7.1", "2001:db8::7:1", "fe80::7:1"]
+        .iter()
+        .map(|a| Element::for_vip(a.parse().unwrap(), index, "va", LinkKey::Index))
+        .chain([Element::for_vip("fe80::7:2".parse().unwrap(), index, "va", LinkKey::Name)])
+        .collect();
+    let mut nft = in_ns(&pair.a, || Nftables::open().expect("netfilter socket"));
+    for _ in 0..2 {
+        // The second round replaces what the first left, as a restart after a crash does.
+        let mut b = Batch::new();
+        b.create_table(NFPROTO_IPV4, &spec);
+        b.create_table(NFPROTO_IPV6, &spec);
+        b.elements(true, &spec.name, &elems);
+        nft.send(b, "create").expect("create tables");
+    }
+    let v4 = nft_list(&pair.a, "ip", "vigil_t").expect("ip table listed");
+    assert!(v4.contains("hook input priority filter - 1"), "{v4}");
+    assert!(v4.contains("ip daddr @vips counter packets 0 bytes 0 drop"), "{v4}");
+    assert!(v4.contains("ip saddr @vips counter packets 0 bytes 0 drop"), "{v4}");
+    assert!(v4.contains("198.18.7.1"), "{v4}");
+    let v6 = nft_list(&pair.a, "ip6", "vigil_t").expect("ip6 table listed");
+    for want in ["2001:db8::7:1", "fe80::7:1 . ", "fe80::7:2 . \"va\"", "nd-neighbor-solicit", "accept"] {
+        assert!(v6.contains(want), "{want} missing from\n{v6}");
+    }
+    let mut b = Batch::new();
+    b.elements(false, &spec.name, &elems[..2]);
+    nft.send(b, "remove").expect("remove elements");
+    assert!(!nft_list(&pair.a, "ip", "vigil_t").unwrap().contains("198.18.7.1"));
+    // Removing an absent element is refused, and nothing of the batch is applied.
+    let mut b = Batch::new();
+    b.elements(false, &spec.name, &elems[..2]);
+    let err = nft.send(b, "remove again").expect_err("absent elements");
+    assert_eq!(err.errno(), libc::ENOENT, "{err}");
+    let mut b = Batch::new();
+    b.delete_table(NFPROTO_IPV4, &spec.name);
+    b.delete_table(NFPROTO_IPV6, &spec.name);
+    nft.send(b, "delete").expect("delete tables");
+    assert!(nft_list(&pair.a, "ip", "vigil_t").is_none());
+    assert!(nft_list(&pair.a, "ip6", "vigil_t").is_none());
+}

@@ -666,31 +666,136 @@ fn start_with_interface_down_is_a_fault() {
     assert!(wait_until(secs(3), ms(10), || a.has_addr(&vip)), "VIP not set after link up");
 }
 
-/// vrrp_strict implies no_accept for a non-owner. keepalived enforces it with firewall rules;
-/// vigil installs none, says so in `-t`, and its strict-mode VIP answers a ping.
+/// `vrrp_strict` makes a non-owner's VIPs firewalled unless it says `accept` (`-t` warns
+/// about the default): with `accept` the VIP answers, and no nftables table is made.
 #[test]
-fn strict_mode_vip_answers() {
+fn strict_mode_vip_answers_with_accept() {
     let lan = Lan::new();
     let (a, client) = (lan.add_host("a"), lan.add_host("c"));
     let vip: IpAddr = lan.v4(100).into();
     let r = Router { pass: None, version: 3, ..Router::v2(51, 100, vip) };
-    let conf = r.config().replace("global_defs {\n", "global_defs {\n    vrrp_strict\n");
-    let d = Daemon::start(&a, &vigil_bin(), &conf, &["-P"]);
-    let test = a
-        .command(&[
-            vigil_bin().to_str().unwrap(),
-            "-t",
-            "-f",
-            d.dir().join("keepalived.conf").to_str().unwrap(),
-        ])
-        .output()
-        .expect("run vigil -t");
-    let said = String::from_utf8_lossy(&test.stderr);
-    assert!(said.contains("strict mode implies no_accept") && said.contains("vigil installs none"), "{said}");
+    let strict = r.config().replace("global_defs {\n", "global_defs {\n    vrrp_strict\n");
+    let d = Daemon::start(
+        &a,
+        &vigil_bin(),
+        &strict.replace("    state BACKUP\n", "    state BACKUP\n    accept\n"),
+        &["-P"],
+    );
+    let conf = d.dir().join("strict.conf");
+    std::fs::write(&conf, &strict).expect("write the config without accept");
+    let test = a.command(&[vigil_bin().to_str().unwrap(), "-t", "-f", conf.to_str().unwrap()]).output();
+    let said = String::from_utf8_lossy(&test.expect("run vigil -t").stderr).into_owned();
+    assert!(said.contains("strict mode implies no_accept") && said.contains("add 'accept'"), "{said}");
     assert!(d.wait_log(MASTER, r.master_down() + secs(4)), "never master:\n{}", d.log());
     assert!(wait_until(secs(3), ms(10), || a.has_addr(&vip)), "VIP not on a");
     let probe = Prober::start(&client, vip);
-    assert!(probe.wait_answers(10, secs(3)), "the strict-mode VIP does not answer a ping");
+    assert!(probe.wait_answers(10, secs(3)), "the strict-mode VIP with accept does not answer a ping");
+    assert_eq!(nft_table(&a, "ip", "keepalived"), None, "a table for an instance in accept mode");
+}
+
+/// `nft list table FAMILY TABLE` inside `ns`, None when there is no such table.
+fn nft_table(ns: &Netns, family: &str, table: &str) -> Option<String> {
+    let out = ns.run(&["nft", "list", "table", family, table]);
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The packets counted by the rule of `listing` that contains `rule` (`nftables_counters`).
+fn nft_count(listing: &str, rule: &str) -> Option<u64> {
+    let line = listing.lines().find(|l| l.contains(rule))?;
+    line.split("counter packets ").nth(1)?.split(' ').next()?.parse().ok()
+}
+
+/// `no_accept` as keepalived does it: while MASTER the VIPs are in the sets of the nftables
+/// table (`nftables NAME`, counters on, chains at `nftables_priority`), pings to them (IPv4
+/// and IPv6) go unanswered while the drop rules count them, and neighbour discovery still
+/// works; a table left by a crash is replaced at the next start, a VRRP child that resumes
+/// MASTER blocks its VIPs again, and a clean stop deletes the table.
+#[test]
+fn no_accept_firewalls_the_vips_while_master() {
+    let lan = Lan::new();
+    let (a, client) = (lan.add_host("a"), lan.add_host("c"));
+    let (v4, v6) = (lan.v4(100), lan.v6(0x100));
+    let mut r = Router { pass: None, version: 3, ..Router::v2(51, 100, v4.into()) };
+    r.vip = format!("{v4}/24 dev eth0\n        {v6}/64");
+    let conf = r
+        .config()
+        .replace(
+            "global_defs {\n",
+            "global_defs {\n    nftables vigil_na\n    nftables_counters\n    nftables_priority -5\n",
+        )
+        .replace("    state BACKUP\n", "    state BACKUP\n    no_accept\n");
+    // A VRRP child that ran 0.1 s is restarted at once (see ops_netns), so that it resumes.
+    let stable = [("VIGIL_STABLE_RUN_MS", "100")];
+    let mut d = Daemon::start_env(&a, &vigil_bin(), &conf, &["-P"], &stable);
+    for round in ["first start", "after a crash", "after the VRRP child was killed"] {
+        assert!(d.wait_log(MASTER, r.master_down() + secs(4)), "{round}: never master:\n{}", d.log());
+        assert!(wait_until(secs(3), ms(10), || a.has_addr(&IpAddr::V6(v6))), "{round}: VIPs not on a");
+        let blocked = || nft_table(&a, "ip6", "vigil_na").is_some_and(|t| t.contains(&v6.to_string()));
+        assert!(wait_until(secs(3), ms(10), blocked), "{round}: VIPs not blocked:\n{}", d.log());
+        let ip4 =
+            nft_table(&a, "ip", "vigil_na").unwrap_or_else(|| panic!("{round}: no ip table:\n{}", d.log()));
+        assert_eq!(ip4.matches(&v4.to_string()).count(), 1, "{round}: {ip4}");
+        assert!(ip4.contains("hook input priority filter - 5"), "{round}: nftables_priority: {ip4}");
+        let ip6 = nft_table(&a, "ip6", "vigil_na").unwrap_or_else(|| panic!("{round}: no ip6 table"));
+        assert!(ip6.contains(&v6.to_string()), "{round}: {ip6}");
+        let (p4, p6) = (Prober::start(&client, v4.into()), Prober::start(&client, v6.into()));
+        let dropped = |family, rule| {
+            nft_table(&a, family, "vigil_na").and_then(|l| nft_count(&l, rule)).is_some_and(|n| n >= 20)
+        };
+        assert!(
+            wait_until(secs(5), ms(20), || dropped("ip", "ip daddr @vips")
+                && dropped("ip6", "ip6 daddr @vips")),
+            "{round}: the drop rules count nothing:\n{}",
+            nft_table(&a, "ip6", "vigil_na").unwrap_or_default()
+        );
+        let (r4, r6) = (p4.stop(), p6.stop());
+        assert!(r4.sent() >= 20 && r6.sent() >= 20, "{round}: {} and {} probes", r4.sent(), r6.sent());
+        assert_eq!((r4.answered(), r6.answered()), (0, 0), "{round}: a firewalled VIP answered");
+        // The client resolved both VIPs: ARP is not IP, and neighbour discovery is let through.
+        let neigh = client.ip(&["neigh", "show", "dev", "eth0"]);
+        for vip in [v4.to_string(), v6.to_string()] {
+            let line = neigh.lines().find(|l| l.starts_with(&format!("{vip} "))).unwrap_or_default();
+            assert!(line.contains("lladdr"), "{round}: {vip} unresolved:\n{neigh}");
+        }
+        if round == "first start" {
+            d.kill9();
+            assert!(nft_table(&a, "ip", "vigil_na").is_some(), "the crash took the table away");
+            d = Daemon::start_env(&a, &vigil_bin(), &conf, &["-P"], &stable);
+        } else if round == "after a crash" {
+            // The new child replaces the table and blocks the VIPs it resumes with.
+            let child = d.pid_from_file("v.pid").expect("VRRP child pid file");
+            // SAFETY: kill(2) of the daemon's child, pid from its pid file.
+            unsafe { libc::kill(child as i32, libc::SIGKILL) };
+            let resumed = || d.log_count("resuming MASTER state of the previous VRRP child") == 1;
+            assert!(wait_until(secs(4), ms(10), resumed), "the new child did not resume:\n{}", d.log());
+        }
+    }
+    assert!(d.log().contains("no_accept: dropping traffic to"), "{}", d.log());
+    d.stop();
+    assert_eq!(nft_table(&a, "ip", "vigil_na"), None, "the table outlived a clean stop");
+    assert_eq!(nft_table(&a, "ip6", "vigil_na"), None, "the ip6 table outlived a clean stop");
+}
+
+/// Leaving MASTER takes the VIPs out of the set: a higher-priority router takes over and
+/// the first one's table no longer holds its VIP.
+#[test]
+fn no_accept_unblocks_the_vips_when_leaving_master() {
+    let lan = Lan::new();
+    let (a, b) = (lan.add_host("a"), lan.add_host("b"));
+    let vip: IpAddr = lan.v4(100).into();
+    let r = Router { pass: None, version: 3, ..Router::v2(51, 100, vip) };
+    let conf = |r: &Router| r.config().replace("    state BACKUP\n", "    state BACKUP\n    no_accept\n");
+    let da = Daemon::start(&a, &vigil_bin(), &conf(&r), &["-P"]);
+    assert!(da.wait_log(MASTER, r.master_down() + secs(4)), "never master:\n{}", da.log());
+    let holds_vip =
+        || nft_table(&a, "ip", "keepalived").is_some_and(|t| t.contains(&lan.v4(100).to_string()));
+    assert!(wait_until(secs(3), ms(10), holds_vip), "VIP not in the table:\n{}", da.log());
+    let _db = Daemon::start(&b, &vigil_bin(), &conf(&r.prio(200)), &["-P"]);
+    let mastered = da.log_time(MASTER).expect("master line");
+    let yielded = wait_until(secs(6), ms(10), || da.log_time_after(BACKUP, mastered).is_some());
+    assert!(yielded, "a never yielded:\n{}", da.log());
+    assert!(wait_until(secs(3), ms(10), || !holds_vip()), "the VIP stayed in the set:\n{}", da.log());
+    assert!(nft_table(&a, "ip", "keepalived").is_some(), "the table goes only at exit");
 }
 
 /// keepalived's address options on VIP lines reach the kernel: `peer`, `noprefixroute`,

@@ -2,17 +2,21 @@
 //! parameters (inherited values resolved), the IPVS services and
 //! destinations, and the per-checker edge state (HTTP URL rotation).
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::rc::Rc;
 
 use log::error;
 
 use super::action::DestRef;
 use super::checker::{CheckerCore, CheckerParams, Wording};
+use super::http;
 use super::lvs::{DestSpec, ServiceSpec, SvcAddr};
 use super::names;
 use super::vs::{CheckId, RealServerCore, RealServerParams, VirtualServerCore, VsParams};
+use crate::config::diag::Loc;
 use crate::config::model::{
-    Checker, CheckerKind, Config, GlobalDefs, Protocol, RealServer, VirtualServer, VsAddr, VsgEntry,
+    Checker, CheckerKind, Config, GlobalDefs, HttpCheck, Protocol, RealServer, Url, VirtualServer, VsAddr,
+    VsgEntry,
 };
 use crate::runtime::Json;
 
@@ -30,6 +34,52 @@ pub struct VsRun {
     ck_map: Vec<Vec<usize>>,
     /// Per real server, per core checker: the next `url` block to fetch.
     url_next: Vec<Vec<usize>>,
+    /// Per real server, per core checker: an HTTP checker's `url` blocks
+    /// with their requests, built once (no URL copy or Host header
+    /// formatting per check).
+    http: Vec<Vec<Rc<[HttpPlan]>>>,
+}
+
+/// One `url` block of an HTTP_GET/SSL_GET as every check of it sends it.
+#[derive(Debug)]
+pub struct HttpPlan {
+    pub url: Rc<Url>,
+    pub request: Rc<[u8]>,
+    /// The virtualhost (SSL_GET's SNI may use it).
+    pub vhost: Option<String>,
+}
+
+impl HttpPlan {
+    /// The plans of `h`'s url blocks (a default `/` without any).
+    fn for_checker(h: &HttpCheck, ck: &Checker, rs: &RealServer, vs: &VirtualServer) -> Rc<[HttpPlan]> {
+        let (ip, port) = ck.effective_target(rs, vs);
+        let default = [default_url()];
+        let urls = if h.urls.is_empty() { &default[..] } else { &h.urls[..] };
+        urls.iter()
+            .map(|url| {
+                let vhost = virtualhost(url, h, rs, vs);
+                let host = vhost.clone().unwrap_or_else(|| SocketAddr::new(ip, port).to_string());
+                let request = http::request(&url.path, &host, h.http_protocol).into();
+                HttpPlan { url: Rc::new(url.clone()), request, vhost }
+            })
+            .collect()
+    }
+}
+
+/// The `virtualhost` of an HTTP check: the url's, else the checker's, the
+/// real server's, the virtual server's.
+pub(super) fn virtualhost(url: &Url, h: &HttpCheck, rs: &RealServer, vs: &VirtualServer) -> Option<String> {
+    url.virtualhost
+        .clone()
+        .or_else(|| h.virtualhost.clone())
+        .or_else(|| rs.virtualhost.clone())
+        .or_else(|| vs.virtualhost.clone())
+}
+
+/// `HTTP_GET` without a `url` block (the configuration check reports it).
+fn default_url() -> Url {
+    let loc = Loc { file: Rc::from(""), line: 0, col: 0 };
+    Url { path: "/".to_string(), digest: None, status_codes: Vec::new(), virtualhost: None, regex: None, loc }
 }
 
 pub fn virtual_servers(config: &Config) -> Result<Vec<VsRun>, String> {
@@ -50,7 +100,7 @@ pub fn virtual_servers(config: &Config) -> Result<Vec<VsRun>, String> {
 
 fn services(config: &Config, vs: &VirtualServer) -> Result<Vec<ServiceSpec>, String> {
     let protocol = vs.effective_protocol().into();
-    let v6 = vs.real_servers.first().is_some_and(|r| r.addr.is_ipv6());
+    let v6 = vs.is_ipv6();
     let addrs = match &vs.addr {
         VsAddr::Addr(addr, port) => vec![SvcAddr::Addr { protocol, addr: *addr, port: *port }],
         VsAddr::Fwmark(mark) => vec![SvcAddr::Fwmark { v6, mark: *mark }],
@@ -155,13 +205,20 @@ impl VsRun {
         let protocol = vs.effective_protocol();
         let mut ck_map = Vec::new();
         let mut rss = Vec::new();
+        let mut http = Vec::new();
         for rs in &vs.real_servers {
             let mut map = Vec::new();
             let mut cores = Vec::new();
+            let mut plans = Vec::new();
             for (i, ck) in rs.checkers.iter().enumerate() {
                 map.push(i);
                 cores.push(CheckerCore::new(checker_params(ck, rs, vs, g)));
+                plans.push(match &ck.kind {
+                    CheckerKind::Http(h) => HttpPlan::for_checker(h, ck, rs, vs),
+                    _ => Rc::from([]),
+                });
             }
+            http.push(plans);
             let params = RealServerParams {
                 name: names::service(rs.addr, protocol, rs.effective_port(vs)),
                 weight: u32::try_from(rs.weight).unwrap_or(0),
@@ -186,7 +243,8 @@ impl VsRun {
             omega: vs.omega,
         };
         let url_next = ck_map.iter().map(|m| vec![0; m.len()]).collect();
-        VsRun { cfg: vs.clone(), name, services, core: VirtualServerCore::new(params, rss), ck_map, url_next }
+        let core = VirtualServerCore::new(params, rss);
+        VsRun { cfg: vs.clone(), name, services, core, ck_map, url_next, http }
     }
 
     pub fn service_addrs(&self) -> Vec<SvcAddr> {
@@ -233,8 +291,11 @@ impl VsRun {
         Some(CheckId { rs: r, ck })
     }
 
-    pub fn url_next(&self, id: CheckId) -> usize {
-        self.url_next.get(id.rs).and_then(|v| v.get(id.ck)).copied().unwrap_or(0)
+    /// The `url` block an HTTP checker fetches next, if it is one.
+    pub fn next_http(&self, id: CheckId) -> Option<&HttpPlan> {
+        let plans = self.http.get(id.rs)?.get(id.ck)?;
+        let next = self.url_next.get(id.rs).and_then(|v| v.get(id.ck)).copied().unwrap_or(0);
+        plans.get(next % plans.len().max(1))
     }
 
     /// keepalived walks the `url` blocks one per check, and stays on a
@@ -305,7 +366,7 @@ impl VsRun {
                     ("target", Json::from(ck.params().target.as_str())),
                     ("state", Json::from(if ck.is_up() { "UP" } else { "DOWN" })),
                     ("last_ok", last.map_or(Json::Null, |r| Json::from(r.ok))),
-                    ("last_result", last.map_or(Json::Null, |r| Json::from(r.detail.as_str()))),
+                    ("last_result", last.map_or(Json::Null, |r| Json::from(r.detail.as_ref()))),
                     ("failures", Json::from(ck.consecutive_failures())),
                     (
                         "last_latency_us",
@@ -354,6 +415,7 @@ impl VsRun {
 mod tests {
     use super::*;
     use crate::check::lvs::ProtocolKey;
+    use crate::config::diag::Severity;
     use crate::config::model::LvsMethod;
     use crate::config::{load_bytes, LoadOptions};
     use std::path::Path;
@@ -435,5 +497,43 @@ mod tests {
         let tcp1 = checker_params(&c1.checkers[0], c1, &g.cfg, &globals);
         assert_eq!((tcp1.retry, tcp1.delay_loop, tcp1.alpha), (1, Duration::from_secs(2), false));
         assert_eq!(c1.checkers[0].effective_connect_timeout(c1, &g.cfg), Duration::from_secs(6));
+    }
+
+    /// `ip_family`: the family of a fwmark service, and keepalived's errors
+    /// when servers or the keyword contradict the family settled.
+    #[test]
+    fn ip_family_sets_the_fwmark_service_family() {
+        let fwm = |body: &str| {
+            let conf = format!("virtual_server fwmark 5 {{\n lvs_method NAT\n protocol TCP\n{body}}}\n");
+            let opts = LoadOptions { config_id: "n1".into() };
+            load_bytes("t.conf", conf.as_bytes(), Path::new("/"), &opts)
+        };
+        let rs = |a: &str| format!(" real_server {a} 80 {{\n TCP_CHECK {{\n }}\n }}\n");
+        let v6 = SvcAddr::Fwmark { v6: true, mark: 5 };
+        let v4 = SvcAddr::Fwmark { v6: false, mark: 5 };
+        // ip_family inet6 makes the service IPv6 and skips an IPv4 real server.
+        let l = fwm(&format!(" ip_family inet6\n{}{}", rs("198.18.1.2"), rs("2001:db8::2")));
+        let errs: Vec<_> = l.diags.iter().filter(|d| d.severity == Severity::Error).collect();
+        assert_eq!(errs.len(), 1, "{:?}", l.diags);
+        assert!(errs[0].message.contains("real server 198.18.1.2 don't match - skipping real server"));
+        assert_eq!(errs[0].loc.as_ref().unwrap().line, 5);
+        let v = virtual_servers(&l.config).unwrap();
+        assert_eq!(v[0].service_addrs(), vec![v6.clone()]);
+        assert_eq!(l.config.virtual_servers[0].real_servers.len(), 1);
+        // Without it the first real server decides; ip_family after it must agree.
+        let l = fwm(&format!("{} ip_family inet6\n", rs("198.18.1.2")));
+        assert!(l.diags.iter().any(|d| d.severity == Severity::Error
+            && d.message.contains("family inet6 conflicts with server family")));
+        assert_eq!(virtual_servers(&l.config).unwrap()[0].service_addrs(), vec![v4.clone()]);
+        // On an address it must match the address.
+        let conf = "virtual_server 198.18.0.1 80 {\n ip_family inet6\n}\n";
+        let l =
+            load_bytes("t.conf", conf.as_bytes(), Path::new("/"), &LoadOptions { config_id: "n1".into() });
+        assert!(l.diags.iter().any(|d| d.message.contains("conflicts with server family")));
+        // Tunnelled servers of both families: IPv4, as keepalived.
+        let l = fwm(&format!(" lvs_method TUN\n{}{}", rs("2001:db8::2"), rs("198.18.1.2")));
+        assert_eq!(virtual_servers(&l.config).unwrap()[0].service_addrs(), vec![v4]);
+        let l = fwm(&format!(" ip_family inet6\n lvs_method TUN\n{}", rs("198.18.1.2")));
+        assert_eq!(virtual_servers(&l.config).unwrap()[0].service_addrs(), vec![v6]);
     }
 }

@@ -89,7 +89,7 @@ impl FileTracker {
                 let w = (i64::from(base) + add).clamp(0, i64::from(u32::MAX)) as u32;
                 // The added weight moves the real server's (misc_dynamic's mechanism).
                 let weight = (add != 0).then_some(w);
-                CheckResult { ok: true, weight, detail: format!("value {value}") }
+                CheckResult { ok: true, weight, detail: format!("value {value}").into() }
             }
         }
     }

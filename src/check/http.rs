@@ -8,6 +8,7 @@
 
 use std::fmt;
 use std::io::{self, Read, Write};
+use std::rc::Rc;
 
 use md5::{Digest, Md5};
 
@@ -129,17 +130,23 @@ impl ResponseParser {
     /// Content-Length (the caller may stop reading).
     pub fn feed(&mut self, mut data: &[u8]) -> Result<bool, HttpError> {
         if self.status.is_none() {
-            let start = self.head.len().saturating_sub(3);
-            self.head.extend_from_slice(data);
-            let Some((end, body_at)) = head_end(&self.head, start) else {
-                return if self.head.len() > MAX_HEAD { Err(HttpError::HeadTooLong) } else { Ok(false) };
-            };
-            let first_line = self.head[..end].split(|&b| b == b'\n').next().unwrap_or(&[]);
-            self.status = Some(parse_status_line(first_line)?);
-            self.content_length = content_length(&self.head[..end]);
-            let consumed_before = self.head.len() - data.len();
-            data = &data[body_at.saturating_sub(consumed_before).min(data.len())..];
-            self.head.truncate(end);
+            // The usual case, the whole head in the first read, is parsed
+            // where it lies; only a head split over reads is gathered.
+            let head_in_data = if self.head.is_empty() { head_end(data, 0) } else { None };
+            if let Some((end, body_at)) = head_in_data {
+                self.take_head(&data[..end])?;
+                data = &data[body_at..];
+            } else {
+                let start = self.head.len().saturating_sub(3);
+                self.head.extend_from_slice(data);
+                let Some((end, body_at)) = head_end(&self.head, start) else {
+                    return if self.head.len() > MAX_HEAD { Err(HttpError::HeadTooLong) } else { Ok(false) };
+                };
+                let head = std::mem::take(&mut self.head);
+                self.take_head(&head[..end])?;
+                let consumed_before = head.len() - data.len();
+                data = &data[body_at.saturating_sub(consumed_before).min(data.len())..];
+            }
         }
         if let Some(md5) = &mut self.md5 {
             md5.update(data);
@@ -149,6 +156,14 @@ impl ResponseParser {
         }
         self.body_len = self.body_len.saturating_add(data.len() as u64);
         Ok(self.content_length.is_some_and(|n| self.body_len >= n))
+    }
+
+    /// The status and Content-Length of a complete head (without the blank line).
+    fn take_head(&mut self, head: &[u8]) -> Result<(), HttpError> {
+        let first_line = head.split(|&b| b == b'\n').next().unwrap_or(&[]);
+        self.status = Some(parse_status_line(first_line)?);
+        self.content_length = content_length(head);
+        Ok(())
     }
 
     /// The connection ended (or the body is complete).
@@ -218,7 +233,8 @@ pub fn judge(url: &Url, response: Result<Response, HttpError>) -> CheckResult {
 /// One request and its response over a byte stream.
 #[derive(Clone, Debug)]
 pub struct HttpExchange {
-    request: Vec<u8>,
+    /// Built once per `url` block and shared by its checks.
+    request: Rc<[u8]>,
     sent: usize,
     parser: ResponseParser,
 }
@@ -234,13 +250,16 @@ pub enum Progress {
 }
 
 impl HttpExchange {
-    pub fn new(request: Vec<u8>, parser: ResponseParser) -> HttpExchange {
+    pub fn new(request: Rc<[u8]>, parser: ResponseParser) -> HttpExchange {
         HttpExchange { request, sent: 0, parser }
     }
 
     /// Write what is left of the request, then read until the stream would
-    /// block, ends, or the body is complete.
-    pub fn drive<S: Read + Write>(&mut self, stream: &mut S) -> Progress {
+    /// block, ends, or the body is complete. `readable`: the stream may
+    /// hold bytes. A plain socket that just took the request has none yet
+    /// (the reply comes with its own readiness event), so a caller that
+    /// knows the readiness spares a read that could only say EAGAIN.
+    pub fn drive<S: Read + Write>(&mut self, stream: &mut S, readable: bool) -> Progress {
         while self.sent < self.request.len() {
             match stream.write(&self.request[self.sent..]) {
                 Ok(0) => return Progress::Failed(io::ErrorKind::WriteZero.into()),
@@ -249,6 +268,9 @@ impl HttpExchange {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Progress::Failed(e),
             }
+        }
+        if !readable {
+            return Progress::Pending;
         }
         let mut buf = [0u8; 4096];
         loop {

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use std::rc::Rc;
 
 use crate::config::model::{LvsMethod, LvsTimeouts, Protocol};
-use crate::ipvs::{SyncDaemon, SyncRole};
+use crate::ipvs::{Error, SyncDaemon, SyncRole};
 
 /// How a virtual service is identified.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -66,24 +66,34 @@ pub struct DestSpec {
     pub l_threshold: u32,
 }
 
-/// What the engine asks of an IPVS table. Errors are log text.
+/// What the engine asks of an IPVS table. Errors are IPVS's own, the
+/// in-memory table answering with the kernel's errno (ESRCH: no such
+/// service, ENOENT: no such destination).
 pub trait Lvs {
     /// A short name for status: "kernel", "memory".
     fn kind(&self) -> &'static str;
-    fn add_service(&mut self, svc: &ServiceSpec) -> Result<(), String>;
-    fn del_service(&mut self, svc: &SvcAddr) -> Result<(), String>;
+    fn add_service(&mut self, svc: &ServiceSpec) -> Result<(), Error>;
+    fn del_service(&mut self, svc: &SvcAddr) -> Result<(), Error>;
     /// Add, or update when it is there already.
-    fn add_dest(&mut self, svc: &SvcAddr, dest: &DestSpec) -> Result<(), String>;
-    fn edit_dest(&mut self, svc: &SvcAddr, dest: &DestSpec) -> Result<(), String>;
-    fn del_dest(&mut self, svc: &SvcAddr, addr: IpAddr, port: u16) -> Result<(), String>;
+    fn add_dest(&mut self, svc: &SvcAddr, dest: &DestSpec) -> Result<(), Error>;
+    fn edit_dest(&mut self, svc: &SvcAddr, dest: &DestSpec) -> Result<(), Error>;
+    fn del_dest(&mut self, svc: &SvcAddr, addr: IpAddr, port: u16) -> Result<(), Error>;
     /// Remove every service and destination (`lvs_flush`, `lvs_flush_on_stop`).
-    fn flush(&mut self) -> Result<(), String>;
+    fn flush(&mut self) -> Result<(), Error>;
     /// `lvs_timeouts`: 0 leaves that timeout as it is.
-    fn set_timeouts(&mut self, t: &LvsTimeouts) -> Result<(), String>;
+    fn set_timeouts(&mut self, t: &LvsTimeouts) -> Result<(), Error>;
     /// Start a connection sync daemon; one already running in that role is kept.
-    fn start_sync_daemon(&mut self, d: &SyncDaemon) -> Result<(), String>;
+    fn start_sync_daemon(&mut self, d: &SyncDaemon) -> Result<(), Error>;
     /// Stop the sync daemon of `role`, if one runs.
-    fn stop_sync_daemon(&mut self, role: SyncRole) -> Result<(), String>;
+    fn stop_sync_daemon(&mut self, role: SyncRole) -> Result<(), Error>;
+}
+
+fn no_service(svc: &SvcAddr) -> Error {
+    Error::Kernel { errno: libc::ESRCH, what: format!("service {svc}") }
+}
+
+fn no_dest(svc: &SvcAddr, addr: IpAddr, port: u16) -> Error {
+    Error::Kernel { errno: libc::ENOENT, what: format!("destination [{addr}]:{port} in {svc}") }
 }
 
 type Table = BTreeMap<SvcAddr, (ServiceSpec, Vec<DestSpec>)>;
@@ -130,53 +140,53 @@ impl Lvs for MemoryLvs {
         "memory"
     }
 
-    fn add_service(&mut self, svc: &ServiceSpec) -> Result<(), String> {
+    fn add_service(&mut self, svc: &ServiceSpec) -> Result<(), Error> {
         let mut t = self.table.borrow_mut();
         let entry = t.entry(svc.addr.clone()).or_insert_with(|| (svc.clone(), Vec::new()));
         entry.0 = svc.clone();
         Ok(())
     }
 
-    fn del_service(&mut self, svc: &SvcAddr) -> Result<(), String> {
-        self.table.borrow_mut().remove(svc).map(|_| ()).ok_or_else(|| format!("no service {svc}"))
+    fn del_service(&mut self, svc: &SvcAddr) -> Result<(), Error> {
+        self.table.borrow_mut().remove(svc).map(|_| ()).ok_or_else(|| no_service(svc))
     }
 
-    fn add_dest(&mut self, svc: &SvcAddr, dest: &DestSpec) -> Result<(), String> {
+    fn add_dest(&mut self, svc: &SvcAddr, dest: &DestSpec) -> Result<(), Error> {
         let mut t = self.table.borrow_mut();
-        let (_, dests) = t.get_mut(svc).ok_or_else(|| format!("no service {svc}"))?;
+        let (_, dests) = t.get_mut(svc).ok_or_else(|| no_service(svc))?;
         dests.retain(|d| (d.addr, d.port) != (dest.addr, dest.port));
         dests.push(dest.clone());
         Ok(())
     }
 
-    fn edit_dest(&mut self, svc: &SvcAddr, dest: &DestSpec) -> Result<(), String> {
+    fn edit_dest(&mut self, svc: &SvcAddr, dest: &DestSpec) -> Result<(), Error> {
         let mut t = self.table.borrow_mut();
-        let (_, dests) = t.get_mut(svc).ok_or_else(|| format!("no service {svc}"))?;
+        let (_, dests) = t.get_mut(svc).ok_or_else(|| no_service(svc))?;
         let d = dests
             .iter_mut()
             .find(|d| (d.addr, d.port) == (dest.addr, dest.port))
-            .ok_or_else(|| format!("no destination [{}]:{} in {svc}", dest.addr, dest.port))?;
+            .ok_or_else(|| no_dest(svc, dest.addr, dest.port))?;
         *d = dest.clone();
         Ok(())
     }
 
-    fn del_dest(&mut self, svc: &SvcAddr, addr: IpAddr, port: u16) -> Result<(), String> {
+    fn del_dest(&mut self, svc: &SvcAddr, addr: IpAddr, port: u16) -> Result<(), Error> {
         let mut t = self.table.borrow_mut();
-        let (_, dests) = t.get_mut(svc).ok_or_else(|| format!("no service {svc}"))?;
+        let (_, dests) = t.get_mut(svc).ok_or_else(|| no_service(svc))?;
         let before = dests.len();
         dests.retain(|d| (d.addr, d.port) != (addr, port));
         if dests.len() == before {
-            return Err(format!("no destination [{addr}]:{port} in {svc}"));
+            return Err(no_dest(svc, addr, port));
         }
         Ok(())
     }
 
-    fn flush(&mut self) -> Result<(), String> {
+    fn flush(&mut self) -> Result<(), Error> {
         self.table.borrow_mut().clear();
         Ok(())
     }
 
-    fn set_timeouts(&mut self, t: &LvsTimeouts) -> Result<(), String> {
+    fn set_timeouts(&mut self, t: &LvsTimeouts) -> Result<(), Error> {
         let mut now = self.timeouts.borrow_mut();
         let keep = |new: u32, old: u32| if new == 0 { old } else { new };
         *now = LvsTimeouts {
@@ -187,7 +197,7 @@ impl Lvs for MemoryLvs {
         Ok(())
     }
 
-    fn start_sync_daemon(&mut self, d: &SyncDaemon) -> Result<(), String> {
+    fn start_sync_daemon(&mut self, d: &SyncDaemon) -> Result<(), Error> {
         let mut ds = self.daemons.borrow_mut();
         if !ds.iter().any(|r| r.role == d.role) {
             ds.push(d.clone());
@@ -195,7 +205,7 @@ impl Lvs for MemoryLvs {
         Ok(())
     }
 
-    fn stop_sync_daemon(&mut self, role: SyncRole) -> Result<(), String> {
+    fn stop_sync_daemon(&mut self, role: SyncRole) -> Result<(), Error> {
         self.daemons.borrow_mut().retain(|d| d.role != role);
         Ok(())
     }

@@ -66,7 +66,7 @@ impl Lvs for Ipvs {
     }
 
     /// An existing service (left by a previous run) is updated.
-    fn add_service(&mut self, svc: &ServiceSpec) -> Result<(), String> {
+    fn add_service(&mut self, svc: &ServiceSpec) -> Result<(), Error> {
         let s = Service {
             key: key(&svc.addr),
             scheduler: svc.scheduler.clone(),
@@ -75,50 +75,50 @@ impl Lvs for Ipvs {
             flags: 0,
         };
         match Ipvs::add_service(self, &s) {
-            Err(e) if e.is_exists() => Ipvs::edit_service(self, &s).map_err(|e| e.to_string()),
-            r => r.map_err(|e| e.to_string()),
+            Err(e) if e.is_exists() => Ipvs::edit_service(self, &s),
+            r => r,
         }
     }
 
-    fn del_service(&mut self, svc: &SvcAddr) -> Result<(), String> {
-        Ipvs::del_service(self, &key(svc)).map_err(|e| e.to_string())
+    fn del_service(&mut self, svc: &SvcAddr) -> Result<(), Error> {
+        Ipvs::del_service(self, &key(svc))
     }
 
-    fn add_dest(&mut self, svc: &SvcAddr, d: &DestSpec) -> Result<(), String> {
+    fn add_dest(&mut self, svc: &SvcAddr, d: &DestSpec) -> Result<(), Error> {
         let (k, d) = (key(svc), dest(d));
         match Ipvs::add_dest(self, &k, &d) {
-            Err(e) if e.is_exists() => Ipvs::edit_dest(self, &k, &d).map_err(|e| e.to_string()),
-            r => r.map_err(|e| e.to_string()),
+            Err(e) if e.is_exists() => Ipvs::edit_dest(self, &k, &d),
+            r => r,
         }
     }
 
-    fn edit_dest(&mut self, svc: &SvcAddr, d: &DestSpec) -> Result<(), String> {
-        Ipvs::edit_dest(self, &key(svc), &dest(d)).map_err(|e| e.to_string())
+    fn edit_dest(&mut self, svc: &SvcAddr, d: &DestSpec) -> Result<(), Error> {
+        Ipvs::edit_dest(self, &key(svc), &dest(d))
     }
 
-    fn del_dest(&mut self, svc: &SvcAddr, addr: IpAddr, port: u16) -> Result<(), String> {
-        Ipvs::del_dest(self, &key(svc), addr, port).map_err(|e| e.to_string())
+    fn del_dest(&mut self, svc: &SvcAddr, addr: IpAddr, port: u16) -> Result<(), Error> {
+        Ipvs::del_dest(self, &key(svc), addr, port)
     }
 
-    fn flush(&mut self) -> Result<(), String> {
-        Ipvs::flush(self).map_err(|e| e.to_string())
+    fn flush(&mut self) -> Result<(), Error> {
+        Ipvs::flush(self)
     }
 
-    fn set_timeouts(&mut self, t: &LvsTimeouts) -> Result<(), String> {
-        Ipvs::set_timeouts(self, t.tcp, t.tcp_fin, t.udp).map_err(|e| e.to_string())
+    fn set_timeouts(&mut self, t: &LvsTimeouts) -> Result<(), Error> {
+        Ipvs::set_timeouts(self, t.tcp, t.tcp_fin, t.udp)
     }
 
-    fn start_sync_daemon(&mut self, d: &SyncDaemon) -> Result<(), String> {
+    fn start_sync_daemon(&mut self, d: &SyncDaemon) -> Result<(), Error> {
         match Ipvs::start_daemon(self, d) {
             Err(e) if e.is_exists() => Ok(()),
-            r => r.map_err(|e| e.to_string()),
+            r => r,
         }
     }
 
-    fn stop_sync_daemon(&mut self, role: SyncRole) -> Result<(), String> {
+    fn stop_sync_daemon(&mut self, role: SyncRole) -> Result<(), Error> {
         match Ipvs::stop_daemon(self, role) {
             Err(e) if e.is_not_found() => Ok(()),
-            r => r.map_err(|e| e.to_string()),
+            r => r,
         }
     }
 }

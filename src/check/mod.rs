@@ -16,7 +16,13 @@
 //!   inotify (`sys::track_file`).
 //! * `tls` (feature `ssl`): SSL_GET's rustls transport, no certificate
 //!   verification (keepalived's behaviour).
-//! * [`lvs`]: the IPVS calls the engine makes, with an in-memory table.
+//! * [`action`]: the virtual server core's outputs; [`build`]: the
+//!   configuration model to running virtual servers; [`names`]: keepalived's
+//!   spelling of services in log lines; [`body_regex`]: HTTP_GET's `regex`,
+//!   pure.
+//! * [`lvs`]: the IPVS calls the engine makes (errors are `ipvs::Error`), with
+//!   an in-memory table; `lvs_kernel`: the same over the kernel's IPVS.
+//! * `resume`: the state file a checker child leaves for its successor.
 //! * [`engine`]: [`CheckerEngine`], the checker child's `Subsystem`; it also
 //!   mails real server and quorum changes ([`AlertRef`]) through
 //!   `crate::smtp::Mailer`.

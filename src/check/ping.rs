@@ -82,7 +82,7 @@ impl Pinger {
     /// Deregister and close the sockets.
     pub fn close(&mut self, registry: &Registry) {
         for (sock, _) in self.socks.iter_mut().filter_map(Option::take) {
-            let _ = registry.deregister(&mut SourceFd(&sock.as_raw_fd()));
+            crate::runtime::deregister(registry, &mut SourceFd(&sock.as_raw_fd()));
         }
     }
 }

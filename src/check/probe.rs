@@ -4,6 +4,7 @@
 //! exchange).
 
 use std::io;
+use std::rc::Rc;
 use std::time::Instant;
 
 use mio::{Interest, Registry, Token};
@@ -31,7 +32,7 @@ pub enum Dialogue {
     Connect,
     /// HTTP_GET, or SSL_GET with `tls`.
     Http {
-        url: Box<Url>,
+        url: Rc<Url>,
         exchange: HttpExchange,
         tls: Option<Box<Tls>>,
     },
@@ -53,6 +54,25 @@ pub enum Dialogue {
 enum Socket {
     Tcp(mio::net::TcpStream),
     Udp(mio::net::UdpSocket),
+}
+
+/// What a readiness event said about a probe's socket.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Readiness {
+    pub readable: bool,
+    pub writable: bool,
+    /// An error or hang-up: the socket has something to report.
+    pub error: bool,
+}
+
+impl Readiness {
+    pub fn of(event: &mio::event::Event) -> Readiness {
+        Readiness {
+            readable: event.is_readable() || event.is_read_closed(),
+            writable: event.is_writable(),
+            error: event.is_error() || event.is_write_closed(),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -100,7 +120,7 @@ impl Probe {
     }
 
     /// Readiness arrived: advance; `Some` when the check is decided.
-    pub fn advance(&mut self) -> Option<CheckResult> {
+    pub fn advance(&mut self, ready: Readiness) -> Option<CheckResult> {
         let stream = match &mut self.socket {
             Socket::Tcp(stream) => stream,
             Socket::Udp(udp) => {
@@ -111,20 +131,23 @@ impl Probe {
                 };
             }
         };
+        let mut readable = ready.readable || ready.error;
         if !self.connected {
+            // A connecting socket reports only the end of the handshake
+            // (writable, or an error): SO_ERROR says which, and with no
+            // error and writability the connection is made (no getpeername).
             match stream.take_error() {
                 Ok(Some(e)) | Err(e) => return Some(CheckResult::failure(format!("connect: {e}"))),
-                Ok(None) => {}
+                Ok(None) if ready.writable => self.connected = true,
+                Ok(None) => return None,
             }
-            match stream.peer_addr() {
-                Ok(_) => self.connected = true,
-                Err(e) if e.kind() == io::ErrorKind::NotConnected => return None,
-                Err(e) => return Some(CheckResult::failure(format!("connect: {e}"))),
-            }
+        }
+        if let Dialogue::Http { tls: Some(_), .. } = self.dialogue {
+            readable = true; // TLS records flow both ways from the start
         }
         match &mut self.dialogue {
             Dialogue::Connect => Some(CheckResult::success("connected")),
-            Dialogue::Http { url, exchange, tls } => match drive_http(exchange, tls, stream) {
+            Dialogue::Http { url, exchange, tls } => match drive_http(exchange, tls, stream, readable) {
                 Progress::Pending => None,
                 Progress::Done(response) => Some(http::judge(url, response)),
                 Progress::Failed(e) => Some(CheckResult::failure(format!("{e} url({})", url.path))),
@@ -159,13 +182,9 @@ impl Probe {
         }
     }
 
-    /// Deregister and close (dropping the socket closes it).
-    pub fn close(mut self, registry: &Registry) {
-        let _ = match &mut self.socket {
-            Socket::Tcp(stream) => registry.deregister(stream),
-            Socket::Udp(udp) => registry.deregister(udp),
-        };
-    }
+    /// Close. No epoll_ctl(DEL) first: closing the only descriptor of a
+    /// socket takes it out of the epoll set (the socket is never duplicated).
+    pub fn close(self) {}
 }
 
 /// DNS_CHECK: send the query once the socket is writable, then read every
@@ -245,12 +264,13 @@ fn drive_http(
     exchange: &mut HttpExchange,
     tls: &mut Option<Box<Tls>>,
     stream: &mut mio::net::TcpStream,
+    readable: bool,
 ) -> Progress {
     match tls.as_deref_mut() {
         #[cfg(feature = "ssl")]
-        Some(session) => exchange.drive(&mut session.over(stream)),
+        Some(session) => exchange.drive(&mut session.over(stream), readable),
         #[cfg(not(feature = "ssl"))]
         Some(never) => match *never {},
-        None => exchange.drive(stream),
+        None => exchange.drive(stream, readable),
     }
 }

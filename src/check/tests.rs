@@ -152,6 +152,43 @@ fn ev(t: f64, s: &str) -> (f64, String) {
     (t, s.to_string())
 }
 
+/// One wakeup starts the checks due within the batch window, each at most
+/// its own tolerance early (1 % of its shortest period, at most 10 ms);
+/// `due` alone starts only what is due.
+#[test]
+fn due_batch_starts_checks_due_within_the_window_and_their_tolerance() {
+    let mut fast = ck(Wording::Tcp, 1, 1, 1, false);
+    fast.start(Instant::ZERO, Duration::ZERO);
+    let short =
+        CheckerCore::new(CheckerParams { delay_loop: Duration::from_millis(100), ..fast.params().clone() });
+    let rss = vec![
+        rs(2, 1, false, vec![fast.clone()]),
+        rs(3, 1, false, vec![fast]),
+        rs(4, 1, false, vec![short.clone()]),
+    ];
+    let mut core = VirtualServerCore::new(vs_params(0, 0, false), rss);
+    // Every checker's first run: 1 s; then set them apart by finishing at different times.
+    core.start(Instant::ZERO, &mut |_| Duration::ZERO);
+    let at = |s: f64| secs(s);
+    assert_eq!(core.due(at(1.0)).len(), 3);
+    core.finish(at(1.0), CheckId { rs: 0, ck: 0 }, CheckResult::success("")); // due 2.0
+    core.finish(at(1.008), CheckId { rs: 1, ck: 0 }, CheckResult::success("")); // due 2.008
+    core.finish(at(1.905), CheckId { rs: 2, ck: 0 }, CheckResult::success("")); // due 2.005, 1 ms allowed
+    assert_eq!(core.poll_timeout(), Some(at(2.0)));
+    let mut out = Vec::new();
+    core.due_batch(at(2.0), Duration::from_millis(10), &mut out);
+    assert_eq!(out, [CheckId { rs: 0, ck: 0 }, CheckId { rs: 1, ck: 0 }], "8 ms early, not the 100 ms one");
+    assert_eq!(core.poll_timeout(), Some(at(2.005)), "the short-period check waits for its time");
+    out.clear();
+    core.due_batch(at(2.004), Duration::from_millis(10), &mut out);
+    assert_eq!(out, [CheckId { rs: 2, ck: 0 }], "1 ms early is within its tolerance");
+    let mut exact = ck(Wording::Tcp, 1, 1, 1, false);
+    exact.start(Instant::ZERO, Duration::ZERO);
+    let mut core = VirtualServerCore::new(vs_params(0, 0, false), vec![rs(2, 1, false, vec![exact])]);
+    core.start(Instant::ZERO, &mut |_| Duration::ZERO);
+    assert!(core.due(at(0.999)).is_empty(), "due: nothing early");
+}
+
 #[test]
 fn first_run_after_one_second_plus_warmup_jitter() {
     let mut c = ck(Wording::Tcp, 10, 1, 1, false);
@@ -349,7 +386,7 @@ fn misc_dynamic_weight_changes_the_destination_weight() {
     let mut sim = Sim::new(VirtualServerCore::new(vs_params(1, 0, false), vec![rs(2, 1, false, vec![misc])]));
     sim.run(12.0, 0.0, |_, t| {
         let w = if t < 5.0 { 5 } else { 0 };
-        CheckResult { ok: true, weight: Some(w), detail: String::new() }
+        CheckResult { ok: true, weight: Some(w), detail: "".into() }
     });
     let ipvs = sim.ipvs();
     assert_eq!(
@@ -670,6 +707,12 @@ mod engine {
         assert_eq!(lvs.weight(&svc(1), ip(3), 80), Some(2));
         e.fail_for_test(0, 1);
         assert_eq!(lvs.weight(&svc(1), ip(3), 80), None, "taken out");
+        // Written at the end of the loop pass, not by the change itself.
+        let text = std::fs::read_to_string(&state).unwrap();
+        assert!(!text.contains("rs - - 0.1.0.1"), "{text}");
+        let now = std::time::Instant::now();
+        assert!(e.poll_timeout().is_some_and(|t| t <= now), "the write is due in this pass");
+        e.end_pass_for_test(now);
         let text = std::fs::read_to_string(&state).unwrap();
         assert!(text.contains("rs - - 0.1.0.1"), "{text}");
         drop(e); // dies: no shutdown, the table stays
@@ -718,10 +761,7 @@ mod engine {
         let mut vss = crate::check::build::virtual_servers(&c).unwrap();
         let v = &mut vss[0];
         let id = crate::check::CheckId { rs: 0, ck: 0 };
-        let path = |v: &crate::check::build::VsRun| match &v.checker_cfg(id).unwrap().1.kind {
-            crate::config::model::CheckerKind::Http(h) => h.urls[v.url_next(id) % h.urls.len()].path.clone(),
-            _ => unreachable!(),
-        };
+        let path = |v: &crate::check::build::VsRun| v.next_http(id).unwrap().url.path.clone();
         assert_eq!(path(v), "/a");
         v.checked(id, true);
         assert_eq!(path(v), "/b");

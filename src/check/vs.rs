@@ -319,20 +319,36 @@ impl VirtualServerCore {
     /// and reports with `finish`.
     pub fn due(&mut self, now: Instant) -> Vec<CheckId> {
         let mut out = Vec::new();
+        self.due_batch(now, Duration::ZERO, &mut out);
+        out
+    }
+
+    /// `due`, plus the checks due within `window` after `now` that may
+    /// start that early (`CheckerCore::early_start_allowance`), appended
+    /// to `out` (a buffer the edge reuses).
+    pub fn due_batch(&mut self, now: Instant, window: Duration, out: &mut Vec<CheckId>) {
+        let horizon = now + window;
+        // Due within the window but not within their own allowance: back in afterwards.
+        let mut later = Vec::new();
         while let Some(&Reverse((at, r, c))) = self.schedule.peek() {
-            if at > now {
+            if at > horizon {
                 break;
             }
             self.schedule.pop();
             if let Some(ck) = self.rs.get_mut(r).and_then(|rs| rs.checkers.get_mut(c)) {
-                if ck.poll_timeout() == Some(at) {
+                if ck.poll_timeout() != Some(at) {
+                    continue; // stale
+                }
+                if at <= now || at <= now + ck.early_start_allowance().min(window) {
                     ck.begin(now);
                     out.push(CheckId { rs: r, ck: c });
+                } else {
+                    later.push(Reverse((at, r, c)));
                 }
             }
         }
+        self.schedule.extend(later);
         self.drop_stale();
-        out
     }
 
     /// Every idle checker into the schedule, afresh.

@@ -110,6 +110,7 @@ struct Out {
 
 impl Out {
     fn line(&mut self, text: &str) {
+        // Writing to a String cannot fail.
         let _ = writeln!(self.s, "{:w$}{text}", "", w = self.depth * 4);
     }
 
@@ -205,6 +206,10 @@ fn global(o: &mut Out, g: &GlobalDefs) {
     );
     o.kv("enable_script_security", yes(g.enable_script_security));
     o.kv("disable_local_igmp", yes(g.disable_local_igmp));
+    o.kv("nftables", g.nftables.table_name());
+    o.kv("nftables_priority", g.nftables.priority);
+    o.kv("nftables_counters", yes(g.nftables.counters));
+    o.kv("nftables_ifindex", yes(g.nftables.ifindex));
     for (name, script, timeout) in [
         ("startup_script", &g.startup_script, g.startup_script_timeout),
         ("shutdown_script", &g.shutdown_script, g.shutdown_script_timeout),
@@ -414,15 +419,7 @@ fn instance(o: &mut Out, vi: &VrrpInstance, g: &GlobalDefs) {
     o.kv("check_unicast_src", yes(vi.effective_check_unicast_src(g)));
     o.kv("use_vmac", vi.vmac_name().unwrap_or_else(|| "off".to_string()));
     o.kv("vmac_xmit_base", yes(vi.vmac_xmit_base));
-    // What runs: vigil installs no firewall rules, so VIPs always accept.
-    o.kv(
-        "accept",
-        if vi.effective_accept(g) {
-            "on"
-        } else {
-            "on  # no_accept is not enforced: vigil installs no firewall rules"
-        },
-    );
+    o.kv("accept", yes(vi.effective_accept(g)));
     o.kv("strict_mode", yes(vi.effective_strict(g)));
     o.kv("skip_check_adv_addr", yes(vi.effective_skip_check_adv_addr(g)));
     o.kv("garp_master_delay", secs(vi.effective_garp_master_delay(g)));

@@ -33,6 +33,8 @@ pub enum Ctx {
     FileCheck,
     /// A top-level `track_file` / `vrrp_track_file` block.
     TrackFile,
+    /// A top-level `garp_group` block.
+    GarpGroup,
     /// PING_CHECK: the common options, `connect_ip` and `connect_timeout`.
     PingCheck,
     Url,
@@ -66,6 +68,7 @@ impl Ctx {
             Ctx::UdpCheck => "UDP_CHECK",
             Ctx::FileCheck => "FILE_CHECK",
             Ctx::TrackFile => "track_file",
+            Ctx::GarpGroup => "garp_group",
             Ctx::PingCheck => "PING_CHECK",
             Ctx::Url => "url",
             Ctx::CheckerCommon | Ctx::ConnCommon => "checker",
@@ -213,7 +216,7 @@ table! {
         "track_group" Ignored Rare,
         "linkbeat_interfaces" Ignored Rare,
         "interface_up_down_delays" Ignored Rare,
-        "garp_group" Ignored Rare,
+        "garp_group" Block(GarpGroup) Rare,
     }
     GlobalDefs {
         "router_id" Value Core,
@@ -294,10 +297,10 @@ table! {
         "instance" Ignored Rare,
         "use_pid_dir" Ignored Rare,
         "namespace_with_ipsets" Ignored Rare,
-        "nftables" Ignored Rare,
-        "nftables_priority" Ignored Rare,
-        "nftables_counters" Ignored Rare,
-        "nftables_ifindex" Ignored Rare,
+        "nftables" Value Rare,
+        "nftables_priority" Value Rare,
+        "nftables_counters" Value Rare,
+        "nftables_ifindex" Value Rare,
         "nftables_ipvs" Ignored Rare,
         "vrrp_iptables" Ignored Rare,
         "vrrp_ipsets" Ignored Rare,
@@ -311,25 +314,25 @@ table! {
         "snmp_socket" Ignored Rare,
         "enable_dbus" Ignored Rare,
         "dbus_service_name" Ignored Rare,
-        "reload_check_config" Ignored Rare,
+        "reload_check_config" Value Rare,
         "reload_time_file" Ignored Rare,
         "reload_repeat" Ignored Rare,
-        "reload_file" Ignored Rare,
+        "reload_file" Value Rare,
         "include_check" Ignored Rare,
         "config_save_dir" Ignored Rare,
         "tmp_config_directory" Ignored Rare,
-        "vrrp_netlink_cmd_rcv_bufs" Ignored Rare,
-        "vrrp_netlink_cmd_rcv_bufs_force" Ignored Rare,
-        "vrrp_netlink_monitor_rcv_bufs" Ignored Rare,
-        "vrrp_netlink_monitor_rcv_bufs_force" Ignored Rare,
+        "vrrp_netlink_cmd_rcv_bufs" Value Rare,
+        "vrrp_netlink_cmd_rcv_bufs_force" Value Rare,
+        "vrrp_netlink_monitor_rcv_bufs" Value Rare,
+        "vrrp_netlink_monitor_rcv_bufs_force" Value Rare,
         "lvs_netlink_cmd_rcv_bufs" Ignored Rare,
         "lvs_netlink_cmd_rcv_bufs_force" Ignored Rare,
         "lvs_netlink_monitor_rcv_bufs" Ignored Rare,
         "lvs_netlink_monitor_rcv_bufs_force" Ignored Rare,
-        "process_monitor_rcv_bufs" Ignored Rare,
-        "process_monitor_rcv_bufs_force" Ignored Rare,
-        "vrrp_rx_bufs_policy" Ignored Rare,
-        "vrrp_rx_bufs_multiplier" Ignored Rare,
+        "process_monitor_rcv_bufs" Value Rare,
+        "process_monitor_rcv_bufs_force" Value Rare,
+        "vrrp_rx_bufs_policy" Value Rare,
+        "vrrp_rx_bufs_multiplier" Value Rare,
         "process_names" Ignored Rare,
         "process_name" Ignored Rare,
         "vrrp_process_name" Ignored Rare,
@@ -520,7 +523,7 @@ table! {
         "virtualhost" Value Common,
         "smtp_alert" Value Common,
         "snmp_name" Ignored Rare,
-        "ip_family" Ignored Rare,
+        "ip_family" Value Rare,
         "real_server" Block(RealServer) Core,
         "nat_mask" Ignored Rare,
     }
@@ -617,6 +620,12 @@ table! {
         "track_file" Value Rare,
         "weight" Value Rare,
     }
+    GarpGroup {
+        "garp_interval" Value Rare,
+        "gna_interval" Value Rare,
+        "interface" Value Rare,
+        "interfaces" List Rare,
+    }
     TrackFile {
         "file" Value Rare,
         "weight" Value Rare,
@@ -646,7 +655,6 @@ pub fn ignored_reason(ctx: Ctx, name: &str) -> Option<&'static str> {
             "poll link state (it follows netlink link events)"
         }
         (Top, "interface_up_down_delays") => "delay its reaction to interface up/down",
-        (Top, "garp_group") => "send gratuitous ARPs per interface group (garp_group)",
         (GlobalDefs, "vrrp_garp_extra_if") | (Instance, "garp_extra_if") => {
             "send gratuitous ARPs on extra interfaces"
         }
@@ -662,11 +670,7 @@ pub fn ignored_reason(ctx: Ctx, name: &str) -> Option<&'static str> {
         }
         (GlobalDefs, "instance") => "name its files after an instance",
         (GlobalDefs, "use_pid_dir") => "use a pid directory",
-        (
-            GlobalDefs,
-            "nftables" | "nftables_priority" | "nftables_counters" | "nftables_ifindex" | "nftables_ipvs"
-            | "vrrp_iptables" | "vrrp_ipsets",
-        ) => "install firewall rules",
+        (GlobalDefs, "nftables_ipvs" | "vrrp_iptables" | "vrrp_ipsets") => "install firewall rules",
         (
             GlobalDefs,
             "enable_snmp_vrrp"
@@ -679,27 +683,16 @@ pub fn ignored_reason(ctx: Ctx, name: &str) -> Option<&'static str> {
         )
         | (VirtualServer, "snmp_name") => "speak SNMP",
         (GlobalDefs, "enable_dbus" | "dbus_service_name") => "offer D-Bus",
-        (GlobalDefs, "reload_check_config") => {
-            "check a reload in a separate process (the parent validates every reload itself)"
-        }
-        (GlobalDefs, "reload_time_file" | "reload_repeat" | "reload_file") => "schedule reloads",
+        (GlobalDefs, "reload_time_file" | "reload_repeat") => "schedule reloads",
         (GlobalDefs, "include_check") => "check included files",
         (GlobalDefs, "config_save_dir" | "tmp_config_directory") => "keep copies of the configuration there",
-        (
-            GlobalDefs,
-            "vrrp_netlink_cmd_rcv_bufs"
-            | "vrrp_netlink_cmd_rcv_bufs_force"
-            | "vrrp_netlink_monitor_rcv_bufs"
-            | "vrrp_netlink_monitor_rcv_bufs_force"
-            | "lvs_netlink_cmd_rcv_bufs"
-            | "lvs_netlink_cmd_rcv_bufs_force"
-            | "lvs_netlink_monitor_rcv_bufs"
-            | "lvs_netlink_monitor_rcv_bufs_force"
-            | "process_monitor_rcv_bufs"
-            | "process_monitor_rcv_bufs_force",
-        ) => "size netlink buffers from the configuration",
-        (GlobalDefs, "vrrp_rx_bufs_policy" | "vrrp_rx_bufs_multiplier")
-        | (Instance, "kernel_rx_buf_size") => "size VRRP socket buffers from the configuration",
+        (Instance, "kernel_rx_buf_size") => "size VRRP socket buffers per instance",
+        (GlobalDefs, "lvs_netlink_monitor_rcv_bufs" | "lvs_netlink_monitor_rcv_bufs_force") => {
+            "size a netlink event socket in its checker: the checker follows no interface events and has none"
+        }
+        (GlobalDefs, "lvs_netlink_cmd_rcv_bufs" | "lvs_netlink_cmd_rcv_bufs_force") => {
+            "size the checker's IPVS netlink socket from the configuration"
+        }
         (
             GlobalDefs,
             "process_names"
@@ -744,7 +737,6 @@ pub fn ignored_reason(ctx: Ctx, name: &str) -> Option<&'static str> {
             VirtualServer,
             "hashed" | "flag-1" | "flag-2" | "flag-3" | "sh-port" | "sh-fallback" | "mh-port" | "mh-fallback",
         ) => "set IPVS scheduler flags",
-        (VirtualServer, "ip_family") => "take the address family from ip_family",
         (VirtualServer, "nat_mask") => "use nat_mask",
         (VirtualServer, "ha_suspend") => "suspend checkers while the virtual address is absent",
         (PingCheck, "bindto" | "bind_port" | "bind_if" | "fwmark") => {

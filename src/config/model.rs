@@ -161,6 +161,35 @@ pub struct SmtpServer {
     pub port: u16,
 }
 
+/// `nftables [TABLE]`, `nftables_priority`, `nftables_counters` and
+/// `nftables_ifindex`: where and how VIPs of instances without accept mode
+/// are blocked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Nftables {
+    /// `nftables [TABLE]`; unset, the table is `keepalived` as well.
+    pub table: Option<String>,
+    /// The base chains' hook priority.
+    pub priority: i32,
+    /// A counter in every rule.
+    pub counters: bool,
+    /// Link-local VIPs keyed by interface index even under `dont_track_primary`.
+    pub ifindex: bool,
+}
+
+impl Default for Nftables {
+    fn default() -> Self {
+        Nftables { table: None, priority: -1, counters: false, ifindex: false }
+    }
+}
+
+impl Nftables {
+    pub const DEFAULT_TABLE: &'static str = "keepalived";
+
+    pub fn table_name(&self) -> &str {
+        self.table.as_deref().unwrap_or(Self::DEFAULT_TABLE)
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct GlobalDefs {
     /// `None`: the short host name.
@@ -177,6 +206,8 @@ pub struct GlobalDefs {
     pub no_email_faults: bool,
     /// No IGMP reports for 224.0.0.x groups while a VMAC is in use.
     pub disable_local_igmp: bool,
+    /// The nf_tables table that enforces no_accept.
+    pub nftables: Nftables,
     pub vrrp_sched: Scheduling,
     pub checker_sched: Scheduling,
     /// Mail only when a real server changes state, not each checker.
@@ -239,7 +270,93 @@ pub struct GlobalDefs {
     /// `lvs_flush`: empty the IPVS table when the checker starts.
     pub lvs_flush: bool,
     pub lvs_flush_on_stop: LvsFlushOnStop,
+    /// `reload_check_config [LOGFILE]`: the report of the check of a new
+    /// configuration at a reload goes there (bare: /dev/null, as keepalived).
+    pub reload_check_config: Option<String>,
+    /// `reload_file [FILE]`: made while a reload reads the new configuration
+    /// and removed after (bare: /run/keepalived.reload, as keepalived).
+    pub reload_file: Option<String>,
+    /// Top-level `garp_group` blocks (kept here, with the global
+    /// intervals they override for their interfaces).
+    pub garp_groups: Vec<GarpGroup>,
+    /// `*_rcv_bufs[_force]`: receive buffers of the netlink sockets.
+    pub netlink_bufs: NetlinkBufs,
+    /// `vrrp_rx_bufs_policy`: how the VRRP receive sockets' buffers are sized.
+    pub vrrp_rx_bufs: RxBufsPolicy,
+    /// `vrrp_rx_bufs_multiplier` (keepalived's default 3).
+    pub vrrp_rx_bufs_multiplier: u32,
     pub locs: Locs,
+}
+
+/// `garp_group { garp_interval; gna_interval; interface; interfaces {} }`:
+/// the spacing of gratuitous ARPs / unsolicited NAs on its interfaces, in
+/// place of `vrrp_garp_interval` / `vrrp_gna_interval` (an interval the
+/// group leaves unset is none).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GarpGroup {
+    pub garp_interval: Option<Duration>,
+    pub gna_interval: Option<Duration>,
+    pub interfaces: Vec<String>,
+}
+
+impl GlobalDefs {
+    /// The spacing of the gratuitous messages of a burst on `ifname`
+    /// (IPv4: ARPs, IPv6: NAs).
+    pub fn garp_spacing(&self, ifname: &str, ipv4: bool) -> Duration {
+        match self.garp_groups.iter().find(|g| g.interfaces.iter().any(|i| i == ifname)) {
+            Some(g) => if ipv4 { g.garp_interval } else { g.gna_interval }.unwrap_or(Duration::ZERO),
+            None if ipv4 => self.vrrp_garp_interval,
+            None => self.vrrp_gna_interval,
+        }
+    }
+}
+
+/// A netlink socket's receive buffer from the configuration: `bytes` 0
+/// keeps vigil's own sizing; `force` uses SO_RCVBUFFORCE (root, past
+/// net.core.rmem_max) rather than SO_RCVBUF.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RcvBuf {
+    pub bytes: u32,
+    pub force: bool,
+}
+
+/// Which netlink socket each `*_rcv_bufs` keyword sizes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NetlinkBufs {
+    /// The VRRP child's rtnetlink request socket.
+    pub vrrp_cmd: RcvBuf,
+    /// The VRRP child's rtnetlink link/address event socket.
+    pub vrrp_monitor: RcvBuf,
+    /// The process connector of `vrrp_track_process`.
+    pub process_monitor: RcvBuf,
+}
+
+/// `vrrp_rx_bufs_policy MTU|ADVERT|SIZE`: each instance adds its share to
+/// the receive buffer of the socket it shares (keepalived's sockpool).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RxBufsPolicy {
+    /// The kernel's default buffer.
+    #[default]
+    Kernel,
+    /// multiplier x the interface MTU per instance.
+    Mtu,
+    /// multiplier x the advert's length (IP header included) per instance.
+    Advert,
+    /// This many bytes per instance.
+    Size(u32),
+}
+
+impl RxBufsPolicy {
+    /// One instance's share of its socket's buffer (0: none).
+    pub fn share(self, multiplier: u32, mtu: u32, advert_len: usize) -> u64 {
+        let m = u64::from(multiplier);
+        match self {
+            RxBufsPolicy::Kernel => 0,
+            RxBufsPolicy::Mtu => m * u64::from(mtu),
+            RxBufsPolicy::Advert => m * advert_len as u64,
+            RxBufsPolicy::Size(n) => n.into(),
+        }
+    }
 }
 
 /// `lvs_sync_daemon IF [inst VI] [id N] [maxlen N] [port N] [ttl N] [group ADDR]`.
@@ -302,6 +419,7 @@ impl Default for GlobalDefs {
             smtp_alert_checker: None,
             no_email_faults: false,
             disable_local_igmp: false,
+            nftables: Nftables::default(),
             vrrp_sched: Scheduling::default(),
             checker_sched: Scheduling::default(),
             no_checker_emails: false,
@@ -344,6 +462,12 @@ impl Default for GlobalDefs {
             lvs_timeouts: None,
             lvs_flush: false,
             lvs_flush_on_stop: LvsFlushOnStop::No,
+            reload_check_config: None,
+            reload_file: None,
+            garp_groups: Vec::new(),
+            netlink_bufs: NetlinkBufs::default(),
+            vrrp_rx_bufs: RxBufsPolicy::Kernel,
+            vrrp_rx_bufs_multiplier: 3,
             locs: Locs::default(),
         }
     }
@@ -768,13 +892,22 @@ impl VrrpInstance {
         self.strict_mode.unwrap_or(g.vrrp_strict)
     }
 
-    /// Accept_Mode: on by default; in strict mode only for the address owner.
+    /// Accept_Mode: on by default; in strict mode only for the address
+    /// owner, and never for a VRRPv2 non-owner (RFC 3768 has no accept mode).
     pub fn effective_accept(&self, g: &GlobalDefs) -> bool {
+        let owner = self.effective_priority() == 255;
+        let strict = self.effective_strict(g);
         match self.accept {
+            Some(true) if strict && !owner && self.effective_version(g) == 2 => false,
             Some(a) => a,
-            None if self.effective_strict(g) => self.effective_priority() == 255,
-            None => true,
+            None => owner || !strict,
         }
+    }
+
+    /// Traffic to the VIPs is dropped while MASTER (`no_accept`, or strict
+    /// mode's default): never on the address owner, as in keepalived.
+    pub fn blocks_vips(&self, g: &GlobalDefs) -> bool {
+        !self.effective_accept(g) && self.effective_priority() != 255
     }
 
     pub fn effective_garp_master_delay(&self, g: &GlobalDefs) -> Duration {
@@ -1082,13 +1215,35 @@ pub struct VirtualServer {
     pub virtualhost: Option<String>,
     pub smtp_alert: Option<bool>,
     pub real_servers: Vec<RealServer>,
+    /// The address family keepalived settles on while reading the block:
+    /// its address's, `ip_family`, or its first real server's that is not
+    /// tunnelled (`config::parse::lvs`); `None`: none of them said.
+    pub family_v6: Option<bool>,
     pub loc: Loc,
     pub locs: Locs,
 }
 
 impl VirtualServer {
+    /// The family of its IPVS service (what a fwmark service is created
+    /// with): as settled, else that of its tunnelled sorry and real servers
+    /// when they agree, else IPv4, as keepalived.
+    pub fn is_ipv6(&self) -> bool {
+        if let Some(v6) = self.family_v6 {
+            return v6;
+        }
+        // Only tunnelled servers are left: their family if they agree.
+        let sorry = self.sorry_server.iter().map(|(ip, _)| ip.is_ipv6());
+        let mut families = sorry.chain(self.real_servers.iter().map(|r| r.addr.is_ipv6()));
+        let first = families.next().unwrap_or(false);
+        first && families.all(|v6| v6)
+    }
+
     pub fn new(addr: VsAddr, loc: Loc) -> Self {
         VirtualServer {
+            family_v6: match addr {
+                VsAddr::Addr(ip, _) => Some(ip.is_ipv6()),
+                _ => None,
+            },
             addr,
             protocol: None,
             lvs_sched: None,

@@ -5,6 +5,7 @@
 //! context. Unknown keywords are reported with a did-you-mean hint and
 //! skipped with their block; bad values are reported and leave the default.
 
+mod bufs;
 mod lvs;
 mod lvs_globals;
 mod track_file;
@@ -20,7 +21,7 @@ use std::collections::HashMap;
 
 use super::diag::Diagnostic;
 use super::keywords::{self, Ctx, Kind};
-use super::model::{Config, Fifo, GlobalDefs, Ignored, SmtpServer};
+use super::model::{Config, Fifo, GlobalDefs, Ignored, Nftables, SmtpServer};
 use super::suggest;
 use super::token::Token;
 use tree::Stmt;
@@ -52,6 +53,7 @@ pub fn parse(tokens: &[Token], diags: &mut Vec<Diagnostic>) -> Config {
             "vrrp_track_ping" => cfg.track_pings.extend(p.track_ping(s).filter(|x| !x.name.is_empty())),
             "track_file" | "vrrp_track_file" => cfg.track_files.extend(p.track_file(s)),
             "vrrp_track_process" => cfg.track_processes.extend(p.track_process(s)),
+            "garp_group" => p.garp_group(&mut cfg.global, s),
             "vrrp_sync_group" => cfg.sync_groups.extend(p.sync_group(s).filter(|x| !x.name.is_empty())),
             "vrrp_instance" => cfg.instances.extend(p.instance(s).filter(|x| !x.name.is_empty())),
             "virtual_server_group" => cfg.vs_groups.extend(p.vs_group(s).filter(|x| !x.name.is_empty())),
@@ -309,6 +311,13 @@ impl Parser<'_> {
                     self.u32(s, 1, 10_000_000).map(|us| std::time::Duration::from_micros(us.into())),
                 ),
                 "vrrp_strict" => g.vrrp_strict = self.flag(s),
+                "nftables" => g.nftables.table = self.nftables_table(s),
+                "nftables_priority" => set(
+                    &mut g.nftables.priority,
+                    self.int(s, i32::MIN.into(), i32::MAX.into()).map(|n| n as i32),
+                ),
+                "nftables_counters" => g.nftables.counters = self.flag(s),
+                "nftables_ifindex" => g.nftables.ifindex = self.flag(s),
                 "vrrp_version" => set(&mut g.vrrp_version, self.int(s, 2, 3).map(|v| v as u8)),
                 "vrrp_mcast_group4" => {
                     if let Some(ip) = self.mcast_group(s, false) {
@@ -378,9 +387,30 @@ impl Parser<'_> {
                 "notify_fifo_script" => self.fifo_script(s, &mut g.notify_fifo),
                 "vrrp_notify_fifo_script" => self.fifo_script(s, &mut g.vrrp_notify_fifo),
                 "lvs_notify_fifo_script" => self.fifo_script(s, &mut g.lvs_notify_fifo),
+                "reload_check_config" => {
+                    g.reload_check_config = Some(s.arg(0).unwrap_or("/dev/null").to_string())
+                }
+                "reload_file" => {
+                    g.reload_file = Some(s.arg(0).unwrap_or("/run/keepalived.reload").to_string())
+                }
+                _ if self.buffer_keyword(g, s) => {}
                 _ => self.unhandled(s),
             }
         }
+    }
+
+    /// `nftables [TABLE]`: a name nf_tables takes (below 32 bytes, letters,
+    /// digits, `_`, `-`, `.`), or keepalived's default without one.
+    fn nftables_table(&mut self, s: &Stmt) -> Option<String> {
+        let Some(t) = s.args.first() else { return Some(Nftables::DEFAULT_TABLE.to_string()) };
+        let name = t.word().unwrap_or("");
+        let valid = |c: char| c.is_ascii_alphanumeric() || "_-.".contains(c);
+        if name.is_empty() || name.len() >= 32 || !name.chars().all(valid) {
+            let msg = format!("invalid nftables table name '{name}'");
+            self.error(&t.loc, msg, Some("up to 31 letters, digits, '_', '-' or '.'".into()));
+            return Some(Nftables::DEFAULT_TABLE.to_string());
+        }
+        Some(name.to_string())
     }
 
     /// `notify_fifo PATH [user [group]]`. As in keepalived, the first one

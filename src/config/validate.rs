@@ -14,8 +14,8 @@ use super::diag::{Diagnostic, Loc};
 use super::model::{Auth, Config, InitialState, IpLine, LvsMethod, VipSpec, VrrpInstance, VsAddr};
 use super::suggest;
 
-/// What a user of `no_accept` who needs it must do: vigil filters nothing.
-const NO_ACCEPT_HINT: &str = "drop traffic to the VIPs in your own firewall if they must not answer";
+/// What a user surprised by strict mode's firewalled VIPs can do.
+const STRICT_ACCEPT_HINT: &str = "add 'accept' to the instance (VRRPv3) if its VIPs must answer";
 
 pub fn validate(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
     let mut c = Checker { diags };
@@ -298,16 +298,9 @@ impl Checker<'_> {
             }
         }
 
-        if vi.accept == Some(false) && !strict {
-            let msg = format!(
-                "instance '{name}': no_accept is enforced by keepalived with firewall rules; \
-                 vigil installs none, so its VIPs answer traffic while master"
-            );
-            self.warn(&at(vi, "no_accept"), msg, Some(NO_ACCEPT_HINT.into()));
-        }
         self.unicast(vi, v6);
         if strict {
-            self.strict(vi);
+            self.strict(vi, g);
         }
         if let Some(own) = &vi.interface {
             for t in vi.track_interfaces.iter().filter(|t| &t.name == own) {
@@ -411,7 +404,7 @@ impl Checker<'_> {
     }
 
     /// vrrp_strict / strict_mode: RFC rules, corrected with a warning.
-    fn strict(&mut self, vi: &mut VrrpInstance) {
+    fn strict(&mut self, vi: &mut VrrpInstance, g: &super::model::GlobalDefs) {
         let name = vi.name.clone();
         if vi.is_unicast() {
             self.error(
@@ -439,17 +432,17 @@ impl Checker<'_> {
         }
         if vi.accept.is_none() && prio != 255 {
             let msg = format!(
-                "instance '{name}': strict mode implies no_accept, which keepalived enforces with firewall rules; \
-                 vigil installs none, so its VIPs answer traffic while master"
+                "instance '{name}': strict mode implies no_accept: traffic to its VIPs is dropped \
+                 (nftables) while it is master"
             );
-            self.warn(&vi.loc, msg, Some(NO_ACCEPT_HINT.into()));
+            self.warn(&vi.loc, msg, Some(STRICT_ACCEPT_HINT.into()));
         }
-        if vi.accept == Some(true) && vi.version == Some(2) {
-            self.warn(
-                &at(vi, "accept"),
-                format!("instance '{name}': accept is not allowed with VRRPv2 in strict mode"),
-                None,
+        if vi.accept == Some(true) && prio != 255 && vi.effective_version(g) == 2 {
+            let msg = format!(
+                "instance '{name}': accept is not allowed with VRRPv2 in strict mode; \
+                 its VIPs are firewalled while master"
             );
+            self.warn(&at(vi, "accept"), msg, None);
         }
         if vi.down_timer_adverts.is_some_and(|n| n != 3) {
             self.warn(

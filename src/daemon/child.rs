@@ -70,7 +70,15 @@ fn run(args: ChildArgs) -> i32 {
     super::sched::apply(kind.label(), &sched_plan);
     let auto_priority = super::sched::AutoPriority::from_config(&config.global);
     let state_file = args.paths.state_file(kind);
-    let config_digest = std::fs::read(args.paths.snapshot()).map(|b| digest_hex(&b)).unwrap_or_default();
+    let config_digest = match std::fs::read(args.paths.snapshot()) {
+        Ok(bytes) => digest_hex(&bytes),
+        // Just loaded from it, so hardly ever; an empty digest matches no
+        // other child's, so this child and its successor start afresh.
+        Err(e) => {
+            log::warn!("cannot read {} for its digest: {e}", args.paths.snapshot().display());
+            String::new()
+        }
+    };
     let start = ChildStart {
         kind,
         settings: args.settings,
@@ -118,7 +126,7 @@ fn run(args: ChildArgs) -> i32 {
             EXIT_FATAL
         }
     };
-    let _ = std::fs::remove_file(&ctl_path);
+    crate::sys::file::remove_own(&ctl_path, "control socket");
     pid_file.remove();
     code
 }

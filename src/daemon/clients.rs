@@ -36,6 +36,8 @@ impl Stream for mio::net::TcpStream {
         (&*self).write(buf)
     }
     fn finish(&self) {
+        // Only fails when the peer has gone already (ENOTCONN): the close
+        // that follows ends the connection either way.
         let _ = self.shutdown(std::net::Shutdown::Write);
     }
 }
@@ -160,7 +162,7 @@ impl<S: Stream> Clients<S> {
 
     fn close(&mut self, registry: &Registry, slot: usize) {
         if let Some(mut c) = self.slots[slot].take() {
-            let _ = registry.deregister(&mut c.stream);
+            crate::runtime::deregister(registry, &mut c.stream);
         }
     }
 }

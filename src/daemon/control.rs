@@ -46,7 +46,15 @@ impl ControlServer {
     /// because the pid-file locks guard the run directory. Client tokens
     /// are `first_token .. first_token + MAX_CLIENTS`.
     pub fn bind(path: &Path, first_token: usize) -> io::Result<ControlServer> {
-        let _ = std::fs::remove_file(path);
+        match std::fs::remove_file(path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("cannot replace stale {}: {e}", path.display()),
+                ));
+            }
+            _ => {}
+        }
         let listener = mio::net::UnixListener::bind(path)?;
         // Connecting needs write permission, which the default umask already
         // withholds from others; 0600 also shuts out the group.
@@ -110,7 +118,7 @@ impl ControlServer {
     }
 
     pub fn remove(self) {
-        let _ = std::fs::remove_file(&self.path);
+        crate::sys::file::remove_own(&self.path, "control socket");
     }
 }
 

@@ -9,12 +9,12 @@ pub fn engines() -> Engines {
     Engines {
         needs: Box::new(needs),
         vrrp: Box::new(|s: &ChildStart| {
-            crate::engine::vrrp::subsystem(
+            crate::failover::subsystem(
                 s.config,
                 only(s),
                 !s.settings.dont_release_vrrp,
                 s.settings.address_monitoring,
-                Some(crate::engine::vrrp::ResumeFrom {
+                Some(crate::failover::ResumeFrom {
                     state_file: s.state_file.to_path_buf(),
                     config_digest: s.config_digest.clone(),
                     predecessor: s.predecessor,

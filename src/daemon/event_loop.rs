@@ -49,6 +49,10 @@ pub const CONTROL_CLIENTS: usize = 4;
 const _CONTROL_FITS: () = assert!(CONTROL_CLIENTS + super::control::MAX_CLIENTS <= TokenAlloc::FIRST);
 /// How long past a deadline poll waits anyway, should the timerfd not fire.
 const BACKSTOP: std::time::Duration = std::time::Duration::from_millis(5);
+/// How often the loop asks whether its parent is still there. The parent
+/// socket's end of file and PR_SET_PDEATHSIG tell at once; this is the
+/// backstop, and a getppid per loop pass cost a syscall per check.
+const PARENT_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Everything a child loop needs besides its subsystem.
 pub struct LoopSetup {
@@ -93,12 +97,18 @@ pub fn run(sub: &mut dyn Subsystem, mut setup: LoopSetup) -> io::Result<i32> {
     sub.register(&registry, &mut tokens)?;
     let started = Instant::now();
     let mut events = Events::with_capacity(64);
+    let precise = sub.precise_timers();
+    let mut parent_checked: Option<Instant> = None;
     loop {
         if let Some((_, ppid)) = &setup.parent {
-            if !process::parent_alive(*ppid) {
-                log::info!("Parent process gone - stopping");
-                sub.shutdown(&registry, Instant::now());
-                return Ok(0);
+            let now = Instant::now();
+            if parent_checked.is_none_or(|t| now >= t + PARENT_CHECK) {
+                if !process::parent_alive(*ppid) {
+                    log::info!("Parent process gone - stopping");
+                    sub.shutdown(&registry, now);
+                    return Ok(0);
+                }
+                parent_checked = Some(now);
             }
         }
         let control_deadline = setup.control.as_ref().and_then(ControlServer::next_deadline);
@@ -106,7 +116,7 @@ pub fn run(sub: &mut dyn Subsystem, mut setup: LoopSetup) -> io::Result<i32> {
         let timeout = due.into_iter().chain(control_deadline).min().map(|deadline| {
             let now = Instant::now();
             let left = deadline.saturating_duration_since(now);
-            if left.is_zero() || timer.arm(deadline, now).is_err() {
+            if left.is_zero() || !precise || timer.arm(deadline, now).is_err() {
                 left
             } else {
                 // The timerfd wakes the loop on time; the poll timeout is a backstop.
@@ -142,8 +152,9 @@ pub fn run(sub: &mut dyn Subsystem, mut setup: LoopSetup) -> io::Result<i32> {
                     FromParent::Handover => {
                         // Nothing is released: the successor resumes what runs now.
                         log::info!("Handing over to the upgraded daemon");
+                        sub.before_handover();
                         if let Some(c) = &setup.control {
-                            let _ = std::fs::remove_file(c.path());
+                            crate::sys::file::remove_own(c.path(), "control socket");
                         }
                         // SAFETY: leaving without destructors, which would
                         // release what the successor takes over.
@@ -295,6 +306,8 @@ fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
         .open(&tmp)?;
     let written = file.write_all(bytes).and_then(|()| std::fs::rename(&tmp, path));
     if written.is_err() {
+        // The write's error is the one to report; a leftover is removed
+        // by the next write (above).
         let _ = std::fs::remove_file(&tmp);
     }
     written

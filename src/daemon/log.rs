@@ -176,6 +176,8 @@ pub fn init(cfg: LogConfig) {
         st.file = None;
         st.file_failed = false;
     }
+    // Refused only on a second call, when `logger` is already the one
+    // installed (LOGGER is set once): the settings above are the change.
     let _ = log::set_logger(logger);
     log::set_max_level(level);
     std::panic::set_hook(Box::new(log_panic));
@@ -190,6 +192,7 @@ fn log_panic(info: &std::panic::PanicHookInfo<'_>) {
     let logged =
         LOGGER.get().and_then(|l| l.state.try_lock().ok()).map(|mut st| st.emit(log::Level::Error, &msg));
     if logged.is_none() {
+        // A closed stderr loses it: there is nowhere left to report to.
         let _ = std::io::stderr().write_all(format!("{msg}\n").as_bytes());
     }
 }

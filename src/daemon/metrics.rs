@@ -359,6 +359,7 @@ impl Families {
     }
 
     fn text(&self) -> String {
+        // `write!` to a String cannot fail: the results are not looked at.
         let mut out = String::new();
         for f in &self.list {
             let kind = match f.kind {
@@ -377,6 +378,7 @@ impl Families {
 
 impl Family {
     fn sample(&mut self, labels: &[(&str, &str)], value: f64) {
+        // `write!` to a String cannot fail: the results are not looked at.
         let mut line = String::from(self.name);
         if !labels.is_empty() {
             line.push('{');

@@ -116,7 +116,7 @@ impl MetricsServer {
     /// Stop listening and drop every client.
     pub fn close_all(mut self, registry: &Registry) {
         self.clients.close_all(registry);
-        let _ = registry.deregister(&mut self.listener);
+        crate::runtime::deregister(registry, &mut self.listener);
     }
 }
 

@@ -9,8 +9,14 @@
 //! - `event_loop`: the mio loop around the [`Subsystem`] an engine implements
 //!   (the trait lives in `runtime`, below the engines).
 //! - `engines`: the one place that says which engine runs in which child.
-//! - `pidfile`, `signals`, `process`, `log`, `control`, `backoff`:
-//!   one job each.
+//! - `settings`: what the daemon is told at start (built by `cli`).
+//! - `lifecycle`: `startup_script` and `shutdown_script`, run by the parent.
+//! - `upgrade`: `vigil upgrade`, the parent re-executing its binary while
+//!   the children hand over.
+//! - `sched`: a child's scheduling (realtime priority, `max_auto_priority`).
+//! - `pidfile`, `signals`, `process`, `log`, `control`, `clients` (the
+//!   control and metrics servers' connections), `timer` (a timerfd for
+//!   microsecond deadlines), `backoff`: one job each.
 //! - `metrics`: the children's status objects in the Prometheus text format
 //!   (pure); `metrics_http`: the `metrics_listen` listener in the parent's
 //!   loop, and why the parent serves it.
@@ -121,7 +127,7 @@ pub struct ChildStart<'a> {
     /// Where this child may keep state for its successor ([`RunPaths::state_file`]).
     pub state_file: &'a Path,
     /// SHA-256 (hex) of the snapshot this child loaded (see
-    /// `engine::vrrp::ResumeFrom::config_digest`).
+    /// `failover::ResumeFrom::config_digest`).
     pub config_digest: String,
     /// The child this one replaces, when the parent saw it die: when it
     /// started and when it was reaped. None at the daemon's start.
@@ -229,7 +235,7 @@ impl RunPaths {
     }
 
     /// What the child of `kind` keeps for a successor (see
-    /// `engine::vrrp::resume`); the daemon's clean stop removes it.
+    /// `failover::resume`); the daemon's clean stop removes it.
     pub fn state_file(&self, kind: ChildKind) -> PathBuf {
         self.run_dir.join(format!("{}.state", kind.name()))
     }

@@ -119,7 +119,7 @@ impl PidFile {
 
     /// Unlink the file, then release the lock by closing it.
     pub fn remove(self) {
-        let _ = std::fs::remove_file(&self.path);
+        crate::sys::file::remove_own(&self.path, "pid file");
     }
 }
 

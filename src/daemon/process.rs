@@ -154,6 +154,8 @@ pub fn unlimit_core() -> io::Result<()> {
         if libc::setrlimit(libc::RLIMIT_CORE, &unlimited) != 0 {
             return Err(io::Error::last_os_error());
         }
+        // Set once per process; a second `-m` call keeps the first limit,
+        // the one the daemon started with, which is what scripts get back.
         let _ = crate::script::SCRIPT_CORE_LIMIT.set(old);
     }
     Ok(())

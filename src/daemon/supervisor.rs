@@ -41,10 +41,9 @@ use super::upgrade::{self, Handover};
 use super::{ChildKind, Engines, Lifetime, Needs, RunPaths, Settings, HELLO, HELLO_ACK};
 use crate::config::model::GlobalDefs;
 use crate::config::{Config, Diagnostic};
-use crate::runtime::Json;
-use crate::runtime::VERSION;
+use crate::runtime::{self, Json, VERSION};
 use crate::script::Output;
-use crate::sys::file::write_private;
+use crate::sys::file::{self, write_private};
 
 pub const HELLO_INTERVAL: Duration = Duration::from_secs(5);
 pub const MISSED_HELLOS: u32 = 2;
@@ -297,14 +296,15 @@ pub fn run(settings: Settings, engines: Engines) -> i32 {
             EXIT_FATAL
         }
     };
-    let _ = std::fs::remove_file(paths.snapshot());
+    file::remove_own(&paths.snapshot(), "configuration snapshot");
     // A later start is a normal start: no child resumes what this daemon ran.
     for kind in [ChildKind::Vrrp, ChildKind::Checker] {
-        let _ = std::fs::remove_file(paths.state_file(kind));
+        file::remove_own(&paths.state_file(kind), "state file");
     }
     pid_file.remove();
     run_lock.remove();
-    // A namespace's pid directory goes with its daemon (if nothing else is in it).
+    // A namespace's pid directory goes with its daemon; it fails, rightly,
+    // while anything else is in it.
     if let Some(dir) = own_pid_dir {
         let _ = std::fs::remove_dir(dir);
     }
@@ -440,7 +440,7 @@ impl Supervisor {
             }
         }
         if let Some(c) = self.control.take() {
-            let _ = std::fs::remove_file(c.path());
+            file::remove_own(c.path(), "control socket");
         }
         if let Some(m) = self.metrics.take() {
             m.close_all(self.poll.registry());
@@ -715,7 +715,7 @@ impl Supervisor {
         let slot = &mut self.slots[i];
         let Some(run) = slot.run.take() else { return };
         let label = slot.kind.label();
-        let _ = self.poll.registry().deregister(&mut SourceFd(&run.channel.as_raw_fd()));
+        runtime::deregister(self.poll.registry(), &mut SourceFd(&run.channel.as_raw_fd()));
         drop(run.channel);
         if self.upgrading.is_some() && self.stopping.is_none() {
             log::info!("{label} child process({pid}) handed over ({exit})");
@@ -776,11 +776,22 @@ impl Supervisor {
         }
         log::info!("Reloading ...");
         let path = self.settings.config_file.clone();
+        // `reload_file`: others can see that a reload is reading the configuration.
+        let reload_file = self.global.reload_file.clone();
+        if let Some(f) = &reload_file {
+            create_reload_file(f);
+        }
         let loaded = match std::fs::read(&path) {
             Ok(bytes) => {
                 let (loaded, snapshot) = child::validate(&self.settings, &bytes);
                 log_diags(&loaded.diags);
+                if let Some(log) = &self.global.reload_check_config {
+                    write_check_report(log, &loaded.diags);
+                }
                 if loaded.has_errors() {
+                    if let Some(log) = &self.global.reload_check_config {
+                        log::info!("New config failed validation, see {log} for details");
+                    }
                     None
                 } else if let Err(e) = write_private(&self.paths.snapshot(), &snapshot.encode()) {
                     log::error!("cannot write {}: {e}", self.paths.snapshot().display());
@@ -794,6 +805,9 @@ impl Supervisor {
                 None
             }
         };
+        if let Some(f) = &reload_file {
+            let _ = std::fs::remove_file(f);
+        }
         let Some(loaded) = loaded else {
             log::error!("Reload of configuration failed - keeping the running one");
             return;
@@ -953,6 +967,25 @@ fn read_acks(slot: &mut Slot) {
         if buf[0] == HELLO_ACK {
             r.unanswered = 0;
         }
+    }
+}
+
+/// `reload_file`: an empty file, rw-r--r-- as keepalived makes it.
+fn create_reload_file(path: &str) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let made = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o644).open(path);
+    if let Err(e) = made {
+        log::info!("Failed to create reload file ({path}): {e}");
+    }
+}
+
+/// `reload_check_config LOGFILE` of the running configuration: the check
+/// of the new one (which vigil runs at every reload) reported there, one
+/// finding a line as `-t` prints them; emptied first, as keepalived does.
+fn write_check_report(path: &str, diags: &[Diagnostic]) {
+    let report: String = diags.iter().map(|d| format!("{d}\n")).collect();
+    if let Err(e) = std::fs::write(path, report) {
+        log::warn!("cannot write the config check log {path}: {e}");
     }
 }
 

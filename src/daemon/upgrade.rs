@@ -11,7 +11,7 @@
 //!    and the same pid (so init systems and pid files follow), passing in
 //!    [`ENV`] when each child lived. The new parent does not daemonise
 //!    again; its VRRP child resumes the masters exactly as after a crash
-//!    (`engine::vrrp::resume`), with an advert at once, well within the
+//!    (`failover::resume`), with an advert at once, well within the
 //!    peers' Master_Down interval.
 //!
 //! Should the exec itself fail, the parent starts its children again, and
@@ -123,6 +123,8 @@ fn run_checked(cmd: &mut Command, exe: &Path) -> Result<String, String> {
             Ok(Some(_)) => break,
             Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
             Ok(None) => {
+                // It may have exited since try_wait (kill then fails, wait
+                // reaps it); the answer is "no answer" either way.
                 let _ = child.kill();
                 let _ = child.wait();
                 return Err(format!("no answer in {} s", CHECK_TIMEOUT.as_secs()));

@@ -265,9 +265,9 @@ impl Parser<'_> {
                 return Ok(Json::Int(i));
             }
         }
-        match text.parse::<f64>() {
-            Ok(x) => Ok(Json::Float(x)),
-            Err(_) => Err(format!("bad number '{text}' at offset {start}")),
+        match decimal_to_f64(text) {
+            Some(x) => Ok(Json::Float(x)),
+            None => Err(format!("bad number '{text}' at offset {start}")),
         }
     }
 
@@ -326,6 +326,69 @@ impl Parser<'_> {
     }
 }
 
+/// A JSON number (`-?digits[.digits][e[+-]digits]`) as f64, without std's
+/// `f64::from_str`: its correctly rounded algorithm and tables cost about
+/// 25 KB of a router binary, and vigil's own JSON never holds a fraction.
+/// Exact (Clinger's fast path) when the significant digits fit 2^53 and the
+/// power of ten is at most 22, as every number vigil or a status client
+/// writes does; beyond that the last bit may differ from correct rounding.
+fn decimal_to_f64(text: &str) -> Option<f64> {
+    let b = text.as_bytes();
+    let (negative, mut i) = if b.first() == Some(&b'-') { (true, 1) } else { (false, 0) };
+    let (mut mantissa, mut exp10, mut digits, mut seen_dot) = (0u64, 0i32, 0usize, false);
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'0'..=b'9' => {
+                digits += 1;
+                if mantissa < 1_000_000_000_000_000_000 {
+                    mantissa = mantissa * 10 + u64::from(c - b'0');
+                    exp10 -= i32::from(seen_dot);
+                } else {
+                    exp10 += i32::from(!seen_dot);
+                }
+            }
+            b'.' if !seen_dot => seen_dot = true,
+            _ => break,
+        }
+        i += 1;
+    }
+    if digits == 0 {
+        return None;
+    }
+    if let Some(b'e' | b'E') = b.get(i) {
+        i += 1;
+        let exp_negative = b.get(i) == Some(&b'-');
+        if let Some(b'+' | b'-') = b.get(i) {
+            i += 1;
+        }
+        let start = i;
+        let mut e = 0i32;
+        while let Some(&c @ b'0'..=b'9') = b.get(i) {
+            e = (e * 10 + i32::from(c - b'0')).min(100_000);
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+        exp10 += if exp_negative { -e } else { e };
+    }
+    if i != b.len() {
+        return None;
+    }
+    let m = mantissa as f64;
+    let x = if mantissa < 1 << 53 && (-22..=22).contains(&exp10) {
+        let p = 10f64.powi(exp10.abs());
+        if exp10 < 0 {
+            m / p
+        } else {
+            m * p
+        }
+    } else {
+        m * 10f64.powi(exp10)
+    };
+    Some(if negative { -x } else { x })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -356,6 +419,14 @@ mod tests {
         assert_eq!(v.get("a"), Some(&Json::Arr(vec![Json::Int(1), Json::Float(25.0), Json::Float(-0.25)])));
         assert_eq!(v.get("b").and_then(Json::as_str), Some("é😀/"));
         assert_eq!(Json::parse("9223372036854775808").unwrap(), Json::Float(9.223372036854776e18));
+        for (text, x) in
+            [("0.1", 0.1), ("-1.5E-3", -0.0015), ("123.456e2", 12345.6), ("1e22", 1e22), ("0", 0.0)]
+        {
+            assert_eq!(decimal_to_f64(text), Some(x), "{text}");
+        }
+        for bad in ["-", ".", "1e", "1e+", "1.2.3", "1-2", "--1", "1e5e5"] {
+            assert_eq!(decimal_to_f64(bad), None, "{bad}");
+        }
     }
 
     #[test]

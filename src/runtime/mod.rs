@@ -27,6 +27,14 @@ pub struct Lifetime {
     pub died: crate::time::Monotonic,
 }
 
+/// Take `source` out of the loop's poll set just before it is closed. The
+/// result is not looked at: the only failures are a source that was never
+/// registered (ENOENT) or an fd already gone (EBADF), and closing the fd
+/// removes it from the epoll set anyway; a failure here loses nothing.
+pub fn deregister(registry: &Registry, source: &mut impl mio::event::Source) {
+    let _ = registry.deregister(source);
+}
+
 /// Hands out tokens the loop does not use.
 #[derive(Debug)]
 pub struct TokenAlloc {
@@ -63,6 +71,17 @@ pub trait Subsystem {
 
     /// The earliest instant `handle_timeout` must run at, if any.
     fn poll_timeout(&self) -> Option<Instant>;
+
+    /// Whether deadlines need the loop's timerfd (to the microsecond) or
+    /// the poll timeout will do (whole milliseconds, rounded up: up to
+    /// 1 ms late, and no timerfd_settime and read per sleep).
+    fn precise_timers(&self) -> bool {
+        true
+    }
+
+    /// The process is about to hand over to an upgraded daemon (it exits
+    /// without destructors right after): write what a successor resumes from.
+    fn before_handover(&mut self) {}
 
     fn handle_timeout(&mut self, registry: &Registry, now: Instant);
 

@@ -1,16 +1,22 @@
-//! Running notify scripts, vrrp_scripts and MISC_CHECKs.
+//! Running notify scripts, vrrp_scripts, MISC_CHECKs and the lifecycle
+//! scripts (`startup_script`, `shutdown_script`).
 //!
-//! At configuration time each script goes through:
-//! `Command::parse` (shell-like splitting, shell needed or not) →
+//! Each configured script goes through: `Command::from_words` (the
+//! configuration's words, quoted where a word has shell syntax, then
+//! `Command::parse`'s shell-like splitting: shell needed or not) →
 //! `Command::resolve(&search_path())` (PATH lookup, "not found" / "not
-//! executable") → `ScriptPolicy::check` (who runs it: its own user,
-//! `script_user`, `keepalived_script` or root, and whether
-//! `enable_script_security` refuses it, with keepalived's messages). Every
-//! place that starts a script gets its user from `ScriptPolicy`; nothing
-//! else makes a `ScriptUser` for a configured script.
+//! executable") → the `ScriptPolicy` of `global_defs`
+//! (`ScriptPolicy::for_globals`): `check` gives keepalived's diagnostics
+//! (who runs it: its own user, `script_user`, `keepalived_script` or root,
+//! and whether `enable_script_security` refuses it), `user_for_command` the
+//! user a job runs as, or `None` for a disabled script (unknown user, or
+//! refused by script security). Every place that starts a script gets its
+//! user from `ScriptPolicy`; nothing else makes a `ScriptUser` for a
+//! configured script.
 //!
 //! At run time each daemon child owns one `ScriptRunner`, driven by its
-//! mio poll loop. The runner registers a pidfd per child with the loop's
+//! mio poll loop (the parent runs a lifecycle script in a runner and loop of
+//! its own, `daemon/lifecycle.rs`). The runner registers a pidfd per child with the loop's
 //! registry, using tokens `token_base..` (one per concurrent child), and
 //! never blocks:
 //!

@@ -340,7 +340,7 @@ impl ScriptRunner {
         let r = self.running.swap_remove(pos);
         if let Some((fd, token)) = &r.pidfd {
             if let Some(registry) = &self.registry {
-                let _ = registry.deregister(&mut SourceFd(&fd.as_raw_fd()));
+                crate::runtime::deregister(registry, &mut SourceFd(&fd.as_raw_fd()));
             }
             if let Some(used) = self.slots.get_mut(token.0 - self.token_base) {
                 *used = false;
@@ -379,6 +379,7 @@ impl Drop for ScriptRunner {
         for r in &mut self.running {
             // SAFETY: the leader is unreaped, so the group id is still ours.
             unsafe { libc::kill(-(r.child.id() as libc::pid_t), libc::SIGKILL) };
+            // Reaps it; an error (ECHILD) means it was reaped already.
             let _ = r.child.wait();
         }
     }

@@ -192,7 +192,7 @@ impl Mailer {
         }
         if d.client.is_finished() {
             if let Some(mut d) = self.slots[slot].take() {
-                let _ = registry.deregister(&mut d.stream);
+                crate::runtime::deregister(registry, &mut d.stream);
             }
         }
     }

@@ -39,6 +39,18 @@ pub(crate) fn setsockopt_int(fd: &OwnedFd, level: i32, name: i32, value: i32, wh
     setsockopt(fd, level, name, &value, what)
 }
 
+/// Size a socket's receive buffer: SO_RCVBUFFORCE (root, past
+/// net.core.rmem_max) when `force`, else SO_RCVBUF (capped by rmem_max).
+/// The kernel doubles the value for its bookkeeping.
+pub(crate) fn set_recv_buffer(fd: &OwnedFd, bytes: u32, force: bool) -> Result<()> {
+    let v = bytes.min(i32::MAX as u32) as i32;
+    if force {
+        setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, v, "SO_RCVBUFFORCE")
+    } else {
+        setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, v, "SO_RCVBUF")
+    }
+}
+
 pub(crate) fn bind_to_device(fd: &OwnedFd, ifname: &str) -> Result<()> {
     // SAFETY: the name pointer and length describe a valid byte slice.
     let rc = unsafe {

@@ -66,6 +66,7 @@ impl NotifyFifo {
             Ok(x) => x,
             Err(e) => {
                 if created {
+                    // Undo our mkfifo; the open's error is the one to report.
                     let _ = std::fs::remove_file(path);
                 }
                 return Err(format!("cannot open {shown}: {e}"));
@@ -127,6 +128,7 @@ impl Drop for NotifyFifo {
     /// cannot open this FIFO again (keepalived's order).
     fn drop(&mut self) {
         if self.created {
+            // A FIFO left behind is opened as it is by the next start.
             let _ = std::fs::remove_file(&self.path);
         }
     }

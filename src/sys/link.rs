@@ -270,6 +270,17 @@ impl Monitor {
         Monitor::with_recv_buffer(1 << 20)
     }
 
+    /// A monitor with the buffer a configuration asked for
+    /// (`vrrp_netlink_monitor_rcv_bufs[_force]`); `bytes` 0: [`Monitor::open`].
+    pub fn open_configured(bytes: u32, force: bool) -> Result<Monitor> {
+        if bytes == 0 {
+            return Monitor::open();
+        }
+        let sock = Socket::subscribe(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR)?;
+        sock.set_configured_recv_buffer(bytes, force)?;
+        Ok(Monitor { sock })
+    }
+
     pub fn with_recv_buffer(bytes: usize) -> Result<Monitor> {
         let sock = Socket::subscribe(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR)?;
         sock.set_recv_buffer(bytes)?;

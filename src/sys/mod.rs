@@ -1,4 +1,7 @@
-//! The I/O edge: raw sockets, rtnetlink, ARP and neighbour discovery.
+//! The I/O edge: raw sockets, rtnetlink, ARP and neighbour discovery, and
+//! the host's other sources and sinks the engines use (inotify, the process
+//! connector and /proc, sysctls, FIFOs, the passwd/group files, the files
+//! the daemon writes for itself).
 //!
 //! Everything here moves opaque bytes plus metadata between the kernel and
 //! the pure protocol core; no VRRP payload is parsed or built here. Sockets
@@ -16,6 +19,7 @@ pub mod inotify;
 pub mod link;
 pub mod macvlan;
 pub mod netlink;
+pub mod nftables;
 pub mod proc_connector;
 pub mod proc_scan;
 pub mod route;

@@ -124,9 +124,20 @@ impl Connector {
     /// Open and subscribe. Outside the initial network namespace this
     /// fails with ECONNREFUSED.
     pub fn open() -> Result<Connector> {
+        Connector::open_configured(0, false)
+    }
+
+    /// As [`Connector::open`], with the receive buffer a configuration asked
+    /// for (`process_monitor_rcv_bufs[_force]`); `bytes` 0: 1 MiB.
+    pub fn open_configured(bytes: u32, force: bool) -> Result<Connector> {
         let sock = Socket::subscribe_protocol(NETLINK_CONNECTOR, CN_IDX_PROC)?;
-        // Bursts of forks must not overrun it; an overrun costs a rescan.
-        let _ = sock.set_recv_buffer(1 << 20);
+        if bytes == 0 {
+            // Bursts of forks must not overrun it; an overrun costs a rescan,
+            // so a smaller buffer (the limit refused) only costs more of them.
+            let _ = sock.set_recv_buffer(1 << 20);
+        } else {
+            sock.set_configured_recv_buffer(bytes, force)?;
+        }
         sock.send_raw(&subscribe_message(1, true), "process connector subscribe")?;
         Ok(Connector { sock })
     }
@@ -140,6 +151,8 @@ impl Connector {
 
 impl Drop for Connector {
     fn drop(&mut self) {
+        // Closing the socket ends the subscription anyway; this only says
+        // so to the kernel at once.
         let _ = self.sock.send_raw(&subscribe_message(2, false), "process connector unsubscribe");
     }
 }

@@ -219,7 +219,7 @@ impl TrackedFiles {
 
     pub fn close(&mut self, registry: &Registry) {
         if let Some(w) = self.watcher.take() {
-            let _ = registry.deregister(&mut SourceFd(&w.inotify().as_raw_fd()));
+            crate::runtime::deregister(registry, &mut SourceFd(&w.inotify().as_raw_fd()));
         }
     }
 }

@@ -185,6 +185,11 @@ impl VrrpSocket {
         Ok(VrrpSocket { fd, ipv6: true, ifindex: cfg.ifindex })
     }
 
+    /// SO_RCVBUF of the receive side (`vrrp_rx_bufs_policy`).
+    pub fn set_recv_buffer(&self, bytes: u32) -> Result<()> {
+        fd::set_recv_buffer(&self.fd, bytes, false)
+    }
+
     pub fn is_ipv6(&self) -> bool {
         self.ipv6
     }

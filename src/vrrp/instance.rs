@@ -258,7 +258,7 @@ impl Instance {
 
     /// Begin operation as MASTER at once, for an instance that was master
     /// moments ago in a process that died (the edge judges that, see
-    /// `engine::vrrp::resume`): an advert now, the VIPs (still installed)
+    /// `failover::resume`): an advert now, the VIPs (still installed)
     /// asserted, gratuitous ARPs, no Master_Down wait and no VIP removal.
     /// Returns false, doing nothing, where [`Instance::start`] would not make
     /// it master by the same path: not freshly created, or in fault.

@@ -35,9 +35,11 @@
 //!    peer (with `ah_seq`: a whole datagram from [`ah::build_datagram`];
 //!    with `hmac_seq`: the message followed by [`hmac::sign`]'s trailer);
 //!    then recompute the poll timeout, since any input may move it.
-//! 6. On reload: `reconfigure(now, params)` keeps the state; an `Err`
-//!    (another VRID, version, family, source or transport) means a new
-//!    instance. Then the trackers' `set_effective_priority` as in 3.
+//! 6. On reload: `reconfigure(now, params)` keeps the state. It refuses
+//!    (`Err`) another VRID, version, family, source or transport: that is a
+//!    new instance, which the engine's reload diff (`failover/reload.rs`)
+//!    restarts without asking. Then the trackers' `set_effective_priority`
+//!    as in 3.
 //! 7. On SIGTERM: `shutdown(now)` and drain the actions (priority-0 advert,
 //!    VIP removal) before exiting.
 

@@ -1,11 +1,15 @@
-//! Plain per-instance parameters of the protocol core. The glue layer maps
-//! the configuration model onto this; defaults are keepalived's.
+//! Plain per-instance parameters of the protocol core; defaults are
+//! keepalived's. The VRRP engine maps the configuration model onto them
+//! (`failover/params.rs`), at start and on every reload.
 
 use std::net::IpAddr;
 use std::time::Duration;
 
 use super::hmac::HmacParams;
 use super::packet::{Family, Version, AUTH_AH, AUTH_NONE, AUTH_PASS};
+
+/// An IPv4 header without options, as the kernel builds for our adverts.
+const IPV4_HEADER_LEN: usize = 20;
 
 /// v2 authentication (IPv4 only for AH, as in keepalived).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -136,6 +140,22 @@ pub struct InstanceParams {
 }
 
 impl InstanceParams {
+    /// Bytes one of our adverts takes in a receive queue: the VRRP message,
+    /// the IPv4 header (and AH) a raw IPv4 socket also receives, the
+    /// auth_hmac trailer (keepalived's `vrrp_adv_len`, which
+    /// `vrrp_rx_bufs_policy ADVERT` multiplies).
+    pub fn advert_len(&self) -> usize {
+        let count = u8::try_from(self.vips.len()).unwrap_or(u8::MAX);
+        let mut len = super::packet::message_len(self.version, self.family, count);
+        if self.family == Family::V4 {
+            len += IPV4_HEADER_LEN;
+            if self.auth.ah_key().is_some() {
+                len += super::ah::HEADER_LEN;
+            }
+        }
+        len + self.hmac.as_ref().map_or(0, HmacParams::tx_len)
+    }
+
     /// keepalived's defaults for an instance; IPv6 implies version 3.
     pub fn new(name: &str, vrid: u8, priority: u8, source: IpAddr) -> InstanceParams {
         let family = Family::of(source);

@@ -58,6 +58,14 @@ const SCENARIOS: &[Scenario] = &[
 const BACKUP_PRIO: u32 = 100;
 
 fn main() {
+    // The yardstick prober runs as a child of the bench, inside the lab's namespace.
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, flag, kind, targets @ ..] = args.as_slice() {
+        if flag == MINIMAL_PROBER_FLAG {
+            let kind = if kind == "http" { CheckKind::Http } else { CheckKind::Tcp };
+            minimal_prober(kind, &targets.iter().filter_map(|t| t.parse().ok()).collect::<Vec<_>>());
+        }
+    }
     if unsafe { libc::geteuid() } != 0 {
         eprintln!("make bench needs root (network namespaces, raw sockets)");
         std::process::exit(1);
@@ -166,7 +174,7 @@ fn main() {
         );
     }
 
-    if only.is_empty() || only.contains("check") {
+    if only.is_empty() || only.contains("tcheck") {
         let _ = writeln!(
             md,
             "## Config check: `-t` of the {SCALE_INSTANCES}-instance configuration \
@@ -192,23 +200,59 @@ fn main() {
             md,
             "## Checker: 1 virtual server, 1,000 real servers checked every second (steady state)\n"
         );
-        let _ = writeln!(md, "| checker | daemon | checks/s seen by the servers | checker RSS (kB) | checker CPU over 10 s (ms) | all processes RSS (kB) |");
-        let _ = writeln!(md, "|---|---|---|---|---|---|");
+        let mut syscalls = String::new();
+        let _ = writeln!(md, "| checker | daemon | checks/s seen by the servers | checker RSS (kB) | checker CPU over 10 s (ms) | all processes RSS (kB) | CPU vs floor | CPU vs keepalived |");
+        let _ = writeln!(md, "|---|---|---|---|---|---|---|---|");
         let shim = ipvs_shim();
         for kind in [CheckKind::Tcp, CheckKind::Http] {
             eprintln!("checker: 1000 x {} with vigil", kind.name());
-            let r = checker_scale(&vigil_bin(), kind, &[]);
-            let _ = writeln!(md, "{}", checker_row(kind, "vigil", &r));
+            let vigil = checker_scale(&Subject::Daemon(&vigil_bin(), &[]), kind);
             eprintln!("checker: 1000 x {} with keepalived", kind.name());
-            let row = match &shim {
+            let keepalived = match &shim {
                 Ok(dir) => {
                     let so = dir.path().join("ipvs_shim.so");
-                    let r = checker_scale(&keepalived_bin(), kind, &[("LD_PRELOAD", so.to_str().unwrap())]);
-                    checker_row(kind, "keepalived", &r)
+                    let env = [("LD_PRELOAD", so.to_str().unwrap())];
+                    Ok(checker_scale(&Subject::Daemon(&keepalived_bin(), &env), kind))
                 }
-                Err(why) => format!("| {} | keepalived | not taken: {why} | | | |", kind.name()),
+                Err(why) => Err(why.clone()),
+            };
+            eprintln!("checker: 1000 x {} with the minimal prober", kind.name());
+            let floor = checker_scale(&Subject::MinimalProber, kind);
+            let ratio = |of: &CheckerScale, to: Option<&CheckerScale>| match to {
+                Some(to) if kept_up(of) && kept_up(to) && to.checker_cpu_ms > 0 => {
+                    format!("{:.2}", of.checker_cpu_ms as f64 / to.checker_cpu_ms as f64)
+                }
+                _ => "-".to_string(),
+            };
+            let (vs_floor, vs_keepalived) =
+                (ratio(&vigil, Some(&floor)), ratio(&vigil, keepalived.as_ref().ok()));
+            let _ = writeln!(md, "{} {vs_floor} | {vs_keepalived} |", checker_row(kind, "vigil", &vigil));
+            let row = match &keepalived {
+                Ok(r) => {
+                    format!("{} {} | 1.00 |", checker_row(kind, "keepalived", r), ratio(r, Some(&floor)))
+                }
+                Err(why) => format!("| {} | keepalived | not taken: {why} | | | | | |", kind.name()),
             };
             let _ = writeln!(md, "{row}");
+            let _ = writeln!(md, "{} 1.00 | - |", checker_row(kind, "minimal prober (floor)", &floor));
+            for (name, r) in
+                [("vigil", Some(&vigil)), ("keepalived", keepalived.as_ref().ok()), ("floor", Some(&floor))]
+            {
+                if let Some(calls) = r.and_then(|r| r.syscalls_per_check) {
+                    let _ = writeln!(syscalls, "| {} | {name} | {calls:.1} |", kind.name());
+                }
+            }
+        }
+        let _ = writeln!(
+            md,
+            "\nThe floor is a minimal prober in the bench itself (`minimal_prober` in tests/bench/bench.rs): \
+             one epoll loop, non-blocking connects, the checks due within the next 10 ms started in one pass, \
+             close without epoll_ctl(DEL), HTTP read only when readable. CPU vs floor and vs keepalived are \
+             ratios of the checker CPU column."
+        );
+        if !syscalls.is_empty() {
+            let _ = writeln!(md, "\nSyscalls per check (`strace -c -f` on the checker for 5 s after the CPU window, `BENCH_STRACE=1`):\n");
+            let _ = writeln!(md, "| checker | daemon | syscalls per check |\n|---|---|---|\n{syscalls}");
         }
         let _ = writeln!(
             md,
@@ -518,7 +562,7 @@ fn machine() -> String {
     format!("{date}, commit {commit}, {cpus} CPUs, Linux {}", kernel.trim())
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq)]
 enum CheckKind {
     Tcp,
     Http,
@@ -538,10 +582,18 @@ struct CheckerScale {
     checker_rss_kb: u64,
     checker_cpu_ms: u64,
     total_rss_kb: u64,
+    /// With `BENCH_STRACE=1`.
+    syscalls_per_check: Option<f64>,
 }
 
+/// Fewer checks than this per second: the checker did not keep up.
+fn kept_up(r: &CheckerScale) -> bool {
+    r.checks_per_s >= 900.0
+}
+
+/// The row without its two ratio columns.
 fn checker_row(kind: CheckKind, daemon: &str, r: &CheckerScale) -> String {
-    if r.checks_per_s < 900.0 {
+    if !kept_up(r) {
         return format!(
             "| {} | {daemon} | {:.0}: not taken, the checker did not keep up or did not run | | | |",
             kind.name(),
@@ -576,8 +628,16 @@ fn ipvs_shim() -> Result<TempDir, String> {
     Ok(dir)
 }
 
+/// What checks the 1,000 real servers.
+enum Subject<'a> {
+    /// vigil or keepalived with `-C`, with extra environment.
+    Daemon(&'a Path, &'a [(&'a str, &'a str)]),
+    /// `minimal_prober`, this binary run again.
+    MinimalProber,
+}
+
 /// 1,000 real servers on /32s of a server host, answered by one responder.
-fn checker_scale(bin: &Path, kind: CheckKind, env: &[(&str, &str)]) -> CheckerScale {
+fn checker_scale(subject: &Subject, kind: CheckKind) -> CheckerScale {
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     let lan = Lan::new();
     let (a, srv) = (lan.add_host("a"), lan.add_host("s"));
@@ -636,9 +696,26 @@ fn checker_scale(bin: &Path, kind: CheckKind, env: &[(&str, &str)]) -> CheckerSc
         let _ = writeln!(conf, " real_server {ip} 8080 {{\n weight 1\n {check}\n }}");
     }
     conf.push_str("}\n");
-    let d = Daemon::start_env(&a, bin, &conf, &["-C"], env);
-    std::thread::sleep(secs(6));
-    let checker = d.pid_from_file("c.pid").unwrap_or(0);
+    let (mut d, mut prober) = (None, None);
+    let (checker, tree) = match subject {
+        Subject::Daemon(bin, env) => {
+            let daemon = d.insert(Daemon::start_env(&a, bin, &conf, &["-C"], env));
+            std::thread::sleep(secs(6));
+            (daemon.pid_from_file("c.pid").unwrap_or(0), process_tree(daemon.pid()))
+        }
+        Subject::MinimalProber => {
+            let exe = std::env::current_exe().expect("own path");
+            let mut args = vec![exe.to_str().unwrap(), MINIMAL_PROBER_FLAG];
+            args.push(match kind {
+                CheckKind::Tcp => "tcp",
+                CheckKind::Http => "http",
+            });
+            args.extend(addrs.iter().map(String::as_str));
+            let pid = prober.insert(ProcGuard::spawn(&mut a.command(&args))).pid();
+            std::thread::sleep(secs(6));
+            (pid, vec![pid])
+        }
+    };
     let n0 = seen.load(Ordering::Relaxed);
     let c0 = cpu_ticks(checker);
     let t0 = Instant::now();
@@ -647,14 +724,18 @@ fn checker_scale(bin: &Path, kind: CheckKind, env: &[(&str, &str)]) -> CheckerSc
     let n1 = seen.load(Ordering::Relaxed);
     let elapsed = t0.elapsed().as_secs_f64();
     let tick_ms = 1000 / unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
-    let total_rss_kb = process_tree(d.pid()).iter().map(|&p| rss_kb(p)).sum();
+    let total_rss_kb = tree.iter().map(|&p| rss_kb(p)).sum();
+    let checker_rss_kb = rss_kb(checker);
+    let syscalls_per_check =
+        std::env::var_os("BENCH_STRACE").and_then(|_| strace_per_check(checker, secs(5)));
     let r = CheckerScale {
         checks_per_s: (n1 - n0) as f64 / elapsed,
-        checker_rss_kb: rss_kb(checker),
+        checker_rss_kb,
         checker_cpu_ms: (c1 - c0) * tick_ms,
         total_rss_kb,
+        syscalls_per_check,
     };
-    drop(d);
+    drop((d, prober));
     stop.store(true, Ordering::Relaxed);
     let _ = responder.join();
     r
@@ -780,4 +861,130 @@ fn stats2(v: &[f64]) -> String {
     let mut s = v.to_vec();
     s.sort_by(|a, b| a.total_cmp(b));
     format!("{:.2} / {:.2} / {:.2}", s[0], median(&s).unwrap_or(0.0), s[s.len() - 1])
+}
+
+/// Syscalls per check of `pid` and its threads over `window`, from `strace -c -f`'s summary:
+/// every call over the `connect` calls (one per check, whoever checks; the servers' count
+/// would lag when strace slows the checker). The summary is kept as DIR/strace-PID.txt when
+/// `BENCH_STRACE` is a directory.
+fn strace_per_check(pid: u32, window: Duration) -> Option<f64> {
+    let child = std::process::Command::new("strace")
+        .args(["-c", "-f", "-p", &pid.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .ok()?;
+    std::thread::sleep(window);
+    // SAFETY: SIGINT to our own strace child, which then prints its summary.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().ok()?;
+    let text = String::from_utf8_lossy(&out.stderr);
+    if let Some(dir) = std::env::var_os("BENCH_STRACE").filter(|d| Path::new(d).is_dir()) {
+        let _ = std::fs::write(Path::new(&dir).join(format!("strace-{pid}.txt")), text.as_bytes());
+    }
+    // Summary lines: "% time  seconds  usecs/call  calls  [errors]  syscall"; calls is the 4th word.
+    let calls = |name: &str| -> Option<f64> {
+        let line = text.lines().find(|l| l.split_whitespace().last() == Some(name))?;
+        line.split_whitespace().nth(3)?.parse().ok()
+    };
+    Some(calls("total")? / calls("connect")?.max(1.0))
+}
+
+const MINIMAL_PROBER_FLAG: &str = "--minimal-prober";
+
+/// The yardstick for the checker rows: what checking 1,000 servers every
+/// second costs at the least. One epoll loop, non-blocking connects, the
+/// checks due within the next 10 ms started in one pass, every check
+/// `delay_loop` 1 s after the end of the previous one, `close` without
+/// `epoll_ctl(DEL)`. TCP: the connect is the check (SO_ERROR); HTTP: send
+/// the request when writable, read when readable until the server closes,
+/// the status line decides. Timeouts and results are counted, not acted on.
+fn minimal_prober(kind: CheckKind, targets: &[std::net::Ipv4Addr]) -> ! {
+    use std::cmp::Reverse;
+    const WINDOW: Duration = Duration::from_millis(10);
+    const REQUEST: &[u8] = b"GET / HTTP/1.0\r\nUser-Agent: KeepAliveClient\r\nHost: x\r\n\r\n";
+    // SAFETY (whole fn): plain syscalls on fds this function owns, buffers valid for their lengths.
+    let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+    let first = Instant::now() + secs(1);
+    let n = targets.len().max(1) as u32;
+    let mut due: std::collections::BinaryHeap<Reverse<(Instant, usize)>> =
+        (0..targets.len()).map(|i| Reverse((first + secs(1) * i as u32 / n, i))).collect();
+    // Per target: its socket while a check runs, and whether the request went out.
+    let mut fds = vec![(-1, false); targets.len()];
+    let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; 256];
+    let mut buf = [0u8; 4096];
+    let mut failed = 0u64;
+    loop {
+        let now = Instant::now();
+        while let Some(&Reverse((at, i))) = due.peek() {
+            if at > now + WINDOW {
+                break;
+            }
+            due.pop();
+            let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_NONBLOCK, 0) };
+            let sin = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: 8080u16.to_be(),
+                sin_addr: libc::in_addr { s_addr: u32::from_ne_bytes(targets[i].octets()) },
+                sin_zero: [0; 8],
+            };
+            let len = std::mem::size_of_val(&sin) as libc::socklen_t;
+            unsafe { libc::connect(fd, (&sin as *const libc::sockaddr_in).cast(), len) };
+            let mut ev = libc::epoll_event {
+                events: (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLET) as u32,
+                u64: i as u64,
+            };
+            unsafe { libc::epoll_ctl(ep, libc::EPOLL_CTL_ADD, fd, &mut ev) };
+            fds[i] = (fd, false);
+        }
+        let timeout = due.peek().map_or(-1, |Reverse((at, _))| {
+            at.saturating_duration_since(Instant::now()).as_micros().div_ceil(1000) as i32
+        });
+        let got = unsafe { libc::epoll_wait(ep, events.as_mut_ptr(), events.len() as i32, timeout) };
+        let now = Instant::now();
+        for ev in events.iter().take(got.max(0) as usize) {
+            let (i, flags) = (ev.u64 as usize, ev.events as i32);
+            let (fd, sent) = fds[i];
+            let done = match kind {
+                CheckKind::Tcp => true,
+                CheckKind::Http if !sent && flags & libc::EPOLLOUT != 0 => {
+                    let w =
+                        unsafe { libc::send(fd, REQUEST.as_ptr().cast(), REQUEST.len(), libc::MSG_NOSIGNAL) };
+                    fds[i].1 = true;
+                    w < 0
+                }
+                CheckKind::Http if flags & (libc::EPOLLIN | libc::EPOLLHUP | libc::EPOLLERR) != 0 => loop {
+                    let r = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+                    if r > 0 && !buf.starts_with(b"HTTP/1.0 200") {
+                        failed += 1;
+                    }
+                    if r <= 0 {
+                        break r == 0
+                            || std::io::Error::last_os_error().kind() != std::io::ErrorKind::WouldBlock;
+                    }
+                },
+                CheckKind::Http => false,
+            };
+            if done {
+                if kind == CheckKind::Tcp {
+                    let mut err: libc::c_int = 0;
+                    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+                    unsafe {
+                        libc::getsockopt(
+                            fd,
+                            libc::SOL_SOCKET,
+                            libc::SO_ERROR,
+                            (&mut err as *mut libc::c_int).cast(),
+                            &mut len,
+                        )
+                    };
+                    failed += u64::from(err != 0);
+                }
+                unsafe { libc::close(fd) };
+                fds[i] = (-1, false);
+                due.push(Reverse((now + secs(1), i)));
+            }
+        }
+        let _ = failed;
+    }
 }

@@ -4,9 +4,11 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use vigil::runtime::Json;
 
 use super::{Netns, ProcGuard, TempDir};
 
@@ -99,6 +101,38 @@ impl Daemon {
     /// vigil's `VIGIL_RUN_DIR` (control sockets); `VIGIL_DUMP_DIR` is [`Daemon::dir`].
     pub fn run_dir(&self) -> PathBuf {
         self.dir.path().join("run")
+    }
+
+    /// `vigil status --json` against this daemon (in its namespace, with its runtime directory):
+    /// the document, or the command's stderr when no daemon answered.
+    pub fn status_json(&self) -> Result<Json, String> {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.netns])
+            .arg(super::vigil_bin())
+            .args(["status", "--json"])
+            .env("VIGIL_RUN_DIR", self.run_dir())
+            .output()
+            .unwrap_or_else(|e| panic!("vigil status: {e}"));
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        Ok(Json::parse(text.trim()).unwrap_or_else(|e| panic!("vigil status --json: {e}: {text}")))
+    }
+
+    /// [`Daemon::status_json`] that must answer.
+    pub fn status(&self) -> Json {
+        self.status_json().unwrap_or_else(|e| panic!("vigil status: {e}"))
+    }
+
+    /// [`Daemon::status_json`], or None while no daemon answers yet (starting, or between
+    /// children); any other failure panics.
+    pub fn status_if_running(&self) -> Option<Json> {
+        match self.status_json() {
+            Ok(st) => Some(st),
+            Err(e) if e.contains("no running vigil") => None,
+            Err(e) => panic!("vigil status: {e}"),
+        }
     }
 
     /// Path of a pid file the daemon was told to write: "k.pid", "v.pid", "c.pid" or "b.pid".

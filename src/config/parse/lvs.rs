@@ -103,15 +103,80 @@ impl Parser<'_> {
                 "sorry_server_lvs_method" => vs.sorry_server_lvs_method = self.method(s),
                 "virtualhost" => vs.virtualhost = self.string(s),
                 "smtp_alert" => vs.smtp_alert = Some(self.flag(s)),
+                "ip_family" => self.ip_family(s, &mut vs),
                 "real_server" => {
                     if let Some(rs) = self.real_server(s) {
-                        vs.real_servers.push(rs);
+                        self.add_real_server(&mut vs, rs);
                     }
                 }
                 _ => self.unhandled(s),
             }
         }
+        self.check_sorry_family(&mut vs);
         addr.map(|_| vs)
+    }
+
+    /// `ip_family inet|inet6`: the family of a fwmark service; one that
+    /// contradicts the family already settled is an error, and ignored.
+    fn ip_family(&mut self, s: &Stmt, vs: &mut VirtualServer) {
+        let Some(t) = self.value(s) else { return };
+        let v6 = match t.word().unwrap_or("") {
+            "inet" => false,
+            "inet6" => true,
+            w => {
+                self.error(&t.loc, format!("unknown address family '{w}'"), Some("inet or inet6".into()));
+                return;
+            }
+        };
+        match vs.family_v6 {
+            Some(f) if f != v6 => {
+                let msg = format!(
+                    "virtual server specified family {} conflicts with server family; ignored",
+                    t.word().unwrap_or("")
+                );
+                self.error(&t.loc, msg, None);
+            }
+            _ => vs.family_v6 = Some(v6),
+        }
+    }
+
+    /// A real server joins unless its family differs from the one settled
+    /// (tunnelled ones may differ); the first one settles it.
+    fn add_real_server(&mut self, vs: &mut VirtualServer, rs: RealServer) {
+        if rs.lvs_method.or(vs.lvs_method) != Some(LvsMethod::Tun) {
+            let v6 = rs.addr.is_ipv6();
+            match vs.family_v6 {
+                Some(f) if f != v6 => {
+                    let msg = format!(
+                        "address family of virtual server and real server {} don't match - skipping real server",
+                        rs.addr
+                    );
+                    self.error(&rs.loc, msg, None);
+                    return;
+                }
+                _ => vs.family_v6 = Some(v6),
+            }
+        }
+        vs.real_servers.push(rs);
+    }
+
+    /// A sorry server of the other family (not tunnelled) is dropped.
+    fn check_sorry_family(&mut self, vs: &mut VirtualServer) {
+        let Some((ip, _)) = vs.sorry_server else { return };
+        if vs.sorry_server_lvs_method == Some(LvsMethod::Tun) {
+            return;
+        }
+        match vs.family_v6 {
+            Some(f) if f != ip.is_ipv6() => {
+                let loc = vs.locs.of("sorry_server").cloned().unwrap_or_else(|| vs.loc.clone());
+                let msg = format!(
+                    "address family of virtual server and sorry server {ip} don't match - skipping sorry server"
+                );
+                self.error(&loc, msg, None);
+                vs.sorry_server = None;
+            }
+            _ => vs.family_v6 = Some(ip.is_ipv6()),
+        }
     }
 
     /// `virtual_server IP PORT` | `fwmark N` | `group NAME`.

@@ -328,6 +328,46 @@ vrrp_instance V6 {
     assert!(vi.effective_lower_prio_no_advert(&cfg.global));
 }
 
+/// keepalived's accept mode: on by default, off by default in strict mode
+/// except for the owner, and never for a VRRPv2 non-owner in strict mode
+/// (`accept` is reset, with a warning); `no_accept` on the owner blocks nothing.
+#[test]
+fn accept_mode_defaults_and_strict_vrrp2() {
+    let inst = |name: &str, vrid: u8, extra: &str| {
+        format!(
+            "vrrp_instance {name} {{\n interface eth0\n virtual_router_id {vrid}\n{extra}\n \
+             virtual_ipaddress {{\n 198.18.0.{vrid}\n }}\n}}\n"
+        )
+    };
+    let text = [
+        inst("plain", 1, ""),
+        inst("no", 2, " no_accept"),
+        inst("owner", 3, " priority 255\n no_accept"),
+        inst("strict3", 4, " strict_mode on\n version 3"),
+        inst("strict3_accept", 5, " strict_mode on\n version 3\n accept"),
+        inst("strict2_accept", 6, " strict_mode on\n accept"),
+        inst("strict_owner", 7, " strict_mode on\n priority 255"),
+    ]
+    .concat();
+    let (cfg, diags) = load(&text);
+    let g = &cfg.global;
+    let blocks: Vec<(&str, bool)> =
+        cfg.instances.iter().map(|v| (v.name.as_str(), v.blocks_vips(g))).collect();
+    assert_eq!(
+        blocks,
+        [
+            ("plain", false),
+            ("no", true),
+            ("owner", false),
+            ("strict3", true),
+            ("strict3_accept", false),
+            ("strict2_accept", true),
+            ("strict_owner", false)
+        ]
+    );
+    assert!(diags.iter().any(|d| d.message.contains("'strict2_accept': accept is not allowed with VRRPv2")));
+}
+
 #[test]
 fn ah_rules_ipv4_v2_only_and_no_initial_master() {
     let text = "\
@@ -1086,4 +1126,29 @@ virtual_server 198.18.0.1 80 {
     // Unquoted: keepalived's escapes apply; min > max drops both offsets.
     assert_eq!((c.pattern.as_str(), c.min_offset, c.max_offset, c.stack), (r"\d+.ok", 0, None, None));
     assert_eq!(h.urls[3].regex, None);
+}
+
+#[test]
+fn socket_buffer_keywords_follow_keepalived() {
+    use crate::config::model::{RcvBuf, RxBufsPolicy};
+    let (c, d) = load(
+        "global_defs {\n vrrp_netlink_cmd_rcv_bufs 4096\n vrrp_netlink_cmd_rcv_bufs 0\n \
+         vrrp_netlink_monitor_rcv_bufs_force\n process_monitor_rcv_bufs 9000\n \
+         process_monitor_rcv_bufs_force off\n vrrp_rx_bufs_policy MTU advert\n vrrp_rx_bufs_multiplier 4\n}\n",
+    );
+    let b = c.global.netlink_bufs;
+    // 0 leaves the size as it was; a bare _force means on.
+    assert_eq!(b.vrrp_cmd, RcvBuf { bytes: 4096, force: false });
+    assert_eq!(b.vrrp_monitor, RcvBuf { bytes: 0, force: true });
+    assert_eq!(b.process_monitor, RcvBuf { bytes: 9000, force: false });
+    // MTU wins over ADVERT, reported.
+    assert_eq!(c.global.vrrp_rx_bufs, RxBufsPolicy::Mtu);
+    assert!(d.iter().any(|d| d.message.contains("ignoring ADVERT")), "{d:?}");
+    assert_eq!(c.global.vrrp_rx_bufs_multiplier, 4);
+    let (c, d) = load("global_defs {\n vrrp_rx_bufs_policy ADVERT 2048\n vrrp_rx_bufs_multiplier 0\n}\n");
+    assert_eq!(c.global.vrrp_rx_bufs, RxBufsPolicy::Size(2048));
+    assert!(d.iter().any(|d| d.message.contains("ignoring policy")), "{d:?}");
+    assert_eq!(c.global.vrrp_rx_bufs_multiplier, 3, "0 is out of range: the default stays");
+    assert_eq!(RxBufsPolicy::Mtu.share(3, 1500, 40), 4500);
+    assert_eq!(RxBufsPolicy::Advert.share(3, 1500, 40), 120);
 }

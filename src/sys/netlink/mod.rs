@@ -64,7 +64,8 @@ impl Socket {
 
     fn open_with(protocol: i32, groups: u32) -> Result<Socket> {
         let fd = fd::socket(libc::AF_NETLINK, libc::SOCK_RAW, protocol, "netlink")?;
-        // Best effort: error text from the kernel, and errors without the echoed request.
+        // Best effort (older kernels lack them; EXT_ACK came in 4.12): error text from the
+        // kernel, and errors without the echoed request.
         let _ = fd::setsockopt_int(&fd, SOL_NETLINK, NETLINK_EXT_ACK, 1, "NETLINK_EXT_ACK");
         let _ = fd::setsockopt_int(&fd, SOL_NETLINK, NETLINK_CAP_ACK, 1, "NETLINK_CAP_ACK");
         // SAFETY: sockaddr_nl is plain data; all-zero is valid.
@@ -83,9 +84,17 @@ impl Socket {
     /// Raise the kernel receive buffer (SO_RCVBUFFORCE as root, else SO_RCVBUF)
     /// to make ENOBUFS on busy event sockets rarer.
     pub fn set_recv_buffer(&self, bytes: usize) -> Result<()> {
-        let v = bytes.min(i32::MAX as usize) as i32;
-        fd::setsockopt_int(&self.fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, v, "SO_RCVBUFFORCE")
-            .or_else(|_| fd::setsockopt_int(&self.fd, libc::SOL_SOCKET, libc::SO_RCVBUF, v, "SO_RCVBUF"))
+        let v = bytes.min(u32::MAX as usize) as u32;
+        fd::set_recv_buffer(&self.fd, v, true).or_else(|_| fd::set_recv_buffer(&self.fd, v, false))
+    }
+
+    /// The receive buffer a configuration asked for (`*_rcv_bufs[_force]`):
+    /// exactly the option it names, as keepalived; `bytes` 0 leaves it.
+    pub fn set_configured_recv_buffer(&self, bytes: u32, force: bool) -> Result<()> {
+        if bytes == 0 {
+            return Ok(());
+        }
+        fd::set_recv_buffer(&self.fd, bytes, force)
     }
 
     /// Send a request with NLM_F_ACK and wait for its acknowledgement.
@@ -115,6 +124,41 @@ impl Socket {
     ) -> Result<()> {
         let seq = self.send(&mut req, msg::NLM_F_ACK, what)?;
         self.collect(seq, what, &mut each)
+    }
+
+    /// Send `reqs` in one datagram (a netfilter batch) and wait for the
+    /// acknowledgement of each one that asks for it (NLM_F_ACK). The first
+    /// negative acknowledgement, of any of them, is the error: the kernel
+    /// refuses a whole batch at its first message (no permission, no
+    /// nf_tables) without acknowledging the rest.
+    pub fn batch(&mut self, mut reqs: Vec<Request>, what: &str) -> Result<()> {
+        let mut bytes = Vec::new();
+        let mut waiting = Vec::new();
+        let first = self.seq.wrapping_add(1);
+        for req in &mut reqs {
+            self.seq = self.seq.wrapping_add(1);
+            if req.flags() & msg::NLM_F_ACK != 0 {
+                waiting.push(self.seq);
+            }
+            bytes.extend_from_slice(req.finish(self.seq));
+        }
+        let ours = |seq: u32| seq.wrapping_sub(first) < reqs.len() as u32;
+        self.send_raw(&bytes, what)?;
+        while !waiting.is_empty() {
+            self.recv_reply(what)?;
+            for m in Messages::new(self.received()) {
+                let m = m?;
+                if !ours(m.header.seq) {
+                    continue;
+                }
+                match m.classify()? {
+                    Reply::Ack => waiting.retain(|&s| s != m.header.seq),
+                    Reply::Error { errno, text } => return Err(kernel_error(errno, text, what)),
+                    Reply::Data(_) | Reply::Done | Reply::Noise => {}
+                }
+            }
+        }
+        Ok(())
     }
 
     fn collect(&mut self, seq: u32, what: &str, each: &mut dyn FnMut(&Message) -> Result<()>) -> Result<()> {

@@ -13,6 +13,7 @@ use log::{info, warn};
 
 use super::{RunningInstance, VrrpEngine};
 use crate::config::model::VrrpInstance;
+use crate::sys;
 use crate::sys::addr::{self, AddrSpec, Scope};
 use crate::sys::link::Link;
 use crate::sys::macvlan;
@@ -41,7 +42,7 @@ impl Vmacs {
         nl: &mut Socket,
         cfg: &VrrpInstance,
         parent: &Link,
-    ) -> Result<Option<Vmac>, String> {
+    ) -> sys::Result<Option<Vmac>> {
         let ipv6 = cfg.is_ipv6();
         let mac = macvlan::virtual_mac(cfg.vrid, ipv6);
         let Some((name, l)) = create(nl, cfg, parent.index, mac)? else { return Ok(None) };
@@ -121,14 +122,14 @@ fn create(
     cfg: &VrrpInstance,
     parent: u32,
     mac: [u8; 6],
-) -> Result<Option<(String, Link)>, String> {
+) -> sys::Result<Option<(String, Link)>> {
     let mut clash = None;
     for name in names(cfg) {
         match macvlan::create(nl, &name, parent, mac) {
             Ok(l) => return Ok(Some((name, l))),
             // Another link has the name (the IPv4 VMAC of this VRID): try the next one.
-            Err(e) if e.errno() == libc::EEXIST => clash = Some(e.to_string()),
-            Err(e) => return Err(e.to_string()),
+            Err(e) if e.errno() == libc::EEXIST => clash = Some(e),
+            Err(e) => return Err(e),
         }
     }
     clash.map_or(Ok(None), Err)

@@ -60,7 +60,7 @@ pub fn instance_params(inst: &VrrpInstance, g: &GlobalDefs, source: IpAddr) -> I
         refresh_repeat: inst.effective_garp_master_refresh_repeat(g),
         lower_prio_delay: inst.effective_garp_lower_prio_delay(g),
         lower_prio_repeat: inst.effective_garp_lower_prio_repeat(g),
-        spacing: if source.is_ipv4() { g.vrrp_garp_interval } else { g.vrrp_gna_interval },
+        spacing: g.garp_spacing(inst.interface.as_deref().unwrap_or(""), source.is_ipv4()),
     };
     if g.vrrp_min_garp {
         p.garp.master_repeat = 1;
@@ -72,6 +72,7 @@ pub fn instance_params(inst: &VrrpInstance, g: &GlobalDefs, source: IpAddr) -> I
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::diag::Severity;
     use crate::config::{load_bytes, LoadOptions};
     use std::path::Path;
 
@@ -188,6 +189,37 @@ mod tests {
         let p = instance_params(&i, &g, "198.18.0.1".parse().unwrap());
         assert!(p.lower_prio_no_advert && !p.higher_prio_send_advert, "vrrp_strict");
         assert_eq!(p.garp.lower_prio_repeat, 0, "vrrp_strict: no lower-priority GARP bursts");
+    }
+
+    /// `garp_group`: its intervals space the bursts of instances on its
+    /// interfaces, in place of the global ones (an unset one is none);
+    /// keepalived's errors for a taken interface and a group without delay.
+    #[test]
+    fn garp_group_spaces_bursts_on_its_interfaces() {
+        let conf = |groups: &str| {
+            format!(
+                "global_defs {{\n vrrp_garp_interval 0.01\n vrrp_gna_interval 0.02\n}}\n{groups}{VI}}}\n\
+                 vrrp_instance VI_2 {{\n interface eth1\n virtual_router_id 52\n priority 100\n \
+                 virtual_ipaddress {{\n 198.18.1.100/24\n }}\n}}\n"
+            )
+        };
+        let opts = LoadOptions { config_id: "n1".into() };
+        let text = conf(
+            "garp_group {\n garp_interval 0.124\n interfaces {\n eth0\n eth9\n }\n}\n\
+             garp_group {\n gna_interval .456\n interface eth0\n}\ngarp_group {\n interface eth1\n}\n",
+        );
+        let l = load_bytes("t.conf", text.as_bytes(), Path::new("/"), &opts);
+        let errors: Vec<_> = l.diags.iter().filter(|d| d.severity == Severity::Error).collect();
+        assert_eq!(errors.len(), 2, "{:?}", l.diags);
+        assert!(errors[0].message.contains("garp_group already specified for eth0 - ignoring"));
+        assert!(errors[1].message.contains("does not have any delay set - removing"));
+        let (c, src4, src6) = (&l.config, "198.18.0.1".parse().unwrap(), "fe80::1".parse().unwrap());
+        let (eth0, eth1) = (&c.instances[0], &c.instances[1]);
+        assert_eq!(instance_params(eth0, &c.global, src4).garp.spacing, Duration::from_millis(124));
+        assert_eq!(instance_params(eth0, &c.global, src6).garp.spacing, Duration::ZERO, "unset in the group");
+        // eth1's group was dropped: the globals apply.
+        assert_eq!(instance_params(eth1, &c.global, src4).garp.spacing, Duration::from_millis(10));
+        assert_eq!(instance_params(eth1, &c.global, src6).garp.spacing, Duration::from_millis(20));
     }
 
     /// The instance forms override the globals.

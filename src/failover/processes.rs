@@ -87,7 +87,7 @@ impl ProcessWatch {
 
     fn fall_back(&mut self, registry: &Registry, why: &str, now: Monotonic) {
         if let Mode::Connector { conn, .. } = &self.mode {
-            let _ = registry.deregister(&mut SourceFd(&conn.as_raw_fd()));
+            crate::runtime::deregister(registry, &mut SourceFd(&conn.as_raw_fd()));
         }
         self.mode = Mode::Scan;
         info!(
@@ -107,10 +107,11 @@ impl VrrpEngine {
         tokens: &mut TokenAlloc,
         now: Monotonic,
     ) {
+        let pb = self.global.netlink_bufs.process_monitor;
         let w = &mut self.periphery.processes;
         if w.table.is_empty() {
             if let Mode::Connector { conn, .. } = &w.mode {
-                let _ = registry.deregister(&mut SourceFd(&conn.as_raw_fd()));
+                crate::runtime::deregister(registry, &mut SourceFd(&conn.as_raw_fd()));
             }
             w.mode = Mode::Off;
             w.next_scan = None;
@@ -121,7 +122,7 @@ impl VrrpEngine {
             w.next_scan = Some(now);
             return;
         }
-        match Connector::open() {
+        match Connector::open_configured(pb.bytes, pb.force) {
             Ok(conn) => {
                 let token = tokens.alloc();
                 let fd = conn.as_raw_fd();

@@ -156,7 +156,7 @@ impl Resume {
     /// The daemon stops cleanly: the next start is a normal one.
     pub fn remove(&mut self) {
         if let Some(path) = self.path.take() {
-            let _ = std::fs::remove_file(path);
+            crate::sys::file::remove_own(&path, "state file");
         }
     }
 }
@@ -185,6 +185,7 @@ impl VrrpEngine {
         if !self.insts[i].core.resume_as_master(vnow) {
             return false;
         }
+        self.firewall_resumed(i);
         self.apply(i, now);
         true
     }

@@ -293,7 +293,7 @@ impl VrrpEngine {
         for (i, s) in old.into_iter().enumerate() {
             if s.members.is_empty() {
                 if s.token != super::NO_TOKEN {
-                    let _ = registry.deregister(&mut SourceFd(&s.sock.as_raw_fd()));
+                    crate::runtime::deregister(registry, &mut SourceFd(&s.sock.as_raw_fd()));
                 }
                 continue;
             }
@@ -352,8 +352,9 @@ mod tests {
         assert!(added.is_empty());
     }
 
-    /// Issue 14: the Debug-text comparison cut locations out by counting
-    /// brackets, which a bracket in a path broke.
+    /// Instances are compared as typed values without their locations; a
+    /// comparison of Debug text with the locations cut out by counting
+    /// brackets, as it once was, took a bracket in a path for structure.
     #[test]
     fn brackets_in_paths_are_just_text() {
         let conf = a_with(" notify_master \"/etc/vigil/{x}(y).sh\"\n");

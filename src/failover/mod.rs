@@ -1,15 +1,20 @@
-//! The VRRP engine: runs one [`crate::vrrp::Instance`] per configured
-//! instance against raw sockets, rtnetlink and ARP/ND, inside the VRRP
-//! child's event loop.
+//! Failover, the VRRP engine: runs one [`crate::vrrp::Instance`] (the pure
+//! protocol core) per configured instance against raw sockets, rtnetlink and
+//! ARP/ND inside the VRRP child's event loop, and carries out what the
+//! instances decide (VIPs, gratuitous ARPs, routes, notifies, sync groups).
 //!
 //! Sockets are pooled per (interface, family, unicast or multicast, source)
 //! like keepalived's sockpool, and received adverts are handed to the
 //! instance with the advert's VRID. Every call into an instance is followed
 //! by draining its actions in order (`apply`), so the wire order is the
-//! core's: advert first, then VIPs, then gratuitous ARPs.
+//! core's: advert first, then VIPs, then gratuitous ARPs. What one
+//! instance's change does to others (its sync group) is queued and done
+//! after, in order (`work.rs`). A VIP the kernel refuses is retried on the
+//! loop's timers and then faults the instance (`vips.rs`, `retry_vips`).
 
 mod alerts;
 use alerts::Removal;
+mod firewall;
 mod garp;
 mod igmp;
 mod lateness;
@@ -49,6 +54,7 @@ use crate::script::fifo::{self as notify_fifo, FifoSet, Only, Writer};
 use crate::script::{self, Command, Job, NotifyScope, Order, ScriptKind, ScriptPolicy, ScriptRunner};
 use crate::sys::link::{self, Link, Monitor};
 use crate::sys::netlink;
+use crate::sys::nftables;
 use crate::sys::vrrp_socket::{
     Received, RecvBatch, SocketConfig, VrrpSocket, RECV_BATCH, VRRP_GROUP_V4, VRRP_GROUP_V6,
 };
@@ -80,38 +86,49 @@ struct Pooled {
     resume_at: Option<Monotonic>,
     /// When a read last found adverts.
     last_rx: Option<Monotonic>,
+    /// The receive buffer last asked of the kernel (0: its default).
+    rx_buf: u64,
 }
 
 /// The instances on a pooled socket by VRID, so a received advert finds its
 /// instance in one step however many share the socket. The first instance
 /// with a VRID takes its adverts (a VRID twice on one socket is allowed
 /// only for unicast instances with disjoint peers).
-struct Members([u32; 256]);
+struct Members {
+    by_vrid: [u32; 256],
+    all: Vec<usize>,
+}
 
 impl Members {
     const NONE: u32 = u32::MAX;
 
     fn new() -> Members {
-        Members([Members::NONE; 256])
+        Members { by_vrid: [Members::NONE; 256], all: Vec::new() }
     }
 
     fn add(&mut self, vrid: u8, inst: usize) {
-        let slot = &mut self.0[usize::from(vrid)];
+        self.all.push(inst);
+        let slot = &mut self.by_vrid[usize::from(vrid)];
         if *slot == Members::NONE {
             *slot = u32::try_from(inst).unwrap_or(Members::NONE);
         }
     }
 
     fn clear(&mut self) {
-        self.0 = [Members::NONE; 256];
+        *self = Members::new();
     }
 
     fn is_empty(&self) -> bool {
-        self.0.iter().all(|&i| i == Members::NONE)
+        self.all.is_empty()
+    }
+
+    /// Every instance on the socket.
+    fn iter(&self) -> std::slice::Iter<'_, usize> {
+        self.all.iter()
     }
 
     fn get(&self, vrid: u8) -> Option<usize> {
-        let inst = self.0[usize::from(vrid)];
+        let inst = self.by_vrid[usize::from(vrid)];
         (inst != Members::NONE).then_some(inst as usize)
     }
 }
@@ -157,6 +174,8 @@ struct RunningInstance {
     /// Removed by a reload: the state it was in, for what its leaving
     /// reports (`alerts::removal_report`).
     removed_from: Option<State>,
+    /// Its share of its socket's receive buffer (`vrrp_rx_bufs_policy`).
+    rx_buf_share: u64,
 }
 
 pub struct VrrpEngine {
@@ -206,6 +225,8 @@ pub struct VrrpEngine {
     children: notify_fifo::Children,
     /// The state kept for, and left by, a VRRP child restarted after a crash.
     resume: resume::Resume,
+    /// `no_accept`: the nf_tables sets that drop traffic to a MASTER's VIPs.
+    firewall: firewall::Firewall,
 }
 
 impl VrrpEngine {
@@ -214,6 +235,10 @@ impl VrrpEngine {
     /// (`pending.rs`).
     pub fn new(config: &Config, only: Only) -> io::Result<VrrpEngine> {
         let mut nl = netlink::Socket::open().map_err(io::Error::from)?;
+        let cb = config.global.netlink_bufs.vrrp_cmd;
+        if let Err(e) = nl.set_configured_recv_buffer(cb.bytes, cb.force) {
+            warn!("vrrp_netlink_cmd_rcv_bufs {}: {e}", cb.bytes);
+        }
         let (links, addrs) = links_and_addrs(&mut nl)?;
         let mut engine = VrrpEngine {
             global: config.global.clone(),
@@ -246,6 +271,7 @@ impl VrrpEngine {
             only,
             children: notify_fifo::children(config, only),
             resume: resume::Resume::default(),
+            firewall: firewall::Firewall::new(&config.global),
         };
         for cfg in &config.instances {
             engine.add_instance(cfg, &links, &addrs);
@@ -259,7 +285,9 @@ impl VrrpEngine {
     /// when a pending one is retried.
     fn add_instance(&mut self, cfg: &VrrpInstance, links: &[Link], addrs: &[link::Address]) -> Option<usize> {
         let built = match pending::placement(cfg, links, addrs) {
-            Ok(Placement::Ready { link, source }) => self.build_instance(cfg, link, source),
+            Ok(Placement::Ready { link, source }) => {
+                self.build_instance(cfg, link, source).map_err(|e| e.to_string())
+            }
             Ok(Placement::Waiting(what)) => {
                 self.keep_pending(cfg, what);
                 return None;
@@ -334,7 +362,7 @@ impl VrrpEngine {
         cfg: &VrrpInstance,
         link: &Link,
         source: IpAddr,
-    ) -> Result<RunningInstance, String> {
+    ) -> Result<RunningInstance, SysError> {
         let ifname = link.name.clone();
         let family = if cfg.is_ipv6() { Family::V6 } else { Family::V4 };
         let unicast = cfg.is_unicast();
@@ -357,7 +385,7 @@ impl VrrpEngine {
                 if let Some(v) = vmac {
                     self.vmacs.teardown(&mut self.nl, v);
                 }
-                return Err(e.to_string());
+                return Err(e);
             }
         };
         let dsts = match group {
@@ -366,6 +394,11 @@ impl VrrpEngine {
         };
         let index = self.insts.len();
         self.socks[sock].members.add(params.vrid, index);
+        let rx_buf_share = self.global.vrrp_rx_bufs.share(
+            self.global.vrrp_rx_bufs_multiplier,
+            link.mtu,
+            params.advert_len(),
+        );
         Ok(RunningInstance {
             cfg: cfg.clone(),
             core: vrrp::Instance::new(params),
@@ -382,6 +415,7 @@ impl VrrpEngine {
             ip_id: 0,
             lateness: Lateness::default(),
             removed_from: None,
+            rx_buf_share,
         })
     }
 
@@ -405,12 +439,31 @@ impl VrrpEngine {
             members: Members::new(),
             resume_at: None,
             last_rx: None,
+            rx_buf: 0,
         });
         Ok(self.socks.len() - 1)
     }
 
+    /// `vrrp_rx_bufs_policy`: each socket's receive buffer is the sum of
+    /// its instances' shares, as keepalived sizes its sockpool; set again
+    /// when instances join or leave. Without a policy the kernel's default stays.
+    fn size_rx_buffers(&mut self) {
+        for s in &mut self.socks {
+            let want: u64 = s.members.iter().map(|&i| self.insts[i].rx_buf_share).sum();
+            if want == 0 || want == s.rx_buf {
+                continue;
+            }
+            let bytes = u32::try_from(want).unwrap_or(u32::MAX);
+            match s.sock.set_recv_buffer(bytes) {
+                Ok(()) => s.rx_buf = want,
+                Err(e) => warn!("vrrp set receive socket buffer size to {bytes}: {e}"),
+            }
+        }
+    }
+
     /// Register the pooled sockets opened since the last call with the loop.
     fn register_sockets(&mut self, registry: &Registry) -> io::Result<()> {
+        self.size_rx_buffers();
         for s in self.socks.iter_mut().filter(|s| s.token == NO_TOKEN) {
             s.token = Token(tokens::ADVERT_SOCKETS + self.sockets_registered);
             self.sockets_registered += 1;
@@ -617,20 +670,55 @@ impl VrrpEngine {
     }
 
     /// Add or remove `vip` for instance `i` (on its own `dev`, or the
-    /// instance's interface or VMAC).
+    /// instance's interface or VMAC). Without accept mode it is blocked
+    /// before it comes and unblocked after it goes, so no packet reaches
+    /// it unfiltered.
     fn vip_apply(&mut self, i: usize, vip: &VipSpec, add: bool) -> Result<(), String> {
-        let inst = &self.insts[i];
-        let (ifindex, ifname) = match &vip.dev {
-            None => inst.vip_dev(),
-            Some(dev) if dev == &inst.ifname => (inst.ifindex, inst.ifname.clone()),
-            Some(dev) => match link::link_by_name(&mut self.nl, dev) {
-                Ok(Some(l)) => (l.index, l.name),
-                _ => return Err(format!("{}: device {dev} not found", vips::show(vip))),
-            },
-        };
+        let (ifindex, ifname) = self.vip_device(i, vip)?;
         let spec = vips::addr_spec(vip, ifindex, &ifname);
+        if add {
+            self.block_vip(i, vip.addr, ifindex, &ifname, true);
+        }
         let res = if add { addr::add(&mut self.nl, &spec) } else { addr::delete(&mut self.nl, &spec) };
+        if !add {
+            self.block_vip(i, vip.addr, ifindex, &ifname, false);
+        }
         res.map(drop).map_err(|e| format!("{} on {ifname}: {e}", vips::show(vip)))
+    }
+
+    /// The interface `vip` of instance `i` goes on: its `dev`, or the
+    /// instance's interface or VMAC.
+    fn vip_device(&mut self, i: usize, vip: &VipSpec) -> Result<(u32, String), String> {
+        let inst = &self.insts[i];
+        match &vip.dev {
+            None => Ok(inst.vip_dev()),
+            Some(dev) if dev == &inst.ifname => Ok((inst.ifindex, inst.ifname.clone())),
+            Some(dev) => match link::link_by_name(&mut self.nl, dev) {
+                Ok(Some(l)) => Ok((l.index, l.name)),
+                _ => Err(format!("{}: device {dev} not found", vips::show(vip))),
+            },
+        }
+    }
+
+    /// `no_accept` (`firewall.rs`): put `addr` in the drop sets, for an
+    /// instance without accept mode, or take it out if it is there. A
+    /// failure is logged: the VIP still moves, answering as with accept.
+    fn block_vip(&mut self, i: usize, addr: IpAddr, ifindex: u32, ifname: &str, add: bool) {
+        let cfg = &self.insts[i].cfg;
+        if add && !cfg.blocks_vips(&self.global) {
+            return;
+        }
+        let elem = nftables::Element::for_vip(addr, ifindex, ifname, firewall::link_key(cfg, &self.global));
+        match self.firewall.change(add, &[elem]) {
+            Ok(false) => {}
+            Ok(true) if add => info!(
+                "({}) no_accept: dropping traffic to {addr} (nftables table {})",
+                cfg.name,
+                self.firewall.table()
+            ),
+            Ok(true) => info!("({}) no_accept: {addr} no longer firewalled", cfg.name),
+            Err(e) => error!("({}) {e}", cfg.name),
+        }
     }
 
     /// The core went MASTER: add the VIPs; refused ones are retried.
@@ -953,6 +1041,7 @@ impl VrrpEngine {
             }
         }
         self.ext_announce_groups(now);
+        self.firewall_start();
         for i in 0..self.insts.len() {
             if !self.resume_instance(i, now) {
                 self.start_instance(i, now);
@@ -1033,7 +1122,8 @@ impl VrrpEngine {
 impl Subsystem for VrrpEngine {
     fn register(&mut self, registry: &Registry, tokens: &mut TokenAlloc) -> io::Result<()> {
         self.register_sockets(registry)?;
-        match Monitor::open() {
+        let mb = self.global.netlink_bufs.vrrp_monitor;
+        match Monitor::open_configured(mb.bytes, mb.force) {
             Ok(m) => {
                 let t = tokens.alloc();
                 registry.register(&mut SourceFd(&m.as_raw_fd()), t, Interest::READABLE)?;
@@ -1158,6 +1248,9 @@ impl Subsystem for VrrpEngine {
         }
         if self.release_on_exit {
             self.lvs_sync.stop();
+            if let Err(e) = self.firewall.close() {
+                error!("{e}");
+            }
         }
         self.ext_shutdown();
         // The STOP lines are written: the readers see end of file once they have read them.

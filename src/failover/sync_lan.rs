@@ -8,7 +8,7 @@ use std::time::Duration;
 use std::path::Path;
 
 use crate::config::{load_bytes, LoadOptions};
-use crate::engine::vrrp::track::{effective_priority, Change, Tracking};
+use crate::failover::track::{effective_priority, Change, Tracking};
 use crate::vrrp::sim::Lan;
 use crate::vrrp::sync::{Lookup, Member, SyncAction, SyncGroups};
 use crate::vrrp::{InstanceParams, Instant, State};
