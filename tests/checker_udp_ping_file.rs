@@ -69,9 +69,15 @@ impl Drop for Responder {
 fn rs_state(d: &Daemon, name: &str) -> Option<(String, String, String, String)> {
     let st = d.status_if_running()?;
     let Some(Json::Arr(vss)) = st.get("checker")?.get("virtual_servers") else { return None };
-    let Some(Json::Arr(rss)) = vss.first()?.get("real_servers") else { return None };
     let s = |j: &Json, k: &str| j.get(k).and_then(Json::as_str).unwrap_or("").to_string();
-    let rs = rss.iter().find(|rs| s(rs, "name") == name)?;
+    let rs = vss
+        .iter()
+        .filter_map(|vs| match vs.get("real_servers") {
+            Some(Json::Arr(rss)) => Some(rss),
+            _ => None,
+        })
+        .flatten()
+        .find(|rs| s(rs, "name") == name)?;
     let Some(Json::Arr(cks)) = rs.get("checkers") else { return None };
     let ck = cks.first()?;
     Some((s(rs, "state"), s(ck, "type"), s(ck, "state"), s(ck, "last_result")))
@@ -158,7 +164,7 @@ fn udp_check_reply_mismatch_keeps_the_server_down() {
     assert_eq!(d.log_count("UDP connection to"), 0, "{}", d.log());
 }
 
-/// PING_CHECK over IPv4 and IPv6: a real server whose address is removed
+/// PING_CHECK over IPv4 and IPv6 (a virtual server of each family): a real server whose address is removed
 /// goes DOWN, and comes back UP when the address is added again; the
 /// other family's server is not disturbed.
 #[test]
@@ -171,9 +177,11 @@ fn ping_check_follows_the_address() {
     let conf = format!(
         "virtual_server {vip} 80 {{\n delay_loop 1\n lb_algo rr\n lb_kind DR\n protocol TCP\n \
          real_server {rs4} 80 {{\n  PING_CHECK {{\n   connect_ip {extra4}\n   connect_timeout 1\n   \
-         retry 1\n   delay_before_retry 1\n  }}\n }}\n \
+         retry 1\n   delay_before_retry 1\n  }}\n }}\n}}\n\
+         virtual_server {vip6} 80 {{\n delay_loop 1\n lb_algo rr\n lb_kind DR\n protocol TCP\n \
          real_server {rs6} 80 {{\n  PING_CHECK {{\n   connect_timeout 1\n   retry 0\n  }}\n }}\n}}\n",
         vip = lan.v4(80),
+        vip6 = lan.v6(80),
         rs4 = srv.ip4,
         rs6 = srv.ip6,
     );
