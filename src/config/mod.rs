@@ -77,6 +77,16 @@ pub fn load_bytes(name: &str, bytes: &[u8], base_dir: &Path, opts: &LoadOptions)
     finish(tokens, &mut diags)
 }
 
+/// Unit tests' loader: `text` as t.conf (includes relative to /), which must
+/// load without errors.
+#[cfg(test)]
+pub fn load_clean(text: &str) -> model::Config {
+    let opts = LoadOptions { config_id: "n".into() };
+    let loaded = load_bytes("t.conf", text.as_bytes(), Path::new("/"), &opts);
+    assert!(!loaded.has_errors(), "{:?}", loaded.diags);
+    loaded.config
+}
+
 /// Load a configuration from memory as `load_bytes` does, and record every
 /// file its `include`s read: the snapshot the children load.
 pub fn load_recording(

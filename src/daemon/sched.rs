@@ -166,15 +166,8 @@ impl AutoPriority {
 #[cfg(test)]
 mod test {
     use super::*;
-    use crate::config::{load_bytes, LoadOptions};
-    use std::path::Path;
 
-    fn load(text: &str) -> Config {
-        let opts = LoadOptions { config_id: "n".into() };
-        let loaded = load_bytes("t.conf", text.as_bytes(), Path::new("/"), &opts);
-        assert!(!loaded.has_errors(), "{:?}", loaded.diags);
-        loaded.config
-    }
+    use crate::config::load_clean as load;
 
     fn instance(advert: &str) -> String {
         format!("vrrp_instance V {{\n interface eth0\n virtual_router_id 1\n version 3\n advert_int {advert}\n}}\n")

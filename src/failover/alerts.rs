@@ -65,15 +65,8 @@ pub(super) fn alert_state(to: State, g: &GlobalDefs) -> Option<VrrpState> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{load_bytes, Config, LoadOptions};
-    use std::path::Path;
 
-    fn load(conf: &str) -> Config {
-        let opts = LoadOptions { config_id: "n1".into() };
-        let l = load_bytes("t.conf", conf.as_bytes(), Path::new("/"), &opts);
-        assert!(!l.has_errors(), "{:?}", l.diags);
-        l.config
-    }
+    use crate::config::load_clean as load;
 
     const VI: &str = "vrrp_instance A {\n interface eth0\n virtual_router_id 1\n \
                       virtual_ipaddress {\n 198.18.0.1\n }\n";

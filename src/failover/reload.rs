@@ -309,13 +309,8 @@ impl VrrpEngine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{load_bytes, LoadOptions};
-    use std::path::Path;
 
-    fn load(text: &str) -> Config {
-        let opts = LoadOptions { config_id: "n".into() };
-        load_bytes("t.conf", text.as_bytes(), Path::new("/"), &opts).config
-    }
+    use crate::config::load_clean as load;
 
     fn fates(old: &Config, new: &Config) -> (Vec<Fate>, Vec<usize>) {
         let running: Vec<Side> = old
@@ -520,7 +515,9 @@ mod tests {
 
     #[test]
     fn a_new_multicast_group_restarts_multicast_instances_only() {
-        let u = a_with(" unicast_peer {\n 198.18.0.9\n }\n").replace("vrrp_instance A", "vrrp_instance U");
+        let u = a_with(" unicast_peer {\n 198.18.0.9\n }\n")
+            .replace("vrrp_instance A", "vrrp_instance U")
+            .replace("virtual_router_id 1", "virtual_router_id 3");
         let old = load(&format!("{A}{u}"));
         let new = load(&format!("global_defs {{\n vrrp_mcast_group4 224.0.0.100\n}}\n{A}{u}"));
         assert_eq!(fates(&old, &new).0, vec![Fate::Restart(vec![Change::McastGroup]), Fate::Keep]);

@@ -132,15 +132,8 @@ pub(super) fn static_dev(a: &VipSpec, g: &GlobalDefs) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{load_bytes, Config, LoadOptions};
-    use std::path::Path;
 
-    fn load(conf: &str) -> Config {
-        let opts = LoadOptions { config_id: "n1".into() };
-        let l = load_bytes("t.conf", conf.as_bytes(), Path::new("/"), &opts);
-        assert!(!l.has_errors(), "{:?}", l.diags);
-        l.config
-    }
+    use crate::config::load_clean as load;
 
     #[test]
     fn static_addresses_default_to_default_interface() {
