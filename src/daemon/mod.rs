@@ -42,6 +42,7 @@ pub mod metrics;
 pub mod metrics_http;
 pub mod pidfile;
 pub mod process;
+pub mod reload_schedule;
 pub mod sched;
 pub mod settings;
 pub mod signals;
