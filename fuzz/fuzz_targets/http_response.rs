@@ -101,11 +101,11 @@ fuzz_target!(|data: &[u8]| {
     }
 
     let mut server = Server { data, piece, blocked: false };
-    let request = request("/", "198.18.0.1", HttpProtocol::V1_1);
+    let request: std::rc::Rc<[u8]> = request("/", "198.18.0.1", HttpProtocol::V1_1).into();
     let mut exchange = HttpExchange::new(request, ResponseParser::new());
     // Each call makes progress (a would-block is followed by data), so this ends.
     for _ in 0..=data.len() + 2 {
-        match exchange.drive(&mut server) {
+        match exchange.drive(&mut server, true) {
             Progress::Pending => continue,
             Progress::Done(_) | Progress::Failed(_) => return,
         }

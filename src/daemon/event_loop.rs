@@ -21,8 +21,7 @@
 //! - `status` answers `vigil status` through the control socket. Its
 //!   clients are served without blocking, after the timers that were due.
 
-use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::io;
 use std::os::unix::io::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -277,38 +276,11 @@ fn status(sub: &dyn Subsystem, name: &str, started: Instant) -> Json {
     Json::Obj(pairs)
 }
 
-/// Write a dump file, refusing to follow a symlink planted in /tmp.
-/// Write a dump as keepalived's safe open does: a fresh root-owned file
-/// beside the target (O_EXCL, never following or blocking on what a local
-/// user put there), renamed over it. In a sticky directory such as /tmp the
-/// rename fails for another user's file, which is then left alone; a hard
-/// link at the path loses its name, never its contents.
+/// Write a dump file with `sys::file::replace`: never following or blocking
+/// on what a local user planted in /tmp.
 fn write_dump(path: &Path, text: &str) {
-    match replace_file(path, text.as_bytes()) {
+    match crate::sys::file::replace(path, text.as_bytes(), 0o600) {
         Ok(()) => log::info!("Wrote {}", path.display()),
         Err(e) => log::error!("Cannot write {}: {e}", path.display()),
     }
-}
-
-fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let name = path.file_name().ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".{}.tmp", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
-    // A leftover of ours from a crash; anyone else's makes the open fail.
-    let _ = std::fs::remove_file(&tmp);
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(&tmp)?;
-    let written = file.write_all(bytes).and_then(|()| std::fs::rename(&tmp, path));
-    if written.is_err() {
-        // The write's error is the one to report; a leftover is removed
-        // by the next write (above).
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
 }

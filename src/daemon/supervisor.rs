@@ -971,9 +971,17 @@ fn read_acks(slot: &mut Slot) {
 }
 
 /// `reload_file`: an empty file, rw-r--r-- as keepalived makes it.
+/// Made fresh (O_EXCL, never following a link a local user planted; in a
+/// sticky directory another user's file stays and the create fails).
 fn create_reload_file(path: &str) {
     use std::os::unix::fs::OpenOptionsExt;
-    let made = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o644).open(path);
+    let _ = std::fs::remove_file(path); // a leftover of a reload cut short; if it stays, the create says why
+    let made = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path);
     if let Err(e) = made {
         log::info!("Failed to create reload file ({path}): {e}");
     }
@@ -984,7 +992,7 @@ fn create_reload_file(path: &str) {
 /// finding a line as `-t` prints them; emptied first, as keepalived does.
 fn write_check_report(path: &str, diags: &[Diagnostic]) {
     let report: String = diags.iter().map(|d| format!("{d}\n")).collect();
-    if let Err(e) = std::fs::write(path, report) {
+    if let Err(e) = crate::sys::file::replace(Path::new(path), report.as_bytes(), 0o644) {
         log::warn!("cannot write the config check log {path}: {e}");
     }
 }
