@@ -15,7 +15,7 @@ pub struct ReloadAt {
 }
 
 /// Next reload for `text` (the file's first line is used) at `now_unix`, local time being
-/// `utc_offset_secs` ahead of UTC. Err is the reason to log.
+/// `utc_offset_secs` ahead of UTC. Err is the reason to log, in keepalived's words.
 pub fn next_reload(text: &str, now_unix: i64, utc_offset_secs: i64) -> Result<ReloadAt, String> {
     let line = text.lines().next().unwrap_or("").trim_end_matches('\r');
     let (body, offset) = match line.strip_suffix('Z') {
@@ -25,14 +25,14 @@ pub fn next_reload(text: &str, now_unix: i64, utc_offset_secs: i64) -> Result<Re
     let num = |s: &str| -> Option<i64> {
         (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok())?
     };
-    let bad = || format!("reload time '{line}' invalid - ignoring");
+    let bad = || format!("Reload date/time {line} invalid - ignoring");
     let (date, time) = match body.len() {
         8 => (None, body),
         17 | 19 => {
             let (d, t) = body.split_once(' ').ok_or_else(bad)?;
             (Some(d), t)
         }
-        _ => return Err(format!("reload time '{line}' format is incorrect - ignoring")),
+        _ => return Err(format!("Reload time {line} format is incorrect - ignoring")),
     };
     let hms: Vec<&str> = time.split(':').collect();
     if hms.len() != 3 || hms.iter().any(|p| p.len() != 2) {
@@ -72,7 +72,7 @@ pub fn next_reload(text: &str, now_unix: i64, utc_offset_secs: i64) -> Result<Re
             }
             let unix = days_from_civil(y, mo, day) * 86_400 + secs_of_day - offset;
             if unix <= now_unix {
-                return Err(format!("reload time '{line}' is in the past - ignoring"));
+                return Err(format!("Reload time {line} is in the past - ignoring"));
             }
             Ok(ReloadAt { unix, date_given: true })
         }
