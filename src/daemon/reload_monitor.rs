@@ -5,9 +5,9 @@
 //! is [`super::reload_schedule`]'s call; this module reads the file and the
 //! clocks, logs, and deletes the file once its reload comes.
 //!
-//! The supervisor starts one at start and after each reload (the file is
-//! read afresh, as keepalived restarts its monitor when it reloads), and
-//! stops it before; a reload that drops `reload_time_file` so cancels it.
+//! The supervisor starts one at start and replaces it after each reload
+//! (the file is read afresh, as keepalived restarts its monitor when it
+//! reloads); a reload that drops `reload_time_file` so cancels it.
 
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
