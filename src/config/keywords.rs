@@ -334,8 +334,8 @@ table! {
         "enable_dbus" Ignored Rare,
         "dbus_service_name" Ignored Rare,
         "reload_check_config" Value Rare,
-        "reload_time_file" Ignored Rare,
-        "reload_repeat" Ignored Rare,
+        "reload_time_file" Value Rare,
+        "reload_repeat" Value Rare,
         "reload_file" Value Rare,
         "include_check" Ignored Rare,
         "config_save_dir" Ignored Rare,
@@ -702,7 +702,6 @@ pub fn ignored_reason(ctx: Ctx, name: &str) -> Option<&'static str> {
         )
         | (VirtualServer, "snmp_name") => "speak SNMP",
         (GlobalDefs, "enable_dbus" | "dbus_service_name") => "offer D-Bus",
-        (GlobalDefs, "reload_time_file" | "reload_repeat") => "schedule reloads",
         (GlobalDefs, "include_check") => "check included files",
         (GlobalDefs, "config_save_dir" | "tmp_config_directory") => "keep copies of the configuration there",
         (Instance, "kernel_rx_buf_size") => "size VRRP socket buffers per instance",
