@@ -114,8 +114,16 @@ impl Out {
         let _ = writeln!(self.s, "{:w$}{text}", "", w = self.depth * 4);
     }
 
+    // A thin generic shell over one non-generic body: kv is called with
+    // ~160 value types' worth of sites, each copy of a formatting body costs.
     fn kv(&mut self, k: &str, v: impl std::fmt::Display) {
-        self.line(&format!("{k} {v}"));
+        self.kv_dyn(k, &v);
+    }
+
+    #[inline(never)]
+    fn kv_dyn(&mut self, k: &str, v: &dyn std::fmt::Display) {
+        // Writing to a String cannot fail.
+        let _ = writeln!(self.s, "{:w$}{k} {v}", "", w = self.depth * 4);
     }
 
     fn open(&mut self, head: &str) {
