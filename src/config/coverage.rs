@@ -89,6 +89,8 @@ pub const ACTED_ON: &[(Ctx, &str, &str)] = {
             "reload_check_config_writes_the_check_and_keeps_a_bad_config_out",
         ),
         (GlobalDefs, "reload_file", "reload_file_marks_a_reload_in_progress"),
+        (GlobalDefs, "reload_time_file", "reload_time_file_reloads_then_and_deletes_the_file"),
+        (GlobalDefs, "reload_repeat", "reload_repeat_keeps_a_time_only_file_for_tomorrow"),
         (GlobalDefs, "vrrp_netlink_cmd_rcv_bufs", "socket_buffer_keywords_size_the_daemons_sockets"),
         (GlobalDefs, "vrrp_netlink_cmd_rcv_bufs_force", "socket_buffer_keywords_size_the_daemons_sockets"),
         (GlobalDefs, "vrrp_netlink_monitor_rcv_bufs", "socket_buffer_keywords_size_the_daemons_sockets"),

@@ -5,17 +5,15 @@
 //! checker child and VRRP's `track_file` in the VRRP child both use it.
 
 use std::collections::HashMap;
-use std::ffi::OsStr;
 use std::io::Read;
 use std::os::fd::AsRawFd;
-use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use log::{error, info, warn};
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
-use super::inotify::Inotify;
+use super::inotify::{dir_and_name, Inotify};
 use super::Result;
 use crate::config::model::TrackFile;
 
@@ -95,7 +93,7 @@ impl Watcher {
         let mut w = Watcher { inotify, files: HashMap::new() };
         let mut failed = Vec::new();
         for tf in files {
-            let (dir, name) = split(&tf.path);
+            let (dir, name) = dir_and_name(&tf.path);
             match w.inotify.watch_dir(&dir) {
                 Ok(wd) => w.files.entry((wd, name)).or_default().push(tf.name.clone()),
                 Err(e) => failed.push((tf.name.clone(), e.to_string())),
@@ -222,16 +220,6 @@ impl TrackedFiles {
             crate::runtime::deregister(registry, &mut SourceFd(&w.inotify().as_raw_fd()));
         }
     }
-}
-
-/// (directory, file name) of a path; a bare name is in ".".
-fn split(path: &Path) -> (PathBuf, Vec<u8>) {
-    let name = path.file_name().unwrap_or(OsStr::new("")).as_bytes().to_vec();
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    (dir, name)
 }
 
 #[cfg(test)]

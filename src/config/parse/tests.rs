@@ -1154,3 +1154,19 @@ fn socket_buffer_keywords_follow_keepalived() {
     assert_eq!(RxBufsPolicy::Mtu.share(3, 1500, 40), 4500);
     assert_eq!(RxBufsPolicy::Advert.share(3, 1500, 40), 120);
 }
+
+#[test]
+fn reload_time_file_and_reload_repeat_are_read() {
+    // The schedule itself: tests/reload_check_netns.rs reload_time_file_reloads_then_and_deletes_the_file.
+    let mut diags = Vec::new();
+    let text = "global_defs {\n reload_time_file /run/vigil.reload_at\n reload_repeat\n}\n";
+    let cfg = super::parse(&tokens(text), &mut diags);
+    assert!(diags.is_empty(), "{diags:?}");
+    assert_eq!(cfg.global.reload_time_file.as_deref(), Some("/run/vigil.reload_at"));
+    assert!(cfg.global.reload_repeat);
+    let cfg = super::parse(&tokens("global_defs {\n\n reload_time_file\n}\n"), &mut diags);
+    assert_eq!((cfg.global.reload_time_file, cfg.global.reload_repeat), (None, false));
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert!(diags[0].is_error() && diags[0].message.contains("needs a value"), "{:?}", diags[0]);
+    assert_eq!(diags[0].loc.as_ref().map(|l| l.line), Some(3), "file:line of the keyword");
+}
