@@ -1134,13 +1134,15 @@ fn socket_buffer_keywords_follow_keepalived() {
     let (c, d) = load(
         "global_defs {\n vrrp_netlink_cmd_rcv_bufs 4096\n vrrp_netlink_cmd_rcv_bufs 0\n \
          vrrp_netlink_monitor_rcv_bufs_force\n process_monitor_rcv_bufs 9000\n \
-         process_monitor_rcv_bufs_force off\n vrrp_rx_bufs_policy MTU advert\n vrrp_rx_bufs_multiplier 4\n}\n",
+         process_monitor_rcv_bufs_force off\n vrrp_rx_bufs_policy MTU advert\n vrrp_rx_bufs_multiplier 4\n \
+         lvs_netlink_cmd_rcv_bufs 212341234\n lvs_netlink_cmd_rcv_bufs_force yes\n}\n",
     );
     let b = c.global.netlink_bufs;
     // 0 leaves the size as it was; a bare _force means on.
     assert_eq!(b.vrrp_cmd, RcvBuf { bytes: 4096, force: false });
     assert_eq!(b.vrrp_monitor, RcvBuf { bytes: 0, force: true });
     assert_eq!(b.process_monitor, RcvBuf { bytes: 9000, force: false });
+    assert_eq!(b.lvs_cmd, RcvBuf { bytes: 212341234, force: true });
     // MTU wins over ADVERT, reported.
     assert_eq!(c.global.vrrp_rx_bufs, RxBufsPolicy::Mtu);
     assert!(d.iter().any(|d| d.message.contains("ignoring ADVERT")), "{d:?}");
