@@ -1170,3 +1170,41 @@ fn reload_time_file_and_reload_repeat_are_read() {
     assert!(diags[0].is_error() && diags[0].message.contains("needs a value"), "{:?}", diags[0]);
     assert_eq!(diags[0].loc.as_ref().map(|l| l.line), Some(3), "file:line of the keyword");
 }
+
+#[test]
+fn each_instance_clashing_on_a_vrid_is_reported_once() {
+    let inst = |name: &str, vrid: u8, extra: &str| {
+        format!(
+            "vrrp_instance {name} {{\n interface eth0\n virtual_router_id {vrid}\n{extra} virtual_ipaddress {{\n  198.18.0.1\n }}\n}}\n"
+        )
+    };
+    let peers = |p: &[&str]| format!(" unicast_peer {{\n{}\n }}\n", p.join("\n"));
+    let text = [
+        inst("A", 7, ""),
+        inst("B", 7, ""),
+        inst("C", 7, ""),
+        inst("U1", 9, &peers(&["198.18.1.1"])),
+        inst("U2", 9, &peers(&["198.18.1.2"])),
+        inst("U3", 9, &peers(&["198.18.1.3", "198.18.1.2"])),
+        inst("M", 9, ""),
+    ]
+    .concat();
+    let (_, diags) = load(&text);
+    let clashes: Vec<String> = diags
+        .iter()
+        .map(|d| d.to_string())
+        .filter(|d| d.contains("both use virtual_router_id"))
+        .map(|d| d[d.find("instances").unwrap()..d.find(" both").unwrap()].to_string())
+        .collect();
+    // B and C against A, not C against B too; unicast with disjoint peers
+    // do not clash, a shared peer does, and multicast clashes with all.
+    assert_eq!(
+        clashes,
+        [
+            "instances 'A' and 'B'",
+            "instances 'A' and 'C'",
+            "instances 'U2' and 'U3'",
+            "instances 'U1' and 'M'"
+        ]
+    );
+}
