@@ -20,12 +20,10 @@ const STRICT_ACCEPT_HINT: &str = "add 'accept' to the instance (VRRPv3) if its V
 pub fn validate(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
     let mut c = Checker { diags };
     c.duplicate_names(cfg);
-    for i in 0..cfg.instances.len() {
-        let (global, scripts) = (&cfg.global, &cfg.vrrp_scripts);
-        let names: Vec<&str> = scripts.iter().map(|s| s.name.as_str()).collect();
-        let vi = &mut cfg.instances[i];
-        c.instance(vi, global);
-        c.track_scripts(&vi.name.clone(), &mut vi.track_scripts, &names);
+    let mut scripts = Defined::new(cfg.vrrp_scripts.iter().map(|s| s.name.as_str()));
+    for vi in &mut cfg.instances {
+        c.instance(vi, &cfg.global);
+        c.track_scripts(&vi.name.clone(), &mut vi.track_scripts, &mut scripts);
     }
     c.unusable_auth_hmac(cfg);
     c.duplicate_vrids(cfg);
@@ -42,6 +40,36 @@ pub fn validate(cfg: &mut Config, diags: &mut Vec<Diagnostic>) {
 
 struct Checker<'d> {
     diags: &'d mut Vec<Diagnostic>,
+}
+
+/// The names of the blocks of one kind, to look references up in: a set,
+/// and the list a did-you-mean searches. A hint searches every name, so
+/// only the first [`Defined::HINTS`] unknown references get one: a file
+/// generating thousands of them stays fast.
+struct Defined<'a> {
+    list: Vec<&'a str>,
+    set: HashSet<&'a str>,
+    hints_left: usize,
+}
+
+impl<'a> Defined<'a> {
+    const HINTS: usize = 100;
+
+    fn new(names: impl Iterator<Item = &'a str>) -> Self {
+        let list: Vec<&str> = names.collect();
+        let set = list.iter().copied().collect();
+        Defined { list, set, hints_left: Self::HINTS }
+    }
+
+    fn contains(&self, name: &str) -> bool {
+        self.set.contains(name)
+    }
+
+    /// [`suggest::name_hint`] for an unknown `name`, while hints are left.
+    fn hint(&mut self, name: &str, what: &str) -> Option<String> {
+        self.hints_left = self.hints_left.checked_sub(1)?;
+        suggest::name_hint(name, what, &self.list)
+    }
 }
 
 impl Checker<'_> {
@@ -454,18 +482,26 @@ impl Checker<'_> {
         }
     }
 
-    fn track_scripts(&mut self, owner: &str, tracks: &mut Vec<super::model::TrackScript>, names: &[&str]) {
+    fn track_scripts(
+        &mut self,
+        owner: &str,
+        tracks: &mut Vec<super::model::TrackScript>,
+        names: &mut Defined,
+    ) {
         let mut missing = Vec::new();
         tracks.retain(|t| {
-            let ok = names.contains(&t.name.as_str());
+            let ok = names.contains(&t.name);
             if !ok {
                 missing.push((t.loc.clone(), t.name.clone()));
             }
             ok
         });
         for (loc, n) in missing {
-            let hint = suggest::name_hint(&n, "vrrp_script", names)
-                .or_else(|| Some("no vrrp_script is defined".to_string()));
+            let hint = if names.list.is_empty() {
+                Some("no vrrp_script is defined".to_string())
+            } else {
+                names.hint(&n, "vrrp_script")
+            };
             self.error(&loc, format!("'{owner}' tracks script '{n}', which no vrrp_script defines"), hint);
         }
     }
@@ -516,10 +552,11 @@ impl Checker<'_> {
         what: &str,
         block: &str,
     ) {
+        let names: HashSet<&str> = names.iter().map(String::as_str).collect();
         let mut missing = Vec::new();
         for (owner, tracks) in owners {
             tracks.retain(|t| {
-                let ok = names.contains(&t.name);
+                let ok = names.contains(t.name.as_str());
                 if !ok {
                     missing.push((
                         t.loc.clone(),
@@ -591,29 +628,20 @@ impl Checker<'_> {
     }
 
     fn sync_groups(&mut self, cfg: &mut Config) {
-        let instances: Vec<&str> = cfg.instances.iter().map(|i| i.name.as_str()).collect();
-        let defined: HashSet<&str> = instances.iter().copied().collect();
-        let scripts: Vec<&str> = cfg.vrrp_scripts.iter().map(|s| s.name.as_str()).collect();
+        let mut instances = Defined::new(cfg.instances.iter().map(|i| i.name.as_str()));
+        let mut scripts = Defined::new(cfg.vrrp_scripts.iter().map(|s| s.name.as_str()));
         let mut member_of: HashMap<String, String> = HashMap::new();
-        // A hint searches every instance name: given for the first few
-        // unknown members only, so a generated file of thousands stays fast.
-        let mut hints_left = 100;
         for g in &mut cfg.sync_groups {
             let mut bad = Vec::new();
             g.members.retain(|(m, loc)| {
-                let ok = defined.contains(m.as_str());
+                let ok = instances.contains(m);
                 if !ok {
                     bad.push((loc.clone(), m.clone()));
                 }
                 ok
             });
             for (loc, m) in bad {
-                let hint = if hints_left > 0 {
-                    hints_left -= 1;
-                    suggest::name_hint(&m, "vrrp_instance", &instances)
-                } else {
-                    None
-                };
+                let hint = instances.hint(&m, "vrrp_instance");
                 self.error(
                     &loc,
                     format!("sync group '{}' names instance '{m}', which is not defined", g.name),
@@ -635,7 +663,7 @@ impl Checker<'_> {
                 );
             }
             let name = g.name.clone();
-            self.track_scripts(&name, &mut g.track_scripts, &scripts);
+            self.track_scripts(&name, &mut g.track_scripts, &mut scripts);
         }
     }
 
