@@ -724,7 +724,7 @@ impl Subsystem for CheckerEngine {
         self.check_scripts();
         self.mailer = Mailer::from_config(&self.global, tokens::MAILER);
         if self.want_kernel && self.lvs.is_none() {
-            self.lvs = super::lvs_kernel::open();
+            self.lvs = super::lvs_kernel::open(self.global.netlink_bufs.lvs_cmd);
         }
         self.lvs_prepare();
         self.files.open(registry, false);

@@ -250,6 +250,9 @@ fn global(o: &mut Out, g: &GlobalDefs) {
     if let Some(a) = g.metrics_listen {
         o.kv("metrics_listen", a);
     }
+    if let Some(f) = &g.reload_time_file {
+        o.kv("reload_time_file", format!("{f}{}", if g.reload_repeat { " (repeat)" } else { "" }));
+    }
     if let Some(d) = &g.lvs_sync_daemon {
         let mut v = d.ifname.clone();
         if let Some(i) = &d.instance {

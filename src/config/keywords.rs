@@ -7,6 +7,9 @@
 //! Every other keyword is acted on, and `config::coverage` names the test
 //! that shows it; a unit test fails for a keyword in neither class.
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
 /// The kind of block a keyword sits in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Ctx {
@@ -121,20 +124,36 @@ pub struct Keyword {
 
 /// Finds `name` in the block `ctx` (case-sensitive, like keepalived): in
 /// the block's own part of the table and the shared ones it draws from,
-/// first in table order. The parser asks for every keyword it reads, so it
-/// searches those parts only, not the whole table.
+/// first in table order. The parser asks for every word it reads, and a
+/// fuzzed or mistyped file is mostly unknown words: one hash probe finds
+/// the few entries with that name instead of comparing it with a block's.
 pub fn lookup(ctx: Ctx, name: &str) -> Option<&'static Keyword> {
+    entries_named(name).find(|k| k.ctx == ctx || ctx.shared().contains(&k.ctx))
+}
+
+/// Every table entry called `name`, in table order.
+fn entries_named(name: &str) -> impl Iterator<Item = &'static Keyword> {
+    static BY_NAME: OnceLock<HashMap<&'static str, Vec<u16>>> = OnceLock::new();
+    let index = BY_NAME.get_or_init(|| {
+        let mut index: HashMap<&'static str, Vec<u16>> = HashMap::with_capacity(TABLE.len());
+        for (i, k) in TABLE.iter().enumerate() {
+            index.entry(k.name).or_default().push(i as u16);
+        }
+        index
+    });
+    index.get(name).into_iter().flatten().map(|&i| &TABLE[usize::from(i)])
+}
+
+/// The table parts of `ctx` and the shared blocks it draws from, in table order.
+fn parts_of(ctx: Ctx) -> impl Iterator<Item = &'static Keyword> {
     let mut parts = [CTX_RANGES[ctx as usize]; 3];
     let shared = ctx.shared();
     for (part, c) in parts[1..].iter_mut().zip(shared) {
         *part = CTX_RANGES[*c as usize];
     }
-    let parts = &mut parts[..1 + shared.len()];
-    parts.sort_unstable_by_key(|r| r.0);
-    parts
-        .iter()
-        .flat_map(|&(start, end)| &TABLE[usize::from(start)..usize::from(end)])
-        .find(|k| k.name == name)
+    let len = 1 + shared.len();
+    parts[..len].sort_unstable_by_key(|r| r.0);
+    (0..len).flat_map(move |p| &TABLE[usize::from(parts[p].0)..usize::from(parts[p].1)])
 }
 
 /// The number of [`Ctx`] values.
@@ -162,13 +181,13 @@ const fn ctx_ranges(table: &[Keyword]) -> [(u16, u16); CTX_COUNT] {
 
 /// Every keyword accepted in `ctx`.
 pub fn names_in(ctx: Ctx) -> impl Iterator<Item = &'static str> {
-    KEYWORDS.iter().filter(move |k| k.ctx == ctx || ctx.shared().contains(&k.ctx)).map(|k| k.name)
+    parts_of(ctx).map(|k| k.name)
 }
 
 /// The blocks other than `ctx` where `name` is a keyword.
 pub fn blocks_with(name: &str, ctx: Ctx) -> Vec<Ctx> {
     let mut out: Vec<Ctx> = Vec::new();
-    for k in KEYWORDS.iter().filter(|k| k.name == name && k.ctx != ctx) {
+    for k in entries_named(name).filter(|k| k.ctx != ctx) {
         let c = match k.ctx {
             Ctx::CheckerCommon | Ctx::ConnCommon => Ctx::TcpCheck,
             c => c,
@@ -315,8 +334,8 @@ table! {
         "enable_dbus" Ignored Rare,
         "dbus_service_name" Ignored Rare,
         "reload_check_config" Value Rare,
-        "reload_time_file" Ignored Rare,
-        "reload_repeat" Ignored Rare,
+        "reload_time_file" Value Rare,
+        "reload_repeat" Value Rare,
         "reload_file" Value Rare,
         "include_check" Ignored Rare,
         "config_save_dir" Ignored Rare,
@@ -325,8 +344,8 @@ table! {
         "vrrp_netlink_cmd_rcv_bufs_force" Value Rare,
         "vrrp_netlink_monitor_rcv_bufs" Value Rare,
         "vrrp_netlink_monitor_rcv_bufs_force" Value Rare,
-        "lvs_netlink_cmd_rcv_bufs" Ignored Rare,
-        "lvs_netlink_cmd_rcv_bufs_force" Ignored Rare,
+        "lvs_netlink_cmd_rcv_bufs" Value Rare,
+        "lvs_netlink_cmd_rcv_bufs_force" Value Rare,
         "lvs_netlink_monitor_rcv_bufs" Ignored Rare,
         "lvs_netlink_monitor_rcv_bufs_force" Ignored Rare,
         "process_monitor_rcv_bufs" Value Rare,
@@ -683,15 +702,12 @@ pub fn ignored_reason(ctx: Ctx, name: &str) -> Option<&'static str> {
         )
         | (VirtualServer, "snmp_name") => "speak SNMP",
         (GlobalDefs, "enable_dbus" | "dbus_service_name") => "offer D-Bus",
-        (GlobalDefs, "reload_time_file" | "reload_repeat") => "schedule reloads",
         (GlobalDefs, "include_check") => "check included files",
         (GlobalDefs, "config_save_dir" | "tmp_config_directory") => "keep copies of the configuration there",
         (Instance, "kernel_rx_buf_size") => "size VRRP socket buffers per instance",
         (GlobalDefs, "lvs_netlink_monitor_rcv_bufs" | "lvs_netlink_monitor_rcv_bufs_force") => {
-            "size a netlink event socket in its checker: the checker follows no interface events and has none"
-        }
-        (GlobalDefs, "lvs_netlink_cmd_rcv_bufs" | "lvs_netlink_cmd_rcv_bufs_force") => {
-            "size the checker's IPVS netlink socket from the configuration"
+            "watch address events in its checker, the socket keepalived sizes with it \
+             (keepalived's checker acts on them only for ha_suspend, which vigil lacks too)"
         }
         (
             GlobalDefs,
@@ -784,6 +800,35 @@ pub fn ignored_message(ctx: Ctx, name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// fuzz/config_load.dict (libFuzzer's -dict for the config_load
+    /// target) holds every keyword and the preprocessor's syntax, so the
+    /// fuzzer writes real keywords without tracing every comparison.
+    #[test]
+    fn fuzz_dictionary_is_current() {
+        let mut words: Vec<&str> = KEYWORDS.iter().map(|k| k.name).collect();
+        words.extend(["{", "}", "$", "${", "=", "@", "@^", "~SEQ(", "~SEQx(", "~LST(", "include", "#", "!"]);
+        words.sort_unstable();
+        words.dedup();
+        let mut want =
+            String::from("# Generated by keywords::tests::fuzz_dictionary_is_current; regenerate with\n");
+        want.push_str("#   VIGIL_UPDATE_DICT=1 cargo test --lib fuzz_dictionary\n");
+        for w in words {
+            assert!(w.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\'), "{w}");
+            want.push_str(&format!("\"{w}\"\n"));
+        }
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/config_load.dict");
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        if have != want {
+            if std::env::var_os("VIGIL_UPDATE_DICT").is_some() {
+                std::fs::write(&path, want).unwrap();
+                return;
+            }
+            panic!(
+                "fuzz/config_load.dict is out of date: VIGIL_UPDATE_DICT=1 cargo test --lib fuzz_dictionary"
+            );
+        }
+    }
 
     #[test]
     fn lookup_respects_context_and_case() {

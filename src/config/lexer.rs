@@ -28,12 +28,13 @@ pub fn lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
 /// quotes, or the length of the line. Uses the same quoting rules as the
 /// lexer, so both agree on what is a comment.
 pub fn code_end(text: &[u8]) -> usize {
+    let closes = LastClose::default();
     let mut i = 0;
     while i < text.len() {
         match text[i] {
             b'#' | b'!' => return i,
             q @ (b'"' | b'\'') => i = skip_quoted(text, i + 1, q),
-            b'$' if text.get(i + 1) == Some(&b'{') => i = skip_braced_ref(text, i),
+            b'$' if text.get(i + 1) == Some(&b'{') => i = skip_braced_ref(text, i, &closes),
             _ => i += 1,
         }
     }
@@ -55,10 +56,25 @@ fn skip_quoted(text: &[u8], mut i: usize, q: u8) -> usize {
 /// Index just past a `${...}` reference starting at `i`, or `i + 1` when it
 /// is not closed. An unsubstituted `${NAME}` stays one word instead of
 /// turning into braces the parser would take for a block.
-fn skip_braced_ref(text: &[u8], i: usize) -> usize {
+fn skip_braced_ref(text: &[u8], i: usize, closes: &LastClose) -> usize {
+    // Without a `}` after `i` there is nothing to look for: a line of
+    // unclosed `${` would otherwise be searched to its end once per `${`.
+    if closes.get(text).is_none_or(|c| c < i) {
+        return i + 1;
+    }
     match text[i..].iter().position(|&b| b == b'}') {
         Some(p) => i + p + 1,
         None => i + 1,
+    }
+}
+
+/// The index of a line's last `}`, found once and only if asked for.
+#[derive(Default)]
+struct LastClose(std::cell::OnceCell<Option<usize>>);
+
+impl LastClose {
+    fn get(&self, text: &[u8]) -> Option<usize> {
+        *self.0.get_or_init(|| text.iter().rposition(|&b| b == b'}'))
     }
 }
 
@@ -109,7 +125,7 @@ pub fn lex_line_into(
     line: u32,
     diags: &mut Vec<Diagnostic>,
 ) {
-    Lexer { text, cols, file, line, braces: true }.run(tokens, diags)
+    Lexer { text, cols, file, line, braces: true, closes: LastClose::default() }.run(tokens, diags)
 }
 
 /// Like [`lex_line`], but `{` and `}` are ordinary word characters. For the
@@ -122,7 +138,7 @@ pub fn lex_words(
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Token> {
     let mut tokens = Vec::new();
-    Lexer { text, cols, file, line, braces: false }.run(&mut tokens, diags);
+    Lexer { text, cols, file, line, braces: false, closes: LastClose::default() }.run(&mut tokens, diags);
     tokens
 }
 
@@ -150,6 +166,7 @@ struct Lexer<'a> {
     line: u32,
     /// Whether `{` and `}` are tokens of their own.
     braces: bool,
+    closes: LastClose,
 }
 
 impl Lexer<'_> {
@@ -219,7 +236,7 @@ impl Lexer<'_> {
                 b'#' | b'!' => break,
                 b'{' | b'}' if self.braces => break,
                 b'$' if text.get(i + 1) == Some(&b'{') => {
-                    let end = skip_braced_ref(text, i);
+                    let end = skip_braced_ref(text, i, &self.closes);
                     buf.extend_from_slice(&text[i..end]);
                     i = end;
                 }

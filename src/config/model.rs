@@ -276,6 +276,12 @@ pub struct GlobalDefs {
     /// `reload_file [FILE]`: made while a reload reads the new configuration
     /// and removed after (bare: /run/keepalived.reload, as keepalived).
     pub reload_file: Option<String>,
+    /// `reload_time_file FILE`: the parent reloads at the time the file
+    /// holds (`daemon::reload_schedule` reads it).
+    pub reload_time_file: Option<String>,
+    /// `reload_repeat`: a time-only `reload_time_file` stays after its
+    /// reload, which then comes again the next day.
+    pub reload_repeat: bool,
     /// Top-level `garp_group` blocks (kept here, with the global
     /// intervals they override for their interfaces).
     pub garp_groups: Vec<GarpGroup>,
@@ -329,6 +335,11 @@ pub struct NetlinkBufs {
     pub vrrp_monitor: RcvBuf,
     /// The process connector of `vrrp_track_process`.
     pub process_monitor: RcvBuf,
+    /// The checker child's IPVS generic netlink socket, its one netlink
+    /// request socket. keepalived sizes its checker's rtnetlink request
+    /// socket (the start-up address lookup for `ha_suspend`) with the same
+    /// keyword; vigil's checker has no such socket.
+    pub lvs_cmd: RcvBuf,
 }
 
 /// `vrrp_rx_bufs_policy MTU|ADVERT|SIZE`: each instance adds its share to
@@ -464,6 +475,8 @@ impl Default for GlobalDefs {
             lvs_flush_on_stop: LvsFlushOnStop::No,
             reload_check_config: None,
             reload_file: None,
+            reload_time_file: None,
+            reload_repeat: false,
             garp_groups: Vec::new(),
             netlink_bufs: NetlinkBufs::default(),
             vrrp_rx_bufs: RxBufsPolicy::Kernel,

@@ -393,6 +393,8 @@ impl Parser<'_> {
                 "reload_file" => {
                     g.reload_file = Some(s.arg(0).unwrap_or("/run/keepalived.reload").to_string())
                 }
+                "reload_time_file" => g.reload_time_file = self.string(s).or(g.reload_time_file.take()),
+                "reload_repeat" => g.reload_repeat = self.flag(s),
                 _ if self.buffer_keyword(g, s) => {}
                 _ => self.unhandled(s),
             }

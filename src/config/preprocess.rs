@@ -16,7 +16,6 @@ use super::lexer;
 use super::token::Token;
 use std::collections::HashMap;
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::snapshot::{ReadFile, Snapshot};
@@ -447,6 +446,9 @@ impl<'a> Preprocessor<'a> {
         out: &mut Expansion,
     ) -> Flow {
         let code = lexer::code_end(text);
+        // A `${` with no `}` after it is not searched for one: a line of them
+        // stays linear.
+        let last_close = text.iter().rposition(|&b| b == b'}');
         let mut quote: Option<u8> = None;
         let mut i = 0;
         while i < text.len() {
@@ -462,7 +464,7 @@ impl<'a> Preprocessor<'a> {
                 break;
             }
             let b = text[i];
-            let rf = if b == b'$' { reference(text, i) } else { None };
+            let rf = if b == b'$' { reference(text, i, last_close) } else { None };
             let Some(rf) = rf else {
                 match quote {
                     Some(q) if b == q => quote = None,
@@ -727,14 +729,7 @@ fn finding(severity: Severity, loc: &Loc, message: String) -> Diagnostic {
 /// `include /dev/*` cannot hang the loader. Non-blocking, because some
 /// "regular" files block on read (/proc/kmsg, tracing's trace_pipe).
 fn read_config(path: &Path) -> std::io::Result<Vec<u8>> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let meta = fs::metadata(path)?;
-    if !meta.is_file() {
-        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"));
-    }
-    let mut bytes = Vec::new();
-    let file = fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)?;
-    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    let bytes = crate::config::file::read_regular(path, MAX_FILE_BYTES + 1, true)?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "larger than 16 MiB"));
     }
@@ -819,17 +814,21 @@ struct Reference {
     spaced: bool,
 }
 
-fn reference(text: &[u8], i: usize) -> Option<Reference> {
+fn reference(text: &[u8], i: usize, last_close: Option<usize>) -> Option<Reference> {
     if text.get(i + 1) == Some(&b'{') {
-        let close = i + 2 + text.get(i + 2..)?.iter().position(|&b| b == b'}')?;
-        let inner = &text[i + 2..close];
-        let len = inner.iter().take_while(|&&c| is_name_char(c)).count();
-        let (name, args) = inner.split_at(len);
-        if !inner.first().is_some_and(|&c| is_name_start(c))
-            || !args.first().is_none_or(|&c| lexer::is_space(c))
+        // Name and the byte after it first, then the search for `}` (only
+        // if there is one after `i`): a run of `${` that cannot be
+        // references costs one step each, not a search to the line's end.
+        let body = text.get(i + 2..)?;
+        let len = body.iter().take_while(|&&c| is_name_char(c)).count();
+        if !body.first().is_some_and(|&c| is_name_start(c))
+            || !body.get(len).is_some_and(|&c| c == b'}' || lexer::is_space(c))
+            || last_close.is_none_or(|c| c < i + 2 + len)
         {
             return None;
         }
+        let close = i + 2 + len + body[len..].iter().position(|&b| b == b'}')?;
+        let (name, args) = (&body[..len], &text[i + 2 + len..close]);
         return Some(Reference {
             name: String::from_utf8_lossy(name).into_owned(),
             args: String::from_utf8_lossy(args).trim().to_string(),

@@ -4,40 +4,48 @@
 /// two adjacent characters as one edit each (optimal string alignment).
 pub fn distance(a: &str, b: &str) -> usize {
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    distance_within(&a, &b, usize::MAX)
+    distance_within(&a, &b, usize::MAX, &mut Vec::new())
 }
 
 /// [`distance`], or something above `limit` as soon as it must exceed it:
 /// a cell comes from the row above (or, for a swap, two above), so once two
-/// rows in a row are all above `limit` every later one is too.
-fn distance_within(a: &[char], b: &[char], limit: usize) -> usize {
+/// rows in a row are all above `limit` every later one is too. Only three
+/// rows are kept, in `rows` (reused by the caller across candidates: a
+/// did-you-mean compares one word with a whole block's keywords).
+fn distance_within(a: &[char], b: &[char], limit: usize, rows: &mut Vec<usize>) -> usize {
     let w = b.len() + 1;
-    let mut d = vec![0usize; (a.len() + 1) * w];
-    for i in 0..=a.len() {
-        d[i * w] = i;
-    }
-    for (j, cell) in d.iter_mut().enumerate().take(w) {
+    rows.clear();
+    rows.resize(3 * w, 0);
+    let (two_above, rest) = rows.split_at_mut(w);
+    let (mut above, mut row) = rest.split_at_mut(w);
+    let mut two_above = two_above;
+    for (j, cell) in above.iter_mut().enumerate() {
         *cell = j;
     }
     let mut above_limit_rows = 0;
     for i in 1..=a.len() {
-        let mut row_min = usize::MAX;
+        row[0] = i;
+        let mut row_min = i;
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[(i - 1) * w + j] + 1).min(d[i * w + j - 1] + 1).min(d[(i - 1) * w + j - 1] + cost);
+            let mut v = (above[j] + 1).min(row[j - 1] + 1).min(above[j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                v = v.min(d[(i - 2) * w + j - 2] + 1);
+                v = v.min(two_above[j - 2] + 1);
             }
-            d[i * w + j] = v;
+            row[j] = v;
             row_min = row_min.min(v);
         }
-        row_min = row_min.min(d[i * w]);
         above_limit_rows = if row_min > limit { above_limit_rows + 1 } else { 0 };
         if above_limit_rows == 2 {
             return limit.saturating_add(1);
         }
+        // Rotate: this row becomes the one above, the one above two above.
+        let oldest = two_above;
+        two_above = above;
+        above = row;
+        row = oldest;
     }
-    d[a.len() * w + b.len()]
+    above[b.len()]
 }
 
 /// The candidate closest to `word`, if it is close enough to be a typo:
@@ -50,6 +58,7 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
     let limit = (chars / 3).clamp(1, 3);
     let mut best: Option<(usize, &'a str)> = None;
     let mut extension: Option<&'a str> = None;
+    let (mut candidate_chars, mut rows) = (Vec::new(), Vec::new());
     for c in candidates {
         if c == word {
             continue;
@@ -59,8 +68,11 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
         }
         // The distance is at least the difference in length: most
         // candidates are out of reach without computing it.
-        if c.chars().count().abs_diff(chars) <= limit {
-            let d = distance_within(&word_chars, &c.chars().collect::<Vec<_>>(), limit);
+        let c_chars = if c.is_ascii() { c.len() } else { c.chars().count() };
+        if c_chars.abs_diff(chars) <= limit {
+            candidate_chars.clear();
+            candidate_chars.extend(c.chars());
+            let d = distance_within(&word_chars, &candidate_chars, limit, &mut rows);
             if d <= limit && best.is_none_or(|(bd, _)| d < bd) {
                 best = Some((d, c));
             }
@@ -111,7 +123,7 @@ mod tests {
         {
             let full = distance(a, b);
             for limit in 0..6 {
-                let bounded = distance_within(&c(a), &c(b), limit);
+                let bounded = distance_within(&c(a), &c(b), limit, &mut Vec::new());
                 if full <= limit {
                     assert_eq!(bounded, full, "{a} {b} {limit}");
                 } else {

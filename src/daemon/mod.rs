@@ -13,6 +13,9 @@
 //! - `lifecycle`: `startup_script` and `shutdown_script`, run by the parent.
 //! - `upgrade`: `vigil upgrade`, the parent re-executing its binary while
 //!   the children hand over.
+//! - `reload_schedule` (pure: the file's text and the clock in, the next
+//!   reload out) and `reload_monitor` (the file followed in the parent's
+//!   loop): `reload_time_file` and `reload_repeat`.
 //! - `sched`: a child's scheduling (realtime priority, `max_auto_priority`).
 //! - `pidfile`, `signals`, `process`, `log`, `control`, `clients` (the
 //!   control and metrics servers' connections), `timer` (a timerfd for
@@ -42,6 +45,8 @@ pub mod metrics;
 pub mod metrics_http;
 pub mod pidfile;
 pub mod process;
+pub mod reload_monitor;
+pub mod reload_schedule;
 pub mod sched;
 pub mod settings;
 pub mod signals;

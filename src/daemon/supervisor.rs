@@ -14,6 +14,12 @@
 //! included file as read during validation (`config::snapshot`), so the
 //! children never read an include the parent did not validate.
 //!
+//! `reload_time_file`: a [`ReloadMonitor`] follows the file and its time
+//! is one more deadline of the loop; when it comes the parent reloads
+//! exactly as on SIGHUP. Every reload stops the monitor and starts a new
+//! one from the configuration then running, so a reload that changes or
+//! drops `reload_time_file` re-arms or cancels it.
+//!
 //! Metrics (`metrics_listen`): the parent serves them, asking the children
 //! over their control sockets; why here and not in a child is in
 //! [`super::metrics_http`].
@@ -37,6 +43,7 @@ use super::metrics::{self, ParentView};
 use super::metrics_http::MetricsServer;
 use super::pidfile::{self, PidFile};
 use super::process::{self, Exit, Fork, Pid};
+use super::reload_monitor::ReloadMonitor;
 use super::signals::{self, SignalPipe};
 use super::upgrade::{self, Handover};
 use super::{ChildKind, Engines, Lifetime, Needs, RunPaths, Settings, HELLO, HELLO_ACK};
@@ -61,6 +68,8 @@ const METRICS_CLIENTS: usize = (1 << 20) + 1;
 /// `daemon.ctl` and its clients (`vigil upgrade`).
 const CONTROL_LISTENER: Token = Token(1 << 21);
 const CONTROL_CLIENTS: usize = (1 << 21) + 1;
+/// The `reload_time_file` watch.
+const RELOAD_TIME: Token = Token(1 << 22);
 /// How long a scrape waits for each read or write on a child's control
 /// socket; a stopped child costs the parent this much per scrape, no more.
 pub const SCRAPE_TIMEOUT: Duration = Duration::from_millis(500);
@@ -122,6 +131,8 @@ struct Supervisor {
     upgrading: Option<Instant>,
     /// The running configuration's globals: its `shutdown_script`.
     global: GlobalDefs,
+    /// `reload_time_file` of the running configuration.
+    reload_monitor: Option<ReloadMonitor>,
     /// The last metrics text and when it was gathered (see [`SCRAPE_REUSE`]).
     /// A cell: the scrape runs while the listener borrows the loop's registry.
     last_scrape: std::cell::RefCell<Option<(Instant, String)>>,
@@ -373,6 +384,7 @@ impl Supervisor {
             handover,
             upgrading: None,
             global: GlobalDefs::default(),
+            reload_monitor: None,
             last_scrape: Default::default(),
         })
     }
@@ -406,6 +418,8 @@ impl Supervisor {
         self.apply_metrics(metrics_listen);
         if reload_at_start {
             self.reload(now);
+        } else if self.stopping.is_none() {
+            self.restart_reload_monitor(now);
         }
         let mut events = Events::with_capacity(16);
         loop {
@@ -425,6 +439,12 @@ impl Supervisor {
                 if ev.token() == SIGNALS {
                     for sig in self.signals.drain() {
                         self.on_signal(sig, now);
+                    }
+                } else if ev.token() == RELOAD_TIME {
+                    if let Some(m) = &mut self.reload_monitor {
+                        if !m.on_events(now) {
+                            self.stop_reload_monitor(false);
+                        }
                     }
                 } else if let Some(slot) = self.slots.iter_mut().find(|s| s.token == ev.token()) {
                     read_acks(slot);
@@ -450,6 +470,7 @@ impl Supervisor {
                 self.exec_upgrade(Instant::now());
             }
         }
+        self.stop_reload_monitor(false);
         if let Some(c) = self.control.take() {
             file::remove_own(c.path(), "control socket");
         }
@@ -469,7 +490,8 @@ impl Supervisor {
         let control = self.control.as_ref().and_then(ControlServer::next_deadline);
         let upgrade =
             self.upgrading.filter(|_| self.slots.iter().any(|s| s.run.as_ref().is_some_and(|r| !r.killed)));
-        hellos.chain(respawns).chain(stop).chain(scrapers).chain(control).chain(upgrade).min()
+        let reload = self.reload_monitor.as_ref().and_then(ReloadMonitor::deadline);
+        hellos.chain(respawns).chain(stop).chain(scrapers).chain(control).chain(upgrade).chain(reload).min()
     }
 
     /// Listen on `metrics_listen`, or stop listening, or move, as the
@@ -680,6 +702,9 @@ impl Supervisor {
             }
             return;
         }
+        if self.reload_monitor.as_mut().is_some_and(|m| m.take_due(now)) {
+            self.reload(now);
+        }
         for i in 0..self.slots.len() {
             let slot = &mut self.slots[i];
             if slot.respawn_at.is_some_and(|t| now >= t) {
@@ -780,10 +805,38 @@ impl Supervisor {
         }
     }
 
+    /// SIGHUP, or the time `reload_time_file` gave: reload the
+    /// configuration, then follow the `reload_time_file` it has.
     fn reload(&mut self, now: Instant) {
         if self.stopping.is_some() {
             return;
         }
+        self.reload_config(now);
+        self.restart_reload_monitor(now);
+    }
+
+    /// A new [`ReloadMonitor`] for the running configuration's
+    /// `reload_time_file`; the old one is stopped first, its pending reload
+    /// dropped quietly if the new one follows the same file (which is read
+    /// afresh), and said to be cancelled if not.
+    fn restart_reload_monitor(&mut self, now: Instant) {
+        let wanted = self.global.reload_time_file.clone();
+        let same = self.reload_monitor.as_ref().map(|m| m.path().to_path_buf())
+            == wanted.as_ref().map(PathBuf::from);
+        self.stop_reload_monitor(!same);
+        if let Some(path) = wanted {
+            let repeat = self.global.reload_repeat;
+            self.reload_monitor = ReloadMonitor::start(&path, repeat, self.poll.registry(), RELOAD_TIME, now);
+        }
+    }
+
+    fn stop_reload_monitor(&mut self, log: bool) {
+        if let Some(m) = self.reload_monitor.take() {
+            m.stop(self.poll.registry(), log);
+        }
+    }
+
+    fn reload_config(&mut self, now: Instant) {
         log::info!("Reloading ...");
         let path = self.settings.config_file.clone();
         // `reload_file`: others can see that a reload is reading the configuration.

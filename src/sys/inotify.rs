@@ -3,10 +3,10 @@
 //! directory (IN_CLOSE_WRITE | IN_DELETE | IN_MOVE; a file replaced by
 //! rename is seen too). The event codec is pure and panic-free.
 
-use std::ffi::CString;
+use std::ffi::{CString, OsStr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::{Error, Result};
 
@@ -45,6 +45,17 @@ pub fn parse_events(buf: &[u8]) -> Vec<Event> {
         rest = &rest[HEAD + len..];
     }
     out
+}
+
+/// (directory, file name) of a watched file's path: the directory is what
+/// is watched, the name picks its events; a bare name is in ".".
+pub fn dir_and_name(path: &Path) -> (PathBuf, Vec<u8>) {
+    let name = path.file_name().unwrap_or(OsStr::new("")).as_bytes().to_vec();
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    (dir, name)
 }
 
 /// A non-blocking inotify instance.

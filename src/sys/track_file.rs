@@ -5,17 +5,14 @@
 //! checker child and VRRP's `track_file` in the VRRP child both use it.
 
 use std::collections::HashMap;
-use std::ffi::OsStr;
-use std::io::Read;
 use std::os::fd::AsRawFd;
-use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use log::{error, info, warn};
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
-use super::inotify::Inotify;
+use super::inotify::{dir_and_name, Inotify};
 use super::Result;
 use crate::config::model::TrackFile;
 
@@ -59,12 +56,10 @@ pub fn parse_value(bytes: &[u8]) -> Option<i64> {
 /// The file's value now: a missing or empty file is 0; `None` when what
 /// it holds is out of range (keep the previous value).
 pub fn read_value(path: &Path) -> Option<i64> {
-    let mut buf = [0u8; 127];
-    let n = match std::fs::File::open(path) {
-        Ok(mut f) => f.read(&mut buf).unwrap_or(0),
-        Err(_) => 0,
-    };
-    parse_value(&buf[..n])
+    // Track files often live in /tmp: a FIFO planted there must not block
+    // the VRRP child (read_regular refuses it; the value is then 0).
+    let bytes = crate::config::file::read_regular(path, 127, true).unwrap_or_default();
+    parse_value(&bytes)
 }
 
 /// `init_file [V] [overwrite]`: write V when the file does not exist, or
@@ -74,7 +69,9 @@ pub fn init_file(tf: &TrackFile, reload: bool) -> std::io::Result<()> {
     if (!init.overwrite || reload) && tf.path.exists() {
         return Ok(());
     }
-    std::fs::write(&tf.path, format!("{}\n", init.value))
+    // A fresh file renamed over the path: a link planted there is replaced,
+    // never written through.
+    crate::sys::file::replace(&tf.path, format!("{}\n", init.value).as_bytes(), 0o644)
 }
 
 /// Watches the directories of some track files; `changed` names the
@@ -95,7 +92,7 @@ impl Watcher {
         let mut w = Watcher { inotify, files: HashMap::new() };
         let mut failed = Vec::new();
         for tf in files {
-            let (dir, name) = split(&tf.path);
+            let (dir, name) = dir_and_name(&tf.path);
             match w.inotify.watch_dir(&dir) {
                 Ok(wd) => w.files.entry((wd, name)).or_default().push(tf.name.clone()),
                 Err(e) => failed.push((tf.name.clone(), e.to_string())),
@@ -222,16 +219,6 @@ impl TrackedFiles {
             crate::runtime::deregister(registry, &mut SourceFd(&w.inotify().as_raw_fd()));
         }
     }
-}
-
-/// (directory, file name) of a path; a bare name is in ".".
-fn split(path: &Path) -> (PathBuf, Vec<u8>) {
-    let name = path.file_name().unwrap_or(OsStr::new("")).as_bytes().to_vec();
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    (dir, name)
 }
 
 #[cfg(test)]
