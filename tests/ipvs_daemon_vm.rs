@@ -3,7 +3,10 @@
 //! IPVS, watched by Debian's `ipvsadm -Ln` while real servers stop and come
 //! back (tests/vm/payload-daemon/run, inside the QEMU guest of tests/vm/);
 //! and issue 15's: a checker child killed with SIGKILL is replaced by one
-//! that goes on from its state, so the table does not change.
+//! that goes on from its state, so the table does not change; and that
+//! `lvs_netlink_cmd_rcv_bufs 300000` with `_force` sizes the checker's IPVS
+//! netlink socket (600000 as the kernel's sock_diag reports it to `ss`, past
+//! net.core.rmem_max), in the first checker child and its successor.
 //!
 //! Needs root and qemu-system-x86_64 (installed through tests/deps.sh; a
 //! test fails, saying why, if they cannot be had). Shares the image cache
@@ -16,7 +19,7 @@ use common::vm::{base_image, boot, static_vigil, vm_ready};
 use std::time::Instant;
 
 /// Checks in payload-daemon/run.
-const PAYLOAD_CHECKS: u32 = 12;
+const PAYLOAD_CHECKS: u32 = 14;
 
 #[test]
 fn daemon_programs_ipvs_from_health_checks() {
@@ -52,6 +55,8 @@ fn check_console(code: Option<i32>, lines: &[&str]) -> Result<(), String> {
         summary.as_str(),
         "ok   - table: NAT service, both real servers",
         "ok   - table: alpha DR service holds only the answering real server",
+        "ok   - the checker's IPVS netlink socket has rb600000",
+        "ok   - the new checker's IPVS netlink socket has rb600000 too",
         "ok   - rs1 removed",
         "ok   - rs2 at weight 0, sorry server in",
         "ok   - the table stays as it was for 5 s after the kill",

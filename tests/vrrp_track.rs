@@ -910,4 +910,30 @@ fn track_file_moves_the_vip_and_faults_as_keepalived() {
         "{}",
         da.log()
     );
+
+    // A local user puts a FIFO where a track file goes (track files often
+    // live in /tmp), moved in so the watch sees it, and then a reload reads
+    // every file again: it is read as no file (0), never waited on. The
+    // child goes on: the VIP stays, the status answers, and a file written
+    // after it is acted on at once.
+    let planted = tmp.path().join("planted");
+    let c = std::ffi::CString::new(planted.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid C string path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o666) }, 0);
+    std::fs::rename(&planted, &sw).unwrap();
+    let reloads = da.log_count("Reload complete");
+    da.signal(libc::SIGHUP);
+    assert!(wait_until(secs(4), ms(20), || da.log_count("Reload complete") > reloads), "{}", da.log());
+    std::fs::write(&tf2, "2\n").unwrap();
+    assert!(da.wait_log("(VI_1) Changing effective priority from 100 to 60", secs(2)), "{}", da.log());
+    assert!(da.status_json().is_ok(), "the VRRP child answers: {}", da.log());
+    assert!(a.has_addr(&vip) && !b.has_addr(&vip), "{}", db.log());
+    let faults = da.log_count("(VI_1) Entering FAULT STATE");
+    std::fs::remove_file(&sw).unwrap();
+    std::fs::write(&sw, "2\n").unwrap();
+    assert!(
+        wait_until(secs(2), ms(20), || da.log_count("(VI_1) Entering FAULT STATE") > faults),
+        "{}",
+        da.log()
+    );
 }

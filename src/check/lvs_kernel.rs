@@ -4,17 +4,21 @@
 
 use std::net::IpAddr;
 
-use log::{error, info};
+use log::{error, info, warn};
 
 use super::lvs::{DestSpec, Lvs, ProtocolKey, ServiceSpec, SvcAddr};
-use crate::config::model::{LvsMethod, LvsTimeouts};
+use crate::config::model::{LvsMethod, LvsTimeouts, RcvBuf};
 use crate::ipvs::{Dest, Error, Family, Forward, Ipvs, Protocol, Service, ServiceKey, SyncDaemon, SyncRole};
 
-/// The kernel table, or `None` (logged once) when there is none.
-pub fn open() -> Option<Box<dyn Lvs>> {
+/// The kernel table, or `None` (logged once) when there is none. `buf`
+/// sizes its netlink socket (`lvs_netlink_cmd_rcv_bufs[_force]`).
+pub fn open(buf: RcvBuf) -> Option<Box<dyn Lvs>> {
     match Ipvs::open() {
         Ok(ipvs) => {
             info!("Initializing ipvs");
+            if let Err(e) = ipvs.set_configured_recv_buffer(buf.bytes, buf.force) {
+                warn!("lvs_netlink_cmd_rcv_bufs {}: {e}", buf.bytes);
+            }
             Some(Box::new(ipvs))
         }
         Err(Error::NotAvailable) => {

@@ -12,12 +12,12 @@ use crate::script::{self, ScriptKind, ScriptPolicy};
 pub fn check(cfg: &Config, diags: &mut Vec<Diagnostic>) {
     let mut warn = |loc: &Loc, msg: String| diags.push(Diagnostic::warning(Some(loc.clone()), msg));
     // Every instance names its interface: one look per name, not per instance.
-    let mut known: Vec<(String, bool)> = Vec::new();
-    let mut interface_exists = |name: &str| match known.iter().find(|(n, _)| *n == name) {
-        Some(&(_, there)) => there,
+    let mut known: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
+    let mut interface_exists = |name: &str| match known.get(name) {
+        Some(&there) => there,
         None => {
             let there = interface_exists(name);
-            known.push((name.to_string(), there));
+            known.insert(name.to_string(), there);
             there
         }
     };

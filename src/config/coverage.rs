@@ -103,6 +103,8 @@ pub const ACTED_ON: &[(Ctx, &str, &str)] = {
         (GlobalDefs, "vrrp_rx_bufs_multiplier", "socket_buffer_keywords_size_the_daemons_sockets"),
         (GlobalDefs, "process_monitor_rcv_bufs", "process_connector_takes_the_configured_buffer"),
         (GlobalDefs, "process_monitor_rcv_bufs_force", "process_connector_takes_the_configured_buffer"),
+        (GlobalDefs, "lvs_netlink_cmd_rcv_bufs", "daemon_programs_ipvs_from_health_checks"),
+        (GlobalDefs, "lvs_netlink_cmd_rcv_bufs_force", "daemon_programs_ipvs_from_health_checks"),
         (GlobalDefs, "lvs_sync_daemon", "lvs_sync_daemon_follows_vrrp_between_two_directors"),
         (GlobalDefs, "lvs_timeouts", "lvs_sync_daemon_follows_vrrp_between_two_directors"),
         (GlobalDefs, "lvs_flush", "lvs_sync_daemon_follows_vrrp_between_two_directors"),

@@ -344,8 +344,8 @@ table! {
         "vrrp_netlink_cmd_rcv_bufs_force" Value Rare,
         "vrrp_netlink_monitor_rcv_bufs" Value Rare,
         "vrrp_netlink_monitor_rcv_bufs_force" Value Rare,
-        "lvs_netlink_cmd_rcv_bufs" Ignored Rare,
-        "lvs_netlink_cmd_rcv_bufs_force" Ignored Rare,
+        "lvs_netlink_cmd_rcv_bufs" Value Rare,
+        "lvs_netlink_cmd_rcv_bufs_force" Value Rare,
         "lvs_netlink_monitor_rcv_bufs" Ignored Rare,
         "lvs_netlink_monitor_rcv_bufs_force" Ignored Rare,
         "process_monitor_rcv_bufs" Value Rare,
@@ -706,10 +706,8 @@ pub fn ignored_reason(ctx: Ctx, name: &str) -> Option<&'static str> {
         (GlobalDefs, "config_save_dir" | "tmp_config_directory") => "keep copies of the configuration there",
         (Instance, "kernel_rx_buf_size") => "size VRRP socket buffers per instance",
         (GlobalDefs, "lvs_netlink_monitor_rcv_bufs" | "lvs_netlink_monitor_rcv_bufs_force") => {
-            "size a netlink event socket in its checker: the checker follows no interface events and has none"
-        }
-        (GlobalDefs, "lvs_netlink_cmd_rcv_bufs" | "lvs_netlink_cmd_rcv_bufs_force") => {
-            "size the checker's IPVS netlink socket from the configuration"
+            "watch address events in its checker, the socket keepalived sizes with it \
+             (keepalived's checker acts on them only for ha_suspend, which vigil lacks too)"
         }
         (
             GlobalDefs,

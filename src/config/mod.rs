@@ -11,6 +11,7 @@
 pub mod coverage;
 pub mod diag;
 pub mod dump;
+pub mod file;
 pub mod keywords;
 pub mod lexer;
 pub mod model;

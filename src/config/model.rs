@@ -335,6 +335,11 @@ pub struct NetlinkBufs {
     pub vrrp_monitor: RcvBuf,
     /// The process connector of `vrrp_track_process`.
     pub process_monitor: RcvBuf,
+    /// The checker child's IPVS generic netlink socket, its one netlink
+    /// request socket. keepalived sizes its checker's rtnetlink request
+    /// socket (the start-up address lookup for `ha_suspend`) with the same
+    /// keyword; vigil's checker has no such socket.
+    pub lvs_cmd: RcvBuf,
 }
 
 /// `vrrp_rx_bufs_policy MTU|ADVERT|SIZE`: each instance adds its share to

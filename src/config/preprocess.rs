@@ -16,7 +16,6 @@ use super::lexer;
 use super::token::Token;
 use std::collections::HashMap;
 use std::fs;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::snapshot::{ReadFile, Snapshot};
@@ -730,14 +729,7 @@ fn finding(severity: Severity, loc: &Loc, message: String) -> Diagnostic {
 /// `include /dev/*` cannot hang the loader. Non-blocking, because some
 /// "regular" files block on read (/proc/kmsg, tracing's trace_pipe).
 fn read_config(path: &Path) -> std::io::Result<Vec<u8>> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let meta = fs::metadata(path)?;
-    if !meta.is_file() {
-        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"));
-    }
-    let mut bytes = Vec::new();
-    let file = fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)?;
-    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    let bytes = crate::config::file::read_regular(path, MAX_FILE_BYTES + 1, true)?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "larger than 16 MiB"));
     }

@@ -134,7 +134,9 @@ impl ReloadMonitor {
     /// read as a time, cancels what is pending; a new time schedules or
     /// moves the reload.
     fn read_file(&mut self, now: Instant) {
-        let text = match std::fs::read(&self.path) {
+        // Not followed through a link: what is read may be logged as an
+        // invalid time, and a local user must not choose what that shows.
+        let text = match crate::config::file::read_regular(&self.path, 256, false) {
             Ok(bytes) => {
                 let line = bytes.split(|&b| b == b'\n').next().unwrap_or(&[]);
                 String::from_utf8_lossy(&line[..line.len().min(MAX_LINE)]).into_owned()

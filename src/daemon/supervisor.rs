@@ -25,6 +25,7 @@
 //! [`super::metrics_http`].
 
 use std::io;
+use std::net::SocketAddr;
 use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::io::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -294,9 +295,17 @@ pub fn run(settings: Settings, engines: Engines) -> i32 {
     if let Err(e) = run_lock.write_pid(std::process::id()) {
         log::warn!("{}: {e}", paths.lock_file().display());
     }
+    // Only the configuration goes on (and `Supervisor::keep_of` keeps little of it):
+    // the text, the findings and the snapshot are freed before any child is forked.
+    let config = loaded.config;
+    let snapshot = snapshot.encode();
+    drop((bytes, loaded.diags));
     let code = match Supervisor::new(settings, engines, paths.clone(), exe, handover) {
-        Ok(mut s) => match write_private(&paths.snapshot(), &snapshot.encode()) {
-            Ok(()) => s.run(&loaded.config),
+        Ok(mut s) => match write_private(&paths.snapshot(), &snapshot) {
+            Ok(()) => {
+                drop(snapshot);
+                s.run(config)
+            }
             Err(e) => {
                 log::error!("cannot write {}: {e}", paths.snapshot().display());
                 EXIT_FATAL
@@ -380,8 +389,10 @@ impl Supervisor {
         })
     }
 
-    fn run(&mut self, config: &Config) -> i32 {
-        self.global = config.global.clone();
+    fn run(&mut self, config: Config) -> i32 {
+        // What the parent keeps of the configuration; the rest is freed
+        // before any child is forked (see `keep_of`).
+        let (needs, metrics_listen) = self.keep_of(config);
         // A daemon that took over from `vigil upgrade` is not starting.
         let mut reload_at_start = false;
         if self.handover.is_none() && Phase::Startup.script(&self.global).is_some() {
@@ -399,12 +410,12 @@ impl Supervisor {
         }
         let now = Instant::now();
         if self.stopping.is_none() {
-            self.apply_needs(config, now);
+            self.apply_needs(needs, now);
             if self.slots.is_empty() {
                 log::warn!("No VRRP instances or virtual servers configured for this run - nothing to start");
             }
         }
-        self.apply_metrics(config);
+        self.apply_metrics(metrics_listen);
         if reload_at_start {
             self.reload(now);
         } else if self.stopping.is_none() {
@@ -486,8 +497,7 @@ impl Supervisor {
     /// Listen on `metrics_listen`, or stop listening, or move, as the
     /// configuration says. A bind error is logged and the daemon runs on
     /// without metrics (the next reload tries again).
-    fn apply_metrics(&mut self, config: &Config) {
-        let wanted = config.global.metrics_listen;
+    fn apply_metrics(&mut self, wanted: Option<SocketAddr>) {
         if self.metrics.as_ref().map(MetricsServer::addr) == wanted {
             return;
         }
@@ -850,7 +860,7 @@ impl Supervisor {
                     log::error!("cannot write {}: {e}", self.paths.snapshot().display());
                     None
                 } else {
-                    Some(loaded)
+                    Some(loaded.config)
                 }
             }
             Err(e) => {
@@ -861,22 +871,34 @@ impl Supervisor {
         if let Some(f) = &reload_file {
             let _ = std::fs::remove_file(f);
         }
-        let Some(loaded) = loaded else {
+        let Some(config) = loaded else {
             log::error!("Reload of configuration failed - keeping the running one");
             return;
         };
         for r in self.slots.iter().filter(|s| !s.retiring).filter_map(|s| s.run.as_ref()) {
             process::kill(r.pid, libc::SIGHUP);
         }
-        self.apply_needs(&loaded.config, now);
-        self.apply_metrics(&loaded.config);
-        self.global = loaded.config.global.clone();
+        let (needs, metrics_listen) = self.keep_of(config);
+        self.apply_needs(needs, now);
+        self.apply_metrics(metrics_listen);
         log::info!("Configuration validated - children reloading");
     }
 
-    /// Start children the configuration needs and retire the others.
-    fn apply_needs(&mut self, config: &Config, now: Instant) {
-        let mut needs = (self.engines.needs)(config);
+    /// Keep what the parent needs of a validated configuration (its globals,
+    /// which children it needs, the metrics address) and free the rest, with
+    /// its pages: a child forked later would otherwise carry the parent's
+    /// whole parse in its RSS (children load their own from the snapshot).
+    fn keep_of(&mut self, mut config: Config) -> (Needs, Option<SocketAddr>) {
+        let needs = (self.engines.needs)(&config);
+        let metrics_listen = config.global.metrics_listen;
+        self.global = std::mem::take(&mut config.global);
+        drop(config);
+        crate::sys::heap::release_free();
+        (needs, metrics_listen)
+    }
+
+    /// Start the children `needs` names and retire the others.
+    fn apply_needs(&mut self, mut needs: Needs, now: Instant) {
         if self.settings.all_children {
             // keepalived's --all: every child runs, configured or not (-P/-C still choose).
             needs = Needs { vrrp: true, checker: true };

@@ -103,6 +103,12 @@ impl Ipvs {
         Ok(Ipvs { sock, family })
     }
 
+    /// Size the socket's receive buffer as the configuration asks
+    /// (`lvs_netlink_cmd_rcv_bufs[_force]`); `bytes` 0 leaves the kernel's.
+    pub fn set_configured_recv_buffer(&self, bytes: u32, force: bool) -> Result<(), Error> {
+        self.sock.set_configured_recv_buffer(bytes, force).map_err(|e| Error::Io(e.into()))
+    }
+
     /// The generic netlink family id the kernel gave IPVS.
     pub fn family_id(&self) -> u16 {
         self.family

@@ -14,6 +14,7 @@ pub mod addr;
 pub mod fifo;
 pub mod file;
 pub mod garp;
+pub mod heap;
 pub mod icmp;
 pub mod inotify;
 pub mod link;

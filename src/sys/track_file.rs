@@ -5,7 +5,6 @@
 //! checker child and VRRP's `track_file` in the VRRP child both use it.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::os::fd::AsRawFd;
 use std::path::Path;
 
@@ -57,12 +56,10 @@ pub fn parse_value(bytes: &[u8]) -> Option<i64> {
 /// The file's value now: a missing or empty file is 0; `None` when what
 /// it holds is out of range (keep the previous value).
 pub fn read_value(path: &Path) -> Option<i64> {
-    let mut buf = [0u8; 127];
-    let n = match std::fs::File::open(path) {
-        Ok(mut f) => f.read(&mut buf).unwrap_or(0),
-        Err(_) => 0,
-    };
-    parse_value(&buf[..n])
+    // Track files often live in /tmp: a FIFO planted there must not block
+    // the VRRP child (read_regular refuses it; the value is then 0).
+    let bytes = crate::config::file::read_regular(path, 127, true).unwrap_or_default();
+    parse_value(&bytes)
 }
 
 /// `init_file [V] [overwrite]`: write V when the file does not exist, or
@@ -72,7 +69,9 @@ pub fn init_file(tf: &TrackFile, reload: bool) -> std::io::Result<()> {
     if (!init.overwrite || reload) && tf.path.exists() {
         return Ok(());
     }
-    std::fs::write(&tf.path, format!("{}\n", init.value))
+    // A fresh file renamed over the path: a link planted there is replaced,
+    // never written through.
+    crate::sys::file::replace(&tf.path, format!("{}\n", init.value).as_bytes(), 0o644)
 }
 
 /// Watches the directories of some track files; `changed` names the

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Build a bootable test image: a stock Debian kernel (downloaded, never
-# installed), its IPVS/veth/dummy/bridge modules, busybox, ipvsadm and iproute2,
-# plus any static binaries given (they go to /usr/local/bin).
+# installed), its IPVS/veth/dummy/bridge/netlink_diag modules, busybox, ipvsadm
+# and iproute2 (ip, ss), plus any static binaries given (they go to
+# /usr/local/bin).
 #
 #   build-initramfs.sh BUILD_DIR [STATIC_BIN...]
 #
@@ -33,7 +34,7 @@ flock 9
 # crc32c-intel needs SSE4.2, which the emulated CPU may lack.
 MODULES="crc32c_generic nf_defrag_ipv4 nf_defrag_ipv6 libcrc32c nf_conntrack ip_vs
   ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_lblc ip_vs_lblcr ip_vs_dh ip_vs_sh
-  ip_vs_sed ip_vs_nq ip_vs_fo ip_vs_ovf ip_vs_mh veth dummy bridge ${EXTRA_MODULES:-}"
+  ip_vs_sed ip_vs_nq ip_vs_fo ip_vs_ovf ip_vs_mh veth dummy bridge netlink_diag ${EXTRA_MODULES:-}"
 GUEST_PKGS=(ipvsadm libnl-3-200 libnl-genl-3-200 libpopt0)
 DEBS=$BUILD/debs
 mkdir -p "$DEBS"
@@ -144,6 +145,10 @@ GLIBS=$(find "$GROOT" -name '*.so*' -printf '%h\n' | sort -u | tr '\n' ':')
 copy_dynamic "$GROOT/sbin/ipvsadm" /usr/sbin/ipvsadm "$GLIBS"
 IP=$(command -v ip) || die "iproute2's ip not found on the host"
 copy_dynamic "$IP" /sbin/ip # busybox has an `ip` applet too: call /sbin/ip by path
+# ss reads sockets' buffers back from the kernel (sock_diag; netlink_diag
+# for netlink sockets).
+SS=$(command -v ss) || die "iproute2's ss not found on the host"
+copy_dynamic "$SS" /usr/bin/ss
 
 for b in "$@"; do install -m 755 "$b" "$ROOT/usr/local/bin/$(basename "$b")"; done
 

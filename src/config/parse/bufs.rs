@@ -18,6 +18,8 @@ impl Parser<'_> {
             "vrrp_netlink_monitor_rcv_bufs_force" => (&mut b.vrrp_monitor, true),
             "process_monitor_rcv_bufs" => (&mut b.process_monitor, false),
             "process_monitor_rcv_bufs_force" => (&mut b.process_monitor, true),
+            "lvs_netlink_cmd_rcv_bufs" => (&mut b.lvs_cmd, false),
+            "lvs_netlink_cmd_rcv_bufs_force" => (&mut b.lvs_cmd, true),
             "vrrp_rx_bufs_policy" => {
                 self.rx_bufs_policy(g, s);
                 return true;

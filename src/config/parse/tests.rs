@@ -1134,13 +1134,15 @@ fn socket_buffer_keywords_follow_keepalived() {
     let (c, d) = load(
         "global_defs {\n vrrp_netlink_cmd_rcv_bufs 4096\n vrrp_netlink_cmd_rcv_bufs 0\n \
          vrrp_netlink_monitor_rcv_bufs_force\n process_monitor_rcv_bufs 9000\n \
-         process_monitor_rcv_bufs_force off\n vrrp_rx_bufs_policy MTU advert\n vrrp_rx_bufs_multiplier 4\n}\n",
+         process_monitor_rcv_bufs_force off\n vrrp_rx_bufs_policy MTU advert\n vrrp_rx_bufs_multiplier 4\n \
+         lvs_netlink_cmd_rcv_bufs 212341234\n lvs_netlink_cmd_rcv_bufs_force yes\n}\n",
     );
     let b = c.global.netlink_bufs;
     // 0 leaves the size as it was; a bare _force means on.
     assert_eq!(b.vrrp_cmd, RcvBuf { bytes: 4096, force: false });
     assert_eq!(b.vrrp_monitor, RcvBuf { bytes: 0, force: true });
     assert_eq!(b.process_monitor, RcvBuf { bytes: 9000, force: false });
+    assert_eq!(b.lvs_cmd, RcvBuf { bytes: 212341234, force: true });
     // MTU wins over ADVERT, reported.
     assert_eq!(c.global.vrrp_rx_bufs, RxBufsPolicy::Mtu);
     assert!(d.iter().any(|d| d.message.contains("ignoring ADVERT")), "{d:?}");
@@ -1167,4 +1169,42 @@ fn reload_time_file_and_reload_repeat_are_read() {
     assert_eq!(diags.len(), 1, "{diags:?}");
     assert!(diags[0].is_error() && diags[0].message.contains("needs a value"), "{:?}", diags[0]);
     assert_eq!(diags[0].loc.as_ref().map(|l| l.line), Some(3), "file:line of the keyword");
+}
+
+#[test]
+fn each_instance_clashing_on_a_vrid_is_reported_once() {
+    let inst = |name: &str, vrid: u8, extra: &str| {
+        format!(
+            "vrrp_instance {name} {{\n interface eth0\n virtual_router_id {vrid}\n{extra} virtual_ipaddress {{\n  198.18.0.1\n }}\n}}\n"
+        )
+    };
+    let peers = |p: &[&str]| format!(" unicast_peer {{\n{}\n }}\n", p.join("\n"));
+    let text = [
+        inst("A", 7, ""),
+        inst("B", 7, ""),
+        inst("C", 7, ""),
+        inst("U1", 9, &peers(&["198.18.1.1"])),
+        inst("U2", 9, &peers(&["198.18.1.2"])),
+        inst("U3", 9, &peers(&["198.18.1.3", "198.18.1.2"])),
+        inst("M", 9, ""),
+    ]
+    .concat();
+    let (_, diags) = load(&text);
+    let clashes: Vec<String> = diags
+        .iter()
+        .map(|d| d.to_string())
+        .filter(|d| d.contains("both use virtual_router_id"))
+        .map(|d| d[d.find("instances").unwrap()..d.find(" both").unwrap()].to_string())
+        .collect();
+    // B and C against A, not C against B too; unicast with disjoint peers
+    // do not clash, a shared peer does, and multicast clashes with all.
+    assert_eq!(
+        clashes,
+        [
+            "instances 'A' and 'B'",
+            "instances 'A' and 'C'",
+            "instances 'U2' and 'U3'",
+            "instances 'U1' and 'M'"
+        ]
+    );
 }

@@ -603,7 +603,8 @@ fn hmac_key_file(path: &str) -> Result<(String, bool), String> {
     if meta.len() >= 139 {
         return Err(format!("too large ({} bytes)", meta.len()));
     }
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    let bytes = crate::config::file::read_regular(std::path::Path::new(path), 139, true)
+        .map_err(|e| e.to_string())?;
     let text = String::from_utf8_lossy(&bytes).trim_end_matches(['\r', '\n']).to_string();
     Ok((text, meta.permissions().mode() & 0o077 != 0))
 }
