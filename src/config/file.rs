@@ -30,10 +30,15 @@ pub fn read_config(path: &Path) -> io::Result<Vec<u8>> {
 pub fn read_regular(path: &Path, limit: u64, follow: bool) -> io::Result<Vec<u8>> {
     let flags = libc::O_NONBLOCK | libc::O_CLOEXEC | if follow { 0 } else { libc::O_NOFOLLOW };
     let file = std::fs::OpenOptions::new().read(true).custom_flags(flags).open(path)?;
-    if !file.metadata()?.is_file() {
+    let meta = file.metadata()?;
+    if !meta.is_file() {
         return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"));
     }
-    let mut bytes = Vec::new();
+    // Room for the whole file (and the read that sees its end) at once:
+    // `take` hides the size, and growing by doubling reads a 45 KB file in
+    // fourteen calls, copying it as it goes.
+    let expected = meta.len().min(limit).saturating_add(1);
+    let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
     io::Read::read_to_end(&mut io::Read::take(&file, limit), &mut bytes)?;
     Ok(bytes)
 }

@@ -324,7 +324,9 @@ impl<'a> Preprocessor<'a> {
         // About a token per four bytes: room made once, not by doubling
         // (each doubling copies the stream and touches fresh pages).
         self.tokens.reserve((bytes.len() / 4).min(MAX_TOKENS.saturating_sub(self.tokens.len())));
-        let phys: Vec<&[u8]> = lexer::lines(bytes).collect();
+        // Sized by one count of the newlines rather than grown by doubling.
+        let mut phys: Vec<&[u8]> = Vec::with_capacity(bytes.iter().filter(|&&b| b == b'\n').count() + 1);
+        phys.extend(lexer::lines(bytes));
         let mut i = 0;
         while i < phys.len() && !self.stopped {
             let lineno = u32::try_from(i + 1).unwrap_or(u32::MAX);
