@@ -374,6 +374,20 @@ impl VirtualServerCore {
         }
     }
 
+    /// A check `due` returned is not probed (`CheckerCore::skip`): nothing
+    /// changes but its schedule.
+    pub fn skip(&mut self, now: Instant, id: CheckId) {
+        let Some(ck) = self.rs.get_mut(id.rs).and_then(|rs| rs.checkers.get_mut(id.ck)) else { return };
+        if !ck.is_running() {
+            return;
+        }
+        ck.skip(now);
+        if let Some(at) = ck.poll_timeout() {
+            self.schedule.push(Reverse((at, id.rs, id.ck)));
+        }
+        self.drop_stale();
+    }
+
     /// A probe ended.
     pub fn finish(&mut self, now: Instant, id: CheckId, result: CheckResult) {
         let Some(rs) = self.rs.get_mut(id.rs) else { return };
