@@ -4,8 +4,8 @@
 //! `lvs_netlink_monitor_rcv_bufs[_force]`; the host's addresses are dumped
 //! once it is subscribed (so nothing falls between the dump and the
 //! events) and again after lost events. The decisions are
-//! [`HaSuspend`]'s; the transitions are logged here with keepalived's
-//! words, for each checker of the virtual server.
+//! [`HaSuspend`]'s; activations and suspensions are logged here with
+//! keepalived's words, for each checker of the virtual server.
 
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;
@@ -53,33 +53,43 @@ impl AddrWatch {
         self.core.is_suspended(vs)
     }
 
-    /// At start, before any service or check: subscribe, learn the host's
-    /// addresses, deactivate the virtual servers whose address is absent.
+    /// Whether `vs` starts suspended: it has `ha_suspend` and its address
+    /// is absent (false while the addresses are not followed).
+    pub fn starts_suspended(&self, vs: &VsRun) -> bool {
+        self.monitor.is_some() && watched(vs).is_some_and(|ip| !self.core.is_local(ip))
+    }
+
+    /// At start, before any service or check: subscribe and learn the
+    /// host's addresses. (The cores log the deactivated ones as they start.)
     pub fn start(&mut self, registry: &Registry, buf: RcvBuf, vss: &[VsRun]) {
         let mut core = HaSuspend::new(vss.iter().map(watched));
         if !core.wants_addresses() {
             return;
         }
         let Some(addrs) = self.open(registry, buf) else { return };
-        log_transitions(&core.start(addrs), vss);
+        let _deactivated = core.start(addrs);
         self.core = core;
     }
 
-    /// A reload: `was[v]` is the old index of the new virtual server `v`
-    /// when the engine kept it. The socket is opened or closed as the new
-    /// configuration needs.
-    pub fn reload(&mut self, registry: &Registry, buf: RcvBuf, vss: &[VsRun], was: &[Option<usize>]) {
-        let wanted = vss.iter().any(|v| watched(v).is_some());
-        if !wanted {
+    /// A reload, before the new virtual servers start: the socket opened
+    /// when the new configuration is the first to need it.
+    pub fn prepare_reload(&mut self, registry: &Registry, buf: RcvBuf, new: &[VsRun]) {
+        if self.monitor.is_none() && new.iter().any(|v| watched(v).is_some()) {
+            if let Some(addrs) = self.open(registry, buf) {
+                self.core = HaSuspend::default();
+                self.core.resync(addrs);
+            }
+        }
+    }
+
+    /// A reload, once the engine holds the new virtual servers: `was[v]`
+    /// is the old index of `vss[v]` when the engine kept it. The socket is
+    /// closed when nothing needs it any more.
+    pub fn reload(&mut self, registry: &Registry, vss: &[VsRun], was: &[Option<usize>]) {
+        if self.monitor.is_none() || !vss.iter().any(|v| watched(v).is_some()) {
             self.close(registry);
             self.core = HaSuspend::default();
             return;
-        }
-        if self.monitor.is_none() {
-            // Nothing was watched before: the addresses are learnt afresh.
-            let Some(addrs) = self.open(registry, buf) else { return };
-            self.core = HaSuspend::default();
-            self.core.resync(addrs);
         }
         let addrs = vss.iter().map(watched).zip(was.iter().copied());
         log_transitions(&self.core.rewatch(addrs), vss);
@@ -141,10 +151,11 @@ impl AddrWatch {
     }
 }
 
-/// keepalived's line for each checker of each virtual server that moved.
+/// keepalived's line for each checker of each virtual server that moved
+/// (a deactivated one's is its core's start line).
 fn log_transitions(ts: &[(usize, Transition)], vss: &[VsRun]) {
     for &(v, t) in ts {
-        let Some(vs) = vss.get(v) else { continue };
+        let Some(vs) = vss.get(v).filter(|_| t != Transition::Deactivate) else { continue };
         for rs in vs.core.real_servers() {
             for _ in rs.checkers() {
                 info!("{} healthchecker for service {} for VS {}", t.verb(), rs.params().name, vs.name);

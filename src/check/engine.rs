@@ -190,7 +190,8 @@ impl CheckerEngine {
                 }
                 self.vss[v].core.resume(vnow, &mut Self::jitter(&mut self.rng));
             } else {
-                self.vss[v].core.start(vnow, &mut Self::jitter(&mut self.rng));
+                let active = !self.addr_watch.starts_suspended(&self.vss[v]);
+                self.vss[v].core.start_with(vnow, &mut Self::jitter(&mut self.rng), active);
             }
             self.apply(v, now);
         }
@@ -892,13 +893,15 @@ impl Subsystem for CheckerEngine {
         }
         let vnow = self.epoch.instant(now);
         let old_vss = std::mem::take(&mut self.vss);
+        self.addr_watch.prepare_reload(registry, self.global.netlink_bufs.lvs_monitor, &new_vss);
         let mut kept = vec![false; old_vss.len()];
         // The old index of each new virtual server that was kept.
         let mut was = vec![None; new_vss.len()];
         for (nv, was) in new_vss.iter_mut().zip(&mut was) {
             let found = old_vss.iter().enumerate().find(|(i, ov)| !kept[*i] && ov.cfg.addr == nv.cfg.addr);
             let Some((o, old)) = found else {
-                nv.core.start(vnow, &mut Self::jitter(&mut self.rng));
+                let active = !self.addr_watch.starts_suspended(nv);
+                nv.core.start_with(vnow, &mut Self::jitter(&mut self.rng), active);
                 continue;
             };
             kept[o] = true;
@@ -933,7 +936,7 @@ impl Subsystem for CheckerEngine {
             }
         }
         self.vss = new_vss;
-        self.addr_watch.reload(registry, self.global.netlink_bufs.lvs_monitor, &self.vss, &was);
+        self.addr_watch.reload(registry, &self.vss, &was);
         self.check_scripts();
         for v in 0..self.vss.len() {
             self.apply(v, now);

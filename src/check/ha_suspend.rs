@@ -27,7 +27,8 @@ pub struct LocalAddr {
 /// keepalived's words for each of them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Transition {
-    /// At start (or when it first has `ha_suspend`): the address is absent.
+    /// At start (or a reload that adds it): the address is absent. The
+    /// core's start logs it (`VirtualServerCore::start_with`).
     Deactivate,
     /// The address appeared.
     Activate,
@@ -87,7 +88,7 @@ impl HaSuspend {
         for (v, w) in self.watched.iter_mut().enumerate() {
             let Some(w) = w else { continue };
             let present = self.local.iter().any(|l| l.addr == w.addr);
-            if !present && !w.suspended {
+            if !present {
                 out.push((v, Transition::Deactivate));
             }
             w.suspended = !present;
@@ -118,11 +119,16 @@ impl HaSuspend {
         self.settle()
     }
 
-    /// A reload: the new configuration's virtual servers, judged against
-    /// the addresses known now. One that was watched under the same
-    /// address in `old` (by index there, as the engine matched them) keeps
-    /// its state silently; a newly watched one whose address is absent is
-    /// deactivated.
+    /// Whether `addr` is on one of the host's interfaces.
+    pub fn is_local(&self, addr: IpAddr) -> bool {
+        self.local.iter().any(|l| l.addr == addr)
+    }
+
+    /// A reload: the new configuration's virtual servers (with the index
+    /// each had before when the engine kept it), judged against the
+    /// addresses known now. A kept one goes on from its state before
+    /// (active when it had no `ha_suspend`); a new one whose address is
+    /// absent is deactivated.
     pub fn rewatch(
         &mut self,
         addrs: impl IntoIterator<Item = (Option<IpAddr>, Option<usize>)>,
@@ -134,11 +140,13 @@ impl HaSuspend {
                 self.watched.push(None);
                 continue;
             };
-            let present = self.local.iter().any(|l| l.addr == addr);
-            let before = was.and_then(|o| old.get(o).copied().flatten()).filter(|w| w.addr == addr);
+            let present = self.is_local(addr);
+            // Suspended before: watched under the same address, and absent then.
+            let before =
+                was.map(|o| old.get(o).copied().flatten().is_some_and(|w| w.addr == addr && w.suspended));
             match before {
-                Some(w) if w.suspended && present => out.push((v, Transition::Activate)),
-                Some(w) if !w.suspended && !present => out.push((v, Transition::Suspend)),
+                Some(true) if present => out.push((v, Transition::Activate)),
+                Some(false) if !present => out.push((v, Transition::Suspend)),
                 Some(_) => {}
                 None if !present => out.push((v, Transition::Deactivate)),
                 None => {}
@@ -235,6 +243,11 @@ mod tests {
         ]);
         assert_eq!(got, vec![(1, Deactivate)]);
         assert!(h.is_suspended(0) && h.is_suspended(1) && !h.is_suspended(2) && !h.is_suspended(3));
+        // A kept one that gains ha_suspend (it was at 3, without) on an absent address: suspended;
+        // a kept one whose address changed (0 was on .1, absent) to a present one: activated.
+        let got = h.rewatch([(vip("198.18.0.4"), Some(3)), (vip("198.18.0.2"), Some(0))]);
+        assert_eq!(got, vec![(0, Suspend), (1, Activate)]);
+        assert!(h.is_local("198.18.0.2".parse().unwrap()) && !h.is_local("198.18.0.4".parse().unwrap()));
         assert!(!HaSuspend::new([None]).wants_addresses());
     }
 }
