@@ -6,6 +6,10 @@
 //! back from outside (pidfd_getfd) for `lvs_netlink_monitor_rcv_bufs_force`.
 //! Needs root and `ip`.
 //!
+//! keepalived counts address messages, and would go on probing after the
+//! IPv6 address that went through duplicate address detection is deleted
+//! (README "Differences"); vigil follows the set of addresses.
+//!
 //! IPv6 throughout: the IPv4 neighbour table is shared by every namespace
 //! of the machine, and when other tests fill it past `gc_thresh3` the
 //! kernel drops a new IPv4 neighbour's packets ("neighbor table overflow"),
@@ -125,13 +129,20 @@ fn ha_suspend_probes_only_while_the_virtual_address_is_local() {
     assert_eq!(monitors[0].groups, RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR);
     assert_eq!(monitors[0].rcvbuf, 2 * forced, "forced past rmem_max");
 
-    // The virtual address arrives (a VRRP master would add it): probes start.
-    a.ip(&["addr", "add", &format!("{vip}/128"), "dev", "eth0", "nodad"]);
+    // The virtual address arrives (a VRRP master would add it): probes start. With duplicate
+    // address detection, so the kernel reports it twice (tentative, then done).
+    a.sysctl(&["net.ipv6.conf.eth0.accept_dad=1", "net.ipv6.conf.eth0.dad_transmits=1"]);
+    a.ip(&["addr", "add", &format!("{vip}/128"), "dev", "eth0"]);
     assert!(d.wait_log(&line("Activating"), secs(5)), "{}", d.log());
     assert!(suspended_rs.wait_past(0, 2, secs(10)), "no probes after Activating:\n{}", d.log());
     assert_eq!(suspended(&d), Some(Vec::new()));
+    let dad_done = wait_until(secs(5), ms(50), || {
+        let shown = a.ip(&["-6", "addr", "show", "dev", "eth0"]);
+        shown.lines().any(|l| l.contains(&format!("{vip}/128")) && !l.contains("tentative"))
+    });
+    assert!(dad_done, "{}", a.ip(&["-6", "addr", "show", "dev", "eth0"]));
 
-    // It goes: probes stop. (One still out when it went may land: count from a control probe later.)
+    // It goes (one RTM_DELADDR after the two RTM_NEWADDR): probes stop. (One still out when it went may land: count from a control probe later.)
     a.ip(&["addr", "del", &format!("{vip}/128"), "dev", "eth0"]);
     assert!(d.wait_log(&line("Suspending"), secs(5)), "{}", d.log());
     assert!(control_rs.wait_past(control_rs.count(), 1, secs(5)));
