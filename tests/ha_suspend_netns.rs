@@ -120,11 +120,7 @@ fn ha_suspend_probes_only_while_the_virtual_address_is_local() {
     assert_eq!(suspended(&d), Some(vec![vs_name.clone()]));
 
     // The checker child's address event socket: one, both families' address groups, the size forced.
-    let child = d.pid_from_file("c.pid").expect("checker child pid");
-    let monitors: Vec<_> = sockets_of(child)
-        .into_iter()
-        .filter(|s| s.domain == libc::AF_NETLINK && s.protocol == libc::NETLINK_ROUTE && s.groups != 0)
-        .collect();
+    let monitors = address_monitors(&d);
     assert_eq!(monitors.len(), 1, "{monitors:?}");
     assert_eq!(monitors[0].groups, RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR);
     assert_eq!(monitors[0].rcvbuf, 2 * forced, "forced past rmem_max");
@@ -158,4 +154,60 @@ fn ha_suspend_probes_only_while_the_virtual_address_is_local() {
     let control = |verb: &str| format!("{verb} healthchecker for service [{}]:tcp:8081 for VS", srv.ip6);
     assert_eq!(d.log_count(&control("Activating")), 1, "{}", d.log());
     assert_eq!(d.log_count(&control("Deactivating")) + d.log_count(&control("Suspending")), 0);
+}
+
+/// The checker child's rtnetlink address event sockets.
+fn address_monitors(d: &Daemon) -> Vec<SockInfo> {
+    let child = d.pid_from_file("c.pid").expect("checker child pid");
+    sockets_of(child)
+        .into_iter()
+        .filter(|s| s.domain == libc::AF_NETLINK && s.protocol == libc::NETLINK_ROUTE && s.groups != 0)
+        .collect()
+}
+
+/// A reload that gives a running virtual server `ha_suspend` while its
+/// address is absent suspends it ("Suspending", no more probes) and opens
+/// the address event socket; one that takes it away again activates it and
+/// closes the socket, which no configuration without `ha_suspend` has.
+#[test]
+fn reload_adds_and_removes_ha_suspend() {
+    let lan = Lan::new();
+    let (a, srv) = (lan.add_host("a"), lan.add_host("srv"));
+    let vip = lan.v6(0x81);
+    let watched_rs = Counter::start(&srv, SocketAddr::new(srv.ip6.into(), 8080));
+    let control_rs = Counter::start(&srv, SocketAddr::new(srv.ip6.into(), 8081));
+    let conf = |extra: &str| {
+        let vs = |port: u16, extra: &str| {
+            format!(
+                "virtual_server {vip} {port} {{\n delay_loop 1\n lb_algo rr\n lb_kind NAT\n protocol TCP\n\
+                 {extra} real_server {rs} {port} {{\n  TCP_CHECK {{\n   connect_timeout 1\n  }}\n }}\n}}\n",
+                rs = srv.ip6,
+            )
+        };
+        format!("{}{}", vs(8080, extra), vs(8081, ""))
+    };
+    let mut d = Daemon::start(&a, &vigil_bin(), &conf(""), &["-C"]);
+    let line = |verb: &str| {
+        format!("{verb} healthchecker for service [{}]:tcp:8080 for VS [{vip}]:tcp:8080", srv.ip6)
+    };
+    assert!(watched_rs.wait_past(0, 2, secs(10)), "not probed:\n{}", d.log());
+    assert_eq!(address_monitors(&d), Vec::new(), "no ha_suspend, no address events");
+
+    std::fs::write(d.dir().join("keepalived.conf"), conf(" ha_suspend\n")).unwrap();
+    d.signal(libc::SIGHUP);
+    assert!(d.wait_log(&line("Suspending"), secs(5)), "{}", d.log());
+    assert_eq!(address_monitors(&d).len(), 1);
+    assert!(control_rs.wait_past(control_rs.count(), 1, secs(5)));
+    let (frozen, control) = (watched_rs.count(), control_rs.count());
+    assert!(control_rs.wait_past(control, 3, secs(10)), "the checker stopped:\n{}", d.log());
+    assert_eq!(watched_rs.count(), frozen, "probed while suspended:\n{}", d.log());
+
+    std::fs::write(d.dir().join("keepalived.conf"), conf("")).unwrap();
+    d.signal(libc::SIGHUP);
+    // keepalived's start line for a new checker is "Activating" too: count this one after the reload.
+    assert!(wait_until(secs(5), ms(50), || d.log_count(&line("Activating")) >= 2), "{}", d.log());
+    assert!(watched_rs.wait_past(frozen, 2, secs(10)), "not probed again:\n{}", d.log());
+    assert_eq!(address_monitors(&d), Vec::new(), "the socket is closed");
+    assert_eq!(suspended(&d), Some(Vec::new()));
+    d.stop();
 }

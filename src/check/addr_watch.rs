@@ -86,13 +86,17 @@ impl AddrWatch {
     /// is the old index of `vss[v]` when the engine kept it. The socket is
     /// closed when nothing needs it any more.
     pub fn reload(&mut self, registry: &Registry, vss: &[VsRun], was: &[Option<usize>]) {
-        if self.monitor.is_none() || !vss.iter().any(|v| watched(v).is_some()) {
-            self.close(registry);
+        if self.monitor.is_none() {
+            // Nothing was suspended, and nothing can be.
             self.core = HaSuspend::default();
             return;
         }
         let addrs = vss.iter().map(watched).zip(was.iter().copied());
         log_transitions(&self.core.rewatch(addrs), vss);
+        if !self.core.wants_addresses() {
+            self.close(registry);
+            self.core = HaSuspend::default();
+        }
     }
 
     /// The socket is readable: apply every event it holds.

@@ -127,8 +127,8 @@ impl HaSuspend {
     /// A reload: the new configuration's virtual servers (with the index
     /// each had before when the engine kept it), judged against the
     /// addresses known now. A kept one goes on from its state before
-    /// (active when it had no `ha_suspend`); a new one whose address is
-    /// absent is deactivated.
+    /// (active when it had no `ha_suspend`; activated when it loses it); a
+    /// new one whose address is absent is deactivated.
     pub fn rewatch(
         &mut self,
         addrs: impl IntoIterator<Item = (Option<IpAddr>, Option<usize>)>,
@@ -137,13 +137,16 @@ impl HaSuspend {
         let mut out = Vec::new();
         for (v, (addr, was)) in addrs.into_iter().enumerate() {
             let Some(addr) = addr else {
+                // A kept one that lost ha_suspend while suspended probes again.
+                if was.and_then(|o| old.get(o).copied().flatten()).is_some_and(|w| w.suspended) {
+                    out.push((v, Transition::Activate));
+                }
                 self.watched.push(None);
                 continue;
             };
             let present = self.is_local(addr);
-            // Suspended before: watched under the same address, and absent then.
-            let before =
-                was.map(|o| old.get(o).copied().flatten().is_some_and(|w| w.addr == addr && w.suspended));
+            // Suspended before (the engine keeps a virtual server only under the same address).
+            let before = was.map(|o| old.get(o).copied().flatten().is_some_and(|w| w.suspended));
             match before {
                 Some(true) if present => out.push((v, Transition::Activate)),
                 Some(false) if !present => out.push((v, Transition::Suspend)),
@@ -244,10 +247,13 @@ mod tests {
         assert_eq!(got, vec![(1, Deactivate)]);
         assert!(h.is_suspended(0) && h.is_suspended(1) && !h.is_suspended(2) && !h.is_suspended(3));
         // A kept one that gains ha_suspend (it was at 3, without) on an absent address: suspended;
-        // a kept one whose address changed (0 was on .1, absent) to a present one: activated.
-        let got = h.rewatch([(vip("198.18.0.4"), Some(3)), (vip("198.18.0.2"), Some(0))]);
-        assert_eq!(got, vec![(0, Suspend), (1, Activate)]);
+        // the active one on .2 (at 2) stays so.
+        let got = h.rewatch([(vip("198.18.0.4"), Some(3)), (vip("198.18.0.2"), Some(2))]);
+        assert_eq!(got, vec![(0, Suspend)]);
         assert!(h.is_local("198.18.0.2".parse().unwrap()) && !h.is_local("198.18.0.4".parse().unwrap()));
+        // The suspended one (0, on .4) loses ha_suspend: activated; nothing is watched any more.
+        assert_eq!(h.rewatch([(None, Some(1)), (None, Some(0))]), vec![(1, Activate)]);
+        assert!(!h.wants_addresses() && !h.is_suspended(1));
         assert!(!HaSuspend::new([None]).wants_addresses());
     }
 }
