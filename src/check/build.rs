@@ -53,14 +53,14 @@ impl HttpPlan {
     /// The plans of `h`'s url blocks (a default `/` without any).
     fn for_checker(h: &HttpCheck, ck: &Checker, rs: &RealServer, vs: &VirtualServer) -> Rc<[HttpPlan]> {
         let (ip, port) = ck.effective_target(rs, vs);
-        let default = [default_url()];
+        let default = [Rc::new(default_url())];
         let urls = if h.urls.is_empty() { &default[..] } else { &h.urls[..] };
         urls.iter()
             .map(|url| {
                 let vhost = virtualhost(url, h, rs, vs);
                 let host = vhost.clone().unwrap_or_else(|| SocketAddr::new(ip, port).to_string());
                 let request = http::request(&url.path, &host, h.http_protocol).into();
-                HttpPlan { url: Rc::new(url.clone()), request, vhost }
+                HttpPlan { url: url.clone(), request, vhost }
             })
             .collect()
     }
@@ -203,13 +203,15 @@ fn checker_params(ck: &Checker, rs: &RealServer, vs: &VirtualServer, g: &GlobalD
 impl VsRun {
     fn new(vs: &VirtualServer, name: String, services: Vec<ServiceSpec>, g: &GlobalDefs) -> VsRun {
         let protocol = vs.effective_protocol();
-        let mut ck_map = Vec::new();
-        let mut rss = Vec::new();
-        let mut http = Vec::new();
+        // Every vector sized exactly: they live as long as the child, once
+        // per real server (a first push reserves room for four).
+        let n = vs.real_servers.len();
+        let (mut ck_map, mut rss, mut http) =
+            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
         for rs in &vs.real_servers {
-            let mut map = Vec::new();
-            let mut cores = Vec::new();
-            let mut plans = Vec::new();
+            let n = rs.checkers.len();
+            let (mut map, mut cores, mut plans) =
+                (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
             for (i, ck) in rs.checkers.iter().enumerate() {
                 map.push(i);
                 cores.push(CheckerCore::new(checker_params(ck, rs, vs, g)));

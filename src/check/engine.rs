@@ -454,7 +454,7 @@ impl CheckerEngine {
             ScriptRef::NotifyUp(r) | ScriptRef::NotifyDown(r) => {
                 let Some(rs) = vs.cfg.real_servers.get(r) else { return };
                 let cmd = if matches!(s, ScriptRef::NotifyUp(_)) { &rs.notify_up } else { &rs.notify_down };
-                (cmd.clone(), format!("RS {} {}", vs.name, rs.addr))
+                (cmd.as_deref().cloned(), format!("RS {} {}", vs.name, rs.addr))
             }
             ScriptRef::QuorumUp => (vs.cfg.quorum_up.clone(), format!("VS {}", vs.name)),
             ScriptRef::QuorumDown => (vs.cfg.quorum_down.clone(), format!("VS {}", vs.name)),
@@ -1093,7 +1093,11 @@ impl CheckerEngine {
         }
         for vs in &self.vss {
             let quorum = vs.cfg.quorum_up.iter().chain(&vs.cfg.quorum_down);
-            let rs = vs.cfg.real_servers.iter().flat_map(|rs| rs.notify_up.iter().chain(&rs.notify_down));
+            let rs = vs
+                .cfg
+                .real_servers
+                .iter()
+                .flat_map(|rs| rs.notify_up.as_deref().into_iter().chain(rs.notify_down.as_deref()));
             for cmd in quorum.chain(rs) {
                 check(ScriptKind::Notify, cmd, None);
             }

@@ -103,7 +103,9 @@ pub struct ResponseParser {
     status: Option<u16>,
     content_length: Option<u64>,
     body_len: u64,
-    md5: Option<Md5>,
+    /// Boxed, as the matcher: most urls have no digest, and every probe
+    /// (with the probe slots, every slot) holds a parser.
+    md5: Option<Box<Md5>>,
     /// Boxed: most urls have none, and every probe holds a parser.
     regex: Option<Box<BodyMatcher>>,
 }
@@ -111,7 +113,7 @@ pub struct ResponseParser {
 impl ResponseParser {
     /// A parser that hashes the body (genhash).
     pub fn new() -> ResponseParser {
-        ResponseParser { md5: Some(Md5::new()), ..ResponseParser::default() }
+        ResponseParser { md5: Some(Box::new(Md5::new())), ..ResponseParser::default() }
     }
 
     /// What checking `url` needs: the MD5 only with a `digest`, the matcher
@@ -123,7 +125,11 @@ impl ResponseParser {
                 BodyMatcher::new(r.compiled.clone(), r.min_offset, r.max_offset, dollar_before_final_newline);
             Box::new(m)
         });
-        ResponseParser { md5: url.digest.as_ref().map(|_| Md5::new()), regex, ..ResponseParser::default() }
+        ResponseParser {
+            md5: url.digest.as_ref().map(|_| Box::new(Md5::new())),
+            regex,
+            ..ResponseParser::default()
+        }
     }
 
     /// Take the next bytes. `Ok(true)` when the body is complete by its

@@ -79,7 +79,7 @@ pub fn check(cfg: &Config, diags: &mut Vec<Diagnostic>) {
             scripts.push((ScriptKind::Notify, c, None));
         }
         for rs in &vs.real_servers {
-            for c in rs.notify_up.iter().chain(&rs.notify_down) {
+            for c in rs.notify_up.as_deref().into_iter().chain(rs.notify_down.as_deref()) {
                 cmds.push(c);
                 scripts.push((ScriptKind::Notify, c, None));
             }

@@ -6,6 +6,21 @@ use std::io;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
+/// The largest configuration file read (main file or include).
+const MAX_CONFIG_BYTES: u64 = 16 << 20;
+
+/// Read a configuration file (the main one or an include): regular files
+/// only, at most 16 MiB, so that a FIFO at the path or `include /dev/*`
+/// cannot hang the loader. Non-blocking, because some "regular" files block
+/// on read (/proc/kmsg, tracing's trace_pipe).
+pub fn read_config(path: &Path) -> io::Result<Vec<u8>> {
+    let bytes = read_regular(path, MAX_CONFIG_BYTES + 1, true)?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "larger than 16 MiB"));
+    }
+    Ok(bytes)
+}
+
 /// At most `limit` bytes of the regular file at `path`, read without ever
 /// blocking: opened non-blocking and refused unless it is a regular file,
 /// so a FIFO, device or socket someone put at the path cannot hold the

@@ -1320,8 +1320,10 @@ pub struct RealServer {
     pub addr: IpAddr,
     pub port: Option<u16>,
     pub weight: i32,
-    pub notify_up: Option<Command>,
-    pub notify_down: Option<Command>,
+    // Boxed: most real servers have none, and the checker child keeps a
+    // copy of every real server (96 bytes each unboxed).
+    pub notify_up: Option<Box<Command>>,
+    pub notify_down: Option<Box<Command>>,
     pub inhibit_on_failure: Option<bool>,
     pub uthreshold: u32,
     pub lthreshold: u32,
@@ -1402,7 +1404,8 @@ pub struct Url {
     /// Inclusive ranges; empty means 200-299.
     pub status_codes: Vec<(u16, u16)>,
     pub virtualhost: Option<String>,
-    pub regex: Option<UrlRegex>,
+    /// Boxed: rare, and four times the size of the rest of the url.
+    pub regex: Option<Box<UrlRegex>>,
     pub loc: Loc,
 }
 
@@ -1456,7 +1459,8 @@ pub enum HttpProtocol {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HttpCheck {
     pub tls: bool,
-    pub urls: Vec<Url>,
+    /// Shared with the checker's per-check plans (one copy per url).
+    pub urls: Vec<Rc<Url>>,
     pub http_protocol: HttpProtocol,
     pub virtualhost: Option<String>,
     pub enable_sni: bool,
@@ -1487,7 +1491,8 @@ pub enum CheckerKind {
     Smtp {
         helo_name: Option<String>,
     },
-    Misc(MiscCheck),
+    /// Boxed: the largest variant by far (every checker would pay for it).
+    Misc(Box<MiscCheck>),
     Dns {
         qtype: String,
         name: String,

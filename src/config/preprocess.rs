@@ -38,7 +38,6 @@ const LINE_COST: u64 = 32;
 const MAX_DIAGS: usize = 1000;
 /// Work charged per problem reported (its message and location).
 const DIAG_COST: u64 = 256;
-const MAX_FILE_BYTES: u64 = 16 << 20;
 const MAX_GLOB_PATTERNS: usize = 1024;
 const MAX_GLOB_ENTRIES: usize = 100_000;
 const MAX_BRACE_DEPTH: usize = 64;
@@ -49,7 +48,7 @@ const MAX_GLOB_COMPONENTS: usize = 128;
 /// cannot be read gives one error without a location.
 pub fn preprocess_file(path: &Path, config_id: &str) -> (Vec<Token>, Vec<Diagnostic>) {
     let mut pre = Preprocessor::new(config_id);
-    match read_config(path) {
+    match crate::config::file::read_config(path) {
         Ok(bytes) => {
             pre.open_files.push(fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()));
             let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -124,7 +123,7 @@ impl Files {
     fn read(&mut self, path: &Path) -> ReadFile {
         let from_disk = || ReadFile {
             canonical: fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
-            bytes: read_config(path).map_err(|e| e.to_string()),
+            bytes: crate::config::file::read_config(path).map_err(|e| e.to_string()),
         };
         match self {
             Files::Disk => from_disk(),
@@ -723,17 +722,6 @@ fn finding(severity: Severity, loc: &Loc, message: String) -> Diagnostic {
         Severity::Error => Diagnostic::error(Some(loc.clone()), message),
         Severity::Warning => Diagnostic::warning(Some(loc.clone()), message),
     }
-}
-
-/// Read a configuration file: regular files only, at most 16 MiB, so that
-/// `include /dev/*` cannot hang the loader. Non-blocking, because some
-/// "regular" files block on read (/proc/kmsg, tracing's trace_pipe).
-fn read_config(path: &Path) -> std::io::Result<Vec<u8>> {
-    let bytes = crate::config::file::read_regular(path, MAX_FILE_BYTES + 1, true)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "larger than 16 MiB"));
-    }
-    Ok(bytes)
 }
 
 fn trim(b: &[u8]) -> &[u8] {

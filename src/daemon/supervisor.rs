@@ -192,7 +192,7 @@ pub fn run(settings: Settings, engines: Engines) -> i32 {
         }
     }
     log::info!("Opening file '{}'.", settings.config_file.display());
-    let bytes = match std::fs::read(&settings.config_file) {
+    let bytes = match crate::config::file::read_config(&settings.config_file) {
         Ok(b) => b,
         Err(e) => {
             fatal(format!("cannot read configuration {}: {e}", settings.config_file.display()));
@@ -298,12 +298,12 @@ pub fn run(settings: Settings, engines: Engines) -> i32 {
     // Only the configuration goes on (and `Supervisor::keep_of` keeps little of it):
     // the text, the findings and the snapshot are freed before any child is forked.
     let config = loaded.config;
-    let snapshot = snapshot.encode();
-    drop((bytes, loaded.diags));
+    let encoded = snapshot.encode();
+    drop((bytes, loaded.diags, snapshot));
     let code = match Supervisor::new(settings, engines, paths.clone(), exe, handover) {
-        Ok(mut s) => match write_private(&paths.snapshot(), &snapshot) {
+        Ok(mut s) => match write_private(&paths.snapshot(), &encoded) {
             Ok(()) => {
-                drop(snapshot);
+                drop(encoded);
                 s.run(config)
             }
             Err(e) => {
@@ -844,7 +844,7 @@ impl Supervisor {
         if let Some(f) = &reload_file {
             create_reload_file(f);
         }
-        let loaded = match std::fs::read(&path) {
+        let loaded = match crate::config::file::read_config(&path) {
             Ok(bytes) => {
                 let (loaded, snapshot) = child::validate(&self.settings, &bytes);
                 log_diags(&loaded.diags);

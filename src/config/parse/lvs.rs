@@ -287,8 +287,8 @@ impl Parser<'_> {
         for s in self.known(Ctx::RealServer, s.stmts()) {
             match s.name() {
                 "weight" => set(&mut rs.weight, self.int(s, 0, 65535).map(|w| w as i32)),
-                "notify_up" => rs.notify_up = self.command(s),
-                "notify_down" => rs.notify_down = self.command(s),
+                "notify_up" => rs.notify_up = self.command(s).map(Box::new),
+                "notify_down" => rs.notify_down = self.command(s).map(Box::new),
                 "inhibit_on_failure" => rs.inhibit_on_failure = Some(self.flag(s)),
                 "uthreshold" => set(&mut rs.uthreshold, self.u32(s, 0, u32::MAX)),
                 "lthreshold" => set(&mut rs.lthreshold, self.u32(s, 0, u32::MAX)),
@@ -330,7 +330,12 @@ impl Parser<'_> {
             "SMTP_CHECK" => (Ctx::SmtpCheck, CheckerKind::Smtp { helo_name: None }),
             "MISC_CHECK" => (
                 Ctx::MiscCheck,
-                CheckerKind::Misc(MiscCheck { path: None, timeout: None, dynamic: false, user: None }),
+                CheckerKind::Misc(Box::new(MiscCheck {
+                    path: None,
+                    timeout: None,
+                    dynamic: false,
+                    user: None,
+                })),
             ),
             "DNS_CHECK" => {
                 (Ctx::DnsCheck, CheckerKind::Dns { qtype: "SOA".to_string(), name: ".".to_string() })
@@ -349,7 +354,7 @@ impl Parser<'_> {
             match (&mut ck.kind, s.name()) {
                 (CheckerKind::Http(h), "url") => {
                     if let Some(u) = self.url(s) {
-                        h.urls.push(u);
+                        h.urls.push(std::rc::Rc::new(u));
                     }
                 }
                 (CheckerKind::Http(h), "http_protocol") => {
@@ -546,7 +551,7 @@ impl Parser<'_> {
                 _ => self.unhandled(s),
             }
         }
-        u.regex = self.url_regex(regex);
+        u.regex = self.url_regex(regex).map(Box::new);
         if u.path.is_empty() {
             self.error(&u.loc, "url block has no 'path'".to_string(), None);
             return None;
