@@ -248,6 +248,15 @@ impl CheckerCore {
         self.phase = Phase::Running { started: now };
     }
 
+    /// A check begun but not probed (its virtual server is suspended,
+    /// `check::ha_suspend`): the next one `delay_loop` later, the state and
+    /// last result as they were. A checker not running is left alone.
+    pub fn skip(&mut self, now: Instant) {
+        if self.is_running() {
+            self.phase = Phase::Idle { next: now + self.params.delay_loop };
+        }
+    }
+
     /// The probe ended at `now`: update the state and schedule the next run.
     pub fn finish(&mut self, now: Instant, result: CheckResult) -> Step {
         let started = match self.phase {

@@ -121,6 +121,8 @@ pub struct CheckerEngine {
     stopping: bool,
     /// The state a crashed predecessor left, and this child's own for a successor.
     resume: super::resume::Resume,
+    /// `ha_suspend`: the host's addresses and which virtual servers are suspended.
+    addr_watch: super::addr_watch::AddrWatch,
 }
 
 impl CheckerEngine {
@@ -165,6 +167,7 @@ impl CheckerEngine {
             children: fifo::children(config, Only::default()),
             stopping: false,
             resume: super::resume::Resume::default(),
+            addr_watch: Default::default(),
         })
     }
 
@@ -187,7 +190,8 @@ impl CheckerEngine {
                 }
                 self.vss[v].core.resume(vnow, &mut Self::jitter(&mut self.rng));
             } else {
-                self.vss[v].core.start(vnow, &mut Self::jitter(&mut self.rng));
+                let active = !self.addr_watch.starts_suspended(&self.vss[v]);
+                self.vss[v].core.start_with(vnow, &mut Self::jitter(&mut self.rng), active);
             }
             self.apply(v, now);
         }
@@ -510,6 +514,10 @@ impl CheckerEngine {
     }
 
     fn start_check(&mut self, registry: &Registry, v: usize, id: CheckId, now: Monotonic) {
+        if self.addr_watch.is_suspended(v) {
+            // ha_suspend: the period goes on, nothing is sent.
+            return self.vss[v].core.skip(self.epoch.instant(now), id);
+        }
         self.checks_run += 1;
         let vs = &self.vss[v];
         let Some((rs, ck)) = vs.checker_cfg(id) else { return };
@@ -661,6 +669,10 @@ impl CheckerEngine {
 
     /// A check ended: feed the core and apply what it decided.
     fn finish(&mut self, v: usize, id: CheckId, result: CheckResult, now: Monotonic) {
+        if self.addr_watch.is_suspended(v) {
+            // ha_suspend: a probe still out when the address went counts for nothing.
+            return self.vss[v].core.skip(self.epoch.instant(now), id);
+        }
         if !result.ok {
             self.checks_failed += 1;
             debug!(
@@ -707,12 +719,18 @@ impl CheckerEngine {
 
     fn status_json(&self) -> Json {
         let vss = self.vss.iter().map(VsRun::status).collect();
+        // ha_suspend: the virtual servers whose checks are suspended now.
+        let suspended = (0..self.vss.len())
+            .filter(|&v| self.addr_watch.is_suspended(v))
+            .map(|v| Json::from(self.vss[v].name.as_str()))
+            .collect();
         let ipvs = self.lvs.as_ref().map_or("not available", |l| l.kind());
         Json::obj([
             ("ipvs", Json::from(ipvs)),
             ("checks_run", Json::from(self.checks_run)),
             ("checks_failed", Json::from(self.checks_failed)),
             ("virtual_servers", Json::Arr(vss)),
+            ("ha_suspended", Json::Arr(suspended)),
             ("notify_fifos", self.fifos.status()),
         ])
     }
@@ -726,6 +744,8 @@ impl Subsystem for CheckerEngine {
         if self.want_kernel && self.lvs.is_none() {
             self.lvs = super::lvs_kernel::open(self.global.netlink_bufs.lvs_cmd);
         }
+        // As keepalived: the host's addresses are known before any service is set up.
+        self.addr_watch.start(registry, self.global.netlink_bufs.lvs_monitor, &self.vss);
         self.lvs_prepare();
         self.files.open(registry, false);
         self.open_fifos(Monotonic::now());
@@ -746,6 +766,10 @@ impl Subsystem for CheckerEngine {
                 self.drain_mail_results();
                 return;
             }
+        }
+        if token == Token(tokens::ADDR_MONITOR) {
+            self.addr_watch.handle_event(&self.vss);
+            return;
         }
         if token == Token(tokens::FILE_WATCH) {
             let changed = self.files.changed();
@@ -869,14 +893,19 @@ impl Subsystem for CheckerEngine {
         }
         let vnow = self.epoch.instant(now);
         let old_vss = std::mem::take(&mut self.vss);
+        self.addr_watch.prepare_reload(registry, self.global.netlink_bufs.lvs_monitor, &new_vss);
         let mut kept = vec![false; old_vss.len()];
-        for nv in &mut new_vss {
+        // The old index of each new virtual server that was kept.
+        let mut was = vec![None; new_vss.len()];
+        for (nv, was) in new_vss.iter_mut().zip(&mut was) {
             let found = old_vss.iter().enumerate().find(|(i, ov)| !kept[*i] && ov.cfg.addr == nv.cfg.addr);
             let Some((o, old)) = found else {
-                nv.core.start(vnow, &mut Self::jitter(&mut self.rng));
+                let active = !self.addr_watch.starts_suspended(nv);
+                nv.core.start_with(vnow, &mut Self::jitter(&mut self.rng), active);
                 continue;
             };
             kept[o] = true;
+            *was = Some(o);
             let map = nv.match_real_servers(old);
             let same_sorry = old.dest_spec(DestRef::Sorry, 1) == nv.dest_spec(DestRef::Sorry, 1);
             nv.core.adopt(&old.core, &map, same_sorry);
@@ -907,6 +936,7 @@ impl Subsystem for CheckerEngine {
             }
         }
         self.vss = new_vss;
+        self.addr_watch.reload(registry, &self.vss, &was);
         self.check_scripts();
         for v in 0..self.vss.len() {
             self.apply(v, now);
@@ -920,6 +950,7 @@ impl Subsystem for CheckerEngine {
         self.close_all();
         self.pinger.close(registry);
         self.files.close(registry);
+        self.addr_watch.close(registry);
         if !self.release_on_exit {
             info!("--dont-release-ipvs: leaving the IPVS table as it is");
             return;

@@ -16,6 +16,9 @@
 //!   inotify (`sys::track_file`).
 //! * `tls` (feature `ssl`): SSL_GET's rustls transport, no certificate
 //!   verification (keepalived's behaviour).
+//! * [`ha_suspend`]: which virtual servers' checkers are suspended while
+//!   their address is absent from the host, pure; `addr_watch`: its
+//!   rtnetlink address events.
 //! * [`action`]: the virtual server core's outputs; [`build`]: the
 //!   configuration model to running virtual servers; [`names`]: keepalived's
 //!   spelling of services in log lines; [`body_regex`]: HTTP_GET's `regex`,
@@ -35,6 +38,7 @@
 //! and apply the actions in order.
 
 pub mod action;
+mod addr_watch;
 pub mod body_regex;
 pub mod build;
 pub mod checker;
@@ -42,6 +46,7 @@ pub mod conn;
 pub mod dns;
 pub mod engine;
 pub mod file;
+pub mod ha_suspend;
 pub mod http;
 pub mod lvs;
 mod lvs_kernel;

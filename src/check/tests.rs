@@ -254,6 +254,34 @@ fn a_down_checker_rechecks_every_delay_loop_without_retries() {
     assert_eq!(starts, vec![1.0, 11.0, 21.0, 31.0]);
 }
 
+/// `ha_suspend`'s suspended checks (`check::ha_suspend`): a due check that
+/// is skipped keeps its `delay_loop` cadence and changes nothing else (a
+/// DOWN checker stays DOWN, IPVS is not touched); a skip of a check that is
+/// not running is ignored.
+#[test]
+fn a_skipped_check_keeps_its_period_and_its_state() {
+    let mut sim =
+        Sim::new(VirtualServerCore::new(vs_params(1, 0, false), vec![rs(2, 1, false, vec![tcp(0, false)])]));
+    sim.run(1.5, 0.0, |_, _| fail());
+    let before = sim.ipvs();
+    assert!(before.contains(&ev(1.0, "del Real(0)")), "{before:?}");
+    let id = CheckId { rs: 0, ck: 0 };
+    let mut starts = Vec::new();
+    for _ in 0..3 {
+        let t = sim.core.poll_timeout().expect("scheduled");
+        starts.push(t.as_micros() as f64 / 1e6);
+        assert_eq!(sim.core.due(t), vec![id]);
+        sim.core.skip(t, id);
+        sim.drain(t);
+    }
+    assert_eq!(starts, vec![11.0, 21.0, 31.0], "every delay_loop, as if probed");
+    sim.core.skip(secs(32.0), id);
+    assert_eq!(sim.core.poll_timeout(), Some(secs(41.0)), "not running: left alone");
+    assert_eq!(sim.ipvs(), before, "nothing changed while skipped");
+    let c = &sim.core.real_servers()[0].checkers()[0];
+    assert!(!c.is_up() && c.last_result().is_some_and(|r| !r.ok));
+}
+
 #[test]
 fn alpha_starts_down_and_needs_one_success() {
     let mut sim =

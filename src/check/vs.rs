@@ -178,6 +178,14 @@ impl VirtualServerCore {
     /// Create the service, schedule every checker's first run (`jitter`
     /// draws from [0, warmup]) and add the destinations that start alive.
     pub fn start(&mut self, now: Instant, jitter: &mut dyn FnMut(Duration) -> Duration) {
+        self.start_with(now, jitter, true);
+    }
+
+    /// `start`, saying whether the checkers start active: keepalived's
+    /// "Deactivating" line instead of "Activating" for those of a
+    /// virtual server that `ha_suspend` holds (`check::ha_suspend`; the
+    /// edge skips their checks).
+    pub fn start_with(&mut self, now: Instant, jitter: &mut dyn FnMut(Duration) -> Duration, active: bool) {
         self.actions.push_back(Action::AddService);
         for rs in &mut self.rs {
             for ck in &mut rs.checkers {
@@ -186,12 +194,13 @@ impl VirtualServerCore {
             rs.alive = rs.all_up();
         }
         self.reschedule();
+        let verb = if active { "Activating" } else { "Deactivating" };
         for i in 0..self.rs.len() {
             let name = self.rs[i].params.name.clone();
             for _ in 0..self.rs[i].checkers.len() {
                 self.log(
                     Level::Info,
-                    format!("Activating healthchecker for service {name} for VS {}", self.params.name),
+                    format!("{verb} healthchecker for service {name} for VS {}", self.params.name),
                 );
             }
         }
@@ -375,6 +384,20 @@ impl VirtualServerCore {
             }
             self.schedule.pop();
         }
+    }
+
+    /// A check `due` returned is not probed (`CheckerCore::skip`): nothing
+    /// changes but its schedule.
+    pub fn skip(&mut self, now: Instant, id: CheckId) {
+        let Some(ck) = self.rs.get_mut(id.rs).and_then(|rs| rs.checkers.get_mut(id.ck)) else { return };
+        if !ck.is_running() {
+            return;
+        }
+        ck.skip(now);
+        if let Some(at) = ck.poll_timeout() {
+            self.schedule.push(Reverse((at, id.rs, id.ck)));
+        }
+        self.drop_stale();
     }
 
     /// A probe ended.

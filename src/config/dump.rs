@@ -496,6 +496,9 @@ fn virtual_server(o: &mut Out, vs: &VirtualServer, g: &GlobalDefs) {
     o.kv("inhibit_on_failure", yes(vs.inhibit_on_failure));
     o.kv("alpha", yes(vs.alpha));
     o.kv("omega", yes(vs.omega));
+    if vs.ha_suspend {
+        o.kv("ha_suspend", yes(true));
+    }
     o.kv("quorum", vs.quorum);
     o.kv("hysteresis", vs.hysteresis);
     for (k, c) in [("quorum_up", &vs.quorum_up), ("quorum_down", &vs.quorum_down)] {

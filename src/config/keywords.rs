@@ -346,8 +346,8 @@ table! {
         "vrrp_netlink_monitor_rcv_bufs_force" Value Rare,
         "lvs_netlink_cmd_rcv_bufs" Value Rare,
         "lvs_netlink_cmd_rcv_bufs_force" Value Rare,
-        "lvs_netlink_monitor_rcv_bufs" Ignored Rare,
-        "lvs_netlink_monitor_rcv_bufs_force" Ignored Rare,
+        "lvs_netlink_monitor_rcv_bufs" Value Rare,
+        "lvs_netlink_monitor_rcv_bufs_force" Value Rare,
         "process_monitor_rcv_bufs" Value Rare,
         "process_monitor_rcv_bufs_force" Value Rare,
         "vrrp_rx_bufs_policy" Value Rare,
@@ -538,7 +538,7 @@ table! {
         "sorry_server" Value Core,
         "sorry_server_inhibit" Value Core,
         "sorry_server_lvs_method" Value Core,
-        "ha_suspend" Ignored Common,
+        "ha_suspend" Value Common,
         "virtualhost" Value Common,
         "smtp_alert" Value Common,
         "snmp_name" Ignored Rare,
@@ -705,10 +705,6 @@ pub fn ignored_reason(ctx: Ctx, name: &str) -> Option<&'static str> {
         (GlobalDefs, "include_check") => "check included files",
         (GlobalDefs, "config_save_dir" | "tmp_config_directory") => "keep copies of the configuration there",
         (Instance, "kernel_rx_buf_size") => "size VRRP socket buffers per instance",
-        (GlobalDefs, "lvs_netlink_monitor_rcv_bufs" | "lvs_netlink_monitor_rcv_bufs_force") => {
-            "watch address events in its checker, the socket keepalived sizes with it \
-             (keepalived's checker acts on them only for ha_suspend, which vigil lacks too)"
-        }
         (
             GlobalDefs,
             "process_names"
@@ -754,7 +750,6 @@ pub fn ignored_reason(ctx: Ctx, name: &str) -> Option<&'static str> {
             "hashed" | "flag-1" | "flag-2" | "flag-3" | "sh-port" | "sh-fallback" | "mh-port" | "mh-fallback",
         ) => "set IPVS scheduler flags",
         (VirtualServer, "nat_mask") => "use nat_mask",
-        (VirtualServer, "ha_suspend") => "suspend checkers while the virtual address is absent",
         (PingCheck, "bindto" | "bind_port" | "bind_if" | "fwmark") => {
             "bind or mark PING_CHECK's echo requests (one raw ICMP socket per family serves every PING_CHECK)"
         }

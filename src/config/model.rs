@@ -340,6 +340,9 @@ pub struct NetlinkBufs {
     /// socket (the start-up address lookup for `ha_suspend`) with the same
     /// keyword; vigil's checker has no such socket.
     pub lvs_cmd: RcvBuf,
+    /// The checker child's rtnetlink address event socket, opened only for
+    /// a virtual server with `ha_suspend`.
+    pub lvs_monitor: RcvBuf,
 }
 
 /// `vrrp_rx_bufs_policy MTU|ADVERT|SIZE`: each instance adds its share to
@@ -1227,6 +1230,10 @@ pub struct VirtualServer {
     pub sorry_server_lvs_method: Option<LvsMethod>,
     pub virtualhost: Option<String>,
     pub smtp_alert: Option<bool>,
+    /// `ha_suspend`: checkers probe only while the virtual address is on
+    /// one of the host's interfaces (`check::ha_suspend`). Only a
+    /// `virtual_server IP PORT`: the parser clears it on the others.
+    pub ha_suspend: bool,
     pub real_servers: Vec<RealServer>,
     /// The address family keepalived settles on while reading the block:
     /// its address's, `ip_family`, or its first real server's that is not
@@ -1280,6 +1287,7 @@ impl VirtualServer {
             sorry_server_lvs_method: None,
             virtualhost: None,
             smtp_alert: None,
+            ha_suspend: false,
             real_servers: Vec::new(),
             loc,
             locs: Locs::default(),

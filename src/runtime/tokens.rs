@@ -14,6 +14,8 @@ pub const PROBES: usize = 1 << 20;
 pub const PING: usize = 1 << 21;
 /// Checker: the inotify descriptor watching FILE_CHECK's track files.
 pub const FILE_WATCH: usize = PING + 2;
+/// Checker: the rtnetlink address event socket of `ha_suspend`.
+pub const ADDR_MONITOR: usize = FILE_WATCH + 1;
 /// VRRP: the pooled advert sockets.
 pub const ADVERT_SOCKETS: usize = 1 << 22;
 /// Both engines: the SMTP alert mailer (`smtp::Mailer::TOKENS` of them).
@@ -21,4 +23,4 @@ pub const MAILER: usize = 1 << 23;
 /// Both engines: script pidfds, one per running child.
 pub const SCRIPTS: usize = 1 << 24;
 
-const _PING_BELOW_SOCKETS: () = assert!(FILE_WATCH < ADVERT_SOCKETS);
+const _PING_BELOW_SOCKETS: () = assert!(ADDR_MONITOR < ADVERT_SOCKETS);

@@ -281,6 +281,19 @@ impl Monitor {
         Ok(Monitor { sock })
     }
 
+    /// Address events only (`ha_suspend` in the checker child), with the
+    /// buffer `lvs_netlink_monitor_rcv_bufs[_force]` asks for; `bytes` 0:
+    /// vigil's 1 MiB, as [`Monitor::open`].
+    pub fn open_addresses(bytes: u32, force: bool) -> Result<Monitor> {
+        let sock = Socket::subscribe(RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR)?;
+        if bytes == 0 {
+            sock.set_recv_buffer(1 << 20)?;
+        } else {
+            sock.set_configured_recv_buffer(bytes, force)?;
+        }
+        Ok(Monitor { sock })
+    }
+
     pub fn with_recv_buffer(bytes: usize) -> Result<Monitor> {
         let sock = Socket::subscribe(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR)?;
         sock.set_recv_buffer(bytes)?;

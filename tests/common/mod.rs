@@ -41,6 +41,8 @@
 //! * [`AdvertSniffer`]: IPv4 VRRP adverts seen on a host's interface, timestamped as they
 //!   arrive (`start`, `seen`, `adverts_after`, `wait_from`, `datagrams_after`: the bytes).
 //! * [`Capture`]: `start`, `stop`, `fields`, `expert_problems`, `tshark`, `path`.
+//! * [`sockets_of`]: every socket of a running process ([`SockInfo`]: domain, protocol,
+//!   netlink groups, SO_RCVBUF), duplicated with pidfd_getfd; [`getsockopt_int`].
 //! * [`wait_until`], [`secs`], [`ms`], [`daemon_bin`] (vigil, or `VIGIL_TEST_DAEMON`),
 //!   [`keepalived_bin`], [`vigil_bin`], [`netns_exists`], [`our_namespaces`], [`pid_alive`].
 //!
@@ -57,6 +59,7 @@ mod lan;
 mod netns;
 mod prober;
 mod sniffer;
+mod sockets;
 pub mod vm;
 
 pub use capture::Capture;
@@ -66,6 +69,7 @@ pub use lan::{Host, Lan};
 pub use netns::{netns_exists, our_namespaces, pid_alive, setns, sweep_stale, Netns, ProcGuard};
 pub use prober::{ProbeReport, Prober};
 pub use sniffer::{AdvertSniffer, SeenAdvert};
+pub use sockets::{getsockopt_int, netlink_groups, sockets_of, SockInfo};
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -20,6 +20,8 @@ impl Parser<'_> {
             "process_monitor_rcv_bufs_force" => (&mut b.process_monitor, true),
             "lvs_netlink_cmd_rcv_bufs" => (&mut b.lvs_cmd, false),
             "lvs_netlink_cmd_rcv_bufs_force" => (&mut b.lvs_cmd, true),
+            "lvs_netlink_monitor_rcv_bufs" => (&mut b.lvs_monitor, false),
+            "lvs_netlink_monitor_rcv_bufs_force" => (&mut b.lvs_monitor, true),
             "vrrp_rx_bufs_policy" => {
                 self.rx_bufs_policy(g, s);
                 return true;

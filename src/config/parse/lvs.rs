@@ -103,6 +103,7 @@ impl Parser<'_> {
                 "sorry_server_lvs_method" => vs.sorry_server_lvs_method = self.method(s),
                 "virtualhost" => vs.virtualhost = self.string(s),
                 "smtp_alert" => vs.smtp_alert = Some(self.flag(s)),
+                "ha_suspend" => vs.ha_suspend = self.flag(s),
                 "ip_family" => self.ip_family(s, &mut vs),
                 "real_server" => {
                     if let Some(rs) = self.real_server(s) {
@@ -113,7 +114,36 @@ impl Parser<'_> {
             }
         }
         self.check_sorry_family(&mut vs);
+        self.check_ha_suspend(&mut vs);
         addr.map(|_| vs)
+    }
+
+    /// `ha_suspend` follows one address: a fwmark service has none (an
+    /// error, as keepalived reports it), and a group's members are never
+    /// matched by keepalived, whose checkers then stay off for good; vigil
+    /// clears it there too, with a warning, rather than run a dead service.
+    fn check_ha_suspend(&mut self, vs: &mut VirtualServer) {
+        if !vs.ha_suspend {
+            return;
+        }
+        let loc = vs.locs.of("ha_suspend").cloned().unwrap_or_else(|| vs.loc.clone());
+        match &vs.addr {
+            VsAddr::Addr(..) => return,
+            VsAddr::Fwmark(mark) => {
+                let msg = format!(
+                    "Virtual server FWM {mark}: cannot use ha_suspend with fwmarks - clearing ha_suspend"
+                );
+                self.error(&loc, msg, None);
+            }
+            VsAddr::Group(name) => {
+                let msg = format!(
+                    "Virtual server [GROUP {name}]: cannot use ha_suspend with a virtual_server_group - clearing ha_suspend"
+                );
+                let hint = "keepalived never matches a group's addresses, so its checkers would never run";
+                self.warn(&loc, msg, Some(hint.to_string()));
+            }
+        }
+        vs.ha_suspend = false;
     }
 
     /// `ip_family inet|inet6`: the family of a fwmark service; one that

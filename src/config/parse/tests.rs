@@ -1135,7 +1135,8 @@ fn socket_buffer_keywords_follow_keepalived() {
         "global_defs {\n vrrp_netlink_cmd_rcv_bufs 4096\n vrrp_netlink_cmd_rcv_bufs 0\n \
          vrrp_netlink_monitor_rcv_bufs_force\n process_monitor_rcv_bufs 9000\n \
          process_monitor_rcv_bufs_force off\n vrrp_rx_bufs_policy MTU advert\n vrrp_rx_bufs_multiplier 4\n \
-         lvs_netlink_cmd_rcv_bufs 212341234\n lvs_netlink_cmd_rcv_bufs_force yes\n}\n",
+         lvs_netlink_cmd_rcv_bufs 212341234\n lvs_netlink_cmd_rcv_bufs_force yes\n \
+         lvs_netlink_monitor_rcv_bufs 300000\n lvs_netlink_monitor_rcv_bufs_force\n}\n",
     );
     let b = c.global.netlink_bufs;
     // 0 leaves the size as it was; a bare _force means on.
@@ -1143,6 +1144,7 @@ fn socket_buffer_keywords_follow_keepalived() {
     assert_eq!(b.vrrp_monitor, RcvBuf { bytes: 0, force: true });
     assert_eq!(b.process_monitor, RcvBuf { bytes: 9000, force: false });
     assert_eq!(b.lvs_cmd, RcvBuf { bytes: 212341234, force: true });
+    assert_eq!(b.lvs_monitor, RcvBuf { bytes: 300000, force: true });
     // MTU wins over ADVERT, reported.
     assert_eq!(c.global.vrrp_rx_bufs, RxBufsPolicy::Mtu);
     assert!(d.iter().any(|d| d.message.contains("ignoring ADVERT")), "{d:?}");
@@ -1153,6 +1155,30 @@ fn socket_buffer_keywords_follow_keepalived() {
     assert_eq!(c.global.vrrp_rx_bufs_multiplier, 3, "0 is out of range: the default stays");
     assert_eq!(RxBufsPolicy::Mtu.share(3, 1500, 40), 4500);
     assert_eq!(RxBufsPolicy::Advert.share(3, 1500, 40), 120);
+}
+
+/// `ha_suspend` is kept on an address service; a fwmark service loses it
+/// with keepalived's error, a group service with a warning saying why.
+#[test]
+fn ha_suspend_only_on_an_address_service() {
+    use crate::config::model::VsAddr;
+    let (c, d) = load(
+        "virtual_server_group web {\n 198.18.0.9 80\n}\n\
+         virtual_server 198.18.0.1 80 {\n protocol TCP\n ha_suspend\n}\n\
+         virtual_server fwmark 7 {\n protocol TCP\n ha_suspend\n}\n\
+         virtual_server group web {\n protocol TCP\n ha_suspend\n}\n\
+         virtual_server 198.18.0.2 80 {\n protocol TCP\n}\n",
+    );
+    let by = |a: VsAddr| c.virtual_servers.iter().find(|v| v.addr == a).unwrap().ha_suspend;
+    assert!(by(VsAddr::Addr("198.18.0.1".parse().unwrap(), 80)));
+    assert!(!by(VsAddr::Fwmark(7)));
+    assert!(!by(VsAddr::Group("web".into())));
+    assert!(!by(VsAddr::Addr("198.18.0.2".parse().unwrap(), 80)));
+    let fwm =
+        d.iter().find(|d| d.message.contains("FWM 7: cannot use ha_suspend with fwmarks")).expect("fwmark");
+    assert!(fwm.is_error(), "{fwm:?}");
+    let group = d.iter().find(|d| d.message.contains("[GROUP web]: cannot use ha_suspend")).expect("group");
+    assert!(!group.is_error(), "{group:?}");
 }
 
 #[test]
