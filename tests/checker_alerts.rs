@@ -157,7 +157,7 @@ fn dead_port() -> u16 {
 }
 
 fn engine(text: &str) -> CheckerEngine {
-    let opts = LoadOptions { config_id: "t".into() };
+    let opts = LoadOptions::with_id("t");
     let loaded = load_bytes("alerts.conf", text.as_bytes(), Path::new("/"), &opts);
     assert!(!loaded.has_errors(), "{:?}\n{text}", loaded.diags);
     CheckerEngine::with_lvs(&loaded.config, Some(Box::new(MemoryLvs::new()))).unwrap()

@@ -338,8 +338,7 @@ fn checkers_against_real_servers() {
     let _tcp = Server::spawn("198.18.1.3:81", serve_nothing);
     let _smtp = Server::spawn("198.18.1.4:25", serve_smtp);
 
-    let loaded =
-        load_bytes("checkers.conf", config(&dir).as_bytes(), &dir, &LoadOptions { config_id: "test".into() });
+    let loaded = load_bytes("checkers.conf", config(&dir).as_bytes(), &dir, &LoadOptions::with_id("test"));
     assert!(!loaded.has_errors(), "{:?}", loaded.diags);
     let lvs = MemoryLvs::new();
     let engine = CheckerEngine::with_lvs(&loaded.config, Some(Box::new(lvs.clone()))).expect("engine");

@@ -184,7 +184,7 @@ fn postgres_pair_is_clean() {
     }
     assert_eq!(code, 0);
     // Without host checks nothing else is reported.
-    let opts = LoadOptions { config_id: "vm".into() };
+    let opts = LoadOptions::with_id("vm");
     let diags = load_file(&dir.join("postgres-pair.conf"), &opts).diags;
     let lines: Vec<u32> = diags.iter().map(|d| d.loc.as_ref().map_or(0, |l| l.line)).collect();
     assert!(lines.is_empty(), "{diags:?}");
@@ -278,7 +278,7 @@ fn wild_corpus_unknown_keywords_are_reported() {
         .collect();
     confs.sort();
     assert_eq!(confs.len(), 80);
-    let opts = LoadOptions { config_id: "vm".into() };
+    let opts = LoadOptions::with_id("vm");
     let mut misses = Vec::new();
     let mut checked = 0;
     for path in &confs {
@@ -308,7 +308,7 @@ fn wild_corpus_unknown_keywords_are_reported() {
 #[test]
 fn every_corpus_file_loads() {
     let dir = corpus();
-    let opts = LoadOptions { config_id: "vm".into() };
+    let opts = LoadOptions::with_id("vm");
     let mut n = 0;
     for sub in [dir.clone(), dir.join("wild")] {
         for e in std::fs::read_dir(&sub).expect("corpus dir").flatten() {
@@ -434,7 +434,7 @@ const WILD_NOT_ACTED_ON: usize = 1;
 #[test]
 fn not_acted_on_keywords_are_warned_at_their_line() {
     let dir = corpus();
-    let opts = LoadOptions { config_id: "vm".into() };
+    let opts = LoadOptions::with_id("vm");
     let (mut files, mut wild, mut wild_hit, mut checked) = (0, 0, Vec::new(), 0);
     let mut misses = Vec::new();
     for sub in [dir.clone(), dir.join("wild")] {

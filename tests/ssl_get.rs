@@ -200,7 +200,7 @@ fn ssl_get_checks_digest_and_sends_sni_only_when_enabled() {
         rs(&b, &bad, ""),
         rs(&c, &good, ""),
     );
-    let opts = LoadOptions { config_id: "t".into() };
+    let opts = LoadOptions::with_id("t");
     let loaded = load_bytes("ssl.conf", text.as_bytes(), Path::new("/"), &opts);
     assert!(!loaded.has_errors(), "{:?}\n{text}", loaded.diags);
     let lvs = MemoryLvs::new();

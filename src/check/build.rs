@@ -424,7 +424,7 @@ mod tests {
     use std::time::Duration;
 
     fn runs(conf: &str) -> Vec<VsRun> {
-        let opts = LoadOptions { config_id: "n1".into() };
+        let opts = LoadOptions::with_id("n1");
         let l = load_bytes("t.conf", conf.as_bytes(), Path::new("/"), &opts);
         assert!(!l.has_errors(), "{:?}", l.diags);
         virtual_servers(&l.config).unwrap()
@@ -507,7 +507,7 @@ mod tests {
     fn ip_family_sets_the_fwmark_service_family() {
         let fwm = |body: &str| {
             let conf = format!("virtual_server fwmark 5 {{\n lvs_method NAT\n protocol TCP\n{body}}}\n");
-            let opts = LoadOptions { config_id: "n1".into() };
+            let opts = LoadOptions::with_id("n1");
             load_bytes("t.conf", conf.as_bytes(), Path::new("/"), &opts)
         };
         let rs = |a: &str| format!(" real_server {a} 80 {{\n TCP_CHECK {{\n }}\n }}\n");
@@ -529,8 +529,7 @@ mod tests {
         assert_eq!(virtual_servers(&l.config).unwrap()[0].service_addrs(), vec![v4.clone()]);
         // On an address it must match the address.
         let conf = "virtual_server 198.18.0.1 80 {\n ip_family inet6\n}\n";
-        let l =
-            load_bytes("t.conf", conf.as_bytes(), Path::new("/"), &LoadOptions { config_id: "n1".into() });
+        let l = load_bytes("t.conf", conf.as_bytes(), Path::new("/"), &LoadOptions::with_id("n1"));
         assert!(l.diags.iter().any(|d| d.message.contains("conflicts with server family")));
         // Tunnelled servers of both families: IPv4, as keepalived.
         let l = fwm(&format!(" lvs_method TUN\n{}{}", rs("2001:db8::2"), rs("198.18.1.2")));

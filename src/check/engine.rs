@@ -1137,7 +1137,7 @@ mod sni_tests {
 
     #[test]
     fn virtualhost_from_url_checker_real_server_or_virtual_server() {
-        let opts = crate::config::LoadOptions { config_id: "n1".into() };
+        let opts = crate::config::LoadOptions::with_id("n1");
         let conf = "virtual_server 10.0.0.1 80 {\n protocol TCP\n virtualhost vs.example\n \
                     real_server 10.0.0.2 80 {\n virtualhost rs.example\n HTTP_GET {\n virtualhost ck.example\n \
                     url {\n path /a\n virtualhost url.example\n }\n url {\n path /b\n }\n }\n }\n \

@@ -488,7 +488,7 @@ mod engine {
     use crate::runtime::{Subsystem, TokenAlloc};
 
     fn config(text: &str) -> Config {
-        let opts = LoadOptions { config_id: "t".into() };
+        let opts = LoadOptions::with_id("t");
         let l = load_bytes("t.conf", text.as_bytes(), Path::new("/"), &opts);
         assert!(!l.has_errors(), "{:?}", l.diags);
         l.config
@@ -622,7 +622,7 @@ mod engine {
     /// retries, and says so in the status. (No probe touches the network.)
     #[test]
     fn unrunnable_checkers_keep_the_real_server_down() {
-        let opts = LoadOptions { config_id: "t".into() };
+        let opts = LoadOptions::with_id("t");
         let text = format!(
             "{HEAD} real_server 198.18.1.2 80 {{\n BFD_CHECK {{\n connect_timeout 2\n }}\n }}\n \
              real_server 198.18.1.3 80 {{\n weight 1\n }}\n \

@@ -616,7 +616,7 @@ mod tests {
     /// What "not acted on" promises: `-t` warns at the line, `--dump` lists it.
     #[test]
     fn not_acted_on_keywords_warn_at_their_line() {
-        let opts = LoadOptions { config_id: "n1".into() };
+        let opts = LoadOptions::with_id("n1");
         for k in KEYWORDS {
             let warned = WARNED.iter().find(|&&(c, n, _)| c == k.ctx && n == k.name);
             if !not_acted_on(k) && warned.is_none() {
@@ -667,7 +667,7 @@ mod tests {
     /// but has no effect") or is reported as not acted on.
     #[test]
     fn acted_on_keywords_reach_the_parser() {
-        let opts = LoadOptions { config_id: "n1".into() };
+        let opts = LoadOptions::with_id("n1");
         for &(ctx, name, _) in ACTED_ON {
             let (pre, post, line) = skeleton(ctx);
             let text = format!("{pre}{name} 1{post}");

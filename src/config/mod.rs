@@ -35,11 +35,20 @@ pub use model::Config;
 pub struct LoadOptions {
     /// Matched against `@id` lines (`-i/--config-id`; default: short hostname).
     pub config_id: String,
+    /// How far the preprocessor may expand the text (production's bounds).
+    pub limits: preprocess::Limits,
+}
+
+impl LoadOptions {
+    /// Production's options with `config_id`.
+    pub fn with_id(config_id: impl Into<String>) -> LoadOptions {
+        LoadOptions { config_id: config_id.into(), limits: preprocess::Limits::PRODUCTION }
+    }
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        LoadOptions { config_id: short_hostname() }
+        LoadOptions::with_id(short_hostname())
     }
 }
 
@@ -67,14 +76,14 @@ impl Loaded {
 
 /// Load a configuration file and everything it includes.
 pub fn load_file(path: &Path, opts: &LoadOptions) -> Loaded {
-    let (tokens, mut diags) = preprocess::preprocess_file(path, &opts.config_id);
+    let (tokens, mut diags) = preprocess::preprocess_file(path, opts);
     finish(tokens, &mut diags)
 }
 
 /// Load a configuration from memory; `name` is used in diagnostics and
 /// `base_dir` resolves relative `include`s.
 pub fn load_bytes(name: &str, bytes: &[u8], base_dir: &Path, opts: &LoadOptions) -> Loaded {
-    let (tokens, mut diags) = preprocess::preprocess_bytes(name, bytes, base_dir, &opts.config_id);
+    let (tokens, mut diags) = preprocess::preprocess_bytes(name, bytes, base_dir, opts);
     finish(tokens, &mut diags)
 }
 
@@ -82,7 +91,7 @@ pub fn load_bytes(name: &str, bytes: &[u8], base_dir: &Path, opts: &LoadOptions)
 /// load without errors.
 #[cfg(test)]
 pub fn load_clean(text: &str) -> model::Config {
-    let opts = LoadOptions { config_id: "n".into() };
+    let opts = LoadOptions::with_id("n");
     let loaded = load_bytes("t.conf", text.as_bytes(), Path::new("/"), &opts);
     assert!(!loaded.has_errors(), "{:?}", loaded.diags);
     loaded.config
@@ -96,13 +105,13 @@ pub fn load_recording(
     base_dir: &Path,
     opts: &LoadOptions,
 ) -> (Loaded, snapshot::Snapshot) {
-    let (tokens, mut diags, snap) = preprocess::preprocess_recording(name, bytes, base_dir, &opts.config_id);
+    let (tokens, mut diags, snap) = preprocess::preprocess_recording(name, bytes, base_dir, opts);
     (finish(tokens, &mut diags), snap)
 }
 
 /// Load a configuration from a snapshot: includes come from it, not the disk.
 pub fn load_snapshot(name: &str, snap: &snapshot::Snapshot, base_dir: &Path, opts: &LoadOptions) -> Loaded {
-    let (tokens, mut diags) = preprocess::preprocess_snapshot(name, snap, base_dir, &opts.config_id);
+    let (tokens, mut diags) = preprocess::preprocess_snapshot(name, snap, base_dir, opts);
     finish(tokens, &mut diags)
 }
 

@@ -14,6 +14,7 @@
 use super::diag::{Diagnostic, Loc, Severity};
 use super::lexer;
 use super::token::Token;
+use super::LoadOptions;
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -21,17 +22,29 @@ use std::path::{Path, PathBuf};
 use super::snapshot::{ReadFile, Snapshot};
 use std::rc::Rc;
 
+/// How far one load may expand: production's bounds unless a caller lowers
+/// them (the config_load fuzz target does, so that an input reaching one
+/// costs milliseconds instead of a second and the fuzzer's time goes to other
+/// inputs; the code that enforces them is the same).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// One unit per byte handled plus a fixed cost per line, so a generator
+    /// with an empty body still counts.
+    pub work: u64,
+    pub tokens: usize,
+}
+
+impl Limits {
+    pub const PRODUCTION: Limits = Limits { work: 32 << 20, tokens: 1_000_000 };
+}
+
 /// Files being read at once (keepalived's own limit is similar).
 const MAX_INCLUDE_DEPTH: usize = 32;
 /// Generators and multi-line values nested inside one another.
 const MAX_LINE_DEPTH: u32 = 64;
 /// Parameters whose values refer to further parameters.
 const MAX_PARAM_DEPTH: usize = 64;
-const MAX_TOKENS: usize = 1_000_000;
 const MAX_LINE_BYTES: usize = 1 << 20;
-/// One unit per byte handled plus a fixed cost per line, so a generator
-/// with an empty body still counts.
-const MAX_WORK: u64 = 32 << 20;
 const LINE_COST: u64 = 32;
 /// Problems reported before reading stops: a few bytes of self-referring
 /// parameters can otherwise report the same problem millions of times.
@@ -46,8 +59,8 @@ const MAX_GLOB_COMPONENTS: usize = 128;
 
 /// Preprocess a configuration file and everything it includes. A file that
 /// cannot be read gives one error without a location.
-pub fn preprocess_file(path: &Path, config_id: &str) -> (Vec<Token>, Vec<Diagnostic>) {
-    let mut pre = Preprocessor::new(config_id);
+pub fn preprocess_file(path: &Path, opts: &LoadOptions) -> (Vec<Token>, Vec<Diagnostic>) {
+    let mut pre = Preprocessor::new(opts);
     match crate::config::file::read_config(path) {
         Ok(bytes) => {
             pre.open_files.push(fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()));
@@ -66,9 +79,9 @@ pub fn preprocess_bytes(
     name: &str,
     bytes: &[u8],
     base_dir: &Path,
-    config_id: &str,
+    opts: &LoadOptions,
 ) -> (Vec<Token>, Vec<Diagnostic>) {
-    let mut pre = Preprocessor::new(config_id);
+    let mut pre = Preprocessor::new(opts);
     pre.run(&Source::new(Rc::from(name), base_dir.to_path_buf()), bytes);
     (pre.tokens, pre.diags)
 }
@@ -79,9 +92,9 @@ pub fn preprocess_recording(
     name: &str,
     bytes: &[u8],
     base_dir: &Path,
-    config_id: &str,
+    opts: &LoadOptions,
 ) -> (Vec<Token>, Vec<Diagnostic>, Snapshot) {
-    let mut pre = Preprocessor::new(config_id);
+    let mut pre = Preprocessor::new(opts);
     pre.files = Files::Record(Snapshot::new(bytes.to_vec()));
     pre.run(&Source::new(Rc::from(name), base_dir.to_path_buf()), bytes);
     let Files::Record(snap) = std::mem::replace(&mut pre.files, Files::Disk) else { unreachable!() };
@@ -93,9 +106,9 @@ pub fn preprocess_snapshot(
     name: &str,
     snap: &Snapshot,
     base_dir: &Path,
-    config_id: &str,
+    opts: &LoadOptions,
 ) -> (Vec<Token>, Vec<Diagnostic>) {
-    let mut pre = Preprocessor::new(config_id);
+    let mut pre = Preprocessor::new(opts);
     pre.files = Files::Replay(snap.clone());
     pre.run(&Source::new(Rc::from(name), base_dir.to_path_buf()), &snap.main);
     (pre.tokens, pre.diags)
@@ -251,6 +264,7 @@ enum Flow {
 
 struct Preprocessor<'a> {
     config_id: &'a str,
+    limits: Limits,
     params: HashMap<String, String>,
     tokens: Vec<Token>,
     diags: Vec<Diagnostic>,
@@ -264,13 +278,14 @@ struct Preprocessor<'a> {
 }
 
 impl<'a> Preprocessor<'a> {
-    fn new(config_id: &'a str) -> Self {
+    fn new(opts: &'a LoadOptions) -> Self {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(0);
         Preprocessor {
-            config_id,
+            config_id: &opts.config_id,
+            limits: opts.limits,
             params: HashMap::new(),
             tokens: Vec::new(),
             diags: Vec::new(),
@@ -285,7 +300,7 @@ impl<'a> Preprocessor<'a> {
     /// Count work; false (after one error) once the budget is spent.
     fn charge(&mut self, units: u64, loc: &Loc) -> bool {
         self.work = self.work.saturating_add(units);
-        if self.work > MAX_WORK && !self.stopped {
+        if self.work > self.limits.work && !self.stopped {
             self.stop(loc, "configuration expands to too much text; stopped reading it");
         }
         !self.stopped
@@ -323,7 +338,7 @@ impl<'a> Preprocessor<'a> {
     fn run(&mut self, src: &Source, bytes: &[u8]) {
         // About a token per four bytes: room made once, not by doubling
         // (each doubling copies the stream and touches fresh pages).
-        self.tokens.reserve((bytes.len() / 4).min(MAX_TOKENS.saturating_sub(self.tokens.len())));
+        self.tokens.reserve((bytes.len() / 4).min(self.limits.tokens.saturating_sub(self.tokens.len())));
         // Sized by one count of the newlines rather than grown by doubling.
         let mut phys: Vec<&[u8]> = Vec::with_capacity(bytes.iter().filter(|&&b| b == b'\n').count() + 1);
         phys.extend(lexer::lines(bytes));
@@ -664,11 +679,13 @@ impl<'a> Preprocessor<'a> {
         }
         let before = self.tokens.len();
         lexer::lex_line_into(&mut self.tokens, text, cols, &src.name, lineno, &mut self.diags);
-        if self.tokens.len() > MAX_TOKENS {
+        if self.tokens.len() > self.limits.tokens {
             // The line is not kept: the stream ends before it.
             let loc = self.tokens[before].loc.clone();
             self.tokens.truncate(before);
-            self.stop(&loc, "configuration has more than 1,000,000 tokens; stopped reading it");
+            let msg =
+                format!("configuration has more than {} tokens; stopped reading it", self.limits.tokens);
+            self.stop(&loc, &msg);
         }
     }
 
@@ -1158,7 +1175,12 @@ mod tests {
     use crate::config::token::TokenKind;
 
     fn pre(src: &str) -> (Vec<Token>, Vec<Diagnostic>) {
-        preprocess_bytes("t.conf", src.as_bytes(), Path::new("/nonexistent-vigil"), "main")
+        preprocess_bytes(
+            "t.conf",
+            src.as_bytes(),
+            Path::new("/nonexistent-vigil"),
+            &LoadOptions::with_id("main"),
+        )
     }
 
     /// The token stream as text: words, `{`, `}`, and `;` for line ends.
@@ -1202,7 +1224,8 @@ mod tests {
         for bytes in &files {
             for (n, text) in lexer::lines(bytes).enumerate().filter(|(_, t)| is_plain(t)) {
                 let lineno = n as u32 + 1;
-                let (mut fast, mut slow) = (Preprocessor::new("main"), Preprocessor::new("main"));
+                let main_opts = LoadOptions::with_id("main");
+                let (mut fast, mut slow) = (Preprocessor::new(&main_opts), Preprocessor::new(&main_opts));
                 fast.plain_line(&src, text, lineno);
                 slow.line(&src, Line::from_source(text), lineno, 0);
                 assert_eq!(fast.tokens, slow.tokens, "{:?}", String::from_utf8_lossy(text));
@@ -1375,7 +1398,7 @@ mod tests {
         dir.write("sub/x.inc", "include ../conf.d/[a]?conf\n");
         dir.write("sub/w.inc", "w {\n");
         let main = dir.0.join("main.conf");
-        let (toks, diags) = preprocess_file(&main, "main");
+        let (toks, diags) = preprocess_file(&main, &LoadOptions::with_id("main"));
         assert!(diags.is_empty(), "{diags:?}");
         let pwd = fs::canonicalize(dir.0.join("conf.d")).expect("canon");
         assert_eq!(show(&toks), format!("top 1 ; a ; b {} ; a ; w {{ ; top 2 ;", pwd.display()));
@@ -1390,7 +1413,7 @@ mod tests {
     fn missing_includes_warn_or_fail() {
         let dir = TempDir::new("missing");
         let src = "include nope/*.conf\nincluder none.conf\nk\n";
-        let (toks, diags) = preprocess_bytes("m.conf", src.as_bytes(), &dir.0, "id");
+        let (toks, diags) = preprocess_bytes("m.conf", src.as_bytes(), &dir.0, &LoadOptions::with_id("id"));
         assert_eq!(show(&toks), "k ;");
         assert_eq!(diags.len(), 2);
         assert_eq!(diags[0].severity, Severity::Warning);
@@ -1404,7 +1427,7 @@ mod tests {
         let dir = TempDir::new("cycle");
         dir.write("a.conf", "a1\ninclude b.conf\na2\n");
         dir.write("b.conf", "b1\ninclude a.conf\ninclude b.conf\nb2\n");
-        let (toks, diags) = preprocess_file(&dir.0.join("a.conf"), "id");
+        let (toks, diags) = preprocess_file(&dir.0.join("a.conf"), &LoadOptions::with_id("id"));
         assert_eq!(show(&toks), "a1 ; b1 ; b2 ; a2 ;");
         assert_eq!(diags.iter().filter(|d| d.is_error() && d.message.contains("cycle")).count(), 2);
     }
@@ -1416,14 +1439,15 @@ mod tests {
         for n in 0..40 {
             dir.write(&format!("d{n}.conf"), &format!("l{n}\ninclude d{}.conf\n", n + 1));
         }
-        let (toks, diags) = preprocess_file(&dir.0.join("d0.conf"), "id");
+        let (toks, diags) = preprocess_file(&dir.0.join("d0.conf"), &LoadOptions::with_id("id"));
         assert_eq!(toks.iter().filter(|t| t.word().is_some()).count(), MAX_INCLUDE_DEPTH);
         assert!(diags.iter().any(|d| d.is_error() && d.message.contains("nested")));
     }
 
     #[test]
     fn missing_top_level_file() {
-        let (toks, diags) = preprocess_file(Path::new("/nonexistent-vigil/keepalived.conf"), "id");
+        let (toks, diags) =
+            preprocess_file(Path::new("/nonexistent-vigil/keepalived.conf"), &LoadOptions::with_id("id"));
         assert!(toks.is_empty());
         assert_eq!(diags.len(), 1);
         assert!(diags[0].is_error() && diags[0].loc.is_none());
@@ -1432,7 +1456,7 @@ mod tests {
     #[test]
     fn crlf_and_shift_jis() {
         let src = b"! \x89\xbc\x91\x7a\r\nglobal_defs {\r\n  router_id \x82\xa0 # \x82\xa2\r\n}\r\n";
-        let (toks, diags) = preprocess_bytes("s.conf", src, Path::new("/"), "id");
+        let (toks, diags) = preprocess_bytes("s.conf", src, Path::new("/"), &LoadOptions::with_id("id"));
         assert!(diags.is_empty());
         assert_eq!(show(&toks), "global_defs { ; router_id \u{fffd}\u{fffd} ; } ;");
         assert_eq!((toks[3].loc.line, toks[3].loc.col), (3, 3));
@@ -1448,12 +1472,12 @@ mod tests {
         src.push_str("k $A39\n");
         let start = std::time::Instant::now();
         let (toks, diags) = pre(&src);
-        assert!(toks.len() <= MAX_TOKENS);
+        assert!(toks.len() <= Limits::PRODUCTION.tokens);
         assert!(diags.iter().any(Diagnostic::is_error));
         assert!(start.elapsed() < std::time::Duration::from_secs(20));
         // Lines that expand to many lines each still stop at the token bound.
         let (toks, diags) = pre("$L=a b c \\\nd e f\n~SEQ(I, 1, 10000000) $L\n");
-        assert!(toks.len() <= MAX_TOKENS);
+        assert!(toks.len() <= Limits::PRODUCTION.tokens);
         assert!(diags.iter().any(Diagnostic::is_error));
     }
 
@@ -1563,8 +1587,8 @@ mod tests {
                     bytes.extend_from_slice(FRAGMENTS[(r >> 8) as usize % FRAGMENTS.len()].as_bytes());
                 }
             }
-            let (toks, _) = preprocess_bytes("p.conf", &bytes, &dir.0, "x");
-            assert!(toks.len() <= MAX_TOKENS);
+            let (toks, _) = preprocess_bytes("p.conf", &bytes, &dir.0, &LoadOptions::with_id("x"));
+            assert!(toks.len() <= Limits::PRODUCTION.tokens);
             assert!(toks.is_empty() || toks.last().map(|t| &t.kind) == Some(&TokenKind::Eol));
         }
         assert!(start.elapsed() < std::time::Duration::from_secs(60));
@@ -1586,7 +1610,7 @@ mod tests {
             }
         }
         for path in &files {
-            let (toks, _) = preprocess_file(path, "main");
+            let (toks, _) = preprocess_file(path, &LoadOptions::with_id("main"));
             assert!(toks.iter().any(|t| t.word().is_some()), "{}: no tokens", path.display());
         }
         assert!(files.len() >= 80, "only {} corpus files under {}", files.len(), root.display());

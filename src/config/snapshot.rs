@@ -189,7 +189,7 @@ mod tests {
         };
         std::fs::write(dir.join("conf.d/v.conf"), inst(100)).unwrap();
         let main = b"include conf.d/*.conf\n";
-        let opts = LoadOptions { config_id: "n1".into() };
+        let opts = LoadOptions::with_id("n1");
         let (loaded, snap) = load_recording("k.conf", main, &dir, &opts);
         assert_eq!(loaded.config.instances[0].priority, Some(100));
         std::fs::write(dir.join("conf.d/v.conf"), inst(50)).unwrap();

@@ -143,7 +143,7 @@ mod tests {
     use std::path::Path;
 
     fn globals(text: &str) -> GlobalDefs {
-        let opts = LoadOptions { config_id: "n".into() };
+        let opts = LoadOptions::with_id("n");
         let loaded = load_bytes("t.conf", text.as_bytes(), Path::new("/"), &opts);
         assert!(!loaded.has_errors(), "{:?}", loaded.diags);
         loaded.config.global

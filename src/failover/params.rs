@@ -77,7 +77,7 @@ mod tests {
     use std::path::Path;
 
     fn first(conf: &str) -> (VrrpInstance, GlobalDefs) {
-        let opts = LoadOptions { config_id: "n1".into() };
+        let opts = LoadOptions::with_id("n1");
         let l = load_bytes("t.conf", conf.as_bytes(), Path::new("/"), &opts);
         (l.config.instances[0].clone(), l.config.global.clone())
     }
@@ -203,7 +203,7 @@ mod tests {
                  virtual_ipaddress {{\n 198.18.1.100/24\n }}\n}}\n"
             )
         };
-        let opts = LoadOptions { config_id: "n1".into() };
+        let opts = LoadOptions::with_id("n1");
         let text = conf(
             "garp_group {\n garp_interval 0.124\n interfaces {\n eth0\n eth9\n }\n}\n\
              garp_group {\n gna_interval .456\n interface eth0\n}\ngarp_group {\n interface eth1\n}\n",

@@ -106,7 +106,7 @@ mod tests {
             "vrrp_instance VI_6 {{\n interface eth0\n virtual_router_id 6\n priority 100\n{extra} \
              virtual_ipaddress {{\n 2001:db8::100/64\n }}\n}}\n"
         );
-        let opts = LoadOptions { config_id: "n".into() };
+        let opts = LoadOptions::with_id("n");
         let mut config = load_bytes("t.conf", text.as_bytes(), Path::new("/"), &opts).config;
         config.instances.remove(0)
     }
@@ -169,7 +169,7 @@ mod tests {
     fn an_ipv4_instance_waits_for_an_ipv4_address() {
         let text = "vrrp_instance VI_4 {\n interface eth0\n virtual_router_id 4\n priority 100\n \
                     virtual_ipaddress {\n 198.18.0.100/24\n }\n}\n";
-        let opts = LoadOptions { config_id: "n".into() };
+        let opts = LoadOptions::with_id("n");
         let cfg = load_bytes("t.conf", text.as_bytes(), Path::new("/"), &opts).config.instances.remove(0);
         let links = [eth0()];
         assert_eq!(waiting(placement(&cfg, &links, &[addr("fe80::1", 0)])), "an IPv4 address on eth0");
@@ -202,7 +202,7 @@ mod tests {
                     unicast_src_ip 198.18.0.8\n unicast_peer {\n 198.18.0.2\n }\n \
                     virtual_ipaddress {\n 198.18.0.101\n }\n}\n\
                     vrrp_instance D {\n interface eth0\n virtual_router_id 3\n virtual_ipaddress {\n 198.18.0.102\n }\n}\n";
-        let opts = LoadOptions { config_id: "n1".into() };
+        let opts = LoadOptions::with_id("n1");
         let c = load_bytes("t.conf", conf.as_bytes(), Path::new("/"), &opts).config;
         let links = [eth0()];
         let mine = [Address {

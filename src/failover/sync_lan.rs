@@ -175,7 +175,7 @@ fn tracking(weighted: bool) -> Tracking {
         inst("A2", 52),
         if weighted { " sync_group_tracking_weight\n" } else { "" }
     );
-    let opts = LoadOptions { config_id: "n".into() };
+    let opts = LoadOptions::with_id("n");
     let loaded = load_bytes("t.conf", text.as_bytes(), Path::new("/"), &opts);
     assert!(!loaded.has_errors(), "{:?}", loaded.diags);
     let mut t = Tracking::default();

@@ -660,7 +660,7 @@ mod tests {
     }
 
     fn load(text: &str) -> crate::config::Config {
-        let opts = LoadOptions { config_id: "n".into() };
+        let opts = LoadOptions::with_id("n");
         load_bytes("t.conf", text.as_bytes(), Path::new("/"), &opts).config
     }
 

@@ -285,7 +285,7 @@ mod tests {
 
     fn spec(body: &str) -> VrrpTrackProcess {
         let text = format!("vrrp_track_process p {{\n{body}\n}}\n");
-        let opts = LoadOptions { config_id: "n".into() };
+        let opts = LoadOptions::with_id("n");
         let loaded = load_bytes("t.conf", text.as_bytes(), Path::new("/"), &opts);
         loaded.config.track_processes.into_iter().next().expect("a tracker")
     }
