@@ -1178,7 +1178,13 @@ impl Subsystem for VrrpEngine {
             .chain(self.ext_poll_timeout())
             .chain(self.start_at)
             .chain(self.socks.iter().filter_map(|s| s.resume_at))
+            // A changed state is written in the next pass, straight away.
+            .chain(self.states_dirty().then(|| self.epoch.monotonic(crate::time::Instant::ZERO)))
             .min()
+    }
+
+    fn before_handover(&mut self) {
+        self.flush_states();
     }
 
     fn handle_timeout(&mut self, registry: &Registry, now: Monotonic) {
@@ -1207,6 +1213,7 @@ impl Subsystem for VrrpEngine {
         }
         self.reap_scripts(now);
         self.ext_timeout(registry, now);
+        self.flush_states();
     }
 
     fn reload(
@@ -1218,6 +1225,7 @@ impl Subsystem for VrrpEngine {
     ) -> Result<(), String> {
         // Every core, as instances may gain auth_hmac on the way.
         self.set_wall_clocks(now, |_| true);
+        self.resume.reconfigure(new_config);
         let res = self.reload_config(registry, tokens, new_config, now);
         self.hmac_instances = self.insts.iter().any(|i| i.core.params().hmac.is_some());
         self.sync_wall_clock(now);

@@ -68,6 +68,13 @@ pub(super) struct Resume {
     previous_digest: Option<String>,
     /// What was last written, so an unchanged state is not written again.
     written: Vec<(String, State, u64)>,
+    /// Each instance's `config_hash` by name, computed once per configuration:
+    /// a hash formats the whole instance, and a state change of many
+    /// instances at once (start, a failover of 255) would otherwise format
+    /// every instance again for each of them.
+    hashes: HashMap<String, u64>,
+    /// A state changed and is not written yet (written at the end of the loop pass).
+    dirty: bool,
 }
 
 impl Resume {
@@ -127,6 +134,24 @@ impl Resume {
         };
         info!("({}) was MASTER in the previous VRRP child, but {why_not} - normal start", cfg.name);
         false
+    }
+
+    /// A reload: hashes follow the new global settings, sync groups and instances.
+    pub fn reconfigure(&mut self, config: &Config) {
+        self.grouped =
+            config.sync_groups.iter().flat_map(|g| g.members.iter().map(|(m, _)| m.clone())).collect();
+        self.global = hash_global(&config.global);
+        self.hashes.clear();
+    }
+
+    /// `cfg`'s `config_hash`, computed once per configuration.
+    fn cached_hash(&mut self, cfg: &VrrpInstance) -> u64 {
+        if let Some(&h) = self.hashes.get(&cfg.name) {
+            return h;
+        }
+        let h = self.config_hash(cfg);
+        self.hashes.insert(cfg.name.clone(), h);
+        h
     }
 
     /// Record the states of `insts`, if they differ from what was written.
@@ -221,14 +246,29 @@ impl VrrpEngine {
             .collect()
     }
 
-    /// Write every instance's state for a successor (on each state change).
+    /// A state changed: written for a successor at the end of this loop
+    /// pass (`flush_states`), once however many instances changed in it.
     pub(super) fn save_states(&mut self) {
+        self.resume.dirty = true;
+    }
+
+    /// Whether `flush_states` has something to write (the loop's next pass is due at once).
+    pub(super) fn states_dirty(&self) -> bool {
+        self.resume.dirty
+    }
+
+    /// Write every instance's state for a successor, if one changed.
+    pub(super) fn flush_states(&mut self) {
+        if !std::mem::take(&mut self.resume.dirty) {
+            return;
+        }
+        let resume = &mut self.resume;
         let insts = self
             .insts
             .iter()
-            .map(|i| (i.cfg.name.clone(), i.core.state(), self.resume.config_hash(&i.cfg)))
+            .map(|i| (i.cfg.name.clone(), i.core.state(), resume.cached_hash(&i.cfg)))
             .collect();
-        self.resume.save(insts);
+        resume.save(insts);
     }
 }
 
