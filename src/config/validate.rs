@@ -179,7 +179,8 @@ impl Checker<'_> {
                 self.error(&s.loc, format!("vrrp_script '{}' is defined twice", s.name), None);
             }
         }
-        let mut seen = HashSet::new();
+        // Sized once: growing it rehashes every name again at each doubling.
+        let mut seen = HashSet::with_capacity(cfg.instances.len());
         let before = cfg.instances.len();
         let mut dups = Vec::new();
         cfg.instances.retain(|vi| {
@@ -594,7 +595,7 @@ impl Checker<'_> {
             /// The first unicast instance with each peer.
             by_peer: HashMap<IpAddr, usize>,
         }
-        let mut seen: HashMap<(u8, Option<&str>, bool), Seen> = HashMap::new();
+        let mut seen: HashMap<(u8, Option<&str>, bool), Seen> = HashMap::with_capacity(cfg.instances.len());
         for (i, a) in cfg.instances.iter().enumerate() {
             if a.vrid == 0 {
                 continue;
