@@ -19,7 +19,9 @@ use vigil::config::snapshot::Snapshot;
 use vigil::config::preprocess::Limits;
 use vigil::config::{dump, load_bytes, load_snapshot, LoadOptions};
 
-const FUZZ_LIMITS: Limits = Limits { work: 1 << 20, tokens: 50_000 };
+// Six times the largest real-world configuration in ../shared/conf-corpus
+// (22 KB, about 3,000 tokens).
+const FUZZ_LIMITS: Limits = Limits { work: 128 << 10, tokens: 8_000 };
 
 fn base_dir() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
