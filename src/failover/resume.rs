@@ -77,11 +77,14 @@ pub(super) struct Resume {
     dirty: bool,
 }
 
+/// The instances in a sync group, which never resume as MASTER alone.
+fn grouped(config: &Config) -> HashSet<String> {
+    config.sync_groups.iter().flat_map(|g| g.members.iter().map(|(m, _)| m.clone())).collect()
+}
+
 impl Resume {
     pub fn new(from: Option<ResumeFrom>, config: &Config) -> Resume {
-        let grouped =
-            config.sync_groups.iter().flat_map(|g| g.members.iter().map(|(m, _)| m.clone())).collect();
-        let mut r = Resume { grouped, global: hash_global(&config.global), ..Default::default() };
+        let mut r = Resume { grouped: grouped(config), global: hash_global(&config.global), ..Default::default() };
         let Some(from) = from else { return r };
         r.digest = from.config_digest.clone();
         if let Some(life) = from.predecessor {
@@ -138,8 +141,7 @@ impl Resume {
 
     /// A reload: hashes follow the new global settings, sync groups and instances.
     pub fn reconfigure(&mut self, config: &Config) {
-        self.grouped =
-            config.sync_groups.iter().flat_map(|g| g.members.iter().map(|(m, _)| m.clone())).collect();
+        self.grouped = grouped(config);
         self.global = hash_global(&config.global);
         self.hashes.clear();
     }
