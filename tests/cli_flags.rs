@@ -276,3 +276,33 @@ fn all_runs_every_child_and_core_dump_lifts_the_limit() {
     );
     assert_eq!(read(&limit_file).trim(), expected, "script's core limit");
 }
+
+/// `-f FIFO` (a pipe with no writer, as `-f <(...)` or a FIFO someone put at
+/// the path would be): `-t` and the daemon refuse it at once, never block in
+/// `open()` waiting for a writer.
+#[test]
+fn a_fifo_as_the_configuration_is_refused_without_blocking() {
+    let dir = TempDir::new("cfgfifo");
+    let fifo = dir.path().join("keepalived.conf");
+    let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo {}", fifo.display());
+    for flags in [&["-t"][..], &["-n", "-l", "-D"][..]] {
+        let mut child = Command::new(vigil_bin())
+            .args(flags)
+            .arg("-f")
+            .arg(&fifo)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let done = wait_until(secs(10), ms(10), || child.try_wait().unwrap().is_some());
+        if !done {
+            child.kill().unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(done, "vigil {flags:?} -f FIFO still running after 10 s: {text}");
+        assert!(!out.status.success(), "{flags:?}: {text}");
+        assert!(text.contains("not a regular file"), "{flags:?}: {text}");
+    }
+}
