@@ -300,7 +300,8 @@ fn a_fifo_as_the_configuration_is_refused_without_blocking() {
             child.kill().unwrap();
         }
         let out = child.wait_with_output().unwrap();
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let text =
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         assert!(done, "vigil {flags:?} -f FIFO still running after 10 s: {text}");
         assert!(!out.status.success(), "{flags:?}: {text}");
         assert!(text.contains("not a regular file"), "{flags:?}: {text}");

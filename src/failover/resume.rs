@@ -84,7 +84,8 @@ fn grouped(config: &Config) -> HashSet<String> {
 
 impl Resume {
     pub fn new(from: Option<ResumeFrom>, config: &Config) -> Resume {
-        let mut r = Resume { grouped: grouped(config), global: hash_global(&config.global), ..Default::default() };
+        let mut r =
+            Resume { grouped: grouped(config), global: hash_global(&config.global), ..Default::default() };
         let Some(from) = from else { return r };
         r.digest = from.config_digest.clone();
         if let Some(life) = from.predecessor {
