@@ -163,7 +163,8 @@ struct Got {
     src: IpAddr,
     dst: IpAddr,
     ttl: u8,
-    ifindex: u32,
+    /// IPv6 only (IPV6_PKTINFO); an IPv4 socket is bound to its interface.
+    ifindex: Option<u32>,
     payload: std::ops::Range<usize>,
 }
 
@@ -173,15 +174,15 @@ fn recv_vrrp(sock: &VrrpSocket, buf: &mut [u8]) -> Got {
     let deadline = Instant::now() + Duration::from_secs(3);
     loop {
         match sock.recv(buf) {
-            Ok(Received::V4 { len, ifindex }) => {
+            Ok(Received::V4 { len }) => {
                 let d = vigil::vrrp::Ipv4Header::parse(&buf[..len]).expect("a valid IPv4 header");
                 let end = d.header_len + d.payload.len();
                 let (src, dst, ttl) = (IpAddr::V4(d.header.src), IpAddr::V4(d.header.dst), d.header.ttl);
-                return Got { src, dst, ttl, ifindex, payload: d.header_len..end };
+                return Got { src, dst, ttl, ifindex: None, payload: d.header_len..end };
             }
             Ok(Received::V6 { meta, len }) => {
                 let (src, dst, ttl) = (meta.src, meta.dst, meta.ttl_or_hop_limit);
-                return Got { src, dst, ttl, ifindex: meta.ifindex, payload: 0..len };
+                return Got { src, dst, ttl, ifindex: Some(meta.ifindex), payload: 0..len };
             }
             Err(e) if e.is_would_block() && Instant::now() < deadline => {
                 wait_readable(sock.as_raw_fd(), Duration::from_millis(100));
@@ -505,7 +506,6 @@ fn vrrp_ipv4_multicast() {
     assert_eq!(got.src, "198.18.2.1".parse::<IpAddr>().unwrap());
     assert_eq!(got.dst, IpAddr::V4(VRRP_GROUP_V4));
     assert_eq!(got.ttl, 255);
-    assert_eq!(got.ifindex, ib);
     assert_eq!(&buf[got.payload.clone()], &payload[..]);
     assert_eq!(buf[1], 0xc0, "TOS CS6");
     assert_eq!(buf[9], 112, "protocol VRRP");
@@ -539,7 +539,6 @@ fn vrrp_ipv4_unicast() {
     assert_eq!(got.src, "198.18.3.1".parse::<IpAddr>().unwrap());
     assert_eq!(got.dst, "198.18.3.2".parse::<IpAddr>().unwrap());
     assert_eq!(got.ttl, 255);
-    assert_eq!(got.ifindex, ib);
     assert_eq!(&buf[got.payload.clone()], &payload[..]);
 }
 
@@ -568,7 +567,7 @@ fn vrrp_ipv6_multicast_kernel_checksum() {
     assert_eq!(got.src, IpAddr::V6(src));
     assert_eq!(got.dst, IpAddr::V6(VRRP_GROUP_V6));
     assert_eq!(got.ttl, 255);
-    assert_eq!(got.ifindex, ib);
+    assert_eq!(got.ifindex, Some(ib));
     let rx_payload = &buf[got.payload.clone()];
     assert_eq!(rx_payload.len(), payload.len());
     assert_eq!(rx_payload[..6], payload[..6]);

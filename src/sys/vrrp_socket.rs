@@ -58,7 +58,10 @@ pub enum Received {
     /// IPv4: the whole datagram, header included, in `buf[..len]`, as the
     /// kernel handed it over; the protocol core parses and checks the
     /// header (`vrrp::ipv4`), so there is one IPv4 parser and it is fuzzed.
-    V4 { len: usize, ifindex: u32 },
+    /// The socket is bound to its interface, so it is the one the packet
+    /// came in on; no IP_PKTINFO is asked for (a backup reads thousands of
+    /// adverts a second, and each control message costs the kernel a copy).
+    V4 { len: usize },
     /// IPv6: the kernel strips the header; what it said is in `meta`, and
     /// the VRRP message is `buf[..len]`.
     V6 { meta: RxMeta, len: usize },
@@ -131,7 +134,6 @@ impl VrrpSocket {
         fd::setsockopt_int(&fd, ip, libc::IP_MULTICAST_TTL, 255, "IP_MULTICAST_TTL")?;
         fd::setsockopt_int(&fd, ip, libc::IP_MULTICAST_LOOP, 0, "IP_MULTICAST_LOOP")?;
         fd::setsockopt_int(&fd, ip, libc::IP_MULTICAST_ALL, 0, "IP_MULTICAST_ALL")?;
-        fd::setsockopt_int(&fd, ip, libc::IP_PKTINFO, 1, "IP_PKTINFO")?;
         let out_if = mreqn(Ipv4Addr::UNSPECIFIED, src.unwrap_or(Ipv4Addr::UNSPECIFIED), cfg.ifindex);
         fd::setsockopt(&fd, ip, libc::IP_MULTICAST_IF, &out_if, "IP_MULTICAST_IF")?;
         match cfg.group {
@@ -245,9 +247,12 @@ impl VrrpSocket {
         let mut msgs: [libc::mmsghdr; RECV_BATCH] = std::array::from_fn(|k| {
             let mut msg_hdr = msghdr(&mut from[k], &mut iovs[k], &mut control[k]);
             if !self.ipv6 {
-                // The source is in the IPv4 header: the kernel need not copy it out.
+                // The source is in the IPv4 header and no control message is
+                // asked for: the kernel need not copy either out.
                 msg_hdr.msg_name = ptr::null_mut();
                 msg_hdr.msg_namelen = 0;
+                msg_hdr.msg_control = ptr::null_mut();
+                msg_hdr.msg_controllen = 0;
             }
             libc::mmsghdr { msg_hdr, msg_len: 0 }
         });
@@ -288,9 +293,9 @@ impl VrrpSocket {
         if msg.msg_flags & libc::MSG_TRUNC != 0 {
             return Err(Error::new(libc::EMSGSIZE, format!("VRRP recv: packet larger than {room} bytes")));
         }
-        let cmsgs = fd::parse_cmsgs(msg);
         let len = n.min(room);
         if self.ipv6 {
+            let cmsgs = fd::parse_cmsgs(msg);
             let src = sockaddr_v6(from).ok_or_else(|| Error::malformed("VRRP recv: no IPv6 source"))?;
             let (dst, ifindex) =
                 cmsgs.pktinfo6.ok_or_else(|| Error::malformed("VRRP recv: no IPV6_PKTINFO"))?;
@@ -304,7 +309,7 @@ impl VrrpSocket {
             };
             Ok(Received::V6 { meta, len })
         } else {
-            Ok(Received::V4 { len, ifindex: cmsgs.pktinfo4_ifindex.unwrap_or(self.ifindex) })
+            Ok(Received::V4 { len })
         }
     }
 }
@@ -317,7 +322,7 @@ pub const RECV_BATCH: usize = 16;
 /// packet is an EMSGSIZE error.
 pub const RECV_SLOT: usize = 4352;
 
-/// Room for IP(V6)_PKTINFO and IPV6_HOPLIMIT, 8-byte aligned for cmsghdr.
+/// Room for IPV6_PKTINFO and IPV6_HOPLIMIT, 8-byte aligned for cmsghdr.
 type Control = [u64; 16];
 
 /// The buffers of [`VrrpSocket::recv_batch`], kept from call to call.
