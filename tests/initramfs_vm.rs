@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::vm::{base_image, repo_root, static_vigil, vm_ready};
+use common::vm::{base_image, repo_root, require_vm, static_vigil};
 use std::process::Command;
 use std::time::Instant;
 
@@ -25,9 +25,7 @@ fn run(cmd: &mut Command, what: &str) {
 
 #[test]
 fn busybox_init_respawns_vigil_after_kill_9() {
-    if !vm_ready() {
-        return;
-    }
+    require_vm();
     let start = Instant::now();
     let vigil = static_vigil();
     let base = base_image();

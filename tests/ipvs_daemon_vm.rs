@@ -15,7 +15,7 @@
 
 mod common;
 
-use common::vm::{base_image, boot, static_vigil, vm_ready};
+use common::vm::{base_image, boot, require_vm, static_vigil};
 use std::time::Instant;
 
 /// Checks in payload-daemon/run.
@@ -23,9 +23,7 @@ const PAYLOAD_CHECKS: u32 = 14;
 
 #[test]
 fn daemon_programs_ipvs_from_health_checks() {
-    if !vm_ready() {
-        return;
-    }
+    require_vm();
     let start = Instant::now();
     let vigil = static_vigil();
     let image = base_image();
@@ -107,7 +105,7 @@ const SYNC_CHECKS: u32 = 23;
 /// come back when it returns.
 #[test]
 fn lvs_sync_daemon_follows_vrrp_between_two_directors() {
-    assert!(vm_ready());
+    require_vm();
     let vigil = static_vigil();
     let image = base_image();
     let run = boot(&image, &vigil, "payload-lvssync", 300);

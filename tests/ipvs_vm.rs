@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::vm::{base_image, boot, static_vigil, vm_ready};
+use common::vm::{base_image, boot, require_vm, static_vigil};
 use std::time::Instant;
 
 /// Checks in payload-ipvs/run; each selftest run is one of them.
@@ -19,9 +19,7 @@ const SELFTEST_CHECKS: u32 = 38;
 
 #[test]
 fn ipvs_client_against_a_real_kernel() {
-    if !vm_ready() {
-        return;
-    }
+    require_vm();
     let start = Instant::now();
     let vigil = static_vigil();
     let image = base_image();

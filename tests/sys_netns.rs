@@ -22,11 +22,10 @@ use vigil::sys::vrrp_socket::{SocketConfig, VrrpSocket, VRRP_GROUP_V4, VRRP_GROU
 
 /// These tests need root (network namespaces, raw sockets); CI runs as root,
 /// so without it they fail with the reason instead of passing by skipping.
-fn is_root() -> bool {
+fn require_root() {
     // SAFETY: no arguments, no side effects.
     let root = unsafe { libc::geteuid() } == 0;
     assert!(root, "network namespace tests need root");
-    root
 }
 
 fn ip(args: &[&str]) -> String {
@@ -230,9 +229,7 @@ fn advert(checksum: [u8; 2], vip: IpAddr) -> Vec<u8> {
 
 #[test]
 fn ipv4_addresses_with_label_brd_scope() {
-    if !is_root() {
-        return;
-    }
+    require_root();
     let ns = NsPair::new("a4");
     let idx = ifindex(&ns.a, "va");
     let mut spec = AddrSpec::host(idx, "198.18.1.10".parse().unwrap());
@@ -287,9 +284,7 @@ fn ipv4_addresses_with_label_brd_scope() {
 
 #[test]
 fn ipv6_vip_nodad_deprecated() {
-    if !is_root() {
-        return;
-    }
+    require_root();
     let ns = NsPair::new("a6");
     let idx = ifindex(&ns.a, "va");
     let mut spec = AddrSpec::host(idx, "2001:db8::10".parse().unwrap());
@@ -326,9 +321,7 @@ fn ipv6_vip_nodad_deprecated() {
 
 #[test]
 fn routes_add_delete_and_types() {
-    if !is_root() {
-        return;
-    }
+    require_root();
     let ns = NsPair::new("rt");
     ip(&["-n", &ns.a, "addr", "add", "198.18.1.1/24", "dev", "va"]);
     let idx = ifindex(&ns.a, "va");
@@ -382,9 +375,7 @@ fn routes_add_delete_and_types() {
 
 #[test]
 fn link_dump_finds_veth() {
-    if !is_root() {
-        return;
-    }
+    require_root();
     let ns = NsPair::new("ld");
     let mac = mac_of(&ns.a, "va");
     let va = in_ns(&ns.a, || {
@@ -431,9 +422,7 @@ fn wait_event(mon: &mut Monitor, want: impl Fn(&Event) -> bool) -> Vec<Event> {
 
 #[test]
 fn link_and_address_events() {
-    if !is_root() {
-        return;
-    }
+    require_root();
     let ns = NsPair::new("ev");
     let mut mon = in_ns(&ns.a, || Monitor::open().unwrap());
 
@@ -460,9 +449,7 @@ fn link_and_address_events() {
 
 #[test]
 fn overflowing_monitor_asks_for_resync() {
-    if !is_root() {
-        return;
-    }
+    require_root();
     let ns = NsPair::new("nb");
     // The smallest queue the kernel allows, then a burst we do not read.
     let mut mon = in_ns(&ns.a, || Monitor::with_recv_buffer(0).unwrap());
@@ -485,9 +472,7 @@ fn overflowing_monitor_asks_for_resync() {
 
 #[test]
 fn vrrp_ipv4_multicast() {
-    if !is_root() {
-        return;
-    }
+    require_root();
     let ns = NsPair::new("m4");
     ip(&["-n", &ns.a, "addr", "add", "198.18.2.1/24", "dev", "va"]);
     ip(&["-n", &ns.b, "addr", "add", "198.18.2.2/24", "dev", "vb"]);
@@ -515,9 +500,7 @@ fn vrrp_ipv4_multicast() {
 
 #[test]
 fn vrrp_ipv4_unicast() {
-    if !is_root() {
-        return;
-    }
+    require_root();
     let ns = NsPair::new("u4");
     ip(&["-n", &ns.a, "addr", "add", "198.18.3.1/24", "dev", "va"]);
     ip(&["-n", &ns.b, "addr", "add", "198.18.3.2/24", "dev", "vb"]);
@@ -544,9 +527,7 @@ fn vrrp_ipv4_unicast() {
 
 #[test]
 fn vrrp_ipv6_multicast_kernel_checksum() {
-    if !is_root() {
-        return;
-    }
+    require_root();
     let ns = NsPair::new("m6");
     ip(&["-n", &ns.a, "addr", "add", "fe80::a/64", "dev", "va", "nodad"]);
     ip(&["-n", &ns.b, "addr", "add", "fe80::b/64", "dev", "vb", "nodad"]);
@@ -580,9 +561,7 @@ fn vrrp_ipv6_multicast_kernel_checksum() {
 
 #[test]
 fn garp_seen_on_peer() {
-    if !is_root() {
-        return;
-    }
+    require_root();
     let ns = NsPair::new("ga");
     let (ia, ib) = (ifindex(&ns.a, "va"), ifindex(&ns.b, "vb"));
     let mac = mac_of(&ns.a, "va");
@@ -595,9 +574,7 @@ fn garp_seen_on_peer() {
 
 #[test]
 fn unsolicited_na_seen_on_peer() {
-    if !is_root() {
-        return;
-    }
+    require_root();
     let ns = NsPair::new("na");
     ip(&["-n", &ns.a, "addr", "add", "fe80::a/64", "dev", "va", "nodad"]);
     let (ia, ib) = (ifindex(&ns.a, "va"), ifindex(&ns.b, "vb"));
@@ -630,9 +607,7 @@ fn unsolicited_na_seen_on_peer() {
 #[test]
 fn icmp_echo_socket_receives_only_echo_replies() {
     use vigil::sys::icmp::{reply_matches, EchoSocket, Probe};
-    if !is_root() {
-        return;
-    }
+    require_root();
     let pair = NsPair::new("icmp");
     in_ns(&pair.a, || {
         let v6: IpAddr = Ipv6Addr::LOCALHOST.into();
@@ -681,9 +656,7 @@ fn nft_list(ns: &str, family: &str, table: &str) -> Option<String> {
 #[test]
 fn nftables_tables_sets_and_elements() {
     use vigil::sys::nftables::{Batch, Element, LinkKey, Nftables, TableSpec, NFPROTO_IPV4, NFPROTO_IPV6};
-    if !is_root() {
-        return;
-    }
+    require_root();
     let pair = NsPair::new("nft");
     let spec = TableSpec { name: "vigil_t".into(), priority: -1, counters: true };
     let index = ifindex(&pair.a, "va");

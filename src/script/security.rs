@@ -175,11 +175,10 @@ mod tests {
 
     /// Root-owned trees need root; without it the test fails with the
     /// reason rather than passing by skipping.
-    fn is_root() -> bool {
+    fn require_root() {
         // SAFETY: geteuid has no failure mode.
         let root = unsafe { libc::geteuid() == 0 };
         assert!(root, "this test builds root-owned files and needs root");
-        root
     }
 
     /// /tmp/vigil-sec-*/scripts/check.sh, all root-owned and safe.
@@ -196,9 +195,7 @@ mod tests {
 
     #[test]
     fn walker_names_the_unsafe_component() {
-        if !is_root() {
-            return;
-        }
+        require_root();
         let users = db();
         let (_tree, dir, file) = script_tree("walk");
         assert_eq!(check_path(&file, &users), Ok(()));
@@ -241,9 +238,7 @@ mod tests {
 
     #[test]
     fn walker_follows_symlinks() {
-        if !is_root() {
-            return;
-        }
+        require_root();
         let users = db();
         let (tree, dir, file) = script_tree("link");
         let unsafe_dir = tree.0.join("shared");

@@ -62,13 +62,12 @@ pub fn static_vigil() -> PathBuf {
 /// A VM test can run here: root, and qemu plus busybox-static (installed
 /// on demand). CI has them all, so when one is missing the test fails with
 /// the reason instead of passing by skipping.
-pub fn vm_ready() -> bool {
+pub fn require_vm() {
     // SAFETY: no arguments, no side effects.
     assert_eq!(unsafe { libc::geteuid() }, 0, "building the VM image needs root");
     if let Err(why) = ensure_vm_tools() {
         panic!("the VM tests cannot run: {why}");
     }
-    true
 }
 
 /// The Debian kernel and base initramfs, built once into target/vm.
