@@ -14,6 +14,26 @@ use std::fmt;
 use std::ops::{Add, AddAssign, Sub};
 use std::time::Duration;
 
+/// A duration in seconds as keepalived logs it: "5", "1.5", "0.001". The
+/// digits come from the integer parts, so float formatting (about 10 KB of
+/// a router binary) is not linked for a log line.
+pub struct Secs(pub Duration);
+
+impl fmt::Display for Secs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (s, mut frac) = (self.0.as_secs(), self.0.subsec_nanos());
+        if frac == 0 {
+            return write!(f, "{s}");
+        }
+        let mut width = 9;
+        while frac % 10 == 0 {
+            frac /= 10;
+            width -= 1;
+        }
+        write!(f, "{s}.{frac:0width$}")
+    }
+}
+
 /// A reading of CLOCK_MONOTONIC, as the event loops pass it down.
 pub use std::time::Instant as Monotonic;
 
@@ -160,4 +180,33 @@ pub fn local_time(unix: i64) -> Option<LocalTime> {
         sec: tm.tm_sec as u32,
         utc_offset: i32::try_from(tm.tm_gmtoff).unwrap_or(0),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secs_print_as_keepalived_logs_them() {
+        for (d, text) in [
+            (Duration::from_secs(5), "5"),
+            (Duration::from_millis(1500), "1.5"),
+            (Duration::from_millis(1), "0.001"),
+            (Duration::from_micros(100_250), "0.10025"),
+            (Duration::from_nanos(1_000_000_001), "1.000000001"),
+        ] {
+            assert_eq!(Secs(d).to_string(), text);
+            assert_eq!(
+                Secs(d).to_string(),
+                d.as_secs_f64().to_string(),
+                "as `{{}}` of as_secs_f64 printed it"
+            );
+        }
+        // The config parser's bounds are f64 literals.
+        for (f, text) in
+            [(0.000_001, "0.000001"), (0.01, "0.01"), (86_400.0, "86400"), (2_678_400.0, "2678400")]
+        {
+            assert_eq!(Secs(Duration::from_secs_f64(f)).to_string(), text);
+        }
+    }
 }

@@ -96,10 +96,11 @@ pub fn run(phase: Phase, g: &GlobalDefs, output: Output) {
     let started = Instant::now();
     match wait_for(job, output) {
         Ok(outcome) => {
-            let took = started.elapsed().as_secs_f64();
+            let ms = started.elapsed().as_millis();
+            let took = format!("{}.{:03}", ms / 1000, ms % 1000);
             match outcome_line(phase, &outcome) {
-                Some(line) => log::warn!("{line} (after {took:.3} s)"),
-                None => log::info!("{name} script succeeded (after {took:.3} s)"),
+                Some(line) => log::warn!("{line} (after {took} s)"),
+                None => log::info!("{name} script succeeded (after {took} s)"),
             }
         }
         Err(e) => log::error!("Call of {name} script failed: {e}"),

@@ -122,7 +122,7 @@ fn vrrp(m: &mut Families, status: &Json) {
     for inst in instances {
         let name = text(inst, "name");
         let intf = text(inst, "interface");
-        let vrid = num(inst, "vrid").map(|v| format!("{v}")).unwrap_or_default();
+        let vrid = num(inst, "vrid").map(number).unwrap_or_default();
         let labels: [(&str, &str); 3] = [("iname", &name), ("intf", &intf), ("vrid", &vrid)];
         let state = state_number(&text(inst, "state"));
         let vips: Vec<&str> = match inst.get("vips") {
@@ -420,10 +420,8 @@ fn number(v: f64) -> String {
         "NaN".into()
     } else if v.is_infinite() {
         if v > 0.0 { "+Inf" } else { "-Inf" }.into()
-    } else if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{}", v as i64)
     } else {
-        format!("{v}")
+        crate::runtime::json::decimal(v)
     }
 }
 

@@ -1143,7 +1143,7 @@ impl Subsystem for VrrpEngine {
             self.start_pending(registry, now);
         } else {
             // keepalived's vrrp_startup_delay: slow links (bonds, VMs) come up first.
-            info!("Delaying startup for {} seconds", delay.as_secs_f64());
+            info!("Delaying startup for {} seconds", crate::time::Secs(delay));
             self.start_at = Some(now + delay);
         }
         Ok(())

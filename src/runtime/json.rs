@@ -102,7 +102,15 @@ impl fmt::Display for Json {
             Json::Int(i) => write!(f, "{i}"),
             // JSON has no NaN or infinity.
             Json::Float(x) if !x.is_finite() => f.write_str("null"),
-            Json::Float(x) => write!(f, "{x:?}"),
+            // A fraction, or ".0", so that it parses back as a Float.
+            Json::Float(x) => {
+                let text = decimal(*x);
+                f.write_str(&text)?;
+                if text.bytes().all(|c| c == b'-' || c.is_ascii_digit()) {
+                    f.write_str(".0")?;
+                }
+                Ok(())
+            }
             Json::Str(s) => write_str(f, s),
             Json::Arr(items) => {
                 f.write_str("[")?;
@@ -389,6 +397,51 @@ fn decimal_to_f64(text: &str) -> Option<f64> {
     Some(if negative { -x } else { x })
 }
 
+/// A finite `v` as a decimal number, without std's float formatting (its
+/// shortest-round-trip algorithm and tables cost about 10 KB of a router
+/// binary): integers as integers, the rest with up to nine decimals, and
+/// numbers too large or too small for that as `1.5e-12`. Nine significant
+/// digits, where std prints the shortest exact one; vigil's own JSON and
+/// metrics never hold a fraction, so this only matters to what a client
+/// sends.
+pub fn decimal(v: f64) -> String {
+    let sign = if v < 0.0 { "-" } else { "" };
+    let a = v.abs();
+    if a.fract() == 0.0 && a < 1e18 {
+        return format!("{sign}{}", a as u64);
+    }
+    if (1e-6..1e18).contains(&a) {
+        return format!("{sign}{}", fixed9(a));
+    }
+    if a == 0.0 {
+        return "0".into();
+    }
+    let (mut m, mut e) = (a, 0i32);
+    while m >= 10.0 {
+        m /= 10.0;
+        e += 1;
+    }
+    while m < 1.0 {
+        m *= 10.0;
+        e -= 1;
+    }
+    format!("{sign}{}e{e}", fixed9(m))
+}
+
+/// `a` (non-negative, below 1e18) rounded to nine decimals, trailing zeros cut.
+fn fixed9(a: f64) -> String {
+    let scaled = (a * 1e9).round() as u128;
+    let (int, mut frac, mut width) = (scaled / 1_000_000_000, (scaled % 1_000_000_000) as u32, 9);
+    if frac == 0 {
+        return int.to_string();
+    }
+    while frac % 10 == 0 {
+        frac /= 10;
+        width -= 1;
+    }
+    format!("{int}.{frac:0width$}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -455,5 +508,22 @@ mod tests {
     #[test]
     fn non_finite_floats_emit_null() {
         assert_eq!(Json::Float(f64::NAN).to_string(), "null");
+        for (v, text) in [
+            (0.5, "0.5"),
+            (-0.25, "-0.25"),
+            (25.0, "25.0"),
+            (0.1, "0.1"),
+            (1.000000001, "1.000000001"),
+            (123456.789, "123456.789"),
+            (1.5e-12, "1.5e-12"),
+            (-2.5e20, "-2.5e20"),
+            (9.223372036854776e18, "9.223372037e18"),
+        ] {
+            assert_eq!(Json::Float(v).to_string(), text);
+            assert_eq!(
+                Json::parse(text).unwrap(),
+                Json::Float(if text == "9.223372037e18" { 9.223372037e18 } else { v })
+            );
+        }
     }
 }

@@ -580,7 +580,7 @@ impl Instance {
             if advert.priority >= ours {
                 self.preempt_until = None;
             } else if self.preempt_until.is_none() {
-                self.log(Level::Info, format!("start preempt delay({})", delay.as_secs_f64()));
+                self.log(Level::Info, format!("start preempt delay({})", crate::time::Secs(delay)));
                 self.preempt_until = Some(now + delay);
             }
         }

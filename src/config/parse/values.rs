@@ -10,6 +10,7 @@ use super::super::model::Command;
 use super::super::token::Token;
 use super::tree::Stmt;
 use super::Parser;
+use crate::time::Secs;
 
 impl Parser<'_> {
     /// True once `MAX_LISTED` problems are listed; later ones are counted.
@@ -87,6 +88,7 @@ impl Parser<'_> {
         match parse_timer(w) {
             Some(d) if d.as_secs_f64() >= min && d.as_secs_f64() <= max => Some(d),
             _ => {
+                let (min, max) = (Secs(Duration::from_secs_f64(min)), Secs(Duration::from_secs_f64(max)));
                 let msg = format!("invalid value '{w}' for '{key}': expected seconds from {min} to {max}");
                 self.error(&t.loc, msg, None);
                 None
