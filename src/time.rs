@@ -14,7 +14,8 @@ use std::fmt;
 use std::ops::{Add, AddAssign, Sub};
 use std::time::Duration;
 
-/// A duration in seconds as keepalived logs it: "5", "1.5", "0.001". The
+/// A duration in seconds as keepalived.conf and its logs write it: "5",
+/// "1.5", "0.001" (`--dump`, log lines, `-t`'s bounds). The
 /// digits come from the integer parts, so float formatting (about 10 KB of
 /// a router binary) is not linked for a log line.
 pub struct Secs(pub Duration);

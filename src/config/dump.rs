@@ -1,8 +1,8 @@
 //! `vigil -t --dump`: the effective configuration, every default filled
 //! in, in keepalived.conf-like nested text.
 
+use crate::time::Secs;
 use std::fmt::Write;
-use std::time::Duration;
 
 use super::model::{
     derived_window, interval_cs, AntiReplay, Auth, Broadcast, Checker, CheckerConn, CheckerKind, Command,
@@ -34,8 +34,8 @@ pub fn dump(cfg: &Config) -> String {
     for s in &cfg.vrrp_scripts {
         o.open(&format!("vrrp_script {}", s.name));
         o.kv("script", s.script.as_ref().map(cmd).unwrap_or_default());
-        o.kv("interval", secs(s.interval));
-        o.kv("timeout", secs(s.effective_timeout()));
+        o.kv("interval", Secs(s.interval));
+        o.kv("timeout", Secs(s.effective_timeout()));
         o.kv("weight", format!("{}{}", s.weight, if s.weight_reverse { " reverse" } else { "" }));
         o.kv("rise", s.rise);
         o.kv("fall", s.fall);
@@ -137,16 +137,6 @@ impl Out {
     }
 }
 
-fn secs(d: Duration) -> String {
-    let us = d.as_micros();
-    if us % 1_000_000 == 0 {
-        format!("{}", us / 1_000_000)
-    } else {
-        let s = format!("{}.{:06}", us / 1_000_000, us % 1_000_000);
-        s.trim_end_matches('0').to_string()
-    }
-}
-
 fn yes(b: bool) -> &'static str {
     if b {
         "on"
@@ -206,7 +196,7 @@ fn global(o: &mut Out, g: &GlobalDefs) {
     if let Some(s) = &g.smtp_server {
         o.kv("smtp_server", format!("{} {}", s.host, s.port));
     }
-    o.kv("smtp_connect_timeout", secs(g.smtp_connect_timeout));
+    o.kv("smtp_connect_timeout", Secs(g.smtp_connect_timeout));
     o.kv("smtp_helo_name", opt(&g.smtp_helo_name));
     o.kv(
         "script_user",
@@ -224,7 +214,7 @@ fn global(o: &mut Out, g: &GlobalDefs) {
     ] {
         if let Some(c) = script {
             o.kv(name, cmd(c));
-            o.kv(&format!("{name}_timeout"), secs(timeout));
+            o.kv(&format!("{name}_timeout"), Secs(timeout));
         }
     }
     o.kv("max_auto_priority", g.max_auto_priority.map_or("(off)".to_string(), |p| p.to_string()));
@@ -240,19 +230,19 @@ fn global(o: &mut Out, g: &GlobalDefs) {
     o.kv("vrrp_version", g.vrrp_version);
     o.kv("vrrp_mcast_group4", g.vrrp_mcast_group4);
     o.kv("vrrp_mcast_group6", g.vrrp_mcast_group6);
-    o.kv("vrrp_garp_master_delay", secs(g.vrrp_garp_master_delay));
+    o.kv("vrrp_garp_master_delay", Secs(g.vrrp_garp_master_delay));
     o.kv("vrrp_garp_master_repeat", g.vrrp_garp_master_repeat);
-    o.kv("vrrp_garp_master_refresh", secs(g.vrrp_garp_master_refresh));
+    o.kv("vrrp_garp_master_refresh", Secs(g.vrrp_garp_master_refresh));
     o.kv("vrrp_garp_master_refresh_repeat", g.vrrp_garp_master_refresh_repeat);
-    o.kv("vrrp_garp_interval", secs(g.vrrp_garp_interval));
-    o.kv("vrrp_gna_interval", secs(g.vrrp_gna_interval));
+    o.kv("vrrp_garp_interval", Secs(g.vrrp_garp_interval));
+    o.kv("vrrp_gna_interval", Secs(g.vrrp_gna_interval));
     o.kv("vrrp_min_garp", yes(g.vrrp_min_garp));
     o.kv("vrrp_lower_prio_no_advert", yes(g.vrrp_lower_prio_no_advert));
     o.kv("vrrp_higher_prio_send_advert", yes(g.vrrp_higher_prio_send_advert));
     o.kv("vrrp_skip_check_adv_addr", yes(g.vrrp_skip_check_adv_addr));
     o.kv("vrrp_check_unicast_src", yes(g.vrrp_check_unicast_src));
     o.kv("vrrp_notify_priority_changes", yes(g.vrrp_notify_priority_changes));
-    o.kv("vrrp_startup_delay", secs(g.vrrp_startup_delay));
+    o.kv("vrrp_startup_delay", Secs(g.vrrp_startup_delay));
     o.kv("vrrp_down_timer_adverts", g.vrrp_down_timer_adverts);
     o.kv("default_interface", &g.default_interface);
     if let Some(a) = g.metrics_listen {
@@ -345,7 +335,7 @@ fn instance(o: &mut Out, vi: &VrrpInstance, g: &GlobalDefs) {
     o.kv("virtual_router_id", vi.vrid);
     o.kv("priority", vi.effective_priority());
     o.kv("version", vi.effective_version(g));
-    o.kv("advert_int", secs(vi.advert_int));
+    o.kv("advert_int", Secs(vi.advert_int));
     match &vi.auth {
         Some(Auth::Pass(p)) | Some(Auth::Ah(p)) => {
             let kind = if matches!(vi.auth, Some(Auth::Ah(_))) { "AH" } else { "PASS" };
@@ -392,7 +382,7 @@ fn instance(o: &mut Out, vi: &VrrpInstance, g: &GlobalDefs) {
         }
     }
     o.kv("preempt", if vi.nopreempt { "off (nopreempt)" } else { "on" });
-    o.kv("preempt_delay", secs(vi.preempt_delay));
+    o.kv("preempt_delay", Secs(vi.preempt_delay));
     if !vi.track_scripts.is_empty() {
         o.open("track_script");
         for t in &vi.track_scripts {
@@ -433,11 +423,11 @@ fn instance(o: &mut Out, vi: &VrrpInstance, g: &GlobalDefs) {
     o.kv("accept", yes(vi.effective_accept(g)));
     o.kv("strict_mode", yes(vi.effective_strict(g)));
     o.kv("skip_check_adv_addr", yes(vi.effective_skip_check_adv_addr(g)));
-    o.kv("garp_master_delay", secs(vi.effective_garp_master_delay(g)));
+    o.kv("garp_master_delay", Secs(vi.effective_garp_master_delay(g)));
     o.kv("garp_master_repeat", vi.effective_garp_master_repeat(g));
-    o.kv("garp_master_refresh", secs(vi.effective_garp_master_refresh(g)));
+    o.kv("garp_master_refresh", Secs(vi.effective_garp_master_refresh(g)));
     o.kv("garp_master_refresh_repeat", vi.effective_garp_master_refresh_repeat(g));
-    o.kv("garp_lower_prio_delay", secs(vi.effective_garp_lower_prio_delay(g)));
+    o.kv("garp_lower_prio_delay", Secs(vi.effective_garp_lower_prio_delay(g)));
     o.kv("garp_lower_prio_repeat", vi.effective_garp_lower_prio_repeat(g));
     o.kv("lower_prio_no_advert", yes(vi.effective_lower_prio_no_advert(g)));
     o.kv("higher_prio_send_advert", yes(vi.effective_higher_prio_send_advert(g)));
@@ -473,8 +463,8 @@ fn track_process(o: &mut Out, tp: &crate::config::model::VrrpTrackProcess) {
         o.kv("quorum_max", tp.quorum_max);
     }
     o.kv("weight", format!("{}{}", tp.weight, if tp.weight_reverse { " reverse" } else { "" }));
-    o.kv("fork_delay", secs(tp.fork_delay));
-    o.kv("terminate_delay", secs(tp.terminate_delay));
+    o.kv("fork_delay", Secs(tp.fork_delay));
+    o.kv("terminate_delay", Secs(tp.terminate_delay));
     o.close();
 }
 
@@ -488,11 +478,14 @@ fn virtual_server(o: &mut Out, vs: &VirtualServer, g: &GlobalDefs) {
     o.kv("protocol", vs.effective_protocol().name());
     o.kv("lvs_sched", vs.effective_sched());
     o.kv("lvs_method", vs.effective_method().name());
-    o.kv("persistence_timeout", vs.persistence_timeout.map(secs).unwrap_or_else(|| "off".into()));
+    o.kv(
+        "persistence_timeout",
+        vs.persistence_timeout.map(|d| Secs(d).to_string()).unwrap_or_else(|| "off".into()),
+    );
     if let Some(p) = vs.persistence_granularity {
         o.kv("persistence_granularity", p);
     }
-    o.kv("delay_loop", secs(vs.delay_loop));
+    o.kv("delay_loop", Secs(vs.delay_loop));
     o.kv("inhibit_on_failure", yes(vs.inhibit_on_failure));
     o.kv("alpha", yes(vs.alpha));
     o.kv("omega", yes(vs.omega));
@@ -583,15 +576,15 @@ fn checker(o: &mut Out, ck: &Checker, rs: &RealServer, vs: &VirtualServer) {
         if !matches!(ck.kind, CheckerKind::Ping) {
             o.kv("connect_port", port);
         }
-        o.kv("connect_timeout", secs(ck.effective_connect_timeout(rs, vs)));
+        o.kv("connect_timeout", Secs(ck.effective_connect_timeout(rs, vs)));
         let rest =
             CheckerConn { connect_ip: None, connect_port: None, connect_timeout: None, ..ck.conn.clone() };
         conn(o, &rest);
     }
     o.kv("retry", ck.effective_retry(rs, vs));
-    o.kv("delay_before_retry", secs(ck.effective_delay_before_retry(rs, vs)));
-    o.kv("delay_loop", secs(ck.effective_delay_loop(rs, vs)));
-    o.kv("warmup", secs(ck.effective_warmup(rs, vs)));
+    o.kv("delay_before_retry", Secs(ck.effective_delay_before_retry(rs, vs)));
+    o.kv("delay_loop", Secs(ck.effective_delay_loop(rs, vs)));
+    o.kv("warmup", Secs(ck.effective_warmup(rs, vs)));
     o.kv("alpha", yes(ck.effective_alpha(rs, vs)));
     match &ck.kind {
         CheckerKind::Tcp => {}
@@ -631,7 +624,7 @@ fn checker(o: &mut Out, ck: &Checker, rs: &RealServer, vs: &VirtualServer) {
         }
         CheckerKind::Misc(m) => {
             o.kv("misc_path", m.path.as_ref().map(cmd).unwrap_or_default());
-            o.kv("misc_timeout", secs(ck.effective_misc_timeout(rs, vs)));
+            o.kv("misc_timeout", Secs(ck.effective_misc_timeout(rs, vs)));
             o.kv("misc_dynamic", yes(m.dynamic));
         }
         CheckerKind::Dns { qtype, name } => {
