@@ -47,7 +47,7 @@ cross: deps
 
 # Sizes of what is built, per feature, and of Debian's keepalived: a README table.
 size:
-	@sh tests/deps.sh cross
+	@sh tests/deps.sh cross size
 	@sh packaging/cross/size.sh $(MUSL) $(CROSS_TARGETS)
 
 # Where the bytes go: crates, vigil modules and the largest functions of

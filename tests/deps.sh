@@ -21,6 +21,7 @@ for extra in "$@"; do
     qemu) command -v qemu-system-x86_64 >/dev/null 2>&1 || need_apt="$need_apt qemu-system-x86"; [ -x /bin/busybox ] || need_apt="$need_apt busybox-static" ;;
     cross) command -v qemu-mipsel-static >/dev/null 2>&1 || need_apt="$need_apt qemu-user-static" ;;
     fuzz) command -v c++ >/dev/null 2>&1 || need_apt="$need_apt g++" ;;
+    size) command -v mksquashfs >/dev/null 2>&1 || need_apt="$need_apt squashfs-tools" ;;
     esac
 done
 

@@ -1,7 +1,10 @@
 #!/bin/sh
 # Print the size of every built static binary, of each cargo feature's
 # variant, and of Debian's keepalived with its shared libraries, as a
-# markdown table for the README.
+# markdown table for the README. For the router binaries also what they take
+# in a firmware image: the growth of a squashfs compressed as OpenWrt's
+# include/image.mk does (xz, 256 KiB blocks, its BCJ filter for x86 and arm;
+# OpenWrt's own mksquashfs adds LZMA tuning this one lacks).
 #
 #   packaging/cross/size.sh TARGET...
 #
@@ -16,14 +19,36 @@ tdir=${CARGO_TARGET_DIR:-$root/target}
 bytes() { wc -c <"$1" | tr -d ' '; }
 xz_bytes() { xz -9e -c "$1" | wc -c | tr -d ' '; }
 
-echo "| binary | bytes | xz -9e |"
-echo "|---|---:|---:|"
+command -v mksquashfs >/dev/null 2>&1 || { echo "size: no mksquashfs; run: sh tests/deps.sh size" >&2; exit 1; }
+sq=$(mktemp -d)
+trap 'rm -rf "$sq"' EXIT
+squashfs() { # DIR IMAGE XZ_OPTIONS...
+    dir=$1 image=$2
+    shift 2
+    mksquashfs "$dir" "$image" -comp xz -b 256K "$@" -noappend -no-xattrs -all-root -nopad -quiet >/dev/null
+    bytes "$image"
+}
+mkdir -p "$sq/empty/usr/sbin" "$sq/root/usr/sbin"
+empty=$(squashfs "$sq/empty" "$sq/empty.img")
+squashfs_bytes() { # TARGET BINARY: what the binary adds to an image
+    case "$1" in
+    x86_64-*) set -- "$2" -Xbcj x86 ;;
+    arm*) set -- "$2" -Xbcj arm ;;
+    *) set -- "$2" ;;
+    esac
+    cp "$1" "$sq/root/usr/sbin/vigil"
+    shift
+    echo $(($(squashfs "$sq/root" "$sq/root.img" "$@") - empty))
+}
+
+echo "| binary | bytes | xz -9e | in a squashfs |"
+echo "|---|---:|---:|---:|"
 for t in "$@"; do
     bin=$tdir/$t/release/vigil
     if [ -f "$bin" ]; then
-        echo "| vigil $t | $(bytes "$bin") | $(xz_bytes "$bin") |"
+        echo "| vigil $t | $(bytes "$bin") | $(xz_bytes "$bin") | $(squashfs_bytes "$t" "$bin") |"
     else
-        echo "| vigil $t | not built | |"
+        echo "| vigil $t | not built | | |"
     fi
 done
 
@@ -31,7 +56,7 @@ done
 features=$(awk '/^\[/{on = ($0 == "[features]"); next} on && /^[A-Za-z0-9_-]+ *=/{sub(/ *=.*/, ""); if ($0 != "default") print}' \
     "$root/Cargo.toml")
 if [ -z "$features" ]; then
-    echo "| (no cargo features in Cargo.toml) | | |"
+    echo "| (no cargo features in Cargo.toml) | | | |"
 else
     for f in $features; do
         for variant in "without $f" "with $f"; do
@@ -42,9 +67,9 @@ else
             dir=$root/target/size-variants/$(echo "$variant" | tr ' ' -)
             # shellcheck disable=SC2086 # args is a word list
             CARGO_TARGET_DIR=$dir sh "$here/build.sh" $args -- x86_64-unknown-linux-musl >/dev/null 2>&1 ||
-                { echo "| vigil x86_64, $variant | build failed | |"; continue; }
+                { echo "| vigil x86_64, $variant | build failed | | |"; continue; }
             bin=$dir/x86_64-unknown-linux-musl/release/vigil
-            echo "| vigil x86_64, $variant | $(bytes "$bin") | $(xz_bytes "$bin") |"
+            echo "| vigil x86_64, $variant | $(bytes "$bin") | $(xz_bytes "$bin") | |"
         done
     done
 fi
@@ -60,8 +85,8 @@ if [ -x "$ka" ]; then
         n=$((n + 1))
     done
     ver=$("$ka" -v 2>&1 | head -n 1)
-    echo "| $ver, x86_64 Debian (dynamic) | $(bytes "$ka") | $(xz_bytes "$ka") |"
-    echo "| keepalived + its $n shared libraries (ldd) | $total | |"
+    echo "| $ver, x86_64 Debian (dynamic) | $(bytes "$ka") | $(xz_bytes "$ka") | |"
+    echo "| keepalived + its $n shared libraries (ldd) | $total | | |"
 else
-    echo "| keepalived | not installed | |"
+    echo "| keepalived | not installed | | |"
 fi
