@@ -22,23 +22,22 @@ xz_bytes() { xz -9e -c "$1" | wc -c | tr -d ' '; }
 command -v mksquashfs >/dev/null 2>&1 || { echo "size: no mksquashfs; run: sh tests/deps.sh size" >&2; exit 1; }
 sq=$(mktemp -d)
 trap 'rm -rf "$sq"' EXIT
-squashfs() { # DIR IMAGE XZ_OPTIONS...
-    dir=$1 image=$2
-    shift 2
-    mksquashfs "$dir" "$image" -comp xz -b 256K "$@" -noappend -no-xattrs -all-root -nopad -quiet >/dev/null
-    bytes "$image"
+squashfs() { # TREE XZ_OPTIONS...: bytes of its image
+    tree=$1
+    shift
+    mksquashfs "$sq/$tree" "$sq/$tree.img" -comp xz -b 256K "$@" -noappend -no-xattrs -all-root -nopad -quiet >/dev/null
+    bytes "$sq/$tree.img"
 }
 mkdir -p "$sq/empty/usr/sbin" "$sq/root/usr/sbin"
-empty=$(squashfs "$sq/empty" "$sq/empty.img")
+empty=$(squashfs empty)
 squashfs_bytes() { # TARGET BINARY: what the binary adds to an image
+    cp "$2" "$sq/root/usr/sbin/vigil"
     case "$1" in
-    x86_64-*) set -- "$2" -Xbcj x86 ;;
-    arm*) set -- "$2" -Xbcj arm ;;
-    *) set -- "$2" ;;
+    x86_64-*) image=$(squashfs root -Xbcj x86) ;;
+    arm*) image=$(squashfs root -Xbcj arm) ;;
+    *) image=$(squashfs root) ;;
     esac
-    cp "$1" "$sq/root/usr/sbin/vigil"
-    shift
-    echo $(($(squashfs "$sq/root" "$sq/root.img" "$@") - empty))
+    echo $((image - empty))
 }
 
 echo "| binary | bytes | xz -9e | in a squashfs |"
